@@ -85,6 +85,13 @@ build_kwok() {
   stamp_ok kwok "$KWOK_VERSION" && return 0
   log "building kwok $KWOK_VERSION"
   with_heartbeat "kwok" env GOBIN="$bin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  # The stage YAML (node-initialize, heartbeat, pod-ready/complete/delete) ships in the module.
+  local stages
+  stages="$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage"
+  for f in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml \
+           pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    cat "$stages/$f"; echo "---"
+  done > "$bin/kwok-stages.yaml"
   echo "$KWOK_VERSION" > "$bin/.kwok.version"
   log "kwok $KWOK_VERSION built"
 }

@@ -1,0 +1,48 @@
+// Root hooks for the e2e suite: one control plane for the whole run (each test works in its
+// own namespace), stopped at the end whatever happened. With USE_EXISTING_CLUSTER=true (the
+// envtest convention) the tests run against the cluster KUBECONFIG names instead.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig as KubeConfigClass } from '@kubernetes/client-node';
+import { ControlPlane } from '../../testbed/controlplane.ts';
+
+export interface Testbed {
+  kubeconfigPath: string;
+  kubeConfig(): KubeConfig;
+  /** Present only for the local control plane; fault tests need it. */
+  controlPlane: ControlPlane | undefined;
+}
+
+let current: Testbed | undefined;
+
+export function testbed(): Testbed {
+  if (!current) throw new Error('e2e: the control plane did not start (see the root hook failure above)');
+  return current;
+}
+
+export const mochaHooks = {
+  async beforeAll(this: Mocha.Context) {
+    // A cold build of the control plane runs here when nothing is cached (tens of minutes).
+    this.timeout(75 * 60_000);
+    if (process.env.USE_EXISTING_CLUSTER === 'true') {
+      const kubeconfigPath = process.env.KUBECONFIG;
+      if (!kubeconfigPath) throw new Error('e2e: USE_EXISTING_CLUSTER=true needs KUBECONFIG to name the cluster');
+      current = {
+        kubeconfigPath,
+        kubeConfig: () => {
+          const kc = new KubeConfigClass();
+          kc.loadFromFile(kubeconfigPath);
+          return kc;
+        },
+        controlPlane: undefined,
+      };
+      return;
+    }
+    const cp = await ControlPlane.start({ nodes: 2 });
+    current = { kubeconfigPath: cp.kubeconfigPath, kubeConfig: () => cp.kubeConfig(), controlPlane: cp };
+  },
+  async afterAll(this: Mocha.Context) {
+    this.timeout(60_000);
+    await current?.controlPlane?.stop();
+    current = undefined;
+  },
+};

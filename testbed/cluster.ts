@@ -1,0 +1,20 @@
+// `npm run cluster`: the test control plane for a person or a script. Prints
+// KUBECONFIG=<path> on its own line once ready, runs until SIGINT/SIGTERM, then cleans up.
+import { ControlPlane } from './controlplane.ts';
+
+const nodes = Number(process.env.CRO_TESTBED_NODES ?? '1');
+const cp = await ControlPlane.start({ nodes });
+process.stdout.write(`KUBECONFIG=${cp.kubeconfigPath}\n`);
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  process.stderr.write(`[testbed] ${signal}: stopping the control plane\n`);
+  await cp.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+// Keep the event loop alive until a signal arrives.
+setInterval(() => {}, 1 << 30);

@@ -1,0 +1,289 @@
+// The test control plane: etcd → kube-apiserver → kube-controller-manager → kube-scheduler →
+// kwok with fake nodes, on free loopback ports in a fresh temporary directory. With them a
+// Deployment rolls for real: a new ReplicaSet, new pods Running, the old ones gone.
+//
+//   const cp = await ControlPlane.start({ nodes: 1 });
+//   cp.kubeconfigPath  // cluster-admin credentials
+//   await cp.restartApiServer();
+//   await cp.stop();  // no process and no directory left behind
+import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Node } from '@kubernetes/client-node';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureBinaries, type ControlPlaneBinaries } from './assets.ts';
+import { makeCerts, type TestbedCerts } from './certs.ts';
+import { killAllSync, ManagedProcess } from './process.ts';
+import { startReaper } from './reaper.ts';
+
+export interface ControlPlaneOptions {
+  /** Fake kwok nodes to create (default 1). */
+  nodes?: number;
+  /** Progress lines (default: stderr). */
+  log?: (line: string) => void;
+  /** Extra kube-apiserver flags, e.g. for benchmarks. */
+  apiServerFlags?: string[];
+}
+
+interface Ports {
+  etcd: number;
+  etcdPeer: number;
+  api: number;
+  kcm: number;
+  scheduler: number;
+  kwok: number;
+}
+
+const CONTROLLERS = [
+  'deployment-controller', 'replicaset-controller', 'garbage-collector-controller',
+  'namespace-controller', 'serviceaccount-controller',
+];
+
+let exitHooksInstalled = false;
+function installExitHooks(): void {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  process.on('exit', killAllSync);
+}
+
+export class ControlPlane {
+  readonly dir: string;
+  readonly kubeconfigPath: string;
+  readonly server: string;
+  readonly bins: ControlPlaneBinaries;
+  #certs: TestbedCerts;
+  #ports: Ports;
+  #procs: { etcd: ManagedProcess; api: ManagedProcess; kcm: ManagedProcess; scheduler: ManagedProcess; kwok: ManagedProcess };
+  #apiServerFlags: string[];
+  #log: (line: string) => void;
+  #stopped = false;
+
+  private constructor(bins: ControlPlaneBinaries, dir: string, ports: Ports, opts: ControlPlaneOptions) {
+    this.bins = bins;
+    this.dir = dir;
+    this.#ports = ports;
+    this.#log = opts.log ?? ((line) => process.stderr.write(`[testbed] ${line}\n`));
+    this.#apiServerFlags = opts.apiServerFlags ?? [];
+    this.#certs = makeCerts(dir);
+    this.server = `https://127.0.0.1:${ports.api}`;
+    this.kubeconfigPath = path.join(dir, 'kubeconfig');
+    writeFileSync(this.kubeconfigPath, this.#kubeconfigYaml());
+    const logs = path.join(dir, 'logs');
+    mkdirSync(logs);
+    const pidFile = path.join(dir, 'pids');
+    const proc = (name: string) => new ManagedProcess(name, path.join(logs, `${name}.log`), pidFile);
+    this.#procs = {
+      etcd: proc('etcd'), api: proc('kube-apiserver'), kcm: proc('kube-controller-manager'),
+      scheduler: proc('kube-scheduler'), kwok: proc('kwok'),
+    };
+    startReaper(process.pid, pidFile, dir);
+  }
+
+  static async start(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+    installExitHooks();
+    const bins = await ensureBinaries();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cro-testbed-'));
+    const ports: Ports = {
+      etcd: await freePort(), etcdPeer: await freePort(), api: await freePort(),
+      kcm: await freePort(), scheduler: await freePort(), kwok: await freePort(),
+    };
+    const cp = new ControlPlane(bins, dir, ports, opts);
+    try {
+      await cp.#startAll(opts.nodes ?? 1);
+      return cp;
+    } catch (err) {
+      await cp.stop();
+      throw err;
+    }
+  }
+
+  /** A client configuration with cluster-admin credentials. */
+  kubeConfig(): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromFile(this.kubeconfigPath);
+    return kc;
+  }
+
+  async stopApiServer(): Promise<void> {
+    await this.#procs.api.stop();
+  }
+
+  async startApiServer(): Promise<void> {
+    this.#procs.api.start(this.bins.kubeApiserver, this.#apiServerArgs());
+    await this.#procs.api.waitUntil('ready (/readyz)', () => this.#apiReady(), 90_000);
+  }
+
+  async restartApiServer(): Promise<void> {
+    await this.stopApiServer();
+    await this.startApiServer();
+  }
+
+  /** Logs of every component, for a failed test's report. */
+  logTails(lines = 15): string {
+    return Object.values(this.#procs).map((p) => p.tail(lines)).join('\n');
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const p = this.#procs;
+    // Reverse order of start: clients first, etcd last.
+    await Promise.all([p.kwok.stop(), p.scheduler.stop(), p.kcm.stop()]);
+    await p.api.stop();
+    await p.etcd.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  async #startAll(nodes: number): Promise<void> {
+    const t0 = Date.now();
+    const p = this.#procs;
+    const etcdUrl = `http://127.0.0.1:${this.#ports.etcd}`;
+    p.etcd.start(this.bins.etcd, [
+      `--data-dir=${path.join(this.dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=http://127.0.0.1:${this.#ports.etcdPeer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${this.#ports.etcdPeer}`,
+      `--initial-cluster=default=http://127.0.0.1:${this.#ports.etcdPeer}`,
+      '--unsafe-no-fsync', '--quota-backend-bytes=8589934592', '--log-level=warn',
+    ]);
+    await p.etcd.waitUntil('healthy', async () => {
+      const res = await fetch(`${etcdUrl}/health`);
+      return res.ok && ((await res.json()) as { health?: string }).health === 'true';
+    }, 30_000);
+    this.#log(`etcd healthy (${Date.now() - t0} ms)`);
+
+    await this.startApiServer();
+    this.#log(`kube-apiserver ready at ${this.server} (${Date.now() - t0} ms)`);
+
+    const kubeconfig = `--kubeconfig=${this.kubeconfigPath}`;
+    p.kcm.start(this.bins.kubeControllerManager, [
+      kubeconfig, `--controllers=${CONTROLLERS.join(',')}`, '--leader-elect=false',
+      '--bind-address=127.0.0.1', `--secure-port=${this.#ports.kcm}`,
+      '--kube-api-qps=200', '--kube-api-burst=400', '--concurrent-deployment-syncs=10',
+      '--concurrent-replicaset-syncs=10',
+    ]);
+    p.scheduler.start(this.bins.kubeScheduler, [
+      kubeconfig, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${this.#ports.scheduler}`,
+      '--kube-api-qps=200', '--kube-api-burst=400',
+    ]);
+    p.kwok.start(this.bins.kwok, [
+      kubeconfig, `--config=${this.bins.kwokStages}`,
+      '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+      `--server-address=127.0.0.1:${this.#ports.kwok}`, '--node-ip=127.0.0.1',
+    ]);
+    await p.kcm.waitUntil('healthy', () => httpsOk(this.#ports.kcm, '/healthz'), 60_000);
+    await p.scheduler.waitUntil('healthy', () => httpsOk(this.#ports.scheduler, '/healthz'), 60_000);
+
+    const core = this.kubeConfig().makeApiClient(CoreV1Api);
+    for (let i = 0; i < nodes; i++) {
+      const name = `kwok-node-${i}`;
+      await core.createNode({ body: fakeNode(name) });
+      // Admission taints every new node not-ready; the node-lifecycle controller that would lift
+      // it is not run here (its evictions would only add noise), so lift it once, as it would.
+      await core.patchNode({ name, body: { spec: { taints: null } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    }
+    await p.kwok.waitUntil(`made ${nodes} node(s) Ready`, async () => {
+      const list = await core.listNode();
+      const ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      return ready.length >= nodes;
+    }, 60_000);
+    // Pods are admitted only once the namespace's default ServiceAccount exists.
+    await p.kcm.waitUntil('created the default ServiceAccount', async () => {
+      await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' });
+      return true;
+    }, 60_000);
+    this.#log(`control plane ready with ${nodes} kwok node(s) in ${Date.now() - t0} ms`);
+  }
+
+  #apiServerArgs(): string[] {
+    const c = this.#certs;
+    return [
+      `--etcd-servers=http://127.0.0.1:${this.#ports.etcd}`,
+      '--advertise-address=127.0.0.1', '--bind-address=127.0.0.1', `--secure-port=${this.#ports.api}`,
+      `--cert-dir=${path.join(this.dir, 'apiserver-certs')}`,
+      `--tls-cert-file=${c.servingCert}`, `--tls-private-key-file=${c.servingKey}`,
+      `--client-ca-file=${c.caCert}`,
+      `--service-account-issuer=${this.server}`,
+      `--service-account-key-file=${c.saPub}`, `--service-account-signing-key-file=${c.saKey}`,
+      '--service-cluster-ip-range=10.0.0.0/24', '--allow-privileged=true',
+      '--authorization-mode=RBAC', '--endpoint-reconciler-type=none',
+      ...this.#apiServerFlags,
+    ];
+  }
+
+  async #apiReady(): Promise<boolean> {
+    const c = this.#certs;
+    return new Promise((resolve) => {
+      const req = request({
+        host: '127.0.0.1', port: this.#ports.api, path: '/readyz', method: 'GET', timeout: 2000,
+        ca: readFileSync(c.caCert), cert: readFileSync(c.adminCert), key: readFileSync(c.adminKey),
+      }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on('error', () => resolve(false));
+      req.on('timeout', () => req.destroy());
+      req.end();
+    });
+  }
+
+  #kubeconfigYaml(): string {
+    const b64 = (file: string) => readFileSync(file).toString('base64');
+    const c = this.#certs;
+    return `apiVersion: v1
+kind: Config
+clusters:
+- name: testbed
+  cluster:
+    server: ${this.server}
+    certificate-authority-data: ${b64(c.caCert)}
+users:
+- name: testbed-admin
+  user:
+    client-certificate-data: ${b64(c.adminCert)}
+    client-key-data: ${b64(c.adminKey)}
+contexts:
+- name: testbed
+  context: {cluster: testbed, user: testbed-admin}
+current-context: testbed
+`;
+  }
+}
+
+function fakeNode(name: string): V1Node {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name,
+      annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+      labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', type: 'kwok' },
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** The component's /healthz over HTTPS; its serving certificate is self-signed. */
+function httpsOk(port: number, urlPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: urlPath, rejectUnauthorized: false, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
