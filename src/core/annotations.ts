@@ -1,0 +1,75 @@
+// The user-facing annotations (design §1) and how a workload's opt-in is read from them.
+import type { OptIn } from './types.ts';
+
+export const ANNOTATION_PREFIX = 'config-reload.dev/';
+export const ENABLED_ANNOTATION = `${ANNOTATION_PREFIX}enabled`;
+export const CONFIGMAPS_ANNOTATION = `${ANNOTATION_PREFIX}configmaps`;
+export const HASH_ANNOTATION = `${ANNOTATION_PREFIX}config-hash`;
+
+const MAX_CONFIGMAP_NAME_LENGTH = 253;
+// The apiserver's own rule for ConfigMap names (IsDNS1123Subdomain): dot-separated labels that
+// start and end alphanumeric. Stricter than "alnum, '-' and '.'", which would accept "a..b",
+// a name no ConfigMap can ever have.
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function isConfigMapName(name: string): boolean {
+  return name.length <= MAX_CONFIGMAP_NAME_LENGTH && DNS1123_SUBDOMAIN.test(name);
+}
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+function parseEnabled(raw: string): Parsed<boolean> {
+  // Hand-written YAML yields "True", " true" and the like; they mean the same to a person.
+  const normalized = raw.trim().toLowerCase();
+  if (normalized === 'true') return { ok: true, value: true };
+  if (normalized === 'false') return { ok: true, value: false };
+  return { ok: false, reason: 'expected "true" or "false"' };
+}
+
+function parseConfigMapList(raw: string): Parsed<string[]> {
+  const names = new Set<string>();
+  for (const item of raw.split(',')) {
+    const name = item.trim();
+    if (name === '') continue; // "a, b," and "a,,b" are what people type
+    if (!isConfigMapName(name)) {
+      return {
+        ok: false,
+        reason: `"${name}" is not a valid ConfigMap name (lowercase letters, digits, '-' and '.', ` +
+          `starting and ending with a letter or digit, at most ${MAX_CONFIGMAP_NAME_LENGTH} characters)`,
+      };
+    }
+    names.add(name);
+  }
+  return { ok: true, value: [...names].sort() };
+}
+
+/**
+ * Reads the opt-in from a workload's metadata annotations. A malformed annotation never opts in:
+ * guessing what the user meant could roll a workload nobody asked to roll.
+ */
+export function parseOptIn(annotations: Record<string, string> | undefined): OptIn {
+  const enabledRaw = annotations?.[ENABLED_ANNOTATION];
+  const configMapsRaw = annotations?.[CONFIGMAPS_ANNOTATION];
+
+  let enabled: boolean | undefined;
+  if (enabledRaw !== undefined) {
+    const parsed = parseEnabled(enabledRaw);
+    if (!parsed.ok) return { kind: 'malformed', annotation: ENABLED_ANNOTATION, value: enabledRaw, reason: parsed.reason };
+    enabled = parsed.value;
+  }
+
+  let extraConfigMaps: string[] = [];
+  if (configMapsRaw !== undefined) {
+    const parsed = parseConfigMapList(configMapsRaw);
+    if (!parsed.ok) {
+      return { kind: 'malformed', annotation: CONFIGMAPS_ANNOTATION, value: configMapsRaw, reason: parsed.reason };
+    }
+    extraConfigMaps = parsed.value;
+  }
+
+  if (enabled === true) return { kind: 'in', referenced: true, extraConfigMaps };
+  // The configmaps annotation opts in by itself; enabled="false" next to it narrows the watch
+  // to the named ConfigMaps instead of cancelling it.
+  if (extraConfigMaps.length > 0) return { kind: 'in', referenced: false, extraConfigMaps };
+  return { kind: 'out' };
+}

@@ -1,0 +1,114 @@
+import { expect } from 'chai';
+import { CONFIGMAPS_ANNOTATION, ENABLED_ANNOTATION } from '../../src/core/annotations.ts';
+import { type DecisionInput, decide } from '../../src/core/decide.ts';
+import { configMapContent, workloadDigest } from '../../src/core/digest.ts';
+import type { OptIn } from '../../src/core/types.ts';
+
+const optedIn: OptIn = { kind: 'in', referenced: true, extraConfigMaps: [] };
+const consumed = [{ name: 'cm', optional: false, keys: null }];
+const oldDigest = workloadDigest(consumed, () => configMapContent({ data: { k: 'old' } }));
+const newDigest = workloadDigest(consumed, () => configMapContent({ data: { k: 'new' } }));
+
+function input(overrides: Partial<DecisionInput>): DecisionInput {
+  return { optIn: optedIn, recordedDigest: oldDigest, desiredDigest: newDigest, missingRequired: [], ...overrides };
+}
+
+describe('decide', () => {
+  before(() => expect(oldDigest).to.not.equal(newDigest));
+
+  it('does nothing for a workload that is not opted in', () => {
+    const decision = decide(input({ optIn: { kind: 'out' } }));
+    expect(decision).to.deep.equal({ action: 'none', reason: 'not opted in' });
+  });
+
+  it('does nothing but warn on a malformed annotation, quoting it and why', () => {
+    const decision = decide(
+      input({ optIn: { kind: 'malformed', annotation: ENABLED_ANNOTATION, value: 'yes', reason: 'expected "true" or "false"' } }),
+    );
+    expect(decision.action).to.equal('none');
+    expect(decision.warning).to.equal('MalformedAnnotation');
+    expect(decision.digest).to.equal(undefined);
+    expect(decision.reason).to.include(ENABLED_ANNOTATION).and.include('"yes"').and.include('expected "true" or "false"');
+  });
+
+  it('checks the annotation before anything else', () => {
+    const decision = decide(
+      input({
+        optIn: { kind: 'malformed', annotation: CONFIGMAPS_ANNOTATION, value: 'A', reason: '"A" is not valid' },
+        recordedDigest: undefined,
+        missingRequired: ['cm'],
+      }),
+    );
+    expect(decision.action).to.equal('none');
+    expect(decision.warning).to.equal('MalformedAnnotation');
+  });
+
+  it('adopts a first-seen workload without rolling', () => {
+    const decision = decide(input({ recordedDigest: undefined }));
+    expect(decision.action).to.equal('adopt');
+    expect(decision.digest).to.equal(newDigest);
+    expect(decision.warning).to.equal(undefined);
+    expect(decision.reason).to.equal('first seen; recorded digest, no roll');
+  });
+
+  it('adopts with a warning when a required ConfigMap is missing and nothing was recorded', () => {
+    const decision = decide(input({ recordedDigest: undefined, missingRequired: ['cm'] }));
+    expect(decision.action).to.equal('adopt');
+    // The digest that hashes the ConfigMap as absent is recorded, so its creation rolls.
+    expect(decision.digest).to.equal(newDigest);
+    expect(decision.warning).to.equal('ConfigMapMissing');
+    expect(decision.reason).to.include('cm');
+  });
+
+  it('does not roll while a required ConfigMap is missing, and keeps the recorded digest', () => {
+    const decision = decide(input({ missingRequired: ['b', 'a'] }));
+    expect(decision.action).to.equal('none');
+    expect(decision.digest).to.equal(undefined);
+    expect(decision.warning).to.equal('ConfigMapMissing');
+    expect(decision.reason).to.include('a, b');
+  });
+
+  it('warns about a missing ConfigMap even when the recorded digest is current', () => {
+    const decision = decide(input({ recordedDigest: newDigest, missingRequired: ['cm'] }));
+    expect(decision.action).to.equal('none');
+    expect(decision.warning).to.equal('ConfigMapMissing');
+  });
+
+  it('re-records a digest of another format version without rolling', () => {
+    const decision = decide(input({ recordedDigest: `v0-${'ab'.repeat(20)}` }));
+    expect(decision.action).to.equal('adopt');
+    expect(decision.digest).to.equal(newDigest);
+    expect(decision.reason).to.equal('digest format v0 → v1: re-recorded without rolling');
+  });
+
+  it('re-records a value that is not a versioned digest without rolling', () => {
+    const decision = decide(input({ recordedDigest: 'hand-edited' }));
+    expect(decision.action).to.equal('adopt');
+    expect(decision.digest).to.equal(newDigest);
+    expect(decision.reason).to.include('unknown').and.include('v1');
+  });
+
+  it('re-records an old-format digest with the absence of a missing ConfigMap, so that its creation rolls', () => {
+    const decision = decide(input({ recordedDigest: `v0-${'ab'.repeat(20)}`, missingRequired: ['cm'] }));
+    expect(decision.action).to.equal('adopt');
+    expect(decision.digest).to.equal(newDigest);
+    expect(decision.warning).to.equal('ConfigMapMissing');
+  });
+
+  it('does nothing when the recorded digest is the desired one', () => {
+    expect(decide(input({ recordedDigest: newDigest }))).to.deep.equal({ action: 'none', reason: 'up to date' });
+  });
+
+  it('rolls when the digest changed, naming the changed ConfigMaps when known', () => {
+    const named = decide(input({ changed: ['web-config', 'app-config'] }));
+    expect(named.action).to.equal('roll');
+    expect(named.digest).to.equal(newDigest);
+    expect(named.warning).to.equal(undefined);
+    expect(named.reason).to.include('app-config, web-config');
+
+    const unnamed = decide(input({}));
+    expect(unnamed.action).to.equal('roll');
+    expect(unnamed.digest).to.equal(newDigest);
+    expect(unnamed.reason).to.be.a('string').and.not.equal('');
+  });
+});
