@@ -13,6 +13,12 @@ export interface DecisionInput {
   missingRequired: string[];
   /** ConfigMaps whose content differs from what was recorded, when known; only for the reason. */
   changed?: string[];
+  /**
+   * The pod template's ConfigMap references changed since the digest was recorded. That edit
+   * rolls the workload by itself (the template changed), and its new pods read the current
+   * configuration, so a second roll would only repeat it.
+   */
+  referencesChanged?: boolean;
 }
 
 type Check = (input: DecisionInput) => Decision | undefined;
@@ -26,12 +32,13 @@ function isCurrentFormat(digest: string): boolean {
 }
 
 const notOptedIn: Check = ({ optIn }) =>
-  optIn.kind === 'out' ? { action: 'none', reason: 'not opted in' } : undefined;
+  optIn.kind === 'out' ? { action: 'none', code: 'not_opted_in', reason: 'not opted in' } : undefined;
 
 const malformedAnnotation: Check = ({ optIn }) =>
   optIn.kind === 'malformed'
     ? {
         action: 'none',
+        code: 'malformed_annotation',
         reason: `annotation ${optIn.annotation}=${JSON.stringify(optIn.value)} is malformed: ${optIn.reason}; ignoring the workload`,
         warning: 'MalformedAnnotation',
       }
@@ -47,6 +54,7 @@ const requiredConfigMapMissing: Check = ({ recordedDigest, desiredDigest, missin
   if (recordedDigest === undefined || !isCurrentFormat(recordedDigest)) {
     return {
       action: 'adopt',
+      code: 'configmap_missing',
       reason: `${missing}: recorded digest without rolling; the workload rolls once ${missingRequired.length > 1 ? 'they appear' : 'it appears'}`,
       digest: desiredDigest,
       warning: 'ConfigMapMissing',
@@ -54,6 +62,7 @@ const requiredConfigMapMissing: Check = ({ recordedDigest, desiredDigest, missin
   }
   return {
     action: 'none',
+    code: 'configmap_missing',
     reason: `${missing}: not rolling, the new pods could not start`,
     warning: 'ConfigMapMissing',
   };
@@ -63,7 +72,7 @@ const requiredConfigMapMissing: Check = ({ recordedDigest, desiredDigest, missin
 // configuration exists now, as far as anyone can tell.
 const firstSeen: Check = ({ recordedDigest, desiredDigest }) =>
   recordedDigest === undefined
-    ? { action: 'adopt', reason: 'first seen; recorded digest, no roll', digest: desiredDigest }
+    ? { action: 'adopt', code: 'first_seen', reason: 'first seen; recorded digest, no roll', digest: desiredDigest }
     : undefined;
 
 // A digest of another format cannot be compared with this one; re-recording it is what lets the
@@ -73,16 +82,28 @@ const otherFormat: Check = ({ recordedDigest, desiredDigest }) => {
   const from = digestFormat(recordedDigest) ?? 'unknown';
   return {
     action: 'adopt',
+    code: 'format_upgrade',
     reason: `digest format ${from} → ${DIGEST_FORMAT}: re-recorded without rolling`,
     digest: desiredDigest,
   };
 };
 
+const templateRollsItself: Check = ({ recordedDigest, desiredDigest, referencesChanged }) =>
+  referencesChanged && recordedDigest !== desiredDigest
+    ? {
+        action: 'adopt',
+        code: 'template_changed',
+        reason: 'the pod template\'s ConfigMap references changed, which rolls it by itself: re-recorded without a second roll',
+        digest: desiredDigest,
+      }
+    : undefined;
+
 const upToDate: Check = ({ recordedDigest, desiredDigest }) =>
-  recordedDigest === desiredDigest ? { action: 'none', reason: 'up to date' } : undefined;
+  recordedDigest === desiredDigest ? { action: 'none', code: 'up_to_date', reason: 'up to date' } : undefined;
 
 const configurationChanged: Check = ({ desiredDigest, changed }) => ({
   action: 'roll',
+  code: 'config_changed',
   reason:
     changed !== undefined && changed.length > 0
       ? `ConfigMap${changed.length > 1 ? 's' : ''} ${list(changed)} changed: rolling`
@@ -96,6 +117,7 @@ const CHECKS: readonly Check[] = [
   requiredConfigMapMissing,
   firstSeen,
   otherFormat,
+  templateRollsItself,
   upToDate,
   configurationChanged,
 ];

@@ -31,8 +31,20 @@ export type OptIn =
 
 export type Action = 'none' | 'adopt' | 'roll';
 
+export type DecisionCode =
+  | 'not_opted_in'
+  | 'malformed_annotation'
+  | 'configmap_missing'
+  | 'first_seen'
+  | 'format_upgrade'
+  | 'template_changed'
+  | 'up_to_date'
+  | 'config_changed';
+
 export interface Decision {
   action: Action;
+  /** A short fixed code for metrics (bounded cardinality), e.g. up_to_date, rolled. */
+  code: DecisionCode;
   /** One sentence a person reads in the log and in an Event. */
   reason: string;
   /** Digest to record (adopt, roll); absent for none. */

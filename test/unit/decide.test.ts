@@ -18,7 +18,7 @@ describe('decide', () => {
 
   it('does nothing for a workload that is not opted in', () => {
     const decision = decide(input({ optIn: { kind: 'out' } }));
-    expect(decision).to.deep.equal({ action: 'none', reason: 'not opted in' });
+    expect(decision).to.deep.equal({ action: 'none', code: 'not_opted_in', reason: 'not opted in' });
   });
 
   it('does nothing but warn on a malformed annotation, quoting it and why', () => {
@@ -96,7 +96,7 @@ describe('decide', () => {
   });
 
   it('does nothing when the recorded digest is the desired one', () => {
-    expect(decide(input({ recordedDigest: newDigest }))).to.deep.equal({ action: 'none', reason: 'up to date' });
+    expect(decide(input({ recordedDigest: newDigest }))).to.deep.equal({ action: 'none', code: 'up_to_date', reason: 'up to date' });
   });
 
   it('rolls when the digest changed, naming the changed ConfigMaps when known', () => {
@@ -110,5 +110,28 @@ describe('decide', () => {
     expect(unnamed.action).to.equal('roll');
     expect(unnamed.digest).to.equal(newDigest);
     expect(unnamed.reason).to.be.a('string').and.not.equal('');
+  });
+});
+
+describe('decide: pod template references changed', () => {
+  const optIn = { kind: 'in' as const, referenced: true, extraConfigMaps: [] };
+  const recorded = `v1-${'a'.repeat(64)}`;
+  const desired = `v1-${'b'.repeat(64)}`;
+
+  it('re-records without a second roll when the template edit changed the references', () => {
+    const d = decide({ optIn, recordedDigest: recorded, desiredDigest: desired, missingRequired: [], referencesChanged: true });
+    expect(d.action).to.equal('adopt');
+    expect(d.code).to.equal('template_changed');
+    expect(d.digest).to.equal(desired);
+  });
+
+  it('still rolls a content change when the references did not change', () => {
+    const d = decide({ optIn, recordedDigest: recorded, desiredDigest: desired, missingRequired: [], referencesChanged: false });
+    expect(d.action).to.equal('roll');
+  });
+
+  it('does nothing when references changed but the digest did not', () => {
+    const d = decide({ optIn, recordedDigest: desired, desiredDigest: desired, missingRequired: [], referencesChanged: true });
+    expect(d.action).to.equal('none');
   });
 });

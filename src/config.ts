@@ -1,0 +1,196 @@
+// Start-up configuration: flags, each with an environment-variable equivalent (the flag wins).
+// Pure: argv and env in, a Config or one precise error out; main() turns the error into exit 2.
+import { parseArgs } from 'node:util';
+
+export type LogFormat = 'json' | 'text';
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export interface Config {
+  kubeconfig: string | undefined;
+  dryRun: boolean;
+  debounceMs: number;
+  workers: number;
+  resyncPeriodMs: number;
+  qps: number;
+  burst: number;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  httpHost: string;
+  /** -1 disables the HTTP server. */
+  httpPort: number;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionId: string;
+  leaseDurationMs: number;
+  identity: string;
+}
+
+export const DEFAULTS = {
+  // One second covers a `helm upgrade` or `kubectl apply -f dir/`, which write their objects
+  // within a few hundred milliseconds, while adding at most a second to a lone change.
+  debounce: '1s',
+  workers: 4,
+  resyncPeriod: '10m',
+  qps: 50,
+  burst: 500,
+  logLevel: 'info' as LogLevel,
+  logFormat: 'json' as LogFormat,
+  httpAddr: ':8080',
+  leaseDuration: '15s',
+  leaderElectionId: 'config-reload-operator',
+};
+
+/** flag name → environment variable. */
+export const ENV = {
+  kubeconfig: 'KUBECONFIG',
+  'dry-run': 'CONFIG_RELOAD_DRY_RUN',
+  debounce: 'CONFIG_RELOAD_DEBOUNCE',
+  workers: 'CONFIG_RELOAD_WORKERS',
+  'resync-period': 'CONFIG_RELOAD_RESYNC_PERIOD',
+  qps: 'CONFIG_RELOAD_QPS',
+  burst: 'CONFIG_RELOAD_BURST',
+  'log-level': 'CONFIG_RELOAD_LOG_LEVEL',
+  'log-format': 'CONFIG_RELOAD_LOG_FORMAT',
+  'http-addr': 'CONFIG_RELOAD_HTTP_ADDR',
+  'leader-elect': 'CONFIG_RELOAD_LEADER_ELECT',
+  'leader-election-namespace': 'CONFIG_RELOAD_LEADER_ELECTION_NAMESPACE',
+  'leader-election-id': 'CONFIG_RELOAD_LEADER_ELECTION_ID',
+  'lease-duration': 'CONFIG_RELOAD_LEASE_DURATION',
+} as const;
+
+export const USAGE = `Usage: config-reload-operator [flags]
+
+  --kubeconfig PATH               kubeconfig file (else $KUBECONFIG, ~/.kube/config, in-cluster)
+  --dry-run                       log every would-be adoption and roll; write nothing
+  --debounce DURATION             coalesce a burst of changes into one roll (default ${DEFAULTS.debounce})
+  --workers N                     concurrent reconciles (default ${DEFAULTS.workers})
+  --resync-period DURATION        re-check every opted-in Deployment; 0 disables (default ${DEFAULTS.resyncPeriod})
+  --qps N, --burst N              global rate limit of reconciles (default ${DEFAULTS.qps}/s, burst ${DEFAULTS.burst})
+  --log-level LEVEL               error|warn|info|debug (default ${DEFAULTS.logLevel})
+  --log-format FORMAT             json|text (default ${DEFAULTS.logFormat})
+  --http-addr [HOST]:PORT         /healthz, /readyz, /metrics; "off" disables (default ${DEFAULTS.httpAddr})
+  --leader-elect                  run active/standby on a Lease (default false)
+  --leader-election-namespace NS  the Lease's namespace (default $POD_NAMESPACE)
+  --leader-election-id NAME       the Lease's name (default ${DEFAULTS.leaderElectionId})
+  --lease-duration DURATION       how long a dead leader holds the Lease (default ${DEFAULTS.leaseDuration})
+  -h, --help                      this text
+
+Every flag can also be set with the environment variable shown in the README
+(CONFIG_RELOAD_<FLAG>, e.g. CONFIG_RELOAD_DRY_RUN=true); a flag wins over its variable.
+Durations: 250ms, 2s, 5m, 1h, or 0.`;
+
+export class ConfigError extends Error {}
+
+export type ParseResult = { help: true } | { help: false; config: Config };
+
+export function parseConfig(argv: string[], env: Record<string, string | undefined>): ParseResult {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        kubeconfig: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        debounce: { type: 'string' },
+        workers: { type: 'string' },
+        'resync-period': { type: 'string' },
+        qps: { type: 'string' },
+        burst: { type: 'string' },
+        'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
+        'http-addr': { type: 'string' },
+        'leader-elect': { type: 'boolean' },
+        'leader-election-namespace': { type: 'string' },
+        'leader-election-id': { type: 'string' },
+        'lease-duration': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new ConfigError((err as Error).message.split('\n')[0] ?? 'invalid arguments');
+  }
+  const v = parsed.values;
+  if (v.help) return { help: true };
+  const str = (flag: keyof typeof ENV, fallback?: string): string | undefined => {
+    const fromFlag = v[flag as keyof typeof v];
+    if (typeof fromFlag === 'string') return fromFlag;
+    const fromEnv = env[ENV[flag]];
+    return fromEnv !== undefined && fromEnv !== '' ? fromEnv : fallback;
+  };
+  const bool = (flag: keyof typeof ENV): boolean => {
+    const fromFlag = v[flag as keyof typeof v];
+    if (typeof fromFlag === 'boolean') return fromFlag;
+    const raw = env[ENV[flag]];
+    if (raw === undefined || raw === '') return false;
+    if (/^(true|1|yes)$/i.test(raw)) return true;
+    if (/^(false|0|no)$/i.test(raw)) return false;
+    throw new ConfigError(`${ENV[flag]}=${JSON.stringify(raw)}: expected true or false`);
+  };
+
+  const logLevel = oneOf('--log-level', str('log-level', DEFAULTS.logLevel)!, ['error', 'warn', 'info', 'debug'] as const);
+  const logFormat = oneOf('--log-format', str('log-format', DEFAULTS.logFormat)!, ['json', 'text'] as const);
+  const { host, port } = parseHttpAddr(str('http-addr', DEFAULTS.httpAddr)!);
+  const leaderElect = bool('leader-elect');
+  const leaderElectionNamespace = str('leader-election-namespace', env.POD_NAMESPACE) ?? '';
+  if (leaderElect && !leaderElectionNamespace) {
+    throw new ConfigError('--leader-elect needs --leader-election-namespace (or POD_NAMESPACE)');
+  }
+  const workers = integer('--workers', str('workers', String(DEFAULTS.workers))!, 1, 1000);
+  return {
+    help: false,
+    config: {
+      kubeconfig: str('kubeconfig'),
+      dryRun: bool('dry-run'),
+      debounceMs: parseDuration('--debounce', str('debounce', DEFAULTS.debounce)!),
+      workers,
+      resyncPeriodMs: parseDuration('--resync-period', str('resync-period', DEFAULTS.resyncPeriod)!),
+      qps: integer('--qps', str('qps', String(DEFAULTS.qps))!, 0, 100_000),
+      burst: integer('--burst', str('burst', String(DEFAULTS.burst))!, 1, 1_000_000),
+      logLevel,
+      logFormat,
+      httpHost: host,
+      httpPort: port,
+      leaderElect,
+      leaderElectionNamespace,
+      leaderElectionId: str('leader-election-id', DEFAULTS.leaderElectionId)!,
+      leaseDurationMs: parseDuration('--lease-duration', str('lease-duration', DEFAULTS.leaseDuration)!),
+      identity: env.POD_NAME || `${hostnameOf(env)}-${process.pid}`,
+    },
+  };
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+export function parseDuration(flag: string, raw: string): number {
+  const text = raw.trim();
+  if (text === '0') return 0;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
+  if (!m) throw new ConfigError(`${flag} ${JSON.stringify(raw)}: expected a duration such as 500ms, 2s, 5m or 0`);
+  return Math.round(Number(m[1]) * UNITS[m[2] as string]!);
+}
+
+function integer(flag: string, raw: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${flag} ${JSON.stringify(raw)}: expected a whole number`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(`${flag} ${n}: must be between ${min} and ${max}`);
+  return n;
+}
+
+function oneOf<T extends string>(flag: string, raw: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  throw new ConfigError(`${flag} ${JSON.stringify(raw)}: expected one of ${allowed.join(', ')}`);
+}
+
+function parseHttpAddr(raw: string): { host: string; port: number } {
+  if (raw === 'off') return { host: '', port: -1 };
+  const m = /^(.*):(\d+)$/.exec(raw);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(`--http-addr ${JSON.stringify(raw)}: expected [HOST]:PORT or off`);
+  return { host: m[1] || '0.0.0.0', port };
+}
+
+function hostnameOf(env: Record<string, string | undefined>): string {
+  return env.HOSTNAME || 'config-reload-operator';
+}

@@ -1,0 +1,227 @@
+// Wires the data flow of design §2:
+//   ConfigMap reflector ─► ConfigMapStore (digests) ─┐
+//                                                    ├─► ReferenceIndex ─► WorkQueue ─► Reconciler
+//   Deployment reflector ─► WorkloadStore (refs) ────┘
+// Reflectors run from start() on (a standby replica keeps them warm); workers run only from
+// runWorkers() on, after both reflectors have synced — before that a ConfigMap not yet listed
+// would look absent.
+import { AppsV1Api, CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Deployment } from '@kubernetes/client-node';
+import type { Logger } from 'winston';
+import type { Decision } from './core/types.ts';
+import { WorkQueue } from './queue/workqueue.ts';
+import { type EventSink, type ReconcileObserver, Reconciler, RetryableError } from './reconcile/reconciler.ts';
+import { ConfigMapStore } from './state/configmap-store.ts';
+import { ReferenceIndex } from './state/reference-index.ts';
+import { type WorkloadState, WorkloadStore } from './state/workload-store.ts';
+import { objectKey, Reflector, type ReflectorHooks, type ReflectorSink } from './watch/reflector.ts';
+
+export interface ControllerOptions {
+  kubeConfig: KubeConfig;
+  log: Logger;
+  dryRun: boolean;
+  debounceMs: number;
+  workers: number;
+  resyncPeriodMs: number;
+  /** Global rate limit of the work queue (keys per second, burst). */
+  qps: number;
+  burst: number;
+  pageSize?: number;
+  watchdogMs?: number;
+  events?: EventSink;
+  observer?: ControllerObserver;
+}
+
+/** Hooks for metrics; every one optional. */
+export interface ControllerObserver extends Partial<ReconcileObserver> {
+  relist?(resource: string, reason: string): void;
+  watchRestart?(resource: string, reason: string): void;
+  synced?(resource: string, objects: number): void;
+  reconciled?(seconds: number, result: 'success' | 'error'): void;
+  queueWait?(seconds: number): void;
+  queueDepth?(ready: number, waiting: number): void;
+}
+
+export class Controller {
+  readonly configMaps = new ConfigMapStore();
+  readonly workloads = new WorkloadStore();
+  readonly index = new ReferenceIndex();
+  readonly queue: WorkQueue;
+  readonly reconciler: Reconciler;
+  readonly #opts: ControllerOptions;
+  readonly #log: Logger;
+  readonly #cmReflector: Reflector<V1ConfigMap>;
+  readonly #deployReflector: Reflector<V1Deployment>;
+  #synced = false;
+  #workersRunning: Promise<void>[] = [];
+  #resyncTimer: NodeJS.Timeout | undefined;
+  #depthTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: ControllerOptions) {
+    this.#opts = opts;
+    this.#log = opts.log;
+    const observer = opts.observer;
+    this.queue = new WorkQueue({
+      debounceMs: opts.debounceMs, qps: opts.qps, burst: opts.burst,
+      onTake: (_key, waitedMs) => observer?.queueWait?.(waitedMs / 1000),
+    });
+    const kc = opts.kubeConfig;
+    const core = kc.makeApiClient(CoreV1Api);
+    const apps = kc.makeApiClient(AppsV1Api);
+    this.reconciler = new Reconciler({
+      apps, configMaps: this.configMaps, workloads: this.workloads, log: opts.log, dryRun: opts.dryRun,
+      ...(opts.events ? { events: opts.events } : {}),
+      observer: {
+        decided: (d: Decision, ns: string, dry: boolean) => observer?.decided?.(d, ns, dry),
+        apiError: (verb: string, status: number | undefined) => observer?.apiError?.(verb, status),
+      },
+    });
+    const hooks = (resource: string): ReflectorHooks => ({
+      onRelist: (reason) => observer?.relist?.(resource, reason),
+      onWatchRestart: (reason) => observer?.watchRestart?.(resource, reason),
+      onSynced: () => observer?.synced?.(resource, resource === 'configmaps' ? this.configMaps.size : this.workloads.size),
+    });
+    const common = { kubeConfig: kc, log: opts.log, pageSize: opts.pageSize ?? 500, ...(opts.watchdogMs ? { watchdogMs: opts.watchdogMs } : {}) };
+    this.#cmReflector = new Reflector<V1ConfigMap>({
+      ...common, resource: 'configmaps', watchPath: '/api/v1/configmaps', hooks: hooks('configmaps'),
+      listPage: async (limit, token) => {
+        const list = await core.listConfigMapForAllNamespaces({ limit, ...(token ? { _continue: token } : {}) });
+        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continueToken: list.metadata?._continue };
+      },
+    }, this.#configMapSink());
+    this.#deployReflector = new Reflector<V1Deployment>({
+      ...common, resource: 'deployments', watchPath: '/apis/apps/v1/deployments', hooks: hooks('deployments'),
+      listPage: async (limit, token) => {
+        const list = await apps.listDeploymentForAllNamespaces({ limit, ...(token ? { _continue: token } : {}) });
+        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continueToken: list.metadata?._continue };
+      },
+    }, this.#deploymentSink());
+  }
+
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /** Starts both reflectors; resolves once both have synced. */
+  async start(): Promise<void> {
+    void this.#cmReflector.run();
+    void this.#deployReflector.run();
+    await Promise.all([this.#cmReflector.synced, this.#deployReflector.synced]);
+    this.#synced = true;
+    this.#log.info('caches synced', { configMaps: this.configMaps.size, deployments: this.workloads.size });
+  }
+
+  /** Starts the workers (the leader's part): a full pass first, then a periodic resync. */
+  runWorkers(): void {
+    if (!this.#synced) throw new Error('runWorkers before the caches synced');
+    if (this.#workersRunning.length > 0) return;
+    this.resync('start');
+    for (let i = 0; i < this.#opts.workers; i++) this.#workersRunning.push(this.#worker());
+    if (this.#opts.resyncPeriodMs > 0) {
+      this.#resyncTimer = setInterval(() => this.resync('periodic'), this.#opts.resyncPeriodMs);
+      this.#resyncTimer.unref();
+    }
+    this.#depthTimer = setInterval(() => this.#opts.observer?.queueDepth?.(this.queue.length, this.queue.waiting), 1000);
+    this.#depthTimer.unref();
+  }
+
+  /**
+   * Level-based check of every opted-in workload against the current index. Only those that
+   * need a write or deserve a warning are queued: an up-to-date workload costs no API call.
+   */
+  resync(why: 'start' | 'periodic'): void {
+    let queued = 0;
+    for (const w of this.workloads.values()) {
+      if (w.optIn.kind === 'out') continue;
+      const decision = this.reconciler.evaluate(w);
+      if (decision.action !== 'none' || decision.warning) {
+        this.queue.add(keyOf(w));
+        queued++;
+      }
+    }
+    this.#log.log(why === 'start' || queued > 0 ? 'info' : 'debug', 'resync', { why, workloads: this.workloads.size, queued });
+  }
+
+  /** Stops taking work, lets in-flight writes finish, then stops the reflectors. */
+  async stop(): Promise<void> {
+    clearInterval(this.#resyncTimer);
+    clearInterval(this.#depthTimer);
+    await this.queue.shutDownWithDrain();
+    await Promise.all(this.#workersRunning);
+    this.#cmReflector.stop();
+    this.#deployReflector.stop();
+  }
+
+  async #worker(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      const started = performance.now();
+      try {
+        await this.reconciler.reconcile(key);
+        this.queue.forget(key);
+        this.#opts.observer?.reconciled?.((performance.now() - started) / 1000, 'success');
+      } catch (err) {
+        this.#opts.observer?.reconciled?.((performance.now() - started) / 1000, 'error');
+        const retries = this.queue.numRequeues(key);
+        this.#log.log(err instanceof RetryableError && retries < 5 ? 'warn' : 'error', 'reconcile failed: retrying with backoff', {
+          workload: key, error: err instanceof Error ? err.message : String(err), retries,
+        });
+        this.queue.addRateLimited(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  #enqueueConsumers(cmKey: string): void {
+    const name = cmKey.slice(cmKey.indexOf('/') + 1);
+    // Before the first sync every object is new to us: nothing "changed", the start-up resync decides.
+    if (!this.#synced) return;
+    for (const wk of this.index.consumersOf(cmKey)) {
+      this.workloads.get(wk)?.changedSinceRecorded.add(name);
+      this.queue.add(wk);
+    }
+  }
+
+  #configMapSink(): ReflectorSink<V1ConfigMap> {
+    return {
+      upsert: (cm) => {
+        if (this.configMaps.upsert(cm)) this.#enqueueConsumers(objectKey(cm));
+      },
+      remove: (cm) => {
+        const key = objectKey(cm);
+        if (this.configMaps.remove(key)) this.#enqueueConsumers(key);
+      },
+      replaceDone: (seen) => {
+        for (const key of [...this.configMaps.keys()]) {
+          if (!seen.has(key) && this.configMaps.remove(key)) this.#enqueueConsumers(key);
+        }
+      },
+    };
+  }
+
+  #deploymentSink(): ReflectorSink<V1Deployment> {
+    return {
+      upsert: (d) => {
+        const { key, relevant, state } = this.workloads.upsert(d);
+        this.index.set(key, state.consumed.map((c) => `${state.namespace}/${c.name}`));
+        if (relevant && this.#synced && state.optIn.kind !== 'out') this.queue.add(key);
+      },
+      remove: (d) => this.#forget(`Deployment/${objectKey(d)}`),
+      replaceDone: (seen) => {
+        for (const key of [...this.workloads.keys()]) {
+          if (!seen.has(key.slice('Deployment/'.length))) this.#forget(key);
+        }
+      },
+    };
+  }
+
+  #forget(key: string): void {
+    this.workloads.remove(key);
+    this.index.delete(key);
+  }
+}
+
+function keyOf(w: WorkloadState): string {
+  return `Deployment/${w.namespace}/${w.name}`;
+}

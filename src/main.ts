@@ -1,0 +1,46 @@
+// Entry point: parse the start-up configuration (exit 2 on anything wrong with it), then run
+// the operator until SIGTERM/SIGINT. Everything after start-up is retried, never fatal.
+import { ConfigError, parseConfig, USAGE } from './config.ts';
+import { loadKubeConfig } from './kube/kubeconfig.ts';
+import { createLogger } from './log.ts';
+import { runOperator } from './operator.ts';
+
+async function main(): Promise<void> {
+  let parsed;
+  let kubeConfig;
+  try {
+    parsed = parseConfig(process.argv.slice(2), process.env);
+    if (parsed.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    }
+    kubeConfig = loadKubeConfig(parsed.config.kubeconfig, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`config-reload-operator: error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const config = parsed.config;
+  const log = createLogger(config.logLevel, config.logFormat);
+  const operator = await runOperator(config, kubeConfig, log);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    operator.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error('shutdown failed', { error: String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+await main();

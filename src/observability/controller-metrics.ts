@@ -1,0 +1,30 @@
+// Feeds the controller's hooks into the Prometheus metrics.
+import type { ControllerObserver } from '../controller.ts';
+import type { OperatorMetrics } from './metrics.ts';
+
+export function metricsObserver(m: OperatorMetrics): ControllerObserver {
+  return {
+    decided(decision, namespace, dryRun) {
+      m.decisions.inc({ action: decision.action, reason: decision.code });
+      const labels = { namespace, dry_run: String(dryRun) };
+      if (decision.action === 'roll') m.rolls.inc(labels);
+      if (decision.action === 'adopt') m.adoptions.inc(labels);
+    },
+    apiError: (verb, status) => m.apiErrors.inc({ verb, code: String(status ?? 0) }),
+    relist: (resource, reason) => m.relists.inc({ resource, reason }),
+    watchRestart: (resource, reason) => m.watchRestarts.inc({ resource, reason }),
+    synced(resource, objects) {
+      m.lastSync.set({ resource }, Date.now() / 1000);
+      m.watchedObjects.set({ resource }, objects);
+    },
+    reconciled(seconds, result) {
+      m.reconcileDuration.observe({ result }, seconds);
+      if (result === 'error') m.reconcileErrors.inc();
+    },
+    queueWait: (seconds) => m.queueWait.observe(seconds),
+    queueDepth(ready, waiting) {
+      m.queueDepth.set(ready);
+      m.queueWaiting.set(waiting);
+    },
+  };
+}
