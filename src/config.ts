@@ -7,6 +7,8 @@ export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
 export interface Config {
   kubeconfig: string | undefined;
+  /** Watch one namespace only; undefined = every namespace. */
+  namespace: string | undefined;
   dryRun: boolean;
   debounceMs: number;
   workers: number;
@@ -43,6 +45,7 @@ export const DEFAULTS = {
 /** flag name → environment variable. */
 export const ENV = {
   kubeconfig: 'KUBECONFIG',
+  namespace: 'CONFIG_RELOAD_NAMESPACE',
   'dry-run': 'CONFIG_RELOAD_DRY_RUN',
   debounce: 'CONFIG_RELOAD_DEBOUNCE',
   workers: 'CONFIG_RELOAD_WORKERS',
@@ -61,6 +64,7 @@ export const ENV = {
 export const USAGE = `Usage: config-reload-operator [flags]
 
   --kubeconfig PATH               kubeconfig file (else $KUBECONFIG, ~/.kube/config, in-cluster)
+  --namespace NS                  watch one namespace only (default: all namespaces)
   --dry-run                       log every would-be adoption and roll; write nothing
   --debounce DURATION             coalesce a burst of changes into one roll (default ${DEFAULTS.debounce})
   --workers N                     concurrent reconciles (default ${DEFAULTS.workers})
@@ -92,6 +96,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       allowPositionals: false,
       options: {
         kubeconfig: { type: 'string' },
+        namespace: { type: 'string' },
         'dry-run': { type: 'boolean' },
         debounce: { type: 'string' },
         workers: { type: 'string' },
@@ -142,6 +147,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     help: false,
     config: {
       kubeconfig: str('kubeconfig'),
+      namespace: str('namespace'),
       dryRun: bool('dry-run'),
       debounceMs: parseDuration('--debounce', str('debounce', DEFAULTS.debounce)!),
       workers,

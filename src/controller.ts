@@ -17,6 +17,8 @@ import { objectKey, Reflector, type ReflectorHooks, type ReflectorSink } from '.
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
+  /** One namespace, or undefined for all. */
+  namespace?: string | undefined;
   log: Logger;
   dryRun: boolean;
   debounceMs: number;
@@ -81,17 +83,22 @@ export class Controller {
       onSynced: () => observer?.synced?.(resource, resource === 'configmaps' ? this.configMaps.size : this.workloads.size),
     });
     const common = { kubeConfig: kc, log: opts.log, pageSize: opts.pageSize ?? 500, ...(opts.watchdogMs ? { watchdogMs: opts.watchdogMs } : {}) };
+    const ns = opts.namespace;
     this.#cmReflector = new Reflector<V1ConfigMap>({
-      ...common, resource: 'configmaps', watchPath: '/api/v1/configmaps', hooks: hooks('configmaps'),
+      ...common, resource: 'configmaps', hooks: hooks('configmaps'),
+      watchPath: ns ? `/api/v1/namespaces/${ns}/configmaps` : '/api/v1/configmaps',
       listPage: async (limit, token) => {
-        const list = await core.listConfigMapForAllNamespaces({ limit, ...(token ? { _continue: token } : {}) });
+        const page = { limit, ...(token ? { _continue: token } : {}) };
+        const list = ns ? await core.listNamespacedConfigMap({ namespace: ns, ...page }) : await core.listConfigMapForAllNamespaces(page);
         return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continueToken: list.metadata?._continue };
       },
     }, this.#configMapSink());
     this.#deployReflector = new Reflector<V1Deployment>({
-      ...common, resource: 'deployments', watchPath: '/apis/apps/v1/deployments', hooks: hooks('deployments'),
+      ...common, resource: 'deployments', hooks: hooks('deployments'),
+      watchPath: ns ? `/apis/apps/v1/namespaces/${ns}/deployments` : '/apis/apps/v1/deployments',
       listPage: async (limit, token) => {
-        const list = await apps.listDeploymentForAllNamespaces({ limit, ...(token ? { _continue: token } : {}) });
+        const page = { limit, ...(token ? { _continue: token } : {}) };
+        const list = ns ? await apps.listNamespacedDeployment({ namespace: ns, ...page }) : await apps.listDeploymentForAllNamespaces(page);
         return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continueToken: list.metadata?._continue };
       },
     }, this.#deploymentSink());

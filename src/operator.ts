@@ -20,12 +20,12 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection (kept running)', { error: String(reason) }));
   const metrics = new OperatorMetrics();
   const controller = new Controller({
-    kubeConfig, log, dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
+    kubeConfig, log, namespace: config.namespace, dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
     resyncPeriodMs: config.resyncPeriodMs, qps: config.qps, burst: config.burst,
     observer: metricsObserver(metrics),
   });
   log.info('starting', {
-    dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
+    namespace: config.namespace ?? '(all)', dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
     resyncPeriodMs: config.resyncPeriodMs, leaderElect: config.leaderElect, server: kubeConfig.getCurrentCluster()?.server,
   });
 

@@ -73,3 +73,53 @@ export async function replicaSetsOf(namespace: string, app: string) {
   const list = await clients().apps.listNamespacedReplicaSet({ namespace, labelSelector: `app=${app}` });
   return list.items;
 }
+
+// ---- operator fixtures -------------------------------------------------------------------
+
+export const HASH = 'config-reload.dev/config-hash';
+export const ENABLED = { 'config-reload.dev/enabled': 'true' };
+
+export async function createConfigMap(namespace: string, name: string, data: Record<string, string>): Promise<void> {
+  await clients().core.createNamespacedConfigMap({ namespace, body: { metadata: { name }, data } });
+}
+
+/** A full rewrite (PUT) of the data, as `kubectl replace` or a controller would do. */
+export async function rewriteConfigMap(namespace: string, name: string, data: Record<string, string>): Promise<void> {
+  const { core } = clients();
+  const cm = await core.readNamespacedConfigMap({ namespace, name });
+  cm.data = data;
+  await core.replaceNamespacedConfigMap({ namespace, name, body: cm });
+}
+
+export async function deleteConfigMap(namespace: string, name: string): Promise<void> {
+  await clients().core.deleteNamespacedConfigMap({ namespace, name });
+}
+
+export async function createDeployment(namespace: string, d: V1Deployment): Promise<void> {
+  await clients().apps.createNamespacedDeployment({ namespace, body: d });
+}
+
+export async function readDeployment(namespace: string, name: string): Promise<V1Deployment> {
+  return clients().apps.readNamespacedDeployment({ namespace, name });
+}
+
+export function podSpecWithVolume(configMap: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    containers: [{ name: 'app', image: 'registry.example/app:1', volumeMounts: [{ name: 'cfg', mountPath: '/cfg' }] }],
+    volumes: [{ name: 'cfg', configMap: { name: configMap, ...extra } }],
+  };
+}
+
+/** Waits until the metadata annotation is written (adoption or roll). */
+export async function recordedHash(namespace: string, name: string, timeoutMs = 30_000): Promise<string> {
+  return waitFor(`config-hash on ${namespace}/${name}`, async () => (await readDeployment(namespace, name)).metadata?.annotations?.[HASH], timeoutMs);
+}
+
+/** Waits until the Deployment has `count` ReplicaSets and its rollout is complete. */
+export async function waitForReplicaSets(namespace: string, name: string, count: number, timeoutMs = 60_000): Promise<V1Deployment> {
+  await waitFor(`${count} ReplicaSet(s) of ${name}`, async () => ((await replicaSetsOf(namespace, name)).length === count ? true : undefined), timeoutMs);
+  return waitFor(`rollout of ${name}`, () => rolloutComplete(namespace, name), timeoutMs);
+}
+
+/** The digest a correct operator must write, computed here from the data the test wrote. */
+export { configMapContent, workloadDigest } from '../../src/core/digest.ts';

@@ -1,0 +1,115 @@
+// The operator as its own process, as users run it (`node src/main.ts` through tsx), with its
+// JSON log lines captured for assertions.
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { testbed } from './hooks.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export type LogLine = Record<string, unknown> & { level: string; message: string };
+
+export interface StartOptions {
+  args?: string[];
+  env?: Record<string, string>;
+  /** Resolve once the workers run (default) or as soon as the process is spawned. */
+  waitFor?: 'workers' | 'spawned';
+}
+
+export class OperatorProcess {
+  readonly logs: LogLine[] = [];
+  readonly stderr: string[] = [];
+  readonly #child: ChildProcess;
+  readonly #exit: Promise<number | null>;
+  #listeners: Array<() => void> = [];
+
+  private constructor(child: ChildProcess) {
+    this.#child = child;
+    let buffer = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      let nl;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        this.stderr.push(line);
+        try {
+          this.logs.push(JSON.parse(line) as LogLine);
+        } catch {
+          // not a log line (e.g. a start-up error message)
+        }
+        for (const l of this.#listeners) l();
+      }
+    });
+    this.#exit = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+    live.add(this);
+    void this.#exit.then(() => live.delete(this));
+  }
+
+  static async start(opts: StartOptions = {}): Promise<OperatorProcess> {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--log-format', 'json', '--http-addr', '127.0.0.1:0', ...(opts.args ?? [])], {
+      cwd: root,
+      env: { ...process.env, KUBECONFIG: testbed().kubeconfigPath, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const op = new OperatorProcess(child);
+    if (opts.waitFor !== 'spawned') await op.waitForLog('workers started', (l) => l.message === 'resync' && l.why === 'start', 60_000);
+    return op;
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  get exitCode(): Promise<number | null> {
+    return this.#exit;
+  }
+
+  /** Resolves with the first log line (already seen or future) matching `pred`. */
+  waitForLog(what: string, pred: (l: LogLine) => boolean, timeoutMs = 60_000): Promise<LogLine> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const hit = this.logs.find(pred);
+        if (hit) {
+          cleanup();
+          resolve(hit);
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`operator log: timed out waiting for ${what}; last lines:\n${this.stderr.slice(-15).join('\n')}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.#listeners = this.#listeners.filter((l) => l !== check);
+      };
+      this.#listeners.push(check);
+      void this.#exit.then(() => {
+        if (this.#listeners.includes(check)) {
+          cleanup();
+          reject(new Error(`operator exited while waiting for ${what}:\n${this.stderr.slice(-15).join('\n')}`));
+        }
+      });
+      check();
+    });
+  }
+
+  decisions(workload: string): LogLine[] {
+    return this.logs.filter((l) => l.workload === workload);
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill(signal);
+    return this.#exit;
+  }
+}
+
+const live = new Set<OperatorProcess>();
+process.on('exit', () => {
+  for (const op of live) void op.stop('SIGKILL');
+});
+
+/** Stops every operator a test left running (for afterEach). */
+export async function stopAllOperators(): Promise<void> {
+  await Promise.all([...live].map((op) => op.stop('SIGKILL')));
+}
