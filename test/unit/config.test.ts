@@ -1,0 +1,63 @@
+import { expect } from 'chai';
+import { ConfigError, DEFAULTS, parseConfig, parseDuration } from '../../src/config.ts';
+
+function config(argv: string[], env: Record<string, string> = {}) {
+  const r = parseConfig(argv, env);
+  if (r.help) throw new Error('unexpected help');
+  return r.config;
+}
+
+describe('config: flags and environment', () => {
+  it('defaults', () => {
+    const c = config([]);
+    expect(c.dryRun).to.equal(false);
+    expect(c.debounceMs).to.equal(1000);
+    expect(c.workers).to.equal(DEFAULTS.workers);
+    expect(c.resyncPeriodMs).to.equal(10 * 60_000);
+    expect(c.logFormat).to.equal('json');
+    expect(c.httpPort).to.equal(8080);
+    expect(c.namespace).to.equal(undefined);
+    expect(c.leaderElect).to.equal(false);
+  });
+
+  it('reads every flag', () => {
+    const c = config(['--dry-run', '--debounce', '250ms', '--workers', '7', '--resync-period', '0', '--log-level', 'debug',
+      '--log-format', 'text', '--http-addr', '127.0.0.1:9090', '--namespace', 'team-a', '--kubeconfig', '/k']);
+    expect(c).to.include({ dryRun: true, debounceMs: 250, workers: 7, resyncPeriodMs: 0, logLevel: 'debug', logFormat: 'text',
+      httpHost: '127.0.0.1', httpPort: 9090, namespace: 'team-a', kubeconfig: '/k' });
+  });
+
+  it('takes environment variables, and a flag wins over its variable', () => {
+    const env = { CONFIG_RELOAD_DRY_RUN: 'true', CONFIG_RELOAD_DEBOUNCE: '2s', CONFIG_RELOAD_WORKERS: '3' };
+    expect(config([], env)).to.include({ dryRun: true, debounceMs: 2000, workers: 3 });
+    expect(config(['--debounce', '100ms'], env).debounceMs).to.equal(100);
+  });
+
+  it('rejects unknown flags, bad values and bad durations with a message naming the flag', () => {
+    const cases: Array<[string[], Record<string, string>, RegExp]> = [
+      [['--bogus'], {}, /bogus/],
+      [['--workers', '0'], {}, /--workers/],
+      [['--workers', 'many'], {}, /--workers/],
+      [['--debounce', '5 minutes'], {}, /--debounce/],
+      [['--log-format', 'xml'], {}, /--log-format.*json, text/],
+      [['--http-addr', 'nope'], {}, /--http-addr/],
+      [[], { CONFIG_RELOAD_DRY_RUN: 'maybe' }, /CONFIG_RELOAD_DRY_RUN/],
+      [['--leader-elect'], {}, /leader-election-namespace/],
+      [['positional'], {}, /positional/],
+    ];
+    for (const [argv, env, message] of cases) {
+      expect(() => parseConfig(argv, env), argv.join(' ')).to.throw(ConfigError, message);
+    }
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('--x', '1.5s')).to.equal(1500);
+    expect(parseDuration('--x', '2m')).to.equal(120_000);
+    expect(parseDuration('--x', '0')).to.equal(0);
+    expect(() => parseDuration('--x', '-1s')).to.throw(ConfigError);
+  });
+
+  it('--help asks for the usage text', () => {
+    expect(parseConfig(['--help'], {})).to.deep.equal({ help: true });
+  });
+});
