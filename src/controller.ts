@@ -211,8 +211,8 @@ export class Controller {
     return {
       upsert: (d) => {
         const { key, relevant, state } = this.workloads.upsert(d);
-        this.index.set(key, state.consumed.map((c) => `${state.namespace}/${c.name}`));
-        if (relevant && this.#synced && state.optIn.kind !== 'out') this.queue.add(key);
+        this.index.set(key, state ? state.consumed.map((c) => `${state.namespace}/${c.name}`) : []);
+        if (relevant && this.#synced) this.queue.add(key);
       },
       remove: (d) => this.#forget(`Deployment/${objectKey(d)}`),
       replaceDone: (seen) => {

@@ -72,13 +72,19 @@ export class WorkloadStore {
    * Records the Deployment; returns its key and whether anything a decision reads changed
    * (a status-only update — most events during a rollout — changes nothing and needs no work).
    */
-  upsert(d: DeploymentLike): { key: string; relevant: boolean; state: WorkloadState } {
+  upsert(d: DeploymentLike): { key: string; relevant: boolean; state: WorkloadState | undefined } {
     const namespace = d.metadata?.namespace ?? '';
     const name = d.metadata?.name ?? '';
     const key = workloadKey(namespace, name);
     const previous = this.#entries.get(key);
     const annotations = d.metadata?.annotations ?? {};
     const optIn = parseOptIn(annotations);
+    // Deployments that did not opt in are not retained at all: most of a cluster's workloads
+    // cost no memory here. Opting in later arrives as an update, which adds the entry.
+    if (optIn.kind === 'out') {
+      this.#entries.delete(key);
+      return { key, relevant: false, state: undefined };
+    }
     const consumed = optIn.kind === 'in' ? consumedConfigMaps(d.spec?.template?.spec, optIn) : [];
     const uid = d.metadata?.uid ?? '';
     const resourceVersion = d.metadata?.resourceVersion ?? '';

@@ -48,20 +48,29 @@ describe('workload store: what a decision reads', () => {
 
   it('our unconfirmed write stands for the recorded digest until the watch shows it', () => {
     const store = new WorkloadStore();
-    const { state } = store.upsert(deployment('1', { 'config-reload.dev/enabled': 'true', [HASH_ANNOTATION]: 'v1-old' }));
+    const state = store.upsert(deployment('1', { 'config-reload.dev/enabled': 'true', [HASH_ANNOTATION]: 'v1-old' })).state!;
     state.pendingWrite = { digest: 'v1-new', resourceVersion: '5' };
     // An older event arriving after our write must not bring back the old digest.
-    const late = store.upsert(deployment('4', { 'config-reload.dev/enabled': 'true', [HASH_ANNOTATION]: 'v1-old' })).state;
+    const late = store.upsert(deployment('4', { 'config-reload.dev/enabled': 'true', [HASH_ANNOTATION]: 'v1-old' })).state!;
     expect(effectiveRecordedDigest(late)).to.equal('v1-new');
-    const confirmed = store.upsert(deployment('5', { 'config-reload.dev/enabled': 'true', [HASH_ANNOTATION]: 'v1-new' })).state;
+    const confirmed = store.upsert(deployment('5', { 'config-reload.dev/enabled': 'true', [HASH_ANNOTATION]: 'v1-new' })).state!;
     expect(confirmed.pendingWrite).to.equal(undefined);
     expect(effectiveRecordedDigest(confirmed)).to.equal('v1-new');
+  });
+
+  it('retains nothing for a Deployment that did not opt in', () => {
+    const store = new WorkloadStore();
+    store.upsert(deployment('1', { 'config-reload.dev/enabled': 'true' }));
+    expect(store.size).to.equal(1);
+    const r = store.upsert(deployment('2', {}));
+    expect(r.state).to.equal(undefined);
+    expect(store.size).to.equal(0);
   });
 
   it('flags a spec edit that changed the references (it rolls by itself)', () => {
     const store = new WorkloadStore();
     store.upsert(deployment('1', { 'config-reload.dev/enabled': 'true' }, 1, 'a'));
-    expect(store.upsert(deployment('2', { 'config-reload.dev/enabled': 'true' }, 1, 'a')).state.referencesChanged).to.equal(false);
-    expect(store.upsert(deployment('3', { 'config-reload.dev/enabled': 'true' }, 2, 'b')).state.referencesChanged).to.equal(true);
+    expect(store.upsert(deployment('2', { 'config-reload.dev/enabled': 'true' }, 1, 'a')).state?.referencesChanged).to.equal(false);
+    expect(store.upsert(deployment('3', { 'config-reload.dev/enabled': 'true' }, 2, 'b')).state?.referencesChanged).to.equal(true);
   });
 });
