@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# config-reload-operator image: compiled JavaScript and production dependencies only.
+#   docker build -t ghcr.io/config-reload/config-reload-operator:0.1.0 .
+
+# --- build: compile src/ (TypeScript) to dist/ ---------------------------------------------
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+# Manifests first, so the dependency layer is cached until they change.
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# --- runtime ---------------------------------------------------------------------------------
+FROM node:24-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    # Stack traces point at the TypeScript sources (dist/ ships its .js.map files).
+    NODE_OPTIONS=--enable-source-maps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Production dependencies only: typescript, tsx, mocha and the `node` devDependency (the
+# toolchain pin for development) stay out. No install scripts are needed by any runtime
+# dependency, so none are run.
+RUN npm ci --omit=dev --ignore-scripts \
+ && npm cache clean --force
+COPY --from=build /src/dist ./dist
+# Files stay owned by root and read-only to the process. A numeric, non-root user, so that
+# Kubernetes' runAsNonRoot can verify it; the manifests run as the same 65532.
+USER 65532:65532
+EXPOSE 8080
+# Exec form: node is PID 1 and receives SIGTERM directly. No init (tini, --init) is needed:
+# the operator installs its own SIGTERM/SIGINT handlers (PID 1 gets no default ones) and
+# spawns no child processes that would need reaping.
+ENTRYPOINT ["node", "dist/main.js"]

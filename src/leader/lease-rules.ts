@@ -1,0 +1,171 @@
+// The decisions of leader election, as pure functions of (what the Lease says, what we have
+// observed, the local clock). The elector does the I/O; everything that could be wrong in a
+// subtle way lives here, where a test can pin it without a cluster.
+//
+// Modelled on client-go's tools/leaderelection:
+// - A lease is judged expired by the *local* clock: it is still valid while we have seen its
+//   record change within the last leaseDurationSeconds. Comparing the holder's renewTime with
+//   our own clock would let a replica whose clock runs ahead steal a live lease; measuring how
+//   long the record has stood still on our own clock is immune to skew between nodes.
+// - An empty holderIdentity means the holder released the lease on shutdown: it is free now,
+//   no need to wait for expiry.
+import { V1MicroTime, type V1LeaseSpec } from '@kubernetes/client-node';
+
+/** The part of a Lease that leader election reads and writes. */
+export interface LeaderElectionRecord {
+  /** '' when nobody holds the lease (never created, or released). */
+  holderIdentity: string;
+  leaseDurationSeconds: number;
+  acquireTime: Date | undefined;
+  renewTime: Date | undefined;
+  leaseTransitions: number;
+}
+
+/** What we last saw of the lease and when, on the local monotonic-ish clock (ms). */
+export interface Observation {
+  record: LeaderElectionRecord;
+  /** Local time at which the record was last seen to change. */
+  observedAtMs: number;
+}
+
+/**
+ * Reads the record out of a Lease spec. client-node types MicroTime fields as Date but its
+ * deserializer does not know the MicroTime type and leaves them as the wire strings, so both
+ * shapes are accepted.
+ */
+export function recordFromSpec(spec: V1LeaseSpec | undefined): LeaderElectionRecord {
+  return {
+    holderIdentity: spec?.holderIdentity ?? '',
+    leaseDurationSeconds: spec?.leaseDurationSeconds ?? 0,
+    acquireTime: toDate(spec?.acquireTime),
+    renewTime: toDate(spec?.renewTime),
+    leaseTransitions: spec?.leaseTransitions ?? 0,
+  };
+}
+
+/**
+ * Writes a record as a Lease spec. MicroTime values are V1MicroTime instances, whose JSON form
+ * carries six fractional digits ("2026-01-01T00:00:00.123000Z"), the format the apiserver's
+ * MicroTime decoder requires — a plain Date's three digits are rejected.
+ */
+export function specFromRecord(record: LeaderElectionRecord): V1LeaseSpec {
+  const spec: V1LeaseSpec = {
+    holderIdentity: record.holderIdentity,
+    leaseDurationSeconds: record.leaseDurationSeconds,
+    leaseTransitions: record.leaseTransitions,
+  };
+  if (record.acquireTime) spec.acquireTime = new V1MicroTime(record.acquireTime.getTime());
+  if (record.renewTime) spec.renewTime = new V1MicroTime(record.renewTime.getTime());
+  return spec;
+}
+
+/**
+ * Folds a freshly read record into what we had observed. The observation time moves only when
+ * the record changed: a holder that keeps renewing keeps moving it; a dead one stops.
+ */
+export function observe(previous: Observation | undefined, record: LeaderElectionRecord, nowMs: number): Observation {
+  if (previous && sameRecord(previous.record, record)) return previous;
+  return { record, observedAtMs: nowMs };
+}
+
+export function isFree(record: LeaderElectionRecord): boolean {
+  return record.holderIdentity === '';
+}
+
+export function isHeldBy(record: LeaderElectionRecord, identity: string): boolean {
+  return record.holderIdentity === identity;
+}
+
+/** Whether the observed holder may still be alive: its record changed within its lease duration. */
+export function isLeaseValid(observation: Observation, nowMs: number): boolean {
+  return observation.observedAtMs + observation.record.leaseDurationSeconds * 1000 > nowMs;
+}
+
+export type AcquireVerdict =
+  | { acquire: true; reason: 'free' | 'ours' | 'expired' }
+  | { acquire: false; reason: 'held'; holder: string };
+
+/** May `identity` write itself into the lease now? */
+export function mayAcquire(observation: Observation, identity: string, nowMs: number): AcquireVerdict {
+  const { record } = observation;
+  if (isFree(record)) return { acquire: true, reason: 'free' };
+  if (isHeldBy(record, identity)) return { acquire: true, reason: 'ours' };
+  if (isLeaseValid(observation, nowMs)) return { acquire: false, reason: 'held', holder: record.holderIdentity };
+  return { acquire: true, reason: 'expired' };
+}
+
+/**
+ * The record to write when `identity` acquires or renews. A renewal keeps acquireTime and the
+ * transition count; a change of holder (including taking a released or never-held lease)
+ * stamps a new acquireTime and counts one more transition. A lease that did not exist yet
+ * starts at zero transitions.
+ */
+export function nextRecord(
+  current: LeaderElectionRecord | undefined,
+  identity: string,
+  leaseDurationSeconds: number,
+  now: Date,
+): LeaderElectionRecord {
+  if (current && isHeldBy(current, identity)) {
+    return { ...current, leaseDurationSeconds, renewTime: now, acquireTime: current.acquireTime ?? now };
+  }
+  return {
+    holderIdentity: identity,
+    leaseDurationSeconds,
+    acquireTime: now,
+    renewTime: now,
+    leaseTransitions: current ? current.leaseTransitions + 1 : 0,
+  };
+}
+
+/**
+ * The record written on a graceful release (client-go's ReleaseOnCancel): no holder, and a
+ * one-second duration so that even a candidate that does not treat an empty holder as free
+ * (older client-go) takes over after a second instead of a full lease duration.
+ */
+export function releasedRecord(current: LeaderElectionRecord, now: Date): LeaderElectionRecord {
+  return {
+    holderIdentity: '',
+    leaseDurationSeconds: 1,
+    acquireTime: now,
+    renewTime: now,
+    leaseTransitions: current.leaseTransitions,
+  };
+}
+
+/**
+ * Checks the timing parameters the way client-go does: the lease must outlast the renew
+ * deadline (or a slow leader would be replaced while it still believes it leads), and the renew
+ * deadline must leave room for more than one retry. Returns the problems, empty when valid.
+ */
+export function timingProblems(t: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number }): string[] {
+  const problems: string[] = [];
+  if (!(t.retryPeriodMs > 0)) problems.push('retryPeriod must be > 0');
+  if (!(t.leaseDurationMs > t.renewDeadlineMs)) problems.push('leaseDuration must be greater than renewDeadline');
+  if (!(t.renewDeadlineMs > JITTER_FACTOR * t.retryPeriodMs)) {
+    problems.push(`renewDeadline must be greater than ${JITTER_FACTOR} × retryPeriod`);
+  }
+  if (t.leaseDurationMs % 1000 !== 0 || t.leaseDurationMs < 1000) {
+    problems.push('leaseDuration must be a whole number of seconds (the Lease stores seconds)');
+  }
+  return problems;
+}
+
+/** Retries while campaigning wait retryPeriod × [1, 1 + JITTER_FACTOR) so candidates spread out. */
+export const JITTER_FACTOR = 1.2;
+
+function sameRecord(a: LeaderElectionRecord, b: LeaderElectionRecord): boolean {
+  return (
+    a.holderIdentity === b.holderIdentity &&
+    a.leaseDurationSeconds === b.leaseDurationSeconds &&
+    a.leaseTransitions === b.leaseTransitions &&
+    a.renewTime?.getTime() === b.renewTime?.getTime() &&
+    a.acquireTime?.getTime() === b.acquireTime?.getTime()
+  );
+}
+
+function toDate(value: Date | string | undefined): Date | undefined {
+  if (value === undefined || value === null) return undefined;
+  const date = value instanceof Date ? value : new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}

@@ -1,0 +1,191 @@
+// Kubernetes Events on the workloads the operator acts on, so that `kubectl describe
+// deployment` says why it rolled, or why it will not. Modelled on client-go's recorder:
+// - An identical event (same object, type, reason and message) repeated within the
+//   de-duplication window is not created again; the existing Event's count and lastTimestamp
+//   are patched instead (client-go's EventCorrelator), so a warning that holds for an hour is
+//   one Event with a count, not sixty.
+// - Recording is best effort. An Event must never block or fail a roll: every failure is
+//   logged at warn and dropped, and each API call has a deadline.
+import {
+  ApiException,
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Event,
+  type KubeConfig,
+} from '@kubernetes/client-node';
+import { LRUCache } from 'lru-cache';
+import { hostname } from 'node:os';
+import type { Logger } from 'winston';
+import { requestTimeout } from '../kube/request-timeout.ts';
+
+export interface EventTarget {
+  kind: 'Deployment';
+  apiVersion: 'apps/v1';
+  namespace: string;
+  name: string;
+  uid: string;
+  resourceVersion?: string;
+}
+
+export interface EventRecorderOptions {
+  log: Logger;
+  /** source.component; defaults to 'config-reload-operator'. */
+  component?: string;
+  /** source.host and reportingInstance: which replica reported it; defaults to the hostname (the pod name). */
+  host?: string;
+}
+
+type EventType = 'Normal' | 'Warning';
+
+/** core/v1 Event.reportingComponent (events.k8s.io calls it reportingController). */
+export const REPORTING_CONTROLLER = 'config-reload.dev/operator';
+const DEFAULT_COMPONENT = 'config-reload-operator';
+/** Same window as client-go's EventCorrelator. */
+const DEDUP_WINDOW_MS = 10 * 60 * 1000;
+/** client-go's maxLruCacheEntries: bounded memory whatever the number of workloads. */
+const MAX_TRACKED_EVENTS = 4096;
+/** The apiserver's limits for events.k8s.io (note 1 kB, reason 128); kept for core/v1 too. */
+const MAX_MESSAGE_LENGTH = 1024;
+const MAX_REASON_LENGTH = 128;
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** The Event created for a (target, type, reason, message), and how many times it was seen. */
+interface RecordedEvent {
+  namespace: string;
+  name: string;
+  count: number;
+}
+
+export class EventRecorder {
+  readonly #api: CoreV1Api;
+  readonly #log: Logger;
+  readonly #component: string;
+  readonly #host: string;
+  readonly #recent = new LRUCache<string, RecordedEvent>({ max: MAX_TRACKED_EVENTS, ttl: DEDUP_WINDOW_MS });
+  /**
+   * The last emission per key, so that repeats of one event are applied in order: a burst of
+   * the same warning becomes one create followed by count patches, never several creates.
+   */
+  readonly #pending = new Map<string, Promise<void>>();
+
+  constructor(kc: KubeConfig, opts: EventRecorderOptions) {
+    this.#api = kc.makeApiClient(CoreV1Api);
+    this.#log = opts.log.child({ component: 'events' });
+    this.#component = opts.component ?? DEFAULT_COMPONENT;
+    this.#host = opts.host ?? hostname();
+  }
+
+  normal(target: EventTarget, reason: string, message: string): Promise<void> {
+    return this.#record(target, 'Normal', reason, message);
+  }
+
+  warning(target: EventTarget, reason: string, message: string): Promise<void> {
+    return this.#record(target, 'Warning', reason, message);
+  }
+
+  #record(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
+    const safeReason = truncate(reason, MAX_REASON_LENGTH);
+    const safeMessage = truncate(message, MAX_MESSAGE_LENGTH);
+    const key = [target.uid, type, safeReason, safeMessage].join('\u0000');
+
+    const previous = this.#pending.get(key) ?? Promise.resolve();
+    const emission = previous
+      .then(() => this.#emit(key, target, type, safeReason, safeMessage))
+      .catch((err: unknown) => {
+        // #emit handles API errors itself; this is the last line that keeps the promise
+        // from ever rejecting into a caller that is in the middle of a roll.
+        this.#log.warn('event dropped', { reason: safeReason, object: describe(target), error: String(err) });
+      });
+    this.#pending.set(key, emission);
+    void emission.then(() => {
+      if (this.#pending.get(key) === emission) this.#pending.delete(key);
+    });
+    return emission;
+  }
+
+  async #emit(key: string, target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
+    const now = new Date();
+    const seen = this.#recent.get(key);
+    if (seen) {
+      try {
+        await this.#api.patchNamespacedEvent(
+          {
+            namespace: seen.namespace,
+            name: seen.name,
+            body: { count: seen.count + 1, lastTimestamp: now.toISOString() },
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch, requestTimeout(REQUEST_TIMEOUT_MS)),
+        );
+        // set() rather than mutate: it also restarts the window, as each repeat extends it.
+        this.#recent.set(key, { ...seen, count: seen.count + 1 });
+        return;
+      } catch (err) {
+        if (statusOf(err) !== 404) {
+          this.#dropped(target, reason, 'patch', err);
+          return;
+        }
+        // The apiserver expired the Event (its event TTL): start a new one below.
+        this.#recent.delete(key);
+      }
+    }
+
+    const event: CoreV1Event = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: {
+        // The apiserver appends a random suffix: two replicas or a restart never collide.
+        generateName: `${target.name}.`,
+        namespace: target.namespace,
+      },
+      involvedObject: {
+        kind: target.kind,
+        apiVersion: target.apiVersion,
+        namespace: target.namespace,
+        name: target.name,
+        uid: target.uid,
+        ...(target.resourceVersion ? { resourceVersion: target.resourceVersion } : {}),
+      },
+      type,
+      reason,
+      message,
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      source: { component: this.#component, host: this.#host },
+      reportingComponent: REPORTING_CONTROLLER,
+      reportingInstance: this.#host,
+    };
+    try {
+      const created = await this.#api.createNamespacedEvent(
+        { namespace: target.namespace, body: event },
+        requestTimeout(REQUEST_TIMEOUT_MS),
+      );
+      const name = created.metadata?.name;
+      if (name) this.#recent.set(key, { namespace: target.namespace, name, count: 1 });
+    } catch (err) {
+      this.#dropped(target, reason, 'create', err);
+    }
+  }
+
+  #dropped(target: EventTarget, reason: string, verb: string, err: unknown): void {
+    this.#log.warn('event dropped', { reason, object: describe(target), verb, status: statusOf(err), error: errorText(err) });
+  }
+}
+
+function describe(target: EventTarget): string {
+  return `${target.kind}/${target.namespace}/${target.name}`;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
+}
+
+function statusOf(err: unknown): number | undefined {
+  return err instanceof ApiException ? err.code : undefined;
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof ApiException) return `HTTP ${err.code}`;
+  return err instanceof Error ? err.message : String(err);
+}

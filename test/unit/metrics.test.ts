@@ -1,0 +1,73 @@
+import { expect } from 'chai';
+import { OperatorMetrics } from '../../src/observability/metrics.ts';
+
+describe('metrics: OperatorMetrics', () => {
+  it('exposes every operator metric under the config_reload_ prefix', async () => {
+    const metrics = new OperatorMetrics();
+    const text = await metrics.registry.metrics();
+    // Unlabelled metrics appear at once; labelled ones once a label set has been used.
+    metrics.rolls.inc({ namespace: 'ns', dry_run: 'false' });
+    metrics.adoptions.inc({ namespace: 'ns', dry_run: 'false' });
+    metrics.decisions.inc({ action: 'none', reason: 'up_to_date' });
+    metrics.reconcileDuration.observe({ result: 'success' }, 0.02);
+    metrics.watchRestarts.inc({ resource: 'configmaps', reason: 'timeout' });
+    metrics.relists.inc({ resource: 'configmaps', reason: 'initial' });
+    metrics.lastSync.set({ resource: 'configmaps' }, 1_767_225_600);
+    metrics.watchedObjects.set({ resource: 'deployments' }, 3);
+    metrics.apiErrors.inc({ verb: 'patch', code: '409' });
+    const after = await metrics.registry.metrics();
+    for (const name of [
+      'config_reload_reconcile_errors_total',
+      'config_reload_queue_depth',
+      'config_reload_queue_waiting',
+      'config_reload_queue_wait_seconds_bucket',
+      'config_reload_leader',
+    ]) {
+      expect(text, name).to.match(new RegExp(`^${name}[ {]`, 'm'));
+    }
+    for (const line of [
+      'config_reload_rolls_total{namespace="ns",dry_run="false"} 1',
+      'config_reload_adoptions_total{namespace="ns",dry_run="false"} 1',
+      'config_reload_decisions_total{action="none",reason="up_to_date"} 1',
+      'config_reload_reconcile_duration_seconds_count{result="success"} 1',
+      'config_reload_watch_restarts_total{resource="configmaps",reason="timeout"} 1',
+      'config_reload_relists_total{resource="configmaps",reason="initial"} 1',
+      'config_reload_last_sync_timestamp_seconds{resource="configmaps"} 1767225600',
+      'config_reload_watched_objects{resource="deployments"} 3',
+      'config_reload_api_errors_total{verb="patch",code="409"} 1',
+    ]) {
+      expect(after.split('\n'), line).to.include(line);
+    }
+  });
+
+  it('counts would-be rolls in dry-run apart from real rolls', async () => {
+    const metrics = new OperatorMetrics();
+    metrics.rolls.inc({ namespace: 'a', dry_run: 'true' });
+    metrics.rolls.inc({ namespace: 'a', dry_run: 'true' });
+    metrics.rolls.inc({ namespace: 'a', dry_run: 'false' });
+    const lines = (await metrics.registry.metrics()).split('\n');
+    expect(lines).to.include('config_reload_rolls_total{namespace="a",dry_run="true"} 2');
+    expect(lines).to.include('config_reload_rolls_total{namespace="a",dry_run="false"} 1');
+  });
+
+  it('reports leadership as 0 until told otherwise', async () => {
+    const metrics = new OperatorMetrics();
+    expect((await metrics.registry.metrics()).split('\n')).to.include('config_reload_leader 0');
+    metrics.isLeader.set(1);
+    expect((await metrics.registry.metrics()).split('\n')).to.include('config_reload_leader 1');
+  });
+
+  it('includes the standard process metrics', async () => {
+    const text = await new OperatorMetrics().registry.metrics();
+    expect(text).to.match(/^process_resident_memory_bytes /m);
+    expect(text).to.match(/^nodejs_eventloop_lag_seconds /m);
+  });
+
+  it('keeps each instance in its own registry (two can coexist)', async () => {
+    const a = new OperatorMetrics();
+    const b = new OperatorMetrics();
+    a.reconcileErrors.inc();
+    expect((await a.registry.metrics()).split('\n')).to.include('config_reload_reconcile_errors_total 1');
+    expect((await b.registry.metrics()).split('\n')).to.include('config_reload_reconcile_errors_total 0');
+  });
+});
