@@ -161,7 +161,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       leaderElect,
       leaderElectionNamespace,
       leaderElectionId: str('leader-election-id', DEFAULTS.leaderElectionId)!,
-      leaseDurationMs: parseDuration('--lease-duration', str('lease-duration', DEFAULTS.leaseDuration)!),
+      leaseDurationMs: leaseDuration(str('lease-duration', DEFAULTS.leaseDuration)!),
       identity: env.POD_NAME || `${hostnameOf(env)}-${process.pid}`,
     },
   };
@@ -175,6 +175,13 @@ export function parseDuration(flag: string, raw: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
   if (!m) throw new ConfigError(`${flag} ${JSON.stringify(raw)}: expected a duration such as 500ms, 2s, 5m or 0`);
   return Math.round(Number(m[1]) * UNITS[m[2] as string]!);
+}
+
+/** A Lease records its duration in whole seconds. */
+function leaseDuration(raw: string): number {
+  const ms = parseDuration('--lease-duration', raw);
+  if (ms < 3000 || ms % 1000 !== 0) throw new ConfigError(`--lease-duration ${JSON.stringify(raw)}: must be whole seconds, at least 3s`);
+  return ms;
 }
 
 function integer(flag: string, raw: string, min: number, max: number): number {

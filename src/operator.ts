@@ -6,6 +6,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { Config } from './config.ts';
 import { Controller } from './controller.ts';
+import { LeaseElector } from './leader/lease-elector.ts';
+import { EventRecorder } from './observability/events.ts';
 import { metricsObserver } from './observability/controller-metrics.ts';
 import { startHttpServer, type RunningHttpServer } from './observability/http-server.ts';
 import { OperatorMetrics } from './observability/metrics.ts';
@@ -23,6 +25,7 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
     kubeConfig, log, namespace: config.namespace, dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
     resyncPeriodMs: config.resyncPeriodMs, qps: config.qps, burst: config.burst,
     observer: metricsObserver(metrics),
+    events: new EventRecorder(kubeConfig, { log, host: config.identity }),
   });
   log.info('starting', {
     namespace: config.namespace ?? '(all)', dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
@@ -39,16 +42,50 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
 
   let stopped = false;
   const synced = controller.start();
-  void synced.then(() => {
-    if (!stopped) controller.runWorkers();
-  });
+  const startWorkers = () => {
+    void synced.then(() => {
+      if (!stopped) controller.runWorkers();
+    });
+  };
+
+  // Standby replicas keep their reflectors warm (and report ready); only the leader runs workers.
+  let elector: LeaseElector | undefined;
+  if (config.leaderElect) {
+    const lease = config.leaseDurationMs;
+    elector = new LeaseElector(kubeConfig, {
+      namespace: config.leaderElectionNamespace, name: config.leaderElectionId, identity: config.identity,
+      // client-go's proportions: 15 s lease, 10 s renew deadline, 2 s retry period.
+      leaseDurationMs: lease, renewDeadlineMs: Math.round((lease * 2) / 3), retryPeriodMs: Math.round((lease * 2) / 15), log,
+    });
+    elector.run({
+      onStartedLeading: () => {
+        metrics.isLeader.set(1);
+        log.info('became leader: starting workers once synced', { identity: config.identity });
+        startWorkers();
+      },
+      onStoppedLeading: () => {
+        metrics.isLeader.set(0);
+        // As controller-runtime does: a replica that lost the Lease may hold a stale view;
+        // exiting hands the work to the new leader cleanly, and the kubelet restarts us as a standby.
+        log.error('lost the leader Lease: exiting', { identity: config.identity });
+        stopped = true;
+        void controller.stop().finally(() => process.exit(1));
+      },
+    });
+  } else {
+    metrics.isLeader.set(1);
+    startWorkers();
+  }
 
   return {
     controller,
     httpPort: http?.port,
     async stop() {
       stopped = true;
+      // Order matters: finish the write in flight before releasing the Lease, or the next
+      // leader could act on the same Deployment at the same time.
       await controller.stop();
+      await elector?.stop();
       await http?.close();
       log.info('stopped');
     },

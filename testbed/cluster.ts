@@ -16,5 +16,9 @@ const shutdown = async (signal: string) => {
 };
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
-// Keep the event loop alive until a signal arrives.
-setInterval(() => {}, 1 << 30);
+// Under `npm run cluster` a signal sent to npm alone does not reach us; if our parent goes
+// away (we are re-parented), stop as if signalled rather than run on unowned.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void shutdown('parent exited');
+}, 1000);

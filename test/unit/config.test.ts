@@ -44,6 +44,7 @@ describe('config: flags and environment', () => {
       [[], { CONFIG_RELOAD_DRY_RUN: 'maybe' }, /CONFIG_RELOAD_DRY_RUN/],
       [['--leader-elect'], {}, /leader-election-namespace/],
       [['positional'], {}, /positional/],
+      [['--lease-duration', '1500ms'], {}, /whole seconds/],
     ];
     for (const [argv, env, message] of cases) {
       expect(() => parseConfig(argv, env), argv.join(' ')).to.throw(ConfigError, message);
