@@ -94,6 +94,12 @@ export class OperatorProcess {
     });
   }
 
+  /** The HTTP port the operator listens on (from its start-up log line). */
+  async httpPort(): Promise<number> {
+    const line = await this.waitForLog('http server listening', (l) => l.message === 'http server listening');
+    return Number(line.port);
+  }
+
   decisions(workload: string): LogLine[] {
     return this.logs.filter((l) => l.workload === workload);
   }

@@ -1,5 +1,6 @@
 // Helpers shared by e2e tests: namespaces per test, polling, and small object builders.
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { testbed } from './hooks.ts';
 
@@ -123,3 +124,27 @@ export async function waitForReplicaSets(namespace: string, name: string, count:
 
 /** The digest a correct operator must write, computed here from the data the test wrote. */
 export { configMapContent, workloadDigest } from '../../src/core/digest.ts';
+
+export function kubectl(...args: string[]): string {
+  return execFileSync(testbed().controlPlane?.bins.kubectl ?? 'kubectl', ['--kubeconfig', testbed().kubeconfigPath, ...args], {
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** GET on the operator's HTTP port: status and body. */
+export async function httpGet(port: number, urlPath: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${urlPath}`);
+  return { status: res.status, body: await res.text() };
+}
+
+/** One sample of a Prometheus counter/gauge with exactly these labels (0 when absent). */
+export function metricValue(exposition: string, name: string, labels: Record<string, string>): number {
+  for (const line of exposition.split('\n')) {
+    if (!line.startsWith(`${name}{`) && line.split(' ')[0] !== name) continue;
+    const m = /^[^{\s]+(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const got = Object.fromEntries([...(m[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => got[k] === v) && Object.keys(got).length === Object.keys(labels).length) return Number(m[2]);
+  }
+  return 0;
+}
