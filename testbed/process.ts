@@ -66,10 +66,10 @@ export class ManagedProcess {
     throw new Error(`testbed: ${this.name} not ${what} after ${timeoutMs} ms\n${this.tail()}`);
   }
 
-  async stop(graceMs = 5000): Promise<void> {
+  async stop(graceMs = 5000, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.#child;
     if (!child || !this.running) return;
-    child.kill('SIGTERM');
+    child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     await this.#exited;
     clearTimeout(timer);

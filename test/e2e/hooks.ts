@@ -40,6 +40,13 @@ export const mochaHooks = {
     const cp = await ControlPlane.start({ nodes: 2 });
     current = { kubeconfigPath: cp.kubeconfigPath, kubeConfig: () => cp.kubeConfig(), controlPlane: cp };
   },
+  // A failed e2e test prints the control plane's recent logs: the apiserver or a controller
+  // is often where the explanation is.
+  afterEach(this: Mocha.Context) {
+    if (this.currentTest?.state === 'failed' && current?.controlPlane) {
+      process.stderr.write(`${current.controlPlane.logTails(20)}\n`);
+    }
+  },
   async afterAll(this: Mocha.Context) {
     this.timeout(60_000);
     await current?.controlPlane?.stop();

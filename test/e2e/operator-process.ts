@@ -105,6 +105,7 @@ export class OperatorProcess {
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (process.env.CRO_E2E_DUMP_LOGS) process.stderr.write(`--- operator ${this.pid} log ---\n${this.stderr.join('\n')}\n`);
     if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill(signal);
     return this.#exit;
   }
