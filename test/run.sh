@@ -12,6 +12,7 @@ for suite in unit e2e; do
   npx mocha --config "test/mocharc.$suite.json" "$@" 2>&1 | tee -a "$log"
   [[ ${PIPESTATUS[0]} -eq 0 ]] || rc=1
 done
-sum() { grep -E "^ +[0-9]+ $1" "$log" | awk '{s += $1} END {print s + 0}'; }
+# Colour codes stripped first: mocha colours its output when CI is set, even into a pipe.
+sum() { sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E "^ +[0-9]+ $1" | awk '{s += $1} END {print s + 0}'; }
 echo "$(sum passing) passed, $(sum failing) failed, $(sum pending) skipped"
 exit $rc
