@@ -124,6 +124,7 @@ export class Reconciler {
       // 403 (RBAC), 422 (rejected by validation or a webhook): retrying soon will not help, but
       // the cause may be fixed, so the caller still retries on its long backoff.
       log.error('patch refused by the API server', { ...fields, error: describeError(err) });
+      void this.#deps.events?.warning(target(w), 'PatchRejected', `config-hash patch refused: ${describeError(err)}`);
       throw new RetryableError(`patch ${key}: ${describeError(err)}`);
     }
     w.changedSinceRecorded.clear();
