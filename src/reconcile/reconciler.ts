@@ -10,18 +10,10 @@ import type { Decision } from '../core/types.ts';
 import { describeError, httpStatus, isRetryable } from '../kube/api-error.ts';
 import type { ConfigMapStore } from '../state/configmap-store.ts';
 import { effectiveRecordedDigest, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
+import type { EventTarget } from '../observability/events.ts';
 import { hashPatch } from './patch.ts';
 
 export const FIELD_MANAGER = 'config-reload-operator';
-
-export interface EventTarget {
-  kind: 'Deployment';
-  apiVersion: 'apps/v1';
-  namespace: string;
-  name: string;
-  uid: string;
-  resourceVersion?: string;
-}
 
 export interface EventSink {
   normal(target: EventTarget, reason: string, message: string): Promise<void>;

@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testbed } from './hooks.ts';
+import { createNamespace, deleteNamespace } from './support.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -119,4 +120,21 @@ process.on('exit', () => {
 /** Stops every operator a test left running (for afterEach). */
 export async function stopAllOperators(): Promise<void> {
   await Promise.all([...live].map((op) => op.stop('SIGKILL')));
+}
+
+/**
+ * Registers before/after hooks giving the suite a fresh namespace and an operator that
+ * watches only it; both are torn down after the suite.
+ */
+export function namespaceWithOperator(prefix: string, args: string[] = []): { ns: string; op: OperatorProcess } {
+  const suite = {} as { ns: string; op: OperatorProcess };
+  before(async () => {
+    suite.ns = await createNamespace(prefix);
+    suite.op = await OperatorProcess.start({ args: ['--namespace', suite.ns, ...args] });
+  });
+  after(async () => {
+    await suite.op?.stop();
+    if (suite.ns) await deleteNamespace(suite.ns);
+  });
+  return suite;
 }
