@@ -8,12 +8,16 @@
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Deployment } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { Decision } from './core/types.ts';
+import { requestTimeout } from './kube/request-timeout.ts';
 import { WorkQueue } from './queue/workqueue.ts';
 import { type EventSink, type ReconcileObserver, Reconciler, RetryableError } from './reconcile/reconciler.ts';
 import { ConfigMapStore } from './state/configmap-store.ts';
 import { ReferenceIndex } from './state/reference-index.ts';
 import { type WorkloadState, WorkloadStore } from './state/workload-store.ts';
 import { objectKey, Reflector, type ReflectorHooks, type ReflectorSink } from './watch/reflector.ts';
+
+// One page of a list; an apiserver that stops answering mid-list is retried, not waited on.
+const LIST_TIMEOUT_MS = 60_000;
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -89,7 +93,9 @@ export class Controller {
       watchPath: ns ? `/api/v1/namespaces/${ns}/configmaps` : '/api/v1/configmaps',
       listPage: async (limit, token) => {
         const page = { limit, ...(token ? { _continue: token } : {}) };
-        const list = ns ? await core.listNamespacedConfigMap({ namespace: ns, ...page }) : await core.listConfigMapForAllNamespaces(page);
+        const list = ns
+          ? await core.listNamespacedConfigMap({ namespace: ns, ...page }, requestTimeout(LIST_TIMEOUT_MS))
+          : await core.listConfigMapForAllNamespaces(page, requestTimeout(LIST_TIMEOUT_MS));
         return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continueToken: list.metadata?._continue };
       },
     }, this.#configMapSink());
@@ -98,7 +104,9 @@ export class Controller {
       watchPath: ns ? `/apis/apps/v1/namespaces/${ns}/deployments` : '/apis/apps/v1/deployments',
       listPage: async (limit, token) => {
         const page = { limit, ...(token ? { _continue: token } : {}) };
-        const list = ns ? await apps.listNamespacedDeployment({ namespace: ns, ...page }) : await apps.listDeploymentForAllNamespaces(page);
+        const list = ns
+          ? await apps.listNamespacedDeployment({ namespace: ns, ...page }, requestTimeout(LIST_TIMEOUT_MS))
+          : await apps.listDeploymentForAllNamespaces(page, requestTimeout(LIST_TIMEOUT_MS));
         return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continueToken: list.metadata?._continue };
       },
     }, this.#deploymentSink());

@@ -8,12 +8,14 @@ import { decide } from '../core/decide.ts';
 import { workloadDigest } from '../core/digest.ts';
 import type { Decision } from '../core/types.ts';
 import { describeError, httpStatus, isRetryable } from '../kube/api-error.ts';
+import { requestTimeout } from '../kube/request-timeout.ts';
 import type { ConfigMapStore } from '../state/configmap-store.ts';
 import { effectiveRecordedDigest, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
 import type { EventTarget } from '../observability/events.ts';
 import { hashPatch } from './patch.ts';
 
 export const FIELD_MANAGER = 'config-reload-operator';
+const PATCH_TIMEOUT_MS = 15_000;
 
 export interface EventSink {
   normal(target: EventTarget, reason: string, message: string): Promise<void>;
@@ -74,7 +76,8 @@ export class Reconciler {
     const counted = () => this.#deps.observer?.decided(decision, w.namespace, dryRun);
     const fields = { workload: key, action: decision.action, reason: decision.reason };
 
-    if (decision.warning) await this.#warnOnce(w, decision);
+    // An Event must never hold up the reconcile: the recorder resolves within its own deadline.
+    if (decision.warning) void this.#warnOnce(w, decision);
     if (decision.action === 'none') {
       counted();
       if (!decision.warning) log.debug('skipped', fields);
@@ -101,7 +104,9 @@ export class Reconciler {
     try {
       const updated = await this.#deps.apps.patchNamespacedDeployment(
         { namespace: w.namespace, name: w.name, body: patch, fieldManager: FIELD_MANAGER },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        // A deadline, so that an apiserver that stopped answering cannot hold a worker (or a
+        // graceful shutdown) for the minutes TCP would take to notice.
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch, requestTimeout(PATCH_TIMEOUT_MS)),
       );
       // Stands for the recorded digest until the watch delivers this write (see WorkloadState).
       w.pendingWrite = { digest, resourceVersion: updated.metadata?.resourceVersion ?? '' };
