@@ -1,0 +1,197 @@
+// The processes under test: the operator (from the snapshot, compiled as in its image, or
+// through tsx) and the baseline watcher. Their JSON log lines on stderr are
+// parsed as they arrive (arrival time = performance.now()) and written to a file for inspection;
+// memory and CPU are read from /proc and from the operator's /metrics.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, readdirSync, readFileSync, readlinkSync, type WriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+
+export type LogLine = Record<string, unknown> & { message?: string; level?: string };
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export interface ProcStat {
+  rssBytes: number;
+  peakRssBytes: number;
+  cpuSeconds: number;
+  /** Open sockets (TCP connections, mostly to the apiserver). */
+  sockets: number;
+}
+
+export class BenchProcess {
+  readonly name: string;
+  readonly spawnedAt = performance.now();
+  readonly spawnedWall = Date.now();
+  readonly counts = new Map<string, number>();
+  /** Log lines by level (warn and error ones are worth a look in every run). */
+  readonly levels = new Map<string, number>();
+  /** The first warn/error lines, verbatim. */
+  readonly problems: string[] = [];
+  readonly tail: string[] = [];
+  readonly #child: ChildProcess;
+  readonly #exit: Promise<number | null>;
+  readonly #file: WriteStream;
+  readonly #firstAt = new Map<string, { at: number; line: LogLine }>();
+  #listeners: Array<(l: LogLine, at: number) => void> = [];
+
+  /** Spawns `node <argv>` (this Node: process.execPath) in `cwd`. */
+  constructor(name: string, cwd: string, argv: string[], logFile: string, env: Record<string, string> = {}) {
+    this.name = name;
+    this.#file = createWriteStream(logFile);
+    const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
+    delete childEnv.KUBECONFIG;
+    this.#child = spawn(process.execPath, argv, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(this.#child);
+    let buffer = '';
+    const onData = (chunk: Buffer) => {
+      const at = performance.now();
+      this.#file.write(chunk);
+      buffer += chunk.toString();
+      let nl;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const raw = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        this.tail.push(raw);
+        if (this.tail.length > 40) this.tail.shift();
+        let line: LogLine;
+        try {
+          line = JSON.parse(raw) as LogLine;
+        } catch {
+          continue;
+        }
+        const msg = String(line.message ?? '');
+        this.counts.set(msg, (this.counts.get(msg) ?? 0) + 1);
+        const level = String(line.level ?? '');
+        this.levels.set(level, (this.levels.get(level) ?? 0) + 1);
+        if ((level === 'warn' || level === 'error') && this.problems.length < 20) this.problems.push(raw.slice(0, 500));
+        if (!this.#firstAt.has(msg)) this.#firstAt.set(msg, { at, line });
+        for (const l of this.#listeners) l(line, at);
+      }
+    };
+    this.#child.stderr?.on('data', onData);
+    this.#child.stdout?.on('data', onData);
+    this.#exit = new Promise((resolve) => this.#child.on('exit', (code, signal) => {
+      live.delete(this.#child);
+      resolve(code ?? (signal ? 128 : null));
+    }));
+  }
+
+  get pid(): number {
+    return this.#child.pid ?? -1;
+  }
+
+  get running(): boolean {
+    return this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  count(message: string): number {
+    return this.counts.get(message) ?? 0;
+  }
+
+  /** Resolves with the arrival time of the first line (past or future) matching `pred`. */
+  waitFor(what: string, pred: (l: LogLine) => boolean, timeoutMs: number): Promise<{ at: number; line: LogLine }> {
+    for (const hit of this.#firstAt.values()) if (pred(hit.line)) return Promise.resolve(hit);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${this.name}: timed out after ${timeoutMs} ms waiting for ${what}\n${this.tail.slice(-15).join('\n')}`));
+      }, timeoutMs);
+      const listener = (l: LogLine, at: number) => {
+        if (!pred(l)) return;
+        cleanup();
+        resolve({ at, line: l });
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.#listeners = this.#listeners.filter((x) => x !== listener);
+      };
+      this.#listeners.push(listener);
+      void this.#exit.then((code) => {
+        if (!this.#listeners.includes(listener)) return;
+        cleanup();
+        reject(new Error(`${this.name} exited (${code}) while waiting for ${what}\n${this.tail.slice(-15).join('\n')}`));
+      });
+    });
+  }
+
+  /** Memory and CPU from /proc (Linux): VmRSS, VmHWM (peak RSS), utime+stime. */
+  stat(): ProcStat | undefined {
+    try {
+      const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+      const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      let sockets = 0;
+      for (const fd of readdirSync(`/proc/${this.pid}/fd`)) {
+        try {
+          if (readlinkSync(`/proc/${this.pid}/fd/${fd}`).startsWith('socket:')) sockets++;
+        } catch {
+          // closed meanwhile
+        }
+      }
+      return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM'), cpuSeconds: ticks / 100, sockets };
+    } catch {
+      return undefined;
+    }
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (this.running) this.#child.kill(sig);
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
+  async stop(graceMs = 30_000): Promise<number | null> {
+    if (this.running) this.#child.kill('SIGTERM');
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), graceMs);
+    const code = await this.#exit;
+    clearTimeout(timer);
+    await new Promise<void>((r) => this.#file.end(() => r()));
+    return code;
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface OperatorMemory {
+  rssBytes: number;
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  externalBytes: number;
+  /** Peak RSS of the process so far (VmHWM). */
+  peakRssBytes: number;
+  cpuSeconds: number;
+  sockets: number;
+}
+
+/** The operator's own figures from its /metrics (prom-client default metrics), plus /proc. */
+export async function operatorMemory(proc: BenchProcess, port: number): Promise<OperatorMemory> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const text = await res.text();
+  const metric = (name: string): number => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)`, 'm').exec(text);
+    return m ? Number(m[1]) : NaN;
+  };
+  const stat = proc.stat();
+  return {
+    rssBytes: metric('process_resident_memory_bytes'),
+    heapUsedBytes: metric('nodejs_heap_size_used_bytes'),
+    heapTotalBytes: metric('nodejs_heap_size_total_bytes'),
+    externalBytes: metric('nodejs_external_memory_bytes'),
+    peakRssBytes: stat?.peakRssBytes ?? NaN,
+    cpuSeconds: stat?.cpuSeconds ?? NaN,
+    sockets: stat?.sockets ?? NaN,
+  };
+}

@@ -1,0 +1,45 @@
+// The operator under test is a snapshot of the working tree taken when the benchmark starts
+// (src/, package.json, tsconfig*.json, manifests/), so that edits made while a long run is in
+// progress cannot change the code half-way through. node_modules is linked, not copied. The
+// snapshot is compiled to dist/ as the image does (`npm run build`), since that is what runs
+// in production.
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+
+export interface OperatorSnapshot {
+  dir: string;
+  /** git HEAD of the repository when the snapshot was taken. */
+  commit: string;
+  /** Files under src/ that differ from HEAD (uncommitted work included in the snapshot). */
+  dirty: string[];
+  /** dist/main.js was built; else only the tsx runtime can run it. */
+  built: boolean;
+  buildOutput: string;
+}
+
+export function snapshotOperator(repo: string, into: string): OperatorSnapshot {
+  mkdirSync(into, { recursive: true });
+  for (const entry of ['src', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'manifests']) {
+    const from = path.join(repo, entry);
+    if (existsSync(from)) cpSync(from, path.join(into, entry), { recursive: true });
+  }
+  symlinkSync(path.join(repo, 'node_modules'), path.join(into, 'node_modules'), 'dir');
+  const git = (...args: string[]) => {
+    try {
+      return execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return '';
+    }
+  };
+  const commit = git('rev-parse', '--short=12', 'HEAD') || 'unknown';
+  const dirty = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).map((l) => l.trim());
+  let buildOutput = '';
+  try {
+    execFileSync(path.join(repo, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: into, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    // tsc still emits on type errors; what matters is whether dist/main.js exists.
+    buildOutput = String((err as { stdout?: string }).stdout ?? err).slice(0, 2000);
+  }
+  return { dir: into, commit, dirty, built: existsSync(path.join(into, 'dist/main.js')), buildOutput };
+}

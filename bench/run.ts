@@ -1,0 +1,186 @@
+// `npm run bench` (full) / `npm run bench:quick`: latency, memory, start-up and API cost of the
+// operator on the real control plane, against a minimal baseline watcher. Writes
+// <out>/<scenario>.json, <out>/summary.md and <out>/plot.svg. See bench/README.md.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadDigester } from './lib/objects.ts';
+import { renderPlot, renderSummary, type RunMeta } from './lib/report.ts';
+import { type Ctx, runBurstK, runScale, runShared, type ScenarioResult, type ScenarioSpec, type Settings } from './lib/scenarios.ts';
+import { snapshotOperator } from './lib/snapshot.ts';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const USAGE = `Usage: npx tsx bench/run.ts [--quick] [flags]
+
+  --quick                    a few minutes: N = 100 and 1,000, sizes at N = 1,000, small samples
+                             (writes to bench/results/quick unless --out is given)
+  --scenarios LIST           scale,size,burst-k,burst-shared (default: all)
+  --sizes LIST               N for the scale scenarios (full: 100,1000,10000; quick: 100,1000)
+  --cm-sizes LIST            ConfigMap sizes in KiB for the size scenarios (default 1,16,64)
+  --size-n N                 N for the size scenarios (full: 10000; quick: 1000)
+  --samples N, --warmup N    latency samples per measurement (full: 300+10; quick: 60+5)
+  --rate R                   latency samples per second, operator and baseline together (default 20)
+  --baseline-pairs B         pairs for the baseline watcher, not opted in (default 50)
+  --concurrency C            concurrent writes when creating objects and in the storm (default 32)
+  --storm N|all              ConfigMaps the change storm rewrites: min(N, this) (full: 2000; quick: 500; 0 = none)
+  --install-max N            scale scenarios with N up to this start as an installation (Deployments not
+                             yet adopted); larger ones, and the size scenarios, over adopted Deployments
+                             (default 1000: adopting 10k at the default rate limit takes minutes)
+  --burst-k K, --burst-trials T   K ConfigMaps per Deployment, T Deployments (full: 10, 20; quick: 5, 10)
+  --shared M, --shared-rounds R   Deployments sharing one ConfigMap, rounds (full: 1000, 3; quick: 200, 2)
+  --log-level LEVEL          the operator's log level (default info, its own default)
+  --runtime dist|tsx         run the operator compiled, as its image does (node dist/main.js; default),
+                             or through tsx (node --import tsx src/main.ts, as the e2e tests do)
+  --profile LIST|all         add a profiled run (--cpu-prof, heap snapshots after sync and after a storm
+                             of 500) to these scale/size scenarios, e.g. size-n10000-64KiB
+  --out DIR                  results directory (default bench/results)
+  --report-only              rebuild summary.md and plot.svg from the JSON files in --out
+  --keep-work                keep the work directory (control-plane and operator logs)
+  -h, --help`;
+
+const { values: v } = parseArgs({
+  options: {
+    quick: { type: 'boolean' },
+    scenarios: { type: 'string' },
+    sizes: { type: 'string' },
+    'cm-sizes': { type: 'string' },
+    'size-n': { type: 'string' },
+    samples: { type: 'string' },
+    warmup: { type: 'string' },
+    rate: { type: 'string' },
+    'baseline-pairs': { type: 'string' },
+    concurrency: { type: 'string' },
+    storm: { type: 'string' },
+    'install-max': { type: 'string' },
+    'burst-k': { type: 'string' },
+    'burst-trials': { type: 'string' },
+    shared: { type: 'string' },
+    'shared-rounds': { type: 'string' },
+    'log-level': { type: 'string' },
+    runtime: { type: 'string' },
+    profile: { type: 'string' },
+    out: { type: 'string' },
+    'report-only': { type: 'boolean' },
+    'keep-work': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (v.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+
+const quick = v.quick === true;
+const num = (raw: string | undefined, fallback: number): number => {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`not a number: ${raw}`);
+  return n;
+};
+const list = (raw: string | undefined, fallback: number[]) => (raw ? raw.split(',').map((x) => num(x.trim(), 0)) : fallback);
+const out = path.resolve(v.out ?? path.join(repo, 'bench/results', quick ? 'quick' : ''));
+const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+const settings: Settings = {
+  samples: num(v.samples, quick ? 60 : 300),
+  warmup: num(v.warmup, quick ? 5 : 10),
+  rate: num(v.rate, 20),
+  baselinePairs: num(v['baseline-pairs'], 50),
+  concurrency: num(v.concurrency, 32),
+  stormMax: v.storm === 'all' ? Number.MAX_SAFE_INTEGER : num(v.storm, quick ? 500 : 2000),
+  logLevel: v['log-level'] ?? 'info',
+  profile: v.profile === 'all' ? 'all' : new Set((v.profile ?? '').split(',').map((x) => x.trim()).filter(Boolean)),
+  runtime: v.runtime === 'tsx' ? 'tsx' : 'dist',
+};
+if (v.runtime !== undefined && v.runtime !== 'tsx' && v.runtime !== 'dist') throw new Error(`--runtime ${v.runtime}: expected dist or tsx`);
+const wanted = new Set((v.scenarios ?? 'scale,size,burst-k,burst-shared').split(',').map((s) => s.trim()));
+const sizes = list(v.sizes, quick ? [100, 1000] : [100, 1000, 10_000]);
+const cmSizes = list(v['cm-sizes'], [1, 16, 64]);
+const sizeN = num(v['size-n'], quick ? 1000 : 10_000);
+const installMax = num(v['install-max'], 1000);
+
+const specs: ScenarioSpec[] = [];
+if (wanted.has('scale')) for (const n of sizes) specs.push({ kind: 'scale', name: `scale-n${n}`, n, bytes: 1024, install: n <= installMax });
+if (wanted.has('size')) {
+  for (const k of cmSizes) {
+    // 1 KiB at a scale N already measured is the same scenario: not run twice.
+    if (k === 1 && wanted.has('scale') && sizes.includes(sizeN)) continue;
+    specs.push({ kind: 'scale', name: `size-n${sizeN}-${k}KiB`, n: sizeN, bytes: k * 1024, install: false });
+  }
+}
+if (wanted.has('burst-k')) specs.push({ kind: 'burst-k', name: 'burst-k', k: num(v['burst-k'], quick ? 5 : 10), trials: num(v['burst-trials'], quick ? 10 : 20) });
+if (wanted.has('burst-shared')) specs.push({ kind: 'burst-shared', name: 'burst-shared', m: num(v.shared, quick ? 200 : 1000), rounds: num(v['shared-rounds'], quick ? 2 : 3) });
+
+function loadResults(): ScenarioResult[] {
+  return readdirSync(out).filter((f) => f.endsWith('.json') && f !== 'meta.json')
+    .map((f) => JSON.parse(readFileSync(path.join(out, f), 'utf8')) as ScenarioResult)
+    .filter((r) => r && typeof r === 'object' && 'kind' in r);
+}
+
+function writeReport(meta: RunMeta): void {
+  const results = loadResults();
+  writeFileSync(path.join(out, 'summary.md'), renderSummary(meta, results));
+  writeFileSync(path.join(out, 'plot.svg'), renderPlot(results));
+  log(`wrote ${path.join(out, 'summary.md')} and plot.svg`);
+}
+
+mkdirSync(out, { recursive: true });
+if (v['report-only']) {
+  writeReport(JSON.parse(readFileSync(path.join(out, 'meta.json'), 'utf8')) as RunMeta);
+  process.exit(0);
+}
+
+const started = Date.now();
+const workRoot = mkdtempSync(path.join(os.tmpdir(), 'cro-bench-'));
+const snapshot = snapshotOperator(repo, path.join(workRoot, 'operator'));
+log(`operator snapshot: commit ${snapshot.commit}${snapshot.dirty.length ? ` + ${snapshot.dirty.length} uncommitted file(s) in src/` : ''}; work dir ${workRoot}`);
+if (settings.runtime === 'dist' && !snapshot.built) {
+  log(`operator build failed, running it through tsx instead:\n${snapshot.buildOutput}`);
+  settings.runtime = 'tsx';
+}
+const ctx: Ctx = {
+  settings, repo, operatorDir: snapshot.dir, workRoot, resultsDir: out, digester: await loadDigester(snapshot.dir), log,
+  info: { k8s: '?', rbac: '?' },
+};
+const meta: RunMeta = {
+  command: `npm run bench${quick ? ':quick' : ''}${process.argv.slice(2).filter((a) => a !== '--quick').length ? ` -- ${process.argv.slice(2).filter((a) => a !== '--quick').join(' ')}` : ''}`,
+  preset: quick ? 'quick' : 'full',
+  startedAt: new Date(started).toISOString(),
+  durationSeconds: 0,
+  machine: {
+    nproc: os.availableParallelism(), memoryGiB: Math.round(os.totalmem() / 2 ** 30), cpu: os.cpus()[0]?.model.trim() ?? '?',
+    kernel: os.release(), node: process.version, k8s: '?',
+  },
+  operator: { commit: snapshot.commit, dirty: snapshot.dirty, runtime: settings.runtime },
+  settings: { ...settings, profile: settings.profile === 'all' ? 'all' : [...settings.profile], sizes, cmSizes, sizeN, installMax },
+  scenarioSeconds: {},
+  failures: {},
+  rbac: '?',
+};
+for (const spec of specs) {
+  const t0 = Date.now();
+  log(`scenario ${spec.name}: start`);
+  try {
+    let result: ScenarioResult;
+    if (spec.kind === 'scale') result = await runScale(ctx, spec);
+    else if (spec.kind === 'burst-k') result = await runBurstK(ctx, spec);
+    else result = await runShared(ctx, spec);
+    writeFileSync(path.join(out, `${spec.name}.json`), `${JSON.stringify(result, null, 1)}\n`);
+  } catch (err) {
+    meta.failures[spec.name] = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    log(`scenario ${spec.name} FAILED: ${meta.failures[spec.name]}`);
+  }
+  meta.scenarioSeconds[spec.name] = Math.round((Date.now() - t0) / 1000);
+  log(`scenario ${spec.name}: ${meta.scenarioSeconds[spec.name]} s`);
+}
+meta.durationSeconds = Math.round((Date.now() - started) / 1000);
+meta.machine.k8s = ctx.info.k8s;
+meta.rbac = ctx.info.rbac;
+writeFileSync(path.join(out, 'meta.json'), `${JSON.stringify(meta, null, 1)}\n`);
+writeReport(meta);
+if (!v['keep-work']) rmSync(workRoot, { recursive: true, force: true });
+else log(`work directory kept: ${workRoot}`);
+process.exit(Object.keys(meta.failures).length ? 1 : 0);
