@@ -14,9 +14,9 @@ RUN npm run build
 
 # --- runtime ---------------------------------------------------------------------------------
 FROM node:24-bookworm-slim AS runtime
-ENV NODE_ENV=production \
-    # Stack traces point at the TypeScript sources (dist/ ships its .js.map files).
-    NODE_OPTIONS=--enable-source-maps
+# No --enable-source-maps: it keeps every loaded module's source map in memory (measured:
+# +19 MiB RSS, +10 MiB heap at start); stack traces name the compiled dist/ files instead.
+ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Production dependencies only: typescript, tsx, mocha and the `node` devDependency (the

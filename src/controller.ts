@@ -18,6 +18,8 @@ import { objectKey, Reflector, type ReflectorHooks, type ReflectorSink } from '.
 
 // One page of a list; an apiserver that stops answering mid-list is retried, not waited on.
 const LIST_TIMEOUT_MS = 60_000;
+const CONFIGMAP_PAGE_SIZE = 100;
+const DEPLOYMENT_PAGE_SIZE = 500;
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -86,10 +88,12 @@ export class Controller {
       onWatchRestart: (reason) => observer?.watchRestart?.(resource, reason),
       onSynced: () => observer?.synced?.(resource, resource === 'configmaps' ? this.configMaps.size : this.workloads.size),
     });
-    const common = { kubeConfig: kc, log: opts.log, pageSize: opts.pageSize ?? 500, ...(opts.watchdogMs ? { watchdogMs: opts.watchdogMs } : {}) };
+    const common = { kubeConfig: kc, log: opts.log, ...(opts.watchdogMs ? { watchdogMs: opts.watchdogMs } : {}) };
     const ns = opts.namespace;
     this.#cmReflector = new Reflector<V1ConfigMap>({
       ...common, resource: 'configmaps', hooks: hooks('configmaps'),
+      // A ConfigMap may hold up to 1 MiB: smaller pages bound what one page costs in transit.
+      pageSize: opts.pageSize ?? CONFIGMAP_PAGE_SIZE,
       watchPath: ns ? `/api/v1/namespaces/${ns}/configmaps` : '/api/v1/configmaps',
       listPage: async (limit, token) => {
         const page = { limit, ...(token ? { _continue: token } : {}) };
@@ -100,7 +104,7 @@ export class Controller {
       },
     }, this.#configMapSink());
     this.#deployReflector = new Reflector<V1Deployment>({
-      ...common, resource: 'deployments', hooks: hooks('deployments'),
+      ...common, resource: 'deployments', hooks: hooks('deployments'), pageSize: opts.pageSize ?? DEPLOYMENT_PAGE_SIZE,
       watchPath: ns ? `/apis/apps/v1/namespaces/${ns}/deployments` : '/apis/apps/v1/deployments',
       listPage: async (limit, token) => {
         const page = { limit, ...(token ? { _continue: token } : {}) };
