@@ -1,13 +1,14 @@
 // Where the operator's credentials come from: --kubeconfig, else $KUBECONFIG, else
 // ~/.kube/config, else the in-cluster service account. Anything unreadable is a start-up error.
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../config.ts';
+import { SharedConnectionsKubeConfig } from './shared-connections.ts';
 
 export function loadKubeConfig(explicitPath: string | undefined, env: Record<string, string | undefined>): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new SharedConnectionsKubeConfig();
   const home = path.join(os.homedir(), '.kube', 'config');
   let source: string;
   try {
