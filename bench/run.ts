@@ -32,6 +32,7 @@ const USAGE = `Usage: npx tsx bench/run.ts [--quick] [flags]
   --burst-k K, --burst-trials T   K ConfigMaps per Deployment, T Deployments (full: 10, 20; quick: 5, 10)
   --shared M, --shared-rounds R   Deployments sharing one ConfigMap, rounds (full: 1000, 3; quick: 200, 2)
   --log-level LEVEL          the operator's log level (default info, its own default)
+  --node-options OPTS        NODE_OPTIONS for the operator (experiments, e.g. --max-old-space-size=128)
   --runtime dist|tsx         run the operator compiled, as its image does (node dist/main.js; default),
                              or through tsx (node --import tsx src/main.ts, as the e2e tests do)
   --profile LIST|all         add a profiled run (--cpu-prof, heap snapshots after sync and after a storm
@@ -61,6 +62,7 @@ const { values: v } = parseArgs({
     'shared-rounds': { type: 'string' },
     'log-level': { type: 'string' },
     runtime: { type: 'string' },
+    'node-options': { type: 'string' },
     profile: { type: 'string' },
     out: { type: 'string' },
     'report-only': { type: 'boolean' },
@@ -94,6 +96,7 @@ const settings: Settings = {
   logLevel: v['log-level'] ?? 'info',
   profile: v.profile === 'all' ? 'all' : new Set((v.profile ?? '').split(',').map((x) => x.trim()).filter(Boolean)),
   runtime: v.runtime === 'tsx' ? 'tsx' : 'dist',
+  nodeOptions: v['node-options'] ?? '',
 };
 if (v.runtime !== undefined && v.runtime !== 'tsx' && v.runtime !== 'dist') throw new Error(`--runtime ${v.runtime}: expected dist or tsx`);
 const wanted = new Set((v.scenarios ?? 'scale,size,burst-k,burst-shared').split(',').map((s) => s.trim()));

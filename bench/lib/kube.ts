@@ -4,6 +4,7 @@
 // (it shares two cores with the control plane and the process under test) and its timing exact.
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
+import { gunzipSync } from 'node:zlib';
 
 export interface ClientCreds {
   server: string;
@@ -21,7 +22,10 @@ export class ApiError extends Error {
 export interface Response<T> {
   status: number;
   body: T;
-  /** performance.now() when the last byte of the response arrived. */
+  /**
+   * performance.now() when the response's status line and headers arrived: the moment the
+   * apiserver acknowledged the request (its body, the whole object, may take longer to read).
+   */
   at: number;
 }
 
@@ -57,10 +61,10 @@ export class Kube {
           ...(payload !== undefined ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) } : {}),
         },
       }, (res) => {
+        const at = performance.now();
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const at = performance.now();
           const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
           if (status >= 300 && !(ok?.(status) ?? false)) {
@@ -137,6 +141,43 @@ export class Kube {
       stopReq = () => req.destroy();
     });
     return { ended, stop: () => stopReq() };
+  }
+
+  /**
+   * A paginated LIST of a whole collection, parsed page by page and dropped: the floor of any
+   * list-based sync. With `gzip` the response is compressed as client-node's HTTP stack asks.
+   */
+  async listAll(path: string, pageSize: number, gzip: boolean): Promise<{ items: number; bytes: number; pages: number }> {
+    let token = '';
+    let items = 0;
+    let bytes = 0;
+    let pages = 0;
+    do {
+      const url = `${path}?limit=${pageSize}${token ? `&continue=${encodeURIComponent(token)}` : ''}`;
+      const body = await new Promise<Buffer>((resolve, reject) => {
+        const req = request({
+          host: this.#url.hostname, port: this.#url.port, path: url, method: 'GET', agent: this.#agent,
+          headers: { Accept: 'application/json', ...(gzip ? { 'Accept-Encoding': 'gzip' } : {}) },
+        }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const raw = Buffer.concat(chunks);
+            bytes += raw.length;
+            if ((res.statusCode ?? 0) >= 300) reject(new ApiError(res.statusCode ?? 0, raw.toString(), `LIST ${path}`));
+            else resolve(res.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw);
+          });
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      const page = JSON.parse(body.toString('utf8')) as { items: unknown[]; metadata: { continue?: string } };
+      items += page.items.length;
+      pages++;
+      token = page.metadata.continue ?? '';
+    } while (token);
+    return { items, bytes, pages };
   }
 
   close(): void {

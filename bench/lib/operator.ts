@@ -9,7 +9,7 @@ export type Runtime = 'dist' | 'tsx';
 
 export interface OperatorOptions {
   operatorDir: string;
-  /** dist: `node --enable-source-maps dist/main.js`, as the image runs it; tsx: `node --import tsx src/main.ts`. */
+  /** dist: `node dist/main.js`, as the image runs it (see Dockerfile); tsx: `node --import tsx src/main.ts`. */
   runtime: Runtime;
   kubeconfig: string;
   logDir: string;
@@ -44,7 +44,7 @@ export async function startOperator(o: OperatorOptions, timeoutMs: number): Prom
     '--kubeconfig', o.kubeconfig, '--http-addr', `127.0.0.1:${port}`, '--log-format', 'json',
     '--log-level', o.logLevel, ...(o.extraArgs ?? []),
   ];
-  const entry = o.runtime === 'dist' ? ['--enable-source-maps', 'dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const entry = o.runtime === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
   const proc = new BenchProcess(`operator ${o.label}`, o.operatorDir, [...entry, ...args], path.join(o.logDir, `operator-${o.label}.log`), o.env);
   let syncedAt: number;
   if (LOGGED.has(o.logLevel)) {

@@ -42,8 +42,8 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
   L.push(`Machine: ${m.nproc} cores (${m.cpu}), ${m.memoryGiB} GiB, Linux ${m.kernel}; Node ${m.node}; Kubernetes ${m.k8s} `
     + '(etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on loopback, all on the same cores as the operator and the harness).', '');
   L.push(`Operator: commit ${meta.operator.commit}${meta.operator.dirty.length ? ` plus uncommitted changes in ${meta.operator.dirty.length} file(s) of src/ (the working tree was snapshotted at start)` : ''}; `
-    + `run as its own process (${meta.operator.runtime === 'dist' ? '`node --enable-source-maps dist/main.js`, compiled from the snapshot as the image does' : '`node --import tsx src/main.ts`'}), `
-    + `log level ${String(meta.settings.logLevel)}, its own identity (ServiceAccount token; RBAC from ${meta.rbac}).`, '');
+    + `run as its own process (${meta.operator.runtime === 'dist' ? '`node dist/main.js`, compiled from the snapshot, as the image runs it' : '`node --import tsx src/main.ts`'}), `
+    + `${meta.settings.nodeOptions ? `NODE_OPTIONS=\`${String(meta.settings.nodeOptions)}\`, ` : ''}log level ${String(meta.settings.logLevel)}, its own identity (ServiceAccount token; RBAC from ${meta.rbac}).`, '');
   L.push('Deployments have `replicas: 0`: with pods, kwok and the scheduler would be what is measured; the measured point is the pod-template '
     + 'annotation change observed on the Deployment through a watch (the Deployment controller still creates a new ReplicaSet per roll).', '');
   if (Object.keys(meta.failures).length) {
@@ -54,7 +54,7 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
 
   if (scale.length) {
     L.push('## Reaction latency', '');
-    L.push('ConfigMap write acknowledged → Deployment pod-template annotation observed changed (arrival of the watch event), ms. '
+    L.push('ConfigMap write acknowledged (its response\'s status line received) → Deployment pod-template annotation observed changed (arrival of the watch event), ms. '
       + `Open-loop: ${String(meta.settings.samples)} samples per arm (+${String(meta.settings.warmup)} warm-up, discarded) at ${String(meta.settings.rate)}/s in all, Poisson arrivals, `
       + 'each on a Deployment not already in flight. The limit: `bench/baseline-watcher.ts` (watch ConfigMaps, merge-patch the consumer at once; no cache, index, queue or debounce; '
       + 'same client library and Node), running at the same time on its own ' + String(scale[0]?.baselinePairs ?? '') + ' pairs that are not opted in, '
@@ -75,8 +75,10 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
 
     L.push('## Memory (operator process, from its /metrics)', '');
     L.push('RSS = process_resident_memory_bytes, heap = nodejs_heap_size_used_bytes; peak = VmHWM from /proc. "After sync": scraped the moment "caches synced" is logged (restart over adopted Deployments); "after storm": every ConfigMap rewritten and every Deployment rolled.', '');
-    L.push('| scenario | RSS after sync | heap after sync | RSS after storm | heap after storm | peak RSS | raw ConfigMap data | baseline watcher RSS | target RSS ≤ 100 MiB (10k × 64 KiB) |');
-    L.push('|---|---|---|---|---|---|---|---|---|');
+    L.push('"Live heap" (profiled scenarios only): total of a heap snapshot after sync (taken after a full GC, so garbage excluded) — what the operator really retains. '
+      + 'Baseline watcher RSS: the minimal watcher, same Node and client library — the floor any operator built on them starts from.', '');
+    L.push('| scenario | RSS after sync | heap after sync | RSS after storm | heap after storm | peak RSS | live heap (snapshot) | raw ConfigMap data | baseline watcher RSS | target RSS ≤ 100 MiB (10k × 64 KiB) |');
+    L.push('|---|---|---|---|---|---|---|---|---|---|');
     for (const r of scale) {
       const s = restart(r);
       const st = r.storm?.memoryAfter;
@@ -85,6 +87,7 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
       const targeted = r.n >= 10_000 && r.configMapBytes >= 64 * 1024;
       L.push(`| ${scaleLabel(r)} | ${fmt(mib(s?.memoryAtSync.rssBytes ?? NaN), 1)} MiB | ${fmt(mib(s?.memoryAtSync.heapUsedBytes ?? NaN), 1)} MiB | `
         + `${st ? `${fmt(mib(st.rssBytes), 1)} MiB` : '—'} | ${st ? `${fmt(mib(st.heapUsedBytes), 1)} MiB` : '—'} | ${fmt(mib(peak), 1)} MiB | `
+        + `${r.profile?.heapAfterSync ? `${r.profile.heapAfterSync.totalMiB} MiB` : '—'} | `
         + `${fmt(mib(r.n * r.configMapBytes), 0)} MiB | ${fmt(mib(r.baselineRssBytes), 1)} MiB | ${targeted ? `${ok(mib(worst) <= TARGETS.rssMiB)} (${fmt(mib(worst), 0)} MiB)` : ''} |`);
     }
     L.push('');
@@ -92,12 +95,14 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
     L.push('## Start-up', '');
     L.push('Spawn → "caches synced" (both reflectors listed: N ConfigMaps + N Deployments). Boot = spawn → first log line (Node start and module loading; with `--runtime tsx` also transpiling). '
       + 'Rolls at start-up: the operator\'s `config_reload_rolls_total`, and template changes the benchmark\'s own Deployment watch saw (both must be 0).', '');
-    L.push('| scenario | start | boot ms | synced ms | target ≤ 5 s at 20k objects | adoptions | all adopted after | rolls (metric / observed) |');
-    L.push('|---|---|---|---|---|---|---|---|');
+    L.push('List floor: the harness itself lists every ConfigMap and Deployment in pages of 500 and parses them (no other work), uncompressed / with gzip as client-node asks: the least a list-based sync can take here.', '');
+    L.push('| scenario | start | boot ms | synced ms | list floor ms (plain / gzip) | target ≤ 5 s at 20k objects | adoptions | all adopted after | rolls (metric / observed) |');
+    L.push('|---|---|---|---|---|---|---|---|---|');
     for (const r of scale) {
       for (const s of r.startups) {
         const targeted = r.n >= 10_000;
-        L.push(`| ${scaleLabel(r)} | ${s.label} | ${fmt(s.bootMs)} | ${fmt(s.syncedMs)} | ${targeted ? `${ok(s.syncedMs <= TARGETS.syncedMs)}` : ''} | ${s.adoptions} | `
+        L.push(`| ${scaleLabel(r)} | ${s.label} | ${fmt(s.bootMs)} | ${fmt(s.syncedMs)} | ${r.listFloor ? `${r.listFloor.plainMs} / ${r.listFloor.gzipMs}` : '—'} | `
+          + `${targeted ? `${ok(s.syncedMs <= TARGETS.syncedMs)}` : ''} | ${s.adoptions} | `
           + `${s.adoptAllMs === undefined ? '—' : `${(s.adoptAllMs / 1000).toFixed(1)} s`} | ${s.rollsMetric} / ${s.rollsObserved} ${ok(s.rollsMetric === 0 && s.rollsObserved === 0)} |`);
       }
     }
@@ -163,7 +168,8 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
       L.push('|---|---|---|---|---|');
       for (const p of r.phases) {
         const one = Object.keys(p.rollsPerDeployment).every((k) => k === '1');
-        L.push(`| ${p.debounceMs ?? '?'} ms | ${JSON.stringify(p.rollsPerDeployment)} ${ok(one)} | ${p.patches} | ${p.lists} | ${fmt(p.latencyFromLastWrite.p50)} / ${fmt(p.latencyFromLastWrite.p99)} |`);
+        const verdict = p.debounceMs === 0 ? '(no debounce: more than one roll is expected)' : ok(one);
+        L.push(`| ${p.debounceMs ?? '?'} ms | ${JSON.stringify(p.rollsPerDeployment)} ${verdict} | ${p.patches} | ${p.lists} | ${fmt(p.latencyFromLastWrite.p50)} / ${fmt(p.latencyFromLastWrite.p99)} |`);
       }
       L.push('');
     }

@@ -43,6 +43,8 @@ export interface Settings {
   runtime: Runtime;
   /** Pairs for the baseline watcher (not opted in), sampled alternately with the operator's. */
   baselinePairs: number;
+  /** NODE_OPTIONS for the operator (experiments). */
+  nodeOptions: string;
 }
 
 export interface Ctx {
@@ -111,6 +113,7 @@ export interface ScaleResult {
   configMapBytes: number;
   createSeconds: number;
   quietSeconds: number;
+  listFloor: ListFloor;
   startups: StartupResult[];
   /** Each phase samples the operator and the baseline watcher alternately, under the same load. */
   latency: { debounce0: { operator: LatencyResult; baseline: LatencyResult }; default: { operator: LatencyResult; baseline: LatencyResult } };
@@ -222,7 +225,7 @@ async function startOp(env: Env, label: string, debounce: string | undefined, ti
     operatorDir: env.ctx.operatorDir, runtime: env.ctx.settings.runtime, kubeconfig: env.cl.operatorKubeconfig, logDir: env.dir, label,
     logLevel: env.ctx.settings.logLevel,
     extraArgs: debounce === undefined ? [] : ['--debounce', debounce],
-    ...(extra.env ? { env: extra.env } : {}),
+    env: { ...(env.ctx.settings.nodeOptions ? { NODE_OPTIONS: env.ctx.settings.nodeOptions } : {}), ...extra.env },
   }, timeoutMs);
   env.ctx.log(`  operator ${label}: synced in ${Math.round(op.syncedMs)} ms`);
   return op;
@@ -414,6 +417,30 @@ async function storm(env: Env, op: RunningOperator, apps: readonly string[], byt
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
+export interface ListFloor {
+  /** ms to LIST every ConfigMap and Deployment (pages of 500) and parse them, uncompressed. */
+  plainMs: number;
+  /** The same with gzip responses (what client-node asks for). */
+  gzipMs: number;
+  /** Bytes on the wire: uncompressed, gzip. */
+  plainBytes: number;
+  gzipBytes: number;
+}
+
+/** The floor of any list-based sync: the harness lists both collections the way a reflector would. */
+async function listFloor(env: Env): Promise<ListFloor> {
+  const run = async (gzip: boolean) => {
+    const t0 = performance.now();
+    const a = await env.cl.admin.listAll('/api/v1/configmaps', 500, gzip);
+    const b = await env.cl.admin.listAll('/apis/apps/v1/deployments', 500, gzip);
+    return { ms: Math.round(performance.now() - t0), bytes: a.bytes + b.bytes };
+  };
+  const plain = await run(false);
+  const gz = await run(true);
+  env.ctx.log(`  list floor: ${plain.ms} ms uncompressed (${Math.round(plain.bytes / 1048576)} MiB), ${gz.ms} ms gzip (${Math.round(gz.bytes / 1048576)} MiB)`);
+  return { plainMs: plain.ms, gzipMs: gz.ms, plainBytes: plain.bytes, gzipBytes: gz.bytes };
+}
+
 async function createObjects(env: Env, pairs: readonly PairSpec[], bytes: number, preAdopted: boolean, existing?: ReadonlyMap<string, Data>): Promise<{ createSeconds: number; quietSeconds: number }> {
   const t0 = performance.now();
   await createPairs({
@@ -452,6 +479,7 @@ export async function runScale(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'scal
       ...baseApps.map((app) => ({ app, configMaps: [cfgOf(app)], optIn: false })),
     ];
     const created = await createObjects(env, pairs, sc.bytes, !sc.install);
+    const floor = await listFloor(env);
     // Generous: 20k objects of 64 KiB take a while to list; an installation adopts at the rate limit.
     const syncTimeout = 300_000;
     const startups: StartupResult[] = [];
@@ -508,7 +536,7 @@ export async function runScale(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'scal
 
     const ratio = (a: LatencyResult, b: LatencyResult) => Math.round((a.summary.p99 / b.summary.p99) * 100) / 100;
     const result: ScaleResult = {
-      scenario: sc.name, kind: 'scale', n: sc.n, configMapBytes: sc.bytes, baselinePairs: baseApps.length, ...created, startups,
+      scenario: sc.name, kind: 'scale', n: sc.n, configMapBytes: sc.bytes, baselinePairs: baseApps.length, ...created, listFloor: floor, startups,
       latency: { debounce0: { operator: d0, baseline: b0 }, default: { operator: d1, baseline: b1 } },
       ratioP99: { debounce0: ratio(d0, b0), default: ratio(d1, b1) },
       baselineRssBytes: baselineRss,
@@ -528,7 +556,7 @@ async function runProfile(env: Env, apps: readonly string[], bytes: number, sync
   mkdirSync(dir, { recursive: true });
   const before = new Set(existsSync(dir) ? readdirSync(dir) : []);
   const op = await startOp(env, 'profile', undefined, syncTimeout, {
-    env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${dir}` },
+    env: { NODE_OPTIONS: `${env.ctx.settings.nodeOptions} --cpu-prof --cpu-prof-dir=${dir} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${dir}`.trim() },
   });
   const syncedMs = op.syncedMs;
   const memoryAtSync = await op.memory();
