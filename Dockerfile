@@ -16,7 +16,13 @@ RUN npm run build
 FROM node:24-bookworm-slim AS runtime
 # No --enable-source-maps: it keeps every loaded module's source map in memory (measured:
 # +19 MiB RSS, +10 MiB heap at start); stack traces name the compiled dist/ files instead.
-ENV NODE_ENV=production
+# --max-semi-space-size=2 and MALLOC_ARENA_MAX=2: the initial lists parse hundreds of MiB of
+# JSON that is dropped at once (only digests are kept), which grows V8's young generation to
+# 128 MiB and glibc's arenas with it, and neither is given back. Capped, RSS after sync at 10k
+# ConfigMaps of 64 KiB fell from 374 to 299 MiB and sync got no slower
+# (bench/results/experiments/memory-knobs-n10000-64KiB.json). bench/lib/operator.ts runs the
+# operator with the same two settings, so the benchmark measures what the image runs.
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Production dependencies only: typescript, tsx, mocha and the `node` devDependency (the
@@ -32,4 +38,4 @@ EXPOSE 8080
 # Exec form: node is PID 1 and receives SIGTERM directly. No init (tini, --init) is needed:
 # the operator installs its own SIGTERM/SIGINT handlers (PID 1 gets no default ones) and
 # spawns no child processes that would need reaping.
-ENTRYPOINT ["node", "dist/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "dist/main.js"]

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { watchLoad } from './lib/load.ts';
 import { loadDigester } from './lib/objects.ts';
 import { renderPlot, renderSummary, type RunMeta } from './lib/report.ts';
 import { type Ctx, runBurstK, runScale, runShared, type ScenarioResult, type ScenarioSpec, type Settings } from './lib/scenarios.ts';
@@ -33,7 +34,8 @@ const USAGE = `Usage: npx tsx bench/run.ts [--quick] [flags]
   --shared M, --shared-rounds R   Deployments sharing one ConfigMap, rounds (full: 1000, 3; quick: 200, 2)
   --log-level LEVEL          the operator's log level (default info, its own default)
   --node-options OPTS        NODE_OPTIONS for the operator (experiments, e.g. --max-old-space-size=128)
-  --runtime dist|tsx         run the operator compiled, as its image does (node dist/main.js; default),
+  --runtime dist|tsx         run the operator compiled, as its image does (node --max-semi-space-size=2
+                             dist/main.js, MALLOC_ARENA_MAX=2; default),
                              or through tsx (node --import tsx src/main.ts, as the e2e tests do)
   --profile LIST|all         add a profiled run (--cpu-prof, heap snapshots after sync and after a storm
                              of 500) to these scale/size scenarios, e.g. size-n10000-64KiB
@@ -160,12 +162,14 @@ const meta: RunMeta = {
   operator: { commit: snapshot.commit, dirty: snapshot.dirty, runtime: settings.runtime },
   settings: { ...settings, profile: settings.profile === 'all' ? 'all' : [...settings.profile], sizes, cmSizes, sizeN, installMax },
   scenarioSeconds: {},
+  load: {},
   failures: {},
   rbac: '?',
 };
 for (const spec of specs) {
   const t0 = Date.now();
   log(`scenario ${spec.name}: start`);
+  const load = watchLoad();
   try {
     let result: ScenarioResult;
     if (spec.kind === 'scale') result = await runScale(ctx, spec);
@@ -176,6 +180,9 @@ for (const spec of specs) {
     meta.failures[spec.name] = err instanceof Error ? (err.stack ?? err.message) : String(err);
     log(`scenario ${spec.name} FAILED: ${meta.failures[spec.name]}`);
   }
+  const loadReport = load.stop();
+  (meta.load ??= {})[spec.name] = loadReport;
+  if (loadReport.apiServersMax > 1) log(`scenario ${spec.name}: the machine was shared (${loadReport.apiServersMax} kube-apiservers at once)`);
   meta.scenarioSeconds[spec.name] = Math.round((Date.now() - t0) / 1000);
   log(`scenario ${spec.name}: ${meta.scenarioSeconds[spec.name]} s`);
 }

@@ -9,7 +9,10 @@ export type Runtime = 'dist' | 'tsx';
 
 export interface OperatorOptions {
   operatorDir: string;
-  /** dist: `node dist/main.js`, as the image runs it (see Dockerfile); tsx: `node --import tsx src/main.ts`. */
+  /**
+   * dist: `node --max-semi-space-size=2 dist/main.js` with MALLOC_ARENA_MAX=2, as the image runs
+   * it (see Dockerfile); tsx: `node --import tsx src/main.ts`, Node's defaults.
+   */
   runtime: Runtime;
   kubeconfig: string;
   logDir: string;
@@ -17,6 +20,8 @@ export interface OperatorOptions {
   logLevel: string;
   extraArgs?: string[];
   env?: Record<string, string>;
+  /** With runtime dist: leave out the image's Node flags and environment (experiments). */
+  nodeDefaults?: boolean;
 }
 
 export interface RunningOperator {
@@ -37,6 +42,10 @@ export interface RunningOperator {
 
 const LOGGED = new Set(['debug', 'info']);
 
+/** How the image starts Node (Dockerfile: ENTRYPOINT and ENV); keep the two in step. */
+export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=2'];
+export const IMAGE_ENV: Record<string, string> = { MALLOC_ARENA_MAX: '2' };
+
 export async function startOperator(o: OperatorOptions, timeoutMs: number): Promise<RunningOperator> {
   mkdirSync(o.logDir, { recursive: true });
   const port = await freePort();
@@ -44,8 +53,10 @@ export async function startOperator(o: OperatorOptions, timeoutMs: number): Prom
     '--kubeconfig', o.kubeconfig, '--http-addr', `127.0.0.1:${port}`, '--log-format', 'json',
     '--log-level', o.logLevel, ...(o.extraArgs ?? []),
   ];
-  const entry = o.runtime === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
-  const proc = new BenchProcess(`operator ${o.label}`, o.operatorDir, [...entry, ...args], path.join(o.logDir, `operator-${o.label}.log`), o.env);
+  const asImage = o.runtime === 'dist' && !o.nodeDefaults;
+  const entry = o.runtime === 'dist' ? [...(asImage ? IMAGE_NODE_FLAGS : []), 'dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const env = asImage ? { ...IMAGE_ENV, ...o.env } : o.env;
+  const proc = new BenchProcess(`operator ${o.label}`, o.operatorDir, [...entry, ...args], path.join(o.logDir, `operator-${o.label}.log`), env);
   let syncedAt: number;
   if (LOGGED.has(o.logLevel)) {
     syncedAt = (await proc.waitFor('"caches synced"', (l) => l.message === 'caches synced', timeoutMs)).at;

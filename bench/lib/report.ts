@@ -1,5 +1,7 @@
 // summary.md and plot.svg from the scenario results: the table of figures against the targets,
 // and latency and memory against scale and against ConfigMap size (a hand-written SVG).
+import type { LoadReport } from './load.ts';
+import { IMAGE_ENV, IMAGE_NODE_FLAGS } from './operator.ts';
 import type { BurstKResult, ScaleResult, ScenarioResult, SharedResult, StartupResult } from './scenarios.ts';
 import { mib } from './stats.ts';
 
@@ -12,6 +14,8 @@ export interface RunMeta {
   operator: { commit: string; dirty: string[]; runtime: string };
   settings: Record<string, unknown>;
   scenarioSeconds: Record<string, number>;
+  /** Load average and concurrent control planes per scenario (absent in older meta.json). */
+  load?: Record<string, LoadReport>;
   failures: Record<string, string>;
   rbac: string;
 }
@@ -42,7 +46,7 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
   L.push(`Machine: ${m.nproc} cores (${m.cpu}), ${m.memoryGiB} GiB, Linux ${m.kernel}; Node ${m.node}; Kubernetes ${m.k8s} `
     + '(etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on loopback, all on the same cores as the operator and the harness).', '');
   L.push(`Operator: commit ${meta.operator.commit}${meta.operator.dirty.length ? ` plus uncommitted changes in ${meta.operator.dirty.length} file(s) of src/ (the working tree was snapshotted at start)` : ''}; `
-    + `run as its own process (${meta.operator.runtime === 'dist' ? '`node dist/main.js`, compiled from the snapshot, as the image runs it' : '`node --import tsx src/main.ts`'}), `
+    + `run as its own process (${meta.operator.runtime === 'dist' ? `\`${Object.entries(IMAGE_ENV).map(([k, v]) => `${k}=${v} `).join('')}node ${IMAGE_NODE_FLAGS.join(' ')} dist/main.js\`, compiled from the snapshot, as the image runs it` : '`node --import tsx src/main.ts`'}), `
     + `${meta.settings.nodeOptions ? `NODE_OPTIONS=\`${String(meta.settings.nodeOptions)}\`, ` : ''}log level ${String(meta.settings.logLevel)}, its own identity (ServiceAccount token; RBAC from ${meta.rbac}).`, '');
   L.push('Deployments have `replicas: 0`: with pods, kwok and the scheduler would be what is measured; the measured point is the pod-template '
     + 'annotation change observed on the Deployment through a watch (the Deployment controller still creates a new ReplicaSet per roll).', '');
@@ -192,8 +196,12 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
     L.push(...problems.slice(0, 40).map((p) => p.slice(0, 400)));
     L.push('```', '');
   }
-  L.push('## Durations', '');
-  for (const [k, v] of Object.entries(meta.scenarioSeconds)) L.push(`- ${k}: ${(v / 60).toFixed(1)} min`);
+  L.push('## Durations and machine load', '');
+  L.push('Load average (1 min) sampled every 5 s; "kube-apiservers" counts control planes running at once (1 = the scenario\'s own; more means the machine was shared, e.g. with a test suite, and the timings of that scenario are pessimistic).', '');
+  for (const [k, v] of Object.entries(meta.scenarioSeconds)) {
+    const l = meta.load?.[k];
+    L.push(`- ${k}: ${(v / 60).toFixed(1)} min${l ? `; load average mean ${l.loadAvgMean}, max ${l.loadAvgMax}; kube-apiservers at once: ${l.apiServersMax}${l.apiServersMax > 1 ? ' ⚠ shared machine' : ''}` : ''}`);
+  }
   L.push('', 'Plot: [plot.svg](plot.svg). Per-scenario data (every latency sample, memory, audit counts): `<scenario>.json`.', '');
   return L.join('\n');
 }
