@@ -140,6 +140,17 @@ if (v['report-only']) {
 
 const started = Date.now();
 const workRoot = mkdtempSync(path.join(os.tmpdir(), 'cro-bench-'));
+// Interrupted (Ctrl-C, a stopped session): exit through the 'exit' hooks, which kill the
+// operator, the baseline watcher and the control plane; then the work directory goes too.
+process.on('exit', () => {
+  if (!v['keep-work']) rmSync(workRoot, { recursive: true, force: true });
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping; results of finished scenarios are in ${out}`);
+    process.exit(130);
+  });
+}
 const snapshot = snapshotOperator(repo, path.join(workRoot, 'operator'));
 log(`operator snapshot: commit ${snapshot.commit}${snapshot.dirty.length ? ` + ${snapshot.dirty.length} uncommitted file(s) in src/` : ''}; work dir ${workRoot}`);
 if (settings.runtime === 'dist' && !snapshot.built) {
@@ -191,6 +202,5 @@ meta.machine.k8s = ctx.info.k8s;
 meta.rbac = ctx.info.rbac;
 writeFileSync(path.join(out, 'meta.json'), `${JSON.stringify(meta, null, 1)}\n`);
 writeReport(meta);
-if (!v['keep-work']) rmSync(workRoot, { recursive: true, force: true });
-else log(`work directory kept: ${workRoot}`);
+if (v['keep-work']) log(`work directory kept: ${workRoot}`);
 process.exit(Object.keys(meta.failures).length ? 1 : 0);

@@ -2,9 +2,9 @@
 // keeps serving every other Deployment. Here RBAC lets it patch one Deployment of two.
 import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { scratchDir } from '../scratch-dir.ts';
 import { testbed } from './hooks.ts';
 import { OperatorProcess } from './operator-process.ts';
 import {
@@ -44,7 +44,7 @@ describe('operator: forbidden writes', () => {
     } });
     const tr = await core.createNamespacedServiceAccountToken({ namespace: ns, name: 'narrow', body: { spec: { audiences: [] } } });
     const admin = readFileSync(testbed().kubeconfigPath, 'utf8');
-    const kubeconfig = path.join(mkdtempSync(path.join(os.tmpdir(), 'cro-narrow-')), 'kubeconfig');
+    const kubeconfig = path.join(scratchDir('narrow'), 'kubeconfig');
     writeFileSync(kubeconfig, admin.replace(/users:[\s\S]*?contexts:/, `users:\n- name: testbed-admin\n  user:\n    token: ${tr.status?.token}\ncontexts:`));
 
     await createConfigMap(ns, 'shared-cm', { v: '1' });

@@ -2,9 +2,9 @@
 // authenticated as the manifests' ServiceAccount with a TokenRequest token, adopts, rolls and
 // dry-runs; and that ServiceAccount is denied everything else.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { scratchDir } from '../scratch-dir.ts';
 import { fileURLToPath } from 'node:url';
 import { testbed } from './hooks.ts';
 import { OperatorProcess } from './operator-process.ts';
@@ -29,7 +29,7 @@ async function serviceAccountKubeconfig(): Promise<string> {
   const admin = readFileSync(testbed().kubeconfigPath, 'utf8');
   const server = /server: (\S+)/.exec(admin)?.[1];
   const ca = /certificate-authority-data: (\S+)/.exec(admin)?.[1];
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'cro-sa-')), 'kubeconfig');
+  const file = path.join(scratchDir('sa'), 'kubeconfig');
   writeFileSync(file, `apiVersion: v1
 kind: Config
 clusters: [{name: c, cluster: {server: ${server}, certificate-authority-data: ${ca}}}]

@@ -3,9 +3,9 @@
 // user's own `kubectl apply` keeps working afterwards.
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { scratchDir } from '../scratch-dir.ts';
 import { testbed } from './hooks.ts';
 import { OperatorProcess } from './operator-process.ts';
 import {
@@ -50,7 +50,7 @@ describe('operator: patch safety', () => {
 
   before(async () => {
     ns = await createNamespace('patch');
-    dir = mkdtempSync(path.join(os.tmpdir(), 'cro-patch-'));
+    dir = scratchDir('patch');
     op = await OperatorProcess.start({ args: ['--namespace', ns] });
   });
   after(async () => {

@@ -1,13 +1,13 @@
 // Bad start-up configuration: one clear error line on stderr and exit code 2.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { scratchDir } from '../scratch-dir.ts';
 
 function run(args: string[], env: Record<string, string> = {}) {
   const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-    encoding: 'utf8', timeout: 30_000, env: { ...process.env, KUBECONFIG: '', HOME: mkdtempSync(path.join(os.tmpdir(), 'cro-home-')), ...env },
+    encoding: 'utf8', timeout: 30_000, env: { ...process.env, KUBECONFIG: '', HOME: scratchDir('home'), ...env },
   });
   return { code: res.status, stderr: res.stderr.trim() };
 }
@@ -29,7 +29,7 @@ describe('cli: start-up errors exit 2 with one line', function () {
   });
 
   it('a kubeconfig that is not a kubeconfig', () => {
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'cro-kc-')), 'config');
+    const file = path.join(scratchDir('kc'), 'config');
     writeFileSync(file, 'this: [is not\n');
     const r = run(['--kubeconfig', file]);
     expect(r.code).to.equal(2);
