@@ -18,10 +18,12 @@ FROM node:24-bookworm-slim AS runtime
 # +19 MiB RSS, +10 MiB heap at start); stack traces name the compiled dist/ files instead.
 # --max-semi-space-size=2 and MALLOC_ARENA_MAX=2: the initial lists parse hundreds of MiB of
 # JSON that is dropped at once (only digests are kept), which grows V8's young generation to
-# 128 MiB and glibc's arenas with it, and neither is given back. Capped, RSS after sync at 10k
-# ConfigMaps of 64 KiB fell from 374 to 299 MiB and sync got no slower
-# (bench/results/experiments/memory-knobs-n10000-64KiB.json). bench/lib/operator.ts runs the
-# operator with the same two settings, so the benchmark measures what the image runs.
+# 128 MiB and glibc's arenas with it, and neither is given back. Capped, RSS at 10k ConfigMaps
+# of 64 KiB fell from 377 to 276 MiB after sync and from 594 to 363 MiB after a storm (full
+# benchmark runs; bench/results/experiments/memory-knobs-n10000-64KiB.json isolates each knob).
+# The price is more young-generation GCs while parsing: sync at 10k × 64 KiB took 29-37 s
+# against 25 s before (no change measurable at 1 KiB). bench/lib/operator.ts runs the operator
+# with the same two settings, so the benchmark measures what the image runs.
 ENV NODE_ENV=production MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY package.json package-lock.json ./

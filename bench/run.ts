@@ -145,10 +145,10 @@ const workRoot = mkdtempSync(path.join(os.tmpdir(), 'cro-bench-'));
 process.on('exit', () => {
   if (!v['keep-work']) rmSync(workRoot, { recursive: true, force: true });
 });
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   process.once(signal, () => {
     log(`${signal}: stopping; results of finished scenarios are in ${out}`);
-    process.exit(130);
+    process.exit(code);
   });
 }
 const snapshot = snapshotOperator(repo, path.join(workRoot, 'operator'));
