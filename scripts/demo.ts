@@ -6,6 +6,7 @@
 import { AppsV1Api, CoreV1Api, type V1Deployment, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ControlPlane } from '../testbed/controlplane.ts';
 
@@ -152,15 +153,7 @@ class OperatorProcess {
     this.#child = spawn(process.execPath, [
       '--import', 'tsx', 'src/main.ts', '--kubeconfig', kubeconfig, '--log-format', 'text', '--http-addr', '127.0.0.1:0',
     ], { cwd: root, env: demoEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
-    let buffer = '';
-    this.#child.stderr?.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let nl;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        this.#line(buffer.slice(0, nl));
-        buffer = buffer.slice(nl + 1);
-      }
-    });
+    if (this.#child.stderr) createInterface({ input: this.#child.stderr, crlfDelay: Infinity }).on('line', (raw) => this.#line(raw));
     this.#exited = new Promise((resolve) => {
       this.#child.on('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit code ${code}`));
       this.#child.on('error', (err) => resolve(`could not start: ${err.message}`));

@@ -5,34 +5,31 @@
 // Reflectors run from start() on (a standby replica keeps them warm); workers run only from
 // runWorkers() on, after both reflectors have synced — before that a ConfigMap not yet listed
 // would look absent.
-import { AppsV1Api, CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Deployment } from '@kubernetes/client-node';
+import {
+  AppsV1Api, type ConfigurationOptions, CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Deployment, type V1ListMeta,
+} from '@kubernetes/client-node';
 import type { Logger } from 'winston';
+import type { Config } from './config.ts';
 import type { Decision } from './core/types.ts';
 import { requestTimeout } from './kube/request-timeout.ts';
 import { WorkQueue } from './queue/workqueue.ts';
 import { type EventSink, type ReconcileObserver, Reconciler, RetryableError } from './reconcile/reconciler.ts';
 import { ConfigMapStore } from './state/configmap-store.ts';
 import { ReferenceIndex } from './state/reference-index.ts';
-import { type WorkloadState, WorkloadStore } from './state/workload-store.ts';
-import { objectKey, Reflector, type ReflectorHooks, type ReflectorSink } from './watch/reflector.ts';
+import { workloadKey, WorkloadStore } from './state/workload-store.ts';
+import { type ListPage, objectKey, Reflector, type ReflectorHooks, type ReflectorSink } from './watch/reflector.ts';
 
 // One page of a list; an apiserver that stops answering mid-list is retried, not waited on.
 const LIST_TIMEOUT_MS = 60_000;
 const CONFIGMAP_PAGE_SIZE = 100;
 const DEPLOYMENT_PAGE_SIZE = 500;
 
-export interface ControllerOptions {
+/** The start-up settings the controller acts on; their meaning is documented on Config. */
+export type ControllerSettings = Pick<Config, 'namespace' | 'dryRun' | 'debounceMs' | 'workers' | 'resyncPeriodMs' | 'qps' | 'burst'>;
+
+export interface ControllerOptions extends ControllerSettings {
   kubeConfig: KubeConfig;
-  /** One namespace, or undefined for all. */
-  namespace?: string | undefined;
   log: Logger;
-  dryRun: boolean;
-  debounceMs: number;
-  workers: number;
-  resyncPeriodMs: number;
-  /** Global rate limit of the work queue (keys per second, burst). */
-  qps: number;
-  burst: number;
   pageSize?: number;
   watchdogMs?: number;
   events?: EventSink;
@@ -95,24 +92,16 @@ export class Controller {
       // A ConfigMap may hold up to 1 MiB: smaller pages bound what one page costs in transit.
       pageSize: opts.pageSize ?? CONFIGMAP_PAGE_SIZE,
       watchPath: ns ? `/api/v1/namespaces/${ns}/configmaps` : '/api/v1/configmaps',
-      listPage: async (limit, token) => {
-        const page = { limit, ...(token ? { _continue: token } : {}) };
-        const list = ns
-          ? await core.listNamespacedConfigMap({ namespace: ns, ...page }, requestTimeout(LIST_TIMEOUT_MS))
-          : await core.listConfigMapForAllNamespaces(page, requestTimeout(LIST_TIMEOUT_MS));
-        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continueToken: list.metadata?._continue };
-      },
+      listPage: (limit, token) => listPage(limit, token, (page, timeout) => ns
+        ? core.listNamespacedConfigMap({ namespace: ns, ...page }, timeout)
+        : core.listConfigMapForAllNamespaces(page, timeout)),
     }, this.#configMapSink());
     this.#deployReflector = new Reflector<V1Deployment>({
       ...common, resource: 'deployments', hooks: hooks('deployments'), pageSize: opts.pageSize ?? DEPLOYMENT_PAGE_SIZE,
       watchPath: ns ? `/apis/apps/v1/namespaces/${ns}/deployments` : '/apis/apps/v1/deployments',
-      listPage: async (limit, token) => {
-        const page = { limit, ...(token ? { _continue: token } : {}) };
-        const list = ns
-          ? await apps.listNamespacedDeployment({ namespace: ns, ...page }, requestTimeout(LIST_TIMEOUT_MS))
-          : await apps.listDeploymentForAllNamespaces(page, requestTimeout(LIST_TIMEOUT_MS));
-        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continueToken: list.metadata?._continue };
-      },
+      listPage: (limit, token) => listPage(limit, token, (page, timeout) => ns
+        ? apps.listNamespacedDeployment({ namespace: ns, ...page }, timeout)
+        : apps.listDeploymentForAllNamespaces(page, timeout)),
     }, this.#deploymentSink());
   }
 
@@ -153,7 +142,7 @@ export class Controller {
       if (w.optIn.kind === 'out') continue;
       const decision = this.reconciler.evaluate(w);
       if (decision.action !== 'none' || decision.warning) {
-        this.queue.add(keyOf(w));
+        this.queue.add(workloadKey(w.namespace, w.name));
         queued++;
       }
     }
@@ -226,7 +215,7 @@ export class Controller {
         this.index.set(key, state ? state.consumed.map((c) => `${state.namespace}/${c.name}`) : []);
         if (relevant && this.#synced) this.queue.add(key);
       },
-      remove: (d) => this.#forget(`Deployment/${objectKey(d)}`),
+      remove: (d) => this.#forget(workloadKey(d.metadata?.namespace ?? '', d.metadata?.name ?? '')),
       replaceDone: (seen) => {
         for (const key of [...this.workloads.keys()]) {
           if (!seen.has(key.slice('Deployment/'.length))) this.#forget(key);
@@ -241,6 +230,14 @@ export class Controller {
   }
 }
 
-function keyOf(w: WorkloadState): string {
-  return `Deployment/${w.namespace}/${w.name}`;
+
+type ListCall<T> = (
+  page: { limit: number; _continue?: string },
+  options: ConfigurationOptions,
+) => Promise<{ items: T[]; metadata?: V1ListMeta | undefined }>;
+
+/** One page of a typed client LIST, under the list deadline, in the shape the reflector reads. */
+async function listPage<T>(limit: number, token: string | undefined, call: ListCall<T>): Promise<ListPage<T>> {
+  const list = await call({ limit, ...(token ? { _continue: token } : {}) }, requestTimeout(LIST_TIMEOUT_MS));
+  return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continueToken: list.metadata?._continue };
 }

@@ -4,6 +4,7 @@
 // (it shares two cores with the control plane and the process under test) and its timing exact.
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
+import { createInterface } from 'node:readline';
 import { gunzipSync } from 'node:zlib';
 
 export interface ClientCreds {
@@ -120,17 +121,9 @@ export class Kube {
           res.on('end', () => resolve(new ApiError(res.statusCode ?? 0, text, `WATCH ${path}`)));
           return;
         }
-        let buffer = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          const at = performance.now();
-          buffer += chunk;
-          let nl;
-          while ((nl = buffer.indexOf('\n')) >= 0) {
-            const line = buffer.slice(0, nl);
-            buffer = buffer.slice(nl + 1);
-            if (line.trim()) onEvent(JSON.parse(line) as WatchEvent<T>, at);
-          }
+        // readline emits each line within the 'data' event that completes it: `at` is its arrival.
+        createInterface({ input: res, crlfDelay: Infinity }).on('line', (line) => {
+          if (line.trim()) onEvent(JSON.parse(line) as WatchEvent<T>, performance.now());
         });
         res.on('end', () => resolve(undefined));
         res.on('error', (err) => resolve(err));

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readdirSync, readFileSync, readlinkSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 
 export type LogLine = Record<string, unknown> & { message?: string; level?: string };
 
@@ -45,34 +46,30 @@ export class BenchProcess {
     delete childEnv.KUBECONFIG;
     this.#child = spawn(process.execPath, argv, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(this.#child);
-    let buffer = '';
-    const onData = (chunk: Buffer) => {
+    // readline emits each line within the 'data' event that completes it: `at` is its arrival.
+    const onLine = (raw: string) => {
       const at = performance.now();
-      this.#file.write(chunk);
-      buffer += chunk.toString();
-      let nl;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const raw = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        this.tail.push(raw);
-        if (this.tail.length > 40) this.tail.shift();
-        let line: LogLine;
-        try {
-          line = JSON.parse(raw) as LogLine;
-        } catch {
-          continue;
-        }
-        const msg = String(line.message ?? '');
-        this.counts.set(msg, (this.counts.get(msg) ?? 0) + 1);
-        const level = String(line.level ?? '');
-        this.levels.set(level, (this.levels.get(level) ?? 0) + 1);
-        if ((level === 'warn' || level === 'error') && this.problems.length < 20) this.problems.push(raw.slice(0, 500));
-        if (!this.#firstAt.has(msg)) this.#firstAt.set(msg, { at, line });
-        for (const l of this.#listeners) l(line, at);
+      this.tail.push(raw);
+      if (this.tail.length > 40) this.tail.shift();
+      let line: LogLine;
+      try {
+        line = JSON.parse(raw) as LogLine;
+      } catch {
+        return;
       }
+      const msg = String(line.message ?? '');
+      this.counts.set(msg, (this.counts.get(msg) ?? 0) + 1);
+      const level = String(line.level ?? '');
+      this.levels.set(level, (this.levels.get(level) ?? 0) + 1);
+      if ((level === 'warn' || level === 'error') && this.problems.length < 20) this.problems.push(raw.slice(0, 500));
+      if (!this.#firstAt.has(msg)) this.#firstAt.set(msg, { at, line });
+      for (const l of this.#listeners) l(line, at);
     };
-    this.#child.stderr?.on('data', onData);
-    this.#child.stdout?.on('data', onData);
+    for (const stream of [this.#child.stderr, this.#child.stdout]) {
+      if (!stream) continue;
+      stream.on('data', (chunk: Buffer) => this.#file.write(chunk));
+      createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine);
+    }
     this.#exit = new Promise((resolve) => this.#child.on('exit', (code, signal) => {
       live.delete(this.#child);
       resolve(code ?? (signal ? 128 : null));

@@ -492,36 +492,43 @@ export async function runScale(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'scal
       { label: `baseline (during operator ${label})`, key: BASELINE_KEY, apps: baseApps },
     ];
 
+    // One operator start (its own API window), then latency against the baseline, same load.
+    const startThenMeasure = async (p: {
+      start: string; latency: string; op: string; debounce: string | undefined;
+      startup: string; kind: 'install' | 'restart'; startupTimeoutMs: number; arms: string;
+    }) => {
+      const ws = openWindow(env, p.start, OPERATOR_USER);
+      const op = await startOp(env, p.op, p.debounce, syncTimeout);
+      startups.push(await startup(env, op, p.startup, p.kind, apps, p.startupTimeoutMs));
+      ws.to = Date.now();
+      const wo = openWindow(env, p.latency, OPERATOR_USER);
+      const wb = openWindow(env, `${p.latency} (baseline)`, BASELINE_USER);
+      const [operator, baseline] = await measureLatency(env, arms(p.arms), sc.bytes) as [LatencyResult, LatencyResult];
+      await queueIdle(op, 30_000);
+      wo.to = wb.to = Date.now();
+      wo.changes = wb.changes = changes / 2;
+      return { op, operator, baseline };
+    };
+
     // 2. operator, --debounce 0
-    let w = openWindow(env, 'start-1', OPERATOR_USER);
-    let op = await startOp(env, 'debounce0', '0', syncTimeout);
-    startups.push(await startup(env, op, 'start-1 (debounce 0)', sc.install ? 'install' : 'restart', apps, 120_000 + sc.n * 40));
-    w.to = Date.now();
-    w = openWindow(env, 'latency-debounce0', OPERATOR_USER);
-    const wb0 = openWindow(env, 'latency-debounce0 (baseline)', BASELINE_USER);
-    const [d0, b0] = await measureLatency(env, arms('--debounce 0'), sc.bytes) as [LatencyResult, LatencyResult];
-    await queueIdle(op, 30_000);
-    w.to = wb0.to = Date.now();
-    w.changes = wb0.changes = changes / 2;
-    await stopOp(env, op);
+    const fast = await startThenMeasure({
+      start: 'start-1', latency: 'latency-debounce0', op: 'debounce0', debounce: '0',
+      startup: 'start-1 (debounce 0)', kind: sc.install ? 'install' : 'restart', startupTimeoutMs: 120_000 + sc.n * 40, arms: '--debounce 0',
+    });
+    await stopOp(env, fast.op);
     await until(() => env.tracker.unobserved() === 0, 120_000, 250);
 
     // 3. operator, default debounce: restart, latency, storm.
-    w = openWindow(env, 'start-2', OPERATOR_USER);
-    op = await startOp(env, 'default', undefined, syncTimeout);
-    startups.push(await startup(env, op, 'start-2 (default debounce)', 'restart', apps, 60_000));
-    w.to = Date.now();
-    w = openWindow(env, 'latency-default', OPERATOR_USER);
-    const wb1 = openWindow(env, 'latency-default (baseline)', BASELINE_USER);
-    const [d1, b1] = await measureLatency(env, arms('default debounce'), sc.bytes) as [LatencyResult, LatencyResult];
-    await queueIdle(op, 30_000);
-    w.to = wb1.to = Date.now();
-    w.changes = wb1.changes = changes / 2;
+    const dflt = await startThenMeasure({
+      start: 'start-2', latency: 'latency-default', op: 'default', debounce: undefined,
+      startup: 'start-2 (default debounce)', kind: 'restart', startupTimeoutMs: 60_000, arms: 'default debounce',
+    });
+    const op = dflt.op;
     const baselineRss = bl.stat()?.rssBytes ?? NaN;
     await stopOp(env, bl);
     let stormResult: StormResult | undefined;
     if (ctx.settings.stormMax > 0) {
-      w = openWindow(env, 'storm', OPERATOR_USER);
+      const w = openWindow(env, 'storm', OPERATOR_USER);
       stormResult = await storm(env, op, apps, sc.bytes, 'default debounce');
       w.to = Date.now();
       w.changes = stormResult.changes;
@@ -537,8 +544,8 @@ export async function runScale(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'scal
     const ratio = (a: LatencyResult, b: LatencyResult) => Math.round((a.summary.p99 / b.summary.p99) * 100) / 100;
     const result: ScaleResult = {
       scenario: sc.name, kind: 'scale', n: sc.n, configMapBytes: sc.bytes, baselinePairs: baseApps.length, ...created, listFloor: floor, startups,
-      latency: { debounce0: { operator: d0, baseline: b0 }, default: { operator: d1, baseline: b1 } },
-      ratioP99: { debounce0: ratio(d0, b0), default: ratio(d1, b1) },
+      latency: { debounce0: { operator: fast.operator, baseline: fast.baseline }, default: { operator: dflt.operator, baseline: dflt.baseline } },
+      ratioP99: { debounce0: ratio(fast.operator, fast.baseline), default: ratio(dflt.operator, dflt.baseline) },
       baselineRssBytes: baselineRss,
       storm: stormResult,
       api: await apiCounts(env),

@@ -10,7 +10,7 @@ import type { Decision } from '../core/types.ts';
 import { describeError, httpStatus, isRetryable } from '../kube/api-error.ts';
 import { requestTimeout } from '../kube/request-timeout.ts';
 import type { ConfigMapStore } from '../state/configmap-store.ts';
-import { effectiveRecordedDigest, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
+import { effectiveRecordedDigest, workloadKey, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
 import type { EventTarget } from '../observability/events.ts';
 import { hashPatch } from './patch.ts';
 
@@ -140,7 +140,7 @@ export class Reconciler {
     if (this.#warned.has(id)) return;
     this.#warned.set(id, true);
     this.#deps.log.warn(decision.warning === 'MalformedAnnotation' ? 'malformed annotation' : 'required ConfigMap missing', {
-      workload: `${w.kind}/${w.namespace}/${w.name}`, action: decision.action, reason: decision.reason,
+      workload: workloadKey(w.namespace, w.name), action: decision.action, reason: decision.reason,
     });
     await this.#deps.events?.warning(target(w), decision.warning as string, decision.reason);
   }

@@ -85,15 +85,19 @@ export class WorkloadStore {
       this.#entries.delete(key);
       return { key, relevant: false, state: undefined };
     }
-    const consumed = optIn.kind === 'in' ? consumedConfigMaps(d.spec?.template?.spec, optIn) : [];
     const uid = d.metadata?.uid ?? '';
     const resourceVersion = d.metadata?.resourceVersion ?? '';
     const recordedDigest = annotations[HASH_ANNOTATION];
     const generation = d.metadata?.generation ?? 0;
     const sameObject = previous !== undefined && previous.uid === uid;
-    // A spec edit bumps the generation; one that also changed the references rolls by itself.
-    const referencesEdited = sameObject && previous.generation !== generation
-      && JSON.stringify(previous.consumed) !== JSON.stringify(consumed);
+    const sameOptIn = sameObject && JSON.stringify(previous.optIn) === JSON.stringify(optIn);
+    // The references live in the pod template, and a template edit bumps the generation: the
+    // status updates that make up most Deployment events reuse what was extracted before.
+    const sameSpec = sameObject && sameOptIn && previous.generation === generation;
+    const consumed = sameSpec ? previous.consumed : optIn.kind === 'in' ? consumedConfigMaps(d.spec?.template?.spec, optIn) : [];
+    const consumedChanged = sameObject && !sameSpec && JSON.stringify(previous.consumed) !== JSON.stringify(consumed);
+    // A spec edit that also changed the references rolls by itself.
+    const referencesEdited = consumedChanged && previous.generation !== generation;
     let pendingWrite = sameObject ? previous.pendingWrite : undefined;
     // Our write is confirmed once the watch shows it (or anything after it carrying the digest).
     if (pendingWrite && (pendingWrite.resourceVersion === resourceVersion || pendingWrite.digest === recordedDigest)) {
@@ -106,10 +110,7 @@ export class WorkloadStore {
       referencesChanged: referencesEdited || (sameObject && previous.referencesChanged),
     };
     this.#entries.set(key, state);
-    const relevant = !sameObject
-      || previous.recordedDigest !== recordedDigest
-      || JSON.stringify(previous.optIn) !== JSON.stringify(optIn)
-      || JSON.stringify(previous.consumed) !== JSON.stringify(consumed);
+    const relevant = !sameObject || !sameOptIn || consumedChanged || previous.recordedDigest !== recordedDigest;
     return { key, relevant, state };
   }
 

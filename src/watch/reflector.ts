@@ -141,13 +141,11 @@ export class Reflector<T extends ObjectMeta> {
     } while (token && !this.#stopped);
     this.#sink.replaceDone(seen);
     this.#resourceVersion = rv;
+    this.#opts.hooks?.onSynced?.();
     if (!this.#synced) {
       this.#synced = true;
       this.#opts.log.info('initial list complete', { resource: this.#opts.resource, objects: seen.size, resourceVersion: rv });
-      this.#opts.hooks?.onSynced?.();
       this.#resolveSynced();
-    } else {
-      this.#opts.hooks?.onSynced?.();
     }
   }
 

@@ -2,6 +2,7 @@
 // JSON log lines captured for assertions.
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { testbed } from './hooks.ts';
 import { createNamespace, deleteNamespace } from './support.ts';
@@ -26,13 +27,8 @@ export class OperatorProcess {
 
   private constructor(child: ChildProcess) {
     this.#child = child;
-    let buffer = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let nl;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
+    if (child.stderr) {
+      createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
         this.stderr.push(line);
         try {
           this.logs.push(JSON.parse(line) as LogLine);
@@ -40,8 +36,8 @@ export class OperatorProcess {
           // not a log line (e.g. a start-up error message)
         }
         for (const l of this.#listeners) l();
-      }
-    });
+      });
+    }
     this.#exit = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
     live.add(this);
     void this.#exit.then(() => live.delete(this));
