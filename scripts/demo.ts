@@ -153,7 +153,12 @@ class OperatorProcess {
     this.#child = spawn(process.execPath, [
       '--import', 'tsx', 'src/main.ts', '--kubeconfig', kubeconfig, '--log-format', 'text', '--http-addr', '127.0.0.1:0',
     ], { cwd: root, env: demoEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
-    if (this.#child.stderr) createInterface({ input: this.#child.stderr, crlfDelay: Infinity }).on('line', (raw) => this.#line(raw));
+    if (this.#child.stderr) {
+      const lines = createInterface({ input: this.#child.stderr, crlfDelay: Infinity });
+      lines.on('line', (raw) => this.#line(raw));
+      // readline re-emits a pipe's errors; a child's dying pipe is seen as its exit instead.
+      lines.on('error', () => {});
+    }
     this.#exited = new Promise((resolve) => {
       this.#child.on('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit code ${code}`));
       this.#child.on('error', (err) => resolve(`could not start: ${err.message}`));

@@ -124,6 +124,8 @@ export class Kube {
         // readline emits each line within the 'data' event that completes it: `at` is its arrival.
         createInterface({ input: res, crlfDelay: Infinity }).on('line', (line) => {
           if (line.trim()) onEvent(JSON.parse(line) as WatchEvent<T>, performance.now());
+        }).on('error', () => {
+          // readline re-emits the response's errors; res.on('error') below reports them.
         });
         res.on('end', () => resolve(undefined));
         res.on('error', (err) => resolve(err));

@@ -68,7 +68,8 @@ export class BenchProcess {
     for (const stream of [this.#child.stderr, this.#child.stdout]) {
       if (!stream) continue;
       stream.on('data', (chunk: Buffer) => this.#file.write(chunk));
-      createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine);
+      // readline re-emits a pipe's errors; a child's dying pipe is seen as its exit instead.
+      createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine).on('error', () => {});
     }
     this.#exit = new Promise((resolve) => this.#child.on('exit', (code, signal) => {
       live.delete(this.#child);

@@ -36,6 +36,8 @@ export class OperatorProcess {
           // not a log line (e.g. a start-up error message)
         }
         for (const l of this.#listeners) l();
+      }).on('error', () => {
+        // readline re-emits a pipe's errors; a child's dying pipe is seen as its exit instead.
       });
     }
     this.#exit = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
