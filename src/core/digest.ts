@@ -1,5 +1,14 @@
-// Digests of consumed configuration (design §1 "Content, not versions"): what is kept per
-// ConfigMap, and the workload digest written to the config-hash annotations.
+// Digests of consumed configuration: what is kept per ConfigMap, and the workload digest written
+// to the config-hash annotations. A digest covers content, not versions: only the consumed data
+// and binaryData go in, so a label or annotation edit, or a rewrite with identical data, changes
+// nothing; it is canonical (key order, object class and list-vs-watch shape do not change it);
+// and it carries a format version, so a future format can be migrated without rolling everything.
+//
+// The bytes behind format v1 are fixed by golden vectors in test/unit/digest.test.ts: inputs with
+// digests derived by hand from the format's definition (and a few computed outside Node), not
+// copied from this code. Any change here or in object-hash that alters a v1 digest fails them;
+// such a change needs a new DIGEST_FORMAT, since every recorded digest would otherwise differ and
+// roll every opted-in workload.
 import { createHash } from 'node:crypto';
 import objectHash from 'object-hash';
 import type { ConfigMapContent, ConsumedConfigMap } from './types.ts';
@@ -64,7 +73,9 @@ export function configMapContent(cm: ConfigMapData): ConfigMapContent {
   return { keyDigests };
 }
 
-// sha256 over object-hash's typed serialisation. unorderedObjects sorts object keys and
+// sha256 over object-hash's typed serialisation. That serialisation is part of the v1 format,
+// which is why package.json pins object-hash exactly (3.0.0) and the golden vectors spell it out
+// byte for byte: upgrade it only if they still pass. unorderedObjects sorts object keys and
 // respectType ignores prototypes, so neither key order nor class-vs-plain objects matter.
 // Arrays stay ordered (unorderedArrays false) because a [key, digest] pair is a tuple whose
 // positions mean something; for that reason every list is sorted here, by name or key, before
