@@ -83,8 +83,8 @@ export class WorkQueue {
   readonly #bucket: TokenBucket;
 
   readonly #delayed = new Map<string, Delayed>();
-  /** Insertion-ordered, so keys get tokens in the order they became due. */
-  readonly #throttled = new Set<string>();
+  /** key -> when it became due. Insertion-ordered, so keys get tokens in the order they became due. */
+  readonly #throttled = new Map<string, number>();
   #throttleTimer: Timer | undefined;
   /** key -> when it became due, for onTake. */
   readonly #dirty = new Map<string, number>();
@@ -230,16 +230,17 @@ export class WorkQueue {
   }
 
   #becomeDue(key: string): void {
-    this.#throttled.add(key);
+    this.#throttled.set(key, this.#clock.now());
     this.#admitThrottled();
   }
 
   /** Moves throttled keys to ready while the bucket has tokens; sleeps until the next token. */
   #admitThrottled(): void {
-    for (const key of this.#throttled) {
+    for (const [key, dueAt] of this.#throttled) {
       if (!this.#bucket.tryTake()) break;
       this.#throttled.delete(key);
-      this.#dirty.set(key, this.#clock.now());
+      // Time held by the rate limit counts as waiting (onTake), so dueAt travels along.
+      this.#dirty.set(key, dueAt);
       // A key still being processed waits in dirty; done() offers it again.
       if (!this.#processing.has(key)) this.#offer(key);
     }

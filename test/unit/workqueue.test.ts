@@ -363,6 +363,16 @@ describe('workqueue', () => {
       expect(waits).to.deep.equal([['slow', 30], ['fast', 30]]);
     });
 
+    it('reports the time a key was held by the rate limit', async () => {
+      const waits: Array<[string, number]> = [];
+      const q = queue({ qps: 50, burst: 1, onTake: (key, waitedMs) => waits.push([key, waitedMs]) });
+      q.add('a');
+      q.add('b');
+      expect(await q.get()).to.equal('a');
+      expect(await nextKey(q, clock)).to.deep.equal({ key: 'b', after: 20 });
+      expect(waits).to.deep.equal([['a', 0], ['b', 20]]);
+    });
+
     it('reports the time a key waited for its own previous run', async () => {
       const waits: number[] = [];
       const q = queue({ onTake: (_key, waitedMs) => waits.push(waitedMs) });
