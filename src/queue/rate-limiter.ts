@@ -1,53 +1,25 @@
-// The two limits of the work queue: a per-key exponential backoff after failures, and a global
-// token bucket on how fast keys become ready (design §4: a controller rewriting a Secret in a
-// loop must not turn into thousands of rollouts).
-
-export type Clock = () => number;
-
-/** Per-key delay after failures: base * 2^failures, capped. */
-export class ExponentialBackoff {
-  readonly #baseMs: number;
-  readonly #maxMs: number;
-  readonly #failures = new Map<string, number>();
-
-  constructor(baseMs: number, maxMs: number) {
-    this.#baseMs = baseMs;
-    this.#maxMs = maxMs;
-  }
-
-  /** Counts one more failure of `key` and returns how long to wait before retrying it. */
-  next(key: string): number {
-    const failures = this.#failures.get(key) ?? 0;
-    this.#failures.set(key, failures + 1);
-    // After ~1000 failures 2 ** failures is Infinity; min() still caps it, so no overflow check.
-    return Math.min(this.#maxMs, this.#baseMs * 2 ** failures);
-  }
-
-  failures(key: string): number {
-    return this.#failures.get(key) ?? 0;
-  }
-
-  forget(key: string): void {
-    this.#failures.delete(key);
-  }
-}
+// The global limit of the work queue: a token bucket on how fast keys become ready, so that a
+// buggy controller rewriting a ConfigMap or Secret in a loop cannot turn into thousands of
+// rollouts (see "Work queue" in docs/architecture.md). The per-key limit, a backoff after
+// failures, is src/time/backoff.ts.
+import { type Clock, systemClock } from '../time/clock.ts';
 
 /** A token bucket refilled continuously at `qps`, holding at most `burst` tokens. */
 export class TokenBucket {
   readonly #qps: number;
   readonly #burst: number;
-  readonly #now: Clock;
+  readonly #clock: Clock;
   #tokens: number;
   #refilledAt: number;
 
-  /** qps 0 (or less) means unlimited. */
-  constructor(qps: number, burst: number, now: Clock) {
+  /** qps 0 (or less) means unlimited. The bucket starts full. */
+  constructor(qps: number, burst: number, clock: Clock = systemClock) {
     this.#qps = qps;
     // A burst below one would never hold a whole token.
     this.#burst = Math.max(1, burst);
-    this.#now = now;
+    this.#clock = clock;
     this.#tokens = this.#burst;
-    this.#refilledAt = now();
+    this.#refilledAt = clock.now();
   }
 
   get unlimited(): boolean {
@@ -55,7 +27,7 @@ export class TokenBucket {
   }
 
   #refill(): void {
-    const now = this.#now();
+    const now = this.#clock.now();
     this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#refilledAt) * this.#qps) / 1000);
     this.#refilledAt = now;
   }

@@ -1,13 +1,17 @@
-// A work queue of string keys with client-go's semantics (design §2): de-duplicated, a key never
-// handed to two workers at once, per-key exponential backoff on failure, a global rate limit, and
-// a short debounce so that a burst of events for one key becomes one reconcile.
+// A work queue of string keys with client-go's semantics (see "Work queue" in
+// docs/architecture.md): de-duplicated, a key never handed to two workers at once, per-key
+// exponential backoff on failure, a global rate limit, and a short debounce so that a burst of
+// events for one key becomes one reconcile. Every timer and every reading of the time goes
+// through a Clock, so tests drive the queue with a virtual one.
 //
 // A key moves through these states; it is in at most one of the first three at any time:
 //   delayed   - waiting on its own timer (debounce, backoff, addAfter)
 //   throttled - due, waiting for a token of the global rate limit
 //   dirty     - ready: in the ready FIFO, or held back while a worker still processes it
 //   processing - handed to a worker, until done() (it may be dirty at the same time)
-import { type Clock, ExponentialBackoff, TokenBucket } from './rate-limiter.ts';
+import { ExponentialBackoff } from '../time/backoff.ts';
+import { type Clock, systemClock, type Timer } from '../time/clock.ts';
+import { TokenBucket } from './rate-limiter.ts';
 
 export interface WorkQueueOptions {
   /**
@@ -15,16 +19,19 @@ export interface WorkQueueOptions {
    * adds in the window coalesce. There is no trailing reset, so a writer in a loop cannot starve it.
    */
   debounceMs: number;
-  /** Per-key exponential backoff for addRateLimited: base * 2^failures. Default 200. */
+  /**
+   * Global token bucket applied when keys become ready: keys per second, 0 = unlimited. No
+   * default here: the operator's defaults live in src/config.ts.
+   */
+  qps: number;
+  /** How many keys may become ready at once before qps applies (at least 1). */
+  burst: number;
+  /** Per-key exponential backoff for addRateLimited: base * 2^failures, no jitter. Default 200. */
   baseBackoffMs?: number;
-  /** Default 300_000. */
+  /** Cap of that backoff. Default 300_000. */
   maxBackoffMs?: number;
-  /** Global token bucket applied when keys become ready. Default 20 qps; 0 qps = unlimited. */
-  qps?: number;
-  /** Default 100. */
-  burst?: number;
-  /** Clock for the rate limit and onTake; defaults to performance.now. Timers are real. */
-  now?: Clock;
+  /** Time and timers (debounce, backoff, addAfter, rate limit, onTake). Default systemClock. */
+  clock?: Clock;
   /**
    * Called when a worker takes a key, with how long the key was due before that: time held by
    * the rate limit, waiting for a free worker, or waiting for its own previous run to finish.
@@ -36,7 +43,7 @@ export interface WorkQueueOptions {
 
 interface Delayed {
   readyAt: number;
-  timer: NodeJS.Timeout;
+  timer: Timer;
 }
 
 /** Array-backed FIFO whose take() is O(1) amortised (Array#shift is O(n) on large arrays). */
@@ -70,15 +77,15 @@ class Fifo {
 
 export class WorkQueue {
   readonly #debounceMs: number;
-  readonly #now: Clock;
+  readonly #clock: Clock;
   readonly #onTake: ((key: string, waitedMs: number) => void) | undefined;
   readonly #backoff: ExponentialBackoff;
   readonly #bucket: TokenBucket;
 
   readonly #delayed = new Map<string, Delayed>();
-  /** Insertion-ordered, so keys get tokens in the order they became due. */
-  readonly #throttled = new Set<string>();
-  #throttleTimer: NodeJS.Timeout | undefined;
+  /** key -> when it became due. Insertion-ordered, so keys get tokens in the order they became due. */
+  readonly #throttled = new Map<string, number>();
+  #throttleTimer: Timer | undefined;
   /** key -> when it became due, for onTake. */
   readonly #dirty = new Map<string, number>();
   readonly #ready = new Fifo();
@@ -91,10 +98,10 @@ export class WorkQueue {
 
   constructor(opts: WorkQueueOptions) {
     this.#debounceMs = Math.max(0, opts.debounceMs);
-    this.#now = opts.now ?? (() => performance.now());
+    this.#clock = opts.clock ?? systemClock;
     this.#onTake = opts.onTake;
-    this.#backoff = new ExponentialBackoff(opts.baseBackoffMs ?? 200, opts.maxBackoffMs ?? 300_000);
-    this.#bucket = new TokenBucket(opts.qps ?? 20, opts.burst ?? 100, this.#now);
+    this.#backoff = new ExponentialBackoff({ baseMs: opts.baseBackoffMs ?? 200, maxMs: opts.maxBackoffMs ?? 300_000 });
+    this.#bucket = new TokenBucket(opts.qps, opts.burst, this.#clock);
   }
 
   /** Debounced and de-duplicated: the usual way to say "look at this key". */
@@ -170,16 +177,16 @@ export class WorkQueue {
   }
 
   /**
-   * Accepts no new work and drops delayed and throttled keys (their timers are cleared, so they
-   * cannot keep the process alive); pending get() calls resolve undefined.
+   * Accepts no new work and drops delayed and throttled keys (their timers are cancelled);
+   * pending get() calls resolve undefined.
    */
   shutDown(): void {
     if (this.#shuttingDown) return;
     this.#shuttingDown = true;
-    for (const { timer } of this.#delayed.values()) clearTimeout(timer);
+    for (const { timer } of this.#delayed.values()) timer.cancel();
     this.#delayed.clear();
     this.#throttled.clear();
-    clearTimeout(this.#throttleTimer);
+    this.#throttleTimer?.cancel();
     this.#throttleTimer = undefined;
     for (const taker of this.#takers.splice(0)) taker(undefined);
     if (this.#processing.size === 0) this.#resolveDrain();
@@ -202,46 +209,46 @@ export class WorkQueue {
       this.#becomeDue(key);
       return;
     }
-    const readyAt = this.#now() + delayMs;
+    const readyAt = this.#clock.now() + delayMs;
     if (existing !== undefined) {
       // Keeping the earlier deadline is what makes debounce coalesce without a trailing reset.
       if (existing.readyAt <= readyAt) return;
-      clearTimeout(existing.timer);
+      existing.timer.cancel();
     }
-    const timer = setTimeout(() => {
+    // The system clock's timers are unref'd: the queue's owner (watchers, servers) is what keeps
+    // the process alive, never a pending key.
+    const timer = this.#clock.after(delayMs, () => {
       this.#delayed.delete(key);
       this.#becomeDue(key);
-    }, delayMs);
-    // The queue's owner (watchers, servers) is what keeps the process alive, never a pending key.
-    timer.unref();
+    });
     this.#delayed.set(key, { readyAt, timer });
   }
 
   #cancelDelay(key: string, delayed: Delayed): void {
-    clearTimeout(delayed.timer);
+    delayed.timer.cancel();
     this.#delayed.delete(key);
   }
 
   #becomeDue(key: string): void {
-    this.#throttled.add(key);
+    this.#throttled.set(key, this.#clock.now());
     this.#admitThrottled();
   }
 
   /** Moves throttled keys to ready while the bucket has tokens; sleeps until the next token. */
   #admitThrottled(): void {
-    for (const key of this.#throttled) {
+    for (const [key, dueAt] of this.#throttled) {
       if (!this.#bucket.tryTake()) break;
       this.#throttled.delete(key);
-      this.#dirty.set(key, this.#now());
+      // Time held by the rate limit counts as waiting (onTake), so dueAt travels along.
+      this.#dirty.set(key, dueAt);
       // A key still being processed waits in dirty; done() offers it again.
       if (!this.#processing.has(key)) this.#offer(key);
     }
     if (this.#throttled.size > 0 && this.#throttleTimer === undefined) {
-      this.#throttleTimer = setTimeout(() => {
+      this.#throttleTimer = this.#clock.after(Math.max(1, this.#bucket.msUntilToken()), () => {
         this.#throttleTimer = undefined;
         this.#admitThrottled();
-      }, Math.max(1, this.#bucket.msUntilToken()));
-      this.#throttleTimer.unref();
+      });
     }
   }
 
@@ -253,10 +260,11 @@ export class WorkQueue {
   }
 
   #take(key: string): string {
-    const dueAt = this.#dirty.get(key) ?? this.#now();
+    const now = this.#clock.now();
+    const dueAt = this.#dirty.get(key) ?? now;
     this.#dirty.delete(key);
     this.#processing.add(key);
-    this.#onTake?.(key, Math.max(0, this.#now() - dueAt));
+    this.#onTake?.(key, Math.max(0, now - dueAt));
     return key;
   }
 

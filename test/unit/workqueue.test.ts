@@ -1,14 +1,9 @@
+// The work queue on a virtual clock: time moves only when a test advances it, so every delay is
+// asserted exactly and nothing sleeps.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { WorkQueue, type WorkQueueOptions } from '../../src/queue/workqueue.ts';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Unlimited rate and no debounce unless a test asks for them. */
-function queue(opts: Partial<WorkQueueOptions> = {}): WorkQueue {
-  return new WorkQueue({ debounceMs: 0, qps: 0, ...opts });
-}
+import { every } from '../../src/time/clock.ts';
+import { flushMicrotasks, VirtualClock } from '../support/virtual-clock.ts';
 
 /** A get() whose settlement can be inspected without awaiting it. */
 function pendingGet(q: WorkQueue): { settled: () => boolean; value: Promise<string | undefined> } {
@@ -29,12 +24,45 @@ async function takeAll(q: WorkQueue): Promise<string[]> {
   return keys;
 }
 
+/**
+ * Waits for the next key, moving the clock from one timer to the next only until a get() resolves;
+ * returns the key and how much virtual time that took. Fails once limitMs of virtual time passed.
+ */
+async function nextKey(
+  q: WorkQueue, clock: VirtualClock, limitMs = 3_600_000,
+): Promise<{ key: string | undefined; after: number }> {
+  const start = clock.now();
+  const next = pendingGet(q);
+  await flushMicrotasks();
+  while (!next.settled()) {
+    const due = clock.nextDue;
+    if (due === undefined) throw new Error('no timer left, and no key became ready');
+    if (due - start > limitMs) throw new Error(`no key became ready within ${limitMs} ms`);
+    await clock.advance(due - clock.now());
+  }
+  return { key: await next.value, after: clock.now() - start };
+}
+
+/** Timers the event loop waits for (unref'd ones are not listed). */
+function refTimers(): number {
+  return process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+}
+
 describe('workqueue', () => {
+  let clock: VirtualClock;
   let queues: WorkQueue[] = [];
-  const track = (q: WorkQueue): WorkQueue => {
+
+  /** Virtual clock, unlimited rate and no debounce unless a test asks otherwise. */
+  const queue = (opts: Partial<WorkQueueOptions> = {}): WorkQueue => {
+    const q = new WorkQueue({ debounceMs: 0, qps: 0, burst: 1, clock, ...opts });
     queues.push(q);
     return q;
   };
+
+  beforeEach(() => {
+    clock = new VirtualClock();
+  });
+
   afterEach(() => {
     for (const q of queues) q.shutDown();
     queues = [];
@@ -42,7 +70,7 @@ describe('workqueue', () => {
 
   describe('de-duplication and order', () => {
     it('holds a key once however often it is added', async () => {
-      const q = track(queue());
+      const q = queue();
       q.add('a');
       q.add('a');
       q.addAfter('a', 0);
@@ -53,13 +81,13 @@ describe('workqueue', () => {
     });
 
     it('hands keys out first in, first out', async () => {
-      const q = track(queue());
+      const q = queue();
       for (const key of ['c', 'a', 'b']) q.add(key);
       expect(await takeAll(q)).to.deep.equal(['c', 'a', 'b']);
     });
 
     it('wakes a waiting get() when a key becomes ready, one key per worker', async () => {
-      const q = track(queue());
+      const q = queue();
       const first = q.get();
       const second = q.get();
       q.add('x');
@@ -71,14 +99,14 @@ describe('workqueue', () => {
 
   describe('one worker per key', () => {
     it('does not hand out a key that is being processed, and re-queues it on done', async () => {
-      const q = track(queue());
+      const q = queue();
       q.add('k');
       expect(await q.get()).to.equal('k');
       q.add('k');
       q.add('k');
       expect(q.length).to.equal(0);
       const next = pendingGet(q);
-      await sleep(10);
+      await clock.advance(60_000);
       expect(next.settled()).to.equal(false);
       q.done('k');
       expect(await next.value).to.equal('k');
@@ -88,7 +116,7 @@ describe('workqueue', () => {
     });
 
     it('hands other keys out while one is processed', async () => {
-      const q = track(queue());
+      const q = queue();
       q.add('a');
       expect(await q.get()).to.equal('a');
       q.add('a');
@@ -100,7 +128,7 @@ describe('workqueue', () => {
     });
 
     it('is not re-queued on done when nobody added it meanwhile', async () => {
-      const q = track(queue());
+      const q = queue();
       q.add('k');
       await q.get();
       q.done('k');
@@ -108,7 +136,7 @@ describe('workqueue', () => {
     });
 
     it('ignores done for a key that is not being processed', () => {
-      const q = track(queue());
+      const q = queue();
       q.add('k');
       q.done('k');
       q.done('other');
@@ -118,83 +146,99 @@ describe('workqueue', () => {
 
   describe('debounce', () => {
     it('makes a key ready debounceMs after its first add, coalescing later adds', async () => {
-      const q = track(queue({ debounceMs: 30 }));
-      const start = performance.now();
+      const q = queue({ debounceMs: 30 });
       q.add('k');
       expect(q.length).to.equal(0);
       expect(q.waiting).to.equal(1);
-      await sleep(10);
+      await clock.advance(10);
       q.add('k');
       q.add('k');
       expect(q.waiting).to.equal(1);
+      expect(clock.pendingTimers).to.equal(1);
+      await clock.advance(19);
+      expect(q.length).to.equal(0);
+      await clock.advance(1);
+      expect(q.length).to.equal(1);
+      expect(q.waiting).to.equal(0);
       expect(await q.get()).to.equal('k');
-      const elapsed = performance.now() - start;
-      expect(elapsed).to.be.at.least(29);
       expect(q.length + q.waiting).to.equal(0);
     });
 
     it('has no trailing reset: a writer in a loop cannot starve the key', async () => {
-      const q = track(queue({ debounceMs: 40 }));
-      const start = performance.now();
+      const q = queue({ debounceMs: 40 });
       q.add('k');
-      const writer = setInterval(() => q.add('k'), 5);
+      const writer = every(clock, 5, () => q.add('k'));
       try {
-        expect(await q.get()).to.equal('k');
+        // With a trailing reset the key would never become ready while the writer runs.
+        expect(await nextKey(q, clock, 1000)).to.deep.equal({ key: 'k', after: 40 });
       } finally {
-        clearInterval(writer);
+        writer.cancel();
       }
-      // With a trailing reset the key would never become ready while the writer runs.
-      const elapsed = performance.now() - start;
-      expect(elapsed).to.be.at.least(39).and.below(40 + 100);
     });
 
     it('starts a new window for an add after the key was taken', async () => {
-      const q = track(queue({ debounceMs: 20 }));
+      const q = queue({ debounceMs: 20 });
       q.add('k');
+      await clock.advance(20);
       expect(await q.get()).to.equal('k');
-      const start = performance.now();
       q.add('k');
       expect(q.waiting).to.equal(1);
       q.done('k');
       expect(q.length).to.equal(0);
-      expect(await q.get()).to.equal('k');
-      expect(performance.now() - start).to.be.at.least(19);
+      expect(await nextKey(q, clock)).to.deep.equal({ key: 'k', after: 20 });
     });
   });
 
   describe('addAfter', () => {
     it('makes the key ready after the delay', async () => {
-      const q = track(queue());
-      const start = performance.now();
+      const q = queue();
       q.addAfter('k', 20);
       expect(q.waiting).to.equal(1);
-      expect(await q.get()).to.equal('k');
-      expect(performance.now() - start).to.be.at.least(19);
+      await clock.advance(19);
+      expect(q.length).to.equal(0);
+      await clock.advance(1);
+      expect(q.length).to.equal(1);
+      expect(q.waiting).to.equal(0);
+    });
+
+    it('makes the key ready at once for a delay of 0 or less', () => {
+      const q = queue();
+      q.addAfter('a', 0);
+      q.addAfter('b', -5);
+      expect(q.length).to.equal(2);
+      expect(clock.pendingTimers).to.equal(0);
     });
 
     it('keeps the earlier deadline when a key is delayed twice', async () => {
-      const q = track(queue());
-      const start = performance.now();
+      const q = queue();
       q.addAfter('k', 20);
       q.addAfter('k', 10_000);
-      expect(await q.get()).to.equal('k');
-      expect(performance.now() - start).to.be.below(1000);
+      expect(clock.pendingTimers).to.equal(1);
+      expect(await nextKey(q, clock)).to.deep.equal({ key: 'k', after: 20 });
       q.done('k');
       expect(q.waiting).to.equal(0);
     });
 
+    it('replaces a later deadline by an earlier one, cancelling the later timer', async () => {
+      const q = queue();
+      q.addAfter('k', 10_000);
+      q.addAfter('k', 20);
+      expect(clock.pendingTimers).to.equal(1);
+      expect(await nextKey(q, clock)).to.deep.equal({ key: 'k', after: 20 });
+      expect(clock.pendingTimers).to.equal(0);
+    });
+
     it('lets an add cut a long delay short', async () => {
-      const q = track(queue({ debounceMs: 5 }));
+      const q = queue({ debounceMs: 5 });
       q.addAfter('k', 10_000);
       q.add('k');
-      const start = performance.now();
-      expect(await q.get()).to.equal('k');
-      expect(performance.now() - start).to.be.below(1000);
+      expect(await nextKey(q, clock)).to.deep.equal({ key: 'k', after: 5 });
       expect(q.waiting).to.equal(0);
+      expect(clock.pendingTimers).to.equal(0);
     });
 
     it('ignores a delay for a key that is already ready', () => {
-      const q = track(queue());
+      const q = queue();
       q.add('k');
       q.addAfter('k', 50);
       expect(q.length).to.equal(1);
@@ -204,34 +248,47 @@ describe('workqueue', () => {
 
   describe('backoff', () => {
     it('grows per failure and is reset by forget', async () => {
-      const q = track(queue({ baseBackoffMs: 10, maxBackoffMs: 1000 }));
+      const q = queue({ baseBackoffMs: 10, maxBackoffMs: 1000 });
       const delays: number[] = [];
       for (let attempt = 0; attempt < 3; attempt++) {
-        const start = performance.now();
         q.addRateLimited('k');
         expect(q.waiting).to.equal(1);
-        expect(await q.get()).to.equal('k');
-        delays.push(performance.now() - start);
+        const { key, after } = await nextKey(q, clock);
+        expect(key).to.equal('k');
+        delays.push(after);
         q.done('k');
       }
+      // base * 2^failures.
+      expect(delays).to.deep.equal([10, 20, 40]);
       expect(q.numRequeues('k')).to.equal(3);
-      // base * 2^failures: 10, 20, 40 ms (timers never fire early).
-      expect(delays[0]).to.be.at.least(9);
-      expect(delays[1]).to.be.at.least(19);
-      expect(delays[2]).to.be.at.least(39);
 
       q.forget('k');
       expect(q.numRequeues('k')).to.equal(0);
-      const start = performance.now();
       q.addRateLimited('k');
-      expect(await q.get()).to.equal('k');
-      // Back at the 10 ms base; a fourth failure without forget would have waited 80 ms.
-      expect(performance.now() - start).to.be.below(75);
+      // Back at the base; a fourth failure without forget would have waited 80 ms.
+      expect(await nextKey(q, clock)).to.deep.equal({ key: 'k', after: 10 });
       expect(q.numRequeues('k')).to.equal(1);
     });
 
+    it('is capped at maxBackoffMs', async () => {
+      const q = queue({ baseBackoffMs: 10, maxBackoffMs: 30 });
+      const delays: number[] = [];
+      for (let attempt = 0; attempt < 4; attempt++) {
+        q.addRateLimited('k');
+        delays.push((await nextKey(q, clock)).after);
+        q.done('k');
+      }
+      expect(delays).to.deep.equal([10, 20, 30, 30]);
+    });
+
+    it('starts from 200 ms by default, without jitter', async () => {
+      const q = queue();
+      q.addRateLimited('k');
+      expect(await nextKey(q, clock)).to.deep.equal({ key: 'k', after: 200 });
+    });
+
     it('keeps failure counts per key', () => {
-      const q = track(queue({ baseBackoffMs: 1000 }));
+      const q = queue({ baseBackoffMs: 1000 });
       q.addRateLimited('a');
       q.addRateLimited('a');
       q.addRateLimited('b');
@@ -241,12 +298,20 @@ describe('workqueue', () => {
       expect(q.waiting).to.equal(2);
     });
 
+    it('lets a new add cut a pending backoff short', async () => {
+      const q = queue({ debounceMs: 5, baseBackoffMs: 1000 });
+      q.addRateLimited('k');
+      q.add('k');
+      expect(await nextKey(q, clock)).to.deep.equal({ key: 'k', after: 5 });
+      expect(q.numRequeues('k')).to.equal(1);
+    });
+
     it('re-queues a failed key that is being processed only after done', async () => {
-      const q = track(queue({ baseBackoffMs: 5 }));
+      const q = queue({ baseBackoffMs: 5 });
       q.add('k');
       expect(await q.get()).to.equal('k');
       q.addRateLimited('k');
-      await sleep(20);
+      await clock.advance(20);
       expect(q.length).to.equal(0);
       q.done('k');
       expect(q.length).to.equal(1);
@@ -255,27 +320,26 @@ describe('workqueue', () => {
 
   describe('global rate limit', () => {
     it('lets a burst through at once, then keys at qps', async () => {
-      const q = track(queue({ qps: 50, burst: 2 }));
-      const start = performance.now();
+      const q = queue({ qps: 50, burst: 2 });
       for (const key of ['a', 'b', 'c', 'd']) q.add(key);
       expect(q.length).to.equal(2);
       expect(q.throttled).to.equal(2);
       expect(await takeAll(q)).to.deep.equal(['a', 'b']);
-      expect(await q.get()).to.equal('c');
-      expect(await q.get()).to.equal('d');
-      // Two tokens after the burst at 50 qps take 40 ms.
-      expect(performance.now() - start).to.be.at.least(38);
+      // One token per 20 ms at 50 qps.
+      expect(await nextKey(q, clock)).to.deep.equal({ key: 'c', after: 20 });
+      expect(await nextKey(q, clock)).to.deep.equal({ key: 'd', after: 20 });
       expect(q.throttled).to.equal(0);
+      expect(clock.pendingTimers).to.equal(0);
     });
 
     it('is unlimited at 0 qps', () => {
-      const q = track(queue({ qps: 0, burst: 1 }));
+      const q = queue({ qps: 0, burst: 1 });
       for (let i = 0; i < 500; i++) q.add(`k${i}`);
       expect(q.length).to.equal(500);
     });
 
     it('does not let a throttled key be added twice', () => {
-      const q = track(queue({ qps: 1, burst: 1 }));
+      const q = queue({ qps: 1, burst: 1 });
       q.add('a');
       q.add('b');
       q.add('b');
@@ -289,32 +353,42 @@ describe('workqueue', () => {
   describe('onTake', () => {
     it('reports how long a due key waited for a worker, not its debounce', async () => {
       const waits: Array<[string, number]> = [];
-      const q = track(queue({ debounceMs: 30, onTake: (key, waitedMs) => waits.push([key, waitedMs]) }));
+      const q = queue({ debounceMs: 30, onTake: (key, waitedMs) => waits.push([key, waitedMs]) });
       q.add('slow');
       q.add('fast');
-      await sleep(60);
+      await clock.advance(60);
       expect(await q.get()).to.equal('slow');
       expect(await q.get()).to.equal('fast');
-      expect(waits.map(([key]) => key)).to.deep.equal(['slow', 'fast']);
-      // Both became due at about 30 ms and were taken at about 60 ms: roughly 30 ms of waiting,
-      // never the 30 ms debounce on top. Timer lateness allows only loose bounds.
-      for (const [, waited] of waits) expect(waited).to.be.at.least(5).and.below(60);
+      // Both became due at 30 ms and were taken at 60 ms.
+      expect(waits).to.deep.equal([['slow', 30], ['fast', 30]]);
     });
 
-    it('uses the injected clock', async () => {
-      let now = 1000;
+    it('reports the time a key was held by the rate limit', async () => {
+      const waits: Array<[string, number]> = [];
+      const q = queue({ qps: 50, burst: 1, onTake: (key, waitedMs) => waits.push([key, waitedMs]) });
+      q.add('a');
+      q.add('b');
+      expect(await q.get()).to.equal('a');
+      expect(await nextKey(q, clock)).to.deep.equal({ key: 'b', after: 20 });
+      expect(waits).to.deep.equal([['a', 0], ['b', 20]]);
+    });
+
+    it('reports the time a key waited for its own previous run', async () => {
       const waits: number[] = [];
-      const q = track(queue({ now: () => now, onTake: (_key, waitedMs) => waits.push(waitedMs) }));
+      const q = queue({ onTake: (_key, waitedMs) => waits.push(waitedMs) });
       q.add('k');
-      now = 1250;
-      await q.get();
-      expect(waits).to.deep.equal([250]);
+      expect(await q.get()).to.equal('k');
+      q.add('k');
+      await clock.advance(250);
+      q.done('k');
+      expect(await q.get()).to.equal('k');
+      expect(waits).to.deep.equal([0, 250]);
     });
   });
 
   describe('shutdown', () => {
     it('resolves waiting get() calls with undefined', async () => {
-      const q = track(queue());
+      const q = queue();
       const waiting = [q.get(), q.get()];
       q.shutDown();
       expect(await Promise.all(waiting)).to.deep.equal([undefined, undefined]);
@@ -322,27 +396,31 @@ describe('workqueue', () => {
       expect(q.shuttingDown).to.equal(true);
     });
 
-    it('accepts no new work and drops delayed and throttled keys', async () => {
-      const q = track(queue({ debounceMs: 10, qps: 1, burst: 1 }));
+    it('accepts no new work and drops delayed and throttled keys, cancelling their timers', async () => {
+      const q = queue({ debounceMs: 10, qps: 1, burst: 1 });
       q.addAfter('a', 0);
       q.addAfter('b', 0);
       q.add('c');
       q.addAfter('d', 5);
       expect([q.length, q.throttled, q.waiting]).to.deep.equal([1, 1, 2]);
+      // c's and d's delays, and the wait for b's token.
+      expect(clock.pendingTimers).to.equal(3);
       q.shutDown();
       expect([q.throttled, q.waiting]).to.deep.equal([0, 0]);
+      expect(clock.pendingTimers).to.equal(0);
       q.add('e');
       q.addAfter('f', 0);
       q.addRateLimited('g');
       expect(q.numRequeues('g')).to.equal(0);
-      await sleep(25);
+      expect(clock.pendingTimers).to.equal(0);
+      await clock.advance(60_000);
       // Keys that were already ready are still handed out, then get() says "shut down".
       expect(await q.get()).to.equal('a');
       expect(await q.get()).to.equal(undefined);
     });
 
     it('shutDownWithDrain waits for keys being processed', async () => {
-      const q = track(queue());
+      const q = queue();
       q.add('a');
       q.add('b');
       expect(await q.get()).to.equal('a');
@@ -352,7 +430,7 @@ describe('workqueue', () => {
         drained = true;
       });
       q.done('a');
-      await sleep(5);
+      await flushMicrotasks();
       expect(drained).to.equal(false);
       q.done('b');
       await drain;
@@ -360,37 +438,22 @@ describe('workqueue', () => {
     });
 
     it('shutDownWithDrain resolves at once when nothing is processed', async () => {
-      const q = track(queue());
+      const q = queue();
       await q.shutDownWithDrain();
     });
 
-    it('does not keep the process alive with pending timers', async function () {
-      this.timeout(8000);
-      const moduleUrl = new URL('../../src/queue/workqueue.ts', import.meta.url).href;
-      const script = `
-        const { WorkQueue } = await import(${JSON.stringify(moduleUrl)});
-        const q = new WorkQueue({ debounceMs: 60000, qps: 1, burst: 1 });
-        q.add('debounced');
-        q.addAfter('later', 60000);
-        q.addRateLimited('failed');
-        q.addAfter('x', 0);
-        q.addAfter('y', 0);
-      `;
-      const started = performance.now();
-      const code = await new Promise<number | null>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-          cwd: fileURLToPath(new URL('../..', import.meta.url)),
-          stdio: ['ignore', 'ignore', 'inherit'],
-        });
-        const killer = setTimeout(() => child.kill('SIGKILL'), 6000);
-        child.on('error', reject);
-        child.on('exit', (exitCode) => {
-          clearTimeout(killer);
-          resolve(exitCode);
-        });
-      });
-      expect(code).to.equal(0);
-      expect(performance.now() - started).to.be.below(6000);
+    it('by default schedules on the system clock, whose pending timers do not keep the process alive', () => {
+      const before = refTimers();
+      const q = new WorkQueue({ debounceMs: 60_000, qps: 1, burst: 1 });
+      queues.push(q);
+      q.add('debounced');
+      q.addAfter('later', 60_000);
+      q.addRateLimited('failed');
+      q.addAfter('x', 0);
+      q.addAfter('y', 0);
+      expect([q.waiting, q.throttled, q.length]).to.deep.equal([3, 1, 1]);
+      // Four real timers are pending (three delays, one token wait), none of them ref'd.
+      expect(refTimers()).to.equal(before);
     });
   });
 });
