@@ -5,22 +5,24 @@
 // Reflectors run from start() on (a standby replica keeps them warm); workers run only from
 // runWorkers() on, after both reflectors have synced — before that a ConfigMap not yet listed
 // would look absent.
-import {
-  AppsV1Api, type ConfigurationOptions, CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Deployment, type V1ListMeta,
-} from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { Config } from './config.ts';
 import type { Decision } from './core/types.ts';
-import { requestTimeout } from './kube/request-timeout.ts';
+import { type ClusterApi, CONFIGMAPS, DEPLOYMENTS } from './kube/cluster-api.ts';
+import type { ConfigMapLike } from './state/configmap-store.ts';
+import type { DeploymentLike } from './state/workload-store.ts';
+import { type Clock, every, systemClock, type Timer } from './time/clock.ts';
 import { WorkQueue } from './queue/workqueue.ts';
 import { type EventSink, type ReconcileObserver, Reconciler, RetryableError } from './reconcile/reconciler.ts';
 import { ConfigMapStore } from './state/configmap-store.ts';
 import { ReferenceIndex } from './state/reference-index.ts';
 import { workloadKey, WorkloadStore } from './state/workload-store.ts';
-import { type ListPage, objectKey, Reflector, type ReflectorHooks, type ReflectorSink } from './watch/reflector.ts';
+import { Reflector, type ReflectorHooks, type ReflectorSink } from './watch/reflector.ts';
 
-// One page of a list; an apiserver that stops answering mid-list is retried, not waited on.
-const LIST_TIMEOUT_MS = 60_000;
+function objectKey(o: { metadata?: { namespace?: string; name?: string } }): string {
+  return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+}
+
 const CONFIGMAP_PAGE_SIZE = 100;
 const DEPLOYMENT_PAGE_SIZE = 500;
 
@@ -28,7 +30,8 @@ const DEPLOYMENT_PAGE_SIZE = 500;
 export type ControllerSettings = Pick<Config, 'namespace' | 'dryRun' | 'debounceMs' | 'workers' | 'resyncPeriodMs' | 'qps' | 'burst'>;
 
 export interface ControllerOptions extends ControllerSettings {
-  kubeConfig: KubeConfig;
+  api: ClusterApi;
+  clock?: Clock;
   log: Logger;
   pageSize?: number;
   watchdogMs?: number;
@@ -54,26 +57,26 @@ export class Controller {
   readonly reconciler: Reconciler;
   readonly #opts: ControllerOptions;
   readonly #log: Logger;
-  readonly #cmReflector: Reflector<V1ConfigMap>;
-  readonly #deployReflector: Reflector<V1Deployment>;
+  readonly #cmReflector: Reflector<ConfigMapLike>;
+  readonly #deployReflector: Reflector<DeploymentLike>;
   #synced = false;
   #workersRunning: Promise<void>[] = [];
-  #resyncTimer: NodeJS.Timeout | undefined;
-  #depthTimer: NodeJS.Timeout | undefined;
+  #resyncTimer: Timer | undefined;
+  #depthTimer: Timer | undefined;
+  readonly #clock: Clock;
 
   constructor(opts: ControllerOptions) {
     this.#opts = opts;
     this.#log = opts.log;
     const observer = opts.observer;
     this.queue = new WorkQueue({
-      debounceMs: opts.debounceMs, qps: opts.qps, burst: opts.burst,
+      debounceMs: opts.debounceMs, qps: opts.qps, burst: opts.burst, clock: opts.clock ?? systemClock,
       onTake: (_key, waitedMs) => observer?.queueWait?.(waitedMs / 1000),
     });
-    const kc = opts.kubeConfig;
-    const core = kc.makeApiClient(CoreV1Api);
-    const apps = kc.makeApiClient(AppsV1Api);
+    const clock = opts.clock ?? systemClock;
+    this.#clock = clock;
     this.reconciler = new Reconciler({
-      apps, configMaps: this.configMaps, workloads: this.workloads, log: opts.log, dryRun: opts.dryRun,
+      api: opts.api, configMaps: this.configMaps, workloads: this.workloads, log: opts.log, dryRun: opts.dryRun,
       ...(opts.events ? { events: opts.events } : {}),
       observer: {
         decided: (d: Decision, ns: string, dry: boolean) => observer?.decided?.(d, ns, dry),
@@ -85,23 +88,14 @@ export class Controller {
       onWatchRestart: (reason) => observer?.watchRestart?.(resource, reason),
       onSynced: () => observer?.synced?.(resource, resource === 'configmaps' ? this.configMaps.size : this.workloads.size),
     });
-    const common = { kubeConfig: kc, log: opts.log, ...(opts.watchdogMs ? { watchdogMs: opts.watchdogMs } : {}) };
-    const ns = opts.namespace;
-    this.#cmReflector = new Reflector<V1ConfigMap>({
-      ...common, resource: 'configmaps', hooks: hooks('configmaps'),
+    const common = { api: opts.api, clock, log: opts.log, namespace: opts.namespace, ...(opts.watchdogMs ? { watchdogMs: opts.watchdogMs } : {}) };
+    this.#cmReflector = new Reflector<ConfigMapLike>({
+      ...common, type: CONFIGMAPS, hooks: hooks('configmaps'),
       // A ConfigMap may hold up to 1 MiB: smaller pages bound what one page costs in transit.
       pageSize: opts.pageSize ?? CONFIGMAP_PAGE_SIZE,
-      watchPath: ns ? `/api/v1/namespaces/${ns}/configmaps` : '/api/v1/configmaps',
-      listPage: (limit, token) => listPage(limit, token, (page, timeout) => ns
-        ? core.listNamespacedConfigMap({ namespace: ns, ...page }, timeout)
-        : core.listConfigMapForAllNamespaces(page, timeout)),
     }, this.#configMapSink());
-    this.#deployReflector = new Reflector<V1Deployment>({
-      ...common, resource: 'deployments', hooks: hooks('deployments'), pageSize: opts.pageSize ?? DEPLOYMENT_PAGE_SIZE,
-      watchPath: ns ? `/apis/apps/v1/namespaces/${ns}/deployments` : '/apis/apps/v1/deployments',
-      listPage: (limit, token) => listPage(limit, token, (page, timeout) => ns
-        ? apps.listNamespacedDeployment({ namespace: ns, ...page }, timeout)
-        : apps.listDeploymentForAllNamespaces(page, timeout)),
+    this.#deployReflector = new Reflector<DeploymentLike>({
+      ...common, type: DEPLOYMENTS, hooks: hooks('deployments'), pageSize: opts.pageSize ?? DEPLOYMENT_PAGE_SIZE,
     }, this.#deploymentSink());
   }
 
@@ -125,11 +119,9 @@ export class Controller {
     this.resync('start');
     for (let i = 0; i < this.#opts.workers; i++) this.#workersRunning.push(this.#worker());
     if (this.#opts.resyncPeriodMs > 0) {
-      this.#resyncTimer = setInterval(() => this.resync('periodic'), this.#opts.resyncPeriodMs);
-      this.#resyncTimer.unref();
+      this.#resyncTimer = every(this.#clock, this.#opts.resyncPeriodMs, () => this.resync('periodic'));
     }
-    this.#depthTimer = setInterval(() => this.#opts.observer?.queueDepth?.(this.queue.length, this.queue.waiting), 1000);
-    this.#depthTimer.unref();
+    this.#depthTimer = every(this.#clock, 1000, () => this.#opts.observer?.queueDepth?.(this.queue.length, this.queue.waiting));
   }
 
   /**
@@ -151,8 +143,8 @@ export class Controller {
 
   /** Stops taking work, lets in-flight writes finish, then stops the reflectors. */
   async stop(): Promise<void> {
-    clearInterval(this.#resyncTimer);
-    clearInterval(this.#depthTimer);
+    this.#resyncTimer?.cancel();
+    this.#depthTimer?.cancel();
     await this.queue.shutDownWithDrain();
     await Promise.all(this.#workersRunning);
     this.#cmReflector.stop();
@@ -191,7 +183,7 @@ export class Controller {
     }
   }
 
-  #configMapSink(): ReflectorSink<V1ConfigMap> {
+  #configMapSink(): ReflectorSink<ConfigMapLike> {
     return {
       upsert: (cm) => {
         if (this.configMaps.upsert(cm)) this.#enqueueConsumers(objectKey(cm));
@@ -200,28 +192,48 @@ export class Controller {
         const key = objectKey(cm);
         if (this.configMaps.remove(key)) this.#enqueueConsumers(key);
       },
-      replaceDone: (seen) => {
-        for (const key of [...this.configMaps.keys()]) {
-          if (!seen.has(key) && this.configMaps.remove(key)) this.#enqueueConsumers(key);
-        }
+      beginList: () => {
+        const seen = new Set<string>();
+        return {
+          add: (cm) => {
+            seen.add(objectKey(cm));
+            if (this.configMaps.upsert(cm)) this.#enqueueConsumers(objectKey(cm));
+          },
+          commit: () => {
+            for (const key of [...this.configMaps.keys()]) {
+              if (!seen.has(key) && this.configMaps.remove(key)) this.#enqueueConsumers(key);
+            }
+          },
+        };
       },
     };
   }
 
-  #deploymentSink(): ReflectorSink<V1Deployment> {
+  #deploymentSink(): ReflectorSink<DeploymentLike> {
     return {
-      upsert: (d) => {
-        const { key, relevant, state } = this.workloads.upsert(d);
-        this.index.set(key, state ? state.consumed.map((c) => `${state.namespace}/${c.name}`) : []);
-        if (relevant && this.#synced) this.queue.add(key);
-      },
+      upsert: (d) => this.#upsertDeployment(d),
       remove: (d) => this.#forget(workloadKey(d.metadata?.namespace ?? '', d.metadata?.name ?? '')),
-      replaceDone: (seen) => {
-        for (const key of [...this.workloads.keys()]) {
-          if (!seen.has(key.slice('Deployment/'.length))) this.#forget(key);
-        }
+      beginList: () => {
+        const seen = new Set<string>();
+        return {
+          add: (d) => {
+            seen.add(objectKey(d));
+            this.#upsertDeployment(d);
+          },
+          commit: () => {
+            for (const key of [...this.workloads.keys()]) {
+              if (!seen.has(key.slice('Deployment/'.length))) this.#forget(key);
+            }
+          },
+        };
       },
     };
+  }
+
+  #upsertDeployment(d: DeploymentLike): void {
+    const { key, relevant, state } = this.workloads.upsert(d);
+    this.index.set(key, state ? state.consumed.map((c) => `${state.namespace}/${c.name}`) : []);
+    if (relevant && this.#synced) this.queue.add(key);
   }
 
   #forget(key: string): void {
@@ -230,14 +242,3 @@ export class Controller {
   }
 }
 
-
-type ListCall<T> = (
-  page: { limit: number; _continue?: string },
-  options: ConfigurationOptions,
-) => Promise<{ items: T[]; metadata?: V1ListMeta | undefined }>;
-
-/** One page of a typed client LIST, under the list deadline, in the shape the reflector reads. */
-async function listPage<T>(limit: number, token: string | undefined, call: ListCall<T>): Promise<ListPage<T>> {
-  const list = await call({ limit, ...(token ? { _continue: token } : {}) }, requestTimeout(LIST_TIMEOUT_MS));
-  return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '', continueToken: list.metadata?._continue };
-}

@@ -6,6 +6,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { Config } from './config.ts';
 import { Controller } from './controller.ts';
+import { HttpClusterApi } from './kube/http-cluster-api.ts';
 import { LeaseElector } from './leader/lease-elector.ts';
 import { EventRecorder } from './observability/events.ts';
 import { metricsObserver } from './observability/controller-metrics.ts';
@@ -22,7 +23,7 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection (kept running)', { error: String(reason) }));
   const metrics = new OperatorMetrics();
   const controller = new Controller({
-    kubeConfig, log, namespace: config.namespace, dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
+    api: new HttpClusterApi(kubeConfig), log, namespace: config.namespace, dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
     resyncPeriodMs: config.resyncPeriodMs, qps: config.qps, burst: config.burst,
     observer: metricsObserver(metrics),
     events: new EventRecorder(kubeConfig, { log, host: config.identity }),

@@ -1,21 +1,19 @@
 // reconcile(workload key): level-based. It recomputes the desired digest from the current
 // index (never from the event that queued it), asks the pure decision function what to do,
 // and sends at most one merge patch — or, in dry-run, logs the patch it would send.
-import { type AppsV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'winston';
 import { decide } from '../core/decide.ts';
 import { workloadDigest } from '../core/digest.ts';
 import type { Decision } from '../core/types.ts';
 import { describeError, httpStatus, isRetryable } from '../kube/api-error.ts';
-import { requestTimeout } from '../kube/request-timeout.ts';
+import { type ClusterApi, DEPLOYMENTS } from '../kube/cluster-api.ts';
 import type { ConfigMapStore } from '../state/configmap-store.ts';
 import { effectiveRecordedDigest, workloadKey, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
 import type { EventTarget } from '../observability/events.ts';
 import { hashPatch } from './patch.ts';
 
 export const FIELD_MANAGER = 'config-reload-operator';
-const PATCH_TIMEOUT_MS = 15_000;
 
 export interface EventSink {
   normal(target: EventTarget, reason: string, message: string): Promise<void>;
@@ -28,7 +26,7 @@ export interface ReconcileObserver {
 }
 
 export interface ReconcilerDeps {
-  apps: AppsV1Api;
+  api: ClusterApi;
   configMaps: ConfigMapStore;
   workloads: WorkloadStore;
   log: Logger;
@@ -102,12 +100,7 @@ export class Reconciler {
     }
 
     try {
-      const updated = await this.#deps.apps.patchNamespacedDeployment(
-        { namespace: w.namespace, name: w.name, body: patch, fieldManager: FIELD_MANAGER },
-        // A deadline, so that an apiserver that stopped answering cannot hold a worker (or a
-        // graceful shutdown) for the minutes TCP would take to notice.
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch, requestTimeout(PATCH_TIMEOUT_MS)),
-      );
+      const updated = await this.#deps.api.mergePatch(DEPLOYMENTS, { namespace: w.namespace, name: w.name, body: patch, fieldManager: FIELD_MANAGER });
       // Stands for the recorded digest until the watch delivers this write (see WorkloadState).
       w.pendingWrite = { digest, resourceVersion: updated.metadata?.resourceVersion ?? '' };
     } catch (err) {

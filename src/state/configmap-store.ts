@@ -2,7 +2,6 @@
 // Memory grows with the number of ConfigMaps and keys, not with the size of their values.
 import { configMapContent } from '../core/digest.ts';
 import type { ConfigMapContent } from '../core/types.ts';
-import { objectKey } from '../watch/reflector.ts';
 
 export interface ConfigMapLike {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string };
@@ -36,7 +35,7 @@ export class ConfigMapStore {
 
   /** Returns true when the consumed content changed (created, or any key's digest differs). */
   upsert(cm: ConfigMapLike): boolean {
-    const key = objectKey(cm);
+    const key = `${cm.metadata?.namespace ?? ''}/${cm.metadata?.name ?? ''}`;
     const previous = this.#entries.get(key);
     const rv = cm.metadata?.resourceVersion ?? '';
     if (previous && previous.resourceVersion === rv) return false;

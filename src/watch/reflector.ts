@@ -1,34 +1,33 @@
 // List-then-watch with its own supervision, in the manner of client-go's Reflector:
-// - paginated initial list (bounded memory per page), then a watch from the list's
-//   resourceVersion with bookmarks;
+// - paginated list (bounded memory per page) into a fresh ListBuilder, committed as one step
+//   when the last page arrives, so a relist swaps the store atomically and an abandoned list
+//   (a failed page) leaves the store as it was;
+// - then a watch from the list's resourceVersion, with bookmarks;
 // - 410 Gone (from the watch or an expired continue token) → relist;
 // - any other error → retry after a jittered exponential backoff, watching again from the
-//   last resourceVersion seen so that nothing is missed and nothing is listed twice;
-// - a watchdog: a connection silent for longer than `watchdogMs` (no event, no bookmark) is
-//   cut and re-established;
+//   last resourceVersion seen, so that nothing is missed and nothing is listed twice;
+// - a watchdog: a watch silent for longer than `watchdogMs` (no event, no bookmark) is cut
+//   and re-established at once;
 // - `synced` resolves after the first complete list.
-// The sink receives objects one by one and keeps only what it needs: the reflector itself
-// retains nothing but keys during a list, and nothing at all while watching.
-import { type KubeConfig, Watch } from '@kubernetes/client-node';
+// The reflector retains nothing but the resourceVersion; the sink keeps what it needs.
 import type { Logger } from 'winston';
 import { describeError, httpStatus } from '../kube/api-error.ts';
-import { JitteredBackoff } from './backoff.ts';
+import type { ClusterApi, KubeObject, ResourceType, WatchEvent } from '../kube/cluster-api.ts';
+import { type Clock, delay, type Timer } from '../time/clock.ts';
+import { ExponentialBackoff } from '../time/backoff.ts';
 
-export interface ObjectMeta {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
-}
-
-export interface ListPage<T> {
-  items: T[];
-  resourceVersion: string;
-  continueToken: string | undefined;
+/** Receives one complete list, page by page; nothing is visible until commit(). */
+export interface ListBuilder<T> {
+  add(obj: T): void;
+  /** The list is complete at `resourceVersion`: replace the store's contents with it. */
+  commit(resourceVersion: string): void;
 }
 
 export interface ReflectorSink<T> {
+  beginList(): ListBuilder<T>;
+  /** A watch event: the object as written at its resourceVersion. */
   upsert(obj: T): void;
   remove(obj: T): void;
-  /** After a complete (re)list: every key not in `seen` was deleted while we were not watching. */
-  replaceDone(seen: ReadonlySet<string>): void;
 }
 
 export interface ReflectorHooks {
@@ -37,15 +36,14 @@ export interface ReflectorHooks {
   onSynced?(): void;
 }
 
-export interface ReflectorOptions<T> {
-  resource: string;
-  /** One page of the list; the caller wraps the typed client call. */
-  listPage(limit: number, continueToken: string | undefined): Promise<ListPage<T>>;
-  /** The watch path, e.g. /api/v1/configmaps. */
-  watchPath: string;
-  kubeConfig: KubeConfig;
+export interface ReflectorOptions {
+  type: ResourceType;
+  namespace: string | undefined;
+  api: ClusterApi;
+  clock: Clock;
   log: Logger;
-  pageSize?: number;
+  pageSize: number;
+  /** Longer than the apiserver's bookmark interval (about a minute), or healthy quiet watches are cut. */
   watchdogMs?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
@@ -53,156 +51,163 @@ export interface ReflectorOptions<T> {
 }
 
 class GoneError extends Error {}
+class WatchdogError extends Error {}
 
-export function objectKey(obj: ObjectMeta): string {
-  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
-}
-
-export class Reflector<T extends ObjectMeta> {
-  readonly #opts: ReflectorOptions<T>;
+export class Reflector<T extends KubeObject> {
+  readonly #opts: ReflectorOptions;
   readonly #sink: ReflectorSink<T>;
-  readonly #backoff: JitteredBackoff;
-  readonly #watch: Watch;
+  readonly #backoff: ExponentialBackoff;
+  readonly #stop = new AbortController();
   #resourceVersion: string | undefined;
-  #stopped = false;
-  #abort: AbortController | undefined;
-  #wake: (() => void) | undefined;
+  #abortWatch: (() => void) | undefined;
   #synced = false;
   #resolveSynced!: () => void;
   readonly synced: Promise<void> = new Promise((resolve) => (this.#resolveSynced = resolve));
+  /** Monotonic time of the last sign of life (page, event, bookmark, attempt): for liveness. */
+  lastProgressAt: number;
 
-  constructor(opts: ReflectorOptions<T>, sink: ReflectorSink<T>) {
+  constructor(opts: ReflectorOptions, sink: ReflectorSink<T>) {
     this.#opts = opts;
     this.#sink = sink;
-    this.#backoff = new JitteredBackoff(opts.backoffInitialMs ?? 500, opts.backoffMaxMs ?? 30_000);
-    this.#watch = new Watch(opts.kubeConfig);
-    // client-node's Watch aborts a connection that has been silent for requestTimeoutMs: that
-    // is exactly a watchdog, so set it to ours instead of its 30 s (shorter than the
-    // apiserver's bookmark interval, which would cut healthy quiet watches).
-    Object.assign(this.#watch, { requestTimeoutMs: opts.watchdogMs ?? 150_000 });
+    // Half jitter keeps at least half of each step: replicas restarted together spread out, and
+    // no retry comes in a hot loop.
+    this.#backoff = new ExponentialBackoff({ baseMs: opts.backoffInitialMs ?? 500, maxMs: opts.backoffMaxMs ?? 30_000, jitter: 'half' });
+    this.lastProgressAt = opts.clock.now();
   }
 
   get hasSynced(): boolean {
     return this.#synced;
   }
 
+  /** The resourceVersion the next watch resumes from (undefined: the next step is a list). */
+  get resourceVersion(): string | undefined {
+    return this.#resourceVersion;
+  }
+
   /** Runs until stop(); never throws. */
   async run(): Promise<void> {
+    const { clock, log, type } = this.#opts;
     let relistReason: 'initial' | 'gone' | 'error' = 'initial';
-    while (!this.#stopped) {
+    while (!this.#stop.signal.aborted) {
+      this.lastProgressAt = clock.now();
       try {
         if (this.#resourceVersion === undefined) {
           this.#opts.hooks?.onRelist?.(relistReason);
           await this.#list();
-          this.#backoff.reset();
+          this.#backoff.forget();
         }
         const watchedFor = await this.#watchOnce();
         // A watch that lived a while was healthy: start the next failure's backoff afresh.
-        if (watchedFor > 10_000) this.#backoff.reset();
-        this.#opts.hooks?.onWatchRestart?.('closed');
+        if (watchedFor > 10_000) this.#backoff.forget();
+        if (!this.#stop.signal.aborted) this.#opts.hooks?.onWatchRestart?.('closed');
       } catch (err) {
-        if (this.#stopped) break;
+        if (this.#stop.signal.aborted) break;
         if (err instanceof GoneError || httpStatus(err) === 410) {
-          this.#opts.log.info('resourceVersion too old (410 Gone): relisting', { resource: this.#opts.resource });
+          log.info('resourceVersion too old (410 Gone): relisting', { resource: type.plural });
           this.#resourceVersion = undefined;
           relistReason = 'gone';
           continue;
         }
-        const watchdog = err instanceof Error && /timeout/i.test(err.message) && this.#resourceVersion !== undefined;
+        const watchdog = err instanceof WatchdogError;
         if (this.#resourceVersion === undefined) relistReason = 'error';
         else this.#opts.hooks?.onWatchRestart?.(watchdog ? 'watchdog' : 'error');
-        const delay = watchdog ? 0 : this.#backoff.next();
-        this.#opts.log.warn(watchdog ? 'watch silent past the watchdog: reconnecting' : 'list/watch failed: retrying', {
-          resource: this.#opts.resource, error: describeError(err), retryInMs: Math.round(delay),
+        const wait = watchdog ? 0 : this.#backoff.next();
+        log.warn(watchdog ? 'watch silent past the watchdog: reconnecting' : 'list/watch failed: retrying', {
+          resource: type.plural, error: describeError(err), retryInMs: Math.round(wait),
         });
-        await this.#sleep(delay);
+        await delay(clock, wait, this.#stop.signal);
       }
     }
   }
 
   stop(): void {
-    this.#stopped = true;
-    this.#abort?.abort();
-    this.#wake?.();
+    this.#stop.abort();
+    this.#abortWatch?.();
   }
 
   async #list(): Promise<void> {
-    const seen = new Set<string>();
-    let token: string | undefined;
-    let rv = '';
+    const { api, type, namespace, pageSize } = this.#opts;
+    const builder = this.#sink.beginList();
+    let continueToken: string | undefined;
+    let resourceVersion = '';
+    let count = 0;
     do {
-      const page = await this.#opts.listPage(this.#opts.pageSize ?? 500, token);
-      for (const item of page.items) {
-        seen.add(objectKey(item));
-        this.#sink.upsert(item);
-      }
-      token = page.continueToken || undefined;
-      rv = page.resourceVersion;
-    } while (token && !this.#stopped);
-    this.#sink.replaceDone(seen);
-    this.#resourceVersion = rv;
+      const page = await api.listPage<T>(type, { namespace, limit: pageSize, continueToken, signal: this.#stop.signal });
+      this.lastProgressAt = this.#opts.clock.now();
+      for (const item of page.items) builder.add(item);
+      count += page.items.length;
+      continueToken = page.continueToken;
+      resourceVersion = page.resourceVersion;
+      if (this.#stop.signal.aborted) return; // abandoned: the store keeps what it had
+    } while (continueToken);
+    builder.commit(resourceVersion);
+    this.#resourceVersion = resourceVersion;
     this.#opts.hooks?.onSynced?.();
     if (!this.#synced) {
       this.#synced = true;
-      this.#opts.log.info('initial list complete', { resource: this.#opts.resource, objects: seen.size, resourceVersion: rv });
+      this.#opts.log.info('initial list complete', { resource: type.plural, objects: count, resourceVersion });
       this.#resolveSynced();
     }
   }
 
   /** One watch connection; resolves with its lifetime in ms when the server closes it. */
-  #watchOnce(): Promise<number> {
-    const started = Date.now();
-    return new Promise<number>((resolve, reject) => {
-      let gone = false;
-      let finished = false;
-      const finish = (err: unknown) => {
-        if (finished) return;
-        finished = true;
-        if (gone) reject(new GoneError('410 Gone'));
-        else if (err && !this.#stopped) reject(err);
-        else resolve(Date.now() - started);
-      };
-      // client-go's choice: a server-side timeout of 5-10 min spreads reconnections.
-      const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
-      this.#watch.watch(this.#opts.watchPath, {
-        resourceVersion: this.#resourceVersion,
-        allowWatchBookmarks: true,
-        timeoutSeconds,
-      }, (type: string, obj: T & { code?: number }) => {
-        switch (type) {
-          case 'ADDED':
-          case 'MODIFIED':
-            this.#sink.upsert(obj);
-            break;
-          case 'DELETED':
-            this.#sink.remove(obj);
-            break;
-          case 'BOOKMARK':
-            break;
-          case 'ERROR':
-            if (obj.code === 410) gone = true;
-            this.#abort?.abort();
-            finish(new Error(`watch error event: ${JSON.stringify(obj).slice(0, 300)}`));
-            return;
-          default:
-            return;
-        }
-        const rv = obj.metadata?.resourceVersion;
-        if (rv) this.#resourceVersion = rv;
-      }, finish).then((abort) => {
-        this.#abort = abort;
-        if (this.#stopped) abort.abort();
-      }, finish);
+  async #watchOnce(): Promise<number> {
+    const { api, type, namespace, clock } = this.#opts;
+    const started = clock.now();
+    const watchdogMs = this.#opts.watchdogMs ?? 150_000;
+    let failure: Error | undefined;
+    let watchdog: Timer | undefined;
+    // client-go's choice: a server-side timeout of 5-10 min spreads reconnections.
+    const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
+    const stream = api.watch<T>(type, { namespace, resourceVersion: this.#resourceVersion ?? '', timeoutSeconds }, (event) => {
+      if (failure) return;
+      this.lastProgressAt = clock.now();
+      armWatchdog();
+      try {
+        this.#apply(event);
+      } catch (err) {
+        failure = err instanceof Error ? err : new Error(String(err));
+        stream.abort();
+      }
     });
+    const armWatchdog = () => {
+      watchdog?.cancel();
+      watchdog = clock.after(watchdogMs, () => {
+        failure = new WatchdogError(`no event or bookmark for ${watchdogMs} ms`);
+        stream.abort();
+      });
+    };
+    this.#abortWatch = () => stream.abort();
+    if (this.#stop.signal.aborted) stream.abort();
+    armWatchdog();
+    try {
+      await stream.ended;
+    } finally {
+      watchdog?.cancel();
+      this.#abortWatch = undefined;
+    }
+    if (failure) throw failure;
+    return clock.now() - started;
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.#wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  #apply(event: WatchEvent<T>): void {
+    switch (event.type) {
+      case 'ADDED':
+      case 'MODIFIED':
+        this.#sink.upsert(event.object);
+        break;
+      case 'DELETED':
+        this.#sink.remove(event.object);
+        break;
+      case 'BOOKMARK':
+        break;
+      case 'ERROR':
+        if (event.object.code === 410) throw new GoneError('410 Gone');
+        throw new Error(`watch error event: ${event.object.message ?? JSON.stringify(event.object).slice(0, 300)}`);
+      default:
+        return;
+    }
+    const rv = event.object.metadata?.resourceVersion;
+    if (rv) this.#resourceVersion = rv;
   }
 }

@@ -1,0 +1,93 @@
+// The three API calls the controller makes — one page of a LIST, a WATCH, a JSON merge patch —
+// as an interface, so that the composition root chooses the implementation (HTTP against a
+// real apiserver, src/kube/http-cluster-api.ts) and unit tests an in-memory stand-in.
+// Objects travel as plain JSON, exactly as the apiserver sends them: list pages and watch
+// events have the same shape, and nothing is built that the operator does not read.
+
+/** A namespaced resource type of the API. */
+export interface ResourceType {
+  /** The Kind, for messages and Events. */
+  kind: string;
+  /** '/api/v1' or '/apis/<group>/<version>'. */
+  apiPath: string;
+  plural: string;
+}
+
+export const CONFIGMAPS: ResourceType = { kind: 'ConfigMap', apiPath: '/api/v1', plural: 'configmaps' };
+export const DEPLOYMENTS: ResourceType = { kind: 'Deployment', apiPath: '/apis/apps/v1', plural: 'deployments' };
+
+/** The metadata every object the operator reads carries. */
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface KubeObject {
+  metadata?: ObjectMeta;
+}
+
+export interface ListRequest {
+  /** undefined: every namespace. */
+  namespace: string | undefined;
+  limit: number;
+  continueToken: string | undefined;
+  signal?: AbortSignal;
+}
+
+export interface ListPage<T> {
+  items: T[];
+  /** The list's resourceVersion: a watch from it misses nothing and repeats nothing. */
+  resourceVersion: string;
+  continueToken: string | undefined;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface WatchEvent<T> {
+  type: WatchEventType;
+  /** The object; for ERROR, a Status (with `code`, 410 when the resourceVersion is too old). */
+  object: T & { code?: number; message?: string };
+}
+
+export interface WatchRequest {
+  namespace: string | undefined;
+  resourceVersion: string;
+  /** Server-side timeout: the apiserver ends the watch cleanly after this long. */
+  timeoutSeconds: number;
+}
+
+export interface WatchStream {
+  /**
+   * Settles when the watch ends: resolves when the server closed it (or abort() was called),
+   * rejects with the failure otherwise (an HTTP status, a reset connection).
+   */
+  readonly ended: Promise<void>;
+  abort(): void;
+}
+
+export interface MergePatchRequest {
+  namespace: string;
+  name: string;
+  body: object;
+  fieldManager: string;
+  signal?: AbortSignal;
+}
+
+export interface ClusterApi {
+  listPage<T extends KubeObject>(type: ResourceType, request: ListRequest): Promise<ListPage<T>>;
+  /** Starts a watch; events are delivered in order, synchronously, to `onEvent`. */
+  watch<T extends KubeObject>(type: ResourceType, request: WatchRequest, onEvent: (event: WatchEvent<T>) => void): WatchStream;
+  /** application/merge-patch+json; resolves with the object as written. */
+  mergePatch(type: ResourceType, request: MergePatchRequest): Promise<KubeObject>;
+}
+
+export function collectionPath(type: ResourceType, namespace: string | undefined): string {
+  return namespace === undefined
+    ? `${type.apiPath}/${type.plural}`
+    : `${type.apiPath}/namespaces/${encodeURIComponent(namespace)}/${type.plural}`;
+}

@@ -1,0 +1,107 @@
+// ClusterApi over HTTP: list, watch and merge patch as plain JSON requests. client-node keeps
+// what it is good at — reading the kubeconfig and authenticating each request (client
+// certificates, tokens, exec plugins, in-cluster credentials) — while these three hot calls skip
+// its generated models: objects arrive as the JSON the apiserver sent, parsed once.
+import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { Readable } from 'node:stream';
+import { createInterface } from 'node:readline';
+import { fetch, type Dispatcher } from 'undici';
+import { ApiError, statusMessage } from './api-error.ts';
+import {
+  type ClusterApi, collectionPath, type KubeObject, type ListPage, type ListRequest, type MergePatchRequest,
+  type ResourceType, type WatchEvent, type WatchRequest, type WatchStream,
+} from './cluster-api.ts';
+
+/** One page of a list may take a while on a loaded apiserver; a silent one is retried, not waited on. */
+const LIST_TIMEOUT_MS = 60_000;
+/** A patch that has not answered by then is treated as failed (and retried with backoff). */
+const PATCH_TIMEOUT_MS = 15_000;
+
+export class HttpClusterApi implements ClusterApi {
+  readonly #kc: KubeConfig;
+  readonly #server: string;
+
+  constructor(kc: KubeConfig) {
+    this.#kc = kc;
+    const server = kc.getCurrentCluster()?.server;
+    if (!server) throw new Error('kubeconfig has no current cluster');
+    this.#server = server.replace(/\/+$/, '');
+  }
+
+  async listPage<T extends KubeObject>(type: ResourceType, req: ListRequest): Promise<ListPage<T>> {
+    const query: Record<string, string> = { limit: String(req.limit) };
+    if (req.continueToken) query['continue'] = req.continueToken;
+    const signal = withDeadline(req.signal, LIST_TIMEOUT_MS);
+    const what = `LIST ${collectionPath(type, req.namespace)}`;
+    const res = await this.#request('GET', collectionPath(type, req.namespace), query, signal);
+    const text = await res.text();
+    if (res.status !== 200) throw new ApiError(res.status, statusMessage(text), what);
+    const list = JSON.parse(text) as { items?: T[] | null; metadata?: { resourceVersion?: string; continue?: string } };
+    return {
+      items: list.items ?? [],
+      resourceVersion: list.metadata?.resourceVersion ?? '',
+      continueToken: list.metadata?.continue || undefined,
+    };
+  }
+
+  watch<T extends KubeObject>(type: ResourceType, req: WatchRequest, onEvent: (event: WatchEvent<T>) => void): WatchStream {
+    const controller = new AbortController();
+    const path = collectionPath(type, req.namespace);
+    const query = {
+      watch: '1', allowWatchBookmarks: 'true', resourceVersion: req.resourceVersion, timeoutSeconds: String(req.timeoutSeconds),
+    };
+    const ended = (async () => {
+      try {
+        const res = await this.#request('GET', path, query, controller.signal);
+        if (res.status !== 200) throw new ApiError(res.status, statusMessage(await res.text()), `WATCH ${path}`);
+        if (!res.body) return;
+        const lines = createInterface({ input: Readable.fromWeb(res.body as never), crlfDelay: Infinity });
+        for await (const line of lines) {
+          if (line === '') continue;
+          onEvent(JSON.parse(line) as WatchEvent<T>);
+        }
+      } catch (err) {
+        if (controller.signal.aborted) return; // our own abort() is a clean end
+        throw err;
+      }
+    })();
+    return { ended, abort: () => controller.abort() };
+  }
+
+  async mergePatch(type: ResourceType, req: MergePatchRequest): Promise<KubeObject> {
+    const path = `${collectionPath(type, req.namespace)}/${encodeURIComponent(req.name)}`;
+    const signal = withDeadline(req.signal, PATCH_TIMEOUT_MS);
+    const res = await this.#request('PATCH', path, { fieldManager: req.fieldManager }, signal, {
+      contentType: 'application/merge-patch+json', body: JSON.stringify(req.body),
+    });
+    const text = await res.text();
+    if (res.status !== 200) throw new ApiError(res.status, statusMessage(text), `PATCH ${path}`);
+    return JSON.parse(text) as KubeObject;
+  }
+
+  async #request(
+    method: 'GET' | 'PATCH', path: string, query: Record<string, string>, signal: AbortSignal,
+    payload?: { contentType: string; body: string },
+  ) {
+    const url = new URL(this.#server + path);
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+    const ctx = new RequestContext(url.toString(), method === 'GET' ? HttpMethod.GET : HttpMethod.PATCH);
+    // Credentials are applied per request: a rotated token file or an exec plugin's new token
+    // is picked up without a restart.
+    await this.#kc.applySecurityAuthentication(ctx);
+    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+    if (payload) headers['content-type'] = payload.contentType;
+    const dispatcher = ctx.getDispatcher() as Dispatcher | undefined;
+    return fetch(url, {
+      method, headers, signal,
+      ...(dispatcher ? { dispatcher } : {}),
+      ...(payload ? { body: payload.body } : {}),
+    });
+  }
+}
+
+/** The caller's signal (if any) combined with a deadline of its own. */
+function withDeadline(signal: AbortSignal | undefined, ms: number): AbortSignal {
+  const deadline = AbortSignal.timeout(ms);
+  return signal ? AbortSignal.any([signal, deadline]) : deadline;
+}

@@ -1,0 +1,291 @@
+// An in-memory stand-in for the three API calls the controller makes (list page, watch, merge
+// patch), with the apiserver semantics the controller relies on: one resourceVersion counter
+// for every type (one etcd), watch resumption from a resourceVersion (410 Gone below the
+// compaction floor), no-op writes that change nothing and send no event, merge patches that
+// honour metadata.uid and metadata.resourceVersion as preconditions (409 otherwise), and a
+// generation that moves on spec changes only. A test controls delivery: watch events wait in
+// a per-watch queue until deliver(), and patch answers can be held after the write applied.
+import { ApiError } from '../../src/kube/api-error.ts';
+import {
+  type ClusterApi, type KubeObject, type ListPage, type ListRequest, type MergePatchRequest, type ResourceType,
+  type WatchEvent, type WatchRequest, type WatchStream,
+} from '../../src/kube/cluster-api.ts';
+
+type Obj = KubeObject & Record<string, unknown> & { metadata: NonNullable<KubeObject['metadata']> };
+
+interface LoggedEvent {
+  rv: number;
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: Obj;
+}
+
+interface Subscription {
+  plural: string;
+  namespace: string | undefined;
+  queue: Array<WatchEvent<Obj>>;
+  onEvent: (event: WatchEvent<Obj>) => void;
+  end: (err?: Error) => void;
+  closed: boolean;
+}
+
+export type PatchMode = 'ok' | 'fail' | 'hold';
+
+/** Every write the cluster applied, for an oracle to replay. */
+export interface WriteRecord {
+  rv: number;
+  plural: string;
+  namespace: string;
+  name: string;
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  /** 'operator' for merge patches through the API, else the test's own writer name. */
+  by: string;
+  object: Obj;
+  /** For Deployments: whether spec.template changed in this write. */
+  templateChanged: boolean;
+}
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+function keyOf(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** RFC 7386 merge patch. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return clone(patch);
+  const base: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
+    if (v === null) delete base[k];
+    else base[k] = mergePatch(base[k], v);
+  }
+  return base;
+}
+
+export class FakeCluster implements ClusterApi {
+  #rv = 100;
+  #uid = 0;
+  #compactedTo = 0;
+  readonly #objects = new Map<string, Map<string, Obj>>();
+  readonly #log = new Map<string, LoggedEvent[]>();
+  readonly #subscriptions: Subscription[] = [];
+  readonly #heldAnswers: Array<() => void> = [];
+  readonly writes: WriteRecord[] = [];
+  /** What the next merge patches do: apply and answer, fail with 500 unapplied, or apply and hold the answer. */
+  patchMode: PatchMode = 'ok';
+  /** Deliver watch events as they happen instead of on deliver(). */
+  autoDeliver = false;
+  /** Listeners told of every applied write (an oracle). */
+  readonly onWrite: Array<(write: WriteRecord) => void> = [];
+  requests = { list: 0, watch: 0, patch: 0 };
+
+  get resourceVersion(): number {
+    return this.#rv;
+  }
+
+  // ---- the ClusterApi the controller uses ------------------------------------------------
+
+  async listPage<T extends KubeObject>(type: ResourceType, req: ListRequest): Promise<ListPage<T>> {
+    this.requests.list++;
+    // One page holds everything: a snapshot at the current resourceVersion.
+    const items = [...this.#store(type.plural).values()]
+      .filter((o) => req.namespace === undefined || o.metadata.namespace === req.namespace)
+      .sort((a, b) => keyOf(a.metadata.namespace ?? '', a.metadata.name ?? '').localeCompare(keyOf(b.metadata.namespace ?? '', b.metadata.name ?? '')))
+      .map(clone);
+    return { items: items as unknown as T[], resourceVersion: String(this.#rv), continueToken: undefined };
+  }
+
+  watch<T extends KubeObject>(type: ResourceType, req: WatchRequest, onEvent: (event: WatchEvent<T>) => void): WatchStream {
+    this.requests.watch++;
+    let end!: (err?: Error) => void;
+    const ended = new Promise<void>((resolve, reject) => {
+      end = (err) => (err ? reject(err) : resolve());
+    });
+    const sub: Subscription = {
+      plural: type.plural, namespace: req.namespace, queue: [], onEvent: onEvent as (e: WatchEvent<Obj>) => void,
+      end: (err) => {
+        if (sub.closed) return;
+        sub.closed = true;
+        this.#subscriptions.splice(this.#subscriptions.indexOf(sub), 1);
+        end(err);
+      },
+      closed: false,
+    };
+    this.#subscriptions.push(sub);
+    const from = Number(req.resourceVersion);
+    if (from < this.#compactedTo) {
+      sub.queue.push({ type: 'ERROR', object: { metadata: {}, code: 410, message: 'too old resource version' } as never });
+    } else {
+      for (const e of this.#events(type.plural)) {
+        if (e.rv > from && this.#matches(sub, e.object)) sub.queue.push({ type: e.type, object: clone(e.object) });
+      }
+    }
+    if (this.autoDeliver) queueMicrotask(() => this.deliverAll());
+    return { ended, abort: () => sub.end() };
+  }
+
+  async mergePatch(type: ResourceType, req: MergePatchRequest): Promise<KubeObject> {
+    this.requests.patch++;
+    if (this.patchMode === 'fail') throw new ApiError(500, 'injected failure', `PATCH ${req.namespace}/${req.name}`);
+    const current = this.#store(type.plural).get(keyOf(req.namespace, req.name));
+    if (!current) throw new ApiError(404, `${type.plural} "${req.name}" not found`, `PATCH ${req.namespace}/${req.name}`);
+    const meta = (req.body as { metadata?: { uid?: string; resourceVersion?: string } }).metadata;
+    if (meta?.uid !== undefined && meta.uid !== current.metadata.uid) {
+      throw new ApiError(409, `Precondition failed: UID in precondition: ${meta.uid}, UID in object meta: ${current.metadata.uid}`, 'PATCH');
+    }
+    if (meta?.resourceVersion !== undefined && meta.resourceVersion !== current.metadata.resourceVersion) {
+      throw new ApiError(409, 'the object has been modified; please apply your changes to the latest version and try again', 'PATCH');
+    }
+    const next = mergePatch(current, req.body) as Obj;
+    const written = this.#write(type.plural, next, 'operator');
+    const answer = clone(written?.object ?? current);
+    if (this.patchMode === 'hold') {
+      return new Promise((resolve) => this.#heldAnswers.push(() => resolve(answer)));
+    }
+    return answer;
+  }
+
+  // ---- the test's side -------------------------------------------------------------------
+
+  /** Events waiting for delivery on open watches of `plural`. */
+  pending(plural?: string): number {
+    return this.#subscriptions.filter((s) => plural === undefined || s.plural === plural).reduce((n, s) => n + s.queue.length, 0);
+  }
+
+  get heldAnswers(): number {
+    return this.#heldAnswers.length;
+  }
+
+  /** Delivers up to `n` queued events of the watches of `plural`, in order. */
+  deliver(plural: string, n = Infinity): number {
+    let delivered = 0;
+    for (const sub of [...this.#subscriptions]) {
+      if (sub.plural !== plural) continue;
+      while (delivered < n && sub.queue.length > 0 && !sub.closed) {
+        const event = sub.queue.shift() as WatchEvent<Obj>;
+        delivered++;
+        sub.onEvent(event);
+      }
+    }
+    return delivered;
+  }
+
+  deliverAll(): void {
+    for (const plural of new Set(this.#subscriptions.map((s) => s.plural))) this.deliver(plural);
+  }
+
+  /** Answers every held patch (their writes were applied when they arrived). */
+  releaseAnswers(): number {
+    const held = this.#heldAnswers.splice(0);
+    for (const answer of held) answer();
+    return held.length;
+  }
+
+  /** Ends every open watch of `plural` as a server or a broken connection would. */
+  closeWatches(plural: string, err?: Error): void {
+    for (const sub of [...this.#subscriptions]) if (sub.plural === plural) sub.end(err);
+  }
+
+  /** Forgets history below the current resourceVersion: a watch resuming from before gets 410. */
+  compact(): void {
+    this.#compactedTo = this.#rv;
+  }
+
+  get(plural: string, namespace: string, name: string): Obj | undefined {
+    const found = this.#store(plural).get(keyOf(namespace, name));
+    return found ? clone(found) : undefined;
+  }
+
+  list(plural: string): Obj[] {
+    return [...this.#store(plural).values()].map(clone);
+  }
+
+  /** Create or replace (a PUT of the whole object, as kubectl or a controller does); no-op writes send nothing. */
+  put(plural: string, object: KubeObject, by = 'user'): WriteRecord | undefined {
+    const meta = object.metadata ?? {};
+    const existing = this.#store(plural).get(keyOf(meta.namespace ?? '', meta.name ?? ''));
+    const next = clone(object) as Obj;
+    next.metadata = { ...next.metadata, uid: existing?.metadata.uid, resourceVersion: existing?.metadata.resourceVersion, generation: existing?.metadata.generation };
+    return this.#write(plural, next, by);
+  }
+
+  /** Applies `edit` to the stored object (a read-modify-write by another client). */
+  update(plural: string, namespace: string, name: string, edit: (o: Obj) => void, by = 'user'): WriteRecord | undefined {
+    const current = this.#store(plural).get(keyOf(namespace, name));
+    if (!current) throw new Error(`fake: no ${plural} ${namespace}/${name}`);
+    const next = clone(current);
+    edit(next);
+    return this.#write(plural, next, by);
+  }
+
+  delete(plural: string, namespace: string, name: string, by = 'user'): WriteRecord | undefined {
+    const store = this.#store(plural);
+    const current = store.get(keyOf(namespace, name));
+    if (!current) return undefined;
+    store.delete(keyOf(namespace, name));
+    const rv = ++this.#rv;
+    const object = clone(current);
+    object.metadata.resourceVersion = String(rv);
+    return this.#record(plural, { rv, type: 'DELETED', object }, by, false);
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  #write(plural: string, next: Obj, by: string): WriteRecord | undefined {
+    const store = this.#store(plural);
+    const key = keyOf(next.metadata.namespace ?? '', next.metadata.name ?? '');
+    const current = store.get(key);
+    if (current && same(stripVolatile(current), stripVolatile(next))) return undefined; // a no-op write: no new version
+    const rv = ++this.#rv;
+    const templateChanged = plural === 'deployments' && current !== undefined
+      && !same((current as { spec?: { template?: unknown } }).spec?.template, (next as { spec?: { template?: unknown } }).spec?.template);
+    const specChanged = current !== undefined && !same((current as { spec?: unknown }).spec, (next as { spec?: unknown }).spec);
+    next.metadata = {
+      ...next.metadata,
+      uid: current?.metadata.uid ?? `uid-${++this.#uid}`,
+      resourceVersion: String(rv),
+      generation: current === undefined ? 1 : (current.metadata.generation ?? 1) + (specChanged ? 1 : 0),
+    };
+    store.set(key, clone(next));
+    return this.#record(plural, { rv, type: current ? 'MODIFIED' : 'ADDED', object: clone(next) }, by, templateChanged);
+  }
+
+  #record(plural: string, event: LoggedEvent, by: string, templateChanged: boolean): WriteRecord {
+    this.#events(plural).push(event);
+    const write: WriteRecord = {
+      rv: event.rv, plural, namespace: event.object.metadata.namespace ?? '', name: event.object.metadata.name ?? '',
+      type: event.type, by, object: clone(event.object), templateChanged,
+    };
+    this.writes.push(write);
+    for (const listener of this.onWrite) listener(write);
+    for (const sub of this.#subscriptions) {
+      if (sub.plural === plural && this.#matches(sub, event.object)) sub.queue.push({ type: event.type, object: clone(event.object) });
+    }
+    if (this.autoDeliver) this.deliverAll();
+    return write;
+  }
+
+  #matches(sub: Subscription, o: Obj): boolean {
+    return sub.namespace === undefined || o.metadata.namespace === sub.namespace;
+  }
+
+  #store(plural: string): Map<string, Obj> {
+    let store = this.#objects.get(plural);
+    if (!store) this.#objects.set(plural, (store = new Map()));
+    return store;
+  }
+
+  #events(plural: string): LoggedEvent[] {
+    let log = this.#log.get(plural);
+    if (!log) this.#log.set(plural, (log = []));
+    return log;
+  }
+}
+
+function stripVolatile(o: Obj): unknown {
+  const { resourceVersion: _rv, generation: _g, uid: _u, ...meta } = o.metadata;
+  return { ...o, metadata: meta };
+}
