@@ -14,11 +14,11 @@ export interface DecisionInput {
   /** ConfigMaps whose content differs from what was recorded, when known; only for the reason. */
   changed?: string[];
   /**
-   * The pod template's ConfigMap references changed since the digest was recorded. That edit
-   * rolls the workload by itself (the template changed), and its new pods read the current
-   * configuration, so a second roll would only repeat it.
+   * The current pod template was written after the last change of every consumed ConfigMap
+   * (src/core/ordering.ts). Its rollout started pods that read the current configuration, so a
+   * second roll would only repeat it. False when the order is unknown.
    */
-  referencesChanged?: boolean;
+  templateCarriesConfig?: boolean;
 }
 
 type Check = (input: DecisionInput) => Decision | undefined;
@@ -88,12 +88,14 @@ const otherFormat: Check = ({ recordedDigest, desiredDigest }) => {
   };
 };
 
-const templateRollsItself: Check = ({ recordedDigest, desiredDigest, referencesChanged }) =>
-  referencesChanged && recordedDigest !== desiredDigest
+// Any pod-template change (an image, a reference, a restart annotation) written after the
+// configuration changed rolled the workload onto the new configuration already.
+const templateCarriesConfig: Check = ({ desiredDigest, templateCarriesConfig: carries }) =>
+  carries
     ? {
         action: 'adopt',
         code: 'template_changed',
-        reason: 'the pod template\'s ConfigMap references changed, which rolls it by itself: re-recorded without a second roll',
+        reason: 'the pod template changed after the configuration did, and that rollout carries it: re-recorded without a second roll',
         digest: desiredDigest,
       }
     : undefined;
@@ -117,8 +119,8 @@ const CHECKS: readonly Check[] = [
   requiredConfigMapMissing,
   firstSeen,
   otherFormat,
-  templateRollsItself,
   upToDate,
+  templateCarriesConfig,
   configurationChanged,
 ];
 

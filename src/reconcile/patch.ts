@@ -2,15 +2,26 @@
 // records the digest on the workload's metadata; a roll also writes it into the pod template,
 // which is what makes the Deployment controller start a rolling update. Nothing else is sent,
 // so fields this client does not model (or that others own) cannot be dropped.
+//
+// The patch carries metadata.uid and metadata.resourceVersion as preconditions: the apiserver
+// refuses it (409 Conflict) when the workload was deleted and recreated under the same name,
+// or changed since the snapshot the decision was made on. A decision is never applied to a
+// state it did not see; the conflict re-queues the workload, which is evaluated again once the
+// watch has caught up.
 import { HASH_ANNOTATION } from '../core/annotations.ts';
 
 export interface HashPatch {
-  metadata: { annotations: Record<string, string> };
+  metadata: { uid: string; resourceVersion: string; annotations: Record<string, string> };
   spec?: { template: { metadata: { annotations: Record<string, string> } } };
 }
 
-export function hashPatch(action: 'adopt' | 'roll', digest: string): HashPatch {
-  const annotations = { [HASH_ANNOTATION]: digest };
-  if (action === 'adopt') return { metadata: { annotations } };
-  return { metadata: { annotations }, spec: { template: { metadata: { annotations: { ...annotations } } } } };
+export interface PatchTarget {
+  uid: string;
+  resourceVersion: string;
+}
+
+export function hashPatch(action: 'adopt' | 'roll', digest: string, target: PatchTarget): HashPatch {
+  const metadata = { uid: target.uid, resourceVersion: target.resourceVersion, annotations: { [HASH_ANNOTATION]: digest } };
+  if (action === 'adopt') return { metadata };
+  return { metadata, spec: { template: { metadata: { annotations: { [HASH_ANNOTATION]: digest } } } } };
 }

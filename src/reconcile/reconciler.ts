@@ -1,23 +1,30 @@
-// reconcile(workload key): level-based. It recomputes the desired digest from the current
-// index (never from the event that queued it), asks the pure decision function what to do,
-// and sends at most one merge patch — or, in dry-run, logs the patch it would send.
+// reconcile(workload key): level-based. It reads the workload's current entry (a snapshot),
+// recomputes the desired digest from the current index (never from the event that queued it),
+// asks the pure decision function what to do, sends at most one merge patch — or, in dry-run,
+// logs the patch it would send — and reports the outcome through the store's named transitions
+// and its result. It never writes into the snapshot it read.
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'winston';
 import { decide } from '../core/decide.ts';
 import { workloadDigest } from '../core/digest.ts';
+import { configMapKey, type WorkloadKey } from '../core/keys.ts';
+import { maxVersion, templateCarriesConfig } from '../core/ordering.ts';
 import type { Decision } from '../core/types.ts';
 import { describeError, httpStatus, isRetryable } from '../kube/api-error.ts';
 import { type ClusterApi, DEPLOYMENTS } from '../kube/cluster-api.ts';
+import type { EventTarget as InvolvedObject } from '../observability/events.ts';
 import type { ConfigMapStore } from '../state/configmap-store.ts';
-import { effectiveRecordedDigest, workloadKey, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
-import type { EventTarget } from '../observability/events.ts';
+import { effectiveRecordedDigest, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
+import type { Clock } from '../time/clock.ts';
 import { hashPatch } from './patch.ts';
 
 export const FIELD_MANAGER = 'config-reload-operator';
+/** After a 409: long enough for the watch to deliver the write that conflicted. */
+const CONFLICT_REQUEUE_MS = 250;
 
 export interface EventSink {
-  normal(target: EventTarget, reason: string, message: string): Promise<void>;
-  warning(target: EventTarget, reason: string, message: string): Promise<void>;
+  normal(target: InvolvedObject, reason: string, message: string): Promise<void>;
+  warning(target: InvolvedObject, reason: string, message: string): Promise<void>;
 }
 
 export interface ReconcileObserver {
@@ -29,16 +36,25 @@ export interface ReconcilerDeps {
   api: ClusterApi;
   configMaps: ConfigMapStore;
   workloads: WorkloadStore;
+  clock: Clock;
   log: Logger;
   dryRun: boolean;
-  events?: EventSink;
-  observer?: ReconcileObserver;
+  events?: EventSink | undefined;
+  observer?: ReconcileObserver | undefined;
 }
 
-/** A failure worth retrying with backoff; anything else is logged and dropped. */
-export class RetryableError extends Error {}
-
-export type ReconcileOutcome = Decision & { written: boolean };
+/**
+ * What the worker does next with the key (controller-runtime's Result):
+ * - done: nothing until the next event;
+ * - requeueAfter: look again after delayMs, not counted as a failure (a write conflict);
+ * - retry: a failure worth retrying, after the key's exponential backoff;
+ * - terminal: a failure a retry cannot fix; nothing until the next event.
+ */
+export type ReconcileResult =
+  | { kind: 'done'; decision?: Decision | undefined; written: boolean }
+  | { kind: 'requeueAfter'; delayMs: number; reason: string }
+  | { kind: 'retry'; error: string }
+  | { kind: 'terminal'; error: string };
 
 export class Reconciler {
   readonly #deps: ReconcilerDeps;
@@ -52,23 +68,28 @@ export class Reconciler {
   /** Pure with respect to the API: what reconcile would do for this workload now. */
   evaluate(w: WorkloadState): Decision {
     const cms = this.#deps.configMaps;
-    const ns = w.namespace;
-    const desiredDigest = workloadDigest(w.consumed, (name) => cms.content(`${ns}/${name}`));
-    const missingRequired = w.consumed.filter((c) => !c.optional && !cms.has(`${ns}/${c.name}`)).map((c) => c.name);
+    const key = (name: string) => configMapKey(w.namespace, name);
+    const desiredDigest = workloadDigest(w.consumed, (name) => cms.content(key(name)));
+    const missingRequired = w.consumed.filter((c) => !c.optional && !cms.has(key(c.name))).map((c) => c.name);
+    const configAtMost = maxVersion(w.consumed.map((c) => cms.lastContentChange(key(c.name))));
     return decide({
       optIn: w.optIn,
-      recordedDigest: effectiveRecordedDigest(w),
+      recordedDigest: effectiveRecordedDigest(w, this.#deps.clock.now()),
       desiredDigest,
       missingRequired,
-      changed: [...w.changedSinceRecorded],
-      referencesChanged: w.referencesChanged,
+      changed: [...w.changed],
+      templateCarriesConfig: templateCarriesConfig(w.templateWrittenAtLeast, configAtMost),
     });
   }
 
-  async reconcile(key: string): Promise<ReconcileOutcome | undefined> {
-    const { workloads, log, dryRun } = this.#deps;
+  /**
+   * `leadership`, when given, is aborted the moment this replica stops leading: no write
+   * starts after that, and one in flight is cancelled.
+   */
+  async reconcile(key: WorkloadKey, leadership?: AbortSignal): Promise<ReconcileResult> {
+    const { workloads, log, dryRun, clock } = this.#deps;
     const w = workloads.get(key);
-    if (!w) return undefined; // deleted since it was queued: nothing to do
+    if (!w) return { kind: 'done', written: false }; // deleted (or opted out) since it was queued
     const decision = this.evaluate(w);
     // Counted once it took effect: a failed patch is retried and counted when it succeeds.
     const counted = () => this.#deps.observer?.decided(decision, w.namespace, dryRun);
@@ -79,53 +100,61 @@ export class Reconciler {
     if (decision.action === 'none') {
       counted();
       if (!decision.warning) log.debug('skipped', fields);
-      return { ...decision, written: false };
+      return { kind: 'done', decision, written: false };
     }
 
     const digest = decision.digest as string;
-    const patch = hashPatch(decision.action, digest);
+    const patch = hashPatch(decision.action, digest, w);
     const detail = {
-      ...fields,
-      changed: [...w.changedSinceRecorded].sort(),
-      oldDigest: effectiveRecordedDigest(w) ?? null,
-      newDigest: digest,
+      ...fields, changed: [...w.changed].sort(), oldDigest: effectiveRecordedDigest(w, clock.now()) ?? null, newDigest: digest,
     };
     if (dryRun) {
-      w.simulatedDigest = digest;
-      w.changedSinceRecorded.clear();
-      w.referencesChanged = false;
+      workloads.writeSimulated(key, w.uid, digest, w.changed);
       counted();
       log.info(decision.action === 'roll' ? 'would roll' : 'would adopt', { ...detail, dryRun: true, patch });
-      return { ...decision, written: false };
+      return { kind: 'done', decision, written: false };
     }
+    if (leadership?.aborted) return { kind: 'terminal', error: 'no longer the leader: not writing' };
 
+    let writtenAt: string;
     try {
-      const updated = await this.#deps.api.mergePatch(DEPLOYMENTS, { namespace: w.namespace, name: w.name, body: patch, fieldManager: FIELD_MANAGER });
-      // Stands for the recorded digest until the watch delivers this write (see WorkloadState).
-      w.pendingWrite = { digest, resourceVersion: updated.metadata?.resourceVersion ?? '' };
+      const written = await this.#deps.api.mergePatch(DEPLOYMENTS, {
+        namespace: w.namespace, name: w.name, body: patch, fieldManager: FIELD_MANAGER, ...(leadership ? { signal: leadership } : {}),
+      });
+      writtenAt = written.metadata?.resourceVersion ?? '';
     } catch (err) {
-      const status = httpStatus(err);
-      this.#deps.observer?.apiError('patch', status);
-      if (status === 404) {
-        log.info('workload vanished before it could be patched', { ...fields, error: describeError(err) });
-        return { ...decision, written: false };
-      }
-      if (isRetryable(status)) throw new RetryableError(`patch ${key}: ${describeError(err)}`);
-      // 403 (RBAC), 422 (rejected by validation or a webhook): retrying soon will not help, but
-      // the cause may be fixed, so the caller still retries on its long backoff.
-      log.error('patch refused by the API server', { ...fields, error: describeError(err) });
-      void this.#deps.events?.warning(target(w), 'PatchRejected', `config-hash patch refused: ${describeError(err)}`);
-      throw new RetryableError(`patch ${key}: ${describeError(err)}`);
+      return this.#patchFailed(w, fields, err, leadership);
     }
-    w.changedSinceRecorded.clear();
-    w.referencesChanged = false;
+    workloads.writeAcknowledged(key, w.uid, digest, writtenAt, w.changed);
     counted();
     log.info(decision.action === 'roll' ? 'rolled' : 'adopted', detail);
     if (decision.action === 'roll') {
       const which = detail.changed.length > 0 ? `ConfigMap ${detail.changed.join(', ')} changed` : 'consumed configuration changed';
-      void this.#deps.events?.normal(target(w), 'ConfigChanged', `${which}: rolling (config-hash ${digest})`);
+      void this.#deps.events?.normal(involvedObject(w), 'ConfigChanged', `${which}: rolling (config-hash ${digest})`);
     }
-    return { ...decision, written: true };
+    // The watch confirms the write; should it never (the pending write expires), the periodic
+    // resync evaluates the workload again.
+    return { kind: 'done', decision, written: true };
+  }
+
+  #patchFailed(w: WorkloadState, fields: Record<string, unknown>, err: unknown, leadership?: AbortSignal): ReconcileResult {
+    const status = httpStatus(err);
+    const error = describeError(err);
+    this.#deps.observer?.apiError('patch', status);
+    if (leadership?.aborted) return { kind: 'terminal', error: `no longer the leader: patch abandoned (${error})` };
+    if (status === 404) {
+      this.#deps.log.info('workload vanished before it could be patched', { ...fields, error });
+      return { kind: 'done', written: false };
+    }
+    // The workload changed (or was recreated) since the snapshot, and the watch has not shown it
+    // yet. Not a failure: look again shortly, on the state the watch will have delivered by then.
+    if (status === 409) return { kind: 'requeueAfter', delayMs: CONFLICT_REQUEUE_MS, reason: error };
+    if (isRetryable(status)) return { kind: 'retry', error };
+    // 403 (RBAC), 422 (validation, an admission webhook or policy): retrying soon will not help,
+    // but the cause may be fixed, so the worker still retries on its (long) backoff.
+    this.#deps.log.error('patch refused by the API server', { ...fields, error });
+    void this.#deps.events?.warning(involvedObject(w), 'PatchRejected', `config-hash patch refused: ${error}`);
+    return { kind: 'retry', error };
   }
 
   async #warnOnce(w: WorkloadState, decision: Decision): Promise<void> {
@@ -133,12 +162,12 @@ export class Reconciler {
     if (this.#warned.has(id)) return;
     this.#warned.set(id, true);
     this.#deps.log.warn(decision.warning === 'MalformedAnnotation' ? 'malformed annotation' : 'required ConfigMap missing', {
-      workload: workloadKey(w.namespace, w.name), action: decision.action, reason: decision.reason,
+      workload: w.key, action: decision.action, reason: decision.reason,
     });
-    await this.#deps.events?.warning(target(w), decision.warning as string, decision.reason);
+    await this.#deps.events?.warning(involvedObject(w), decision.warning as string, decision.reason);
   }
 }
 
-function target(w: WorkloadState): EventTarget {
+function involvedObject(w: WorkloadState): InvolvedObject {
   return { kind: 'Deployment', apiVersion: 'apps/v1', namespace: w.namespace, name: w.name, uid: w.uid, resourceVersion: w.resourceVersion };
 }

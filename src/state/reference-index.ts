@@ -1,12 +1,13 @@
 // ConfigMap → workloads and workload → ConfigMaps, so that a ConfigMap event costs
-// O(workloads that consume it) and never a LIST. Keys are "namespace/name" for ConfigMaps and
-// the work-queue key ("Deployment/namespace/name") for workloads.
+// O(workloads that consume it) and never a LIST.
+import type { ConfigMapKey, WorkloadKey } from '../core/keys.ts';
+
 export class ReferenceIndex {
-  readonly #consumers = new Map<string, Set<string>>();
-  readonly #consumed = new Map<string, readonly string[]>();
+  readonly #consumers = new Map<ConfigMapKey, Set<WorkloadKey>>();
+  readonly #consumed = new Map<WorkloadKey, readonly ConfigMapKey[]>();
 
   /** Replaces what `workload` consumes. */
-  set(workload: string, configMaps: readonly string[]): void {
+  set(workload: WorkloadKey, configMaps: readonly ConfigMapKey[]): void {
     const previous = this.#consumed.get(workload);
     if (previous && sameList(previous, configMaps)) return;
     this.delete(workload);
@@ -19,7 +20,7 @@ export class ReferenceIndex {
     }
   }
 
-  delete(workload: string): void {
+  delete(workload: WorkloadKey): void {
     const previous = this.#consumed.get(workload);
     if (!previous) return;
     this.#consumed.delete(workload);
@@ -30,17 +31,17 @@ export class ReferenceIndex {
     }
   }
 
-  consumersOf(configMap: string): ReadonlySet<string> {
+  consumersOf(configMap: ConfigMapKey): ReadonlySet<WorkloadKey> {
     return this.#consumers.get(configMap) ?? EMPTY;
   }
 
-  consumedBy(workload: string): readonly string[] {
+  consumedBy(workload: WorkloadKey): readonly ConfigMapKey[] {
     return this.#consumed.get(workload) ?? [];
   }
 }
 
-const EMPTY: ReadonlySet<string> = new Set();
+const EMPTY: ReadonlySet<WorkloadKey> = new Set();
 
-function sameList(a: readonly string[], b: readonly string[]): boolean {
+function sameList(a: readonly ConfigMapKey[], b: readonly ConfigMapKey[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -1,8 +1,20 @@
-// What is retained per Deployment: identity, opt-in, the ConfigMaps it consumes (names, keys,
-// optional) and the digest it records — never the object itself.
+// What is retained per workload: identity, opt-in, the ConfigMaps it consumes (names, keys,
+// optional), a fingerprint of its pod template, the digest it records — never the object.
+//
+// The store owns its entries. An entry is an immutable value that only the store replaces;
+// every change is a named transition applied to the entry that is current at the moment it
+// happens (an observation from the watch or a list, "a ConfigMap it consumes changed", "our
+// write was acknowledged", "a dry-run write was simulated"), checked against the workload's
+// uid so that nothing lands on a workload that was deleted and recreated under the same name.
+// A reconcile reads a snapshot and reports what it did through these transitions; it never
+// writes into the snapshot (docs/architecture.md, "Who owns which state").
+import { createHash } from 'node:crypto';
 import { HASH_ANNOTATION, parseOptIn } from '../core/annotations.ts';
+import { type WorkloadKey, workloadKey } from '../core/keys.ts';
+import { atOrAfter, parseResourceVersion } from '../core/ordering.ts';
 import { consumedConfigMaps } from '../core/references.ts';
 import type { ConsumedConfigMap, OptIn } from '../core/types.ts';
+import type { Clock } from '../time/clock.ts';
 
 export interface DeploymentLike {
   metadata?: {
@@ -16,107 +28,245 @@ export interface DeploymentLike {
   spec?: { template?: { metadata?: { annotations?: Record<string, string> }; spec?: unknown } };
 }
 
+/** A write of ours that the watch has not shown yet; it stands for the recorded digest until then. */
+export interface PendingWrite {
+  readonly digest: string;
+  readonly resourceVersion: string;
+  /** Monotonic deadline: a write the watch never confirms (another writer won) stops masking then. */
+  readonly expiresAt: number;
+}
+
 export interface WorkloadState {
-  kind: 'Deployment';
-  namespace: string;
-  name: string;
-  uid: string;
-  resourceVersion: string;
-  generation: number;
-  optIn: OptIn;
-  consumed: ConsumedConfigMap[];
-  /** metadata annotation config-hash as last observed. */
-  recordedDigest: string | undefined;
+  readonly key: WorkloadKey;
+  readonly kind: 'Deployment';
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly resourceVersion: string;
+  readonly generation: number;
+  readonly optIn: OptIn;
+  readonly consumed: readonly ConsumedConfigMap[];
+  /** Digest of the pod template without the operator's own annotation. */
+  readonly templateFingerprint: string;
   /**
-   * A write of ours whose watch event has not arrived yet. Until it does, it stands for the
-   * recorded digest, so a reconcile in between cannot roll the same change twice.
+   * The earliest resourceVersion the current pod template's write can have: exact when the
+   * watch delivered the change, a lower bound when a relist found it, undefined when the
+   * template was written before the operator watched (nothing is known of its order).
    */
-  pendingWrite: { digest: string; resourceVersion: string } | undefined;
-  /** Dry-run only: the digest we would have recorded, so a would-be roll is reported once. */
-  simulatedDigest: string | undefined;
-  /** ConfigMaps whose content changed since the last adopt/roll (for the log and Event only). */
-  changedSinceRecorded: Set<string>;
-  /** The pod template's references changed (a spec edit) since the last adopt/roll. */
-  referencesChanged: boolean;
+  readonly templateWrittenAtLeast: bigint | undefined;
+  /** The metadata config-hash annotation as last observed. */
+  readonly recordedDigest: string | undefined;
+  readonly pendingWrite: PendingWrite | undefined;
+  /** Dry-run only: the digest it would have recorded, so that a would-be roll is reported once. */
+  readonly simulatedDigest: string | undefined;
+  /** ConfigMaps whose content changed since the digest was last accounted for (for reasons only). */
+  readonly changed: ReadonlySet<string>;
 }
 
-export function workloadKey(namespace: string, name: string): string {
-  return `Deployment/${namespace}/${name}`;
+/** The digest a decision compares with: our unexpired unconfirmed write, else the dry-run memory, else the annotation. */
+export function effectiveRecordedDigest(w: WorkloadState, now: number): string | undefined {
+  const pending = w.pendingWrite !== undefined && w.pendingWrite.expiresAt > now ? w.pendingWrite.digest : undefined;
+  return pending ?? w.simulatedDigest ?? w.recordedDigest;
 }
 
-/** The digest decisions compare against: our unconfirmed write, else the dry-run memory, else the annotation. */
-export function effectiveRecordedDigest(w: WorkloadState): string | undefined {
-  return w.pendingWrite?.digest ?? w.simulatedDigest ?? w.recordedDigest;
+export interface WorkloadObservation {
+  key: WorkloadKey;
+  /** The entry now; undefined when the workload is not retained (not opted in). */
+  state: WorkloadState | undefined;
+  /** Whether anything a decision reads changed (a status-only update changes nothing). */
+  relevant: boolean;
 }
+
+export interface WorkloadReplacement {
+  add(d: DeploymentLike): void;
+  /** Swaps the store for the list's contents; returns what changed against the old contents. */
+  commit(): { observed: WorkloadObservation[]; removed: WorkloadKey[] };
+}
+
+/** client-go's expectations wait five minutes for the watch to confirm a write. */
+export const PENDING_WRITE_TTL_MS = 5 * 60_000;
+
+const EMPTY: ReadonlySet<string> = new Set();
 
 export class WorkloadStore {
-  readonly #entries = new Map<string, WorkloadState>();
+  #entries = new Map<WorkloadKey, WorkloadState>();
+  readonly #clock: Clock;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
 
   get size(): number {
     return this.#entries.size;
   }
 
-  get(key: string): WorkloadState | undefined {
+  get(key: WorkloadKey): WorkloadState | undefined {
     return this.#entries.get(key);
-  }
-
-  keys(): IterableIterator<string> {
-    return this.#entries.keys();
   }
 
   values(): IterableIterator<WorkloadState> {
     return this.#entries.values();
   }
 
-  /**
-   * Records the Deployment; returns its key and whether anything a decision reads changed
-   * (a status-only update — most events during a rollout — changes nothing and needs no work).
-   */
-  upsert(d: DeploymentLike): { key: string; relevant: boolean; state: WorkloadState | undefined } {
-    const namespace = d.metadata?.namespace ?? '';
-    const name = d.metadata?.name ?? '';
-    const key = workloadKey(namespace, name);
-    const previous = this.#entries.get(key);
-    const annotations = d.metadata?.annotations ?? {};
-    const optIn = parseOptIn(annotations);
-    // Deployments that did not opt in are not retained at all: most of a cluster's workloads
-    // cost no memory here. Opting in later arrives as an update, which adds the entry.
-    if (optIn.kind === 'out') {
-      this.#entries.delete(key);
-      return { key, relevant: false, state: undefined };
-    }
-    const uid = d.metadata?.uid ?? '';
-    const resourceVersion = d.metadata?.resourceVersion ?? '';
-    const recordedDigest = annotations[HASH_ANNOTATION];
-    const generation = d.metadata?.generation ?? 0;
-    const sameObject = previous !== undefined && previous.uid === uid;
-    const sameOptIn = sameObject && JSON.stringify(previous.optIn) === JSON.stringify(optIn);
-    // The references live in the pod template, and a template edit bumps the generation: the
-    // status updates that make up most Deployment events reuse what was extracted before.
-    const sameSpec = sameObject && sameOptIn && previous.generation === generation;
-    const consumed = sameSpec ? previous.consumed : optIn.kind === 'in' ? consumedConfigMaps(d.spec?.template?.spec, optIn) : [];
-    const consumedChanged = sameObject && !sameSpec && JSON.stringify(previous.consumed) !== JSON.stringify(consumed);
-    // A spec edit that also changed the references rolls by itself.
-    const referencesEdited = consumedChanged && previous.generation !== generation;
-    let pendingWrite = sameObject ? previous.pendingWrite : undefined;
-    // Our write is confirmed once the watch shows it (or anything after it carrying the digest).
-    if (pendingWrite && (pendingWrite.resourceVersion === resourceVersion || pendingWrite.digest === recordedDigest)) {
-      pendingWrite = undefined;
-    }
-    const state: WorkloadState = {
-      kind: 'Deployment', namespace, name, uid, resourceVersion, generation, optIn, consumed, recordedDigest, pendingWrite,
-      simulatedDigest: sameObject ? previous.simulatedDigest : undefined,
-      changedSinceRecorded: sameObject ? previous.changedSinceRecorded : new Set(),
-      referencesChanged: referencesEdited || (sameObject && previous.referencesChanged),
-    };
-    this.#entries.set(key, state);
-    const relevant = !sameObject || !sameOptIn || consumedChanged || previous.recordedDigest !== recordedDigest;
-    return { key, relevant, state };
+  /** A watch event: its resourceVersion is the write it shows, so a template change is dated exactly. */
+  observe(d: DeploymentLike): WorkloadObservation {
+    const key = keyOf(d);
+    const built = build(d, this.#entries.get(key), 'event');
+    if (built.state) this.#entries.set(key, built.state);
+    else this.#entries.delete(key);
+    return built;
   }
 
-  remove(key: string): WorkloadState | undefined {
+  remove(key: WorkloadKey): WorkloadState | undefined {
     const previous = this.#entries.get(key);
     this.#entries.delete(key);
     return previous;
   }
+
+  /** A complete list, page by page; the store changes only at commit. */
+  beginReplace(): WorkloadReplacement {
+    const old = this.#entries;
+    const next = new Map<WorkloadKey, WorkloadState>();
+    const observed: WorkloadObservation[] = [];
+    return {
+      add: (d) => {
+        const key = keyOf(d);
+        const built = build(d, old.get(key), 'list');
+        if (built.state) next.set(key, built.state);
+        observed.push(built);
+      },
+      commit: () => {
+        const removed = [...old.keys()].filter((key) => !next.has(key));
+        this.#entries = next;
+        return { observed, removed };
+      },
+    };
+  }
+
+  /** A ConfigMap the workload consumes changed content (named in the reason of the next roll). */
+  configChanged(key: WorkloadKey, configMap: string): void {
+    const current = this.#entries.get(key);
+    if (!current || current.changed.has(configMap)) return;
+    this.#replace(current, { changed: new Set([...current.changed, configMap]) });
+  }
+
+  /**
+   * Our merge patch of `digest` was acknowledged at `resourceVersion`. Until the watch shows
+   * that version (or a later one), the write stands for the recorded digest, so a reconcile in
+   * between cannot roll the same change twice. `accounted` are the changes the write covered.
+   */
+  writeAcknowledged(key: WorkloadKey, uid: string, digest: string, resourceVersion: string, accounted: ReadonlySet<string>): void {
+    const current = this.#entries.get(key);
+    if (!current || current.uid !== uid) return;
+    const alreadySeen = current.recordedDigest === digest || current.resourceVersion === resourceVersion
+      || atOrAfter(current.resourceVersion, resourceVersion) === true;
+    this.#replace(current, {
+      pendingWrite: alreadySeen ? undefined : { digest, resourceVersion, expiresAt: this.#clock.now() + PENDING_WRITE_TTL_MS },
+      changed: without(current.changed, accounted),
+    });
+  }
+
+  /** Dry-run: the write that would have been sent, so that it is reported once. */
+  writeSimulated(key: WorkloadKey, uid: string, digest: string, accounted: ReadonlySet<string>): void {
+    const current = this.#entries.get(key);
+    if (!current || current.uid !== uid) return;
+    this.#replace(current, { simulatedDigest: digest, changed: without(current.changed, accounted) });
+  }
+
+  #replace(current: WorkloadState, patch: Partial<WorkloadState>): void {
+    this.#entries.set(current.key, Object.freeze({ ...current, ...patch }));
+  }
+}
+
+function keyOf(d: DeploymentLike): WorkloadKey {
+  return workloadKey('Deployment', d.metadata?.namespace ?? '', d.metadata?.name ?? '');
+}
+
+/** The entry for an observation of `d`, given the entry it replaces. */
+function build(d: DeploymentLike, previous: WorkloadState | undefined, source: 'event' | 'list'): WorkloadObservation {
+  const namespace = d.metadata?.namespace ?? '';
+  const name = d.metadata?.name ?? '';
+  const key = workloadKey('Deployment', namespace, name);
+  const annotations = d.metadata?.annotations ?? {};
+  const optIn = parseOptIn(annotations);
+  // Deployments that did not opt in are not retained at all: most of a cluster's workloads
+  // cost no memory here. Opting in later arrives as an update, which adds the entry.
+  if (optIn.kind === 'out') return { key, state: undefined, relevant: false };
+
+  const uid = d.metadata?.uid ?? '';
+  const resourceVersion = d.metadata?.resourceVersion ?? '';
+  const generation = d.metadata?.generation ?? 0;
+  const recordedDigest = annotations[HASH_ANNOTATION];
+  const prior = previous !== undefined && previous.uid === uid ? previous : undefined;
+  const sameOptIn = prior !== undefined && JSON.stringify(prior.optIn) === JSON.stringify(optIn);
+  // The template lives in the spec, and a spec edit bumps the generation: the status updates
+  // that make up most Deployment events reuse what was extracted before.
+  const sameSpec = prior !== undefined && prior.generation === generation;
+  const templateFingerprint = sameSpec ? prior.templateFingerprint : fingerprint(d.spec?.template);
+  const templateChanged = prior !== undefined && prior.templateFingerprint !== templateFingerprint;
+  const consumed = sameSpec && sameOptIn ? prior.consumed
+    : optIn.kind === 'in' ? consumedConfigMaps(d.spec?.template?.spec, optIn) : [];
+  const consumedChanged = prior === undefined || JSON.stringify(prior.consumed) !== JSON.stringify(consumed);
+
+  let templateWrittenAtLeast = prior?.templateWrittenAtLeast;
+  if (prior === undefined) {
+    // A workload created while we watch is dated by its ADDED event; one found by a list was
+    // written at some unknown time before.
+    templateWrittenAtLeast = source === 'event' ? parseResourceVersion(resourceVersion) : undefined;
+  } else if (templateChanged) {
+    if (source === 'event') templateWrittenAtLeast = parseResourceVersion(resourceVersion);
+    else {
+      const after = parseResourceVersion(prior.resourceVersion);
+      templateWrittenAtLeast = after === undefined ? undefined : after + 1n;
+    }
+  }
+
+  let pendingWrite = prior?.pendingWrite;
+  // Our write is confirmed once the watch shows its version or a later one (whatever digest that
+  // carries: a later writer's value is the truth from then on), or anything carrying its digest.
+  if (pendingWrite && (pendingWrite.digest === recordedDigest || pendingWrite.resourceVersion === resourceVersion
+    || atOrAfter(resourceVersion, pendingWrite.resourceVersion) === true)) {
+    pendingWrite = undefined;
+  }
+
+  const state: WorkloadState = Object.freeze({
+    key, kind: 'Deployment', namespace, name, uid, resourceVersion, generation, optIn, consumed,
+    templateFingerprint, templateWrittenAtLeast, recordedDigest, pendingWrite,
+    simulatedDigest: prior?.simulatedDigest,
+    changed: prior?.changed ?? EMPTY,
+  });
+  const relevant = prior === undefined || !sameOptIn || consumedChanged || templateChanged
+    || prior.recordedDigest !== recordedDigest || prior.pendingWrite !== pendingWrite;
+  return { key, state, relevant };
+}
+
+/**
+ * A digest of the pod template that ignores the operator's own annotation (our roll is not a
+ * template change of the user's) and the order of object keys (list and watch may differ).
+ */
+export function fingerprint(template: unknown): string {
+  const copy = structuredClone((template ?? {}) as { metadata?: { annotations?: Record<string, string> } });
+  const annotations = copy.metadata?.annotations;
+  if (copy.metadata && annotations) {
+    delete annotations[HASH_ANNOTATION];
+    // Our first roll adds the annotations map itself: an empty one is the same as none.
+    if (Object.keys(annotations).length === 0) delete copy.metadata.annotations;
+    if (Object.keys(copy.metadata).length === 0) delete copy.metadata;
+  }
+  return createHash('sha256').update(canonicalJson(copy)).digest('hex').slice(0, 32);
+}
+
+function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+function without(set: ReadonlySet<string>, remove: ReadonlySet<string>): ReadonlySet<string> {
+  if (remove.size === 0 || set.size === 0) return set;
+  const left = [...set].filter((x) => !remove.has(x));
+  return left.length === 0 ? EMPTY : new Set(left);
 }

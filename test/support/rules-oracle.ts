@@ -25,7 +25,8 @@ interface Ref {
 interface DeploymentModel {
   name: string;
   revisionRv: number;
-  view: string;
+  /** Every ConfigMap's data when the current pod template was written (what its pods read). */
+  revisionConfig: ReadonlyMap<string, Data>;
   adopted: boolean;
   optedIn: boolean;
   refs: Ref[];
@@ -53,8 +54,10 @@ export class RulesOracle {
       }
       const missingRequired = d.refs.filter((r) => !r.optional && !this.#configMaps.has(r.name));
       if (missingRequired.length > 0) continue;
-      const now = this.#view(d.refs);
-      if (now !== d.view) this.violations.push(`${d.name} (${uid}): missed roll — pods run ${d.view}, configuration is ${now}`);
+      // Compared over what the operator is asked to watch now (an annotation edit changes that).
+      const running = view(d.refs, d.revisionConfig);
+      const now = view(d.refs, this.#configMaps);
+      if (now !== running) this.violations.push(`${d.name} (${uid}): missed roll — pods run ${running}, configuration is ${now}`);
     }
   }
 
@@ -78,10 +81,12 @@ export class RulesOracle {
     }
     const annotations = write.object.metadata.annotations ?? {};
     const optIn = readOptIn(annotations);
-    const refs = [...readRefs(write.object), ...optIn.named.map((name): Ref => ({ name, key: null, optional: true }))];
+    // enabled=true watches the pod template's references; the configmaps annotation alone
+    // watches only the ConfigMaps it names.
+    const refs = [...(optIn.referenced ? readRefs(write.object) : []), ...optIn.named.map((name): Ref => ({ name, key: null, optional: true }))];
     const model = this.#deployments.get(uid);
     if (write.type === 'ADDED' || model === undefined) {
-      this.#deployments.set(uid, { name: write.name, revisionRv: write.rv, view: this.#view(refs), adopted: false, optedIn: optIn.in, refs });
+      this.#deployments.set(uid, { name: write.name, revisionRv: write.rv, revisionConfig: this.#snapshot(), adopted: false, optedIn: optIn.in, refs });
       return;
     }
     model.optedIn = optIn.in;
@@ -89,7 +94,7 @@ export class RulesOracle {
     if (write.by !== 'operator') {
       if (write.templateChanged) {
         model.revisionRv = write.rv;
-        model.view = this.#view(refs);
+        model.revisionConfig = this.#snapshot();
       }
       return;
     }
@@ -103,51 +108,55 @@ export class RulesOracle {
         this.violations.push(`rv ${write.rv}: extra roll of ${write.name} — no consumed ConfigMap changed since its pod template was written at rv ${model.revisionRv}`);
       }
       model.revisionRv = write.rv;
-      model.view = this.#view(refs);
+      model.revisionConfig = this.#snapshot();
     } else if (!model.adopted) {
       model.adopted = true;
       model.revisionRv = write.rv;
-      model.view = this.#view(refs);
+      model.revisionConfig = this.#snapshot();
     }
   }
 
-  /** What pods started now would read: per consumed ConfigMap, the consumed keys' values. */
-  #view(refs: Ref[]): string {
-    const byName = new Map<string, Set<string> | null>();
-    for (const ref of refs) {
-      const seen = byName.get(ref.name);
-      if (ref.key === null || seen === null) byName.set(ref.name, null);
-      else byName.set(ref.name, new Set([...(seen ?? []), ref.key]));
-    }
-    const parts = [...byName.keys()].sort().map((name) => {
-      const data = this.#configMaps.get(name);
-      if (data === undefined) return `${name}=absent`;
-      const keys = byName.get(name);
-      const chosen = keys === null || keys === undefined ? Object.keys(data).sort() : [...keys].sort();
-      return `${name}={${chosen.map((k) => `${k}:${data[k] ?? '∅'}`).join(',')}}`;
-    });
-    return parts.join(' ');
+  #snapshot(): ReadonlyMap<string, Data> {
+    return new Map(this.#configMaps);
   }
 }
 
-function readOptIn(annotations: Record<string, string>): { in: boolean; named: string[] } {
-  const enabled = annotations['config-reload.dev/enabled'];
-  const named = annotations['config-reload.dev/configmaps'];
-  if (enabled !== undefined && enabled !== 'true' && enabled !== 'false') return { in: false, named: [] }; // malformed
-  const names = (named ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-  return { in: enabled === 'true' || names.length > 0, named: names };
+/** What pods would read from `config`: per consumed ConfigMap, the consumed keys' values. */
+function view(refs: Ref[], config: ReadonlyMap<string, Data>): string {
+  const byName = new Map<string, Set<string> | null>();
+  for (const ref of refs) {
+    const seen = byName.get(ref.name);
+    if (ref.key === null || seen === null) byName.set(ref.name, null);
+    else byName.set(ref.name, new Set([...(seen ?? []), ref.key]));
+  }
+  const parts = [...byName.keys()].sort().map((name) => {
+    const data = config.get(name);
+    if (data === undefined) return `${name}=absent`;
+    const keys = byName.get(name);
+    const chosen = keys === null || keys === undefined ? Object.keys(data).sort() : [...keys].sort();
+    return `${name}={${chosen.map((k) => `${k}:${data[k] ?? '∅'}`).join(',')}}`;
+  });
+  return parts.join(' ');
+}
+
+function readOptIn(annotations: Record<string, string>): { in: boolean; referenced: boolean; named: string[] } {
+const enabled = annotations['config-reload.dev/enabled'];
+const named = annotations['config-reload.dev/configmaps'];
+if (enabled !== undefined && enabled !== 'true' && enabled !== 'false') return { in: false, referenced: false, named: [] }; // malformed
+const names = (named ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+return { in: enabled === 'true' || names.length > 0, referenced: enabled === 'true', named: names };
 }
 
 /** The two reference shapes the model test generates: envFrom configMapRef and env configMapKeyRef. */
 function readRefs(object: unknown): Ref[] {
-  const containers = (object as { spec?: { template?: { spec?: { containers?: unknown[] } } } }).spec?.template?.spec?.containers ?? [];
-  const refs: Ref[] = [];
-  for (const c of containers as Array<{ envFrom?: Array<{ configMapRef?: { name: string; optional?: boolean } }>; env?: Array<{ valueFrom?: { configMapKeyRef?: { name: string; key: string; optional?: boolean } } }> }>) {
-    for (const e of c.envFrom ?? []) if (e.configMapRef) refs.push({ name: e.configMapRef.name, key: null, optional: e.configMapRef.optional === true });
-    for (const e of c.env ?? []) {
-      const r = e.valueFrom?.configMapKeyRef;
-      if (r) refs.push({ name: r.name, key: r.key, optional: r.optional === true });
-    }
+const containers = (object as { spec?: { template?: { spec?: { containers?: unknown[] } } } }).spec?.template?.spec?.containers ?? [];
+const refs: Ref[] = [];
+for (const c of containers as Array<{ envFrom?: Array<{ configMapRef?: { name: string; optional?: boolean } }>; env?: Array<{ valueFrom?: { configMapKeyRef?: { name: string; key: string; optional?: boolean } } }> }>) {
+  for (const e of c.envFrom ?? []) if (e.configMapRef) refs.push({ name: e.configMapRef.name, key: null, optional: e.configMapRef.optional === true });
+  for (const e of c.env ?? []) {
+    const r = e.valueFrom?.configMapKeyRef;
+    if (r) refs.push({ name: r.name, key: r.key, optional: r.optional === true });
   }
-  return refs;
+}
+return refs;
 }

@@ -113,25 +113,30 @@ describe('decide', () => {
   });
 });
 
-describe('decide: pod template references changed', () => {
+describe('decide: a pod-template change that carries the configuration', () => {
   const optIn = { kind: 'in' as const, referenced: true, extraConfigMaps: [] };
   const recorded = `v1-${'a'.repeat(64)}`;
   const desired = `v1-${'b'.repeat(64)}`;
 
-  it('re-records without a second roll when the template edit changed the references', () => {
-    const d = decide({ optIn, recordedDigest: recorded, desiredDigest: desired, missingRequired: [], referencesChanged: true });
+  it('re-records without a second roll when the template was written after the configuration changed', () => {
+    const d = decide({ optIn, recordedDigest: recorded, desiredDigest: desired, missingRequired: [], templateCarriesConfig: true });
     expect(d.action).to.equal('adopt');
     expect(d.code).to.equal('template_changed');
     expect(d.digest).to.equal(desired);
   });
 
-  it('still rolls a content change when the references did not change', () => {
-    const d = decide({ optIn, recordedDigest: recorded, desiredDigest: desired, missingRequired: [], referencesChanged: false });
+  it('rolls when the order is not established (or the template came first)', () => {
+    const d = decide({ optIn, recordedDigest: recorded, desiredDigest: desired, missingRequired: [], templateCarriesConfig: false });
     expect(d.action).to.equal('roll');
   });
 
-  it('does nothing when references changed but the digest did not', () => {
-    const d = decide({ optIn, recordedDigest: desired, desiredDigest: desired, missingRequired: [], referencesChanged: true });
+  it('does nothing when the template changed but the digest did not', () => {
+    const d = decide({ optIn, recordedDigest: desired, desiredDigest: desired, missingRequired: [], templateCarriesConfig: true });
     expect(d.action).to.equal('none');
+  });
+
+  it('never lets a template change skip adoption or a missing required ConfigMap', () => {
+    expect(decide({ optIn, recordedDigest: undefined, desiredDigest: desired, missingRequired: [], templateCarriesConfig: true }).code).to.equal('first_seen');
+    expect(decide({ optIn, recordedDigest: recorded, desiredDigest: desired, missingRequired: ['cm'], templateCarriesConfig: true }).code).to.equal('configmap_missing');
   });
 });

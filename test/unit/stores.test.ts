@@ -1,76 +1,186 @@
-import { V1ConfigMap } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { HASH_ANNOTATION } from '../../src/core/annotations.ts';
+import { configMapKey, workloadKey } from '../../src/core/keys.ts';
 import { ConfigMapStore } from '../../src/state/configmap-store.ts';
-import { effectiveRecordedDigest, WorkloadStore } from '../../src/state/workload-store.ts';
+import { effectiveRecordedDigest, fingerprint, PENDING_WRITE_TTL_MS, WorkloadStore } from '../../src/state/workload-store.ts';
+import { VirtualClock } from '../support/virtual-clock.ts';
+
+const CM = configMapKey('ns', 'cm');
+const WEB = workloadKey('Deployment', 'ns', 'web');
+const ENABLED = { 'config-reload.dev/enabled': 'true' };
 
 describe('ConfigMap store: digests only, change detection', () => {
-  it('reports a content change, but not a metadata-only one', () => {
-    const store = new ConfigMapStore();
-    const meta = (rv: string, labels?: Record<string, string>) => ({ name: 'cm', namespace: 'ns', resourceVersion: rv, labels });
-    expect(store.upsert({ metadata: meta('1'), data: { a: '1' } })).to.equal(true);
-    expect(store.upsert({ metadata: meta('2', { team: 'x' }), data: { a: '1' } })).to.equal(false);
-    expect(store.upsert({ metadata: meta('3'), data: { a: '2' } })).to.equal(true);
-    expect(store.remove('ns/cm')).to.equal(true);
-    expect(store.has('ns/cm')).to.equal(false);
+  const cm = (rv: string, data: Record<string, string>, labels?: Record<string, string>) => ({
+    metadata: { name: 'cm', namespace: 'ns', resourceVersion: rv, labels }, data,
   });
 
-  it('treats a list item (class instance) and a watch event (plain JSON) of the same data alike', () => {
+  it('reports a content change, but not a metadata-only one', () => {
     const store = new ConfigMapStore();
-    const cls = new V1ConfigMap();
-    cls.metadata = { name: 'cm', namespace: 'ns', resourceVersion: '1' };
-    cls.data = { b: '2', a: '1' };
-    store.upsert(cls);
-    expect(store.upsert({ metadata: { name: 'cm', namespace: 'ns', resourceVersion: '2' }, data: { a: '1', b: '2' } })).to.equal(false);
+    expect(store.observe(cm('1', { a: '1' }))).to.deep.equal({ key: CM, namespace: 'ns', name: 'cm' });
+    expect(store.observe(cm('2', { a: '1' }, { team: 'x' }))).to.equal(undefined);
+    expect(store.observe(cm('3', { a: '2' }))?.name).to.equal('cm');
+    expect(store.observeDeleted(cm('4', {}))?.name).to.equal('cm');
+    expect(store.has(CM)).to.equal(false);
+  });
+
+  it('dates the last content change by the version that showed it, not by later metadata edits', () => {
+    const store = new ConfigMapStore();
+    store.observe(cm('10', { a: '1' }));
+    store.observe(cm('12', { a: '1' }, { team: 'x' }));
+    expect(store.lastContentChange(CM)).to.equal(10n);
+    store.observe(cm('15', { a: '2' }));
+    expect(store.lastContentChange(CM)).to.equal(15n);
+    store.observeDeleted(cm('20', { a: '2' }));
+    expect(store.lastContentChange(CM)).to.equal(20n);
+  });
+
+  it('bounds the deletion of a ConfigMap it never saw by the last list', () => {
+    const store = new ConfigMapStore();
+    store.beginReplace().commit('300');
+    expect(store.lastContentChange(configMapKey('ns', 'never'))).to.equal(300n);
+  });
+
+  it('swaps a relist in at commit, reporting created, changed and vanished ConfigMaps', () => {
+    const store = new ConfigMapStore();
+    store.observe(cm('1', { a: '1' }));
+    store.observe({ metadata: { name: 'gone', namespace: 'ns', resourceVersion: '2' }, data: {} });
+    store.observe({ metadata: { name: 'same', namespace: 'ns', resourceVersion: '3' }, data: { s: '1' } });
+    const replacement = store.beginReplace();
+    replacement.add(cm('7', { a: '2' }));
+    replacement.add({ metadata: { name: 'same', namespace: 'ns', resourceVersion: '3' }, data: { s: '1' } });
+    replacement.add({ metadata: { name: 'new', namespace: 'ns', resourceVersion: '8' }, data: {} });
+    // Nothing is visible before the commit.
+    expect(store.has(configMapKey('ns', 'new'))).to.equal(false);
+    expect(store.has(configMapKey('ns', 'gone'))).to.equal(true);
+    const changes = replacement.commit('9').map((c) => c.name).sort();
+    expect(changes).to.deep.equal(['cm', 'gone', 'new']);
+    expect(store.has(configMapKey('ns', 'gone'))).to.equal(false);
+    expect(store.lastContentChange(configMapKey('ns', 'gone'))).to.equal(9n);
   });
 
   it('keeps no value: only digests', () => {
     const store = new ConfigMapStore();
     const secretish = 'value-that-must-not-be-retained';
-    store.upsert({ metadata: { name: 'cm', namespace: 'ns', resourceVersion: '1' }, data: { k: secretish } });
-    const content = store.content('ns/cm');
+    store.observe(cm('1', { k: secretish }));
+    const content = store.content(CM);
     expect(JSON.stringify([...(content?.keyDigests ?? new Map())])).to.not.contain(secretish);
+  });
+
+  it('entries are immutable values', () => {
+    const store = new ConfigMapStore();
+    store.observe(cm('1', { a: '1' }));
+    const entry = store.get(CM);
+    expect(Object.isFrozen(entry)).to.equal(true);
   });
 });
 
 describe('workload store: what a decision reads', () => {
-  const deployment = (rv: string, annotations: Record<string, string>, generation = 1, cm = 'cm') => ({
-    metadata: { name: 'web', namespace: 'ns', uid: 'u1', resourceVersion: rv, generation, annotations },
-    spec: { template: { spec: { containers: [{ name: 'c', envFrom: [{ configMapRef: { name: cm } }] }] } } },
+  const deployment = (rv: string, annotations: Record<string, string>, opts: { generation?: number; cm?: string; image?: string; uid?: string } = {}) => ({
+    metadata: { name: 'web', namespace: 'ns', uid: opts.uid ?? 'u1', resourceVersion: rv, generation: opts.generation ?? 1, annotations },
+    spec: { template: { spec: { containers: [{ name: 'c', image: opts.image ?? 'app:1', envFrom: [{ configMapRef: { name: opts.cm ?? 'cm' } }] }] } } },
   });
 
   it('a status-only update is not relevant; an annotation change is', () => {
-    const store = new WorkloadStore();
-    expect(store.upsert(deployment('1', { 'config-reload.dev/enabled': 'true' })).relevant).to.equal(true);
-    expect(store.upsert(deployment('2', { 'config-reload.dev/enabled': 'true' })).relevant).to.equal(false);
-    expect(store.upsert(deployment('3', { 'config-reload.dev/enabled': 'true', [HASH_ANNOTATION]: 'v1-x' })).relevant).to.equal(true);
+    const store = new WorkloadStore(new VirtualClock());
+    expect(store.observe(deployment('1', ENABLED)).relevant).to.equal(true);
+    expect(store.observe(deployment('2', ENABLED)).relevant).to.equal(false);
+    expect(store.observe(deployment('3', { ...ENABLED, [HASH_ANNOTATION]: 'v1-x' })).relevant).to.equal(true);
   });
 
-  it('our unconfirmed write stands for the recorded digest until the watch shows it', () => {
-    const store = new WorkloadStore();
-    const state = store.upsert(deployment('1', { 'config-reload.dev/enabled': 'true', [HASH_ANNOTATION]: 'v1-old' })).state!;
-    state.pendingWrite = { digest: 'v1-new', resourceVersion: '5' };
+  it('entries are immutable: an observation replaces the entry, the old snapshot is unchanged', () => {
+    const store = new WorkloadStore(new VirtualClock());
+    const first = store.observe(deployment('1', ENABLED)).state!;
+    expect(Object.isFrozen(first)).to.equal(true);
+    store.configChanged(WEB, 'cm');
+    expect(first.changed.size).to.equal(0);
+    expect([...store.get(WEB)!.changed]).to.deep.equal(['cm']);
+  });
+
+  it('our acknowledged write stands for the recorded digest until the watch shows it', () => {
+    const clock = new VirtualClock();
+    const store = new WorkloadStore(clock);
+    store.observe(deployment('1', { ...ENABLED, [HASH_ANNOTATION]: 'v1-old' }));
+    store.writeAcknowledged(WEB, 'u1', 'v1-new', '5', new Set());
     // An older event arriving after our write must not bring back the old digest.
-    const late = store.upsert(deployment('4', { 'config-reload.dev/enabled': 'true', [HASH_ANNOTATION]: 'v1-old' })).state!;
-    expect(effectiveRecordedDigest(late)).to.equal('v1-new');
-    const confirmed = store.upsert(deployment('5', { 'config-reload.dev/enabled': 'true', [HASH_ANNOTATION]: 'v1-new' })).state!;
+    const late = store.observe(deployment('4', { ...ENABLED, [HASH_ANNOTATION]: 'v1-old' })).state!;
+    expect(effectiveRecordedDigest(late, clock.now())).to.equal('v1-new');
+    const confirmed = store.observe(deployment('5', { ...ENABLED, [HASH_ANNOTATION]: 'v1-new' })).state!;
     expect(confirmed.pendingWrite).to.equal(undefined);
-    expect(effectiveRecordedDigest(confirmed)).to.equal('v1-new');
+    expect(effectiveRecordedDigest(confirmed, clock.now())).to.equal('v1-new');
+  });
+
+  it('a write acknowledged after the watch already showed it leaves nothing pending', () => {
+    const store = new WorkloadStore(new VirtualClock());
+    store.observe(deployment('1', ENABLED));
+    store.observe(deployment('6', { ...ENABLED, [HASH_ANNOTATION]: 'v1-new' }));
+    store.writeAcknowledged(WEB, 'u1', 'v1-new', '6', new Set());
+    expect(store.get(WEB)!.pendingWrite).to.equal(undefined);
+  });
+
+  it('a later version carrying another digest ends the pending write (another writer won)', () => {
+    const clock = new VirtualClock();
+    const store = new WorkloadStore(clock);
+    store.observe(deployment('1', ENABLED));
+    store.writeAcknowledged(WEB, 'u1', 'v1-ours', '5', new Set());
+    const after = store.observe(deployment('7', { ...ENABLED, [HASH_ANNOTATION]: 'theirs' })).state!;
+    expect(after.pendingWrite).to.equal(undefined);
+    expect(effectiveRecordedDigest(after, clock.now())).to.equal('theirs');
+  });
+
+  it('a pending write that the watch never confirms stops masking after its deadline', async () => {
+    const clock = new VirtualClock();
+    const store = new WorkloadStore(clock);
+    store.observe(deployment('x', { ...ENABLED, [HASH_ANNOTATION]: 'v1-old' }));
+    store.writeAcknowledged(WEB, 'u1', 'v1-new', 'y', new Set());
+    expect(effectiveRecordedDigest(store.get(WEB)!, clock.now())).to.equal('v1-new');
+    await clock.advance(PENDING_WRITE_TTL_MS);
+    expect(effectiveRecordedDigest(store.get(WEB)!, clock.now())).to.equal('v1-old');
+  });
+
+  it('transitions land on the current entry, and never on a workload recreated under the same name', () => {
+    const store = new WorkloadStore(new VirtualClock());
+    store.observe(deployment('1', ENABLED));
+    store.configChanged(WEB, 'cm');
+    // A status update between the snapshot and the acknowledgement does not lose the write.
+    store.observe(deployment('2', ENABLED));
+    store.writeAcknowledged(WEB, 'u1', 'v1-new', '3', new Set(['cm']));
+    expect(store.get(WEB)!.pendingWrite?.digest).to.equal('v1-new');
+    expect(store.get(WEB)!.changed.size).to.equal(0);
+    store.observe(deployment('9', ENABLED, { uid: 'u2' }));
+    store.writeAcknowledged(WEB, 'u1', 'v1-late', '10', new Set());
+    expect(store.get(WEB)!.uid).to.equal('u2');
+    expect(store.get(WEB)!.pendingWrite).to.equal(undefined);
   });
 
   it('retains nothing for a Deployment that did not opt in', () => {
-    const store = new WorkloadStore();
-    store.upsert(deployment('1', { 'config-reload.dev/enabled': 'true' }));
+    const store = new WorkloadStore(new VirtualClock());
+    store.observe(deployment('1', ENABLED));
     expect(store.size).to.equal(1);
-    const r = store.upsert(deployment('2', {}));
-    expect(r.state).to.equal(undefined);
+    expect(store.observe(deployment('2', {})).state).to.equal(undefined);
     expect(store.size).to.equal(0);
   });
 
-  it('flags a spec edit that changed the references (it rolls by itself)', () => {
-    const store = new WorkloadStore();
-    store.upsert(deployment('1', { 'config-reload.dev/enabled': 'true' }, 1, 'a'));
-    expect(store.upsert(deployment('2', { 'config-reload.dev/enabled': 'true' }, 1, 'a')).state?.referencesChanged).to.equal(false);
-    expect(store.upsert(deployment('3', { 'config-reload.dev/enabled': 'true' }, 2, 'b')).state?.referencesChanged).to.equal(true);
+  it('dates a template change: exactly from a watch event, as a lower bound from a relist, unknown for a listed workload', () => {
+    const store = new WorkloadStore(new VirtualClock());
+    const listed = store.beginReplace();
+    listed.add(deployment('10', ENABLED));
+    listed.commit();
+    expect(store.get(WEB)!.templateWrittenAtLeast).to.equal(undefined);
+    // A status update is not a template change.
+    expect(store.observe(deployment('11', ENABLED)).state!.templateWrittenAtLeast).to.equal(undefined);
+    expect(store.observe(deployment('14', ENABLED, { generation: 2, image: 'app:2' })).state!.templateWrittenAtLeast).to.equal(14n);
+    // Our own annotation in the template is not a template change of the user's.
+    const ours = { ...deployment('15', ENABLED, { generation: 3, image: 'app:2' }) };
+    (ours.spec.template as Record<string, unknown>)['metadata'] = { annotations: { [HASH_ANNOTATION]: 'v1-x' } };
+    expect(store.observe(ours).state!.templateWrittenAtLeast).to.equal(14n);
+    const relist = store.beginReplace();
+    relist.add(deployment('30', ENABLED, { generation: 4, image: 'app:3' }));
+    relist.commit();
+    expect(store.get(WEB)!.templateWrittenAtLeast).to.equal(16n);
+  });
+
+  it('fingerprints a template whatever the order of its keys', () => {
+    expect(fingerprint({ spec: { a: 1, b: [{ x: 1, y: 2 }] } })).to.equal(fingerprint({ spec: { b: [{ y: 2, x: 1 }], a: 1 } }));
+    expect(fingerprint({ spec: { a: 1 } })).to.not.equal(fingerprint({ spec: { a: 2 } }));
   });
 });
