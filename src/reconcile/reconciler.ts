@@ -11,15 +11,15 @@ import { describeError, httpStatus, isRetryable } from '../kube/api-error.ts';
 import { requestTimeout } from '../kube/request-timeout.ts';
 import type { ConfigMapStore } from '../state/configmap-store.ts';
 import { effectiveRecordedDigest, workloadKey, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
-import type { EventTarget } from '../observability/events.ts';
+import type { InvolvedObject } from '../observability/events.ts';
 import { hashPatch } from './patch.ts';
 
 export const FIELD_MANAGER = 'config-reload-operator';
 const PATCH_TIMEOUT_MS = 15_000;
 
 export interface EventSink {
-  normal(target: EventTarget, reason: string, message: string): Promise<void>;
-  warning(target: EventTarget, reason: string, message: string): Promise<void>;
+  normal(target: InvolvedObject, reason: string, message: string): Promise<void>;
+  warning(target: InvolvedObject, reason: string, message: string): Promise<void>;
 }
 
 export interface ReconcileObserver {
@@ -146,6 +146,6 @@ export class Reconciler {
   }
 }
 
-function target(w: WorkloadState): EventTarget {
+function target(w: WorkloadState): InvolvedObject {
   return { kind: 'Deployment', apiVersion: 'apps/v1', namespace: w.namespace, name: w.name, uid: w.uid, resourceVersion: w.resourceVersion };
 }
