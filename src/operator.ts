@@ -58,7 +58,8 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
       leaseDurationMs: lease, renewDeadlineMs: Math.round((lease * 2) / 3), retryPeriodMs: Math.round((lease * 2) / 15), log,
     });
     elector.run({
-      onStartedLeading: () => {
+      // The leadership signal is not wired into the controller's writes yet (see LeaderCallbacks).
+      onStartedLeading: (_leadership) => {
         metrics.isLeader.set(1);
         log.info('became leader: starting workers once synced', { identity: config.identity });
         startWorkers();
