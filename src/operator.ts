@@ -6,6 +6,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { Config } from './config.ts';
 import { Controller } from './controller.ts';
+import { systemClock } from './time/clock.ts';
 import { HttpClusterApi } from './kube/http-cluster-api.ts';
 import { LeaseElector } from './leader/lease-elector.ts';
 import { EventRecorder } from './observability/events.ts';
@@ -20,10 +21,17 @@ export interface RunningOperator {
 }
 
 export async function runOperator(config: Config, kubeConfig: KubeConfig, log: Logger): Promise<RunningOperator> {
-  process.on('unhandledRejection', (reason) => log.error('unhandled rejection (kept running)', { error: String(reason) }));
+  // A rejection nobody handled is a bug whose consequences are unknown: say so, and stop
+  // reporting alive, so that the kubelet restarts the replica (a Go controller would panic).
+  let unhandled: string | undefined;
+  process.on('unhandledRejection', (reason) => {
+    unhandled = reason instanceof Error ? reason.stack ?? reason.message : String(reason);
+    log.error('unhandled rejection: reporting not alive', { error: unhandled });
+  });
   const metrics = new OperatorMetrics();
+  // The composition root: the one place that builds clients and hands them down.
   const controller = new Controller({
-    api: new HttpClusterApi(kubeConfig), log, namespace: config.namespace, dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
+    api: new HttpClusterApi(kubeConfig), clock: systemClock, log, namespace: config.namespace, dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
     resyncPeriodMs: config.resyncPeriodMs, qps: config.qps, burst: config.burst,
     observer: metricsObserver(metrics),
     events: new EventRecorder(kubeConfig, { log, host: config.identity }),
@@ -37,15 +45,22 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
   if (config.httpPort >= 0) {
     http = await startHttpServer({
       host: config.httpHost, port: config.httpPort, metrics, log,
-      health: { isAlive: () => true, isReady: () => controller.synced },
+      health: {
+        isAlive: () => {
+          const { alive, problems } = controller.health();
+          if (!alive) log.error('liveness failing', { problems });
+          return alive && unhandled === undefined;
+        },
+        isReady: () => controller.synced,
+      },
     });
   }
 
   let stopped = false;
   const synced = controller.start();
-  const startWorkers = () => {
+  const startWorkers = (leadership?: AbortSignal) => {
     void synced.then(() => {
-      if (!stopped) controller.runWorkers();
+      if (!stopped && !leadership?.aborted) controller.runWorkers(leadership);
     });
   };
 
@@ -59,10 +74,12 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
       leaseDurationMs: lease, renewDeadlineMs: Math.round((lease * 2) / 3), retryPeriodMs: Math.round((lease * 2) / 15), log,
     });
     elector.run({
-      onStartedLeading: () => {
+      // The signal is aborted the moment the renew deadline passes, before a standby can take
+      // the Lease: no write starts after that, and a patch in flight is cancelled.
+      onStartedLeading: (leadership) => {
         metrics.isLeader.set(1);
         log.info('became leader: starting workers once synced', { identity: config.identity });
-        startWorkers();
+        startWorkers(leadership);
       },
       onStoppedLeading: () => {
         metrics.isLeader.set(0);

@@ -1,12 +1,15 @@
 // The decisions of leader election, as pure functions of (what the Lease says, what we have
-// observed, the local clock). The elector does the I/O; everything that could be wrong in a
-// subtle way lives here, where a test can pin it without a cluster.
+// observed, the local monotonic time). The elector does the I/O and reads the clock; everything
+// that could be wrong in a subtle way lives here, where a test can pin it without a cluster.
+// Every `…Ms` time below is monotonic (Clock.now()), never wall-clock: the only wall-clock
+// values are the Lease's own timestamps, which are written for people and never measured against a clock.
 //
 // Modelled on client-go's tools/leaderelection:
-// - A lease is judged expired by the *local* clock: it is still valid while we have seen its
-//   record change within the last leaseDurationSeconds. Comparing the holder's renewTime with
-//   our own clock would let a replica whose clock runs ahead steal a live lease; measuring how
-//   long the record has stood still on our own clock is immune to skew between nodes.
+// - A lease is judged expired by the *local* clock: it is still valid while we have seen it
+//   change within the last leaseDurationSeconds. Comparing the holder's renewTime with our own
+//   clock would let a replica whose clock runs ahead steal a live lease; measuring how long the
+//   Lease has stood still on our own monotonic clock is immune to skew between nodes and to
+//   steps of either wall clock.
 // - An empty holderIdentity means the holder released the lease on shutdown: it is free now,
 //   no need to wait for expiry.
 import { V1MicroTime, type V1LeaseSpec } from '@kubernetes/client-node';
@@ -21,10 +24,12 @@ export interface LeaderElectionRecord {
   leaseTransitions: number;
 }
 
-/** What we last saw of the lease and when, on the local monotonic-ish clock (ms). */
+/** What we last saw of the lease and when, on the local monotonic clock (ms). */
 export interface Observation {
   record: LeaderElectionRecord;
-  /** Local time at which the record was last seen to change. */
+  /** The Lease's resourceVersion when read: every write moves it, whatever the writer's clock says. */
+  resourceVersion?: string | undefined;
+  /** Local monotonic time at which the Lease was last seen to change. */
   observedAtMs: number;
 }
 
@@ -60,12 +65,19 @@ export function specFromRecord(record: LeaderElectionRecord): V1LeaseSpec {
 }
 
 /**
- * Folds a freshly read record into what we had observed. The observation time moves only when
- * the record changed: a holder that keeps renewing keeps moving it; a dead one stops.
+ * Folds a freshly read Lease into what we had observed, at the monotonic time `nowMs`. The
+ * observation time moves only when the Lease changed: a holder that keeps renewing keeps moving
+ * it; a dead one stops. A changed resourceVersion counts as a change even when the record looks
+ * the same (a holder whose wall clock stepped back may write an old renewTime again).
  */
-export function observe(previous: Observation | undefined, record: LeaderElectionRecord, nowMs: number): Observation {
-  if (previous && sameRecord(previous.record, record)) return previous;
-  return { record, observedAtMs: nowMs };
+export function observe(
+  previous: Observation | undefined,
+  record: LeaderElectionRecord,
+  nowMs: number,
+  resourceVersion?: string,
+): Observation {
+  if (previous && previous.resourceVersion === resourceVersion && sameRecord(previous.record, record)) return previous;
+  return { record, resourceVersion, observedAtMs: nowMs };
 }
 
 export function isFree(record: LeaderElectionRecord): boolean {
@@ -76,7 +88,7 @@ export function isHeldBy(record: LeaderElectionRecord, identity: string): boolea
   return record.holderIdentity === identity;
 }
 
-/** Whether the observed holder may still be alive: its record changed within its lease duration. */
+/** Whether the observed holder may still be alive: its Lease changed within its lease duration (monotonic `nowMs`). */
 export function isLeaseValid(observation: Observation, nowMs: number): boolean {
   return observation.observedAtMs + observation.record.leaseDurationSeconds * 1000 > nowMs;
 }
@@ -85,7 +97,7 @@ export type AcquireVerdict =
   | { acquire: true; reason: 'free' | 'ours' | 'expired' }
   | { acquire: false; reason: 'held'; holder: string };
 
-/** May `identity` write itself into the lease now? */
+/** May `identity` write itself into the lease now (monotonic `nowMs`)? */
 export function mayAcquire(observation: Observation, identity: string, nowMs: number): AcquireVerdict {
   const { record } = observation;
   if (isFree(record)) return { acquire: true, reason: 'free' };
@@ -98,7 +110,7 @@ export function mayAcquire(observation: Observation, identity: string, nowMs: nu
  * The record to write when `identity` acquires or renews. A renewal keeps acquireTime and the
  * transition count; a change of holder (including taking a released or never-held lease)
  * stamps a new acquireTime and counts one more transition. A lease that did not exist yet
- * starts at zero transitions.
+ * starts at zero transitions. `now` is wall-clock time: it is for the Lease's readers only.
  */
 export function nextRecord(
   current: LeaderElectionRecord | undefined,

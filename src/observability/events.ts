@@ -7,7 +7,6 @@
 // - Recording is best effort. An Event must never block or fail a roll: every failure is
 //   logged at warn and dropped, and each API call has a deadline.
 import {
-  ApiException,
   CoreV1Api,
   PatchStrategy,
   setHeaderOptions,
@@ -17,9 +16,11 @@ import {
 import { LRUCache } from 'lru-cache';
 import { hostname } from 'node:os';
 import type { Logger } from 'winston';
+import { describeError, httpStatus } from '../kube/api-error.ts';
 import { requestTimeout } from '../kube/request-timeout.ts';
 
-export interface EventTarget {
+/** The object an Event is about (the Event's involvedObject field). */
+export interface InvolvedObject {
   kind: 'Deployment';
   apiVersion: 'apps/v1';
   namespace: string;
@@ -76,15 +77,15 @@ export class EventRecorder {
     this.#host = opts.host ?? hostname();
   }
 
-  normal(target: EventTarget, reason: string, message: string): Promise<void> {
+  normal(target: InvolvedObject, reason: string, message: string): Promise<void> {
     return this.#record(target, 'Normal', reason, message);
   }
 
-  warning(target: EventTarget, reason: string, message: string): Promise<void> {
+  warning(target: InvolvedObject, reason: string, message: string): Promise<void> {
     return this.#record(target, 'Warning', reason, message);
   }
 
-  #record(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
+  #record(target: InvolvedObject, type: EventType, reason: string, message: string): Promise<void> {
     const safeReason = truncate(reason, MAX_REASON_LENGTH);
     const safeMessage = truncate(message, MAX_MESSAGE_LENGTH);
     const key = [target.uid, type, safeReason, safeMessage].join('\u0000');
@@ -104,7 +105,7 @@ export class EventRecorder {
     return emission;
   }
 
-  async #emit(key: string, target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
+  async #emit(key: string, target: InvolvedObject, type: EventType, reason: string, message: string): Promise<void> {
     const now = new Date();
     const seen = this.#recent.get(key);
     if (seen) {
@@ -121,7 +122,7 @@ export class EventRecorder {
         this.#recent.set(key, { ...seen, count: seen.count + 1 });
         return;
       } catch (err) {
-        if (statusOf(err) !== 404) {
+        if (httpStatus(err) !== 404) {
           this.#dropped(target, reason, 'patch', err);
           return;
         }
@@ -168,24 +169,15 @@ export class EventRecorder {
     }
   }
 
-  #dropped(target: EventTarget, reason: string, verb: string, err: unknown): void {
-    this.#log.warn('event dropped', { reason, object: describe(target), verb, status: statusOf(err), error: errorText(err) });
+  #dropped(target: InvolvedObject, reason: string, verb: string, err: unknown): void {
+    this.#log.warn('event dropped', { reason, object: describe(target), verb, status: httpStatus(err), error: describeError(err) });
   }
 }
 
-function describe(target: EventTarget): string {
+function describe(target: InvolvedObject): string {
   return `${target.kind}/${target.namespace}/${target.name}`;
 }
 
 function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
-}
-
-function statusOf(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : undefined;
-}
-
-function errorText(err: unknown): string {
-  if (err instanceof ApiException) return `HTTP ${err.code}`;
-  return err instanceof Error ? err.message : String(err);
 }

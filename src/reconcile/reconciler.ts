@@ -12,7 +12,7 @@ import { maxVersion, templateCarriesConfig } from '../core/ordering.ts';
 import type { Decision } from '../core/types.ts';
 import { describeError, httpStatus, isRetryable } from '../kube/api-error.ts';
 import { type ClusterApi, DEPLOYMENTS } from '../kube/cluster-api.ts';
-import type { EventTarget as InvolvedObject } from '../observability/events.ts';
+import type { InvolvedObject } from '../observability/events.ts';
 import type { ConfigMapStore } from '../state/configmap-store.ts';
 import { effectiveRecordedDigest, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
 import type { Clock } from '../time/clock.ts';

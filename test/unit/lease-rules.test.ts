@@ -74,7 +74,7 @@ describe('lease-rules: reading and writing the Lease spec', () => {
   });
 });
 
-describe('lease-rules: observing and expiry on the local clock', () => {
+describe('lease-rules: observing and expiry on the local monotonic clock', () => {
   it('keeps the first observation time while the record does not change', () => {
     const first = observe(undefined, held('a'), 1_000);
     const again = observe(first, held('a'), 9_000);
@@ -85,6 +85,14 @@ describe('lease-rules: observing and expiry on the local clock', () => {
     const first = observe(undefined, held('a'), 1_000);
     const renewed = observe(first, held('a', { renewTime: new Date(T0 + 2_000) }), 3_000);
     expect(renewed.observedAtMs).to.equal(3_000);
+  });
+
+  it('restarts the observation time on a new resourceVersion even when the record is identical', () => {
+    // A holder whose wall clock stepped back can write a renewTime it wrote before: the write
+    // still moves the resourceVersion, and it is still a sign of life.
+    const first = observe(undefined, held('a'), 1_000, '41');
+    expect(observe(first, held('a'), 9_000, '41').observedAtMs).to.equal(1_000);
+    expect(observe(first, held('a'), 9_000, '42').observedAtMs).to.equal(9_000);
   });
 
   it('is valid until leaseDurationSeconds after the last observed change, not after', () => {
