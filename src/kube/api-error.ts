@@ -2,18 +2,45 @@
 // watch and patch), client-node's ApiException (.code, from the generated clients the Lease and
 // Event writers use), and network failures, which carry no status at all.
 
+/** One cause of a Status (an invalid field, for instance), as the apiserver reports it. */
+export interface StatusCause {
+  field?: string;
+  reason?: string;
+}
+
 /** An HTTP answer other than success, from the operator's own calls. */
 export class ApiError extends Error {
   readonly status: number;
   /** The Status object's message (or the start of the body) as the apiserver sent it. */
   readonly detail: string;
+  /** The Status object's details.causes: which fields were refused, and why. */
+  readonly causes: readonly StatusCause[];
 
-  constructor(status: number, detail: string, what: string) {
+  constructor(status: number, body: string, what: string) {
+    const detail = statusMessage(body);
     super(`${what}: HTTP ${status}: ${detail}`);
     this.name = 'ApiError';
     this.status = status;
     this.detail = detail;
+    this.causes = statusCauses(body);
   }
+}
+
+function statusCauses(body: string): StatusCause[] {
+  try {
+    const causes = (JSON.parse(body) as { details?: { causes?: unknown } }).details?.causes;
+    return Array.isArray(causes) ? (causes as StatusCause[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The patch named a uid that is not the object's: the workload was deleted and recreated under
+ * the same name since the decision (the apiserver refuses the uid change as an invalid field).
+ */
+export function isUidMismatch(err: unknown): boolean {
+  return err instanceof ApiError && err.status === 422 && err.causes.some((c) => c.field === 'metadata.uid');
 }
 
 export function httpStatus(err: unknown): number | undefined {

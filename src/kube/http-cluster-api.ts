@@ -6,7 +6,7 @@ import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-
 import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { fetch, type Dispatcher } from 'undici';
-import { ApiError, statusMessage } from './api-error.ts';
+import { ApiError } from './api-error.ts';
 import {
   type ClusterApi, collectionPath, type KubeObject, type ListPage, type ListRequest, type MergePatchRequest,
   type ResourceType, type WatchEvent, type WatchRequest, type WatchStream,
@@ -35,7 +35,7 @@ export class HttpClusterApi implements ClusterApi {
     const what = `LIST ${collectionPath(type, req.namespace)}`;
     const res = await this.#request('GET', collectionPath(type, req.namespace), query, signal);
     const text = await res.text();
-    if (res.status !== 200) throw new ApiError(res.status, statusMessage(text), what);
+    if (res.status !== 200) throw new ApiError(res.status, text, what);
     const list = JSON.parse(text) as { items?: T[] | null; metadata?: { resourceVersion?: string; continue?: string } };
     return {
       items: list.items ?? [],
@@ -53,7 +53,7 @@ export class HttpClusterApi implements ClusterApi {
     const ended = (async () => {
       try {
         const res = await this.#request('GET', path, query, controller.signal);
-        if (res.status !== 200) throw new ApiError(res.status, statusMessage(await res.text()), `WATCH ${path}`);
+        if (res.status !== 200) throw new ApiError(res.status, await res.text(), `WATCH ${path}`);
         if (!res.body) return;
         const lines = createInterface({ input: Readable.fromWeb(res.body as never), crlfDelay: Infinity });
         for await (const line of lines) {
@@ -75,7 +75,7 @@ export class HttpClusterApi implements ClusterApi {
       contentType: 'application/merge-patch+json', body: JSON.stringify(req.body),
     });
     const text = await res.text();
-    if (res.status !== 200) throw new ApiError(res.status, statusMessage(text), `PATCH ${path}`);
+    if (res.status !== 200) throw new ApiError(res.status, text, `PATCH ${path}`);
     return JSON.parse(text) as KubeObject;
   }
 

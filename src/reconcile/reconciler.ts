@@ -10,7 +10,7 @@ import { workloadDigest } from '../core/digest.ts';
 import { configMapKey, type WorkloadKey } from '../core/keys.ts';
 import { maxVersion, templateCarriesConfig } from '../core/ordering.ts';
 import type { Decision } from '../core/types.ts';
-import { describeError, httpStatus, isRetryable } from '../kube/api-error.ts';
+import { describeError, httpStatus, isRetryable, isUidMismatch } from '../kube/api-error.ts';
 import { type ClusterApi, DEPLOYMENTS } from '../kube/cluster-api.ts';
 import type { InvolvedObject } from '../observability/events.ts';
 import type { ConfigMapStore } from '../state/configmap-store.ts';
@@ -146,9 +146,10 @@ export class Reconciler {
       this.#deps.log.info('workload vanished before it could be patched', { ...fields, error });
       return { kind: 'done', written: false };
     }
-    // The workload changed (or was recreated) since the snapshot, and the watch has not shown it
-    // yet. Not a failure: look again shortly, on the state the watch will have delivered by then.
-    if (status === 409) return { kind: 'requeueAfter', delayMs: CONFLICT_REQUEUE_MS, reason: error };
+    // The workload changed (409) or was recreated (the uid precondition) since the snapshot, and
+    // the watch has not shown it yet. Not a failure: look again shortly, on the state the watch
+    // will have delivered by then.
+    if (status === 409 || isUidMismatch(err)) return { kind: 'requeueAfter', delayMs: CONFLICT_REQUEUE_MS, reason: error };
     if (isRetryable(status)) return { kind: 'retry', error };
     // 403 (RBAC), 422 (validation, an admission webhook or policy): retrying soon will not help,
     // but the cause may be fixed, so the worker still retries on its (long) backoff.

@@ -129,15 +129,18 @@ export class FakeCluster implements ClusterApi {
 
   async mergePatch(type: ResourceType, req: MergePatchRequest): Promise<KubeObject> {
     this.requests.patch++;
-    if (this.patchMode === 'fail') throw new ApiError(500, 'injected failure', `PATCH ${req.namespace}/${req.name}`);
+    const what = `PATCH ${req.namespace}/${req.name}`;
+    if (this.patchMode === 'fail') throw new ApiError(500, status('injected failure'), what);
     const current = this.#store(type.plural).get(keyOf(req.namespace, req.name));
-    if (!current) throw new ApiError(404, `${type.plural} "${req.name}" not found`, `PATCH ${req.namespace}/${req.name}`);
+    if (!current) throw new ApiError(404, status(`${type.plural} "${req.name}" not found`), what);
     const meta = (req.body as { metadata?: { uid?: string; resourceVersion?: string } }).metadata;
-    if (meta?.uid !== undefined && meta.uid !== current.metadata.uid) {
-      throw new ApiError(409, `Precondition failed: UID in precondition: ${meta.uid}, UID in object meta: ${current.metadata.uid}`, 'PATCH');
-    }
+    // What kube-apiserver 1.36 answers (seen on the testbed): a uid that differs is an invalid
+    // change of an immutable field; a stale resourceVersion is a conflict.
     if (meta?.resourceVersion !== undefined && meta.resourceVersion !== current.metadata.resourceVersion) {
-      throw new ApiError(409, 'the object has been modified; please apply your changes to the latest version and try again', 'PATCH');
+      throw new ApiError(409, status('the object has been modified; please apply your changes to the latest version and try again'), what);
+    }
+    if (meta?.uid !== undefined && meta.uid !== current.metadata.uid) {
+      throw new ApiError(422, status(`metadata.uid: Invalid value: "${meta.uid}": field is immutable`, [{ field: 'metadata.uid', reason: 'FieldValueInvalid' }]), what);
     }
     const next = mergePatch(current, req.body) as Obj;
     const written = this.#write(type.plural, next, 'operator');
@@ -283,6 +286,10 @@ export class FakeCluster implements ClusterApi {
     if (!log) this.#log.set(plural, (log = []));
     return log;
   }
+}
+
+function status(message: string, causes?: Array<{ field: string; reason: string }>): string {
+  return JSON.stringify({ kind: 'Status', status: 'Failure', message, ...(causes ? { details: { causes } } : {}) });
 }
 
 function stripVolatile(o: Obj): unknown {
