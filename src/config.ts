@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 
 export type LogFormat = 'json' | 'text';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+export type TemplateOrder = 'resource-version' | 'off';
 
 export interface Config {
   kubeconfig: string | undefined;
@@ -15,6 +16,12 @@ export interface Config {
   resyncPeriodMs: number;
   qps: number;
   burst: number;
+  /**
+   * How the order of a pod-template change and a configuration change is established:
+   * 'resource-version' compares their resourceVersions (one etcd for both types, the default);
+   * 'off' never establishes it, so every configuration change rolls.
+   */
+  templateOrder: TemplateOrder;
   logLevel: LogLevel;
   logFormat: LogFormat;
   httpHost: string;
@@ -35,6 +42,7 @@ export const DEFAULTS = {
   resyncPeriod: '10m',
   qps: 50,
   burst: 500,
+  templateOrder: 'resource-version' as TemplateOrder,
   logLevel: 'info' as LogLevel,
   logFormat: 'json' as LogFormat,
   httpAddr: ':8080',
@@ -52,6 +60,7 @@ export const ENV = {
   'resync-period': 'CONFIG_RELOAD_RESYNC_PERIOD',
   qps: 'CONFIG_RELOAD_QPS',
   burst: 'CONFIG_RELOAD_BURST',
+  'template-order': 'CONFIG_RELOAD_TEMPLATE_ORDER',
   'log-level': 'CONFIG_RELOAD_LOG_LEVEL',
   'log-format': 'CONFIG_RELOAD_LOG_FORMAT',
   'http-addr': 'CONFIG_RELOAD_HTTP_ADDR',
@@ -70,6 +79,8 @@ export const USAGE = `Usage: config-reload-operator [flags]
   --workers N                     concurrent reconciles (default ${DEFAULTS.workers})
   --resync-period DURATION        re-check every opted-in Deployment; 0 disables (default ${DEFAULTS.resyncPeriod})
   --qps N, --burst N              global rate limit of reconciles (default ${DEFAULTS.qps}/s, burst ${DEFAULTS.burst})
+  --template-order MODE           resource-version: a pod-template change written after the configuration
+                                  changed carries it, no second roll; off: always roll (default ${DEFAULTS.templateOrder})
   --log-level LEVEL               error|warn|info|debug (default ${DEFAULTS.logLevel})
   --log-format FORMAT             json|text (default ${DEFAULTS.logFormat})
   --http-addr [HOST]:PORT         /healthz, /readyz, /metrics; "off" disables (default ${DEFAULTS.httpAddr})
@@ -103,6 +114,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
         'resync-period': { type: 'string' },
         qps: { type: 'string' },
         burst: { type: 'string' },
+        'template-order': { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         'http-addr': { type: 'string' },
@@ -154,6 +166,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       resyncPeriodMs: parseDuration('--resync-period', str('resync-period', DEFAULTS.resyncPeriod)!),
       qps: integer('--qps', str('qps', String(DEFAULTS.qps))!, 0, 100_000),
       burst: integer('--burst', str('burst', String(DEFAULTS.burst))!, 1, 1_000_000),
+      templateOrder: oneOf('--template-order', str('template-order', DEFAULTS.templateOrder)!, ['resource-version', 'off'] as const),
       logLevel,
       logFormat,
       httpHost: host,

@@ -27,7 +27,7 @@ const DEPLOYMENT_PAGE_SIZE = 500;
 const STUCK_RECONCILE_MS = 5 * 60_000;
 
 /** The start-up settings the controller acts on; their meaning is documented on Config. */
-export type ControllerSettings = Pick<Config, 'namespace' | 'dryRun' | 'debounceMs' | 'workers' | 'resyncPeriodMs' | 'qps' | 'burst'>;
+export type ControllerSettings = Pick<Config, 'namespace' | 'dryRun' | 'debounceMs' | 'workers' | 'resyncPeriodMs' | 'qps' | 'burst'> & Partial<Pick<Config, 'templateOrder'>>;
 
 export interface ControllerOptions extends ControllerSettings {
   api: ClusterApi;
@@ -81,7 +81,7 @@ export class Controller {
     });
     this.reconciler = new Reconciler({
       api: opts.api, configMaps: this.configMaps, workloads: this.workloads, clock: this.#clock, log: opts.log,
-      dryRun: opts.dryRun, events: opts.events,
+      dryRun: opts.dryRun, events: opts.events, templateOrder: opts.templateOrder ?? 'resource-version',
       observer: {
         decided: (d: Decision, ns: string, dry: boolean) => observer?.decided?.(d, ns, dry),
         apiError: (verb: string, status: number | undefined) => observer?.apiError?.(verb, status),

@@ -32,7 +32,7 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
   // The composition root: the one place that builds clients and hands them down.
   const controller = new Controller({
     api: new HttpClusterApi(kubeConfig), clock: systemClock, log, namespace: config.namespace, dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
-    resyncPeriodMs: config.resyncPeriodMs, qps: config.qps, burst: config.burst,
+    resyncPeriodMs: config.resyncPeriodMs, qps: config.qps, burst: config.burst, templateOrder: config.templateOrder,
     observer: metricsObserver(metrics),
     events: new EventRecorder(kubeConfig, { log, host: config.identity }),
   });

@@ -9,6 +9,7 @@ import { decide } from '../core/decide.ts';
 import { workloadDigest } from '../core/digest.ts';
 import { configMapKey, type WorkloadKey } from '../core/keys.ts';
 import { maxVersion, templateCarriesConfig } from '../core/ordering.ts';
+import type { TemplateOrder } from '../config.ts';
 import type { Decision } from '../core/types.ts';
 import { describeError, httpStatus, isRetryable, isUidMismatch } from '../kube/api-error.ts';
 import { type ClusterApi, DEPLOYMENTS } from '../kube/cluster-api.ts';
@@ -39,6 +40,8 @@ export interface ReconcilerDeps {
   clock: Clock;
   log: Logger;
   dryRun: boolean;
+  /** 'off': the order of template and configuration changes is never trusted (always roll). */
+  templateOrder: TemplateOrder;
   events?: EventSink | undefined;
   observer?: ReconcileObserver | undefined;
 }
@@ -78,7 +81,7 @@ export class Reconciler {
       desiredDigest,
       missingRequired,
       changed: [...w.changed],
-      templateCarriesConfig: templateCarriesConfig(w.templateWrittenAtLeast, configAtMost),
+      templateCarriesConfig: this.#deps.templateOrder === 'resource-version' && templateCarriesConfig(w.templateWrittenAtLeast, configAtMost),
     });
   }
 

@@ -51,6 +51,13 @@ describe('config: flags and environment', () => {
     }
   });
 
+  it('--template-order: resource-version by default, off to always roll, anything else refused', () => {
+    expect(config([]).templateOrder).to.equal('resource-version');
+    expect(config(['--template-order', 'off']).templateOrder).to.equal('off');
+    expect(config([], { CONFIG_RELOAD_TEMPLATE_ORDER: 'off' }).templateOrder).to.equal('off');
+    expect(() => config(['--template-order', 'wall-clock'])).to.throw(ConfigError, /--template-order "wall-clock": expected one of resource-version, off/);
+  });
+
   it('parses durations', () => {
     expect(parseDuration('--x', '1.5s')).to.equal(1500);
     expect(parseDuration('--x', '2m')).to.equal(120_000);
