@@ -1,4 +1,4 @@
-// The user-facing annotations (design §1) and how a workload's opt-in is read from them.
+// The user-facing annotations (README, "Annotations") and how a workload's opt-in is read from them.
 import type { OptIn } from './types.ts';
 
 export const ANNOTATION_PREFIX = 'config-reload.dev/';

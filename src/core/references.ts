@@ -1,4 +1,5 @@
-// Which ConfigMaps a pod template consumes, and how (design §1: the four reference paths).
+// Which ConfigMaps a pod template consumes, and how: the four reference paths (volumes, projected
+// volumes, envFrom, env valueFrom) in containers and initContainers (docs/architecture.md, "Rules").
 import type { ConsumedConfigMap, OptIn } from './types.ts';
 
 // The pod spec arrives either as a client-node class instance (V1PodSpec) or as plain JSON from
