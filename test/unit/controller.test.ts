@@ -1,0 +1,156 @@
+// The controller's state machine against the in-memory API on a virtual clock: the exact API
+// actions it takes (as sample-controller's tests assert), one scenario each.
+import { expect } from 'chai';
+import winston from 'winston';
+import { Controller, type ControllerSettings } from '../../src/controller.ts';
+import { HASH_ANNOTATION } from '../../src/core/annotations.ts';
+import { FakeCluster } from '../support/fake-cluster.ts';
+import { flushMicrotasks, VirtualClock } from '../support/virtual-clock.ts';
+
+const NS = 'ns';
+
+function deployment(name: string, configMap: string, image = 'app:1') {
+  return {
+    metadata: { name, namespace: NS, annotations: { 'config-reload.dev/enabled': 'true' } },
+    spec: { replicas: 1, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image, envFrom: [{ configMapRef: { name: configMap } }] }] } } },
+  };
+}
+
+const configMap = (name: string, data: Record<string, string>) => ({ metadata: { name, namespace: NS }, data });
+
+async function harness(settings: Partial<ControllerSettings> = {}, leadership?: AbortSignal) {
+  const clock = new VirtualClock();
+  const cluster = new FakeCluster();
+  cluster.autoDeliver = true;
+  const controller = new Controller({
+    api: cluster, clock, log: winston.createLogger({ silent: true }), namespace: NS, dryRun: false, debounceMs: 1000,
+    workers: 2, resyncPeriodMs: 0, qps: 0, burst: 1, ...settings,
+  });
+  await controller.start();
+  controller.runWorkers(leadership);
+  const patches = () => cluster.writes.filter((w) => w.by === 'operator');
+  const settle = async () => {
+    await flushMicrotasks();
+    await clock.runUntilIdle(60_000);
+  };
+  return { clock, cluster, controller, patches, settle };
+}
+
+describe('controller: API actions against the in-memory API', () => {
+  it('adopts with one metadata-only patch that carries uid and resourceVersion, then rolls once per change', async () => {
+    const h = await harness();
+    const requests: object[] = [];
+    const mergePatch = h.cluster.mergePatch.bind(h.cluster);
+    h.cluster.mergePatch = async (type, req) => {
+      requests.push(req.body);
+      return mergePatch(type, req);
+    };
+    h.cluster.put('configmaps', configMap('cfg', { a: '1' }));
+    h.cluster.put('deployments', deployment('web', 'cfg'));
+    const created = h.cluster.get('deployments', NS, 'web')!;
+    await h.settle();
+    expect(h.patches()).to.have.length(1);
+    expect(h.patches()[0]!.templateChanged).to.equal(false);
+    const body = requests[0] as { metadata: Record<string, unknown>; spec?: unknown };
+    expect(body.metadata['uid']).to.equal(created.metadata.uid);
+    expect(body.metadata['resourceVersion']).to.equal(created.metadata.resourceVersion);
+    expect(body.spec).to.equal(undefined);
+
+    h.cluster.put('configmaps', configMap('cfg', { a: '2' }));
+    await h.settle();
+    expect(h.patches()).to.have.length(2);
+    expect(h.patches()[1]!.templateChanged).to.equal(true);
+    await h.controller.stop();
+  });
+
+  it('a conflict (the workload changed since the snapshot) is decided again once the watch caught up', async () => {
+    const h = await harness({ debounceMs: 0 });
+    h.cluster.put('configmaps', configMap('cfg', { a: '1' }));
+    h.cluster.put('deployments', deployment('web', 'cfg'));
+    await h.settle();
+    h.cluster.autoDeliver = false;
+    h.cluster.put('configmaps', configMap('cfg', { a: '2' }));
+    h.cluster.deliver('configmaps');
+    // A status write the operator has not seen yet: its patch must be refused, not applied.
+    h.cluster.update('deployments', NS, 'web', (d) => void (d['status'] = { replicas: 1 }), 'kube-controller-manager');
+    await flushMicrotasks();
+    await h.clock.advance(0);
+    expect(h.patches()).to.have.length(1); // the adoption only: the roll was refused with 409
+    h.cluster.deliverAll();
+    h.cluster.autoDeliver = true;
+    await h.settle();
+    expect(h.patches()).to.have.length(2);
+    expect(h.patches()[1]!.templateChanged).to.equal(true);
+    expect(h.cluster.requests.patch, 'adoption, the refused roll, the roll').to.equal(3);
+    await h.controller.stop();
+  });
+
+  it('an image change written after the ConfigMap change carries it: re-recorded, not rolled again', async () => {
+    const h = await harness();
+    h.cluster.put('configmaps', configMap('cfg', { a: '1' }));
+    h.cluster.put('deployments', deployment('web', 'cfg'));
+    await h.settle();
+    h.cluster.put('configmaps', configMap('cfg', { a: '2' }));
+    h.cluster.update('deployments', NS, 'web', (d) => {
+      (d as unknown as { spec: { template: { spec: { containers: Array<{ image: string }> } } } }).spec.template.spec.containers[0]!.image = 'app:2';
+    });
+    await h.settle();
+    const [adoption, rerecord, ...rest] = h.patches();
+    expect(adoption?.templateChanged).to.equal(false);
+    expect(rerecord?.templateChanged).to.equal(false);
+    expect(rest).to.have.length(0);
+    const d = h.cluster.get('deployments', NS, 'web')!;
+    expect(d.metadata.annotations?.[HASH_ANNOTATION]).to.match(/^v1-/);
+    await h.controller.stop();
+  });
+
+  it('an image change written before the ConfigMap change does not: it rolls', async () => {
+    const h = await harness();
+    h.cluster.put('configmaps', configMap('cfg', { a: '1' }));
+    h.cluster.put('deployments', deployment('web', 'cfg'));
+    await h.settle();
+    h.cluster.update('deployments', NS, 'web', (d) => {
+      (d as unknown as { spec: { template: { spec: { containers: Array<{ image: string }> } } } }).spec.template.spec.containers[0]!.image = 'app:2';
+    });
+    h.cluster.put('configmaps', configMap('cfg', { a: '2' }));
+    await h.settle();
+    expect(h.patches().map((p) => p.templateChanged)).to.deep.equal([false, true]);
+    await h.controller.stop();
+  });
+
+  it('writes nothing once leadership is lost', async () => {
+    const leadership = new AbortController();
+    const h = await harness({}, leadership.signal);
+    h.cluster.put('configmaps', configMap('cfg', { a: '1' }));
+    h.cluster.put('deployments', deployment('web', 'cfg'));
+    await h.settle();
+    expect(h.patches()).to.have.length(1);
+    leadership.abort();
+    h.cluster.put('configmaps', configMap('cfg', { a: '2' }));
+    await h.settle();
+    expect(h.patches()).to.have.length(1);
+    await h.controller.stop();
+  });
+
+  it('dry-run sends no patch and reports a would-be roll once', async () => {
+    const h = await harness({ dryRun: true });
+    h.cluster.put('configmaps', configMap('cfg', { a: '1' }));
+    h.cluster.put('deployments', deployment('web', 'cfg'));
+    await h.settle();
+    h.cluster.put('configmaps', configMap('cfg', { a: '2' }));
+    await h.settle();
+    h.controller.resync('periodic');
+    await h.settle();
+    expect(h.patches()).to.have.length(0);
+    expect(h.cluster.requests.patch).to.equal(0);
+    expect(h.controller.queue.length + h.controller.queue.waiting).to.equal(0);
+    await h.controller.stop();
+  });
+
+  it('is alive while its loops run, and after stop() says nothing is wrong', async () => {
+    const h = await harness();
+    expect(h.controller.health()).to.deep.equal({ alive: true, problems: [] });
+    await h.controller.stop();
+    expect(h.controller.health().alive).to.equal(true);
+  });
+});
