@@ -1,6 +1,9 @@
 // Start-up configuration: flags, each with an environment-variable equivalent (the flag wins).
 // Pure: argv and env in, a Config or one precise error out; main() turns the error into exit 2.
 import { parseArgs } from 'node:util';
+import { isObjectName } from './core/annotations.ts';
+import type { WorkloadKind } from './core/keys.ts';
+import type { SourceKind } from './core/types.ts';
 
 export type LogFormat = 'json' | 'text';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -22,6 +25,15 @@ export interface Config {
    * 'off' never establishes it, so every configuration change rolls.
    */
   templateOrder: TemplateOrder;
+  /** Kinds of config object watched (--config-sources). */
+  sourceKinds: SourceKind[];
+  /** Kinds of workload watched and patched (--workload-kinds). */
+  workloadKinds: WorkloadKind[];
+  /** The apiserver-side filter on the Secret watch: `type!=…` for every excluded type. */
+  secretFieldSelector: string | undefined;
+  /** Where the installation's digest key lives (created there on first start). */
+  digestKeyNamespace: string;
+  digestKeySecret: string;
   logLevel: LogLevel;
   logFormat: LogFormat;
   httpHost: string;
@@ -43,6 +55,11 @@ export const DEFAULTS = {
   qps: 50,
   burst: 500,
   templateOrder: 'resource-version' as TemplateOrder,
+  configSources: 'configmaps,secrets',
+  workloadKinds: 'deployments,statefulsets,daemonsets',
+  excludeSecretTypes: 'helm.sh/release.v1',
+  digestKeySecret: 'config-reload-digest-key',
+  digestKeyNamespace: 'config-reload-system',
   logLevel: 'info' as LogLevel,
   logFormat: 'json' as LogFormat,
   httpAddr: ':8080',
@@ -61,6 +78,11 @@ export const ENV = {
   qps: 'CONFIG_RELOAD_QPS',
   burst: 'CONFIG_RELOAD_BURST',
   'template-order': 'CONFIG_RELOAD_TEMPLATE_ORDER',
+  'config-sources': 'CONFIG_RELOAD_CONFIG_SOURCES',
+  'workload-kinds': 'CONFIG_RELOAD_WORKLOAD_KINDS',
+  'exclude-secret-types': 'CONFIG_RELOAD_EXCLUDE_SECRET_TYPES',
+  'digest-key-secret': 'CONFIG_RELOAD_DIGEST_KEY_SECRET',
+  'digest-key-namespace': 'CONFIG_RELOAD_DIGEST_KEY_NAMESPACE',
   'log-level': 'CONFIG_RELOAD_LOG_LEVEL',
   'log-format': 'CONFIG_RELOAD_LOG_FORMAT',
   'http-addr': 'CONFIG_RELOAD_HTTP_ADDR',
@@ -81,6 +103,11 @@ export const USAGE = `Usage: config-reload-operator [flags]
   --qps N, --burst N              global rate limit of reconciles (default ${DEFAULTS.qps}/s, burst ${DEFAULTS.burst})
   --template-order MODE           resource-version: a pod-template change written after the configuration
                                   changed carries it, no second roll; off: always roll (default ${DEFAULTS.templateOrder})
+  --config-sources LIST           configmaps,secrets or one of them (default ${DEFAULTS.configSources})
+  --workload-kinds LIST           deployments,statefulsets,daemonsets or some (default ${DEFAULTS.workloadKinds})
+  --exclude-secret-types LIST     Secret types never listed or watched; "" for none (default ${DEFAULTS.excludeSecretTypes})
+  --digest-key-secret NAME        the Secret holding the digest key (default ${DEFAULTS.digestKeySecret})
+  --digest-key-namespace NS       its namespace (default $POD_NAMESPACE, else ${DEFAULTS.digestKeyNamespace})
   --log-level LEVEL               error|warn|info|debug (default ${DEFAULTS.logLevel})
   --log-format FORMAT             json|text (default ${DEFAULTS.logFormat})
   --http-addr [HOST]:PORT         /healthz, /readyz, /metrics; "off" disables (default ${DEFAULTS.httpAddr})
@@ -115,6 +142,11 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
         qps: { type: 'string' },
         burst: { type: 'string' },
         'template-order': { type: 'string' },
+        'config-sources': { type: 'string' },
+        'workload-kinds': { type: 'string' },
+        'exclude-secret-types': { type: 'string' },
+        'digest-key-secret': { type: 'string' },
+        'digest-key-namespace': { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         'http-addr': { type: 'string' },
@@ -167,6 +199,11 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       qps: integer('--qps', str('qps', String(DEFAULTS.qps))!, 0, 100_000),
       burst: integer('--burst', str('burst', String(DEFAULTS.burst))!, 1, 1_000_000),
       templateOrder: oneOf('--template-order', str('template-order', DEFAULTS.templateOrder)!, ['resource-version', 'off'] as const),
+      sourceKinds: listOf('--config-sources', str('config-sources', DEFAULTS.configSources)!, SOURCES),
+      workloadKinds: listOf('--workload-kinds', str('workload-kinds', DEFAULTS.workloadKinds)!, WORKLOADS),
+      secretFieldSelector: secretTypes(excludedSecretTypes(v['exclude-secret-types'], env)),
+      digestKeySecret: objectName('--digest-key-secret', str('digest-key-secret', DEFAULTS.digestKeySecret)!),
+      digestKeyNamespace: objectName('--digest-key-namespace', str('digest-key-namespace', env.POD_NAMESPACE || DEFAULTS.digestKeyNamespace)!),
       logLevel,
       logFormat,
       httpHost: host,
@@ -202,6 +239,39 @@ function integer(flag: string, raw: string, min: number, max: number): number {
   const n = Number(raw);
   if (n < min || n > max) throw new ConfigError(`${flag} ${n}: must be between ${min} and ${max}`);
   return n;
+}
+
+const SOURCES: Record<string, SourceKind> = { configmaps: 'ConfigMap', secrets: 'Secret' };
+const WORKLOADS: Record<string, WorkloadKind> = { deployments: 'Deployment', statefulsets: 'StatefulSet', daemonsets: 'DaemonSet' };
+
+/** A comma list of names from `allowed`, at least one, each once, in the order of `allowed`. */
+function listOf<T>(flag: string, raw: string, allowed: Record<string, T>): T[] {
+  const names = raw.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '');
+  const unknown = names.filter((n) => !(n in allowed));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new ConfigError(`${flag} ${JSON.stringify(raw)}: expected a comma list of ${Object.keys(allowed).join(', ')}`);
+  }
+  return Object.entries(allowed).filter(([n]) => names.includes(n)).map(([, kind]) => kind);
+}
+
+/** The flag may be set to "" on purpose (exclude nothing), so an empty value is not "unset". */
+function excludedSecretTypes(fromFlag: unknown, env: Record<string, string | undefined>): string {
+  if (typeof fromFlag === 'string') return fromFlag;
+  return env[ENV['exclude-secret-types']] ?? DEFAULTS.excludeSecretTypes;
+}
+
+function secretTypes(raw: string): string | undefined {
+  const types = raw.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  for (const type of types) {
+    // A field selector value cannot hold ',' or '=' or '!', and a Secret type has no spaces.
+    if (!/^[A-Za-z0-9._/-]+$/.test(type)) throw new ConfigError(`--exclude-secret-types: ${JSON.stringify(type)} is not a Secret type`);
+  }
+  return types.length === 0 ? undefined : types.map((t) => `type!=${t}`).join(',');
+}
+
+function objectName(flag: string, raw: string): string {
+  if (!isObjectName(raw)) throw new ConfigError(`${flag} ${JSON.stringify(raw)}: not a valid Kubernetes object name`);
+  return raw;
 }
 
 function oneOf<T extends string>(flag: string, raw: string, allowed: readonly T[]): T {

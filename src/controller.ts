@@ -1,7 +1,7 @@
 // Wires the data flow (docs/architecture.md, "Data flow"):
-//   ConfigMap reflector ─► ConfigMapStore (digests) ─┐
-//                                                    ├─► ReferenceIndex ─► WorkQueue ─► Reconciler
-//   Deployment reflector ─► WorkloadStore (refs) ────┘
+//   ConfigMap, Secret reflectors ─► SourceStores (keyed digests) ─────┐
+//                                                                     ├─► ReferenceIndex ─► WorkQueue ─► Reconciler
+//   Deployment, StatefulSet, DaemonSet reflectors ─► WorkloadStore ───┘
 // The API (list page, watch, merge patch) and the clock are injected by the composition root
 // (src/operator.ts), so that unit tests drive all of this against an in-memory stand-in.
 // Reflectors run from start() on (a standby replica keeps them warm); workers run only from
@@ -9,28 +9,37 @@
 // would look absent.
 import type { Logger } from 'winston';
 import type { Config } from './config.ts';
-import { type ConfigMapKey, configMapKey, type WorkloadKey } from './core/keys.ts';
-import type { Decision } from './core/types.ts';
-import { type ClusterApi, CONFIGMAPS, DEPLOYMENTS } from './kube/cluster-api.ts';
+import type { DigestKey } from './core/digest.ts';
+import { type SourceKey, sourceKey, type WorkloadKey, type WorkloadKind } from './core/keys.ts';
+import type { Decision, SourceKind } from './core/types.ts';
+import {
+  type ClusterApi, CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, type ResourceType, SECRETS, STATEFULSETS,
+} from './kube/cluster-api.ts';
 import { WorkQueue } from './queue/workqueue.ts';
 import { type EventSink, type ReconcileObserver, Reconciler, type ReconcileResult } from './reconcile/reconciler.ts';
-import { type ConfigMapChange, type ConfigMapLike, ConfigMapStore } from './state/configmap-store.ts';
+import { type SourceChange, type SourceLike, SourceStore } from './state/source-store.ts';
 import { ReferenceIndex } from './state/reference-index.ts';
-import { type DeploymentLike, type WorkloadObservation, type WorkloadState, WorkloadStore } from './state/workload-store.ts';
+import { type WorkloadLike, type WorkloadObservation, type WorkloadState, WorkloadStore } from './state/workload-store.ts';
 import { type Clock, every, systemClock, type Timer } from './time/clock.ts';
 import { Reflector, type ReflectorHooks, type ReflectorSink } from './watch/reflector.ts';
 
-// A ConfigMap may hold up to 1 MiB: smaller pages bound what one page costs in transit.
-const CONFIGMAP_PAGE_SIZE = 100;
-const DEPLOYMENT_PAGE_SIZE = 500;
+// A ConfigMap or Secret may hold up to 1 MiB: smaller pages bound what one page costs in transit.
+const SOURCE_PAGE_SIZE = 100;
+const WORKLOAD_PAGE_SIZE = 500;
+
+const SOURCE_TYPES: Record<SourceKind, ResourceType> = { ConfigMap: CONFIGMAPS, Secret: SECRETS };
+const WORKLOAD_TYPES: Record<WorkloadKind, ResourceType> = { Deployment: DEPLOYMENTS, StatefulSet: STATEFULSETS, DaemonSet: DAEMONSETS };
 /** A reconcile that has not finished by then is stuck (its calls have deadlines far shorter). */
 const STUCK_RECONCILE_MS = 5 * 60_000;
 
 /** The start-up settings the controller acts on; their meaning is documented on Config. */
-export type ControllerSettings = Pick<Config, 'namespace' | 'dryRun' | 'debounceMs' | 'workers' | 'resyncPeriodMs' | 'qps' | 'burst'> & Partial<Pick<Config, 'templateOrder'>>;
+export type ControllerSettings = Pick<Config, 'namespace' | 'dryRun' | 'debounceMs' | 'workers' | 'resyncPeriodMs' | 'qps' | 'burst'>
+  & Partial<Pick<Config, 'templateOrder' | 'sourceKinds' | 'workloadKinds' | 'secretFieldSelector'>>;
 
 export interface ControllerOptions extends ControllerSettings {
   api: ClusterApi;
+  /** The installation's digest key (src/kube/digest-key.ts). */
+  digestKey: DigestKey;
   clock?: Clock;
   log: Logger;
   pageSize?: number;
@@ -44,13 +53,16 @@ export interface ControllerObserver extends Partial<ReconcileObserver> {
   relist?(resource: string, reason: string): void;
   watchRestart?(resource: string, reason: string): void;
   synced?(resource: string, objects: number): void;
+  /** Whether a watched kind can be watched (false: its watch is forbidden). */
+  sourceAvailable?(resource: string, available: boolean): void;
   reconciled?(seconds: number, result: 'success' | 'error'): void;
   queueWait?(seconds: number): void;
   queueDepth?(ready: number, waiting: number): void;
 }
 
 export class Controller {
-  readonly configMaps = new ConfigMapStore();
+  /** One store per kind of config object watched. */
+  readonly sources = new Map<SourceKind, SourceStore>();
   readonly workloads: WorkloadStore;
   readonly index = new ReferenceIndex();
   readonly queue: WorkQueue;
@@ -58,8 +70,12 @@ export class Controller {
   readonly #opts: ControllerOptions;
   readonly #log: Logger;
   readonly #clock: Clock;
-  readonly #cmReflector: Reflector<ConfigMapLike>;
-  readonly #deployReflector: Reflector<DeploymentLike>;
+  readonly #sourceReflectors = new Map<SourceKind, Reflector<SourceLike>>();
+  readonly #workloadReflectors = new Map<WorkloadKind, Reflector<WorkloadLike>>();
+  /** Watched kinds whose watch is refused (403) and has not succeeded since. */
+  readonly #forbidden = new Set<SourceKind>();
+  /** Resolves per watched kind once it has synced, or been refused (see start()). */
+  readonly #settled = new Map<SourceKind, { promise: Promise<void>; resolve: () => void }>();
   #synced = false;
   #stopping = false;
   #loops: Array<{ name: string; running: boolean }> = [];
@@ -73,35 +89,65 @@ export class Controller {
     this.#opts = opts;
     this.#log = opts.log;
     this.#clock = opts.clock ?? systemClock;
-    this.workloads = new WorkloadStore(this.#clock);
+    const sourceKinds = opts.sourceKinds ?? ['ConfigMap', 'Secret'];
+    const workloadKinds = opts.workloadKinds ?? ['Deployment', 'StatefulSet', 'DaemonSet'];
+    this.workloads = new WorkloadStore(this.#clock, new Set(sourceKinds));
+    for (const kind of sourceKinds) this.sources.set(kind, new SourceStore(kind, opts.digestKey));
     const observer = opts.observer;
     this.queue = new WorkQueue({
       debounceMs: opts.debounceMs, qps: opts.qps, burst: opts.burst, clock: this.#clock,
       onTake: (_key, waitedMs) => observer?.queueWait?.(waitedMs / 1000),
     });
     this.reconciler = new Reconciler({
-      api: opts.api, configMaps: this.configMaps, workloads: this.workloads, clock: this.#clock, log: opts.log,
+      api: opts.api, workloads: this.workloads, clock: this.#clock, log: opts.log, digestKey: opts.digestKey,
+      sources: { store: (kind) => this.sources.get(kind), available: (kind) => !this.#forbidden.has(kind) },
       dryRun: opts.dryRun, events: opts.events, templateOrder: opts.templateOrder ?? 'resource-version',
       observer: {
         decided: (d: Decision, ns: string, dry: boolean) => observer?.decided?.(d, ns, dry),
         apiError: (verb: string, status: number | undefined) => observer?.apiError?.(verb, status),
       },
     });
-    const hooks = (resource: string): ReflectorHooks => ({
-      onRelist: (reason) => observer?.relist?.(resource, reason),
-      onWatchRestart: (reason) => observer?.watchRestart?.(resource, reason),
-      onSynced: () => observer?.synced?.(resource, resource === 'configmaps' ? this.configMaps.size : this.workloads.size),
-    });
     const common = {
       api: opts.api, clock: this.#clock, log: opts.log, namespace: opts.namespace,
       ...(opts.watchdogMs ? { watchdogMs: opts.watchdogMs } : {}),
     };
-    this.#cmReflector = new Reflector<ConfigMapLike>({
-      ...common, type: CONFIGMAPS, hooks: hooks('configmaps'), pageSize: opts.pageSize ?? CONFIGMAP_PAGE_SIZE,
-    }, this.#configMapSink());
-    this.#deployReflector = new Reflector<DeploymentLike>({
-      ...common, type: DEPLOYMENTS, hooks: hooks('deployments'), pageSize: opts.pageSize ?? DEPLOYMENT_PAGE_SIZE,
-    }, this.#deploymentSink());
+    for (const [kind, store] of this.sources) {
+      const type = SOURCE_TYPES[kind];
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#settled.set(kind, { promise, resolve });
+      this.#sourceReflectors.set(kind, new Reflector<SourceLike>({
+        ...common, type, pageSize: opts.pageSize ?? SOURCE_PAGE_SIZE,
+        // Helm keeps every release in a Secret of up to 1 MiB that no pod mounts: excluded by
+        // the apiserver, they cost neither memory nor bandwidth.
+        ...(kind === 'Secret' && opts.secretFieldSelector ? { fieldSelector: opts.secretFieldSelector } : {}),
+        hooks: {
+          onRelist: (reason) => observer?.relist?.(type.plural, reason),
+          onWatchRestart: (reason) => observer?.watchRestart?.(type.plural, reason),
+          onSynced: () => {
+            observer?.synced?.(type.plural, store.size);
+            this.#sourceUsable(kind, true);
+          },
+          onForbidden: (error) => this.#sourceUsable(kind, false, error),
+        },
+      }, this.#sourceSink(store)));
+    }
+    for (const kind of workloadKinds) {
+      const type = WORKLOAD_TYPES[kind];
+      this.#workloadReflectors.set(kind, new Reflector<WorkloadLike>({
+        ...common, type, pageSize: opts.pageSize ?? WORKLOAD_PAGE_SIZE,
+        hooks: {
+          onRelist: (reason) => observer?.relist?.(type.plural, reason),
+          onWatchRestart: (reason) => observer?.watchRestart?.(type.plural, reason),
+          onSynced: () => observer?.synced?.(type.plural, this.workloads.size),
+        },
+      }, this.#workloadSink(kind)));
+    }
+  }
+
+  /** The store of ConfigMaps (undefined when they are not watched). */
+  get configMaps(): SourceStore | undefined {
+    return this.sources.get('ConfigMap');
   }
 
   get synced(): boolean {
@@ -121,13 +167,21 @@ export class Controller {
     return { alive: problems.length === 0, problems };
   }
 
-  /** Starts both reflectors; resolves once both have synced. */
+  /**
+   * Starts every reflector; resolves once each has synced — or, for a kind of config object whose
+   * watch is refused (RBAC), once that is known: the workloads consuming it wait, the rest are
+   * served.
+   */
   async start(): Promise<void> {
-    this.#supervise('configmap reflector', this.#cmReflector.run());
-    this.#supervise('deployment reflector', this.#deployReflector.run());
-    await Promise.all([this.#cmReflector.synced, this.#deployReflector.synced]);
+    for (const [kind, reflector] of this.#sourceReflectors) this.#supervise(`${kind} reflector`, reflector.run());
+    for (const [kind, reflector] of this.#workloadReflectors) this.#supervise(`${kind} reflector`, reflector.run());
+    await Promise.all([
+      ...[...this.#settled.values()].map((s) => s.promise),
+      ...[...this.#workloadReflectors.values()].map((r) => r.synced),
+    ]);
     this.#synced = true;
-    this.#log.info('caches synced', { configMaps: this.configMaps.size, deployments: this.workloads.size });
+    const counts = Object.fromEntries([...this.sources].map(([kind, store]) => [kind, store.size]));
+    this.#log.info('caches synced', { ...counts, workloads: this.workloads.size, unavailable: [...this.#forbidden] });
   }
 
   /**
@@ -165,8 +219,29 @@ export class Controller {
     this.#depthTimer?.cancel();
     await this.queue.shutDownWithDrain();
     await Promise.all(this.#workersRunning);
-    this.#cmReflector.stop();
-    this.#deployReflector.stop();
+    for (const reflector of [...this.#sourceReflectors.values(), ...this.#workloadReflectors.values()]) reflector.stop();
+  }
+
+  /** A watched kind became usable (synced) or not (its watch refused). */
+  #sourceUsable(kind: SourceKind, usable: boolean, error?: string): void {
+    const was = !this.#forbidden.has(kind);
+    if (usable) this.#forbidden.delete(kind);
+    else this.#forbidden.add(kind);
+    this.#settled.get(kind)?.resolve();
+    this.#opts.observer?.sourceAvailable?.(SOURCE_TYPES[kind].plural, usable);
+    if (was === usable) return;
+    if (!usable) {
+      const plural = SOURCE_TYPES[kind].plural;
+      this.#log.error(`cannot watch ${plural}: serving every workload that does not consume them`, {
+        error,
+        missingPermission: `list and watch on ${plural} (${this.#opts.namespace ? `namespace ${this.#opts.namespace}` : 'all namespaces'})`,
+        ...(kind === 'Secret' ? { toTurnOff: '--config-sources configmaps' } : {}),
+      });
+    } else {
+      this.#log.info(`${SOURCE_TYPES[kind].plural} can be watched again`);
+      // Workloads held while it was refused are decided now.
+      if (this.#synced) this.resync('periodic');
+    }
   }
 
   #supervise(name: string, loop: Promise<void>): void {
@@ -242,30 +317,30 @@ export class Controller {
     return true;
   }
 
-  #configChanged(change: ConfigMapChange): void {
+  #configChanged(change: SourceChange): void {
     // Before the first sync every object is new to us: nothing "changed", the start-up resync decides.
     if (!this.#synced) return;
     for (const key of this.index.consumersOf(change.key)) {
-      this.workloads.configChanged(key, change.name);
+      this.workloads.configChanged(key, `${change.kind} ${change.name}`);
       const w = this.workloads.get(key);
       if (w) this.#enqueueIfNeeded(w);
     }
   }
 
-  #configMapSink(): ReflectorSink<ConfigMapLike> {
+  #sourceSink(store: SourceStore): ReflectorSink<SourceLike> {
     return {
-      upsert: (cm) => {
-        const change = this.configMaps.observe(cm);
+      upsert: (obj) => {
+        const change = store.observe(obj);
         if (change) this.#configChanged(change);
       },
-      remove: (cm) => {
-        const change = this.configMaps.observeDeleted(cm);
+      remove: (obj) => {
+        const change = store.observeDeleted(obj);
         if (change) this.#configChanged(change);
       },
       beginList: () => {
-        const replacement = this.configMaps.beginReplace();
+        const replacement = store.beginReplace();
         return {
-          add: (cm) => replacement.add(cm),
+          add: (obj) => replacement.add(obj),
           commit: (rv) => {
             for (const change of replacement.commit(rv)) this.#configChanged(change);
           },
@@ -274,15 +349,15 @@ export class Controller {
     };
   }
 
-  #deploymentSink(): ReflectorSink<DeploymentLike> {
+  #workloadSink(kind: WorkloadKind): ReflectorSink<WorkloadLike> {
     return {
-      upsert: (d) => this.#workloadObserved(this.workloads.observe(d)),
+      upsert: (d) => this.#workloadObserved(this.workloads.observe(kind, d)),
       remove: (d) => {
-        const removed = this.workloads.remove(this.workloads.observe(d).key);
+        const removed = this.workloads.remove(this.workloads.keyOf(kind, d));
         if (removed) this.index.delete(removed.key);
       },
       beginList: () => {
-        const replacement = this.workloads.beginReplace();
+        const replacement = this.workloads.beginReplace(kind);
         return {
           add: (d) => replacement.add(d),
           commit: () => {
@@ -296,7 +371,7 @@ export class Controller {
   }
 
   #workloadObserved(o: WorkloadObservation): void {
-    const consumed: ConfigMapKey[] = o.state ? o.state.consumed.map((c) => configMapKey(o.state!.namespace, c.name)) : [];
+    const consumed: SourceKey[] = o.state ? o.state.consumed.map((c) => sourceKey(c.kind, o.state!.namespace, c.name)) : [];
     this.index.set(o.key, consumed);
     if (o.relevant && o.state && this.#synced) this.#enqueueIfNeeded(o.state);
   }

@@ -7,6 +7,7 @@ import type { Logger } from 'winston';
 import type { Config } from './config.ts';
 import { Controller } from './controller.ts';
 import { systemClock } from './time/clock.ts';
+import { clusterSecretApi, loadDigestKey } from './kube/digest-key.ts';
 import { HttpClusterApi } from './kube/http-cluster-api.ts';
 import { LeaseElector } from './leader/lease-elector.ts';
 import { EventRecorder } from './observability/events.ts';
@@ -15,7 +16,6 @@ import { startHttpServer, type RunningHttpServer } from './observability/http-se
 import { OperatorMetrics } from './observability/metrics.ts';
 
 export interface RunningOperator {
-  controller: Controller;
   httpPort: number | undefined;
   stop(): Promise<void>;
 }
@@ -29,80 +29,100 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
     log.error('unhandled rejection: reporting not alive', { error: unhandled });
   });
   const metrics = new OperatorMetrics();
-  // The composition root: the one place that builds clients and hands them down.
-  const controller = new Controller({
-    api: new HttpClusterApi(kubeConfig), clock: systemClock, log, namespace: config.namespace, dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
-    resyncPeriodMs: config.resyncPeriodMs, qps: config.qps, burst: config.burst, templateOrder: config.templateOrder,
-    observer: metricsObserver(metrics),
-    events: new EventRecorder(kubeConfig, { log, host: config.identity }),
-  });
+  const clock = systemClock;
   log.info('starting', {
     namespace: config.namespace ?? '(all)', dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
     resyncPeriodMs: config.resyncPeriodMs, leaderElect: config.leaderElect, server: kubeConfig.getCurrentCluster()?.server,
+    configSources: config.sourceKinds, workloadKinds: config.workloadKinds, secretFieldSelector: config.secretFieldSelector ?? null,
   });
 
+  // Probes answer from the start: alive while the digest key loads, ready once synced.
+  let controller: Controller | undefined;
   let http: RunningHttpServer | undefined;
   if (config.httpPort >= 0) {
     http = await startHttpServer({
       host: config.httpHost, port: config.httpPort, metrics, log,
       health: {
         isAlive: () => {
-          const { alive, problems } = controller.health();
-          if (!alive) log.error('liveness failing', { problems });
-          return alive && unhandled === undefined;
+          const health = controller?.health() ?? { alive: true, problems: [] };
+          if (!health.alive) log.error('liveness failing', { problems: health.problems });
+          return health.alive && unhandled === undefined;
         },
-        isReady: () => controller.synced,
+        isReady: () => controller?.synced ?? false,
       },
     });
   }
 
+  const stopping = new AbortController();
   let stopped = false;
-  const synced = controller.start();
-  const startWorkers = (leadership?: AbortSignal) => {
-    void synced.then(() => {
-      if (!stopped && !leadership?.aborted) controller.runWorkers(leadership);
-    });
-  };
-
-  // Standby replicas keep their reflectors warm (and report ready); only the leader runs workers.
   let elector: LeaseElector | undefined;
-  if (config.leaderElect) {
-    const lease = config.leaseDurationMs;
-    elector = new LeaseElector(kubeConfig, {
-      namespace: config.leaderElectionNamespace, name: config.leaderElectionId, identity: config.identity,
-      // client-go's proportions: 15 s lease, 10 s renew deadline, 2 s retry period.
-      leaseDurationMs: lease, renewDeadlineMs: Math.round((lease * 2) / 3), retryPeriodMs: Math.round((lease * 2) / 15), log,
+  const started = (async () => {
+    const digestKey = await loadDigestKey(
+      clusterSecretApi(kubeConfig), { namespace: config.digestKeyNamespace, name: config.digestKeySecret }, log, clock, stopping.signal,
+    );
+    if (digestKey === undefined) return;
+    // The composition root: the one place that builds clients and hands them down.
+    controller = new Controller({
+      api: new HttpClusterApi(kubeConfig), clock, log, digestKey, namespace: config.namespace, dryRun: config.dryRun,
+      debounceMs: config.debounceMs, workers: config.workers, resyncPeriodMs: config.resyncPeriodMs, qps: config.qps,
+      burst: config.burst, templateOrder: config.templateOrder, sourceKinds: config.sourceKinds,
+      workloadKinds: config.workloadKinds, secretFieldSelector: config.secretFieldSelector,
+      observer: metricsObserver(metrics),
+      events: new EventRecorder(kubeConfig, { log, host: config.identity }),
     });
-    elector.run({
-      // The signal is aborted the moment the renew deadline passes, before a standby can take
-      // the Lease: no write starts after that, and a patch in flight is cancelled.
-      onStartedLeading: (leadership) => {
-        metrics.isLeader.set(1);
-        log.info('became leader: starting workers once synced', { identity: config.identity });
-        startWorkers(leadership);
-      },
-      onStoppedLeading: () => {
-        metrics.isLeader.set(0);
-        // As controller-runtime does: a replica that lost the Lease may hold a stale view;
-        // exiting hands the work to the new leader cleanly, and the kubelet restarts us as a standby.
-        log.error('lost the leader Lease: exiting', { identity: config.identity });
-        stopped = true;
-        void controller.stop().finally(() => process.exit(1));
-      },
-    });
-  } else {
-    metrics.isLeader.set(1);
-    startWorkers();
+    elector = lead(controller);
+  })();
+
+  /** Starts the controller; standby replicas keep their reflectors warm (and report ready), only the leader runs workers. */
+  function lead(controller: Controller): LeaseElector | undefined {
+    const synced = controller.start();
+    const startWorkers = (leadership?: AbortSignal) => {
+      void synced.then(() => {
+        if (!stopped && !leadership?.aborted) controller.runWorkers(leadership);
+      });
+    };
+
+    let elector: LeaseElector | undefined;
+    if (config.leaderElect) {
+      const lease = config.leaseDurationMs;
+      elector = new LeaseElector(kubeConfig, {
+        namespace: config.leaderElectionNamespace, name: config.leaderElectionId, identity: config.identity,
+        // client-go's proportions: 15 s lease, 10 s renew deadline, 2 s retry period.
+        leaseDurationMs: lease, renewDeadlineMs: Math.round((lease * 2) / 3), retryPeriodMs: Math.round((lease * 2) / 15), log,
+      });
+      elector.run({
+        // The signal is aborted the moment the renew deadline passes, before a standby can take
+        // the Lease: no write starts after that, and a patch in flight is cancelled.
+        onStartedLeading: (leadership) => {
+          metrics.isLeader.set(1);
+          log.info('became leader: starting workers once synced', { identity: config.identity });
+          startWorkers(leadership);
+        },
+        onStoppedLeading: () => {
+          metrics.isLeader.set(0);
+          // As controller-runtime does: a replica that lost the Lease may hold a stale view;
+          // exiting hands the work to the new leader cleanly, and the kubelet restarts us as a standby.
+          log.error('lost the leader Lease: exiting', { identity: config.identity });
+          stopped = true;
+          void controller.stop().finally(() => process.exit(1));
+        },
+      });
+    } else {
+      metrics.isLeader.set(1);
+      startWorkers();
+    }
+    return elector;
   }
 
   return {
-    controller,
     httpPort: http?.port,
     async stop() {
       stopped = true;
+      stopping.abort();
+      await started;
       // Order matters: finish the write in flight before releasing the Lease, or the next
-      // leader could act on the same Deployment at the same time.
-      await controller.stop();
+      // leader could act on the same workload at the same time.
+      await controller?.stop();
       await elector?.stop();
       await http?.close();
       log.info('stopped');

@@ -4,6 +4,7 @@ import type { OptIn } from './types.ts';
 export const ANNOTATION_PREFIX = 'config-reload.dev/';
 export const ENABLED_ANNOTATION = `${ANNOTATION_PREFIX}enabled`;
 export const CONFIGMAPS_ANNOTATION = `${ANNOTATION_PREFIX}configmaps`;
+export const SECRETS_ANNOTATION = `${ANNOTATION_PREFIX}secrets`;
 export const HASH_ANNOTATION = `${ANNOTATION_PREFIX}config-hash`;
 
 const MAX_CONFIGMAP_NAME_LENGTH = 253;
@@ -12,7 +13,7 @@ const MAX_CONFIGMAP_NAME_LENGTH = 253;
 // a name no ConfigMap can ever have.
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-export function isConfigMapName(name: string): boolean {
+export function isObjectName(name: string): boolean {
   return name.length <= MAX_CONFIGMAP_NAME_LENGTH && DNS1123_SUBDOMAIN.test(name);
 }
 
@@ -26,15 +27,15 @@ function parseEnabled(raw: string): Parsed<boolean> {
   return { ok: false, reason: 'expected "true" or "false"' };
 }
 
-function parseConfigMapList(raw: string): Parsed<string[]> {
+function parseNameList(raw: string, what: 'ConfigMap' | 'Secret'): Parsed<string[]> {
   const names = new Set<string>();
   for (const item of raw.split(',')) {
     const name = item.trim();
     if (name === '') continue; // "a, b," and "a,,b" are what people type
-    if (!isConfigMapName(name)) {
+    if (!isObjectName(name)) {
       return {
         ok: false,
-        reason: `"${name}" is not a valid ConfigMap name (lowercase letters, digits, '-' and '.', ` +
+        reason: `"${name}" is not a valid ${what} name (lowercase letters, digits, '-' and '.', ` +
           `starting and ending with a letter or digit, at most ${MAX_CONFIGMAP_NAME_LENGTH} characters)`,
       };
     }
@@ -49,7 +50,6 @@ function parseConfigMapList(raw: string): Parsed<string[]> {
  */
 export function parseOptIn(annotations: Record<string, string> | undefined): OptIn {
   const enabledRaw = annotations?.[ENABLED_ANNOTATION];
-  const configMapsRaw = annotations?.[CONFIGMAPS_ANNOTATION];
 
   let enabled: boolean | undefined;
   if (enabledRaw !== undefined) {
@@ -58,18 +58,19 @@ export function parseOptIn(annotations: Record<string, string> | undefined): Opt
     enabled = parsed.value;
   }
 
-  let extraConfigMaps: string[] = [];
-  if (configMapsRaw !== undefined) {
-    const parsed = parseConfigMapList(configMapsRaw);
-    if (!parsed.ok) {
-      return { kind: 'malformed', annotation: CONFIGMAPS_ANNOTATION, value: configMapsRaw, reason: parsed.reason };
-    }
-    extraConfigMaps = parsed.value;
+  const named: { ConfigMap: string[]; Secret: string[] } = { ConfigMap: [], Secret: [] };
+  for (const [annotation, what] of [[CONFIGMAPS_ANNOTATION, 'ConfigMap'], [SECRETS_ANNOTATION, 'Secret']] as const) {
+    const raw = annotations?.[annotation];
+    if (raw === undefined) continue;
+    const parsed = parseNameList(raw, what);
+    if (!parsed.ok) return { kind: 'malformed', annotation, value: raw, reason: parsed.reason };
+    named[what] = parsed.value;
   }
+  const extra = { extraConfigMaps: named.ConfigMap, extraSecrets: named.Secret };
 
-  if (enabled === true) return { kind: 'in', referenced: true, extraConfigMaps };
-  // The configmaps annotation opts in by itself; enabled="false" next to it narrows the watch
-  // to the named ConfigMaps instead of cancelling it.
-  if (extraConfigMaps.length > 0) return { kind: 'in', referenced: false, extraConfigMaps };
+  if (enabled === true) return { kind: 'in', referenced: true, ...extra };
+  // The configmaps and secrets annotations opt in by themselves; enabled="false" next to them
+  // narrows the watch to the named objects instead of cancelling it.
+  if (named.ConfigMap.length > 0 || named.Secret.length > 0) return { kind: 'in', referenced: false, ...extra };
   return { kind: 'out' };
 }

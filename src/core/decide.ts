@@ -1,7 +1,13 @@
 // "Should we act?" for one workload: a chain of small checks, each of which either settles the
 // decision with a reason or passes. The first that settles wins, so the order is the policy.
-import { DIGEST_FORMAT, digestFormat } from './digest.ts';
-import type { Decision, OptIn } from './types.ts';
+import { DIGEST_FORMAT, digestFormat, digestKeyId } from './digest.ts';
+import type { Decision, OptIn, SourceKind } from './types.ts';
+
+/** A consumed config object, named for a reason. */
+export interface SourceName {
+  kind: SourceKind;
+  name: string;
+}
 
 export interface DecisionInput {
   optIn: OptIn;
@@ -9,9 +15,16 @@ export interface DecisionInput {
   recordedDigest: string | undefined;
   /** workloadDigest over the current index. */
   desiredDigest: string;
-  /** Required (non-optional) consumed ConfigMaps that do not exist. */
-  missingRequired: string[];
-  /** ConfigMaps whose content differs from what was recorded, when known; only for the reason. */
+  /** Required (non-optional) consumed config objects that do not exist. */
+  missingRequired: SourceName[];
+  /** The id of the installation's digest key, which desiredDigest was made with. */
+  keyId?: string;
+  /**
+   * Kinds of config object the workload consumes that the operator cannot watch now (the Secret
+   * watch is forbidden): their absence is not known to be real, so nothing is decided.
+   */
+  unavailable?: SourceKind[];
+  /** Config objects whose content differs from what was recorded, when known; only for the reason. */
   changed?: string[];
   /**
    * The current pod template was written after the last change of every consumed ConfigMap
@@ -31,6 +44,19 @@ function isCurrentFormat(digest: string): boolean {
   return digestFormat(digest) === DIGEST_FORMAT;
 }
 
+/** Comparable with the desired digest: this format, made with this key. */
+function isComparable(digest: string, keyId: string | undefined): boolean {
+  return isCurrentFormat(digest) && (keyId === undefined || digestKeyId(digest) === keyId);
+}
+
+function names(sources: readonly SourceName[]): string {
+  const kinds = [...new Set(sources.map((s) => s.kind))].sort();
+  return kinds.map((kind) => {
+    const of = sources.filter((s) => s.kind === kind).map((s) => s.name);
+    return `${kind}${of.length > 1 ? 's' : ''} ${list(of)}`;
+  }).join(' and ');
+}
+
 const notOptedIn: Check = ({ optIn }) =>
   optIn.kind === 'out' ? { action: 'none', code: 'not_opted_in', reason: 'not opted in' } : undefined;
 
@@ -44,28 +70,35 @@ const malformedAnnotation: Check = ({ optIn }) =>
       }
     : undefined;
 
-// Rolling while a required ConfigMap is missing would replace running pods with pods that cannot
-// start. The digest, which hashes the ConfigMap as absent, is recorded only when nothing (of the
-// current format) was: then the ConfigMap's creation changes the digest and rolls the workload.
-// An existing record is kept for the same reason.
-const requiredConfigMapMissing: Check = ({ recordedDigest, desiredDigest, missingRequired }) => {
+// A kind the operator cannot watch (RBAC forbids the Secret watch) would look absent: deciding
+// on that could record absence and roll every consumer once the watch is allowed again.
+const sourceUnavailable: Check = ({ unavailable }) =>
+  unavailable !== undefined && unavailable.length > 0
+    ? {
+        action: 'none',
+        code: 'source_unavailable',
+        reason: `consumes ${list(unavailable)}s, which the operator cannot watch now (see its log): nothing decided until it can`,
+        warning: 'SourceUnavailable',
+      }
+    : undefined;
+
+// Rolling while a required config object is missing would replace running pods with pods that
+// cannot start. The digest, which hashes the object as absent, is recorded only when nothing
+// comparable was: then the object's creation changes the digest and rolls the workload. An
+// existing record is kept for the same reason.
+const requiredSourceMissing: Check = ({ recordedDigest, desiredDigest, missingRequired, keyId }) => {
   if (missingRequired.length === 0) return undefined;
-  const missing = `required ConfigMap${missingRequired.length > 1 ? 's' : ''} ${list(missingRequired)} missing`;
-  if (recordedDigest === undefined || !isCurrentFormat(recordedDigest)) {
+  const secret = missingRequired.some((s) => s.kind === 'Secret');
+  const code = secret ? 'secret_missing' : 'configmap_missing';
+  const warning = secret ? 'SecretMissing' : 'ConfigMapMissing';
+  const missing = `required ${names(missingRequired)} missing`;
+  if (recordedDigest === undefined || !isComparable(recordedDigest, keyId)) {
     return {
-      action: 'adopt',
-      code: 'configmap_missing',
+      action: 'adopt', code, warning, digest: desiredDigest,
       reason: `${missing}: recorded digest without rolling; the workload rolls once ${missingRequired.length > 1 ? 'they appear' : 'it appears'}`,
-      digest: desiredDigest,
-      warning: 'ConfigMapMissing',
     };
   }
-  return {
-    action: 'none',
-    code: 'configmap_missing',
-    reason: `${missing}: not rolling, the new pods could not start`,
-    warning: 'ConfigMapMissing',
-  };
+  return { action: 'none', code, warning, reason: `${missing}: not rolling, the new pods could not start` };
 };
 
 // Adoption never rolls: a workload seen for the first time was started with whatever
@@ -90,6 +123,18 @@ const otherFormat: Check = ({ recordedDigest, desiredDigest }) => {
 
 // Any pod-template change (an image, a reference, a restart annotation) written after the
 // configuration changed rolled the workload onto the new configuration already.
+// A digest made with another key (the key Secret was deleted and made anew) cannot be compared:
+// re-recording it is the only safe step. What changed while the operator was down is lost.
+const otherKey: Check = ({ recordedDigest, desiredDigest, keyId }) =>
+  recordedDigest !== undefined && keyId !== undefined && isCurrentFormat(recordedDigest) && digestKeyId(recordedDigest) !== keyId
+    ? {
+        action: 'adopt',
+        code: 'key_changed',
+        reason: 'the recorded digest was made with another digest key: re-recorded without rolling',
+        digest: desiredDigest,
+      }
+    : undefined;
+
 const templateCarriesConfig: Check = ({ desiredDigest, templateCarriesConfig: carries }) =>
   carries
     ? {
@@ -108,7 +153,7 @@ const configurationChanged: Check = ({ desiredDigest, changed }) => ({
   code: 'config_changed',
   reason:
     changed !== undefined && changed.length > 0
-      ? `ConfigMap${changed.length > 1 ? 's' : ''} ${list(changed)} changed: rolling`
+      ? `${list(changed)} changed: rolling`
       : 'consumed configuration changed: rolling',
   digest: desiredDigest,
 });
@@ -116,9 +161,11 @@ const configurationChanged: Check = ({ desiredDigest, changed }) => ({
 const CHECKS: readonly Check[] = [
   notOptedIn,
   malformedAnnotation,
-  requiredConfigMapMissing,
+  sourceUnavailable,
+  requiredSourceMissing,
   firstSeen,
   otherFormat,
+  otherKey,
   upToDate,
   templateCarriesConfig,
   configurationChanged,

@@ -1,27 +1,31 @@
-// Keys are types: a workload key and a ConfigMap key are built here and nowhere else, and
-// nothing ever splits one back into its parts — entries carry their namespace and name.
+// Keys are types: a workload key and a config-object key are built here and nowhere else, and
+// nothing ever splits one back into its parts — entries carry their kind, namespace and name.
+import type { SourceKind } from './types.ts';
+
 declare const brand: unique symbol;
 
-export type WorkloadKind = 'Deployment';
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
+
+export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet'];
 
 /** `Kind/namespace/name`: the work-queue key of a workload. */
 export type WorkloadKey = string & { readonly [brand]: 'WorkloadKey' };
 
-/** `namespace/name` of a ConfigMap. */
-export type ConfigMapKey = string & { readonly [brand]: 'ConfigMapKey' };
+/** `Kind/namespace/name` of a ConfigMap or Secret. */
+export type SourceKey = string & { readonly [brand]: 'SourceKey' };
 
 export function workloadKey(kind: WorkloadKind, namespace: string, name: string): WorkloadKey {
   return `${kind}/${namespace}/${name}` as WorkloadKey;
 }
 
-export function configMapKey(namespace: string, name: string): ConfigMapKey {
-  return `${namespace}/${name}` as ConfigMapKey;
+export function sourceKey(kind: SourceKind, namespace: string, name: string): SourceKey {
+  return `${kind}/${namespace}/${name}` as SourceKey;
 }
 
 export interface NamedObject {
   metadata?: { namespace?: string; name?: string };
 }
 
-export function configMapKeyOf(obj: NamedObject): ConfigMapKey {
-  return configMapKey(obj.metadata?.namespace ?? '', obj.metadata?.name ?? '');
+export function sourceKeyOf(kind: SourceKind, obj: NamedObject): SourceKey {
+  return sourceKey(kind, obj.metadata?.namespace ?? '', obj.metadata?.name ?? '');
 }

@@ -1,10 +1,12 @@
-// Which ConfigMaps a pod template consumes, and how: the four reference paths (volumes, projected
-// volumes, envFrom, env valueFrom) in containers and initContainers (docs/architecture.md, "Rules").
-import type { ConsumedConfigMap, OptIn } from './types.ts';
+// Which config objects a pod template consumes, and how: for ConfigMaps and Secrets alike, a
+// volume (with `items` selecting keys), a projected volume source, `envFrom` and
+// `env[].valueFrom` key references, in containers and initContainers
+// (docs/architecture.md, "Rules"). `imagePullSecrets` do not count: a pull secret is read when
+// an image is pulled, and changing it needs no restart.
+import type { ConsumedSource, OptIn, SourceKind } from './types.ts';
 
-// The pod spec arrives either as a client-node class instance (V1PodSpec) or as plain JSON from
-// a watch. Both carry the same field names, so it is read as untyped data and every level is
-// checked: a field of the wrong shape is skipped rather than trusted.
+// The pod spec arrives as plain JSON from the API. It is read as untyped data and every level
+// is checked: a field of the wrong shape is skipped rather than trusted.
 type Data = Record<string, unknown>;
 
 function record(value: unknown): Data | undefined {
@@ -23,53 +25,57 @@ function nonEmptyString(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/** One place in the pod template that names a ConfigMap. keys null: the whole map. */
-interface Reference {
-  name: string;
-  optional: boolean;
-  keys: string[] | null;
-}
+/** One place in the pod template that names a config object. keys null: the whole object. */
+type Reference = ConsumedSource;
 
-function reference(source: Data | undefined, keys: string[] | null): Reference | undefined {
-  const name = nonEmptyString(source?.['name']);
+function reference(kind: SourceKind, name: string | undefined, source: Data | undefined, keys: string[] | null): Reference | undefined {
   if (name === undefined) return undefined;
-  return { name, optional: source?.['optional'] === true, keys };
+  return { kind, name, optional: source?.['optional'] === true, keys };
 }
 
-/** volumes[].configMap and projected sources[].configMap: `items` selects keys, none means all. */
-function mountedReference(source: Data | undefined): Reference | undefined {
+/** A mounted source: `items` selects keys, none (or empty) means every key, as the kubelet does. */
+function mounted(kind: SourceKind, source: Data | undefined, nameField: 'name' | 'secretName'): Reference | undefined {
   if (source === undefined) return undefined;
   const keys = records(source['items']).flatMap((item) => nonEmptyString(item['key']) ?? []);
-  // The kubelet projects every key when `items` is absent or empty.
-  return reference(source, keys.length > 0 ? keys : null);
+  return reference(kind, nonEmptyString(source[nameField]), source, keys.length > 0 ? keys : null);
 }
 
 function volumeReferences(podSpec: Data): Reference[] {
   const found: Reference[] = [];
+  const push = (ref: Reference | undefined) => ref && found.push(ref);
   for (const volume of records(podSpec['volumes'])) {
-    const direct = mountedReference(record(volume['configMap']));
-    if (direct) found.push(direct);
+    push(mounted('ConfigMap', record(volume['configMap']), 'name'));
+    // A secret volume names its Secret in `secretName`; a projected source in `name`.
+    push(mounted('Secret', record(volume['secret']), 'secretName'));
     for (const source of records(record(volume['projected'])?.['sources'])) {
-      const projected = mountedReference(record(source['configMap']));
-      if (projected) found.push(projected);
+      push(mounted('ConfigMap', record(source['configMap']), 'name'));
+      push(mounted('Secret', record(source['secret']), 'name'));
     }
   }
   return found;
 }
 
+function keyReference(kind: SourceKind, selector: Data | undefined): Reference | undefined {
+  if (selector === undefined) return undefined;
+  const key = nonEmptyString(selector['key']);
+  // The apiserver requires `key`; should one ever be missing, reading the whole object can only
+  // cause an unneeded roll, never a missed one.
+  return reference(kind, nonEmptyString(selector['name']), selector, key === undefined ? null : [key]);
+}
+
 function containerReferences(container: Data): Reference[] {
   const found: Reference[] = [];
+  const push = (ref: Reference | undefined) => ref && found.push(ref);
   for (const envFrom of records(container['envFrom'])) {
-    const whole = reference(record(envFrom['configMapRef']), null);
-    if (whole) found.push(whole);
+    const configMap = record(envFrom['configMapRef']);
+    push(reference('ConfigMap', nonEmptyString(configMap?.['name']), configMap, null));
+    const secret = record(envFrom['secretRef']);
+    push(reference('Secret', nonEmptyString(secret?.['name']), secret, null));
   }
   for (const env of records(container['env'])) {
-    const selector = record(record(env['valueFrom'])?.['configMapKeyRef']);
-    const key = nonEmptyString(selector?.['key']);
-    // The apiserver requires `key`; should one ever be missing, reading the whole map can only
-    // cause an unneeded roll, never a missed one.
-    const selected = reference(selector, key === undefined ? null : [key]);
-    if (selected) found.push(selected);
+    const valueFrom = record(env['valueFrom']);
+    push(keyReference('ConfigMap', record(valueFrom?.['configMapKeyRef'])));
+    push(keyReference('Secret', record(valueFrom?.['secretKeyRef'])));
   }
   return found;
 }
@@ -80,33 +86,44 @@ function podSpecReferences(podSpec: Data): Reference[] {
   return [...volumeReferences(podSpec), ...containers.flatMap(containerReferences)];
 }
 
-function merge(references: readonly Reference[]): ConsumedConfigMap[] {
-  const byName = new Map<string, { optional: boolean; keys: Set<string> | null }>();
+function byKindAndName(a: { kind: string; name: string }, b: { kind: string; name: string }): number {
+  const x = `${a.kind}/${a.name}`;
+  const y = `${b.kind}/${b.name}`;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function merge(references: readonly Reference[]): ConsumedSource[] {
+  const byId = new Map<string, { kind: SourceKind; name: string; optional: boolean; keys: Set<string> | null }>();
   for (const ref of references) {
-    const seen = byName.get(ref.name);
+    const id = `${ref.kind}/${ref.name}`;
+    const seen = byId.get(id);
     if (seen === undefined) {
-      byName.set(ref.name, { optional: ref.optional, keys: ref.keys === null ? null : new Set(ref.keys) });
+      byId.set(id, { kind: ref.kind, name: ref.name, optional: ref.optional, keys: ref.keys === null ? null : new Set(ref.keys) });
       continue;
     }
-    // One required reference is enough for the pods to need the ConfigMap to start.
+    // One required reference is enough for the pods to need the object to start.
     seen.optional &&= ref.optional;
     if (ref.keys === null) seen.keys = null;
     else if (seen.keys !== null) for (const key of ref.keys) seen.keys.add(key);
   }
-  return [...byName]
-    .map(([name, { optional, keys }]) => ({ name, optional, keys: keys === null ? null : [...keys].sort() }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...byId.values()]
+    .map(({ kind, name, optional, keys }) => ({ kind, name, optional, keys: keys === null ? null : [...keys].sort() }))
+    .sort(byKindAndName);
 }
 
 /**
- * The ConfigMaps a workload consumes, one entry per name, sorted by name. `podSpec` is the
- * workload's `spec.template.spec`.
+ * The config objects a workload consumes, one entry per kind and name, sorted by kind then
+ * name. `podSpec` is the workload's `spec.template.spec`; `kinds` are the kinds the operator
+ * watches (a ConfigMaps-only install ignores Secret references).
  */
-export function consumedConfigMaps(podSpec: unknown, optIn: OptIn & { kind: 'in' }): ConsumedConfigMap[] {
+export function consumedSources(podSpec: unknown, optIn: OptIn & { kind: 'in' }, kinds: ReadonlySet<SourceKind>): ConsumedSource[] {
   const spec = record(podSpec);
   const referenced = optIn.referenced && spec !== undefined ? podSpecReferences(spec) : [];
   // Named by annotation: the app reads them through the API, so their absence is a state it
   // handles and never keeps a pod from starting.
-  const named = optIn.extraConfigMaps.map((name): Reference => ({ name, optional: true, keys: null }));
-  return merge([...referenced, ...named]);
+  const named = [
+    ...optIn.extraConfigMaps.map((name): Reference => ({ kind: 'ConfigMap', name, optional: true, keys: null })),
+    ...optIn.extraSecrets.map((name): Reference => ({ kind: 'Secret', name, optional: true, keys: null })),
+  ];
+  return merge([...referenced, ...named].filter((ref) => kinds.has(ref.kind)));
 }

@@ -1,32 +1,38 @@
 // Shapes shared by the pure core (references, digest, decision). They hold only what
-// decisions need: never a whole Kubernetes object, never a ConfigMap value.
+// decisions need: never a whole Kubernetes object, never a ConfigMap or Secret value.
 
-/** One ConfigMap a workload consumes, merged over every place the pod template names it. */
-export interface ConsumedConfigMap {
+/** The kinds of object whose content a workload consumes. */
+export type SourceKind = 'ConfigMap' | 'Secret';
+
+export const SOURCE_KINDS: readonly SourceKind[] = ['ConfigMap', 'Secret'];
+
+/** One config object a workload consumes, merged over every place the pod template names it. */
+export interface ConsumedSource {
+  kind: SourceKind;
   name: string;
   /** true only when every reference to it is `optional: true` (or it was named by annotation). */
   optional: boolean;
   /**
-   * The keys the workload reads, sorted and unique, or null when it reads the whole ConfigMap
-   * (a volume without `items`, envFrom, or the configmaps annotation). A change to a key no
+   * The keys the workload reads, sorted and unique, or null when it reads the whole object
+   * (a volume without `items`, envFrom, or an annotation naming it). A change to a key no
    * reference reads does not roll the workload.
    */
   keys: string[] | null;
 }
 
 /**
- * What is retained per ConfigMap: one digest per key (data and binaryData, kept apart), so
- * memory grows with the number of keys, not with the size of the values.
+ * What is retained per config object: one keyed digest per key (for a ConfigMap, data and
+ * binaryData kept apart), so memory grows with the number of keys, not with their values.
  */
-export interface ConfigMapContent {
-  /** key -> digest of (section, key, value); section is "data" or "binaryData". */
+export interface SourceContent {
+  /** key -> HMAC of (section, key, value) under the installation's digest key. */
   keyDigests: ReadonlyMap<string, string>;
 }
 
 /** Result of reading the opt-in annotations of a workload. */
 export type OptIn =
   | { kind: 'out' }
-  | { kind: 'in'; referenced: boolean; extraConfigMaps: string[] }
+  | { kind: 'in'; referenced: boolean; extraConfigMaps: string[]; extraSecrets: string[] }
   | { kind: 'malformed'; annotation: string; value: string; reason: string };
 
 export type Action = 'none' | 'adopt' | 'roll';
@@ -35,8 +41,11 @@ export type DecisionCode =
   | 'not_opted_in'
   | 'malformed_annotation'
   | 'configmap_missing'
+  | 'secret_missing'
   | 'first_seen'
   | 'format_upgrade'
+  | 'key_changed'
+  | 'source_unavailable'
   | 'template_changed'
   | 'up_to_date'
   | 'config_changed';
@@ -50,5 +59,5 @@ export interface Decision {
   /** Digest to record (adopt, roll); absent for none. */
   digest?: string;
   /** Set when the situation deserves a Warning (malformed annotation, missing required ConfigMap). */
-  warning?: 'MalformedAnnotation' | 'ConfigMapMissing';
+  warning?: 'MalformedAnnotation' | 'ConfigMapMissing' | 'SecretMissing' | 'SourceUnavailable';
 }

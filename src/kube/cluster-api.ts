@@ -14,7 +14,16 @@ export interface ResourceType {
 }
 
 export const CONFIGMAPS: ResourceType = { kind: 'ConfigMap', apiPath: '/api/v1', plural: 'configmaps' };
+export const SECRETS: ResourceType = { kind: 'Secret', apiPath: '/api/v1', plural: 'secrets' };
 export const DEPLOYMENTS: ResourceType = { kind: 'Deployment', apiPath: '/apis/apps/v1', plural: 'deployments' };
+export const STATEFULSETS: ResourceType = { kind: 'StatefulSet', apiPath: '/apis/apps/v1', plural: 'statefulsets' };
+export const DAEMONSETS: ResourceType = { kind: 'DaemonSet', apiPath: '/apis/apps/v1', plural: 'daemonsets' };
+
+/** Filters the apiserver applies before anything is sent: what they exclude costs nothing here. */
+export interface Selectors {
+  fieldSelector?: string | undefined;
+  labelSelector?: string | undefined;
+}
 
 /** The metadata every object the operator reads carries. */
 export interface ObjectMeta {
@@ -31,7 +40,7 @@ export interface KubeObject {
   metadata?: ObjectMeta;
 }
 
-export interface ListRequest {
+export interface ListRequest extends Selectors {
   /** undefined: every namespace. */
   namespace: string | undefined;
   limit: number;
@@ -54,7 +63,7 @@ export interface WatchEvent<T> {
   object: T & { code?: number; message?: string };
 }
 
-export interface WatchRequest {
+export interface WatchRequest extends Selectors {
   namespace: string | undefined;
   resourceVersion: string;
   /** Server-side timeout: the apiserver ends the watch cleanly after this long. */
@@ -84,6 +93,13 @@ export interface ClusterApi {
   watch<T extends KubeObject>(type: ResourceType, request: WatchRequest, onEvent: (event: WatchEvent<T>) => void): WatchStream;
   /** application/merge-patch+json; resolves with the object as written. */
   mergePatch(type: ResourceType, request: MergePatchRequest): Promise<KubeObject>;
+}
+
+export function selectorQuery(selectors: Selectors): Record<string, string> {
+  const query: Record<string, string> = {};
+  if (selectors.fieldSelector) query['fieldSelector'] = selectors.fieldSelector;
+  if (selectors.labelSelector) query['labelSelector'] = selectors.labelSelector;
+  return query;
 }
 
 export function collectionPath(type: ResourceType, namespace: string | undefined): string {

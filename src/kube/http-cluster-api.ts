@@ -9,7 +9,7 @@ import { fetch, type Dispatcher } from 'undici';
 import { ApiError } from './api-error.ts';
 import {
   type ClusterApi, collectionPath, type KubeObject, type ListPage, type ListRequest, type MergePatchRequest,
-  type ResourceType, type WatchEvent, type WatchRequest, type WatchStream,
+  type ResourceType, selectorQuery, type WatchEvent, type WatchRequest, type WatchStream,
 } from './cluster-api.ts';
 
 /** One page of a list may take a while on a loaded apiserver; a silent one is retried, not waited on. */
@@ -29,7 +29,7 @@ export class HttpClusterApi implements ClusterApi {
   }
 
   async listPage<T extends KubeObject>(type: ResourceType, req: ListRequest): Promise<ListPage<T>> {
-    const query: Record<string, string> = { limit: String(req.limit) };
+    const query: Record<string, string> = { limit: String(req.limit), ...selectorQuery(req) };
     if (req.continueToken) query['continue'] = req.continueToken;
     const signal = withDeadline(req.signal, LIST_TIMEOUT_MS);
     const what = `LIST ${collectionPath(type, req.namespace)}`;
@@ -49,6 +49,7 @@ export class HttpClusterApi implements ClusterApi {
     const path = collectionPath(type, req.namespace);
     const query = {
       watch: '1', allowWatchBookmarks: 'true', resourceVersion: req.resourceVersion, timeoutSeconds: String(req.timeoutSeconds),
+      ...selectorQuery(req),
     };
     const ended = (async () => {
       try {

@@ -17,6 +17,7 @@ export function metricsObserver(m: OperatorMetrics): ControllerObserver {
       m.lastSync.set({ resource }, Date.now() / 1000);
       m.watchedObjects.set({ resource }, objects);
     },
+    sourceAvailable: (resource, available) => m.watchAvailable.set({ resource }, available ? 1 : 0),
     reconciled(seconds, result) {
       m.reconcileDuration.observe({ result }, seconds);
       if (result === 'error') m.reconcileErrors.inc();

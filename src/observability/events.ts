@@ -18,10 +18,11 @@ import { hostname } from 'node:os';
 import type { Logger } from 'winston';
 import { describeError, httpStatus } from '../kube/api-error.ts';
 import { requestTimeout } from '../kube/request-timeout.ts';
+import type { WorkloadKind } from '../core/keys.ts';
 
 /** The object an Event is about (the Event's involvedObject field). */
 export interface InvolvedObject {
-  kind: 'Deployment';
+  kind: WorkloadKind;
   apiVersion: 'apps/v1';
   namespace: string;
   name: string;

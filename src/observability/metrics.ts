@@ -34,6 +34,8 @@ export class OperatorMetrics {
   /** Unix time (seconds) a watcher last had a complete, current view. */
   readonly lastSync: Gauge<'resource'>;
   readonly watchedObjects: Gauge<'resource'>;
+  /** 1 while a watched kind of config object can be watched; 0 while its watch is refused (RBAC). */
+  readonly watchAvailable: Gauge<'resource'>;
   /** Failed API calls by verb and HTTP status code (0 when there was no response). */
   readonly apiErrors: Counter<'verb' | 'code'>;
   readonly isLeader: Gauge<never>;
@@ -107,6 +109,12 @@ export class OperatorMetrics {
     this.lastSync = new Gauge({
       name: `${PREFIX}last_sync_timestamp_seconds`,
       help: 'Unix time at which the watcher of a resource was last in sync with the apiserver.',
+      labelNames: ['resource'] as const,
+      registers,
+    });
+    this.watchAvailable = new Gauge({
+      name: `${PREFIX}watch_available`,
+      help: 'Whether a watched kind of config object can be watched (0: the watch is refused, e.g. RBAC; its consumers are held).',
       labelNames: ['resource'] as const,
       registers,
     });

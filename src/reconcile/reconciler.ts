@@ -6,15 +6,15 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'winston';
 import { decide } from '../core/decide.ts';
-import { workloadDigest } from '../core/digest.ts';
-import { configMapKey, type WorkloadKey } from '../core/keys.ts';
+import { type DigestKey, workloadDigest } from '../core/digest.ts';
+import { sourceKey, type WorkloadKey, type WorkloadKind } from '../core/keys.ts';
 import { maxVersion, templateCarriesConfig } from '../core/ordering.ts';
 import type { TemplateOrder } from '../config.ts';
-import type { Decision } from '../core/types.ts';
+import type { Decision, SourceKind } from '../core/types.ts';
 import { describeError, httpStatus, isRetryable, isUidMismatch } from '../kube/api-error.ts';
-import { type ClusterApi, DEPLOYMENTS } from '../kube/cluster-api.ts';
+import { type ClusterApi, DAEMONSETS, DEPLOYMENTS, type ResourceType, STATEFULSETS } from '../kube/cluster-api.ts';
 import type { InvolvedObject } from '../observability/events.ts';
-import type { ConfigMapStore } from '../state/configmap-store.ts';
+import type { SourceStore } from '../state/source-store.ts';
 import { effectiveRecordedDigest, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
 import type { Clock } from '../time/clock.ts';
 import { hashPatch } from './patch.ts';
@@ -33,9 +33,19 @@ export interface ReconcileObserver {
   apiError(verb: string, status: number | undefined): void;
 }
 
+const RESOURCE: Record<WorkloadKind, ResourceType> = { Deployment: DEPLOYMENTS, StatefulSet: STATEFULSETS, DaemonSet: DAEMONSETS };
+
+/** The config objects the decisions read: one store per kind watched, and whether it is usable now. */
+export interface SourceView {
+  store(kind: SourceKind): SourceStore | undefined;
+  /** False while the kind is watched but cannot be (its watch is forbidden). */
+  available(kind: SourceKind): boolean;
+}
+
 export interface ReconcilerDeps {
   api: ClusterApi;
-  configMaps: ConfigMapStore;
+  sources: SourceView;
+  digestKey: DigestKey;
   workloads: WorkloadStore;
   clock: Clock;
   log: Logger;
@@ -70,15 +80,21 @@ export class Reconciler {
 
   /** Pure with respect to the API: what reconcile would do for this workload now. */
   evaluate(w: WorkloadState): Decision {
-    const cms = this.#deps.configMaps;
-    const key = (name: string) => configMapKey(w.namespace, name);
-    const desiredDigest = workloadDigest(w.consumed, (name) => cms.content(key(name)));
-    const missingRequired = w.consumed.filter((c) => !c.optional && !cms.has(key(c.name))).map((c) => c.name);
-    const configAtMost = maxVersion(w.consumed.map((c) => cms.lastContentChange(key(c.name))));
+    const { sources, digestKey } = this.#deps;
+    const key = (kind: SourceKind, name: string) => sourceKey(kind, w.namespace, name);
+    const content = (kind: SourceKind, name: string) => sources.store(kind)?.content(key(kind, name));
+    const desiredDigest = workloadDigest(w.consumed, content, digestKey);
+    const missingRequired = w.consumed
+      .filter((c) => !c.optional && sources.store(c.kind)?.has(key(c.kind, c.name)) !== true)
+      .map((c) => ({ kind: c.kind, name: c.name }));
+    const unavailable = [...new Set(w.consumed.map((c) => c.kind))].filter((kind) => !sources.available(kind));
+    const configAtMost = maxVersion(w.consumed.map((c) => sources.store(c.kind)?.lastContentChange(key(c.kind, c.name))));
     return decide({
       optIn: w.optIn,
       recordedDigest: effectiveRecordedDigest(w, this.#deps.clock.now()),
       desiredDigest,
+      keyId: digestKey.id,
+      unavailable,
       missingRequired,
       changed: [...w.changed],
       templateCarriesConfig: this.#deps.templateOrder === 'resource-version' && templateCarriesConfig(w.templateWrittenAtLeast, configAtMost),
@@ -121,7 +137,7 @@ export class Reconciler {
 
     let writtenAt: string;
     try {
-      const written = await this.#deps.api.mergePatch(DEPLOYMENTS, {
+      const written = await this.#deps.api.mergePatch(RESOURCE[w.kind], {
         namespace: w.namespace, name: w.name, body: patch, fieldManager: FIELD_MANAGER, ...(leadership ? { signal: leadership } : {}),
       });
       writtenAt = written.metadata?.resourceVersion ?? '';
@@ -132,8 +148,9 @@ export class Reconciler {
     counted();
     log.info(decision.action === 'roll' ? 'rolled' : 'adopted', detail);
     if (decision.action === 'roll') {
-      const which = detail.changed.length > 0 ? `ConfigMap ${detail.changed.join(', ')} changed` : 'consumed configuration changed';
+      const which = detail.changed.length > 0 ? `${detail.changed.join(', ')} changed` : 'consumed configuration changed';
       void this.#deps.events?.normal(involvedObject(w), 'ConfigChanged', `${which}: rolling (config-hash ${digest})`);
+      this.#saySlowRollout(w, digest);
     }
     // The watch confirms the write; should it never (the pending write expires), the periodic
     // resync evaluates the workload again.
@@ -161,17 +178,39 @@ export class Reconciler {
     return { kind: 'retry', error };
   }
 
+  /**
+   * A StatefulSet or DaemonSet with OnDelete does not replace its pods on a template change, and
+   * a StatefulSet partition holds the pods below it: the digest is in the template (a deleted
+   * pod comes back with it), but nothing restarts by itself. The operator never deletes pods;
+   * it says so.
+   */
+  #saySlowRollout(w: WorkloadState, digest: string): void {
+    if (!w.rollout.onDelete && w.rollout.partition === 0) return;
+    const message = w.rollout.onDelete
+      ? `updateStrategy OnDelete: the new config-hash ${digest} is in the pod template; pods pick it up only when they are deleted (the operator deletes none)`
+      : `updateStrategy partition ${w.rollout.partition}: only pods with an ordinal of ${w.rollout.partition} or more roll to config-hash ${digest}`;
+    this.#deps.log.info('rollout left to the update strategy', { workload: w.key, onDelete: w.rollout.onDelete, partition: w.rollout.partition });
+    void this.#deps.events?.normal(involvedObject(w), w.rollout.onDelete ? 'RolloutOnDelete' : 'RolloutPartitioned', message);
+  }
+
   async #warnOnce(w: WorkloadState, decision: Decision): Promise<void> {
     const id = `${w.uid}|${decision.warning}|${decision.reason}`;
     if (this.#warned.has(id)) return;
     this.#warned.set(id, true);
-    this.#deps.log.warn(decision.warning === 'MalformedAnnotation' ? 'malformed annotation' : 'required ConfigMap missing', {
+    this.#deps.log.warn(WARNING_MESSAGE[decision.warning as NonNullable<Decision['warning']>], {
       workload: w.key, action: decision.action, reason: decision.reason,
     });
     await this.#deps.events?.warning(involvedObject(w), decision.warning as string, decision.reason);
   }
 }
 
+const WARNING_MESSAGE: Record<NonNullable<Decision['warning']>, string> = {
+  MalformedAnnotation: 'malformed annotation',
+  ConfigMapMissing: 'required ConfigMap missing',
+  SecretMissing: 'required Secret missing',
+  SourceUnavailable: 'consumed config objects cannot be watched',
+};
+
 function involvedObject(w: WorkloadState): InvolvedObject {
-  return { kind: 'Deployment', apiVersion: 'apps/v1', namespace: w.namespace, name: w.name, uid: w.uid, resourceVersion: w.resourceVersion };
+  return { kind: w.kind, apiVersion: 'apps/v1', namespace: w.namespace, name: w.name, uid: w.uid, resourceVersion: w.resourceVersion };
 }

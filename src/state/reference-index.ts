@@ -1,13 +1,13 @@
-// ConfigMap → workloads and workload → ConfigMaps, so that a ConfigMap event costs
-// O(workloads that consume it) and never a LIST.
-import type { ConfigMapKey, WorkloadKey } from '../core/keys.ts';
+// Config object → workloads and workload → config objects, so that a ConfigMap or Secret event
+// costs O(workloads that consume it) and never a LIST.
+import type { SourceKey, WorkloadKey } from '../core/keys.ts';
 
 export class ReferenceIndex {
-  readonly #consumers = new Map<ConfigMapKey, Set<WorkloadKey>>();
-  readonly #consumed = new Map<WorkloadKey, readonly ConfigMapKey[]>();
+  readonly #consumers = new Map<SourceKey, Set<WorkloadKey>>();
+  readonly #consumed = new Map<WorkloadKey, readonly SourceKey[]>();
 
   /** Replaces what `workload` consumes. */
-  set(workload: WorkloadKey, configMaps: readonly ConfigMapKey[]): void {
+  set(workload: WorkloadKey, configMaps: readonly SourceKey[]): void {
     const previous = this.#consumed.get(workload);
     if (previous && sameList(previous, configMaps)) return;
     this.delete(workload);
@@ -31,17 +31,17 @@ export class ReferenceIndex {
     }
   }
 
-  consumersOf(configMap: ConfigMapKey): ReadonlySet<WorkloadKey> {
+  consumersOf(configMap: SourceKey): ReadonlySet<WorkloadKey> {
     return this.#consumers.get(configMap) ?? EMPTY;
   }
 
-  consumedBy(workload: WorkloadKey): readonly ConfigMapKey[] {
+  consumedBy(workload: WorkloadKey): readonly SourceKey[] {
     return this.#consumed.get(workload) ?? [];
   }
 }
 
 const EMPTY: ReadonlySet<WorkloadKey> = new Set();
 
-function sameList(a: readonly ConfigMapKey[], b: readonly ConfigMapKey[]): boolean {
+function sameList(a: readonly SourceKey[], b: readonly SourceKey[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -1,5 +1,6 @@
-// What is retained per workload: identity, opt-in, the ConfigMaps it consumes (names, keys,
-// optional), a fingerprint of its pod template, the digest it records — never the object.
+// What is retained per workload (Deployment, StatefulSet, DaemonSet): identity, opt-in, the
+// config objects it consumes (kind, name, keys, optional), a fingerprint of its pod template,
+// how it rolls, the digest it records — never the object.
 //
 // The store owns its entries. An entry is an immutable value that only the store replaces;
 // every change is a named transition applied to the entry that is current at the moment it
@@ -10,13 +11,14 @@
 // writes into the snapshot (docs/architecture.md, "Who owns which state").
 import { createHash } from 'node:crypto';
 import { HASH_ANNOTATION, parseOptIn } from '../core/annotations.ts';
-import { type WorkloadKey, workloadKey } from '../core/keys.ts';
+import { type WorkloadKey, type WorkloadKind, workloadKey } from '../core/keys.ts';
 import { atOrAfter, parseResourceVersion } from '../core/ordering.ts';
-import { consumedConfigMaps } from '../core/references.ts';
-import type { ConsumedConfigMap, OptIn } from '../core/types.ts';
+import { consumedSources } from '../core/references.ts';
+import type { ConsumedSource, OptIn, SourceKind } from '../core/types.ts';
 import type { Clock } from '../time/clock.ts';
 
-export interface DeploymentLike {
+/** A Deployment, StatefulSet or DaemonSet (apps/v1), as the API sends it (only what is read). */
+export interface WorkloadLike {
   metadata?: {
     name?: string;
     namespace?: string;
@@ -25,7 +27,20 @@ export interface DeploymentLike {
     generation?: number;
     annotations?: Record<string, string>;
   };
-  spec?: { template?: { metadata?: { annotations?: Record<string, string> }; spec?: unknown } };
+  spec?: {
+    template?: { metadata?: { annotations?: Record<string, string> }; spec?: unknown };
+    /** StatefulSet and DaemonSet. */
+    updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } };
+  };
+}
+
+/**
+ * How a template change reaches the pods. OnDelete (StatefulSet, DaemonSet): not at all until
+ * someone deletes a pod. A StatefulSet partition: only pods with an ordinal at or above it.
+ */
+export interface RolloutStrategy {
+  readonly onDelete: boolean;
+  readonly partition: number;
 }
 
 /** A write of ours that the watch has not shown yet; it stands for the recorded digest until then. */
@@ -38,14 +53,15 @@ export interface PendingWrite {
 
 export interface WorkloadState {
   readonly key: WorkloadKey;
-  readonly kind: 'Deployment';
+  readonly kind: WorkloadKind;
   readonly namespace: string;
   readonly name: string;
   readonly uid: string;
   readonly resourceVersion: string;
   readonly generation: number;
   readonly optIn: OptIn;
-  readonly consumed: readonly ConsumedConfigMap[];
+  readonly consumed: readonly ConsumedSource[];
+  readonly rollout: RolloutStrategy;
   /** Digest of the pod template without the operator's own annotation. */
   readonly templateFingerprint: string;
   /**
@@ -59,7 +75,7 @@ export interface WorkloadState {
   readonly pendingWrite: PendingWrite | undefined;
   /** Dry-run only: the digest it would have recorded, so that a would-be roll is reported once. */
   readonly simulatedDigest: string | undefined;
-  /** ConfigMaps whose content changed since the digest was last accounted for (for reasons only). */
+  /** Config objects ("Kind name") whose content changed since the digest was last accounted for (for reasons only). */
   readonly changed: ReadonlySet<string>;
 }
 
@@ -78,7 +94,7 @@ export interface WorkloadObservation {
 }
 
 export interface WorkloadReplacement {
-  add(d: DeploymentLike): void;
+  add(d: WorkloadLike): void;
   /** Swaps the store for the list's contents; returns what changed against the old contents. */
   commit(): { observed: WorkloadObservation[]; removed: WorkloadKey[] };
 }
@@ -91,9 +107,12 @@ const EMPTY: ReadonlySet<string> = new Set();
 export class WorkloadStore {
   #entries = new Map<WorkloadKey, WorkloadState>();
   readonly #clock: Clock;
+  readonly #sources: ReadonlySet<SourceKind>;
 
-  constructor(clock: Clock) {
+  /** `sources`: the kinds of config object watched; references to others are not retained. */
+  constructor(clock: Clock, sources: ReadonlySet<SourceKind> = new Set<SourceKind>(['ConfigMap', 'Secret'])) {
     this.#clock = clock;
+    this.#sources = sources;
   }
 
   get size(): number {
@@ -109,9 +128,9 @@ export class WorkloadStore {
   }
 
   /** A watch event: its resourceVersion is the write it shows, so a template change is dated exactly. */
-  observe(d: DeploymentLike): WorkloadObservation {
-    const key = keyOf(d);
-    const built = build(d, this.#entries.get(key), 'event');
+  observe(kind: WorkloadKind, d: WorkloadLike): WorkloadObservation {
+    const key = keyOf(kind, d);
+    const built = build(kind, d, this.#entries.get(key), 'event', this.#sources);
     if (built.state) this.#entries.set(key, built.state);
     else this.#entries.delete(key);
     return built;
@@ -123,24 +142,34 @@ export class WorkloadStore {
     return previous;
   }
 
-  /** A complete list, page by page; the store changes only at commit. */
-  beginReplace(): WorkloadReplacement {
-    const old = this.#entries;
-    const next = new Map<WorkloadKey, WorkloadState>();
+  /** A complete list of one kind, page by page; the store changes only at commit. */
+  beginReplace(kind: WorkloadKind): WorkloadReplacement {
+    const listed = new Map<WorkloadKey, WorkloadState>();
     const observed: WorkloadObservation[] = [];
     return {
       add: (d) => {
-        const key = keyOf(d);
-        const built = build(d, old.get(key), 'list');
-        if (built.state) next.set(key, built.state);
+        const key = keyOf(kind, d);
+        const built = build(kind, d, this.#entries.get(key), 'list', this.#sources);
+        if (built.state) listed.set(key, built.state);
         observed.push(built);
       },
       commit: () => {
-        const removed = [...old.keys()].filter((key) => !next.has(key));
+        const next = new Map<WorkloadKey, WorkloadState>();
+        const removed: WorkloadKey[] = [];
+        for (const [key, entry] of this.#entries) {
+          if (entry.kind !== kind) next.set(key, entry);
+          else if (!listed.has(key)) removed.push(key);
+        }
+        for (const [key, entry] of listed) next.set(key, entry);
         this.#entries = next;
         return { observed, removed };
       },
     };
+  }
+
+  /** The key of a workload object of `kind` (for a watch DELETED event). */
+  keyOf(kind: WorkloadKind, d: WorkloadLike): WorkloadKey {
+    return keyOf(kind, d);
   }
 
   /** A ConfigMap the workload consumes changed content (named in the reason of the next roll). */
@@ -178,15 +207,27 @@ export class WorkloadStore {
   }
 }
 
-function keyOf(d: DeploymentLike): WorkloadKey {
-  return workloadKey('Deployment', d.metadata?.namespace ?? '', d.metadata?.name ?? '');
+function keyOf(kind: WorkloadKind, d: WorkloadLike): WorkloadKey {
+  return workloadKey(kind, d.metadata?.namespace ?? '', d.metadata?.name ?? '');
 }
 
+function rolloutStrategy(kind: WorkloadKind, d: WorkloadLike): RolloutStrategy {
+  if (kind === 'Deployment') return ROLLING;
+  const strategy = d.spec?.updateStrategy;
+  const partition = kind === 'StatefulSet' ? strategy?.rollingUpdate?.partition ?? 0 : 0;
+  const onDelete = strategy?.type === 'OnDelete';
+  return !onDelete && partition === 0 ? ROLLING : Object.freeze({ onDelete, partition });
+}
+
+const ROLLING: RolloutStrategy = Object.freeze({ onDelete: false, partition: 0 });
+
 /** The entry for an observation of `d`, given the entry it replaces. */
-function build(d: DeploymentLike, previous: WorkloadState | undefined, source: 'event' | 'list'): WorkloadObservation {
+function build(
+  kind: WorkloadKind, d: WorkloadLike, previous: WorkloadState | undefined, source: 'event' | 'list', sources: ReadonlySet<SourceKind>,
+): WorkloadObservation {
   const namespace = d.metadata?.namespace ?? '';
   const name = d.metadata?.name ?? '';
-  const key = workloadKey('Deployment', namespace, name);
+  const key = workloadKey(kind, namespace, name);
   const annotations = d.metadata?.annotations ?? {};
   const optIn = parseOptIn(annotations);
   // Deployments that did not opt in are not retained at all: most of a cluster's workloads
@@ -205,7 +246,8 @@ function build(d: DeploymentLike, previous: WorkloadState | undefined, source: '
   const templateFingerprint = sameSpec ? prior.templateFingerprint : fingerprint(d.spec?.template);
   const templateChanged = prior !== undefined && prior.templateFingerprint !== templateFingerprint;
   const consumed = sameSpec && sameOptIn ? prior.consumed
-    : optIn.kind === 'in' ? consumedConfigMaps(d.spec?.template?.spec, optIn) : [];
+    : optIn.kind === 'in' ? consumedSources(d.spec?.template?.spec, optIn, sources) : [];
+  const rollout = sameSpec ? prior.rollout : rolloutStrategy(kind, d);
   const consumedChanged = prior === undefined || JSON.stringify(prior.consumed) !== JSON.stringify(consumed);
 
   let templateWrittenAtLeast = prior?.templateWrittenAtLeast;
@@ -230,7 +272,7 @@ function build(d: DeploymentLike, previous: WorkloadState | undefined, source: '
   }
 
   const state: WorkloadState = Object.freeze({
-    key, kind: 'Deployment', namespace, name, uid, resourceVersion, generation, optIn, consumed,
+    key, kind, namespace, name, uid, resourceVersion, generation, optIn, consumed, rollout,
     templateFingerprint, templateWrittenAtLeast, recordedDigest, pendingWrite,
     simulatedDigest: prior?.simulatedDigest,
     changed: prior?.changed ?? EMPTY,

@@ -12,7 +12,7 @@
 // The reflector retains nothing but the resourceVersion; the sink keeps what it needs.
 import type { Logger } from 'winston';
 import { describeError, httpStatus } from '../kube/api-error.ts';
-import type { ClusterApi, KubeObject, ResourceType, WatchEvent } from '../kube/cluster-api.ts';
+import type { ClusterApi, KubeObject, ResourceType, Selectors, WatchEvent } from '../kube/cluster-api.ts';
 import { type Clock, delay, type Timer } from '../time/clock.ts';
 import { ExponentialBackoff } from '../time/backoff.ts';
 
@@ -34,9 +34,11 @@ export interface ReflectorHooks {
   onRelist?(reason: 'initial' | 'gone' | 'error'): void;
   onWatchRestart?(reason: 'closed' | 'error' | 'watchdog'): void;
   onSynced?(): void;
+  /** The list or watch was refused with 403: the caller says so once; the reflector keeps retrying. */
+  onForbidden?(error: string): void;
 }
 
-export interface ReflectorOptions {
+export interface ReflectorOptions extends Selectors {
   type: ResourceType;
   namespace: string | undefined;
   api: ClusterApi;
@@ -109,10 +111,13 @@ export class Reflector<T extends KubeObject> {
           continue;
         }
         const watchdog = err instanceof WatchdogError;
+        const forbidden = httpStatus(err) === 403 && this.#opts.hooks?.onForbidden !== undefined;
         if (this.#resourceVersion === undefined) relistReason = 'error';
         else this.#opts.hooks?.onWatchRestart?.(watchdog ? 'watchdog' : 'error');
+        if (forbidden) this.#opts.hooks?.onForbidden?.(describeError(err));
         const wait = watchdog ? 0 : this.#backoff.next();
-        log.warn(watchdog ? 'watch silent past the watchdog: reconnecting' : 'list/watch failed: retrying', {
+        // A refusal is reported once by the hook's owner; the retries are detail.
+        log.log(forbidden ? 'debug' : 'warn', watchdog ? 'watch silent past the watchdog: reconnecting' : 'list/watch failed: retrying', {
           resource: type.plural, error: describeError(err), retryInMs: Math.round(wait),
         });
         await delay(clock, wait, this.#stop.signal);
@@ -132,7 +137,9 @@ export class Reflector<T extends KubeObject> {
     let resourceVersion = '';
     let count = 0;
     do {
-      const page = await api.listPage<T>(type, { namespace, limit: pageSize, continueToken, signal: this.#stop.signal });
+      const page = await api.listPage<T>(type, {
+        namespace, limit: pageSize, continueToken, signal: this.#stop.signal, ...this.#selectors(),
+      });
       this.lastProgressAt = this.#opts.clock.now();
       for (const item of page.items) builder.add(item);
       count += page.items.length;
@@ -159,7 +166,7 @@ export class Reflector<T extends KubeObject> {
     let watchdog: Timer | undefined;
     // client-go's choice: a server-side timeout of 5-10 min spreads reconnections.
     const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
-    const stream = api.watch<T>(type, { namespace, resourceVersion: this.#resourceVersion ?? '', timeoutSeconds }, (event) => {
+    const stream = api.watch<T>(type, { namespace, resourceVersion: this.#resourceVersion ?? '', timeoutSeconds, ...this.#selectors() }, (event) => {
       if (failure) return;
       this.lastProgressAt = clock.now();
       armWatchdog();
@@ -188,6 +195,10 @@ export class Reflector<T extends KubeObject> {
     }
     if (failure) throw failure;
     return clock.now() - started;
+  }
+
+  #selectors(): Selectors {
+    return { fieldSelector: this.#opts.fieldSelector, labelSelector: this.#opts.labelSelector };
   }
 
   #apply(event: WatchEvent<T>): void {

@@ -1,22 +1,24 @@
-// What is retained per ConfigMap: its per-key digests, its resourceVersion and the version of
-// its last content change — never its data. Memory grows with the number of ConfigMaps and
-// keys, not with the size of their values.
+// What is retained per config object (one store per kind: ConfigMaps, Secrets): its keyed
+// per-key digests, its resourceVersion and the version of its last content change — never its
+// data. Memory grows with the number of objects and keys, not with the size of their values.
 //
 // The store owns its entries: they are immutable values that only the store replaces, one
 // named transition per kind of observation (a watch event, a deletion, a complete list). Each
 // transition reports the content changes it saw, for the controller to fan out.
-import { configMapContent } from '../core/digest.ts';
-import { type ConfigMapKey, configMapKeyOf } from '../core/keys.ts';
+import { type DigestKey, sourceContent } from '../core/digest.ts';
+import { type SourceKey, sourceKeyOf } from '../core/keys.ts';
 import { parseResourceVersion } from '../core/ordering.ts';
-import type { ConfigMapContent } from '../core/types.ts';
+import type { SourceContent, SourceKind } from '../core/types.ts';
 
-export interface ConfigMapLike {
+/** A ConfigMap or a Secret, as the API sends it (only what is read). */
+export interface SourceLike {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string };
   data?: Record<string, string> | null;
   binaryData?: Record<string, string> | null;
 }
 
-export interface ConfigMapEntry {
+export interface SourceEntry {
+  readonly kind: SourceKind;
   readonly namespace: string;
   readonly name: string;
   readonly resourceVersion: string;
@@ -25,60 +27,68 @@ export interface ConfigMapEntry {
    * version of the watch event that showed it, or of the list that found it.
    */
   readonly contentVersion: bigint | undefined;
-  readonly content: ConfigMapContent;
+  readonly content: SourceContent;
 }
 
-/** A ConfigMap whose content changed (created, edited, deleted), for the consumers' fan-out. */
-export interface ConfigMapChange {
-  readonly key: ConfigMapKey;
+/** A config object whose content changed (created, edited, deleted), for the consumers' fan-out. */
+export interface SourceChange {
+  readonly key: SourceKey;
+  readonly kind: SourceKind;
   readonly namespace: string;
   readonly name: string;
 }
 
-export interface ConfigMapReplacement {
-  add(cm: ConfigMapLike): void;
+export interface SourceReplacement {
+  add(cm: SourceLike): void;
   /** Swaps the store for the list's contents; returns what changed against the old contents. */
-  commit(resourceVersion: string): ConfigMapChange[];
+  commit(resourceVersion: string): SourceChange[];
 }
 
-/** Deleted ConfigMaps remembered with the version of their deletion (see lastContentChange). */
+/** Deleted objects remembered with the version of their deletion (see lastContentChange). */
 const MAX_TOMBSTONES = 10_000;
 
-export class ConfigMapStore {
-  #entries = new Map<ConfigMapKey, ConfigMapEntry>();
-  readonly #tombstones = new Map<ConfigMapKey, bigint | undefined>();
+export class SourceStore {
+  readonly kind: SourceKind;
+  readonly #key: DigestKey;
+  #entries = new Map<SourceKey, SourceEntry>();
+  readonly #tombstones = new Map<SourceKey, bigint | undefined>();
   /**
    * Any deletion the store does not remember happened at or before this version: the last list
-   * (a ConfigMap absent from it may have been deleted at any time before), or an evicted tombstone.
+   * (an object absent from it may have been deleted at any time before), or an evicted tombstone.
    */
   #absentSince: bigint | undefined = 0n;
+
+  constructor(kind: SourceKind, key: DigestKey) {
+    this.kind = kind;
+    this.#key = key;
+  }
 
   get size(): number {
     return this.#entries.size;
   }
 
-  get(key: ConfigMapKey): ConfigMapEntry | undefined {
+  get(key: SourceKey): SourceEntry | undefined {
     return this.#entries.get(key);
   }
 
-  has(key: ConfigMapKey): boolean {
+  has(key: SourceKey): boolean {
     return this.#entries.has(key);
   }
 
-  content(key: ConfigMapKey): ConfigMapContent | undefined {
+  content(key: SourceKey): SourceContent | undefined {
     return this.#entries.get(key)?.content;
   }
 
-  /** The latest version the last content change of this ConfigMap (or its deletion) can have. */
-  lastContentChange(key: ConfigMapKey): bigint | undefined {
+  /** The latest version the last content change of this object (or its deletion) can have. */
+  lastContentChange(key: SourceKey): bigint | undefined {
     const entry = this.#entries.get(key);
     if (entry) return entry.contentVersion;
     return this.#tombstones.has(key) ? this.#tombstones.get(key) : this.#absentSince;
   }
 
   /** A watch event (ADDED or MODIFIED). */
-  observe(cm: ConfigMapLike): ConfigMapChange | undefined {
-    const key = configMapKeyOf(cm);
+  observe(cm: SourceLike): SourceChange | undefined {
+    const key = sourceKeyOf(this.kind, cm);
     const next = this.#entryFor(cm, this.#entries.get(key));
     if (next === undefined) return undefined;
     this.#entries.set(key, next.entry);
@@ -87,8 +97,8 @@ export class ConfigMapStore {
   }
 
   /** A watch DELETED event: its resourceVersion is the deletion's. */
-  observeDeleted(cm: ConfigMapLike): ConfigMapChange | undefined {
-    const key = configMapKeyOf(cm);
+  observeDeleted(cm: SourceLike): SourceChange | undefined {
+    const key = sourceKeyOf(this.kind, cm);
     const previous = this.#entries.get(key);
     if (!previous) return undefined;
     this.#entries.delete(key);
@@ -97,13 +107,13 @@ export class ConfigMapStore {
   }
 
   /** A complete list, page by page; the store changes only at commit. */
-  beginReplace(): ConfigMapReplacement {
+  beginReplace(): SourceReplacement {
     const old = this.#entries;
-    const next = new Map<ConfigMapKey, ConfigMapEntry>();
-    const changes: ConfigMapChange[] = [];
+    const next = new Map<SourceKey, SourceEntry>();
+    const changes: SourceChange[] = [];
     return {
       add: (cm) => {
-        const key = configMapKeyOf(cm);
+        const key = sourceKeyOf(this.kind, cm);
         const previous = old.get(key);
         const built = this.#entryFor(cm, previous);
         const entry = built?.entry ?? previous;
@@ -120,7 +130,7 @@ export class ConfigMapStore {
         }
         for (const key of next.keys()) this.#tombstones.delete(key);
         this.#entries = next;
-        // A ConfigMap created and deleted while nobody watched left no trace: its deletion can
+        // An object created and deleted while nobody watched left no trace: its deletion can
         // be as late as this list.
         this.#absentSince = listedAt;
         return changes;
@@ -129,12 +139,13 @@ export class ConfigMapStore {
   }
 
   /** The entry for an observation, and whether the content changed; undefined when nothing did. */
-  #entryFor(cm: ConfigMapLike, previous: ConfigMapEntry | undefined): { entry: ConfigMapEntry; changed: boolean } | undefined {
+  #entryFor(cm: SourceLike, previous: SourceEntry | undefined): { entry: SourceEntry; changed: boolean } | undefined {
     const resourceVersion = cm.metadata?.resourceVersion ?? '';
     if (previous && previous.resourceVersion === resourceVersion) return undefined;
-    const content = configMapContent(cm);
+    const content = sourceContent(this.kind, cm, this.#key);
     const same = previous !== undefined && sameContent(previous.content, content);
-    const entry: ConfigMapEntry = Object.freeze({
+    const entry: SourceEntry = Object.freeze({
+      kind: this.kind,
       namespace: cm.metadata?.namespace ?? '',
       name: cm.metadata?.name ?? '',
       resourceVersion,
@@ -145,24 +156,24 @@ export class ConfigMapStore {
     return { entry, changed: !same };
   }
 
-  #remember(key: ConfigMapKey, deletedAt: bigint | undefined): void {
+  #remember(key: SourceKey, deletedAt: bigint | undefined): void {
     this.#tombstones.delete(key);
     this.#tombstones.set(key, deletedAt);
     if (this.#tombstones.size <= MAX_TOMBSTONES) return;
-    const [oldestKey, oldestAt] = this.#tombstones.entries().next().value as [ConfigMapKey, bigint | undefined];
+    const [oldestKey, oldestAt] = this.#tombstones.entries().next().value as [SourceKey, bigint | undefined];
     this.#tombstones.delete(oldestKey);
-    // Forgetting a deletion raises the bound for every ConfigMap the store does not know.
+    // Forgetting a deletion raises the bound for every object the store does not know.
     this.#absentSince = this.#absentSince === undefined || oldestAt === undefined
       ? undefined
       : oldestAt > this.#absentSince ? oldestAt : this.#absentSince;
   }
 }
 
-function change(key: ConfigMapKey, entry: ConfigMapEntry): ConfigMapChange {
-  return { key, namespace: entry.namespace, name: entry.name };
+function change(key: SourceKey, entry: SourceEntry): SourceChange {
+  return { key, kind: entry.kind, namespace: entry.namespace, name: entry.name };
 }
 
-export function sameContent(a: ConfigMapContent, b: ConfigMapContent): boolean {
+export function sameContent(a: SourceContent, b: SourceContent): boolean {
   if (a.keyDigests.size !== b.keyDigests.size) return false;
   for (const [k, v] of a.keyDigests) if (b.keyDigests.get(k) !== v) return false;
   return true;

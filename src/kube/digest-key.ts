@@ -1,0 +1,110 @@
+// The installation's digest key: 32 random bytes in a Secret of the operator's own namespace,
+// created by the first replica that finds none. Every replica reads the same Secret, so all
+// of them (under leader election) make the same digests. The key never leaves this module but
+// as a DigestKey (an HMAC factory and a public id): no log line, Event, metric or error message
+// carries it.
+//
+// RBAC: get on that one Secret (resourceNames) and create on Secrets in that namespace (create
+// cannot be limited by name). Deleting the Secret makes a new key: every recorded digest is then
+// re-recorded without a roll, and changes made while the operator was down are not caught up.
+import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'winston';
+import { type DigestKey, digestKey } from '../core/digest.ts';
+import { type Clock, delay } from '../time/clock.ts';
+import { ExponentialBackoff } from '../time/backoff.ts';
+import { describeError, httpStatus } from './api-error.ts';
+import { requestTimeout } from './request-timeout.ts';
+
+const KEY_FIELD = 'key';
+const CALL_TIMEOUT_MS = 15_000;
+
+export interface DigestKeyLocation {
+  namespace: string;
+  name: string;
+}
+
+/** The three calls key management makes; the default goes to the apiserver. */
+export interface SecretApi {
+  read(location: DigestKeyLocation): Promise<V1Secret>;
+  create(location: DigestKeyLocation, body: V1Secret): Promise<V1Secret>;
+}
+
+export function clusterSecretApi(kc: KubeConfig): SecretApi {
+  const core = kc.makeApiClient(CoreV1Api);
+  return {
+    read: ({ namespace, name }) => core.readNamespacedSecret({ namespace, name }, requestTimeout(CALL_TIMEOUT_MS)),
+    create: ({ namespace }, body) => core.createNamespacedSecret({ namespace, body }, requestTimeout(CALL_TIMEOUT_MS)),
+  };
+}
+
+/**
+ * Reads the key, creating it when absent; retries (with backoff, saying why) until it has one
+ * or `signal` aborts. Resolves undefined only when aborted.
+ */
+export async function loadDigestKey(
+  api: SecretApi, where: DigestKeyLocation, log: Logger, clock: Clock, signal?: AbortSignal,
+): Promise<DigestKey | undefined> {
+  const backoff = new ExponentialBackoff({ baseMs: 1000, maxMs: 30_000, jitter: 'half' });
+  const secret = `${where.namespace}/${where.name}`;
+  while (!signal?.aborted) {
+    try {
+      const key = await readOrCreate(api, where, log);
+      log.info('digest key loaded', { secret, keyId: key.id });
+      return key;
+    } catch (err) {
+      const status = httpStatus(err);
+      const wait = backoff.next();
+      log.error('cannot load the digest key: not ready, retrying', {
+        secret, error: describeError(err), retryInMs: Math.round(wait),
+        ...(status === 403 ? { missingPermission: `get on secrets/${where.name} and create on secrets in namespace ${where.namespace}` } : {}),
+        ...(status === 404 ? { hint: `namespace ${where.namespace} must exist (--digest-key-namespace)` } : {}),
+      });
+      await delay(clock, wait, signal);
+    }
+  }
+  return undefined;
+}
+
+async function readOrCreate(api: SecretApi, where: DigestKeyLocation, log: Logger): Promise<DigestKey> {
+  try {
+    return fromSecret(await api.read(where), where);
+  } catch (err) {
+    if (httpStatus(err) !== 404) throw err;
+  }
+  const material = randomBytes(32);
+  try {
+    const created = await api.create(where, {
+      metadata: {
+        name: where.name, namespace: where.namespace,
+        labels: { 'app.kubernetes.io/name': 'config-reload-operator', 'app.kubernetes.io/component': 'digest-key' },
+        annotations: { 'config-reload.dev/purpose': 'HMAC key of the config-hash digests; deleting it re-records every digest without rolling and loses the catch-up of changes made while the operator was down' },
+      },
+      type: 'Opaque',
+      data: { [KEY_FIELD]: material.toString('base64') },
+    });
+    log.warn('created a new digest key: digests recorded under another key will be re-recorded without rolling', {
+      secret: `${where.namespace}/${where.name}`,
+    });
+    return fromSecret(created, where);
+  } catch (err) {
+    // Another replica created it first: use theirs, so that every replica digests alike.
+    if (httpStatus(err) === 409) return fromSecret(await api.read(where), where);
+    throw err;
+  } finally {
+    material.fill(0);
+  }
+}
+
+function fromSecret(secret: V1Secret, where: DigestKeyLocation): DigestKey {
+  const encoded = secret.data?.[KEY_FIELD];
+  const bytes = encoded === undefined ? Buffer.alloc(0) : Buffer.from(encoded, 'base64');
+  try {
+    if (bytes.length < 32) {
+      throw new Error(`Secret ${where.namespace}/${where.name} has no usable "${KEY_FIELD}" (at least 32 bytes, base64): delete it to have a new one made`);
+    }
+    return digestKey(bytes);
+  } finally {
+    bytes.fill(0);
+  }
+}
