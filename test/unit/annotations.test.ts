@@ -5,6 +5,7 @@ import {
   ENABLED_ANNOTATION,
   HASH_ANNOTATION,
   parseOptIn,
+  SECRETS_ANNOTATION,
 } from '../../src/core/annotations.ts';
 
 describe('annotations: parseOptIn', () => {
@@ -26,7 +27,7 @@ describe('annotations: parseOptIn', () => {
       expect(parseOptIn({ [ENABLED_ANNOTATION]: value }), value).to.deep.equal({
         kind: 'in',
         referenced: true,
-        extraConfigMaps: [],
+        extraConfigMaps: [], extraSecrets: [],
       });
     }
   });
@@ -52,7 +53,7 @@ describe('annotations: parseOptIn', () => {
     expect(parseOptIn({ [CONFIGMAPS_ANNOTATION]: 'b, a' })).to.deep.equal({
       kind: 'in',
       referenced: false,
-      extraConfigMaps: ['a', 'b'],
+      extraConfigMaps: ['a', 'b'], extraSecrets: [],
     });
   });
 
@@ -60,7 +61,7 @@ describe('annotations: parseOptIn', () => {
     expect(parseOptIn({ [ENABLED_ANNOTATION]: 'true', [CONFIGMAPS_ANNOTATION]: 'x' })).to.deep.equal({
       kind: 'in',
       referenced: true,
-      extraConfigMaps: ['x'],
+      extraConfigMaps: ['x'], extraSecrets: [],
     });
   });
 
@@ -68,13 +69,13 @@ describe('annotations: parseOptIn', () => {
     expect(parseOptIn({ [ENABLED_ANNOTATION]: 'false', [CONFIGMAPS_ANNOTATION]: 'x' })).to.deep.equal({
       kind: 'in',
       referenced: false,
-      extraConfigMaps: ['x'],
+      extraConfigMaps: ['x'], extraSecrets: [],
     });
   });
 
   it('trims items, ignores empty ones, removes duplicates and sorts', () => {
     const optIn = parseOptIn({ [CONFIGMAPS_ANNOTATION]: ' c ,a,, b, a ,' });
-    expect(optIn).to.deep.equal({ kind: 'in', referenced: false, extraConfigMaps: ['a', 'b', 'c'] });
+    expect(optIn).to.deep.equal({ kind: 'in', referenced: false, extraConfigMaps: ['a', 'b', 'c'], extraSecrets: [] });
   });
 
   it('treats a configmaps annotation without names as no names', () => {
@@ -82,8 +83,20 @@ describe('annotations: parseOptIn', () => {
     expect(parseOptIn({ [ENABLED_ANNOTATION]: 'true', [CONFIGMAPS_ANNOTATION]: '' })).to.deep.equal({
       kind: 'in',
       referenced: true,
-      extraConfigMaps: [],
+      extraConfigMaps: [], extraSecrets: [],
     });
+  });
+
+  it('reads config-reload.dev/secrets like the configmaps annotation: opts in by itself, malformed names refused', () => {
+    expect(parseOptIn({ [SECRETS_ANNOTATION]: 'db, api-token,' })).to.deep.equal({
+      kind: 'in', referenced: false, extraConfigMaps: [], extraSecrets: ['api-token', 'db'],
+    });
+    expect(parseOptIn({ [ENABLED_ANNOTATION]: 'true', [SECRETS_ANNOTATION]: 'db' })).to.deep.equal({
+      kind: 'in', referenced: true, extraConfigMaps: [], extraSecrets: ['db'],
+    });
+    const bad = parseOptIn({ [SECRETS_ANNOTATION]: 'ok, Not_Valid' });
+    expect(bad.kind).to.equal('malformed');
+    expect(bad.kind === 'malformed' && bad.reason).to.contain('"Not_Valid" is not a valid Secret name');
   });
 
   it('accepts valid DNS-1123 subdomain names', () => {
@@ -91,7 +104,7 @@ describe('annotations: parseOptIn', () => {
     expect(longest).to.have.length(253);
     const names = ['a', '0', 'app-config', 'app.config.v2', 'a-b.c-d', longest];
     const optIn = parseOptIn({ [CONFIGMAPS_ANNOTATION]: names.join(',') });
-    expect(optIn).to.deep.equal({ kind: 'in', referenced: false, extraConfigMaps: [...names].sort() });
+    expect(optIn).to.deep.equal({ kind: 'in', referenced: false, extraConfigMaps: [...names].sort(), extraSecrets: [] });
   });
 
   it('reports an invalid ConfigMap name as malformed, naming the bad item', () => {

@@ -1,16 +1,19 @@
 import { expect } from 'chai';
 import { CONFIGMAPS_ANNOTATION, ENABLED_ANNOTATION } from '../../src/core/annotations.ts';
 import { type DecisionInput, decide } from '../../src/core/decide.ts';
-import { configMapContent, workloadDigest } from '../../src/core/digest.ts';
+import { digestKey, sourceContent, workloadDigest } from '../../src/core/digest.ts';
 import type { OptIn } from '../../src/core/types.ts';
 
-const optedIn: OptIn = { kind: 'in', referenced: true, extraConfigMaps: [] };
-const consumed = [{ name: 'cm', optional: false, keys: null }];
-const oldDigest = workloadDigest(consumed, () => configMapContent({ data: { k: 'old' } }));
-const newDigest = workloadDigest(consumed, () => configMapContent({ data: { k: 'new' } }));
+const KEY = digestKey(Buffer.alloc(32, 7));
+const OTHER_KEY = digestKey(Buffer.alloc(32, 8));
+const optedIn: OptIn = { kind: 'in', referenced: true, extraConfigMaps: [], extraSecrets: [] };
+const consumed = [{ kind: 'ConfigMap' as const, name: 'cm', optional: false, keys: null }];
+const oldDigest = workloadDigest(consumed, () => sourceContent('ConfigMap', { data: { k: 'old' } }, KEY), KEY);
+const newDigest = workloadDigest(consumed, () => sourceContent('ConfigMap', { data: { k: 'new' } }, KEY), KEY);
+const cm = (name: string) => ({ kind: 'ConfigMap' as const, name });
 
 function input(overrides: Partial<DecisionInput>): DecisionInput {
-  return { optIn: optedIn, recordedDigest: oldDigest, desiredDigest: newDigest, missingRequired: [], ...overrides };
+  return { optIn: optedIn, recordedDigest: oldDigest, desiredDigest: newDigest, missingRequired: [], keyId: KEY.id, ...overrides };
 }
 
 describe('decide', () => {
@@ -36,7 +39,7 @@ describe('decide', () => {
       input({
         optIn: { kind: 'malformed', annotation: CONFIGMAPS_ANNOTATION, value: 'A', reason: '"A" is not valid' },
         recordedDigest: undefined,
-        missingRequired: ['cm'],
+        missingRequired: [cm('cm')],
       }),
     );
     expect(decision.action).to.equal('none');
@@ -52,7 +55,7 @@ describe('decide', () => {
   });
 
   it('adopts with a warning when a required ConfigMap is missing and nothing was recorded', () => {
-    const decision = decide(input({ recordedDigest: undefined, missingRequired: ['cm'] }));
+    const decision = decide(input({ recordedDigest: undefined, missingRequired: [cm('cm')] }));
     expect(decision.action).to.equal('adopt');
     // The digest that hashes the ConfigMap as absent is recorded, so its creation rolls.
     expect(decision.digest).to.equal(newDigest);
@@ -61,7 +64,7 @@ describe('decide', () => {
   });
 
   it('does not roll while a required ConfigMap is missing, and keeps the recorded digest', () => {
-    const decision = decide(input({ missingRequired: ['b', 'a'] }));
+    const decision = decide(input({ missingRequired: [cm('b'), cm('a')] }));
     expect(decision.action).to.equal('none');
     expect(decision.digest).to.equal(undefined);
     expect(decision.warning).to.equal('ConfigMapMissing');
@@ -69,7 +72,7 @@ describe('decide', () => {
   });
 
   it('warns about a missing ConfigMap even when the recorded digest is current', () => {
-    const decision = decide(input({ recordedDigest: newDigest, missingRequired: ['cm'] }));
+    const decision = decide(input({ recordedDigest: newDigest, missingRequired: [cm('cm')] }));
     expect(decision.action).to.equal('none');
     expect(decision.warning).to.equal('ConfigMapMissing');
   });
@@ -78,21 +81,43 @@ describe('decide', () => {
     const decision = decide(input({ recordedDigest: `v0-${'ab'.repeat(20)}` }));
     expect(decision.action).to.equal('adopt');
     expect(decision.digest).to.equal(newDigest);
-    expect(decision.reason).to.equal('digest format v0 → v1: re-recorded without rolling');
+    expect(decision.reason).to.equal('digest format v0 → v2: re-recorded without rolling');
   });
 
   it('re-records a value that is not a versioned digest without rolling', () => {
     const decision = decide(input({ recordedDigest: 'hand-edited' }));
     expect(decision.action).to.equal('adopt');
     expect(decision.digest).to.equal(newDigest);
-    expect(decision.reason).to.include('unknown').and.include('v1');
+    expect(decision.reason).to.include('unknown').and.include('v2');
   });
 
   it('re-records an old-format digest with the absence of a missing ConfigMap, so that its creation rolls', () => {
-    const decision = decide(input({ recordedDigest: `v0-${'ab'.repeat(20)}`, missingRequired: ['cm'] }));
+    const decision = decide(input({ recordedDigest: `v0-${'ab'.repeat(20)}`, missingRequired: [cm('cm')] }));
     expect(decision.action).to.equal('adopt');
     expect(decision.digest).to.equal(newDigest);
     expect(decision.warning).to.equal('ConfigMapMissing');
+  });
+
+  it('re-records a v1 digest (the unkeyed format) without rolling', () => {
+    const decision = decide(input({ recordedDigest: `v1-${'ab'.repeat(32)}` }));
+    expect(decision).to.include({ action: 'adopt', code: 'format_upgrade', digest: newDigest });
+  });
+
+  it('re-records a digest made with another key without rolling', () => {
+    const foreign = workloadDigest(consumed, () => sourceContent('ConfigMap', { data: { k: 'old' } }, OTHER_KEY), OTHER_KEY);
+    const decision = decide(input({ recordedDigest: foreign }));
+    expect(decision).to.include({ action: 'adopt', code: 'key_changed', digest: newDigest });
+  });
+
+  it('decides nothing for a workload consuming a kind that cannot be watched now', () => {
+    const decision = decide(input({ unavailable: ['Secret'], recordedDigest: undefined }));
+    expect(decision).to.include({ action: 'none', code: 'source_unavailable', warning: 'SourceUnavailable' });
+  });
+
+  it('names a missing Secret as such', () => {
+    const decision = decide(input({ missingRequired: [{ kind: 'Secret', name: 'db' }, cm('cfg')] }));
+    expect(decision).to.include({ action: 'none', code: 'secret_missing', warning: 'SecretMissing' });
+    expect(decision.reason).to.equal('required ConfigMap cfg and Secret db missing: not rolling, the new pods could not start');
   });
 
   it('does nothing when the recorded digest is the desired one', () => {
@@ -114,29 +139,29 @@ describe('decide', () => {
 });
 
 describe('decide: a pod-template change that carries the configuration', () => {
-  const optIn = { kind: 'in' as const, referenced: true, extraConfigMaps: [] };
-  const recorded = `v1-${'a'.repeat(64)}`;
-  const desired = `v1-${'b'.repeat(64)}`;
+  const optIn = { kind: 'in' as const, referenced: true, extraConfigMaps: [], extraSecrets: [] };
+  const recorded = `v2-${KEY.id}-${'a'.repeat(64)}`;
+  const desired = `v2-${KEY.id}-${'b'.repeat(64)}`;
 
   it('re-records without a second roll when the template was written after the configuration changed', () => {
-    const d = decide({ optIn, recordedDigest: recorded, desiredDigest: desired, missingRequired: [], templateCarriesConfig: true });
+    const d = decide({ optIn, recordedDigest: recorded, desiredDigest: desired, missingRequired: [], keyId: KEY.id, templateCarriesConfig: true });
     expect(d.action).to.equal('adopt');
     expect(d.code).to.equal('template_changed');
     expect(d.digest).to.equal(desired);
   });
 
   it('rolls when the order is not established (or the template came first)', () => {
-    const d = decide({ optIn, recordedDigest: recorded, desiredDigest: desired, missingRequired: [], templateCarriesConfig: false });
+    const d = decide({ optIn, recordedDigest: recorded, desiredDigest: desired, missingRequired: [], keyId: KEY.id, templateCarriesConfig: false });
     expect(d.action).to.equal('roll');
   });
 
   it('does nothing when the template changed but the digest did not', () => {
-    const d = decide({ optIn, recordedDigest: desired, desiredDigest: desired, missingRequired: [], templateCarriesConfig: true });
+    const d = decide({ optIn, recordedDigest: desired, desiredDigest: desired, missingRequired: [], keyId: KEY.id, templateCarriesConfig: true });
     expect(d.action).to.equal('none');
   });
 
   it('never lets a template change skip adoption or a missing required ConfigMap', () => {
-    expect(decide({ optIn, recordedDigest: undefined, desiredDigest: desired, missingRequired: [], templateCarriesConfig: true }).code).to.equal('first_seen');
-    expect(decide({ optIn, recordedDigest: recorded, desiredDigest: desired, missingRequired: ['cm'], templateCarriesConfig: true }).code).to.equal('configmap_missing');
+    expect(decide({ optIn, recordedDigest: undefined, desiredDigest: desired, missingRequired: [], keyId: KEY.id, templateCarriesConfig: true }).code).to.equal('first_seen');
+    expect(decide({ optIn, recordedDigest: recorded, desiredDigest: desired, missingRequired: [cm('cm')], keyId: KEY.id, templateCarriesConfig: true }).code).to.equal('configmap_missing');
   });
 });

@@ -10,10 +10,16 @@ import {
   V1Volume,
 } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { consumedConfigMaps } from '../../src/core/references.ts';
+import { consumedSources } from '../../src/core/references.ts';
 import type { OptIn } from '../../src/core/types.ts';
 
-const referenced: OptIn & { kind: 'in' } = { kind: 'in', referenced: true, extraConfigMaps: [] };
+const referenced: OptIn & { kind: 'in' } = { kind: 'in', referenced: true, extraConfigMaps: [], extraSecrets: [] };
+const BOTH = new Set(['ConfigMap', 'Secret'] as const);
+
+/** The ConfigMap view of a pod spec, as a ConfigMaps-only install sees it. */
+function consumedConfigMaps(spec: unknown, optIn: OptIn & { kind: 'in' }) {
+  return consumedSources(spec, optIn, new Set(['ConfigMap'])).map(({ kind: _kind, ...rest }) => rest);
+}
 
 function container(fields: Record<string, unknown>): Record<string, unknown> {
   return { name: 'c', image: 'busybox', ...fields };
@@ -160,7 +166,7 @@ describe('references: consumedConfigMaps', () => {
   });
 
   it('adds ConfigMaps named by annotation as whole and optional', () => {
-    const optIn: OptIn & { kind: 'in' } = { kind: 'in', referenced: true, extraConfigMaps: ['api-read', 'ref'] };
+    const optIn: OptIn & { kind: 'in' } = { kind: 'in', referenced: true, extraConfigMaps: ['api-read', 'ref'], extraSecrets: [] };
     const spec = {
       containers: [container({ env: [{ name: 'A', valueFrom: { configMapKeyRef: { name: 'ref', key: 'a' } } }] })],
     };
@@ -173,7 +179,7 @@ describe('references: consumedConfigMaps', () => {
   });
 
   it('ignores the pod template when only the named ConfigMaps are watched', () => {
-    const optIn: OptIn & { kind: 'in' } = { kind: 'in', referenced: false, extraConfigMaps: ['named'] };
+    const optIn: OptIn & { kind: 'in' } = { kind: 'in', referenced: false, extraConfigMaps: ['named'], extraSecrets: [] };
     const spec = { containers: [container({ envFrom: [{ configMapRef: { name: 'referenced' } }] })] };
     expect(consumedConfigMaps(spec, optIn)).to.deep.equal([{ name: 'named', optional: true, keys: null }]);
   });
@@ -221,5 +227,47 @@ describe('references: consumedConfigMaps', () => {
     ];
     expect(consumedConfigMaps(plain, referenced)).to.deep.equal(expected);
     expect(consumedConfigMaps(instance, referenced)).to.deep.equal(expected);
+  });
+});
+
+describe('references: Secrets beside ConfigMaps', () => {
+  it('reads every Secret path — volume (secretName, items), projected source, envFrom, secretKeyRef — in containers and initContainers', () => {
+    const spec = {
+      initContainers: [container({ envFrom: [{ secretRef: { name: 'init-env' } }] })],
+      containers: [container({
+        envFrom: [{ secretRef: { name: 'env-whole', optional: true } }, { configMapRef: { name: 'same-name' } }],
+        env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }],
+      })],
+      volumes: [
+        { name: 'tls', secret: { secretName: 'tls', items: [{ key: 'tls.crt', path: 'c' }, { key: 'tls.key', path: 'k' }] } },
+        { name: 'whole', secret: { secretName: 'same-name' } },
+        { name: 'p', projected: { sources: [{ secret: { name: 'proj', items: [{ key: 'token', path: 't' }] } }, { configMap: { name: 'proj-cm' } }] } },
+      ],
+      imagePullSecrets: [{ name: 'registry' }],
+    };
+    expect(consumedSources(spec, referenced, BOTH)).to.deep.equal([
+      { kind: 'ConfigMap', name: 'proj-cm', optional: false, keys: null },
+      { kind: 'ConfigMap', name: 'same-name', optional: false, keys: null },
+      { kind: 'Secret', name: 'db', optional: false, keys: ['password'] },
+      { kind: 'Secret', name: 'env-whole', optional: true, keys: null },
+      { kind: 'Secret', name: 'init-env', optional: false, keys: null },
+      { kind: 'Secret', name: 'proj', optional: false, keys: ['token'] },
+      { kind: 'Secret', name: 'same-name', optional: false, keys: null },
+      { kind: 'Secret', name: 'tls', optional: false, keys: ['tls.crt', 'tls.key'] },
+    ]);
+  });
+
+  it('never counts imagePullSecrets, and drops Secrets when they are not watched', () => {
+    const spec = { containers: [container({ envFrom: [{ secretRef: { name: 's' } }] })], imagePullSecrets: [{ name: 'registry' }] };
+    expect(consumedSources(spec, referenced, BOTH).map((s) => s.name)).to.deep.equal(['s']);
+    expect(consumedSources(spec, referenced, new Set(['ConfigMap']))).to.deep.equal([]);
+  });
+
+  it('adds the Secrets named by the secrets annotation, as optional and whole', () => {
+    const optIn: OptIn & { kind: 'in' } = { kind: 'in', referenced: false, extraConfigMaps: ['cm'], extraSecrets: ['api-token'] };
+    expect(consumedSources({ containers: [container({ envFrom: [{ secretRef: { name: 'ignored' } }] })] }, optIn, BOTH)).to.deep.equal([
+      { kind: 'ConfigMap', name: 'cm', optional: true, keys: null },
+      { kind: 'Secret', name: 'api-token', optional: true, keys: null },
+    ]);
   });
 });
