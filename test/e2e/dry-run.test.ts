@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { OperatorProcess } from './operator-process.ts';
 import {
   createConfigMap, createDeployment, createNamespace, deleteNamespace, deployment, ENABLED, podSpecWithVolume,
-  readDeployment, replicaSetsOf, rewriteConfigMap, sleep, waitForReplicaSets,
+  readDeployment, replicaSetsOf, rewriteConfigMap, sentinelRoll, waitForReplicaSets,
 } from './support.ts';
 
 describe('operator: dry-run', () => {
@@ -44,7 +44,9 @@ describe('operator: dry-run', () => {
       expect(line.newDigest).to.not.equal(line.oldDigest);
       expect(line.patch).to.have.nested.property('spec.template.metadata.annotations');
     }
-    await sleep(2500);
+    // Everything the operator received so far is processed once the sentinel's would-be roll
+    // is logged: a write, or a second report, would be there by now.
+    await sentinelRoll(ns, { dryRun: op });
     for (const n of names) {
       expect((await readDeployment(ns, n)).metadata?.resourceVersion, n).to.equal(rvBefore.get(n));
       expect(await replicaSetsOf(ns, n)).to.have.length(1);

@@ -9,8 +9,11 @@ import { testbed } from './hooks.ts';
 import { OperatorProcess } from './operator-process.ts';
 import {
   clients, createConfigMap, createDeployment, createNamespace, deleteNamespace, deployment, ENABLED, HASH,
-  podSpecWithVolume, readDeployment, recordedHash, rewriteConfigMap, sleep, waitFor, waitForReplicaSets,
+  podSpecWithVolume, readDeployment, recordedHash, rewriteConfigMap, SENTINEL_PREFIX, sentinelRoll, waitFor, waitForReplicaSets,
 } from './support.ts';
+
+// The sentinel that proves the operator is done must be patchable too.
+const SENTINEL = `${SENTINEL_PREFIX}forbid`;
 
 describe('operator: forbidden writes', () => {
   let ns: string;
@@ -33,7 +36,7 @@ describe('operator: forbidden writes', () => {
       rules: [
         { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] },
         { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch'] },
-        { apiGroups: ['apps'], resources: ['deployments'], verbs: ['patch'], resourceNames: ['allowed'] },
+        { apiGroups: ['apps'], resources: ['deployments'], verbs: ['patch'], resourceNames: ['allowed', SENTINEL] },
         { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
       ],
     } });
@@ -65,7 +68,7 @@ describe('operator: forbidden writes', () => {
       return list.items.find((e) => e.reason === 'PatchRejected');
     });
     expect(event.type).to.equal('Warning');
-    await sleep(500);
+    await sentinelRoll(ns, { name: SENTINEL });
     expect((await readDeployment(ns, 'denied')).metadata?.annotations?.[HASH]).to.equal(undefined);
     expect(op.pid).to.be.a('number');
     // Still running: a clean SIGTERM exits 0.

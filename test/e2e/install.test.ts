@@ -10,7 +10,7 @@ import { testbed } from './hooks.ts';
 import { OperatorProcess } from './operator-process.ts';
 import {
   clients, createConfigMap, createDeployment, createNamespace, deleteNamespace, deployment, ENABLED, HASH, kubectl,
-  podSpecWithVolume, readDeployment, recordedHash, replicaSetsOf, rewriteConfigMap, sleep, waitFor, waitForReplicaSets,
+  podSpecWithVolume, readDeployment, recordedHash, replicaSetsOf, rewriteConfigMap, sentinelRoll, waitFor, waitForReplicaSets,
 } from './support.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -116,7 +116,8 @@ describe('install: manifests and least-privilege RBAC', () => {
     });
     const adopted = await recordedHash(ns, 'sa-pre');
     expect(adopted).to.match(/^v1-/);
-    await sleep(1500);
+    // Adoption rolled nothing, including the reconcile queued by the watch event of its own write.
+    await sentinelRoll(ns);
     expect(await replicaSetsOf(ns, 'sa-pre')).to.have.length(1);
     await rewriteConfigMap(ns, 'sa-cm', { v: '2' });
     const rolled = await waitForReplicaSets(ns, 'sa-pre', 2);

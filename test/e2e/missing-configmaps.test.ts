@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { namespaceWithOperator } from './operator-process.ts';
 import {
   createConfigMap, createDeployment, deleteConfigMap, deployment, ENABLED,
-  podSpecWithVolume, recordedHash, replicaSetsOf, sleep, waitForReplicaSets,
+  podSpecWithVolume, recordedHash, replicaSetsOf, sentinelRoll, waitForReplicaSets,
 } from './support.ts';
 
 describe('operator: missing ConfigMaps', () => {
@@ -27,7 +27,8 @@ describe('operator: missing ConfigMaps', () => {
     expect(line.level).to.equal('warn');
     expect(String(line.reason)).to.contain('req-cm');
     await recordedHash(s.ns, 'req');
-    await sleep(1500);
+    // Including the reconcile queued by the watch event of that write.
+    await sentinelRoll(s.ns);
     expect(await replicaSetsOf(s.ns, 'req')).to.have.length(1);
     await createConfigMap(s.ns, 'req-cm', { v: '1' });
     await waitForReplicaSets(s.ns, 'req', 2);
@@ -39,7 +40,7 @@ describe('operator: missing ConfigMaps', () => {
     await recordedHash(s.ns, 'req2');
     await deleteConfigMap(s.ns, 'req2-cm');
     await s.op.waitForLog('warning for req2', (l) => l.message === 'required ConfigMap missing' && l.workload === `Deployment/${s.ns}/req2`);
-    await sleep(1500);
+    await sentinelRoll(s.ns);
     expect(await replicaSetsOf(s.ns, 'req2')).to.have.length(1);
     await createConfigMap(s.ns, 'req2-cm', { v: '2' });
     await waitForReplicaSets(s.ns, 'req2', 2);

@@ -1,11 +1,13 @@
 // What must never roll: a Deployment that did not opt in, a metadata-only ConfigMap edit, a
 // rewrite with identical data, a malformed annotation. Each test ends with a sentinel roll in
-// the same namespace, which proves the operator processed the events before the assertions.
+// the same namespace, which proves the operator processed the events before the assertions:
+// sentinelRoll, after the change that must roll a Deployment of the test (queued by the same
+// event as the ones that must not roll, so its roll alone proves less: see sentinelRoll).
 import { expect } from 'chai';
 import { namespaceWithOperator } from './operator-process.ts';
 import {
   clients, createConfigMap, createDeployment, deployment, ENABLED, HASH,
-  podSpecWithVolume, readDeployment, recordedHash, replicaSetsOf, rewriteConfigMap, waitForReplicaSets,
+  podSpecWithVolume, readDeployment, recordedHash, replicaSetsOf, rewriteConfigMap, sentinelRoll, waitForReplicaSets,
 } from './support.ts';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 
@@ -24,6 +26,7 @@ describe('operator: never rolls when it must not', () => {
     const beforeOff = await readDeployment(s.ns, 'plain-off');
     await rewriteConfigMap(s.ns, 'plain-cm', { v: '2' });
     await waitForReplicaSets(s.ns, 'plain-sentinel', 2);
+    await sentinelRoll(s.ns);
     for (const [name, was] of [['plain', before], ['plain-off', beforeOff]] as const) {
       const after = await readDeployment(s.ns, name);
       const ours = (after.metadata?.managedFields ?? []).filter((f) => f.manager === 'config-reload-operator');
@@ -50,6 +53,7 @@ describe('operator: never rolls when it must not', () => {
     await rewriteConfigMap(s.ns, 'stable-cm', { 'app.conf': 'x=1' });
     await rewriteConfigMap(s.ns, 'stable-sentinel-cm', { v: '2' });
     await waitForReplicaSets(s.ns, 'stable-sentinel', 2);
+    await sentinelRoll(s.ns);
 
     const after = await readDeployment(s.ns, 'stable');
     expect(after.metadata?.resourceVersion).to.equal(rvBefore);
@@ -75,6 +79,7 @@ describe('operator: never rolls when it must not', () => {
 
     await rewriteConfigMap(s.ns, 'bad-cm', { v: '2' });
     await waitForReplicaSets(s.ns, 'good', 2);
+    await sentinelRoll(s.ns);
     for (const name of ['bad', 'bad-names']) {
       const d = await readDeployment(s.ns, name);
       expect(d.metadata?.annotations?.[HASH], name).to.equal(undefined);

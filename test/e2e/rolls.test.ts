@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { namespaceWithOperator } from './operator-process.ts';
 import {
   clients, configMapContent, createConfigMap, createDeployment, deployment, ENABLED,
-  HASH, podSpecWithVolume, readDeployment, recordedHash, replicaSetsOf, rewriteConfigMap, sleep, waitForReplicaSets, workloadDigest,
+  HASH, podSpecWithVolume, readDeployment, recordedHash, replicaSetsOf, rewriteConfigMap, sentinelRoll, waitForReplicaSets, workloadDigest,
 } from './support.ts';
 
 describe('operator: rolls on change', function () {
@@ -22,8 +22,11 @@ describe('operator: rolls on change', function () {
     expect(rolled.spec?.template?.metadata?.annotations?.[HASH]).to.equal(expected);
     expect(rolled.metadata?.annotations?.[HASH]).to.equal(expected);
     expect(expected).to.not.equal(adopted);
-    await sleep(2500); // longer than the debounce window: no second roll follows
+    // No second roll follows: the sentinel comes after the watch event of the operator's own
+    // write, which queued 'vol' once more.
+    await sentinelRoll(s.ns);
     expect(await replicaSetsOf(s.ns, 'vol')).to.have.length(2);
+    expect((await readDeployment(s.ns, 'vol')).spec?.template?.metadata?.annotations?.[HASH]).to.equal(expected);
   });
 
   const paths: Array<[string, (cm: string) => Record<string, unknown>]> = [
@@ -60,7 +63,9 @@ describe('operator: rolls on change', function () {
     await recordedHash(s.ns, 'keyed-sentinel');
     await rewriteConfigMap(s.ns, 'keyed-cm', { k: 'one', other: 'y' });
     await waitForReplicaSets(s.ns, 'keyed-sentinel', 2);
-    await sleep(1500);
+    // keyed-sentinel was queued by the same event as keyed, so its roll does not prove that
+    // keyed was processed; a sentinel that comes after the edit does.
+    await sentinelRoll(s.ns);
     const d = await readDeployment(s.ns, 'keyed');
     expect(d.metadata?.annotations?.[HASH]).to.equal(before);
     expect(await replicaSetsOf(s.ns, 'keyed')).to.have.length(1);
@@ -78,7 +83,8 @@ describe('operator: rolls on change', function () {
     await Promise.all(['b1', 'b2', 'b3'].map((c) => rewriteConfigMap(s.ns, c, { v: '2' })));
     expect(Date.now() - t0).to.be.below(200);
     await waitForReplicaSets(s.ns, 'burst', 2);
-    await sleep(3000);
+    // After all three ConfigMap events and the watch event of the operator's write.
+    await sentinelRoll(s.ns);
     expect(await replicaSetsOf(s.ns, 'burst')).to.have.length(2);
     const d = await readDeployment(s.ns, 'burst');
     expect(d.metadata?.annotations?.['deployment.kubernetes.io/revision']).to.equal('2');
@@ -100,7 +106,8 @@ describe('operator: rolls on change', function () {
     for (const n of names) await recordedHash(s.ns, n, 60_000);
     await rewriteConfigMap(s.ns, 'shared', { v: '2' });
     for (const n of names) await waitForReplicaSets(s.ns, n, 2, 120_000);
-    await sleep(2000);
+    // After the watch events of all 50 writes.
+    await sentinelRoll(s.ns);
     const { apps } = clients();
     const all = await apps.listNamespacedReplicaSet({ namespace: s.ns });
     for (const n of names) {

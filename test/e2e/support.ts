@@ -2,7 +2,9 @@
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { configMapContent, workloadDigest } from '../../src/core/digest.ts';
 import { testbed } from './hooks.ts';
+import type { OperatorProcess } from './operator-process.ts';
 
 export interface Clients {
   kc: KubeConfig;
@@ -123,7 +125,85 @@ export async function waitForReplicaSets(namespace: string, name: string, count:
 }
 
 /** The digest a correct operator must write, computed here from the data the test wrote. */
-export { configMapContent, workloadDigest } from '../../src/core/digest.ts';
+export { configMapContent, workloadDigest };
+
+// ---- sentinel: proving that nothing happened -------------------------------------------
+
+/** Names of sentinel Deployments start with this; see isSentinel. */
+export const SENTINEL_PREFIX = 'sentinel-';
+let sentinelCount = 0;
+
+/** True for an operator log line about a sentinel Deployment (tests that count log lines leave those out). */
+export function isSentinel(line: Record<string, unknown>): boolean {
+  return typeof line.workload === 'string' && line.workload.split('/')[2]?.startsWith(SENTINEL_PREFIX) === true;
+}
+
+/**
+ * Proves that the operator has processed every event it had received before this call: the way
+ * an e2e test shows that something did NOT happen, without sleeping. Call it after the action
+ * whose absence of effect is asserted, then assert.
+ *
+ * It makes the operator roll a fresh sentinel Deployment (in `namespace`, which the operator
+ * must watch), going through both of the operator's watches in turn:
+ *  1. The sentinel Deployment is created, opted in, requiring a ConfigMap that does not exist
+ *     yet, and carrying the digest the operator records for that state (as if it had been
+ *     adopted while the ConfigMap was missing). The operator decides "required ConfigMap
+ *     missing, no roll" and says so with a ConfigMapMissing Event, which is awaited. It writes
+ *     nothing to the Deployment, so no event of its own write is left queued for this key.
+ *  2. Only then is the ConfigMap created. Its creation changes the digest: the operator rolls
+ *     the sentinel, which is awaited (a second ReplicaSet, rollout complete, template digest).
+ *
+ * Why that roll implies the earlier events were processed:
+ *  - Each watch delivers its events in order, so the sentinel Deployment's creation reaches the
+ *    operator after every Deployment event before it, and the ConfigMap's creation after every
+ *    ConfigMap event before it — whichever of the two watches the earlier events came through.
+ *  - The work queue makes a key due one debounce after its first add, and hands keys to the
+ *    workers in the order they became due (the rate limit keeps that order). The sentinel's key
+ *    is new in step 1 and idle before step 2 (step 1 wrote nothing, and the Deployment
+ *    controller's status and revision updates queue nothing), so each step starts its own
+ *    debounce window, which ends after the windows of every key queued by an earlier event.
+ *    Step 1 is therefore taken after every key queued by an earlier Deployment event; step 2
+ *    after every key queued by an earlier ConfigMap event, and after step 1.
+ *  - A reconcile decides synchronously and sends its one patch at once when taken (several
+ *    workers may run side by side, but the earlier key starts first). So a roll written for an
+ *    earlier key was sent no later than the sentinel's own patch; the Deployment controller gets
+ *    it first and creates its ReplicaSet in one sync, well before the sentinel's rollout can
+ *    complete (new ReplicaSet, pod scheduled, Running and available): counting ReplicaSets or
+ *    reading the Deployments after this call is sound.
+ * Not covered: a key that failed and waits on its retry backoff (retries are not "earlier events").
+ *
+ * With `dryRun`, step 2 awaits the operator's "would roll" log line for the sentinel instead.
+ * `name` (it must start with SENTINEL_PREFIX) is for a test whose RBAC has to name it.
+ * Returns the sentinel's name.
+ */
+export async function sentinelRoll(namespace: string, opts: { name?: string; dryRun?: OperatorProcess } = {}): Promise<string> {
+  const name = opts.name ?? `${SENTINEL_PREFIX}${++sentinelCount}`;
+  if (!name.startsWith(SENTINEL_PREFIX)) throw new Error(`sentinel name ${name} must start with ${SENTINEL_PREFIX}`);
+  const cm = `${name}-cm`;
+  const consumed = [{ name: cm, optional: false, keys: null }];
+  const data = { sentinel: name };
+  const podSpec = { containers: [{ name: 'app', image: 'registry.example/app:1', envFrom: [{ configMapRef: { name: cm } }] }] };
+  await createDeployment(namespace, deployment(name, {
+    annotations: { ...ENABLED, [HASH]: workloadDigest(consumed, () => undefined) },
+    podSpec,
+  }));
+  await waitFor(`ConfigMapMissing Event on sentinel ${namespace}/${name}`, async () => {
+    const list = await clients().core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` });
+    return list.items.find((e) => e.reason === 'ConfigMapMissing');
+  });
+  await createConfigMap(namespace, cm, data);
+  const expected = workloadDigest(consumed, () => configMapContent({ data }));
+  if (opts.dryRun) {
+    const line = await opts.dryRun.waitForLog(`would roll sentinel ${name}`,
+      (l) => l.message === 'would roll' && l.workload === `Deployment/${namespace}/${name}`);
+    if (line.newDigest !== expected) throw new Error(`sentinel ${name}: would roll to ${String(line.newDigest)}, expected ${expected}`);
+    return name;
+  }
+  const rolled = await waitForReplicaSets(namespace, name, 2);
+  const got = rolled.spec?.template?.metadata?.annotations?.[HASH];
+  if (got !== expected) throw new Error(`sentinel ${name}: template digest ${String(got)}, expected ${expected}`);
+  return name;
+}
 
 export function kubectl(...args: string[]): string {
   return execFileSync(testbed().controlPlane?.bins.kubectl ?? 'kubectl', ['--kubeconfig', testbed().kubeconfigPath, ...args], {
