@@ -34,6 +34,8 @@ export interface Config {
   /** Where the installation's digest key lives (created there on first start). */
   digestKeyNamespace: string;
   digestKeySecret: string;
+  /** A file holding the key (base64 or raw, at least 32 bytes) instead of the Secret: no Secret access at all. */
+  digestKeyFile: string | undefined;
   logLevel: LogLevel;
   logFormat: LogFormat;
   httpHost: string;
@@ -83,6 +85,7 @@ export const ENV = {
   'exclude-secret-types': 'CONFIG_RELOAD_EXCLUDE_SECRET_TYPES',
   'digest-key-secret': 'CONFIG_RELOAD_DIGEST_KEY_SECRET',
   'digest-key-namespace': 'CONFIG_RELOAD_DIGEST_KEY_NAMESPACE',
+  'digest-key-file': 'CONFIG_RELOAD_DIGEST_KEY_FILE',
   'log-level': 'CONFIG_RELOAD_LOG_LEVEL',
   'log-format': 'CONFIG_RELOAD_LOG_FORMAT',
   'http-addr': 'CONFIG_RELOAD_HTTP_ADDR',
@@ -108,6 +111,7 @@ export const USAGE = `Usage: config-reload-operator [flags]
   --exclude-secret-types LIST     Secret types never listed or watched; "" for none (default ${DEFAULTS.excludeSecretTypes})
   --digest-key-secret NAME        the Secret holding the digest key (default ${DEFAULTS.digestKeySecret})
   --digest-key-namespace NS       its namespace (default $POD_NAMESPACE, else ${DEFAULTS.digestKeyNamespace})
+  --digest-key-file PATH          read the key from this file (a mounted Secret) instead: no Secret access
   --log-level LEVEL               error|warn|info|debug (default ${DEFAULTS.logLevel})
   --log-format FORMAT             json|text (default ${DEFAULTS.logFormat})
   --http-addr [HOST]:PORT         /healthz, /readyz, /metrics; "off" disables (default ${DEFAULTS.httpAddr})
@@ -147,6 +151,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
         'exclude-secret-types': { type: 'string' },
         'digest-key-secret': { type: 'string' },
         'digest-key-namespace': { type: 'string' },
+        'digest-key-file': { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         'http-addr': { type: 'string' },
@@ -204,6 +209,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       secretFieldSelector: secretTypes(excludedSecretTypes(v['exclude-secret-types'], env)),
       digestKeySecret: objectName('--digest-key-secret', str('digest-key-secret', DEFAULTS.digestKeySecret)!),
       digestKeyNamespace: objectName('--digest-key-namespace', str('digest-key-namespace', env.POD_NAMESPACE || DEFAULTS.digestKeyNamespace)!),
+      digestKeyFile: str('digest-key-file'),
       logLevel,
       logFormat,
       httpHost: host,

@@ -24,7 +24,16 @@ async function main(): Promise<void> {
   }
   const config = parsed.config;
   const log = createLogger(config.logLevel, config.logFormat);
-  const operator = await runOperator(config, kubeConfig, log);
+  let operator;
+  try {
+    operator = await runOperator(config, kubeConfig, log);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`config-reload-operator: error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
 
   let stopping = false;
   const shutdown = (signal: string) => {

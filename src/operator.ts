@@ -7,7 +7,7 @@ import type { Logger } from 'winston';
 import type { Config } from './config.ts';
 import { Controller } from './controller.ts';
 import { systemClock } from './time/clock.ts';
-import { clusterSecretApi, loadDigestKey } from './kube/digest-key.ts';
+import { clusterSecretApi, digestKeyFromFile, loadDigestKey } from './kube/digest-key.ts';
 import { HttpClusterApi } from './kube/http-cluster-api.ts';
 import { LeaseElector } from './leader/lease-elector.ts';
 import { EventRecorder } from './observability/events.ts';
@@ -30,6 +30,8 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
   });
   const metrics = new OperatorMetrics();
   const clock = systemClock;
+  // A key file that cannot be read is bad start-up configuration: it throws ConfigError (exit 2).
+  const fileKey = config.digestKeyFile === undefined ? undefined : digestKeyFromFile(config.digestKeyFile);
   log.info('starting', {
     namespace: config.namespace ?? '(all)', dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
     resyncPeriodMs: config.resyncPeriodMs, leaderElect: config.leaderElect, server: kubeConfig.getCurrentCluster()?.server,
@@ -57,7 +59,7 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
   let stopped = false;
   let elector: LeaseElector | undefined;
   const started = (async () => {
-    const digestKey = await loadDigestKey(
+    const digestKey = fileKey ?? await loadDigestKey(
       clusterSecretApi(kubeConfig), { namespace: config.digestKeyNamespace, name: config.digestKeySecret }, log, clock, stopping.signal,
     );
     if (digestKey === undefined) return;

@@ -53,6 +53,12 @@ export function deployment(name: string, spec: Record<string, unknown>, annotati
  * (from the snapshot under test): used to create Deployments "already adopted", the state after
  * the operator has run once — so a start-up over them measures a restart, not an installation.
  */
+/**
+ * The digest key every benchmarked operator runs with (--digest-key-file), so that pre-adopted
+ * objects carry the digests it would write.
+ */
+export const BENCH_DIGEST_KEY = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 13 + 5) & 0xff));
+
 export type Digester = (spec: Record<string, unknown>, annotations: Data, configMaps: ReadonlyMap<string, Data>) => string;
 
 export async function loadDigester(operatorDir: string): Promise<Digester> {
@@ -60,14 +66,15 @@ export async function loadDigester(operatorDir: string): Promise<Digester> {
   const digest = await load<typeof import('../../src/core/digest.ts')>('src/core/digest.ts');
   const refs = await load<typeof import('../../src/core/references.ts')>('src/core/references.ts');
   const ann = await load<typeof import('../../src/core/annotations.ts')>('src/core/annotations.ts');
+  const key = digest.digestKey(BENCH_DIGEST_KEY);
   return (spec, annotations, configMaps) => {
     const optIn = ann.parseOptIn(annotations);
     if (optIn.kind !== 'in') throw new Error('not opted in');
-    const consumed = refs.consumedConfigMaps(spec, optIn);
-    return digest.workloadDigest(consumed, (name) => {
-      const data = configMaps.get(name);
-      return data === undefined ? undefined : digest.configMapContent({ data });
-    });
+    const consumed = refs.consumedSources(spec, optIn, new Set(['ConfigMap', 'Secret']));
+    return digest.workloadDigest(consumed, (kind, name) => {
+      const data = kind === 'ConfigMap' ? configMaps.get(name) : undefined;
+      return data === undefined ? undefined : digest.sourceContent('ConfigMap', { data }, key);
+    }, key);
   };
 }
 

@@ -1,9 +1,10 @@
 // Starting the operator under test and reading its state: synced (log line "caches synced", or
 // /readyz when the log level hides it), workers running (log line "resync" why=start), and its
 // /metrics (memory, rolls, adoptions, queue).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BenchProcess, freePort, operatorMemory, type OperatorMemory } from './procs.ts';
+import { BENCH_DIGEST_KEY } from './objects.ts';
 
 export type Runtime = 'dist' | 'tsx';
 
@@ -49,9 +50,11 @@ export const IMAGE_ENV: Record<string, string> = { MALLOC_ARENA_MAX: '2' };
 export async function startOperator(o: OperatorOptions, timeoutMs: number): Promise<RunningOperator> {
   mkdirSync(o.logDir, { recursive: true });
   const port = await freePort();
+  const keyFile = path.join(o.logDir, 'digest-key');
+  writeFileSync(keyFile, BENCH_DIGEST_KEY.toString('base64'), { mode: 0o600 });
   const args = [
     '--kubeconfig', o.kubeconfig, '--http-addr', `127.0.0.1:${port}`, '--log-format', 'json',
-    '--log-level', o.logLevel, ...(o.extraArgs ?? []),
+    '--log-level', o.logLevel, '--digest-key-file', keyFile, ...(o.extraArgs ?? []),
   ];
   const asImage = o.runtime === 'dist' && !o.nodeDefaults;
   const entry = o.runtime === 'dist' ? [...(asImage ? IMAGE_NODE_FLAGS : []), 'dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];

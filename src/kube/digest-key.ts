@@ -9,6 +9,8 @@
 // re-recorded without a roll, and changes made while the operator was down are not caught up.
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../config.ts';
 import type { Logger } from 'winston';
 import { type DigestKey, digestKey } from '../core/digest.ts';
 import { type Clock, delay } from '../time/clock.ts';
@@ -102,6 +104,30 @@ function fromSecret(secret: V1Secret, where: DigestKeyLocation): DigestKey {
   try {
     if (bytes.length < 32) {
       throw new Error(`Secret ${where.namespace}/${where.name} has no usable "${KEY_FIELD}" (at least 32 bytes, base64): delete it to have a new one made`);
+    }
+    return digestKey(bytes);
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+/**
+ * The key from a file: a Secret the kubelet mounts (its `key` item), for installs that grant the
+ * operator no Secret access at all. The content is the key in base64 (as `kubectl create secret
+ * --from-literal` stores what it is given) — a file that does not decode to at least 32 bytes is
+ * a start-up error.
+ */
+export function digestKeyFromFile(file: string): DigestKey {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(`--digest-key-file ${file}: ${(err as Error).message}`);
+  }
+  const bytes = Buffer.from(text, 'base64');
+  try {
+    if (bytes.length < 32 || bytes.toString('base64').replace(/=+$/, '') !== text.replace(/=+$/, '')) {
+      throw new ConfigError(`--digest-key-file ${file}: expected at least 32 bytes in base64 (e.g. head -c 32 /dev/urandom | base64)`);
     }
     return digestKey(bytes);
   } finally {

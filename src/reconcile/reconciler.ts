@@ -144,7 +144,7 @@ export class Reconciler {
     } catch (err) {
       return this.#patchFailed(w, fields, err, leadership);
     }
-    workloads.writeAcknowledged(key, w.uid, digest, writtenAt, w.changed);
+    workloads.writeAcknowledged(key, w.uid, { digest, resourceVersion: writtenAt, rolled: decision.action === 'roll' }, w.changed);
     counted();
     log.info(decision.action === 'roll' ? 'rolled' : 'adopted', detail);
     if (decision.action === 'roll') {

@@ -184,13 +184,22 @@ export class WorkloadStore {
    * that version (or a later one), the write stands for the recorded digest, so a reconcile in
    * between cannot roll the same change twice. `accounted` are the changes the write covered.
    */
-  writeAcknowledged(key: WorkloadKey, uid: string, digest: string, resourceVersion: string, accounted: ReadonlySet<string>): void {
+  writeAcknowledged(
+    key: WorkloadKey, uid: string, write: { digest: string; resourceVersion: string; rolled: boolean }, accounted: ReadonlySet<string>,
+  ): void {
     const current = this.#entries.get(key);
     if (!current || current.uid !== uid) return;
+    const { digest, resourceVersion } = write;
     const alreadySeen = current.recordedDigest === digest || current.resourceVersion === resourceVersion
       || atOrAfter(current.resourceVersion, resourceVersion) === true;
+    // A roll is a template write at exactly this version, known before the watch shows it.
+    const rolledAt = write.rolled ? parseResourceVersion(resourceVersion) : undefined;
+    const templateWrittenAtLeast = rolledAt !== undefined && (current.templateWrittenAtLeast === undefined || rolledAt > current.templateWrittenAtLeast)
+      ? rolledAt
+      : current.templateWrittenAtLeast;
     this.#replace(current, {
       pendingWrite: alreadySeen ? undefined : { digest, resourceVersion, expiresAt: this.#clock.now() + PENDING_WRITE_TTL_MS },
+      templateWrittenAtLeast,
       changed: without(current.changed, accounted),
     });
   }
@@ -283,19 +292,13 @@ function build(
 }
 
 /**
- * A digest of the pod template that ignores the operator's own annotation (our roll is not a
- * template change of the user's) and the order of object keys (list and watch may differ).
+ * A digest of the pod template, whatever the order of its object keys (list and watch may
+ * differ). The operator's own annotation counts: its roll is a template write like any other,
+ * and the pods it starts read the configuration of that moment — so a configuration change
+ * written before it, seen only after it, needs no second roll.
  */
 export function fingerprint(template: unknown): string {
-  const copy = structuredClone((template ?? {}) as { metadata?: { annotations?: Record<string, string> } });
-  const annotations = copy.metadata?.annotations;
-  if (copy.metadata && annotations) {
-    delete annotations[HASH_ANNOTATION];
-    // Our first roll adds the annotations map itself: an empty one is the same as none.
-    if (Object.keys(annotations).length === 0) delete copy.metadata.annotations;
-    if (Object.keys(copy.metadata).length === 0) delete copy.metadata;
-  }
-  return createHash('sha256').update(canonicalJson(copy)).digest('hex').slice(0, 32);
+  return createHash('sha256').update(canonicalJson(template ?? {})).digest('hex').slice(0, 32);
 }
 
 function canonicalJson(value: unknown): string {

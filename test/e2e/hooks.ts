@@ -4,6 +4,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeConfig as KubeConfigClass } from '@kubernetes/client-node';
 import { ControlPlane } from '../../testbed/controlplane.ts';
+import { installE2eDigestKey } from './digest-key.ts';
 
 export interface Testbed {
   kubeconfigPath: string;
@@ -35,10 +36,12 @@ export const mochaHooks = {
         },
         controlPlane: undefined,
       };
+      await installE2eDigestKey(current.kubeConfig());
       return;
     }
     const cp = await ControlPlane.start({ nodes: 2 });
     current = { kubeconfigPath: cp.kubeconfigPath, kubeConfig: () => cp.kubeConfig(), controlPlane: cp };
+    await installE2eDigestKey(cp.kubeConfig());
   },
   // A failed e2e test prints the control plane's recent logs: the apiserver or a controller
   // is often where the explanation is.

@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { E2E_KEY_NAMESPACE } from './digest-key.ts';
 import { testbed } from './hooks.ts';
 import { createNamespace, deleteNamespace } from './support.ts';
 
@@ -48,7 +49,8 @@ export class OperatorProcess {
   static async start(opts: StartOptions = {}): Promise<OperatorProcess> {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--log-format', 'json', '--http-addr', '127.0.0.1:0', ...(opts.args ?? [])], {
       cwd: root,
-      env: { ...process.env, KUBECONFIG: testbed().kubeconfigPath, ...opts.env },
+      // Every e2e operator digests with the key the tests know (test/e2e/digest-key.ts).
+      env: { ...process.env, KUBECONFIG: testbed().kubeconfigPath, CONFIG_RELOAD_DIGEST_KEY_NAMESPACE: E2E_KEY_NAMESPACE, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const op = new OperatorProcess(child);

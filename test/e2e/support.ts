@@ -2,7 +2,7 @@
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { configMapContent, workloadDigest } from '../../src/core/digest.ts';
+import { configMapContent, secretContent, workloadDigest } from './digest-key.ts';
 import { testbed } from './hooks.ts';
 import type { OperatorProcess } from './operator-process.ts';
 
@@ -125,7 +125,7 @@ export async function waitForReplicaSets(namespace: string, name: string, count:
 }
 
 /** The digest a correct operator must write, computed here from the data the test wrote. */
-export { configMapContent, workloadDigest };
+export { configMapContent, secretContent, workloadDigest };
 
 // ---- sentinel: proving that nothing happened -------------------------------------------
 

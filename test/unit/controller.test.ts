@@ -2,6 +2,7 @@
 // actions it takes (as sample-controller's tests assert), one scenario each.
 import { expect } from 'chai';
 import winston from 'winston';
+import { digestKey } from '../../src/core/digest.ts';
 import { Controller, type ControllerSettings } from '../../src/controller.ts';
 import { HASH_ANNOTATION } from '../../src/core/annotations.ts';
 import { FakeCluster } from '../support/fake-cluster.ts';
@@ -23,7 +24,7 @@ async function harness(settings: Partial<ControllerSettings> = {}, leadership?: 
   const cluster = new FakeCluster();
   cluster.autoDeliver = true;
   const controller = new Controller({
-    api: cluster, clock, log: winston.createLogger({ silent: true }), namespace: NS, dryRun: false, debounceMs: 1000,
+    api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: winston.createLogger({ silent: true }), namespace: NS, dryRun: false, debounceMs: 1000,
     workers: 2, resyncPeriodMs: 0, qps: 0, burst: 1, ...settings,
   });
   await controller.start();
@@ -100,7 +101,7 @@ describe('controller: API actions against the in-memory API', () => {
     expect(rerecord?.templateChanged).to.equal(false);
     expect(rest).to.have.length(0);
     const d = h.cluster.get('deployments', NS, 'web')!;
-    expect(d.metadata.annotations?.[HASH_ANNOTATION]).to.match(/^v1-/);
+    expect(d.metadata.annotations?.[HASH_ANNOTATION]).to.match(/^v2-[0-9a-f]{8}-[0-9a-f]{64}$/);
     await h.controller.stop();
   });
 

@@ -8,6 +8,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import winston from 'winston';
+import { digestKey } from '../../src/core/digest.ts';
 import { Controller } from '../../src/controller.ts';
 import { FakeCluster } from '../support/fake-cluster.ts';
 import { RulesOracle } from '../support/rules-oracle.ts';
@@ -86,7 +87,7 @@ async function runHistory(ops: Op[], settings: { debounceMs: number; workers: nu
   const oracle = new RulesOracle();
   cluster.onWrite.push((w) => oracle.observe(w));
   const controller = new Controller({
-    api: cluster, clock, log: silent, namespace: undefined, dryRun: false, debounceMs: settings.debounceMs,
+    api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: silent, namespace: undefined, dryRun: false, debounceMs: settings.debounceMs,
     workers: settings.workers, resyncPeriodMs: 0, qps: 0, burst: 1,
   });
   cluster.autoDeliver = true;

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { configMapKey, workloadKey } from '../../src/core/keys.ts';
+import { sourceKey, workloadKey } from '../../src/core/keys.ts';
 import { ReferenceIndex } from '../../src/state/reference-index.ts';
 
 const w = (name: string) => workloadKey('Deployment', 'ns', name);
-const c = (name: string) => configMapKey('ns', name);
+const c = (name: string) => sourceKey('ConfigMap', 'ns', name);
 
 describe('reference index: ConfigMap ⇄ workloads', () => {
   it('maps each ConfigMap to the workloads that consume it, both ways', () => {

@@ -1,10 +1,13 @@
 import { expect } from 'chai';
 import { HASH_ANNOTATION } from '../../src/core/annotations.ts';
-import { configMapKey, workloadKey } from '../../src/core/keys.ts';
-import { ConfigMapStore } from '../../src/state/configmap-store.ts';
+import { digestKey } from '../../src/core/digest.ts';
+import { sourceKey, workloadKey } from '../../src/core/keys.ts';
+import { SourceStore } from '../../src/state/source-store.ts';
 import { effectiveRecordedDigest, fingerprint, PENDING_WRITE_TTL_MS, WorkloadStore } from '../../src/state/workload-store.ts';
 import { VirtualClock } from '../support/virtual-clock.ts';
 
+const KEY = digestKey(Buffer.alloc(32, 1));
+const configMapKey = (ns: string, name: string) => sourceKey('ConfigMap', ns, name);
 const CM = configMapKey('ns', 'cm');
 const WEB = workloadKey('Deployment', 'ns', 'web');
 const ENABLED = { 'config-reload.dev/enabled': 'true' };
@@ -15,8 +18,8 @@ describe('ConfigMap store: digests only, change detection', () => {
   });
 
   it('reports a content change, but not a metadata-only one', () => {
-    const store = new ConfigMapStore();
-    expect(store.observe(cm('1', { a: '1' }))).to.deep.equal({ key: CM, namespace: 'ns', name: 'cm' });
+    const store = new SourceStore('ConfigMap', KEY);
+    expect(store.observe(cm('1', { a: '1' }))).to.deep.equal({ key: CM, kind: 'ConfigMap', namespace: 'ns', name: 'cm' });
     expect(store.observe(cm('2', { a: '1' }, { team: 'x' }))).to.equal(undefined);
     expect(store.observe(cm('3', { a: '2' }))?.name).to.equal('cm');
     expect(store.observeDeleted(cm('4', {}))?.name).to.equal('cm');
@@ -24,7 +27,7 @@ describe('ConfigMap store: digests only, change detection', () => {
   });
 
   it('dates the last content change by the version that showed it, not by later metadata edits', () => {
-    const store = new ConfigMapStore();
+    const store = new SourceStore('ConfigMap', KEY);
     store.observe(cm('10', { a: '1' }));
     store.observe(cm('12', { a: '1' }, { team: 'x' }));
     expect(store.lastContentChange(CM)).to.equal(10n);
@@ -35,13 +38,13 @@ describe('ConfigMap store: digests only, change detection', () => {
   });
 
   it('bounds the deletion of a ConfigMap it never saw by the last list', () => {
-    const store = new ConfigMapStore();
+    const store = new SourceStore('ConfigMap', KEY);
     store.beginReplace().commit('300');
     expect(store.lastContentChange(configMapKey('ns', 'never'))).to.equal(300n);
   });
 
   it('swaps a relist in at commit, reporting created, changed and vanished ConfigMaps', () => {
-    const store = new ConfigMapStore();
+    const store = new SourceStore('ConfigMap', KEY);
     store.observe(cm('1', { a: '1' }));
     store.observe({ metadata: { name: 'gone', namespace: 'ns', resourceVersion: '2' }, data: {} });
     store.observe({ metadata: { name: 'same', namespace: 'ns', resourceVersion: '3' }, data: { s: '1' } });
@@ -59,15 +62,23 @@ describe('ConfigMap store: digests only, change detection', () => {
   });
 
   it('keeps no value: only digests', () => {
-    const store = new ConfigMapStore();
+    const store = new SourceStore('ConfigMap', KEY);
     const secretish = 'value-that-must-not-be-retained';
     store.observe(cm('1', { k: secretish }));
     const content = store.content(CM);
     expect(JSON.stringify([...(content?.keyDigests ?? new Map())])).to.not.contain(secretish);
   });
 
+  it('a Secret: only data counts (type, labels and annotations do not)', () => {
+    const store = new SourceStore('Secret', KEY);
+    const secret = (rv: string, type: string, data: Record<string, string>) => ({ metadata: { name: 's', namespace: 'ns', resourceVersion: rv }, type, data });
+    expect(store.observe(secret('1', 'Opaque', { p: 'YQ==' }))?.kind).to.equal('Secret');
+    expect(store.observe(secret('2', 'kubernetes.io/basic-auth', { p: 'YQ==' }))).to.equal(undefined);
+    expect(store.observe(secret('3', 'Opaque', { p: 'Yg==' }))?.name).to.equal('s');
+  });
+
   it('entries are immutable values', () => {
-    const store = new ConfigMapStore();
+    const store = new SourceStore('ConfigMap', KEY);
     store.observe(cm('1', { a: '1' }));
     const entry = store.get(CM);
     expect(Object.isFrozen(entry)).to.equal(true);
@@ -82,14 +93,14 @@ describe('workload store: what a decision reads', () => {
 
   it('a status-only update is not relevant; an annotation change is', () => {
     const store = new WorkloadStore(new VirtualClock());
-    expect(store.observe(deployment('1', ENABLED)).relevant).to.equal(true);
-    expect(store.observe(deployment('2', ENABLED)).relevant).to.equal(false);
-    expect(store.observe(deployment('3', { ...ENABLED, [HASH_ANNOTATION]: 'v1-x' })).relevant).to.equal(true);
+    expect(store.observe('Deployment', deployment('1', ENABLED)).relevant).to.equal(true);
+    expect(store.observe('Deployment', deployment('2', ENABLED)).relevant).to.equal(false);
+    expect(store.observe('Deployment', deployment('3', { ...ENABLED, [HASH_ANNOTATION]: 'v1-x' })).relevant).to.equal(true);
   });
 
   it('entries are immutable: an observation replaces the entry, the old snapshot is unchanged', () => {
     const store = new WorkloadStore(new VirtualClock());
-    const first = store.observe(deployment('1', ENABLED)).state!;
+    const first = store.observe('Deployment', deployment('1', ENABLED)).state!;
     expect(Object.isFrozen(first)).to.equal(true);
     store.configChanged(WEB, 'cm');
     expect(first.changed.size).to.equal(0);
@@ -99,30 +110,30 @@ describe('workload store: what a decision reads', () => {
   it('our acknowledged write stands for the recorded digest until the watch shows it', () => {
     const clock = new VirtualClock();
     const store = new WorkloadStore(clock);
-    store.observe(deployment('1', { ...ENABLED, [HASH_ANNOTATION]: 'v1-old' }));
-    store.writeAcknowledged(WEB, 'u1', 'v1-new', '5', new Set());
+    store.observe('Deployment', deployment('1', { ...ENABLED, [HASH_ANNOTATION]: 'v1-old' }));
+    store.writeAcknowledged(WEB, 'u1', { digest: 'v1-new', resourceVersion: '5', rolled: false }, new Set());
     // An older event arriving after our write must not bring back the old digest.
-    const late = store.observe(deployment('4', { ...ENABLED, [HASH_ANNOTATION]: 'v1-old' })).state!;
+    const late = store.observe('Deployment', deployment('4', { ...ENABLED, [HASH_ANNOTATION]: 'v1-old' })).state!;
     expect(effectiveRecordedDigest(late, clock.now())).to.equal('v1-new');
-    const confirmed = store.observe(deployment('5', { ...ENABLED, [HASH_ANNOTATION]: 'v1-new' })).state!;
+    const confirmed = store.observe('Deployment', deployment('5', { ...ENABLED, [HASH_ANNOTATION]: 'v1-new' })).state!;
     expect(confirmed.pendingWrite).to.equal(undefined);
     expect(effectiveRecordedDigest(confirmed, clock.now())).to.equal('v1-new');
   });
 
   it('a write acknowledged after the watch already showed it leaves nothing pending', () => {
     const store = new WorkloadStore(new VirtualClock());
-    store.observe(deployment('1', ENABLED));
-    store.observe(deployment('6', { ...ENABLED, [HASH_ANNOTATION]: 'v1-new' }));
-    store.writeAcknowledged(WEB, 'u1', 'v1-new', '6', new Set());
+    store.observe('Deployment', deployment('1', ENABLED));
+    store.observe('Deployment', deployment('6', { ...ENABLED, [HASH_ANNOTATION]: 'v1-new' }));
+    store.writeAcknowledged(WEB, 'u1', { digest: 'v1-new', resourceVersion: '6', rolled: false }, new Set());
     expect(store.get(WEB)!.pendingWrite).to.equal(undefined);
   });
 
   it('a later version carrying another digest ends the pending write (another writer won)', () => {
     const clock = new VirtualClock();
     const store = new WorkloadStore(clock);
-    store.observe(deployment('1', ENABLED));
-    store.writeAcknowledged(WEB, 'u1', 'v1-ours', '5', new Set());
-    const after = store.observe(deployment('7', { ...ENABLED, [HASH_ANNOTATION]: 'theirs' })).state!;
+    store.observe('Deployment', deployment('1', ENABLED));
+    store.writeAcknowledged(WEB, 'u1', { digest: 'v1-ours', resourceVersion: '5', rolled: false }, new Set());
+    const after = store.observe('Deployment', deployment('7', { ...ENABLED, [HASH_ANNOTATION]: 'theirs' })).state!;
     expect(after.pendingWrite).to.equal(undefined);
     expect(effectiveRecordedDigest(after, clock.now())).to.equal('theirs');
   });
@@ -130,8 +141,8 @@ describe('workload store: what a decision reads', () => {
   it('a pending write that the watch never confirms stops masking after its deadline', async () => {
     const clock = new VirtualClock();
     const store = new WorkloadStore(clock);
-    store.observe(deployment('x', { ...ENABLED, [HASH_ANNOTATION]: 'v1-old' }));
-    store.writeAcknowledged(WEB, 'u1', 'v1-new', 'y', new Set());
+    store.observe('Deployment', deployment('x', { ...ENABLED, [HASH_ANNOTATION]: 'v1-old' }));
+    store.writeAcknowledged(WEB, 'u1', { digest: 'v1-new', resourceVersion: 'y', rolled: false }, new Set());
     expect(effectiveRecordedDigest(store.get(WEB)!, clock.now())).to.equal('v1-new');
     await clock.advance(PENDING_WRITE_TTL_MS);
     expect(effectiveRecordedDigest(store.get(WEB)!, clock.now())).to.equal('v1-old');
@@ -139,44 +150,46 @@ describe('workload store: what a decision reads', () => {
 
   it('transitions land on the current entry, and never on a workload recreated under the same name', () => {
     const store = new WorkloadStore(new VirtualClock());
-    store.observe(deployment('1', ENABLED));
+    store.observe('Deployment', deployment('1', ENABLED));
     store.configChanged(WEB, 'cm');
     // A status update between the snapshot and the acknowledgement does not lose the write.
-    store.observe(deployment('2', ENABLED));
-    store.writeAcknowledged(WEB, 'u1', 'v1-new', '3', new Set(['cm']));
+    store.observe('Deployment', deployment('2', ENABLED));
+    store.writeAcknowledged(WEB, 'u1', { digest: 'v1-new', resourceVersion: '3', rolled: true }, new Set(['cm']));
+    expect(store.get(WEB)!.templateWrittenAtLeast, 'a roll dates the template by its acknowledgement').to.equal(3n);
     expect(store.get(WEB)!.pendingWrite?.digest).to.equal('v1-new');
     expect(store.get(WEB)!.changed.size).to.equal(0);
-    store.observe(deployment('9', ENABLED, { uid: 'u2' }));
-    store.writeAcknowledged(WEB, 'u1', 'v1-late', '10', new Set());
+    store.observe('Deployment', deployment('9', ENABLED, { uid: 'u2' }));
+    store.writeAcknowledged(WEB, 'u1', { digest: 'v1-late', resourceVersion: '10', rolled: false }, new Set());
     expect(store.get(WEB)!.uid).to.equal('u2');
     expect(store.get(WEB)!.pendingWrite).to.equal(undefined);
   });
 
   it('retains nothing for a Deployment that did not opt in', () => {
     const store = new WorkloadStore(new VirtualClock());
-    store.observe(deployment('1', ENABLED));
+    store.observe('Deployment', deployment('1', ENABLED));
     expect(store.size).to.equal(1);
-    expect(store.observe(deployment('2', {})).state).to.equal(undefined);
+    expect(store.observe('Deployment', deployment('2', {})).state).to.equal(undefined);
     expect(store.size).to.equal(0);
   });
 
   it('dates a template change: exactly from a watch event, as a lower bound from a relist, unknown for a listed workload', () => {
     const store = new WorkloadStore(new VirtualClock());
-    const listed = store.beginReplace();
+    const listed = store.beginReplace('Deployment');
     listed.add(deployment('10', ENABLED));
     listed.commit();
     expect(store.get(WEB)!.templateWrittenAtLeast).to.equal(undefined);
     // A status update is not a template change.
-    expect(store.observe(deployment('11', ENABLED)).state!.templateWrittenAtLeast).to.equal(undefined);
-    expect(store.observe(deployment('14', ENABLED, { generation: 2, image: 'app:2' })).state!.templateWrittenAtLeast).to.equal(14n);
-    // Our own annotation in the template is not a template change of the user's.
+    expect(store.observe('Deployment', deployment('11', ENABLED)).state!.templateWrittenAtLeast).to.equal(undefined);
+    expect(store.observe('Deployment', deployment('14', ENABLED, { generation: 2, image: 'app:2' })).state!.templateWrittenAtLeast).to.equal(14n);
+    // The operator's own roll is a template write too: its pods read the configuration of its moment.
     const ours = { ...deployment('15', ENABLED, { generation: 3, image: 'app:2' }) };
     (ours.spec.template as Record<string, unknown>)['metadata'] = { annotations: { [HASH_ANNOTATION]: 'v1-x' } };
-    expect(store.observe(ours).state!.templateWrittenAtLeast).to.equal(14n);
-    const relist = store.beginReplace();
+    expect(store.observe('Deployment', ours).state!.templateWrittenAtLeast).to.equal(15n);
+    expect(store.observe('Deployment', { ...ours, metadata: { ...ours.metadata, resourceVersion: '16' } }).state!.templateWrittenAtLeast).to.equal(15n);
+    const relist = store.beginReplace('Deployment');
     relist.add(deployment('30', ENABLED, { generation: 4, image: 'app:3' }));
     relist.commit();
-    expect(store.get(WEB)!.templateWrittenAtLeast).to.equal(16n);
+    expect(store.get(WEB)!.templateWrittenAtLeast).to.equal(17n);
   });
 
   it('fingerprints a template whatever the order of its keys', () => {
