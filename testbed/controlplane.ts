@@ -37,7 +37,7 @@ interface Ports {
 
 const CONTROLLERS = [
   'deployment-controller', 'replicaset-controller', 'garbage-collector-controller',
-  'namespace-controller', 'serviceaccount-controller',
+  'namespace-controller', 'serviceaccount-controller', 'statefulset-controller', 'daemonset-controller',
 ];
 
 let exitHooksInstalled = false;
