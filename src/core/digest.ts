@@ -141,18 +141,26 @@ export function workloadDigest(
   return `${DIGEST_FORMAT}-${key.id}-${key.hmac().update(serialised).digest('hex')}`;
 }
 
-const VERSIONED_DIGEST = /^(v[0-9]+)-(?:([0-9a-f]{8})-)?[0-9a-f]+$/;
+// The exact shape of each known format; a value that claims one but does not have its shape (a
+// hand-edit, a cut) is not a digest of that format, so it is re-recorded rather than compared.
+const SHAPES: Readonly<Record<string, RegExp>> = {
+  v1: /^v1-[0-9a-f]{64}$/,
+  v2: /^v2-([0-9a-f]{8})-[0-9a-f]{64}$/,
+};
+const FUTURE_FORMAT = /^v[0-9]+-[0-9a-f][0-9a-f-]*$/;
 
 /**
- * The format version a digest was written in ('v2' for `v2-…`), or undefined when the value is
- * not a versioned digest at all (hand-edited, or from a tool that is not this operator).
+ * The format version a digest was written in ('v2' for `v2-<id>-<hex>`), or undefined when the
+ * value is not a well-formed versioned digest (hand-edited, cut, or from another tool).
  */
 export function digestFormat(digest: string): string | undefined {
-  return VERSIONED_DIGEST.exec(digest)?.[1];
+  const version = /^(v[0-9]+)-/.exec(digest)?.[1];
+  if (version === undefined) return undefined;
+  const shape = SHAPES[version] ?? FUTURE_FORMAT;
+  return shape.test(digest) ? version : undefined;
 }
 
-/** The id of the key a v2 digest was made with; undefined for other formats. */
+/** The id of the key a v2 digest was made with; undefined for anything else. */
 export function digestKeyId(digest: string): string | undefined {
-  const m = VERSIONED_DIGEST.exec(digest);
-  return m?.[1] === 'v2' ? m[2] : undefined;
+  return SHAPES['v2']?.exec(digest)?.[1];
 }

@@ -740,9 +740,11 @@ describe('digest: digestFormat and digestKeyId', () => {
     expect(digestKeyId(`v3-${KEY_ID}-${HEX64}`)).to.equal(undefined);
   });
 
-  it('read a v2 digest without a key id as v2 made with no known key (so it is re-recorded, not compared)', () => {
-    expect(digestFormat(`v2-${HEX64}`)).to.equal('v2');
-    expect(digestKeyId(`v2-${HEX64}`)).to.equal(undefined);
+  it('read a value that claims v2 without its shape (no key id, cut hex) as no digest at all (re-recorded, not compared)', () => {
+    for (const value of [`v2-${HEX64}`, `v2-${KEY_ID}-ab`, `v2-${KEY_ID}-${HEX64}0`, `v1-${HEX64.slice(1)}`]) {
+      expect(digestFormat(value), value).to.equal(undefined);
+      expect(digestKeyId(value), value).to.equal(undefined);
+    }
   });
 
   it('are undefined for anything that is not a versioned digest (hand-edited values)', () => {
