@@ -4,20 +4,30 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { type DigestKey, digestKey, sourceContent, workloadDigest as keyedWorkloadDigest } from '../../src/core/digest.ts';
 import type { ConsumedSource, SourceContent, SourceKind } from '../../src/core/types.ts';
+import { testbed } from './hooks.ts';
 
 export const E2E_KEY_NAMESPACE = 'cro-e2e-keys';
 export const E2E_KEY_SECRET = 'config-reload-digest-key';
 const BYTES = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 7 + 3) & 0xff));
 
 export const E2E_DIGEST_KEY: DigestKey = digestKey(BYTES);
+export const E2E_DIGEST_KEY_BASE64 = BYTES.toString('base64');
 
 /** Makes the key namespace and Secret (idempotent). */
 export async function installE2eDigestKey(kc: KubeConfig): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: E2E_KEY_NAMESPACE } } }).catch(ignoreConflict);
+  await createKeySecret(core, E2E_KEY_NAMESPACE);
+}
+
+/** The known key's Secret in `namespace` (which must exist), for an operator whose key lives there. */
+export async function installDigestKeyIn(namespace: string): Promise<void> {
+  await createKeySecret(testbed().kubeConfig().makeApiClient(CoreV1Api), namespace);
+}
+
+async function createKeySecret(core: CoreV1Api, namespace: string): Promise<void> {
   await core.createNamespacedSecret({
-    namespace: E2E_KEY_NAMESPACE,
-    body: { metadata: { name: E2E_KEY_SECRET }, type: 'Opaque', data: { key: BYTES.toString('base64') } },
+    namespace, body: { metadata: { name: E2E_KEY_SECRET }, type: 'Opaque', data: { key: E2E_DIGEST_KEY_BASE64 } },
   }).catch(ignoreConflict);
 }
 

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { scratchDir } from '../scratch-dir.ts';
 import { fileURLToPath } from 'node:url';
+import { E2E_DIGEST_KEY_BASE64, installDigestKeyIn } from './digest-key.ts';
 import { testbed } from './hooks.ts';
 import { OperatorProcess } from './operator-process.ts';
 import {
@@ -71,27 +72,65 @@ describe('install: manifests and least-privilege RBAC', () => {
     expect(d?.spec?.template?.spec?.containers?.[0]?.args).to.include('--dry-run');
   });
 
-  it('2a. as the ServiceAccount, auth can-i is denied on Secrets, on deleting Deployments, and on anything it does not need', () => {
+  const can = (verb: string, resource: string, namespace = ns) => {
+    try {
+      return kubectl('auth', 'can-i', verb, resource, '--as', SA, '-n', namespace).trim();
+    } catch (err) {
+      return String((err as { stdout?: string }).stdout ?? '').trim();
+    }
+  };
+
+  it('2a. as the ServiceAccount, auth can-i allows watching and patching what it serves, reading only its own key Secret, and nothing else', () => {
     kubectl('apply', '-k', manifests);
-    const can = (verb: string, resource: string, namespace = ns) => {
-      try {
-        return kubectl('auth', 'can-i', verb, resource, '--as', SA, '-n', namespace).trim();
-      } catch (err) {
-        return String((err as { stdout?: string }).stdout ?? '').trim();
-      }
-    };
-    for (const [verb, resource] of [['list', 'configmaps'], ['watch', 'configmaps'], ['list', 'deployments.apps'], ['watch', 'deployments.apps'],
-      ['patch', 'deployments.apps'], ['create', 'events'], ['patch', 'events']] as const) {
+    for (const [verb, resource] of [['list', 'configmaps'], ['watch', 'configmaps'], ['list', 'secrets'], ['watch', 'secrets'],
+      ...['deployments.apps', 'statefulsets.apps', 'daemonsets.apps'].flatMap((r) => [['list', r], ['watch', r], ['patch', r]]),
+      ['create', 'events'], ['patch', 'events']] as const) {
       expect(can(verb, resource), `${verb} ${resource}`).to.equal('yes');
     }
     expect(can('update', 'leases.coordination.k8s.io/config-reload-operator', SYSTEM_NS)).to.equal('yes');
-    for (const [verb, resource] of [['get', 'secrets'], ['list', 'secrets'], ['watch', 'secrets'], ['delete', 'deployments.apps'],
-      ['update', 'deployments.apps'], ['create', 'deployments.apps'], ['delete', 'configmaps'], ['update', 'configmaps'],
-      ['create', 'pods'], ['delete', 'pods'], ['patch', 'statefulsets.apps'], ['delete', 'events'], ['*', '*']] as const) {
+    expect(can('get', 'secrets/config-reload-digest-key', SYSTEM_NS)).to.equal('yes');
+    expect(can('create', 'secrets', SYSTEM_NS)).to.equal('yes');
+    for (const [verb, resource] of [['get', 'secrets'], ['create', 'secrets'], ['update', 'secrets'], ['delete', 'secrets'],
+      ['delete', 'deployments.apps'], ['update', 'deployments.apps'], ['create', 'deployments.apps'], ['delete', 'configmaps'],
+      ['update', 'configmaps'], ['create', 'pods'], ['delete', 'pods'], ['update', 'statefulsets.apps'], ['delete', 'daemonsets.apps'],
+      ['delete', 'events'], ['*', '*']] as const) {
       expect(can(verb, resource), `${verb} ${resource}`).to.equal('no');
     }
+    expect(can('get', 'secrets/other', SYSTEM_NS)).to.equal('no');
+    expect(can('update', 'secrets/config-reload-digest-key', SYSTEM_NS)).to.equal('no');
     expect(can('update', 'leases.coordination.k8s.io', 'kube-system')).to.equal('no');
     expect(can('delete', 'leases.coordination.k8s.io/config-reload-operator', SYSTEM_NS)).to.equal('no');
+  });
+
+  it('2c. the ConfigMaps-only install grants no Secret permission at all, and its operator adopts and rolls', async () => {
+    // As a fresh ConfigMaps-only install: apply does not prune, so the full install's key Role goes by hand.
+    kubectl('delete', '-n', SYSTEM_NS, 'role,rolebinding', 'config-reload-operator-digest-key', '--ignore-not-found');
+    kubectl('apply', '-k', path.join(manifests, 'overlays/configmaps-only'));
+    try {
+      for (const namespace of [ns, SYSTEM_NS]) {
+        for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']) {
+          expect(can(verb, 'secrets', namespace), `${verb} secrets in ${namespace}`).to.equal('no');
+        }
+      }
+      expect(can('get', 'secrets/config-reload-digest-key', SYSTEM_NS)).to.equal('no');
+      // Its key comes from a file (in the cluster: the Secret the kubelet mounts).
+      const keyFile = path.join(scratchDir('cm-only-key'), 'key');
+      writeFileSync(keyFile, E2E_DIGEST_KEY_BASE64);
+      const kubeconfig = await serviceAccountKubeconfig();
+      await createConfigMap(ns, 'cmo-cm', { v: '1' });
+      await createDeployment(ns, deployment('cmo', { annotations: ENABLED, podSpec: podSpecWithVolume('cmo-cm') }));
+      op = await OperatorProcess.start({
+        args: ['--kubeconfig', kubeconfig, '--config-sources', 'configmaps', '--digest-key-file', keyFile, '--namespace', ns],
+        env: { KUBECONFIG: '' },
+      });
+      await recordedHash(ns, 'cmo');
+      await rewriteConfigMap(ns, 'cmo-cm', { v: '2' });
+      await waitForReplicaSets(ns, 'cmo', 2);
+      expect(op.logs.filter((l) => l.level === 'error')).to.deep.equal([]);
+      await op.stop();
+    } finally {
+      kubectl('apply', '-k', manifests);
+    }
   });
 
   it('2b. authenticated as the ServiceAccount, the operator adopts (4), rolls (1) and dry-runs (10)', async () => {
@@ -100,9 +139,12 @@ describe('install: manifests and least-privilege RBAC', () => {
     await createDeployment(ns, deployment('sa-pre', { annotations: ENABLED, podSpec: podSpecWithVolume('sa-cm') }));
     await waitForReplicaSets(ns, 'sa-pre', 1);
 
+    // The operator would make its key in config-reload-system; it gets the one the tests know,
+    // so that the sentinels below can compute its digests. (Making a key: digest-key.test.ts.)
+    await installDigestKeyIn(SYSTEM_NS);
     // Dry-run first: nothing written.
     const rv = (await readDeployment(ns, 'sa-pre')).metadata?.resourceVersion;
-    op = await OperatorProcess.start({ args: ['--kubeconfig', kubeconfig, '--dry-run'], env: { KUBECONFIG: '' } });
+    op = await OperatorProcess.start({ args: ['--kubeconfig', kubeconfig, '--dry-run'], env: { KUBECONFIG: '', CONFIG_RELOAD_DIGEST_KEY_NAMESPACE: SYSTEM_NS } });
     await op.waitForLog('would adopt', (l) => l.message === 'would adopt' && l.workload === `Deployment/${ns}/sa-pre`);
     await rewriteConfigMap(ns, 'sa-cm', { v: 'dry' });
     await op.waitForLog('would roll', (l) => l.message === 'would roll' && l.workload === `Deployment/${ns}/sa-pre`);
@@ -112,10 +154,10 @@ describe('install: manifests and least-privilege RBAC', () => {
     // Then for real, with leader election on the manifests' Lease.
     op = await OperatorProcess.start({
       args: ['--kubeconfig', kubeconfig, '--leader-elect', '--leader-election-namespace', SYSTEM_NS, '--lease-duration', '3s'],
-      env: { KUBECONFIG: '', POD_NAME: 'sa-operator' },
+      env: { KUBECONFIG: '', POD_NAME: 'sa-operator', CONFIG_RELOAD_DIGEST_KEY_NAMESPACE: SYSTEM_NS },
     });
     const adopted = await recordedHash(ns, 'sa-pre');
-    expect(adopted).to.match(/^v1-/);
+    expect(adopted).to.match(/^v2-[0-9a-f]{8}-[0-9a-f]{64}$/);
     // Adoption rolled nothing, including the reconcile queued by the watch event of its own write.
     await sentinelRoll(ns);
     expect(await replicaSetsOf(ns, 'sa-pre')).to.have.length(1);
