@@ -74,8 +74,10 @@ export class Controller {
   readonly #workloadReflectors = new Map<WorkloadKind, Reflector<WorkloadLike>>();
   /** Watched kinds whose watch is refused (403) and has not succeeded since. */
   readonly #forbidden = new Set<SourceKind>();
-  /** Resolves per watched kind once it has synced, or been refused (see start()). */
-  readonly #settled = new Map<SourceKind, { promise: Promise<void>; resolve: () => void }>();
+  /** Per watched resource: resolves once it has synced, or been refused (see start()). */
+  readonly #settled: Promise<void>[] = [];
+  /** Resources whose watch is refused now, for the log (said once per refusal). */
+  readonly #refusedNow = new Set<string>();
   #synced = false;
   #stopping = false;
   #loops: Array<{ name: string; running: boolean }> = [];
@@ -113,9 +115,7 @@ export class Controller {
     };
     for (const [kind, store] of this.sources) {
       const type = SOURCE_TYPES[kind];
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => (resolve = r));
-      this.#settled.set(kind, { promise, resolve });
+      const settled = this.#settleSignal(type.plural);
       this.#sourceReflectors.set(kind, new Reflector<SourceLike>({
         ...common, type, pageSize: opts.pageSize ?? SOURCE_PAGE_SIZE,
         // Helm keeps every release in a Secret of up to 1 MiB that no pod mounts: excluded by
@@ -126,20 +126,34 @@ export class Controller {
           onWatchRestart: (reason) => observer?.watchRestart?.(type.plural, reason),
           onSynced: () => {
             observer?.synced?.(type.plural, store.size);
+            settled();
             this.#sourceUsable(kind, true);
           },
-          onForbidden: (error) => this.#sourceUsable(kind, false, error),
+          onForbidden: (error) => {
+            settled();
+            this.#sourceUsable(kind, false, error);
+          },
         },
       }, this.#sourceSink(store)));
     }
     for (const kind of workloadKinds) {
       const type = WORKLOAD_TYPES[kind];
+      const settled = this.#settleSignal(type.plural);
       this.#workloadReflectors.set(kind, new Reflector<WorkloadLike>({
         ...common, type, pageSize: opts.pageSize ?? WORKLOAD_PAGE_SIZE,
         hooks: {
           onRelist: (reason) => observer?.relist?.(type.plural, reason),
           onWatchRestart: (reason) => observer?.watchRestart?.(type.plural, reason),
-          onSynced: () => observer?.synced?.(type.plural, this.workloads.size),
+          onSynced: () => {
+            observer?.synced?.(type.plural, this.workloads.size);
+            settled();
+            this.#refused(type.plural, false);
+          },
+          // A kind it may not watch holds nothing back: the other kinds are served.
+          onForbidden: (error) => {
+            settled();
+            this.#refused(type.plural, true, error, '--workload-kinds');
+          },
         },
       }, this.#workloadSink(kind)));
     }
@@ -175,10 +189,7 @@ export class Controller {
   async start(): Promise<void> {
     for (const [kind, reflector] of this.#sourceReflectors) this.#supervise(`${kind} reflector`, reflector.run());
     for (const [kind, reflector] of this.#workloadReflectors) this.#supervise(`${kind} reflector`, reflector.run());
-    await Promise.all([
-      ...[...this.#settled.values()].map((s) => s.promise),
-      ...[...this.#workloadReflectors.values()].map((r) => r.synced),
-    ]);
+    await Promise.all(this.#settled);
     this.#synced = true;
     const counts = Object.fromEntries([...this.sources].map(([kind, store]) => [kind, store.size]));
     this.#log.info('caches synced', { ...counts, workloads: this.workloads.size, unavailable: [...this.#forbidden] });
@@ -222,26 +233,39 @@ export class Controller {
     for (const reflector of [...this.#sourceReflectors.values(), ...this.#workloadReflectors.values()]) reflector.stop();
   }
 
-  /** A watched kind became usable (synced) or not (its watch refused). */
+  /** A promise start() waits for, and the function that resolves it. */
+  #settleSignal(_resource: string): () => void {
+    let resolve!: () => void;
+    this.#settled.push(new Promise<void>((r) => (resolve = r)));
+    return () => resolve();
+  }
+
+  /** Says once that a watch is refused (naming the permission and the flag that drops it), and once that it works again. */
+  #refused(plural: string, refused: boolean, error?: string, flag?: string): void {
+    if (refused === this.#refusedNow.has(plural)) return;
+    if (refused) {
+      this.#refusedNow.add(plural);
+      this.#log.error(`cannot watch ${plural}: serving everything else, retrying with backoff`, {
+        error,
+        missingPermission: `list and watch on ${plural} (${this.#opts.namespace ? `namespace ${this.#opts.namespace}` : 'all namespaces'})`,
+        ...(flag ? { toTurnOff: flag } : {}),
+      });
+    } else {
+      this.#refusedNow.delete(plural);
+      this.#log.info(`${plural} can be watched again`);
+    }
+  }
+
+  /** A watched kind of config object became usable (synced) or not (its watch refused). */
   #sourceUsable(kind: SourceKind, usable: boolean, error?: string): void {
     const was = !this.#forbidden.has(kind);
     if (usable) this.#forbidden.delete(kind);
     else this.#forbidden.add(kind);
-    this.#settled.get(kind)?.resolve();
-    this.#opts.observer?.sourceAvailable?.(SOURCE_TYPES[kind].plural, usable);
-    if (was === usable) return;
-    if (!usable) {
-      const plural = SOURCE_TYPES[kind].plural;
-      this.#log.error(`cannot watch ${plural}: serving every workload that does not consume them`, {
-        error,
-        missingPermission: `list and watch on ${plural} (${this.#opts.namespace ? `namespace ${this.#opts.namespace}` : 'all namespaces'})`,
-        ...(kind === 'Secret' ? { toTurnOff: '--config-sources configmaps' } : {}),
-      });
-    } else {
-      this.#log.info(`${SOURCE_TYPES[kind].plural} can be watched again`);
-      // Workloads held while it was refused are decided now.
-      if (this.#synced) this.resync('periodic');
-    }
+    const plural = SOURCE_TYPES[kind].plural;
+    this.#opts.observer?.sourceAvailable?.(plural, usable);
+    this.#refused(plural, !usable, error, kind === 'Secret' ? '--config-sources configmaps' : '--config-sources');
+    // Workloads held while it was refused are decided now.
+    if (usable && !was && this.#synced) this.resync('periodic');
   }
 
   #supervise(name: string, loop: Promise<void>): void {

@@ -33,14 +33,14 @@ describe('operator: dry-run', () => {
     for (const n of names) {
       const line = await op.waitForLog(`would adopt ${n}`, (l) => l.message === 'would adopt' && l.workload === `Deployment/${ns}/${n}`);
       expect(line.dryRun).to.equal(true);
-      expect(line.newDigest).to.match(/^v1-/);
+      expect(line.newDigest).to.match(/^v2-[0-9a-f]{8}-[0-9a-f]{64}$/);
     }
     await rewriteConfigMap(ns, 'dry-cm', { v: '2' });
     for (const n of names) {
       const line = await op.waitForLog(`would roll ${n}`, (l) => l.message === 'would roll' && l.workload === `Deployment/${ns}/${n}`);
-      expect(line.changed).to.deep.equal(['dry-cm']);
-      expect(line.oldDigest).to.match(/^v1-/);
-      expect(line.newDigest).to.match(/^v1-/);
+      expect(line.changed).to.deep.equal(['ConfigMap dry-cm']);
+      expect(line.oldDigest).to.match(/^v2-[0-9a-f]{8}-[0-9a-f]{64}$/);
+      expect(line.newDigest).to.match(/^v2-[0-9a-f]{8}-[0-9a-f]{64}$/);
       expect(line.newDigest).to.not.equal(line.oldDigest);
       expect(line.patch).to.have.nested.property('spec.template.metadata.annotations');
     }

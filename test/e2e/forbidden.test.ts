@@ -5,11 +5,12 @@ import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { scratchDir } from '../scratch-dir.ts';
+import { E2E_DIGEST_KEY_BASE64 } from './digest-key.ts';
 import { testbed } from './hooks.ts';
 import { OperatorProcess } from './operator-process.ts';
 import {
   clients, createConfigMap, createDeployment, createNamespace, deleteNamespace, deployment, ENABLED, HASH,
-  podSpecWithVolume, readDeployment, recordedHash, rewriteConfigMap, SENTINEL_PREFIX, sentinelRoll, waitFor, waitForReplicaSets,
+  podSpecWithVolume, readDeployment, recordedHash, rewriteConfigMap, SENTINEL_PREFIX, sentinelRoll, waitFor, waitForReplicaSets, httpGet, metricValue,
 } from './support.ts';
 
 // The sentinel that proves the operator is done must be patchable too.
@@ -54,7 +55,14 @@ describe('operator: forbidden writes', () => {
     for (const n of ['allowed', 'denied']) {
       await createDeployment(ns, deployment(n, { annotations: ENABLED, podSpec: podSpecWithVolume('shared-cm') }));
     }
-    op = await OperatorProcess.start({ args: ['--kubeconfig', kubeconfig, '--namespace', ns], env: { KUBECONFIG: '' } });
+    // The narrow Role grants no Secret, StatefulSet or DaemonSet access and no key Secret: the
+    // key comes from a file, and the refused watches are said once while the rest is served.
+    const keyFile = path.join(scratchDir('narrow-key'), 'key');
+    writeFileSync(keyFile, E2E_DIGEST_KEY_BASE64);
+    op = await OperatorProcess.start({ args: ['--kubeconfig', kubeconfig, '--namespace', ns, '--digest-key-file', keyFile], env: { KUBECONFIG: '' } });
+    const refused = await op.waitForLog('secrets refused', (l) => l.message === 'cannot watch secrets: serving everything else, retrying with backoff');
+    expect(refused).to.include({ level: 'error', toTurnOff: '--config-sources configmaps' });
+    expect(String(refused.missingPermission)).to.equal(`list and watch on secrets (namespace ${ns})`);
 
     const line = await op.waitForLog('patch refused', (l) => l.message === 'patch refused by the API server' && l.workload === `Deployment/${ns}/denied`);
     expect(line.level).to.equal('error');
@@ -70,6 +78,9 @@ describe('operator: forbidden writes', () => {
     expect(event.type).to.equal('Warning');
     await sentinelRoll(ns, { name: SENTINEL });
     expect((await readDeployment(ns, 'denied')).metadata?.annotations?.[HASH]).to.equal(undefined);
+    expect(op.logs.filter((l) => l.message === 'cannot watch secrets: serving everything else, retrying with backoff'), 'said once').to.have.length(1);
+    const metrics = (await httpGet(await op.httpPort(), '/metrics')).body;
+    expect(metricValue(metrics, 'config_reload_watch_available', { resource: 'secrets' })).to.equal(0);
     expect(op.pid).to.be.a('number');
     // Still running: a clean SIGTERM exits 0.
     expect(await op.stop()).to.equal(0);

@@ -28,7 +28,7 @@ describe('operator: adoption, restart, catch-up', () => {
     op = await OperatorProcess.start({ args: ['--namespace', ns] });
     for (const n of ['pre-a', 'pre-b']) {
       const hash = await recordedHash(ns, n);
-      expect(hash).to.match(/^v1-/);
+      expect(hash).to.match(/^v2-[0-9a-f]{8}-[0-9a-f]{64}$/);
       const d = await readDeployment(ns, n);
       expect(d.spec?.template?.metadata?.annotations?.[HASH], 'template untouched').to.equal(undefined);
       await op.waitForLog(`adopted ${n}`, (l) => l.message === 'adopted' && l.workload === `Deployment/${ns}/${n}`);

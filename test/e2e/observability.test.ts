@@ -29,7 +29,8 @@ describe('observability: metrics, readiness, Events', () => {
       const port = await op.httpPort();
       expect((await httpGet(port, '/readyz')).status).to.equal(503);
       expect((await httpGet(port, '/healthz')).status).to.equal(200);
-      await op.waitForLog('a failed list', (l) => l.message === 'list/watch failed: retrying');
+      // Its first call (the digest key) fails while the apiserver is down.
+      await op.waitForLog('a failed call', (l) => l.message === 'cannot load the digest key: not ready, retrying' || l.message === 'list/watch failed: retrying');
       expect((await httpGet(port, '/readyz')).status).to.equal(503);
     } finally {
       await cp.startApiServer();

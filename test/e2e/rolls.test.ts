@@ -49,7 +49,7 @@ describe('operator: rolls on change', function () {
       await recordedHash(s.ns, name);
       await rewriteConfigMap(s.ns, `${name}-cm`, { k: 'two' });
       const rolled = await waitForReplicaSets(s.ns, name, 2);
-      expect(rolled.spec?.template?.metadata?.annotations?.[HASH]).to.match(/^v1-[0-9a-f]{64}$/);
+      expect(rolled.spec?.template?.metadata?.annotations?.[HASH]).to.match(/^v2-[0-9a-f]{8}-[0-9a-f]{64}$/);
     });
   }
 
