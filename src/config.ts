@@ -61,7 +61,8 @@ export const DEFAULTS = {
   workloadKinds: 'deployments,statefulsets,daemonsets',
   excludeSecretTypes: 'helm.sh/release.v1',
   digestKeySecret: 'config-reload-digest-key',
-  digestKeyNamespace: 'config-reload-system',
+  // Outside a cluster (no POD_NAMESPACE) the key goes where kubectl's defaults go.
+  digestKeyNamespace: 'default',
   logLevel: 'info' as LogLevel,
   logFormat: 'json' as LogFormat,
   httpAddr: ':8080',
