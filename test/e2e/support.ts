@@ -2,6 +2,9 @@
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { scratchDir } from '../scratch-dir.ts';
 import { configMapContent, secretContent, workloadDigest } from './digest-key.ts';
 import { testbed } from './hooks.ts';
 import type { OperatorProcess } from './operator-process.ts';
@@ -227,4 +230,39 @@ export function metricValue(exposition: string, name: string, labels: Record<str
     if (Object.entries(labels).every(([k, v]) => got[k] === v) && Object.keys(got).length === Object.keys(labels).length) return Number(m[2]);
   }
   return 0;
+}
+
+/**
+ * A kubeconfig that authenticates with a TokenRequest token of a ServiceAccount: the operator
+ * run with it has exactly that ServiceAccount's RBAC.
+ */
+export async function serviceAccountKubeconfig(namespace: string, name: string): Promise<string> {
+  const tr = await clients().core.createNamespacedServiceAccountToken({
+    namespace, name, body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const token = tr.status?.token;
+  if (!token) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
+  const admin = readFileSync(testbed().kubeconfigPath, 'utf8');
+  const server = /server: (\S+)/.exec(admin)?.[1];
+  const ca = /certificate-authority-data: (\S+)/.exec(admin)?.[1];
+  if (!server || !ca) throw new Error('the admin kubeconfig has no server or certificate-authority-data');
+  const file = path.join(scratchDir('sa'), 'kubeconfig');
+  writeFileSync(file, `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: ${server}, certificate-authority-data: ${ca}}}]
+users: [{name: sa, user: {token: ${token}}}]
+contexts: [{name: c, context: {cluster: c, user: sa}}]
+current-context: c
+`);
+  return file;
+}
+
+/** `kubectl auth can-i VERB RESOURCE --as USER`: "yes" or "no". */
+export function canI(user: string, verb: string, resource: string, namespace?: string): string {
+  const args = ['auth', 'can-i', verb, resource, '--as', user, ...(namespace ? ['-n', namespace] : ['--all-namespaces'])];
+  try {
+    return kubectl(...args).trim();
+  } catch (err) {
+    return String((err as { stdout?: string }).stdout ?? '').trim();
+  }
 }
