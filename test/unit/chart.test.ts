@@ -78,19 +78,13 @@ function compareDeployments(chart: K8sObject, manifest: K8sObject, toleratedArgs
 }
 
 /**
- * The values that correspond to manifests/ as they are, and the arguments the comparison may
- * ignore. manifests/ that grant nothing on Secrets are the chart's secrets.enabled=false. That
- * value also passes --config-sources=configmaps, a flag that arrives with Secret support: while
- * manifests/ neither grant Secrets nor pass it, it is the one difference tolerated. Once
- * manifests/ do either, the comparison is exact.
+ * The values that correspond to a rendering of manifests/: ClusterRole rules that grant nothing
+ * on Secrets are the ConfigMaps-only install, the chart's secrets.enabled=false. The
+ * comparison is exact (no argument tolerated).
  */
 function valuesFor(manifests: K8sObject[]): { values: Record<string, unknown>; toleratedArgs: string[] } {
   const secrets = grantsSecrets(rulesOf(mustFind(manifests, 'ClusterRole', NAME)));
-  const passesSources = argsOf(manifests).includes('--config-sources=configmaps');
-  return {
-    values: { secrets: { enabled: secrets } },
-    toleratedArgs: !secrets && !passesSources ? ['--config-sources=configmaps'] : [],
-  };
+  return { values: { secrets: { enabled: secrets } }, toleratedArgs: [] };
 }
 
 /** Objects the chart has and manifests/ do not, each with its reason. */
@@ -164,6 +158,23 @@ describe('chart: renders the objects of manifests/', () => {
     const dry = await renderChart({ release: NAME, namespace: NS, values: { ...v.values, dryRun: true } });
     expect(argsOf(overlay)).to.include('--dry-run');
     compareDeployments(mustFind(dry, 'Deployment', NAME), mustFind(overlay, 'Deployment', NAME), v.toleratedArgs);
+  });
+
+  it('secrets.enabled=false renders manifests/overlays/configmaps-only: RBAC, args, the mounted key', async () => {
+    const overlay = await renderKustomize(path.join(MANIFESTS, 'overlays', 'configmaps-only'));
+    const v = valuesFor(overlay);
+    expect(v.values).to.deep.equal({ secrets: { enabled: false } });
+    const cmOnly = await renderChart({ release: NAME, namespace: NS, values: v.values });
+    const ids = (objects: K8sObject[]) => objects.filter((o) => o.kind.includes('Role')).map(id).sort();
+    expect(ids(cmOnly)).to.deep.equal(ids(overlay));
+    for (const m of overlay.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')) {
+      expect(canonicalRules(rulesOf(mustFind(cmOnly, m.kind, m.metadata.name))), id(m)).to.deep.equal(canonicalRules(rulesOf(m)));
+    }
+    compareDeployments(mustFind(cmOnly, 'Deployment', NAME), mustFind(overlay, 'Deployment', NAME), []);
+    const podSpec = (o: K8sObject) => (deploymentSpec(o).template as unknown as { spec: { volumes?: unknown; containers: Array<{ volumeMounts?: unknown }> } }).spec;
+    expect(podSpec(mustFind(cmOnly, 'Deployment', NAME)).volumes).to.deep.equal(podSpec(mustFind(overlay, 'Deployment', NAME)).volumes);
+    expect(podSpec(mustFind(cmOnly, 'Deployment', NAME)).containers[0]?.volumeMounts)
+      .to.deep.equal(podSpec(mustFind(overlay, 'Deployment', NAME)).containers[0]?.volumeMounts);
   });
 
   it("appVersion is the operator's version (package.json) and the image tag of manifests/", () => {
@@ -266,10 +277,12 @@ describe('chart: values', () => {
     expect(mustFind(objects, 'ClusterRoleBinding', fullname).subjects).to.deep.equal([{ kind: 'ServiceAccount', name: fullname, namespace: NS }]);
   });
 
-  it('leaderElection.enabled=false and one replica: no Lease, Role or PodDisruptionBudget, no --leader-elect', async () => {
+  it('leaderElection.enabled=false and one replica: no Lease, leader-election Role or PodDisruptionBudget, no --leader-elect', async () => {
     const objects = await render({ leaderElection: { enabled: false }, replicaCount: 1 });
-    for (const kind of ['Lease', 'Role', 'PodDisruptionBudget']) expect(find(objects, kind), kind).to.equal(undefined);
-    expect(objects.filter((o) => o.kind === 'RoleBinding')).to.deep.equal([]);
+    for (const kind of ['Lease', 'PodDisruptionBudget']) expect(find(objects, kind), kind).to.equal(undefined);
+    // Only the digest key's Role and binding remain.
+    expect(objects.filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding').map(id).sort())
+      .to.deep.equal([`Role/${NS}/${NAME}-digest-key`, `RoleBinding/${NS}/${NAME}-digest-key`]);
     expect(argsOf(objects)).to.not.include('--leader-elect');
   });
 

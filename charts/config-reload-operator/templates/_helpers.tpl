@@ -96,6 +96,9 @@ arguments of manifests/.
 {{- end }}
 {{- if not .Values.secrets.enabled }}
 - --config-sources=configmaps
+- --digest-key-file=/etc/config-reload/digest-key/key
+{{- else if ne .Values.digestKey.secretName "config-reload-digest-key" }}
+- {{ printf "--digest-key-secret=%s" .Values.digestKey.secretName | quote }}
 {{- end }}
 {{- if .Values.dryRun }}
 - --dry-run
