@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { scratchDir } from '../scratch-dir.ts';
 import { testbed } from './hooks.ts';
+import { installDigestKeyIn } from './digest-key.ts';
 import { OperatorProcess } from './operator-process.ts';
 import {
   canI, clients, createConfigMap, createDeployment, createNamespace, deleteNamespace, deployment, ENABLED, HASH, kubectl,
@@ -49,7 +50,8 @@ describe('helm: the chart installed, upgraded and uninstalled', () => {
     const kubeconfig = await serviceAccountKubeconfig(releaseNs, FULLNAME);
     return OperatorProcess.start({
       args: ['--kubeconfig', kubeconfig, ...args],
-      env: { KUBECONFIG: '', POD_NAME: identity, POD_NAMESPACE: releaseNs },
+      // Its key lives in the release's namespace, as installed; the test put the known one there.
+      env: { KUBECONFIG: '', POD_NAME: identity, POD_NAMESPACE: releaseNs, CONFIG_RELOAD_DIGEST_KEY_NAMESPACE: releaseNs },
     });
   }
 
@@ -67,6 +69,8 @@ describe('helm: the chart installed, upgraded and uninstalled', () => {
       },
     });
     ns = await createNamespace('helm');
+    // The operator would make its key on first start; the known one lets the sentinels compute its digests.
+    await installDigestKeyIn(releaseNs);
   });
 
   after(async function () {
