@@ -34,7 +34,7 @@ export interface Config {
   /** Where the installation's digest key lives (created there on first start). */
   digestKeyNamespace: string;
   digestKeySecret: string;
-  /** A file holding the key (base64 or raw, at least 32 bytes) instead of the Secret: no Secret access at all. */
+  /** A file holding the key (base64 of at least 32 bytes) instead of the Secret: no Secret access at all. */
   digestKeyFile: string | undefined;
   logLevel: LogLevel;
   logFormat: LogFormat;

@@ -145,7 +145,7 @@ export class Controller {
           onRelist: (reason) => observer?.relist?.(type.plural, reason),
           onWatchRestart: (reason) => observer?.watchRestart?.(type.plural, reason),
           onSynced: () => {
-            observer?.synced?.(type.plural, this.workloads.size);
+            observer?.synced?.(type.plural, this.workloads.countOf(kind));
             settled();
             this.#refused(type.plural, false);
           },
@@ -287,6 +287,11 @@ export class Controller {
     for (;;) {
       const key = (await this.queue.get()) as WorkloadKey | undefined;
       if (key === undefined) return;
+      // Stopping (or no longer leading): what is still queued is left to the next leader.
+      if (this.#stopping || leadership?.aborted) {
+        this.queue.done(key);
+        continue;
+      }
       const started = this.#clock.now();
       this.#inFlight.set(key, started);
       let result: ReconcileResult;
@@ -375,7 +380,7 @@ export class Controller {
 
   #workloadSink(kind: WorkloadKind): ReflectorSink<WorkloadLike> {
     return {
-      upsert: (d) => this.#workloadObserved(this.workloads.observe(kind, d)),
+      upsert: (d, created) => this.#workloadObserved(this.workloads.observe(kind, d, created)),
       remove: (d) => {
         const removed = this.workloads.remove(this.workloads.keyOf(kind, d));
         if (removed) this.index.delete(removed.key);

@@ -107,6 +107,8 @@ export class Reconciler {
    */
   async reconcile(key: WorkloadKey, leadership?: AbortSignal): Promise<ReconcileResult> {
     const { workloads, log, dryRun, clock } = this.#deps;
+    // A replica that stopped leading says and writes nothing more: the new leader decides.
+    if (leadership?.aborted) return { kind: 'done', written: false };
     const w = workloads.get(key);
     if (!w) return { kind: 'done', written: false }; // deleted (or opted out) since it was queued
     const decision = this.evaluate(w);
@@ -133,7 +135,12 @@ export class Reconciler {
       log.info(decision.action === 'roll' ? 'would roll' : 'would adopt', { ...detail, dryRun: true, patch });
       return { kind: 'done', decision, written: false };
     }
-    if (leadership?.aborted) return { kind: 'terminal', error: 'no longer the leader: not writing' };
+    // Our previous write is not confirmed by the watch yet: the snapshot predates it, so a patch
+    // now could only be refused (409). The event that confirms it queues the workload again.
+    if (w.pendingWrite !== undefined && w.pendingWrite.expiresAt > clock.now()) {
+      log.debug('waiting for the watch to confirm the previous write', fields);
+      return { kind: 'done', decision, written: false };
+    }
 
     let writtenAt: string;
     try {
@@ -161,7 +168,10 @@ export class Reconciler {
     const status = httpStatus(err);
     const error = describeError(err);
     this.#deps.observer?.apiError('patch', status);
-    if (leadership?.aborted) return { kind: 'terminal', error: `no longer the leader: patch abandoned (${error})` };
+    if (leadership?.aborted) {
+      this.#deps.log.info('no longer the leader: patch abandoned', { ...fields, error });
+      return { kind: 'done', written: false };
+    }
     if (status === 404) {
       this.#deps.log.info('workload vanished before it could be patched', { ...fields, error });
       return { kind: 'done', written: false };

@@ -192,6 +192,38 @@ describe('workload store: what a decision reads', () => {
     expect(store.get(WEB)!.templateWrittenAtLeast).to.equal(17n);
   });
 
+  it('a workload new to the store through a MODIFIED event (an opt-in) has no template date; through ADDED it has', () => {
+    const store = new WorkloadStore(new VirtualClock());
+    expect(store.observe('Deployment', deployment('40', ENABLED)).state!.templateWrittenAtLeast).to.equal(undefined);
+    store.observe('Deployment', deployment('41', {}));
+    expect(store.size).to.equal(0);
+    expect(store.observe('Deployment', deployment('50', ENABLED, { uid: 'u9' }), true).state!.templateWrittenAtLeast).to.equal(50n);
+  });
+
+  it('a relist keeps what transitions applied while it ran (a pending write, changed names)', () => {
+    const store = new WorkloadStore(new VirtualClock());
+    store.observe('Deployment', deployment('10', ENABLED));
+    const relist = store.beginReplace('Deployment');
+    relist.add(deployment('10', ENABLED));
+    store.configChanged(WEB, 'ConfigMap cm');
+    store.writeAcknowledged(WEB, 'u1', { digest: 'v1-new', resourceVersion: '12', rolled: true }, new Set());
+    relist.commit();
+    const after = store.get(WEB)!;
+    expect(after.pendingWrite?.digest).to.equal('v1-new');
+    expect(after.templateWrittenAtLeast).to.equal(12n);
+    expect([...after.changed]).to.deep.equal(['ConfigMap cm']);
+  });
+
+  it('reads how a StatefulSet or DaemonSet rolls: OnDelete, a partition', () => {
+    const store = new WorkloadStore(new VirtualClock());
+    const sts = (updateStrategy: { type?: string; rollingUpdate?: { partition?: number } }) => ({ ...deployment('1', ENABLED), spec: { ...deployment('1', ENABLED).spec, updateStrategy } });
+    expect(store.observe('StatefulSet', sts({ type: 'OnDelete' })).state!.rollout).to.deep.equal({ onDelete: true, partition: 0 });
+    expect(store.observe('StatefulSet', { ...sts({ type: 'RollingUpdate', rollingUpdate: { partition: 2 } }), metadata: { ...sts({}).metadata, generation: 2, resourceVersion: '2' } }).state!.rollout)
+      .to.deep.equal({ onDelete: false, partition: 2 });
+    expect(store.observe('DaemonSet', sts({ type: 'RollingUpdate' })).state!.rollout).to.deep.equal({ onDelete: false, partition: 0 });
+    expect(store.observe('Deployment', deployment('1', ENABLED)).state!.rollout).to.deep.equal({ onDelete: false, partition: 0 });
+  });
+
   it('fingerprints a template whatever the order of its keys', () => {
     expect(fingerprint({ spec: { a: 1, b: [{ x: 1, y: 2 }] } })).to.equal(fingerprint({ spec: { b: [{ y: 2, x: 1 }], a: 1 } }));
     expect(fingerprint({ spec: { a: 1 } })).to.not.equal(fingerprint({ spec: { a: 2 } }));
