@@ -5,19 +5,19 @@
 // and its result. It never writes into the snapshot it read.
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'winston';
-import { decide } from '../core/decide.ts';
-import { type DigestKey, workloadDigest } from '../core/digest.ts';
-import { sourceKey, type WorkloadKey, type WorkloadKind } from '../core/keys.ts';
-import { maxVersion, templateCarriesConfig } from '../core/ordering.ts';
+import type { DigestKey } from '../core/digest.ts';
+import type { WorkloadKey, WorkloadKind } from '../core/keys.ts';
 import type { TemplateOrder } from '../config.ts';
-import type { Decision, SourceKind } from '../core/types.ts';
+import type { Decision } from '../core/types.ts';
 import { describeError, httpStatus, isRetryable, isUidMismatch } from '../kube/api-error.ts';
 import { type ClusterApi, DAEMONSETS, DEPLOYMENTS, type ResourceType, STATEFULSETS } from '../kube/cluster-api.ts';
 import type { InvolvedObject } from '../observability/events.ts';
-import type { SourceStore } from '../state/source-store.ts';
 import { effectiveRecordedDigest, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
 import type { Clock } from '../time/clock.ts';
+import { evaluateWorkload, type SourceView } from './evaluate.ts';
 import { hashPatch } from './patch.ts';
+
+export type { SourceView } from './evaluate.ts';
 
 export const FIELD_MANAGER = 'config-reload-operator';
 /** After a 409: long enough for the watch to deliver the write that conflicted. */
@@ -34,13 +34,6 @@ export interface ReconcileObserver {
 }
 
 const RESOURCE: Record<WorkloadKind, ResourceType> = { Deployment: DEPLOYMENTS, StatefulSet: STATEFULSETS, DaemonSet: DAEMONSETS };
-
-/** The config objects the decisions read: one store per kind watched, and whether it is usable now. */
-export interface SourceView {
-  store(kind: SourceKind): SourceStore | undefined;
-  /** False while the kind is watched but cannot be (its watch is forbidden). */
-  available(kind: SourceKind): boolean;
-}
 
 export interface ReconcilerDeps {
   api: ClusterApi;
@@ -80,25 +73,8 @@ export class Reconciler {
 
   /** Pure with respect to the API: what reconcile would do for this workload now. */
   evaluate(w: WorkloadState): Decision {
-    const { sources, digestKey } = this.#deps;
-    const key = (kind: SourceKind, name: string) => sourceKey(kind, w.namespace, name);
-    const content = (kind: SourceKind, name: string) => sources.store(kind)?.content(key(kind, name));
-    const desiredDigest = workloadDigest(w.consumed, content, digestKey);
-    const missingRequired = w.consumed
-      .filter((c) => !c.optional && sources.store(c.kind)?.has(key(c.kind, c.name)) !== true)
-      .map((c) => ({ kind: c.kind, name: c.name }));
-    const unavailable = [...new Set(w.consumed.map((c) => c.kind))].filter((kind) => !sources.available(kind));
-    const configAtMost = maxVersion(w.consumed.map((c) => sources.store(c.kind)?.lastContentChange(key(c.kind, c.name))));
-    return decide({
-      optIn: w.optIn,
-      recordedDigest: effectiveRecordedDigest(w, this.#deps.clock.now()),
-      desiredDigest,
-      keyId: digestKey.id,
-      unavailable,
-      missingRequired,
-      changed: [...w.changed],
-      templateCarriesConfig: this.#deps.templateOrder === 'resource-version' && templateCarriesConfig(w.templateWrittenAtLeast, configAtMost),
-    });
+    const { sources, digestKey, clock, templateOrder } = this.#deps;
+    return evaluateWorkload(w, { sources, digestKey, now: clock.now(), templateOrder });
   }
 
   /**
