@@ -248,11 +248,11 @@ function integer(flag: string, raw: string, min: number, max: number): number {
   return n;
 }
 
-const SOURCES: Record<string, SourceKind> = { configmaps: 'ConfigMap', secrets: 'Secret' };
+export const SOURCES: Record<string, SourceKind> = { configmaps: 'ConfigMap', secrets: 'Secret' };
 const WORKLOADS: Record<string, WorkloadKind> = { deployments: 'Deployment', statefulsets: 'StatefulSet', daemonsets: 'DaemonSet' };
 
 /** A comma list of names from `allowed`, at least one, each once, in the order of `allowed`. */
-function listOf<T>(flag: string, raw: string, allowed: Record<string, T>): T[] {
+export function listOf<T>(flag: string, raw: string, allowed: Record<string, T>): T[] {
   const names = raw.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '');
   const unknown = names.filter((n) => !(n in allowed));
   if (names.length === 0 || unknown.length > 0) {

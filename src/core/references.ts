@@ -3,6 +3,7 @@
 // `env[].valueFrom` key references, in containers and initContainers
 // (docs/architecture.md, "Rules"). `imagePullSecrets` do not count: a pull secret is read when
 // an image is pulled, and changing it needs no restart.
+import { CONFIGMAPS_ANNOTATION, SECRETS_ANNOTATION } from './annotations.ts';
 import type { ConsumedSource, OptIn, SourceKind } from './types.ts';
 
 // The pod spec arrives as plain JSON from the API. It is read as untyped data and every level
@@ -25,65 +26,76 @@ function nonEmptyString(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/** One place in the pod template that names a config object. keys null: the whole object. */
-type Reference = ConsumedSource;
+/**
+ * One place that names a config object (keys null: the whole object), and where: `via` says it
+ * for a person (`volume "cfg"`, `env LEVEL (container app)`); the decisions never read it.
+ */
+export interface Reference extends ConsumedSource {
+  via: string;
+}
 
-function reference(kind: SourceKind, name: string | undefined, source: Data | undefined, keys: string[] | null): Reference | undefined {
+function reference(kind: SourceKind, name: string | undefined, source: Data | undefined, keys: string[] | null, via: string): Reference | undefined {
   if (name === undefined) return undefined;
-  return { kind, name, optional: source?.['optional'] === true, keys };
+  return { kind, name, optional: source?.['optional'] === true, keys, via };
 }
 
 /** A mounted source: `items` selects keys, none (or empty) means every key, as the kubelet does. */
-function mounted(kind: SourceKind, source: Data | undefined, nameField: 'name' | 'secretName'): Reference | undefined {
+function mounted(kind: SourceKind, source: Data | undefined, nameField: 'name' | 'secretName', via: string): Reference | undefined {
   if (source === undefined) return undefined;
   const keys = records(source['items']).flatMap((item) => nonEmptyString(item['key']) ?? []);
-  return reference(kind, nonEmptyString(source[nameField]), source, keys.length > 0 ? keys : null);
+  return reference(kind, nonEmptyString(source[nameField]), source, keys.length > 0 ? keys : null, via);
 }
 
 function volumeReferences(podSpec: Data): Reference[] {
   const found: Reference[] = [];
   const push = (ref: Reference | undefined) => ref && found.push(ref);
   for (const volume of records(podSpec['volumes'])) {
-    push(mounted('ConfigMap', record(volume['configMap']), 'name'));
+    const via = `volume ${JSON.stringify(nonEmptyString(volume['name']) ?? '')}`;
+    push(mounted('ConfigMap', record(volume['configMap']), 'name', via));
     // A secret volume names its Secret in `secretName`; a projected source in `name`.
-    push(mounted('Secret', record(volume['secret']), 'secretName'));
+    push(mounted('Secret', record(volume['secret']), 'secretName', via));
     for (const source of records(record(volume['projected'])?.['sources'])) {
-      push(mounted('ConfigMap', record(source['configMap']), 'name'));
-      push(mounted('Secret', record(source['secret']), 'name'));
+      push(mounted('ConfigMap', record(source['configMap']), 'name', `projected ${via}`));
+      push(mounted('Secret', record(source['secret']), 'name', `projected ${via}`));
     }
   }
   return found;
 }
 
-function keyReference(kind: SourceKind, selector: Data | undefined): Reference | undefined {
+function keyReference(kind: SourceKind, selector: Data | undefined, via: string): Reference | undefined {
   if (selector === undefined) return undefined;
   const key = nonEmptyString(selector['key']);
   // The apiserver requires `key`; should one ever be missing, reading the whole object can only
   // cause an unneeded roll, never a missed one.
-  return reference(kind, nonEmptyString(selector['name']), selector, key === undefined ? null : [key]);
+  return reference(kind, nonEmptyString(selector['name']), selector, key === undefined ? null : [key], via);
 }
 
-function containerReferences(container: Data): Reference[] {
+function containerReferences(container: Data, role: 'container' | 'initContainer'): Reference[] {
   const found: Reference[] = [];
   const push = (ref: Reference | undefined) => ref && found.push(ref);
+  const of = `(${role} ${nonEmptyString(container['name']) ?? '?'})`;
   for (const envFrom of records(container['envFrom'])) {
     const configMap = record(envFrom['configMapRef']);
-    push(reference('ConfigMap', nonEmptyString(configMap?.['name']), configMap, null));
+    push(reference('ConfigMap', nonEmptyString(configMap?.['name']), configMap, null, `envFrom ${of}`));
     const secret = record(envFrom['secretRef']);
-    push(reference('Secret', nonEmptyString(secret?.['name']), secret, null));
+    push(reference('Secret', nonEmptyString(secret?.['name']), secret, null, `envFrom ${of}`));
   }
   for (const env of records(container['env'])) {
     const valueFrom = record(env['valueFrom']);
-    push(keyReference('ConfigMap', record(valueFrom?.['configMapKeyRef'])));
-    push(keyReference('Secret', record(valueFrom?.['secretKeyRef'])));
+    const via = `env ${nonEmptyString(env['name']) ?? '?'} ${of}`;
+    push(keyReference('ConfigMap', record(valueFrom?.['configMapKeyRef']), via));
+    push(keyReference('Secret', record(valueFrom?.['secretKeyRef']), via));
   }
   return found;
 }
 
 function podSpecReferences(podSpec: Data): Reference[] {
   // ephemeralContainers are left out on purpose: they are never restarted by a rollout.
-  const containers = [...records(podSpec['initContainers']), ...records(podSpec['containers'])];
-  return [...volumeReferences(podSpec), ...containers.flatMap(containerReferences)];
+  return [
+    ...volumeReferences(podSpec),
+    ...records(podSpec['initContainers']).flatMap((c) => containerReferences(c, 'initContainer')),
+    ...records(podSpec['containers']).flatMap((c) => containerReferences(c, 'container')),
+  ];
 }
 
 function byKindAndName(a: { kind: string; name: string }, b: { kind: string; name: string }): number {
@@ -112,18 +124,27 @@ function merge(references: readonly Reference[]): ConsumedSource[] {
 }
 
 /**
- * The config objects a workload consumes, one entry per kind and name, sorted by kind then
- * name. `podSpec` is the workload's `spec.template.spec`; `kinds` are the kinds the operator
- * watches (a ConfigMaps-only install ignores Secret references).
+ * Every place that names a config object the workload consumes, unmerged, in the order of the
+ * pod spec (volumes, initContainers, containers), then the annotations. `explain` shows them;
+ * consumedSources merges them.
  */
-export function consumedSources(podSpec: unknown, optIn: OptIn & { kind: 'in' }, kinds: ReadonlySet<SourceKind>): ConsumedSource[] {
+export function referencesOf(podSpec: unknown, optIn: OptIn & { kind: 'in' }, kinds: ReadonlySet<SourceKind>): Reference[] {
   const spec = record(podSpec);
   const referenced = optIn.referenced && spec !== undefined ? podSpecReferences(spec) : [];
   // Named by annotation: the app reads them through the API, so their absence is a state it
   // handles and never keeps a pod from starting.
   const named = [
-    ...optIn.extraConfigMaps.map((name): Reference => ({ kind: 'ConfigMap', name, optional: true, keys: null })),
-    ...optIn.extraSecrets.map((name): Reference => ({ kind: 'Secret', name, optional: true, keys: null })),
+    ...optIn.extraConfigMaps.map((name): Reference => ({ kind: 'ConfigMap', name, optional: true, keys: null, via: `annotation ${CONFIGMAPS_ANNOTATION}` })),
+    ...optIn.extraSecrets.map((name): Reference => ({ kind: 'Secret', name, optional: true, keys: null, via: `annotation ${SECRETS_ANNOTATION}` })),
   ];
-  return merge([...referenced, ...named].filter((ref) => kinds.has(ref.kind)));
+  return [...referenced, ...named].filter((ref) => kinds.has(ref.kind));
+}
+
+/**
+ * The config objects a workload consumes, one entry per kind and name, sorted by kind then
+ * name. `podSpec` is the workload's `spec.template.spec`; `kinds` are the kinds the operator
+ * watches (a ConfigMaps-only install ignores Secret references).
+ */
+export function consumedSources(podSpec: unknown, optIn: OptIn & { kind: 'in' }, kinds: ReadonlySet<SourceKind>): ConsumedSource[] {
+  return merge(referencesOf(podSpec, optIn, kinds));
 }

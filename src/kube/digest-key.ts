@@ -70,7 +70,7 @@ export async function loadDigestKey(
 
 async function readOrCreate(api: SecretApi, where: DigestKeyLocation, log: Logger): Promise<DigestKey> {
   try {
-    return fromSecret(await api.read(where), where);
+    return digestKeyFromSecret(await api.read(where), where);
   } catch (err) {
     if (httpStatus(err) !== 404) throw err;
   }
@@ -88,17 +88,18 @@ async function readOrCreate(api: SecretApi, where: DigestKeyLocation, log: Logge
     log.warn('created a new digest key: digests recorded under another key will be re-recorded without rolling', {
       secret: `${where.namespace}/${where.name}`,
     });
-    return fromSecret(created, where);
+    return digestKeyFromSecret(created, where);
   } catch (err) {
     // Another replica created it first: use theirs, so that every replica digests alike.
-    if (httpStatus(err) === 409) return fromSecret(await api.read(where), where);
+    if (httpStatus(err) === 409) return digestKeyFromSecret(await api.read(where), where);
     throw err;
   } finally {
     material.fill(0);
   }
 }
 
-function fromSecret(secret: V1Secret, where: DigestKeyLocation): DigestKey {
+/** The key a Secret holds, as read (also by `explain`, with its caller's credentials). */
+export function digestKeyFromSecret(secret: Pick<V1Secret, 'data'>, where: DigestKeyLocation): DigestKey {
   const encoded = secret.data?.[KEY_FIELD];
   const bytes = encoded === undefined ? Buffer.alloc(0) : Buffer.from(encoded, 'base64');
   try {

@@ -16,6 +16,8 @@ import {
 const LIST_TIMEOUT_MS = 60_000;
 /** A patch that has not answered by then is treated as failed (and retried with backoff). */
 const PATCH_TIMEOUT_MS = 15_000;
+/** One object read (explain only: the operator itself never GETs an object). */
+const GET_TIMEOUT_MS = 15_000;
 
 export class HttpClusterApi implements ClusterApi {
   readonly #kc: KubeConfig;
@@ -77,6 +79,18 @@ export class HttpClusterApi implements ClusterApi {
       }
     })();
     return { ended, abort: () => controller.abort() };
+  }
+
+  /**
+   * One object by name, as the JSON the apiserver sent. Not part of ClusterApi: the operator
+   * lists and watches; only `explain` reads single objects, with its caller's credentials.
+   */
+  async get<T extends KubeObject>(type: ResourceType, namespace: string, name: string, signal?: AbortSignal): Promise<T> {
+    const path = `${collectionPath(type, namespace)}/${encodeURIComponent(name)}`;
+    const res = await this.#request('GET', path, {}, withDeadline(signal, GET_TIMEOUT_MS));
+    const text = await res.text();
+    if (res.status !== 200) throw new ApiError(res.status, text, `GET ${path}`);
+    return parseJson<T>(text, `GET ${path}`);
   }
 
   async mergePatch(type: ResourceType, req: MergePatchRequest): Promise<KubeObject> {

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { ConfigError } from '../config.ts';
 import { SharedConnectionsKubeConfig } from './shared-connections.ts';
 
-export function loadKubeConfig(explicitPath: string | undefined, env: Record<string, string | undefined>): KubeConfig {
+/** `context`: use that context of the kubeconfig instead of its current one (explain's --context). */
+export function loadKubeConfig(explicitPath: string | undefined, env: Record<string, string | undefined>, context?: string): KubeConfig {
   const kc = new SharedConnectionsKubeConfig();
   const home = path.join(os.homedir(), '.kube', 'config');
   let source: string;
@@ -31,6 +32,10 @@ export function loadKubeConfig(explicitPath: string | undefined, env: Record<str
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(`kubeconfig ${explicitPath ?? env.KUBECONFIG ?? home}: ${(err as Error).message}`);
+  }
+  if (context !== undefined) {
+    if (!kc.getContextObject(context)) throw new ConfigError(`kubeconfig from ${source}: no context named ${JSON.stringify(context)}`);
+    kc.setCurrentContext(context);
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster?.server) throw new ConfigError(`kubeconfig from ${source}: no current context with a cluster server`);

@@ -3,7 +3,7 @@
 // configuration changes — handed to the pure decision chain. The operator's reconciler and
 // the `explain` command both call this, so the two cannot disagree.
 import type { TemplateOrder } from '../config.ts';
-import { decide } from '../core/decide.ts';
+import { decide, type DecisionInput } from '../core/decide.ts';
 import { type DigestKey, workloadDigest } from '../core/digest.ts';
 import { sourceKey } from '../core/keys.ts';
 import { maxVersion, templateCarriesConfig } from '../core/ordering.ts';
@@ -27,6 +27,11 @@ export interface EvaluationContext {
 }
 
 export function evaluateWorkload(w: WorkloadState, ctx: EvaluationContext): Decision {
+  return decide(decisionInput(w, ctx));
+}
+
+/** What the decision chain reads for one workload (explain also shows the desired digest). */
+export function decisionInput(w: WorkloadState, ctx: EvaluationContext): DecisionInput {
   const { sources, digestKey } = ctx;
   const key = (kind: SourceKind, name: string) => sourceKey(kind, w.namespace, name);
   const content = (kind: SourceKind, name: string) => sources.store(kind)?.content(key(kind, name));
@@ -36,7 +41,7 @@ export function evaluateWorkload(w: WorkloadState, ctx: EvaluationContext): Deci
     .map((c) => ({ kind: c.kind, name: c.name }));
   const unavailable = [...new Set(w.consumed.map((c) => c.kind))].filter((kind) => !sources.available(kind));
   const configAtMost = maxVersion(w.consumed.map((c) => sources.store(c.kind)?.lastContentChange(key(c.kind, c.name))));
-  return decide({
+  return {
     optIn: w.optIn,
     recordedDigest: effectiveRecordedDigest(w, ctx.now),
     desiredDigest,
@@ -45,5 +50,5 @@ export function evaluateWorkload(w: WorkloadState, ctx: EvaluationContext): Deci
     missingRequired,
     changed: [...w.changed],
     templateCarriesConfig: ctx.templateOrder === 'resource-version' && templateCarriesConfig(w.templateWrittenAtLeast, configAtMost),
-  });
+  };
 }
