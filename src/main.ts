@@ -1,6 +1,9 @@
 // Entry point: parse the start-up configuration (exit 2 on anything wrong with it), then run
 // the operator until SIGTERM/SIGINT. Everything after start-up is retried, never fatal.
+// A first argument `explain` runs the explain command instead (src/explain/), with flags of
+// its own: the operator's parser is strict and takes no positional argument.
 import { ConfigError, parseConfig, USAGE } from './config.ts';
+import { explainMain } from './explain/main.ts';
 import { loadKubeConfig } from './kube/kubeconfig.ts';
 import { createLogger } from './log.ts';
 import { runOperator } from './operator.ts';
@@ -52,4 +55,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-await main();
+if (process.argv[2] === 'explain') {
+  process.exitCode = await explainMain(process.argv.slice(3), process.env);
+} else {
+  await main();
+}

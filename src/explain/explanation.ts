@@ -1,0 +1,462 @@
+// `explain`, the pure part: from what one read of the cluster returned — the workload, each
+// consumed ConfigMap or Secret (or its absence, or why it could not be read), the operator's
+// digest key (or why it could not be read) — build the explanation of what the operator would
+// do now and why. No I/O here (src/explain/main.ts reads), no formatting (render.ts prints).
+//
+// The decision is the operator's own: the objects read are fed through the stores' own
+// transitions (WorkloadStore.observe, SourceStore.observe) and the resulting state through
+// evaluateWorkload (src/reconcile/evaluate.ts), the function the reconciler calls, so the two
+// cannot disagree. What a one-time read cannot know is said, never guessed:
+//  - the order of the last pod-template change and the last configuration change (the operator
+//    dates both from its watch): evaluated as unknown, which is `--template-order off` and what
+//    an operator starting now sees; `template_changed` is therefore never printed;
+//  - without the digest key (the caller may not read it) no digest can be computed (they are
+//    keyed HMACs): every decision that compares digests is "unknown";
+//  - a consumed object the caller may not read: the decision is "unknown".
+//
+// Never a value: of a ConfigMap or Secret the explanation keeps key names, which keys count,
+// whether it exists, and digests; of the key, its public id.
+import { CONFIGMAPS_ANNOTATION, ENABLED_ANNOTATION, HASH_ANNOTATION, SECRETS_ANNOTATION } from '../core/annotations.ts';
+import { DIGEST_FORMAT, type DigestKey, digestFormat, digestKey, digestKeyId } from '../core/digest.ts';
+import { type WorkloadKind, workloadKey } from '../core/keys.ts';
+import { referencesOf } from '../core/references.ts';
+import type { Action, ConsumedSource, DecisionCode, SourceKind } from '../core/types.ts';
+import { decisionInput, evaluateWorkload, type EvaluationContext } from '../reconcile/evaluate.ts';
+import { type SourceLike, SourceStore } from '../state/source-store.ts';
+import { fingerprint, type WorkloadLike, type WorkloadState, WorkloadStore } from '../state/workload-store.ts';
+import type { Clock } from '../time/clock.ts';
+
+/** What a GET returned: the object, a 404, or another failure (its HTTP status when there was one). */
+export type ReadResult<T> =
+  | { state: 'found'; object: T }
+  | { state: 'absent' }
+  | { state: 'unreadable'; status: number | undefined; error: string };
+
+/** The digest key as read: loaded, not read at all (nothing to digest), or why it could not be. */
+export type KeyRead =
+  | { state: 'loaded'; key: DigestKey }
+  | { state: 'skipped' }
+  | { state: 'unreadable'; status: number | undefined; error: string };
+
+export interface ExplainInput {
+  kind: WorkloadKind;
+  /** The workload as read (plain JSON of the apiserver). */
+  workload: WorkloadLike;
+  /** One entry per consumed object (sourcesToRead), keyed by sourceId(kind, name). */
+  sources: ReadonlyMap<string, ReadResult<SourceLike>>;
+  key: KeyRead;
+  /** Where the key was read from: namespace and name of the Secret. */
+  keySecret: { namespace: string; name: string };
+  /** The operator's --config-sources. */
+  sourceKinds: readonly SourceKind[];
+}
+
+export const EXPLANATION_VERSION = 1;
+
+/** The explanation: the `--output json` document (README, "explain"), and what the text shows. */
+export interface Explanation {
+  explanationVersion: typeof EXPLANATION_VERSION;
+  workload: {
+    kind: WorkloadKind;
+    namespace: string;
+    name: string;
+    uid: string;
+    resourceVersion: string;
+    generation: number;
+    /** `RollingUpdate`, `OnDelete`, or `RollingUpdate, partition N` (StatefulSet). */
+    rollout: string;
+  };
+  optIn: {
+    /** in: served; out: not opted in; malformed: an annotation cannot be read, the workload is left alone. */
+    state: 'in' | 'out' | 'malformed';
+    /** The opt-in annotations as written (null when absent). */
+    annotations: { enabled: string | null; configmaps: string | null; secrets: string | null };
+    /** in: whether the ConfigMaps and Secrets the pod template references count (enabled: "true"). */
+    referenced: boolean;
+    /** in: the objects named by the configmaps/secrets annotations. */
+    namedConfigMaps: string[];
+    namedSecrets: string[];
+    malformed: { annotation: string; value: string; problem: string } | null;
+    summary: string;
+  };
+  /** Every consumed config object, sorted by kind and name. */
+  sources: ExplainedSource[];
+  /** References the operator ignores (a Secret under --config-sources configmaps). */
+  ignoredReferences: Array<{ kind: SourceKind; name: string; via: string; why: string }>;
+  digests: {
+    /** The workload's metadata config-hash: what the operator last accounted for. */
+    recorded: string | null;
+    recordedFormat: string | null;
+    recordedKeyId: string | null;
+    /** The pod template's config-hash: the digest of the operator's last roll. */
+    template: string | null;
+    /** The digest of the consumed configuration now; null when it cannot be computed. */
+    current: string | null;
+    key: {
+      secret: string;
+      /** loaded, skipped (not needed: not opted in), or unreadable. */
+      state: KeyRead['state'];
+      id: string | null;
+      error: string | null;
+      missingPermission: string | null;
+    };
+    /**
+     * equal, different, none_recorded, other_format, other_key (made with another digest key),
+     * unknown (no digest key, or a consumed object could not be read), not_applicable (not opted in).
+     */
+    comparison: 'equal' | 'different' | 'none_recorded' | 'other_format' | 'other_key' | 'unknown' | 'not_applicable';
+  };
+  decision: {
+    /** False when what explain could read does not settle it (the reason says what is missing). */
+    known: boolean;
+    action: Action | null;
+    code: DecisionCode | null;
+    reason: string;
+    /** The digest the operator would record (adopt, roll), when known. */
+    digest: string | null;
+    /** The Event the operator emits with this decision (Warning), if any. */
+    warning: string | null;
+  };
+  /** What a one-time read cannot know, and what explain assumed for it. */
+  assumptions: string[];
+}
+
+export interface ExplainedSource {
+  kind: SourceKind;
+  name: string;
+  /** true only when every reference is optional (or it was named by annotation). */
+  optional: boolean;
+  /** Where the workload names it: `volume "cfg"`, `env LEVEL (container app)`, an annotation. */
+  references: Array<{ via: string; keys: string[] | null; optional: boolean }>;
+  /** The keys the workload reads; null: every key of the object. */
+  selectedKeys: string[] | null;
+  /** true, false (404), or null when it could not be read. */
+  exists: boolean | null;
+  resourceVersion: string | null;
+  /** The key names the object holds (data, and a ConfigMap's binaryData); null unless read. */
+  keys: string[] | null;
+  /** The keys that go into the digest (present and read by the workload); null unless read. */
+  countedKeys: string[] | null;
+  /** Keys the workload reads that the object does not hold (they count as absent). */
+  missingKeys: string[];
+  /** Keys the object holds that the workload does not read: a change to them rolls nothing. */
+  ignoredKeys: string[];
+  error: string | null;
+  missingPermission: string | null;
+}
+
+export function sourceId(kind: SourceKind, name: string): string {
+  return `${kind}/${name}`;
+}
+
+const RESOURCE_OF: Record<SourceKind, string> = { ConfigMap: 'configmaps', Secret: 'secrets' };
+
+// Nothing here waits or expires: the stores take a clock for pending writes, which a one-time
+// read never has.
+const NO_TIME: Clock = {
+  now: () => 0,
+  wallNow: () => 0,
+  after: () => ({ cancel: () => undefined }),
+};
+
+/**
+ * Without the installation's key no digest can be made; the decision chain still runs (its
+ * first checks do not compare digests) on this stand-in, and every outcome that depends on a
+ * digest or on the key's id is reported as unknown. Nothing made with it is ever shown.
+ */
+const STAND_IN_KEY = digestKey(Buffer.alloc(32, 0));
+
+/** The workload's state as the operator's store builds it from one observation. */
+function observeWorkload(kind: WorkloadKind, workload: WorkloadLike, sourceKinds: readonly SourceKind[]): WorkloadState | undefined {
+  // Not `created`: a one-time read does not date the template (see the file comment).
+  return new WorkloadStore(NO_TIME, new Set(sourceKinds)).observe(kind, workload).state;
+}
+
+/** The config objects to read for this workload: what the operator's store says it consumes. */
+export function sourcesToRead(kind: WorkloadKind, workload: WorkloadLike, sourceKinds: readonly SourceKind[]): ConsumedSource[] {
+  return [...(observeWorkload(kind, workload, sourceKinds)?.consumed ?? [])];
+}
+
+/** Whether the digest key is needed: only an opted-in workload is digested. */
+export function needsDigestKey(kind: WorkloadKind, workload: WorkloadLike, sourceKinds: readonly SourceKind[]): boolean {
+  return observeWorkload(kind, workload, sourceKinds)?.optIn.kind === 'in';
+}
+
+/** The permission a 403 on GET of one named object lacks. */
+export function missingGetPermission(resource: string, namespace: string, name: string): string {
+  return `get on ${resource}/${name} in namespace ${namespace}`;
+}
+
+export function buildExplanation(input: ExplainInput): Explanation {
+  const { kind, workload, sourceKinds } = input;
+  const namespace = workload.metadata?.namespace ?? '';
+  const name = workload.metadata?.name ?? '';
+  const annotations = workload.metadata?.annotations ?? {};
+  // A workload that has not opted in is not retained by the store; the decision still comes
+  // from the same function, on the state the store would hold for it.
+  const state = observeWorkload(kind, workload, sourceKinds) ?? notRetained(kind, workload);
+
+  const keyLoaded = input.key.state === 'loaded' ? input.key.key : undefined;
+  const key = keyLoaded ?? STAND_IN_KEY;
+  const stores = new Map(sourceKinds.map((k) => [k, new SourceStore(k, key)] as const));
+  const unreadable: Array<{ kind: SourceKind; name: string; status: number | undefined; error: string }> = [];
+  for (const c of state.consumed) {
+    const read = input.sources.get(sourceId(c.kind, c.name));
+    if (read === undefined) throw new Error(`explain: ${c.kind} ${c.name} was not read`);
+    if (read.state === 'found') stores.get(c.kind)?.observe(read.object);
+    else if (read.state === 'unreadable') unreadable.push({ kind: c.kind, name: c.name, status: read.status, error: read.error });
+  }
+  const unreadableKinds = new Set(unreadable.map((u) => u.kind));
+  const ctx: EvaluationContext = {
+    sources: { store: (k) => stores.get(k), available: (k) => !unreadableKinds.has(k) },
+    digestKey: key,
+    now: 0,
+    // The order is unknown to one read: the same outcome as 'off', said explicitly.
+    templateOrder: 'off',
+  };
+  const operatorDecision = evaluateWorkload(state, ctx);
+  const desired = decisionInput(state, ctx).desiredDigest;
+
+  const recorded = annotations[HASH_ANNOTATION] ?? null;
+  const optedIn = state.optIn.kind === 'in';
+  const current = optedIn && keyLoaded !== undefined && unreadable.length === 0 ? desired : null;
+
+  const keySecret = `${input.keySecret.namespace}/${input.keySecret.name}`;
+  const keyMissingPermission = input.key.state === 'unreadable' && input.key.status === 403
+    ? missingGetPermission('secrets', input.keySecret.namespace, input.keySecret.name)
+    : null;
+
+  // The decision, with what explain could not read taken out of it.
+  let decision: Explanation['decision'] = {
+    known: true,
+    action: operatorDecision.action,
+    code: operatorDecision.code,
+    reason: operatorDecision.reason,
+    digest: operatorDecision.digest ?? null,
+    warning: operatorDecision.warning ?? null,
+  };
+  if (operatorDecision.code === 'source_unavailable' && unreadable.length > 0) {
+    const what = unreadable.map((u) => `${u.kind} ${u.name}`).join(', ');
+    decision = {
+      known: false, action: null, code: null, digest: null, warning: null,
+      reason: `unknown: explain cannot read ${what} (${unreadable.map((u) => u.error).join('; ')}), and the decision depends on ${unreadable.length > 1 ? 'them' : 'it'}`,
+    };
+  } else if (keyLoaded === undefined && optedIn) {
+    decision = withoutKey(decision, recorded, keySecret, input.key, keyMissingPermission);
+  }
+
+  const sources = state.consumed.map((c) => explainSource(c, input.sources.get(sourceId(c.kind, c.name))!, workload, state, sourceKinds, namespace));
+
+  return {
+    explanationVersion: EXPLANATION_VERSION,
+    workload: {
+      kind, namespace, name,
+      uid: workload.metadata?.uid ?? '',
+      resourceVersion: workload.metadata?.resourceVersion ?? '',
+      generation: workload.metadata?.generation ?? 0,
+      rollout: rolloutOf(state),
+    },
+    optIn: optInOf(state, annotations),
+    sources,
+    ignoredReferences: ignoredReferences(workload, state, sourceKinds),
+    digests: {
+      recorded,
+      recordedFormat: recorded === null ? null : digestFormat(recorded) ?? null,
+      recordedKeyId: recorded === null ? null : digestKeyId(recorded) ?? null,
+      template: workload.spec?.template?.metadata?.annotations?.[HASH_ANNOTATION] ?? null,
+      current,
+      key: {
+        secret: keySecret,
+        state: input.key.state,
+        id: keyLoaded?.id ?? null,
+        error: input.key.state === 'unreadable' ? input.key.error : null,
+        missingPermission: keyMissingPermission,
+      },
+      comparison: comparison(optedIn, recorded, current, keyLoaded),
+    },
+    decision,
+    assumptions: assumptions(decision, optedIn),
+  };
+}
+
+/**
+ * The decision as far as it holds without the digest key. The chain's first checks compare no
+ * digest: not opted in, malformed, a kind not readable, a required object missing with nothing
+ * comparable recorded, first seen, another format. Anything later compares digests or key ids.
+ */
+function withoutKey(
+  decision: Explanation['decision'], recorded: string | null, keySecret: string, key: KeyRead, missingPermission: string | null,
+): Explanation['decision'] {
+  const why = `explain cannot read the digest key Secret ${keySecret}${key.state === 'unreadable' ? ` (${key.error})` : ''}` +
+    (missingPermission ? `: you need ${missingPermission}` : '');
+  const comparable = recorded !== null && digestFormat(recorded) === DIGEST_FORMAT;
+  switch (decision.code) {
+    case 'not_opted_in':
+    case 'malformed_annotation':
+    case 'source_unavailable':
+    case 'first_seen':
+    case 'format_upgrade':
+      // Settled before any digest is compared; only the digest to record is unknown.
+      return { ...decision, digest: null };
+    case 'configmap_missing':
+    case 'secret_missing':
+      if (!comparable) return { ...decision, digest: null };
+      // Never a roll; whether the digest is re-recorded depends on the key it was made with.
+      return {
+        ...decision, known: false, action: null, digest: null,
+        reason: `${decision.reason.split(':')[0]}: no roll, the new pods could not start; whether the operator also re-records the digest (made with key ${digestKeyId(recorded) ?? '?'}) depends on its digest key, and ${why}`,
+      };
+    default:
+      return {
+        known: false, action: null, code: null, digest: null, warning: null,
+        reason: `unknown: the current digest cannot be computed to compare with the recorded one (digests are keyed HMACs) — ${why}`,
+      };
+  }
+}
+
+function comparison(
+  optedIn: boolean, recorded: string | null, current: string | null, key: DigestKey | undefined,
+): Explanation['digests']['comparison'] {
+  if (!optedIn) return 'not_applicable';
+  if (recorded === null) return 'none_recorded';
+  if (digestFormat(recorded) !== DIGEST_FORMAT) return 'other_format';
+  if (key === undefined) return 'unknown';
+  if (digestKeyId(recorded) !== key.id) return 'other_key';
+  if (current === null) return 'unknown';
+  return recorded === current ? 'equal' : 'different';
+}
+
+function explainSource(
+  c: ConsumedSource, read: ReadResult<SourceLike>, workload: WorkloadLike, state: WorkloadState,
+  sourceKinds: readonly SourceKind[], namespace: string,
+): ExplainedSource {
+  const references = state.optIn.kind === 'in'
+    ? referencesOf(workload.spec?.template?.spec, state.optIn, new Set(sourceKinds))
+      .filter((r) => r.kind === c.kind && r.name === c.name)
+      .map((r) => ({ via: r.via, keys: r.keys, optional: r.optional }))
+    : [];
+  const base = {
+    kind: c.kind, name: c.name, optional: c.optional, references, selectedKeys: c.keys,
+  };
+  if (read.state === 'unreadable') {
+    return {
+      ...base, exists: null, resourceVersion: null, keys: null, countedKeys: null, missingKeys: [], ignoredKeys: [],
+      error: read.error,
+      missingPermission: read.status === 403 ? missingGetPermission(RESOURCE_OF[c.kind], namespace, c.name) : null,
+    };
+  }
+  if (read.state === 'absent') {
+    return {
+      ...base, exists: false, resourceVersion: null, keys: null, countedKeys: null,
+      missingKeys: c.keys ?? [], ignoredKeys: [], error: null, missingPermission: null,
+    };
+  }
+  const obj = read.object;
+  // Key names only, the same sections the digest reads (a Secret's binaryData does not exist).
+  const held = [...new Set([...Object.keys(obj.data ?? {}), ...(c.kind === 'ConfigMap' ? Object.keys(obj.binaryData ?? {}) : [])])].sort();
+  const selected = c.keys;
+  return {
+    ...base,
+    exists: true,
+    resourceVersion: obj.metadata?.resourceVersion ?? null,
+    keys: held,
+    countedKeys: selected === null ? held : selected.filter((k) => held.includes(k)),
+    missingKeys: selected === null ? [] : selected.filter((k) => !held.includes(k)),
+    ignoredKeys: selected === null ? [] : held.filter((k) => !selected.includes(k)),
+    error: null,
+    missingPermission: null,
+  };
+}
+
+function ignoredReferences(workload: WorkloadLike, state: WorkloadState, sourceKinds: readonly SourceKind[]): Explanation['ignoredReferences'] {
+  if (state.optIn.kind !== 'in') return [];
+  const off = (['ConfigMap', 'Secret'] as const).filter((k) => !sourceKinds.includes(k));
+  if (off.length === 0) return [];
+  return referencesOf(workload.spec?.template?.spec, state.optIn, new Set(off)).map((r) => ({
+    kind: r.kind, name: r.name, via: r.via,
+    why: `the operator does not watch ${RESOURCE_OF[r.kind]} (--config-sources ${sourceKinds.map((k) => RESOURCE_OF[k]).join(',')})`,
+  }));
+}
+
+function optInOf(state: WorkloadState, annotations: Record<string, string>): Explanation['optIn'] {
+  const raw = {
+    enabled: annotations[ENABLED_ANNOTATION] ?? null,
+    configmaps: annotations[CONFIGMAPS_ANNOTATION] ?? null,
+    secrets: annotations[SECRETS_ANNOTATION] ?? null,
+  };
+  const optIn = state.optIn;
+  if (optIn.kind === 'out') {
+    return {
+      state: 'out', annotations: raw, referenced: false, namedConfigMaps: [], namedSecrets: [], malformed: null,
+      summary: `not opted in: set ${ENABLED_ANNOTATION}: "true", or name objects in ${CONFIGMAPS_ANNOTATION} / ${SECRETS_ANNOTATION}, on the workload's metadata`,
+    };
+  }
+  if (optIn.kind === 'malformed') {
+    return {
+      state: 'malformed', annotations: raw, referenced: false, namedConfigMaps: [], namedSecrets: [],
+      malformed: { annotation: optIn.annotation, value: optIn.value, problem: optIn.reason },
+      summary: `annotation ${optIn.annotation} is malformed (${optIn.reason}): the operator leaves the workload alone until it is fixed`,
+    };
+  }
+  const named = [
+    ...(optIn.extraConfigMaps.length > 0 ? [`ConfigMaps named by ${CONFIGMAPS_ANNOTATION}`] : []),
+    ...(optIn.extraSecrets.length > 0 ? [`Secrets named by ${SECRETS_ANNOTATION}`] : []),
+  ];
+  const what = [
+    ...(optIn.referenced ? ['every ConfigMap and Secret the pod template references'] : []),
+    ...named,
+  ].join(', and ');
+  return {
+    state: 'in', annotations: raw, referenced: optIn.referenced,
+    namedConfigMaps: [...optIn.extraConfigMaps], namedSecrets: [...optIn.extraSecrets], malformed: null,
+    summary: `opted in: the digest covers ${what}${optIn.referenced ? '' : ' (only those: not the pod template\'s references)'}`,
+  };
+}
+
+function rolloutOf(state: WorkloadState): string {
+  if (state.rollout.onDelete) return 'OnDelete';
+  return state.rollout.partition > 0 ? `RollingUpdate, partition ${state.rollout.partition}` : 'RollingUpdate';
+}
+
+function assumptions(decision: Explanation['decision'], optedIn: boolean): string[] {
+  if (!optedIn) return [];
+  const notes = [
+    'The order of the last pod-template change and the last configuration change is unknown to a one-time read ' +
+      '(the operator dates both from its watch): evaluated as unknown, which is what an operator starting now sees ' +
+      'and what --template-order off means. template_changed is never printed.',
+  ];
+  if (decision.code === 'config_changed') {
+    notes.push('A running operator that watched a pod-template change written after the last change of every consumed ' +
+      'object (an image bump in the same helm upgrade, a rollout restart) records the digest without a second roll ' +
+      '(template_changed) instead of rolling.');
+  }
+  notes.push('Not visible here: whether an operator runs and watches this namespace and kind (--namespace, --workload-kinds), ' +
+    'and whether it may watch the consumed kinds (a refused watch holds the workload: source_unavailable in its log).');
+  return notes;
+}
+
+/**
+ * The state the operator would hold for a workload that has not opted in (the store keeps
+ * none): nothing consumed, nothing recorded that matters. The decision chain settles on the
+ * opt-in before it reads anything else.
+ */
+function notRetained(kind: WorkloadKind, d: WorkloadLike): WorkloadState {
+  const namespace = d.metadata?.namespace ?? '';
+  const name = d.metadata?.name ?? '';
+  const state: WorkloadState = {
+    key: workloadKey(kind, namespace, name), kind, namespace, name,
+    uid: d.metadata?.uid ?? '',
+    resourceVersion: d.metadata?.resourceVersion ?? '',
+    generation: d.metadata?.generation ?? 0,
+    optIn: { kind: 'out' },
+    consumed: [],
+    rollout: { onDelete: false, partition: 0 },
+    templateFingerprint: fingerprint(d.spec?.template),
+    templateWrittenAtLeast: undefined,
+    recordedDigest: d.metadata?.annotations?.[HASH_ANNOTATION],
+    pendingWrite: undefined,
+    simulatedDigest: undefined,
+    changed: new Set<string>(),
+  };
+  return Object.freeze(state);
+}

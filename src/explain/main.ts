@@ -1,0 +1,111 @@
+// `config-reload-operator explain KIND/NAME` (and `kubectl config-reload explain`): the I/O.
+// One read of the cluster with the caller's kubeconfig — the workload by kind and name, each
+// ConfigMap and Secret it consumes by name, the operator's digest key Secret — then the pure
+// explanation (explanation.ts) and its rendering (render.ts). Writes nothing to the cluster.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ConfigError } from '../config.ts';
+import type { WorkloadKind } from '../core/keys.ts';
+import type { SourceKind } from '../core/types.ts';
+import { describeError, httpStatus } from '../kube/api-error.ts';
+import { CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, type ResourceType, SECRETS, STATEFULSETS } from '../kube/cluster-api.ts';
+import { digestKeyFromSecret } from '../kube/digest-key.ts';
+import { HttpClusterApi } from '../kube/http-cluster-api.ts';
+import { loadKubeConfig } from '../kube/kubeconfig.ts';
+import type { SourceLike } from '../state/source-store.ts';
+import type { WorkloadLike } from '../state/workload-store.ts';
+import { EXPLAIN_USAGE, type ExplainArgs, parseExplainArgs } from './args.ts';
+import {
+  buildExplanation, type KeyRead, missingGetPermission, needsDigestKey, type ReadResult, sourceId, sourcesToRead,
+} from './explanation.ts';
+import { renderJson, renderText } from './render.ts';
+
+const PROGRAM = 'config-reload-operator explain';
+
+const WORKLOAD_RESOURCE: Record<WorkloadKind, ResourceType> = { Deployment: DEPLOYMENTS, StatefulSet: STATEFULSETS, DaemonSet: DAEMONSETS };
+const SOURCE_RESOURCE: Record<SourceKind, ResourceType> = { ConfigMap: CONFIGMAPS, Secret: SECRETS };
+
+export interface ExplainIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const processIo: ExplainIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+/** Runs the command; resolves with the exit code: 0 explained, 1 workload not read, 2 bad usage. */
+export async function explainMain(argv: string[], env: Record<string, string | undefined>, io: ExplainIo = processIo): Promise<number> {
+  let args: ExplainArgs;
+  let kc: KubeConfig;
+  try {
+    const parsed = parseExplainArgs(argv, env);
+    if (parsed.help) {
+      io.stdout(`${EXPLAIN_USAGE}\n`);
+      return 0;
+    }
+    args = parsed.args;
+    kc = loadKubeConfig(args.kubeconfig, env, args.context);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr(`${PROGRAM}: error: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const namespace = args.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
+  const api = new HttpClusterApi(kc);
+  const resource = WORKLOAD_RESOURCE[args.kind];
+
+  let workload: WorkloadLike;
+  try {
+    workload = await api.get<WorkloadLike>(resource, namespace, args.name);
+  } catch (err) {
+    const status = httpStatus(err);
+    const what = `${args.kind} ${namespace}/${args.name}`;
+    if (status === 404) io.stderr(`${PROGRAM}: error: ${what} not found\n`);
+    else if (status === 403) io.stderr(`${PROGRAM}: error: cannot read ${what}: you need ${missingGetPermission(`${resource.plural}.apps`, namespace, args.name)} (${describeError(err)})\n`);
+    else io.stderr(`${PROGRAM}: error: cannot read ${what}: ${describeError(err)}\n`);
+    return 1;
+  }
+
+  const consumed = sourcesToRead(args.kind, workload, args.sourceKinds);
+  const keySecret = { namespace: args.digestKeyNamespace, name: args.digestKeySecret };
+  const [reads, key] = await Promise.all([
+    Promise.all(consumed.map(async (c) => [sourceId(c.kind, c.name), await read<SourceLike>(api, SOURCE_RESOURCE[c.kind], namespace, c.name)] as const)),
+    needsDigestKey(args.kind, workload, args.sourceKinds) ? readKey(api, keySecret) : Promise.resolve<KeyRead>({ state: 'skipped' }),
+  ]);
+  const explanation = buildExplanation({
+    kind: args.kind, workload, sources: new Map(reads), key, keySecret, sourceKinds: args.sourceKinds,
+  });
+  io.stdout(args.output === 'json' ? renderJson(explanation) : renderText(explanation));
+  return 0;
+}
+
+async function read<T>(api: HttpClusterApi, type: ResourceType, namespace: string, name: string): Promise<ReadResult<T>> {
+  try {
+    return { state: 'found', object: await api.get<T & object>(type, namespace, name) };
+  } catch (err) {
+    const status = httpStatus(err);
+    if (status === 404) return { state: 'absent' };
+    return { state: 'unreadable', status, error: describeError(err) };
+  }
+}
+
+/** The operator's key, read as it reads it; the material stays inside the DigestKey. */
+async function readKey(api: HttpClusterApi, where: { namespace: string; name: string }): Promise<KeyRead> {
+  const secret = await read<{ data?: Record<string, string> }>(api, SECRETS, where.namespace, where.name);
+  if (secret.state === 'unreadable') return secret;
+  if (secret.state === 'absent') {
+    return {
+      state: 'unreadable', status: 404,
+      error: `Secret ${where.namespace}/${where.name} not found: the operator creates it when it first starts; ` +
+        'pass the operator\'s --digest-key-namespace and --digest-key-secret',
+    };
+  }
+  try {
+    return { state: 'loaded', key: digestKeyFromSecret(secret.object, where) };
+  } catch (err) {
+    return { state: 'unreadable', status: undefined, error: (err as Error).message };
+  }
+}
