@@ -236,10 +236,12 @@ export function buildExplanation(input: ExplainInput): Explanation {
     warning: operatorDecision.warning ?? null,
   };
   if (operatorDecision.code === 'source_unavailable' && unreadable.length > 0) {
-    const what = unreadable.map((u) => `${u.kind} ${u.name}`).join(', ');
+    const what = unreadable.map((u) => `${u.kind} ${u.name} (${u.status === 403
+      ? `you need ${missingGetPermission(RESOURCE_OF[u.kind], namespace, u.name)}`
+      : u.error})`).join(', ');
     decision = {
       known: false, action: null, code: null, digest: null, warning: null,
-      reason: `unknown: explain cannot read ${what} (${unreadable.map((u) => u.error).join('; ')}), and the decision depends on ${unreadable.length > 1 ? 'them' : 'it'}`,
+      reason: `unknown: explain cannot read ${what}, and the decision depends on ${unreadable.length > 1 ? 'them' : 'it'}`,
     };
   } else if (keyLoaded === undefined && optedIn) {
     decision = withoutKey(decision, recorded, keySecret, input.key, keyMissingPermission);
@@ -287,8 +289,9 @@ export function buildExplanation(input: ExplainInput): Explanation {
 function withoutKey(
   decision: Explanation['decision'], recorded: string | null, keySecret: string, key: KeyRead, missingPermission: string | null,
 ): Explanation['decision'] {
-  const why = `explain cannot read the digest key Secret ${keySecret}${key.state === 'unreadable' ? ` (${key.error})` : ''}` +
-    (missingPermission ? `: you need ${missingPermission}` : '');
+  // The full error is in the digests section; the reason says what to do about it.
+  const why = `explain cannot read the digest key Secret ${keySecret}` +
+    (missingPermission ? `: you need ${missingPermission}` : key.state === 'unreadable' ? ` (${key.error})` : '');
   const comparable = recorded !== null && digestFormat(recorded) === DIGEST_FORMAT;
   switch (decision.code) {
     case 'not_opted_in':
