@@ -97,6 +97,7 @@ export const ENV = {
 } as const;
 
 export const USAGE = `Usage: config-reload-operator [flags]
+       config-reload-operator explain KIND/NAME [flags]   why did (or didn't) it roll? (explain --help)
 
   --kubeconfig PATH               kubeconfig file (else $KUBECONFIG, ~/.kube/config, in-cluster)
   --namespace NS                  watch one namespace only (default: all namespaces)
