@@ -106,10 +106,14 @@ export class SourceStore {
     return change(key, previous);
   }
 
-  /** A complete list, page by page; the store changes only at commit. */
-  beginReplace(): SourceReplacement {
+  /**
+   * A complete list, page by page; the store changes only at commit. `namespace`: the list
+   * covers that namespace only (one watch per namespace); entries of others are kept.
+   */
+  beginReplace(namespace?: string): SourceReplacement {
     const old = this.#entries;
     const next = new Map<SourceKey, SourceEntry>();
+    if (namespace !== undefined) for (const [key, entry] of old) if (entry.namespace !== namespace) next.set(key, entry);
     const changes: SourceChange[] = [];
     return {
       add: (cm) => {
@@ -124,7 +128,7 @@ export class SourceStore {
       commit: (resourceVersion) => {
         const listedAt = parseResourceVersion(resourceVersion);
         for (const [key, entry] of old) {
-          if (next.has(key)) continue;
+          if (next.has(key) || (namespace !== undefined && entry.namespace !== namespace)) continue;
           this.#remember(key, listedAt);
           changes.push(change(key, entry));
         }
