@@ -94,7 +94,14 @@ export class Controller {
     const sourceKinds = opts.sourceKinds ?? ['ConfigMap', 'Secret'];
     const workloadKinds = opts.workloadKinds ?? ['Deployment', 'StatefulSet', 'DaemonSet'];
     this.workloads = new WorkloadStore(this.#clock, new Set(sourceKinds));
-    for (const kind of sourceKinds) this.sources.set(kind, new SourceStore(kind, opts.digestKey));
+    for (const kind of sourceKinds) {
+      this.sources.set(kind, new SourceStore(kind, opts.digestKey, (entry, value, reason) => {
+        this.#log.warn('malformed annotation', {
+          object: `${entry.kind}/${entry.namespace}/${entry.name}`,
+          reason: `annotation config-reload.dev/ignore=${JSON.stringify(value)} is malformed: ${reason}; its changes roll nothing until it is fixed`,
+        });
+      }));
+    }
     const observer = opts.observer;
     this.queue = new WorkQueue({
       debounceMs: opts.debounceMs, qps: opts.qps, burst: opts.burst, clock: this.#clock,
