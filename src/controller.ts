@@ -21,7 +21,7 @@ import { type SourceChange, type SourceLike, SourceStore } from './state/source-
 import { ReferenceIndex } from './state/reference-index.ts';
 import { type WorkloadLike, type WorkloadObservation, type WorkloadState, WorkloadStore } from './state/workload-store.ts';
 import { type Clock, every, systemClock, type Timer } from './time/clock.ts';
-import { Reflector, type ReflectorHooks, type ReflectorSink } from './watch/reflector.ts';
+import { Reflector, type ReflectorSink } from './watch/reflector.ts';
 
 // A ConfigMap or Secret may hold up to 1 MiB: smaller pages bound what one page costs in transit.
 const SOURCE_PAGE_SIZE = 100;
