@@ -22,7 +22,6 @@ const KEY_LOADED = 'digest key loaded';
 const KEY_CREATED = 'created a new digest key: digests recorded under another key will be re-recorded without rolling';
 const KEY_NOT_LOADED = 'cannot load the digest key: not ready, retrying';
 const KEY_CHANGED_REASON = 'the recorded digest was made with another digest key: re-recorded without rolling';
-const DIGEST = /^v2-[0-9a-f]{8}-[0-9a-f]{64}$/;
 
 const keyLoaded = (op: OperatorProcess): Promise<LogLine> => op.waitForLog(KEY_LOADED, (l) => l.message === KEY_LOADED);
 const keysCreated = (op: OperatorProcess): LogLine[] => op.logs.filter((l) => l.message === KEY_CREATED);
