@@ -11,8 +11,11 @@ export type TemplateOrder = 'resource-version' | 'off';
 
 export interface Config {
   kubeconfig: string | undefined;
-  /** Watch one namespace only; undefined = every namespace. */
-  namespace: string | undefined;
+  /** Watch only these namespaces (one watch each); empty: every namespace. */
+  namespaces: string[];
+  /** Label selectors the apiserver applies to the ConfigMap and Secret watches. */
+  configMapSelector: string | undefined;
+  secretSelector: string | undefined;
   dryRun: boolean;
   debounceMs: number;
   workers: number;
@@ -74,6 +77,8 @@ export const DEFAULTS = {
 export const ENV = {
   kubeconfig: 'KUBECONFIG',
   namespace: 'CONFIG_RELOAD_NAMESPACE',
+  'configmap-selector': 'CONFIG_RELOAD_CONFIGMAP_SELECTOR',
+  'secret-selector': 'CONFIG_RELOAD_SECRET_SELECTOR',
   'dry-run': 'CONFIG_RELOAD_DRY_RUN',
   debounce: 'CONFIG_RELOAD_DEBOUNCE',
   workers: 'CONFIG_RELOAD_WORKERS',
@@ -100,7 +105,9 @@ export const USAGE = `Usage: config-reload-operator [flags]
        config-reload-operator explain KIND/NAME [flags]   why did (or didn't) it roll? (explain --help)
 
   --kubeconfig PATH               kubeconfig file (else $KUBECONFIG, ~/.kube/config, in-cluster)
-  --namespace NS                  watch one namespace only (default: all namespaces)
+  --namespace NS[,NS…]            watch these namespaces only, one watch each (default: all namespaces)
+  --configmap-selector SELECTOR   watch only the ConfigMaps with these labels (applied by the apiserver)
+  --secret-selector SELECTOR      the same for Secrets
   --dry-run                       log every would-be adoption and roll; write nothing
   --debounce DURATION             coalesce a burst of changes into one roll (default ${DEFAULTS.debounce})
   --workers N                     concurrent reconciles (default ${DEFAULTS.workers})
@@ -141,6 +148,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       options: {
         kubeconfig: { type: 'string' },
         namespace: { type: 'string' },
+        'configmap-selector': { type: 'string' },
+        'secret-selector': { type: 'string' },
         'dry-run': { type: 'boolean' },
         debounce: { type: 'string' },
         workers: { type: 'string' },
@@ -198,7 +207,9 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     help: false,
     config: {
       kubeconfig: str('kubeconfig'),
-      namespace: str('namespace'),
+      namespaces: namespaceList(str('namespace')),
+      configMapSelector: labelSelector('--configmap-selector', str('configmap-selector')),
+      secretSelector: labelSelector('--secret-selector', str('secret-selector')),
       dryRun: bool('dry-run'),
       debounceMs: parseDuration('--debounce', str('debounce', DEFAULTS.debounce)!),
       workers,
@@ -275,6 +286,28 @@ function secretTypes(raw: string): string | undefined {
     if (!/^[A-Za-z0-9._/-]+$/.test(type)) throw new ConfigError(`--exclude-secret-types: ${JSON.stringify(type)} is not a Secret type`);
   }
   return types.length === 0 ? undefined : types.map((t) => `type!=${t}`).join(',');
+}
+
+function namespaceList(raw: string | undefined): string[] {
+  const names = [...new Set((raw ?? '').split(',').map((n) => n.trim()).filter((n) => n !== ''))];
+  for (const name of names) {
+    // A namespace name is a DNS-1123 label.
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) throw new ConfigError(`--namespace: ${JSON.stringify(name)} is not a namespace name`);
+  }
+  return names.sort();
+}
+
+/**
+ * A label selector is passed to the apiserver as it is; here only what cannot be one is refused
+ * (the apiserver's own parser gives the precise error for the rest, on the first list).
+ */
+function labelSelector(flag: string, raw: string | undefined): string | undefined {
+  const text = raw?.trim();
+  if (text === undefined || text === '') return undefined;
+  if (/[\s]{2,}|^,|,$|,,/.test(text) || !/^[A-Za-z0-9_./=!,()\- ]+$/.test(text)) {
+    throw new ConfigError(`${flag} ${JSON.stringify(raw)}: not a label selector (e.g. app=web,tier!=cache or env in (prod,staging))`);
+  }
+  return text;
 }
 
 function objectName(flag: string, raw: string): string {

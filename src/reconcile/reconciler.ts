@@ -22,6 +22,8 @@ export type { SourceView } from './evaluate.ts';
 export const FIELD_MANAGER = 'config-reload-operator';
 /** After a 409: long enough for the watch to deliver the write that conflicted. */
 const CONFLICT_REQUEUE_MS = 250;
+/** After a refusal (403, 422): someone has to change RBAC or a policy first. */
+const REFUSED_REQUEUE_MS = 60_000;
 
 export interface EventSink {
   normal(target: InvolvedObject, reason: string, message: string): Promise<void>;
@@ -52,7 +54,8 @@ export interface ReconcilerDeps {
 /**
  * What the worker does next with the key (controller-runtime's Result):
  * - done: nothing until the next event;
- * - requeueAfter: look again after delayMs, not counted as a failure (a write conflict);
+ * - requeueAfter: look again after delayMs, not counted as a failure (a write conflict, a
+ *   refusal that someone has to fix first);
  * - retry: a failure worth retrying, after the key's exponential backoff;
  * - terminal: a failure a retry cannot fix; nothing until the next event.
  */
@@ -158,10 +161,11 @@ export class Reconciler {
     if (status === 409 || isUidMismatch(err)) return { kind: 'requeueAfter', delayMs: CONFLICT_REQUEUE_MS, reason: error };
     if (isRetryable(status)) return { kind: 'retry', error };
     // 403 (RBAC), 422 (validation, an admission webhook or policy): retrying soon will not help,
-    // but the cause may be fixed, so the worker still retries on its (long) backoff.
-    this.#deps.log.error('patch refused by the API server', { ...fields, error });
+    // but the cause may be fixed, so it is looked at again after a long, fixed delay (the Event
+    // is counted, not repeated).
+    this.#deps.log.error('patch refused by the API server', { ...fields, error, retryInMs: REFUSED_REQUEUE_MS });
     void this.#deps.events?.warning(involvedObject(w), 'PatchRejected', `config-hash patch refused: ${error}`);
-    return { kind: 'retry', error };
+    return { kind: 'requeueAfter', delayMs: REFUSED_REQUEUE_MS, reason: error };
   }
 
   /**
@@ -180,7 +184,9 @@ export class Reconciler {
   }
 
   async #warnOnce(w: WorkloadState, decision: Decision): Promise<void> {
-    const id = `${w.uid}|${decision.warning}|${decision.reason}`;
+    // The cause is the reason's first clause ("required Secret db missing"); what follows says
+    // what was done about it, which changes once the digest is recorded.
+    const id = `${w.uid}|${decision.warning}|${decision.reason.split(': ')[0]}`;
     if (this.#warned.has(id)) return;
     this.#warned.set(id, true);
     this.#deps.log.warn(WARNING_MESSAGE[decision.warning as NonNullable<Decision['warning']>], {

@@ -147,8 +147,11 @@ export class WorkloadStore {
     return previous;
   }
 
-  /** A complete list of one kind, page by page; the store changes only at commit. */
-  beginReplace(kind: WorkloadKind): WorkloadReplacement {
+  /**
+   * A complete list of one kind, page by page; the store changes only at commit. `namespace`:
+   * the list covers that namespace only (one watch per namespace); entries of others are kept.
+   */
+  beginReplace(kind: WorkloadKind, namespace?: string): WorkloadReplacement {
     const listed = new Map<WorkloadKey, WorkloadState>();
     const observed: WorkloadObservation[] = [];
     return {
@@ -162,7 +165,7 @@ export class WorkloadStore {
         const next = new Map<WorkloadKey, WorkloadState>();
         const removed: WorkloadKey[] = [];
         for (const [key, entry] of this.#entries) {
-          if (entry.kind !== kind) next.set(key, entry);
+          if (entry.kind !== kind || (namespace !== undefined && entry.namespace !== namespace)) next.set(key, entry);
           else if (!listed.has(key)) removed.push(key);
         }
         // Transitions applied while the list ran (an acknowledged write, a config change) landed

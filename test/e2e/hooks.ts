@@ -3,7 +3,10 @@
 // envtest convention) the tests run against the cluster KUBECONFIG names instead.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeConfig as KubeConfigClass } from '@kubernetes/client-node';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { ControlPlane } from '../../testbed/controlplane.ts';
+import { scratchDir } from '../scratch-dir.ts';
 import { installE2eDigestKey } from './digest-key.ts';
 
 export interface Testbed {
@@ -11,7 +14,20 @@ export interface Testbed {
   kubeConfig(): KubeConfig;
   /** Present only for the local control plane; fault tests need it. */
   controlPlane: ControlPlane | undefined;
+  /** The apiserver's audit log of every request on Secrets (local control plane only). */
+  secretsAuditLog: string | undefined;
 }
+
+// What the operator asks of Secrets is part of its contract (helm release Secrets are never
+// listed or watched): the local apiserver records every request on them.
+const SECRETS_AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: Metadata
+    resources: [{group: "", resources: ["secrets"]}]
+  - level: None
+`;
 
 let current: Testbed | undefined;
 
@@ -35,12 +51,20 @@ export const mochaHooks = {
           return kc;
         },
         controlPlane: undefined,
+        secretsAuditLog: undefined,
       };
       await installE2eDigestKey(current.kubeConfig());
       return;
     }
-    const cp = await ControlPlane.start({ nodes: 2 });
-    current = { kubeconfigPath: cp.kubeconfigPath, kubeConfig: () => cp.kubeConfig(), controlPlane: cp };
+    const auditDir = scratchDir('audit');
+    const policy = path.join(auditDir, 'policy.yaml');
+    const secretsAuditLog = path.join(auditDir, 'secrets.log');
+    writeFileSync(policy, SECRETS_AUDIT_POLICY);
+    const cp = await ControlPlane.start({
+      nodes: 2,
+      apiServerFlags: [`--audit-policy-file=${policy}`, `--audit-log-path=${secretsAuditLog}`, '--audit-log-maxsize=0'],
+    });
+    current = { kubeconfigPath: cp.kubeconfigPath, kubeConfig: () => cp.kubeConfig(), controlPlane: cp, secretsAuditLog };
     await installE2eDigestKey(cp.kubeConfig());
   },
   // A failed e2e test prints the control plane's recent logs: the apiserver or a controller

@@ -87,7 +87,7 @@ async function runHistory(ops: Op[], settings: { debounceMs: number; workers: nu
   const oracle = new RulesOracle();
   cluster.onWrite.push((w) => oracle.observe(w));
   const controller = new Controller({
-    api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: silent, namespace: undefined, dryRun: false, debounceMs: settings.debounceMs,
+    api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: silent, dryRun: false, debounceMs: settings.debounceMs,
     workers: settings.workers, resyncPeriodMs: 0, qps: 0, burst: 1,
   });
   cluster.autoDeliver = true;

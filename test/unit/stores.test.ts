@@ -69,6 +69,30 @@ describe('ConfigMap store: digests only, change detection', () => {
     expect(JSON.stringify([...(content?.keyDigests ?? new Map())])).to.not.contain(secretish);
   });
 
+  it('config-reload.dev/ignore: changes while it is set change nothing; unset, the content counts again', () => {
+    const store = new SourceStore('ConfigMap', KEY);
+    const ignored = (rv: string, value: string | undefined, data: Record<string, string>) => ({
+      metadata: { name: 'cm', namespace: 'ns', resourceVersion: rv, ...(value === undefined ? {} : { annotations: { 'config-reload.dev/ignore': value } }) }, data,
+    });
+    store.observe(ignored('1', undefined, { a: '1' }));
+    const before = store.content(CM);
+    expect(store.observe(ignored('2', 'true', { a: '2' }))).to.equal(undefined);
+    expect(store.observe(ignored('3', ' TRUE ', { a: '3' }))).to.equal(undefined);
+    expect(store.content(CM)).to.equal(before);
+    expect(store.observe(ignored('4', 'false', { a: '3' }))?.name).to.equal('cm');
+    expect(store.content(CM)).to.not.equal(before);
+  });
+
+  it('a malformed ignore value ignores the object too, and is reported once', () => {
+    const reported: string[] = [];
+    const store = new SourceStore('ConfigMap', KEY, (entry, value, reason) => reported.push(`${entry.name} ${value} ${reason}`));
+    store.observe(cm('1', { a: '1' }));
+    const bad = (rv: string, data: Record<string, string>) => ({ metadata: { name: 'cm', namespace: 'ns', resourceVersion: rv, annotations: { 'config-reload.dev/ignore': 'yes' } }, data });
+    expect(store.observe(bad('2', { a: '2' }))).to.equal(undefined);
+    expect(store.observe(bad('3', { a: '3' }))).to.equal(undefined);
+    expect(reported).to.deep.equal(['cm yes expected "true" or "false"']);
+  });
+
   it('a Secret: only data counts (type, labels and annotations do not)', () => {
     const store = new SourceStore('Secret', KEY);
     const secret = (rv: string, type: string, data: Record<string, string>) => ({ metadata: { name: 's', namespace: 'ns', resourceVersion: rv }, type, data });
