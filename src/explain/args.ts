@@ -6,6 +6,7 @@ import { ConfigError, DEFAULTS, ENV, listOf, SOURCES } from '../config.ts';
 import { isObjectName } from '../core/annotations.ts';
 import type { WorkloadKind } from '../core/keys.ts';
 import type { SourceKind } from '../core/types.ts';
+import { parseLabelSelector } from './label-selector.ts';
 
 export type OutputFormat = 'text' | 'json';
 
@@ -22,6 +23,15 @@ export interface ExplainArgs {
   digestKeySecret: string;
   /** The kinds of config object the operator watches (its --config-sources). */
   sourceKinds: SourceKind[];
+  /** What the operator's watches filter out: an object outside them is absent to it. */
+  watchFilters: WatchFilters;
+}
+
+/** The operator's --configmap-selector, --secret-selector and --exclude-secret-types. */
+export interface WatchFilters {
+  configMapSelector: string | undefined;
+  secretSelector: string | undefined;
+  excludedSecretTypes: string[];
 }
 
 export type ExplainParse = { help: true } | { help: false; args: ExplainArgs };
@@ -46,10 +56,13 @@ KIND/NAME: deployment/web, deploy/web, statefulset/db, sts/db, daemonset/agent, 
       --digest-key-secret NAME   the operator's digest key Secret (default ${DEFAULTS.digestKeySecret})
       --digest-key-namespace NS  its namespace (default ${DEFAULT_DIGEST_KEY_NAMESPACE})
       --config-sources LIST      the operator's --config-sources (default ${DEFAULTS.configSources})
+      --configmap-selector SEL   the operator's --configmap-selector (default: none)
+      --secret-selector SEL      the operator's --secret-selector (default: none)
+      --exclude-secret-types L   the operator's --exclude-secret-types (default ${DEFAULTS.excludeSecretTypes})
   -h, --help                     this text
 
-The digest key, --config-sources and their CONFIG_RELOAD_* variables mean what they mean for the
-operator: pass the values it runs with. Exit codes: 0 explained, 1 the workload was not found or
+The digest key and the last four flags, and their CONFIG_RELOAD_* variables, mean what they mean
+for the operator: pass the values it runs with (an object its watches filter out is absent to it). Exit codes: 0 explained, 1 the workload was not found or
 could not be read, 2 bad usage.`;
 
 const KINDS: Readonly<Record<string, WorkloadKind>> = {
@@ -80,6 +93,9 @@ export function parseExplainArgs(argv: string[], env: Record<string, string | un
         'digest-key-secret': { type: 'string' },
         'digest-key-namespace': { type: 'string' },
         'config-sources': { type: 'string' },
+        'configmap-selector': { type: 'string' },
+        'secret-selector': { type: 'string' },
+        'exclude-secret-types': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -113,6 +129,12 @@ export function parseExplainArgs(argv: string[], env: Record<string, string | un
       digestKeySecret,
       digestKeyNamespace,
       sourceKinds: listOf('--config-sources', v['config-sources'] ?? fromEnv('config-sources') ?? DEFAULTS.configSources, SOURCES),
+      watchFilters: {
+        configMapSelector: selector('--configmap-selector', v['configmap-selector'] ?? fromEnv('configmap-selector')),
+        secretSelector: selector('--secret-selector', v['secret-selector'] ?? fromEnv('secret-selector')),
+        // "" on purpose excludes nothing, so only an unset flag and variable fall back to the default.
+        excludedSecretTypes: secretTypes(v['exclude-secret-types'] ?? env[ENV['exclude-secret-types']] ?? DEFAULTS.excludeSecretTypes),
+      },
     },
   };
 }
@@ -137,4 +159,23 @@ function target(positionals: string[]): { kind: WorkloadKind; name: string } {
   }
   if (!isObjectName(name)) throw new ConfigError(`${JSON.stringify(name)} is not a valid ${kind} name`);
   return { kind, name };
+}
+
+function selector(flag: string, raw: string | undefined): string | undefined {
+  const text = raw?.trim();
+  if (text === undefined || text === '') return undefined;
+  try {
+    parseLabelSelector(text);
+  } catch (err) {
+    throw new ConfigError(`${flag} ${JSON.stringify(raw)}: not a label selector: ${(err as Error).message}`);
+  }
+  return text;
+}
+
+function secretTypes(raw: string): string[] {
+  const types = raw.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  for (const type of types) {
+    if (!/^[A-Za-z0-9._/-]+$/.test(type)) throw new ConfigError(`--exclude-secret-types: ${JSON.stringify(type)} is not a Secret type`);
+  }
+  return types;
 }

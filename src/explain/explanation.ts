@@ -16,7 +16,7 @@
 //
 // Never a value: of a ConfigMap or Secret the explanation keeps key names, which keys count,
 // whether it exists, and digests; of the key, its public id.
-import { CONFIGMAPS_ANNOTATION, ENABLED_ANNOTATION, HASH_ANNOTATION, SECRETS_ANNOTATION } from '../core/annotations.ts';
+import { CONFIGMAPS_ANNOTATION, ENABLED_ANNOTATION, HASH_ANNOTATION, IGNORE_ANNOTATION, parseIgnore, SECRETS_ANNOTATION } from '../core/annotations.ts';
 import { DIGEST_FORMAT, type DigestKey, digestFormat, digestKey, digestKeyId } from '../core/digest.ts';
 import { type WorkloadKind, workloadKey } from '../core/keys.ts';
 import { referencesOf } from '../core/references.ts';
@@ -25,6 +25,8 @@ import { decisionInput, evaluateWorkload, type EvaluationContext } from '../reco
 import { type SourceLike, SourceStore } from '../state/source-store.ts';
 import { fingerprint, type WorkloadLike, type WorkloadState, WorkloadStore } from '../state/workload-store.ts';
 import type { Clock } from '../time/clock.ts';
+import type { WatchFilters } from './args.ts';
+import { matchesLabelSelector, parseLabelSelector } from './label-selector.ts';
 
 /** What a GET returned: the object, a 404, or another failure (its HTTP status when there was one). */
 export type ReadResult<T> =
@@ -43,13 +45,18 @@ export interface ExplainInput {
   /** The workload as read (plain JSON of the apiserver). */
   workload: WorkloadLike;
   /** One entry per consumed object (sourcesToRead), keyed by sourceId(kind, name). */
-  sources: ReadonlyMap<string, ReadResult<SourceLike>>;
+  sources: ReadonlyMap<string, ReadResult<SourceObject>>;
   key: KeyRead;
   /** Where the key was read from: namespace and name of the Secret. */
   keySecret: { namespace: string; name: string };
   /** The operator's --config-sources. */
   sourceKinds: readonly SourceKind[];
+  /** The operator's watch filters (selectors, excluded Secret types); none when absent. */
+  watchFilters?: WatchFilters;
 }
+
+/** A ConfigMap or Secret as read: what the decisions read, plus what the watch filters look at. */
+export type SourceObject = SourceLike & { metadata?: { labels?: Record<string, string> }; type?: string };
 
 export const EXPLANATION_VERSION = 1;
 
@@ -81,8 +88,8 @@ export interface Explanation {
   };
   /** Every consumed config object, sorted by kind and name. */
   sources: ExplainedSource[];
-  /** References the operator ignores (a Secret under --config-sources configmaps). */
-  ignoredReferences: Array<{ kind: SourceKind; name: string; via: string; why: string }>;
+  /** References the operator does not follow (a Secret under --config-sources configmaps). */
+  unwatchedReferences: Array<{ kind: SourceKind; name: string; via: string; why: string }>;
   digests: {
     /** The workload's metadata config-hash: what the operator last accounted for. */
     recorded: string | null;
@@ -132,6 +139,15 @@ export interface ExplainedSource {
   selectedKeys: string[] | null;
   /** true, false (404), or null when it could not be read. */
   exists: boolean | null;
+  /**
+   * Whether the operator's watches let it see the object: false when its --configmap-selector,
+   * --secret-selector or --exclude-secret-types filter it out, and it counts as absent.
+   */
+  watched: boolean;
+  notWatchedBecause: string | null;
+  /** config-reload.dev/ignore: its changes roll nothing (a malformed value ignores it too). */
+  ignored: boolean;
+  malformedIgnore: { value: string; problem: string } | null;
   resourceVersion: string | null;
   /** The key names the object holds (data, and a ConfigMap's binaryData); null unless read. */
   keys: string[] | null;
@@ -140,7 +156,7 @@ export interface ExplainedSource {
   /** Keys the workload reads that the object does not hold (they count as absent). */
   missingKeys: string[];
   /** Keys the object holds that the workload does not read: a change to them rolls nothing. */
-  ignoredKeys: string[];
+  uncountedKeys: string[];
   error: string | null;
   missingPermission: string | null;
 }
@@ -200,10 +216,12 @@ export function buildExplanation(input: ExplainInput): Explanation {
   const key = keyLoaded ?? STAND_IN_KEY;
   const stores = new Map(sourceKinds.map((k) => [k, new SourceStore(k, key)] as const));
   const unreadable: Array<{ kind: SourceKind; name: string; status: number | undefined; error: string }> = [];
+  const filtered = notWatchedBy(input.watchFilters);
   for (const c of state.consumed) {
     const read = input.sources.get(sourceId(c.kind, c.name));
     if (read === undefined) throw new Error(`explain: ${c.kind} ${c.name} was not read`);
-    if (read.state === 'found') stores.get(c.kind)?.observe(read.object);
+    // An object the operator's watches filter out is absent to it: it is not observed.
+    if (read.state === 'found' && filtered(c.kind, read.object) === null) stores.get(c.kind)?.observe(read.object);
     else if (read.state === 'unreadable') unreadable.push({ kind: c.kind, name: c.name, status: read.status, error: read.error });
   }
   const unreadableKinds = new Set(unreadable.map((u) => u.kind));
@@ -247,7 +265,7 @@ export function buildExplanation(input: ExplainInput): Explanation {
     decision = withoutKey(decision, recorded, keySecret, input.key, keyMissingPermission);
   }
 
-  const sources = state.consumed.map((c) => explainSource(c, input.sources.get(sourceId(c.kind, c.name))!, workload, state, sourceKinds, namespace));
+  const sources = state.consumed.map((c) => explainSource(c, input.sources.get(sourceId(c.kind, c.name))!, workload, state, sourceKinds, namespace, filtered));
 
   return {
     explanationVersion: EXPLANATION_VERSION,
@@ -260,7 +278,7 @@ export function buildExplanation(input: ExplainInput): Explanation {
     },
     optIn: optInOf(state, annotations),
     sources,
-    ignoredReferences: ignoredReferences(workload, state, sourceKinds),
+    unwatchedReferences: unwatchedReferences(workload, state, sourceKinds),
     digests: {
       recorded,
       recordedFormat: recorded === null ? null : digestFormat(recorded) ?? null,
@@ -277,7 +295,7 @@ export function buildExplanation(input: ExplainInput): Explanation {
       comparison: comparison(optedIn, recorded, current, keyLoaded),
     },
     decision,
-    assumptions: assumptions(decision, optedIn),
+    assumptions: assumptions(decision, optedIn, sources),
   };
 }
 
@@ -330,8 +348,8 @@ function comparison(
 }
 
 function explainSource(
-  c: ConsumedSource, read: ReadResult<SourceLike>, workload: WorkloadLike, state: WorkloadState,
-  sourceKinds: readonly SourceKind[], namespace: string,
+  c: ConsumedSource, read: ReadResult<SourceObject>, workload: WorkloadLike, state: WorkloadState,
+  sourceKinds: readonly SourceKind[], namespace: string, filtered: (kind: SourceKind, obj: SourceObject) => string | null,
 ): ExplainedSource {
   const references = state.optIn.kind === 'in'
     ? referencesOf(workload.spec?.template?.spec, state.optIn, new Set(sourceKinds))
@@ -341,37 +359,66 @@ function explainSource(
   const base = {
     kind: c.kind, name: c.name, optional: c.optional, references, selectedKeys: c.keys,
   };
+  const unknownFilters = { watched: true, notWatchedBecause: null, ignored: false, malformedIgnore: null };
   if (read.state === 'unreadable') {
     return {
-      ...base, exists: null, resourceVersion: null, keys: null, countedKeys: null, missingKeys: [], ignoredKeys: [],
+      ...base, exists: null, ...unknownFilters, resourceVersion: null, keys: null, countedKeys: null, missingKeys: [], uncountedKeys: [],
       error: read.error,
       missingPermission: read.status === 403 ? missingGetPermission(RESOURCE_OF[c.kind], namespace, c.name) : null,
     };
   }
   if (read.state === 'absent') {
     return {
-      ...base, exists: false, resourceVersion: null, keys: null, countedKeys: null,
-      missingKeys: c.keys ?? [], ignoredKeys: [], error: null, missingPermission: null,
+      ...base, exists: false, ...unknownFilters, resourceVersion: null, keys: null, countedKeys: null,
+      missingKeys: c.keys ?? [], uncountedKeys: [], error: null, missingPermission: null,
     };
   }
   const obj = read.object;
   // Key names only, the same sections the digest reads (a Secret's binaryData does not exist).
   const held = [...new Set([...Object.keys(obj.data ?? {}), ...(c.kind === 'ConfigMap' ? Object.keys(obj.binaryData ?? {}) : [])])].sort();
   const selected = c.keys;
+  const notWatchedBecause = filtered(c.kind, obj);
+  const ignore = parseIgnore(obj.metadata?.annotations);
   return {
     ...base,
     exists: true,
+    watched: notWatchedBecause === null,
+    notWatchedBecause,
+    ignored: ignore.ignored,
+    malformedIgnore: ignore.malformed ? { value: ignore.malformed.value, problem: ignore.malformed.reason } : null,
     resourceVersion: obj.metadata?.resourceVersion ?? null,
     keys: held,
     countedKeys: selected === null ? held : selected.filter((k) => held.includes(k)),
     missingKeys: selected === null ? [] : selected.filter((k) => !held.includes(k)),
-    ignoredKeys: selected === null ? [] : held.filter((k) => !selected.includes(k)),
+    uncountedKeys: selected === null ? [] : held.filter((k) => !selected.includes(k)),
     error: null,
     missingPermission: null,
   };
 }
 
-function ignoredReferences(workload: WorkloadLike, state: WorkloadState, sourceKinds: readonly SourceKind[]): Explanation['ignoredReferences'] {
+/**
+ * Why the operator's watches do not show it `obj` (it is absent to the operator), or null when
+ * they do: the label selector of its kind, or a Secret type it excludes.
+ */
+function notWatchedBy(filters: WatchFilters | undefined): (kind: SourceKind, obj: SourceObject) => string | null {
+  const selectors = {
+    ConfigMap: filters?.configMapSelector === undefined ? undefined : { flag: '--configmap-selector', text: filters.configMapSelector, parsed: parseLabelSelector(filters.configMapSelector) },
+    Secret: filters?.secretSelector === undefined ? undefined : { flag: '--secret-selector', text: filters.secretSelector, parsed: parseLabelSelector(filters.secretSelector) },
+  };
+  const excluded = filters?.excludedSecretTypes ?? [];
+  return (kind, obj) => {
+    const selector = selectors[kind];
+    if (selector && !matchesLabelSelector(selector.parsed, obj.metadata?.labels)) {
+      return `outside the operator's ${selector.flag} ${JSON.stringify(selector.text)}`;
+    }
+    if (kind === 'Secret' && obj.type !== undefined && excluded.includes(obj.type)) {
+      return `of type ${obj.type}, which the operator's --exclude-secret-types leaves out`;
+    }
+    return null;
+  };
+}
+
+function unwatchedReferences(workload: WorkloadLike, state: WorkloadState, sourceKinds: readonly SourceKind[]): Explanation['unwatchedReferences'] {
   if (state.optIn.kind !== 'in') return [];
   const off = (['ConfigMap', 'Secret'] as const).filter((k) => !sourceKinds.includes(k));
   if (off.length === 0) return [];
@@ -421,8 +468,9 @@ function rolloutOf(state: WorkloadState): string {
   return state.rollout.partition > 0 ? `RollingUpdate, partition ${state.rollout.partition}` : 'RollingUpdate';
 }
 
-function assumptions(decision: Explanation['decision'], optedIn: boolean): string[] {
+function assumptions(decision: Explanation['decision'], optedIn: boolean, sources: readonly ExplainedSource[]): string[] {
   if (!optedIn) return [];
+  const ignored = sources.filter((s) => s.ignored && s.watched).map((s) => `${s.kind} ${s.name}`);
   const notes = [
     'The order of the last pod-template change and the last configuration change is unknown to a one-time read ' +
       '(the operator dates both from its watch): evaluated as unknown, which is what an operator starting now sees ' +
@@ -432,6 +480,15 @@ function assumptions(decision: Explanation['decision'], optedIn: boolean): strin
     notes.push('A running operator that watched a pod-template change written after the last change of every consumed ' +
       'object (an image bump in the same helm upgrade, a rollout restart) records the digest without a second roll ' +
       '(template_changed) instead of rolling.');
+  }
+  if (ignored.length > 0) {
+    const many = ignored.length > 1;
+    notes.push([
+      `${ignored.join(', ')} ${many ? 'carry' : 'carries'} ${IGNORE_ANNOTATION}: a running operator digests ${many ? 'them' : 'it'}`,
+      `as ${many ? 'they were' : 'it was'} when the switch was set, which one read cannot know; evaluated as ${many ? 'they are' : 'it is'} now,`,
+      'as an operator starting now does.',
+      ...(decision.code === 'config_changed' ? [`If only ${many ? 'they' : 'it'} changed since the digest was recorded, a running operator does not roll.`] : []),
+    ].join(' '));
   }
   notes.push('Not visible here: whether an operator runs and watches this namespace and kind (--namespace, --workload-kinds), ' +
     'and whether it may watch the consumed kinds (a refused watch holds the workload: source_unavailable in its log).');

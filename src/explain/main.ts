@@ -11,11 +11,10 @@ import { CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, type ResourceType, SECRETS, STATEF
 import { digestKeyFromSecret } from '../kube/digest-key.ts';
 import { HttpClusterApi } from '../kube/http-cluster-api.ts';
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
-import type { SourceLike } from '../state/source-store.ts';
 import type { WorkloadLike } from '../state/workload-store.ts';
 import { EXPLAIN_USAGE, type ExplainArgs, parseExplainArgs } from './args.ts';
 import {
-  buildExplanation, type KeyRead, missingGetPermission, needsDigestKey, type ReadResult, sourceId, sourcesToRead,
+  buildExplanation, type KeyRead, missingGetPermission, needsDigestKey, type ReadResult, sourceId, type SourceObject, sourcesToRead,
 } from './explanation.ts';
 import { renderJson, renderText } from './render.ts';
 
@@ -72,11 +71,11 @@ export async function explainMain(argv: string[], env: Record<string, string | u
   const consumed = sourcesToRead(args.kind, workload, args.sourceKinds);
   const keySecret = { namespace: args.digestKeyNamespace, name: args.digestKeySecret };
   const [reads, key] = await Promise.all([
-    Promise.all(consumed.map(async (c) => [sourceId(c.kind, c.name), await read<SourceLike>(api, SOURCE_RESOURCE[c.kind], namespace, c.name)] as const)),
+    Promise.all(consumed.map(async (c) => [sourceId(c.kind, c.name), await read<SourceObject>(api, SOURCE_RESOURCE[c.kind], namespace, c.name)] as const)),
     needsDigestKey(args.kind, workload, args.sourceKinds) ? readKey(api, keySecret) : Promise.resolve<KeyRead>({ state: 'skipped' }),
   ]);
   const explanation = buildExplanation({
-    kind: args.kind, workload, sources: new Map(reads), key, keySecret, sourceKinds: args.sourceKinds,
+    kind: args.kind, workload, sources: new Map(reads), key, keySecret, sourceKinds: args.sourceKinds, watchFilters: args.watchFilters,
   });
   io.stdout(args.output === 'json' ? renderJson(explanation) : renderText(explanation));
   return 0;

@@ -27,7 +27,7 @@ export function renderText(e: Explanation): string {
     else out.push(...table(['KIND', 'NAME', 'EXISTS', 'NEEDED', 'KEYS THAT COUNT', 'REFERENCED BY'], e.sources.map(row)).map((l) => `  ${l}`));
     const notes = e.sources.flatMap(sourceNotes);
     if (notes.length > 0) out.push(...notes.map((n) => `  ${n}`));
-    for (const r of e.ignoredReferences) out.push(`  ignored: ${r.kind} ${r.name} (${r.via}): ${r.why}`);
+    for (const r of e.unwatchedReferences) out.push(`  not followed: ${r.kind} ${r.name} (${r.via}): ${r.why}`);
     out.push('');
 
     const d = e.digests;
@@ -73,7 +73,7 @@ const COMPARISON: Record<Explanation['digests']['comparison'], string> = {
 };
 
 function row(s: ExplainedSource): string[] {
-  const exists = s.exists === null ? 'unknown' : s.exists ? 'yes' : 'no';
+  const exists = s.exists === null ? 'unknown' : !s.exists ? 'no' : s.watched ? 'yes' : 'yes, unwatched';
   const needed = s.optional ? 'optional' : 'required';
   let keys: string;
   if (s.selectedKeys === null) {
@@ -90,7 +90,13 @@ function sourceNotes(s: ExplainedSource): string[] {
   if (s.error !== null) {
     notes.push(`${s.kind} ${s.name}: cannot read it (${s.error})${s.missingPermission ? `; you need ${s.missingPermission}` : ''}`);
   }
-  if (s.ignoredKeys.length > 0) notes.push(`${s.kind} ${s.name}: a change to ${s.ignoredKeys.join(', ')} rolls nothing (not read by the workload)`);
+  if (!s.watched) notes.push(`${s.kind} ${s.name}: ${s.notWatchedBecause}: absent to the operator`);
+  if (s.malformedIgnore !== null) {
+    notes.push(`${s.kind} ${s.name}: config-reload.dev/ignore ${JSON.stringify(s.malformedIgnore.value)} is malformed (${s.malformedIgnore.problem}): ignored, as the operator does`);
+  } else if (s.ignored) {
+    notes.push(`${s.kind} ${s.name}: config-reload.dev/ignore: its changes roll nothing`);
+  }
+  if (s.uncountedKeys.length > 0) notes.push(`${s.kind} ${s.name}: a change to ${s.uncountedKeys.join(', ')} rolls nothing (not read by the workload)`);
   return notes;
 }
 

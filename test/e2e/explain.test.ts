@@ -195,6 +195,18 @@ describe('explain: each decision code on the testbed, no operator running', func
     expect(ds.workload.kind).to.equal('DaemonSet');
   });
 
+  it('the operator\'s watch filters and the ignore switch', async () => {
+    const { core } = clients();
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'team-b', labels: { team: 'b' }, annotations: { 'config-reload.dev/ignore': 'true' } }, data: { k: 'v' } } });
+    await createDeployment(ns, deployment('filtered', { annotations: ENABLED, podSpec: podSpecWithVolume('team-b') }));
+    const { json, text } = await explainBoth(ns, 'deploy/filtered', ['--configmap-selector', 'team=a']);
+    expect(json.decision).to.deep.include({ known: true, action: 'adopt', code: 'configmap_missing' });
+    expect(json.sources[0]).to.deep.include({ exists: true, watched: false, notWatchedBecause: 'outside the operator\'s --configmap-selector "team=a"', ignored: true });
+    expect(text).to.match(/ConfigMap\s+team-b\s+yes, unwatched\s+required/);
+    const seen = await expectDecision(ns, 'deploy/filtered', 'first_seen', 'adopt');
+    expect(seen.assumptions.join(' ')).to.contain('ConfigMap team-b carries config-reload.dev/ignore');
+  });
+
   it('a workload that does not exist: exit 1, and which one', async () => {
     const r = await explainCommand(ns, 'deploy/nowhere');
     expect(r.code).to.equal(1);

@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { ConfigError } from '../../src/config.ts';
 import { digestKey, sourceContent, workloadDigest } from '../../src/core/digest.ts';
 import type { ConsumedSource, SourceContent, SourceKind } from '../../src/core/types.ts';
-import { parseExplainArgs, workloadKindOf } from '../../src/explain/args.ts';
+import { parseExplainArgs, type WatchFilters, workloadKindOf } from '../../src/explain/args.ts';
+import { matchesLabelSelector, parseLabelSelector } from '../../src/explain/label-selector.ts';
 import {
   buildExplanation, type Explanation, type KeyRead, needsDigestKey, type ReadResult, sourceId, sourcesToRead,
 } from '../../src/explain/explanation.ts';
@@ -59,6 +60,7 @@ interface Case {
   sources?: Record<string, SourceLike | 'absent' | { status: number; error: string }>;
   key?: KeyRead;
   sourceKinds?: SourceKind[];
+  watchFilters?: WatchFilters;
 }
 
 function explain(c: Case): Explanation {
@@ -72,7 +74,10 @@ function explain(c: Case): Explanation {
       : 'status' in given ? { state: 'unreadable', status: given.status, error: given.error } : { state: 'found', object: given });
   }
   const key: KeyRead = c.key ?? (needsDigestKey('Deployment', c.workload, kinds) ? { state: 'loaded', key: KEY } : { state: 'skipped' });
-  return buildExplanation({ kind: 'Deployment', workload: c.workload, sources: reads, key, keySecret: KEY_SECRET, sourceKinds: kinds });
+  return buildExplanation({
+    kind: 'Deployment', workload: c.workload, sources: reads, key, keySecret: KEY_SECRET, sourceKinds: kinds,
+    ...(c.watchFilters ? { watchFilters: c.watchFilters } : {}),
+  });
 }
 
 const FORBIDDEN_KEY: KeyRead = {
@@ -231,12 +236,12 @@ describe('explain: the consumed objects', () => {
     expect(app).to.deep.include({
       optional: false, exists: true, resourceVersion: '50',
       selectedKeys: ['app.yaml', 'gone', 'mode'], keys: ['app.yaml', 'mode', 'unused'],
-      countedKeys: ['app.yaml', 'mode'], missingKeys: ['gone'], ignoredKeys: ['unused'],
+      countedKeys: ['app.yaml', 'mode'], missingKeys: ['gone'], uncountedKeys: ['unused'],
     });
     expect(app!.references.map((r) => r.via)).to.deep.equal(['volume "cfg"', 'env MODE (initContainer init)']);
     expect(flags).to.deep.include({ optional: true, exists: false, selectedKeys: null });
     expect(flags!.references).to.deep.equal([{ via: 'annotation config-reload.dev/configmaps', keys: null, optional: true }]);
-    expect(db).to.deep.include({ optional: true, selectedKeys: ['password'], countedKeys: ['password'], ignoredKeys: ['user'] });
+    expect(db).to.deep.include({ optional: true, selectedKeys: ['password'], countedKeys: ['password'], uncountedKeys: ['user'] });
     expect(db!.references[0]!.via).to.equal('env PASSWORD (container app)');
     expect(e.optIn).to.deep.include({ state: 'in', referenced: true, namedConfigMaps: ['flags'] });
   });
@@ -245,7 +250,7 @@ describe('explain: the consumed objects', () => {
     const podSpec = { containers: [{ name: 'app', image: 'x', envFrom: [{ configMapRef: { name: 'app' } }, { secretRef: { name: 'db' } }] }] };
     const e = explain({ workload: workload(ENABLED, podSpec), sources: { 'ConfigMap/app': configMap('app', { a: '1' }) }, sourceKinds: ['ConfigMap'] });
     expect(e.sources.map((s) => s.name)).to.deep.equal(['app']);
-    expect(e.ignoredReferences).to.deep.equal([{ kind: 'Secret', name: 'db', via: 'envFrom (container app)', why: 'the operator does not watch secrets (--config-sources configmaps)' }]);
+    expect(e.unwatchedReferences).to.deep.equal([{ kind: 'Secret', name: 'db', via: 'envFrom (container app)', why: 'the operator does not watch secrets (--config-sources configmaps)' }]);
     expect(e.decision.code).to.equal('first_seen');
   });
 
@@ -254,6 +259,60 @@ describe('explain: the consumed objects', () => {
     const reads = new Map<string, ReadResult<SourceLike>>([['ConfigMap/app', { state: 'found', object: configMap('app', { a: '1' }) }]]);
     const e = buildExplanation({ kind: 'StatefulSet', workload: w, sources: reads, key: { state: 'loaded', key: KEY }, keySecret: KEY_SECRET, sourceKinds: BOTH });
     expect(e.workload).to.deep.include({ kind: 'StatefulSet', rollout: 'OnDelete' });
+  });
+});
+
+describe('explain: what the operator\'s watches see', () => {
+  const filters = (f: Partial<WatchFilters>): WatchFilters => ({ configMapSelector: undefined, secretSelector: undefined, excludedSecretTypes: [], ...f });
+  const labelled = (labels: Record<string, string>): SourceLike => ({ ...configMap('app', { a: '1' }), metadata: { name: 'app', namespace: 'shop', resourceVersion: '5', labels } as never });
+
+  it('a ConfigMap outside the operator\'s --configmap-selector is absent to it: configmap_missing, and said why', () => {
+    const e = explain({
+      workload: workload(ENABLED, envFrom('app')), sources: { 'ConfigMap/app': labelled({ team: 'b' }) },
+      watchFilters: filters({ configMapSelector: 'team=a' }),
+    });
+    expect(e.decision).to.deep.include({ known: true, action: 'adopt', code: 'configmap_missing', digest: digestOf(APP, {}) });
+    expect(e.sources[0]).to.deep.include({ exists: true, watched: false, notWatchedBecause: 'outside the operator\'s --configmap-selector "team=a"' });
+    const text = renderText(e);
+    expect(text).to.match(/ConfigMap\s+app\s+yes, unwatched\s+required/);
+    expect(text).to.contain('ConfigMap app: outside the operator\'s --configmap-selector "team=a": absent to the operator');
+
+    const inside = explain({ workload: workload(ENABLED, envFrom('app')), sources: { 'ConfigMap/app': labelled({ team: 'a' }) }, watchFilters: filters({ configMapSelector: 'team=a' }) });
+    expect(inside.decision.code).to.equal('first_seen');
+    expect(inside.sources[0]!.watched).to.equal(true);
+  });
+
+  it('a Secret of an excluded type is absent to the operator: secret_missing', () => {
+    const helmish = { ...secret('db', { password: b64('x') }), type: 'helm.sh/release.v1' } as SourceLike;
+    const e = explain({ workload: workload(ENABLED, secretEnv('db', 'password')), sources: { 'Secret/db': helmish }, watchFilters: filters({ excludedSecretTypes: ['helm.sh/release.v1'] }) });
+    expect(e.decision).to.deep.include({ code: 'secret_missing', action: 'adopt' });
+    expect(e.sources[0]!.notWatchedBecause).to.equal('of type helm.sh/release.v1, which the operator\'s --exclude-secret-types leaves out');
+  });
+
+  it('config-reload.dev/ignore: shown, and what a running operator would digest instead is said', () => {
+    const ignoredCm: SourceLike = { metadata: { name: 'app', namespace: 'shop', resourceVersion: '5', annotations: { 'config-reload.dev/ignore': 'true' } }, data: { level: 'debug' } };
+    const old = digestOf(APP, { 'ConfigMap/app': cmContent({ level: 'info' }) });
+    const e = explain({ workload: workload({ ...ENABLED, [HASH]: old }, envFrom('app')), sources: { 'ConfigMap/app': ignoredCm } });
+    // As an operator starting now: it digests the object as it is, and rolls.
+    expect(e.decision.code).to.equal('config_changed');
+    expect(e.sources[0]).to.deep.include({ ignored: true, malformedIgnore: null });
+    expect(e.assumptions.join(' ')).to.contain('ConfigMap app carries config-reload.dev/ignore: a running operator digests it as it was when the switch was set')
+      .and.contain('If only it changed since the digest was recorded, a running operator does not roll.');
+    expect(renderText(e)).to.contain('ConfigMap app: config-reload.dev/ignore: its changes roll nothing');
+
+    const malformed = explain({ workload: workload(ENABLED, envFrom('app')), sources: { 'ConfigMap/app': { ...ignoredCm, metadata: { ...ignoredCm.metadata, annotations: { 'config-reload.dev/ignore': 'yes' } } } } });
+    expect(malformed.sources[0]).to.deep.include({ ignored: true, malformedIgnore: { value: 'yes', problem: 'expected "true" or "false"' } });
+  });
+
+  it('label selectors as the apiserver reads them', () => {
+    const cases: Array<[string, Record<string, string> | undefined, boolean]> = [
+      ['team=a', { team: 'a' }, true], ['team==a', { team: 'b' }, false], ['team!=a', {}, true], ['team!=a', { team: 'a' }, false],
+      ['team in (a, b),env', { team: 'b', env: '' }, true], ['team notin (a,b)', undefined, true], ['team notin (a,b)', { team: 'a' }, false],
+      ['!legacy', { legacy: 'x' }, false], ['app.kubernetes.io/name=web,tier', { 'app.kubernetes.io/name': 'web', tier: 'x' }, true],
+      ['replicas>2', { replicas: '3' }, true], ['replicas<2', { replicas: 'x' }, false],
+    ];
+    for (const [selector, labels, expected] of cases) expect(matchesLabelSelector(parseLabelSelector(selector), labels), `${selector} on ${JSON.stringify(labels)}`).to.equal(expected);
+    for (const bad of ['a=b,', 'a in (b', 'a=b c', 'A B', '=x']) expect(() => parseLabelSelector(bad), bad).to.throw();
   });
 });
 
@@ -300,7 +359,7 @@ describe('explain: output', () => {
 
   it('json: the documented top-level fields', () => {
     const e = JSON.parse(renderJson(explain({ workload: workload(ENABLED, podSpec), sources }))) as Record<string, unknown>;
-    expect(Object.keys(e)).to.deep.equal(['explanationVersion', 'workload', 'optIn', 'sources', 'ignoredReferences', 'digests', 'decision', 'assumptions']);
+    expect(Object.keys(e)).to.deep.equal(['explanationVersion', 'workload', 'optIn', 'sources', 'unwatchedReferences', 'digests', 'decision', 'assumptions']);
     expect(e.explanationVersion).to.equal(1);
     expect(Object.keys(e.decision as object)).to.deep.equal(['known', 'action', 'code', 'reason', 'digest', 'warning']);
   });
@@ -332,6 +391,13 @@ describe('explain: arguments', () => {
       .to.deep.include({ digestKeyNamespace: 'ops', sourceKinds: ['ConfigMap'] });
     expect(parse(['deploy/web', '-o', 'json', '--digest-key-namespace', 'k', '--digest-key-secret', 's', '--context', 'c', '--kubeconfig', '/k'], { CONFIG_RELOAD_DIGEST_KEY_NAMESPACE: 'ops' }))
       .to.deep.include({ output: 'json', digestKeyNamespace: 'k', digestKeySecret: 's', context: 'c', kubeconfig: '/k' });
+  });
+
+  it('the operator\'s watch filters, from flags or its variables', () => {
+    expect(parse(['deploy/web']).watchFilters).to.deep.equal({ configMapSelector: undefined, secretSelector: undefined, excludedSecretTypes: ['helm.sh/release.v1'] });
+    expect(parse(['deploy/web', '--configmap-selector', 'team in (a,b)', '--exclude-secret-types', ''], { CONFIG_RELOAD_SECRET_SELECTOR: 'team=a' }).watchFilters)
+      .to.deep.equal({ configMapSelector: 'team in (a,b)', secretSelector: 'team=a', excludedSecretTypes: [] });
+    expect(() => parse(['deploy/web', '--secret-selector', 'a in (b'])).to.throw(ConfigError, /--secret-selector/);
   });
 
   it('bad usage is a ConfigError (exit 2)', () => {
