@@ -65,7 +65,7 @@ const step = (title: string) => {
   out();
   out(bold(`[${stepNo}/${STEPS}] ${title}`));
 };
-const shortDigests = (s: string) => s.replace(/\b(v1-[0-9a-f]{10})[0-9a-f]{20,}/g, '$1…');
+const shortDigests = (s: string) => s.replace(/\b(v2-[0-9a-f]{8}-[0-9a-f]{10})[0-9a-f]{20,}/g, '$1…');
 
 // ---- cleanup, on every path out ---------------------------------------------------------------
 

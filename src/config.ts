@@ -11,8 +11,11 @@ export type TemplateOrder = 'resource-version' | 'off';
 
 export interface Config {
   kubeconfig: string | undefined;
-  /** Watch one namespace only; undefined = every namespace. */
-  namespace: string | undefined;
+  /** Watch only these namespaces (one watch each); empty: every namespace. */
+  namespaces: string[];
+  /** Label selectors the apiserver applies to the ConfigMap and Secret watches. */
+  configMapSelector: string | undefined;
+  secretSelector: string | undefined;
   dryRun: boolean;
   debounceMs: number;
   workers: number;
@@ -34,7 +37,7 @@ export interface Config {
   /** Where the installation's digest key lives (created there on first start). */
   digestKeyNamespace: string;
   digestKeySecret: string;
-  /** A file holding the key (base64 or raw, at least 32 bytes) instead of the Secret: no Secret access at all. */
+  /** A file holding the key (base64 of at least 32 bytes) instead of the Secret: no Secret access at all. */
   digestKeyFile: string | undefined;
   logLevel: LogLevel;
   logFormat: LogFormat;
@@ -61,7 +64,8 @@ export const DEFAULTS = {
   workloadKinds: 'deployments,statefulsets,daemonsets',
   excludeSecretTypes: 'helm.sh/release.v1',
   digestKeySecret: 'config-reload-digest-key',
-  digestKeyNamespace: 'config-reload-system',
+  // Outside a cluster (no POD_NAMESPACE) the key goes where kubectl's defaults go.
+  digestKeyNamespace: 'default',
   logLevel: 'info' as LogLevel,
   logFormat: 'json' as LogFormat,
   httpAddr: ':8080',
@@ -73,6 +77,8 @@ export const DEFAULTS = {
 export const ENV = {
   kubeconfig: 'KUBECONFIG',
   namespace: 'CONFIG_RELOAD_NAMESPACE',
+  'configmap-selector': 'CONFIG_RELOAD_CONFIGMAP_SELECTOR',
+  'secret-selector': 'CONFIG_RELOAD_SECRET_SELECTOR',
   'dry-run': 'CONFIG_RELOAD_DRY_RUN',
   debounce: 'CONFIG_RELOAD_DEBOUNCE',
   workers: 'CONFIG_RELOAD_WORKERS',
@@ -98,7 +104,9 @@ export const ENV = {
 export const USAGE = `Usage: config-reload-operator [flags]
 
   --kubeconfig PATH               kubeconfig file (else $KUBECONFIG, ~/.kube/config, in-cluster)
-  --namespace NS                  watch one namespace only (default: all namespaces)
+  --namespace NS[,NS…]            watch these namespaces only, one watch each (default: all namespaces)
+  --configmap-selector SELECTOR   watch only the ConfigMaps with these labels (applied by the apiserver)
+  --secret-selector SELECTOR      the same for Secrets
   --dry-run                       log every would-be adoption and roll; write nothing
   --debounce DURATION             coalesce a burst of changes into one roll (default ${DEFAULTS.debounce})
   --workers N                     concurrent reconciles (default ${DEFAULTS.workers})
@@ -139,6 +147,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       options: {
         kubeconfig: { type: 'string' },
         namespace: { type: 'string' },
+        'configmap-selector': { type: 'string' },
+        'secret-selector': { type: 'string' },
         'dry-run': { type: 'boolean' },
         debounce: { type: 'string' },
         workers: { type: 'string' },
@@ -196,7 +206,9 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     help: false,
     config: {
       kubeconfig: str('kubeconfig'),
-      namespace: str('namespace'),
+      namespaces: namespaceList(str('namespace')),
+      configMapSelector: labelSelector('--configmap-selector', str('configmap-selector')),
+      secretSelector: labelSelector('--secret-selector', str('secret-selector')),
       dryRun: bool('dry-run'),
       debounceMs: parseDuration('--debounce', str('debounce', DEFAULTS.debounce)!),
       workers,
@@ -273,6 +285,28 @@ function secretTypes(raw: string): string | undefined {
     if (!/^[A-Za-z0-9._/-]+$/.test(type)) throw new ConfigError(`--exclude-secret-types: ${JSON.stringify(type)} is not a Secret type`);
   }
   return types.length === 0 ? undefined : types.map((t) => `type!=${t}`).join(',');
+}
+
+function namespaceList(raw: string | undefined): string[] {
+  const names = [...new Set((raw ?? '').split(',').map((n) => n.trim()).filter((n) => n !== ''))];
+  for (const name of names) {
+    // A namespace name is a DNS-1123 label.
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) throw new ConfigError(`--namespace: ${JSON.stringify(name)} is not a namespace name`);
+  }
+  return names.sort();
+}
+
+/**
+ * A label selector is passed to the apiserver as it is; here only what cannot be one is refused
+ * (the apiserver's own parser gives the precise error for the rest, on the first list).
+ */
+function labelSelector(flag: string, raw: string | undefined): string | undefined {
+  const text = raw?.trim();
+  if (text === undefined || text === '') return undefined;
+  if (/[\s]{2,}|^,|,$|,,/.test(text) || !/^[A-Za-z0-9_./=!,()\- ]+$/.test(text)) {
+    throw new ConfigError(`${flag} ${JSON.stringify(raw)}: not a label selector (e.g. app=web,tier!=cache or env in (prod,staging))`);
+  }
+  return text;
 }
 
 function objectName(flag: string, raw: string): string {

@@ -21,7 +21,7 @@ import { type SourceChange, type SourceLike, SourceStore } from './state/source-
 import { ReferenceIndex } from './state/reference-index.ts';
 import { type WorkloadLike, type WorkloadObservation, type WorkloadState, WorkloadStore } from './state/workload-store.ts';
 import { type Clock, every, systemClock, type Timer } from './time/clock.ts';
-import { Reflector, type ReflectorHooks, type ReflectorSink } from './watch/reflector.ts';
+import { Reflector, type ReflectorSink } from './watch/reflector.ts';
 
 // A ConfigMap or Secret may hold up to 1 MiB: smaller pages bound what one page costs in transit.
 const SOURCE_PAGE_SIZE = 100;
@@ -33,8 +33,8 @@ const WORKLOAD_TYPES: Record<WorkloadKind, ResourceType> = { Deployment: DEPLOYM
 const STUCK_RECONCILE_MS = 5 * 60_000;
 
 /** The start-up settings the controller acts on; their meaning is documented on Config. */
-export type ControllerSettings = Pick<Config, 'namespace' | 'dryRun' | 'debounceMs' | 'workers' | 'resyncPeriodMs' | 'qps' | 'burst'>
-  & Partial<Pick<Config, 'templateOrder' | 'sourceKinds' | 'workloadKinds' | 'secretFieldSelector'>>;
+export type ControllerSettings = Pick<Config, 'dryRun' | 'debounceMs' | 'workers' | 'resyncPeriodMs' | 'qps' | 'burst'>
+  & Partial<Pick<Config, 'namespaces' | 'templateOrder' | 'sourceKinds' | 'workloadKinds' | 'secretFieldSelector' | 'configMapSelector' | 'secretSelector'>>;
 
 export interface ControllerOptions extends ControllerSettings {
   api: ClusterApi;
@@ -70,10 +70,10 @@ export class Controller {
   readonly #opts: ControllerOptions;
   readonly #log: Logger;
   readonly #clock: Clock;
-  readonly #sourceReflectors = new Map<SourceKind, Reflector<SourceLike>>();
-  readonly #workloadReflectors = new Map<WorkloadKind, Reflector<WorkloadLike>>();
-  /** Watched kinds whose watch is refused (403) and has not succeeded since. */
-  readonly #forbidden = new Set<SourceKind>();
+  /** One reflector per kind and watched namespace (or one for all namespaces). */
+  readonly #reflectors: Array<{ name: string; reflector: Reflector<SourceLike> | Reflector<WorkloadLike> }> = [];
+  /** Per kind of config object, the scopes (namespaces, '' for all) whose watch is refused (403) now. */
+  readonly #forbidden = new Map<SourceKind, Set<string>>();
   /** Per watched resource: resolves once it has synced, or been refused (see start()). */
   readonly #settled: Promise<void>[] = [];
   /** Resources whose watch is refused now, for the log (said once per refusal). */
@@ -94,7 +94,14 @@ export class Controller {
     const sourceKinds = opts.sourceKinds ?? ['ConfigMap', 'Secret'];
     const workloadKinds = opts.workloadKinds ?? ['Deployment', 'StatefulSet', 'DaemonSet'];
     this.workloads = new WorkloadStore(this.#clock, new Set(sourceKinds));
-    for (const kind of sourceKinds) this.sources.set(kind, new SourceStore(kind, opts.digestKey));
+    for (const kind of sourceKinds) {
+      this.sources.set(kind, new SourceStore(kind, opts.digestKey, (entry, value, reason) => {
+        this.#log.warn('malformed annotation', {
+          object: `${entry.kind}/${entry.namespace}/${entry.name}`,
+          reason: `annotation config-reload.dev/ignore=${JSON.stringify(value)} is malformed: ${reason}; its changes roll nothing until it is fixed`,
+        });
+      }));
+    }
     const observer = opts.observer;
     this.queue = new WorkQueue({
       debounceMs: opts.debounceMs, qps: opts.qps, burst: opts.burst, clock: this.#clock,
@@ -109,53 +116,58 @@ export class Controller {
         apiError: (verb: string, status: number | undefined) => observer?.apiError?.(verb, status),
       },
     });
-    const common = {
-      api: opts.api, clock: this.#clock, log: opts.log, namespace: opts.namespace,
-      ...(opts.watchdogMs ? { watchdogMs: opts.watchdogMs } : {}),
-    };
-    for (const [kind, store] of this.sources) {
-      const type = SOURCE_TYPES[kind];
-      const settled = this.#settleSignal(type.plural);
-      this.#sourceReflectors.set(kind, new Reflector<SourceLike>({
-        ...common, type, pageSize: opts.pageSize ?? SOURCE_PAGE_SIZE,
-        // Helm keeps every release in a Secret of up to 1 MiB that no pod mounts: excluded by
-        // the apiserver, they cost neither memory nor bandwidth.
-        ...(kind === 'Secret' && opts.secretFieldSelector ? { fieldSelector: opts.secretFieldSelector } : {}),
-        hooks: {
-          onRelist: (reason) => observer?.relist?.(type.plural, reason),
-          onWatchRestart: (reason) => observer?.watchRestart?.(type.plural, reason),
-          onSynced: () => {
-            observer?.synced?.(type.plural, store.size);
-            settled();
-            this.#sourceUsable(kind, true);
+    const common = { api: opts.api, clock: this.#clock, log: opts.log, ...(opts.watchdogMs ? { watchdogMs: opts.watchdogMs } : {}) };
+    const labelSelectors: Record<SourceKind, string | undefined> = { ConfigMap: opts.configMapSelector, Secret: opts.secretSelector };
+    // Scoping happens at the watch: one watch per namespace, selectors applied by the apiserver,
+    // so that what is not watched costs neither memory nor bandwidth.
+    const scopes: Array<string | undefined> = opts.namespaces && opts.namespaces.length > 0 ? opts.namespaces : [undefined];
+    for (const namespace of scopes) {
+      const scope = namespace ?? '';
+      for (const [kind, store] of this.sources) {
+        const type = SOURCE_TYPES[kind];
+        const settled = this.#settleSignal();
+        this.#reflectors.push({ name: `${kind} reflector${namespace ? ` (${namespace})` : ''}`, reflector: new Reflector<SourceLike>({
+          ...common, type, namespace, pageSize: opts.pageSize ?? SOURCE_PAGE_SIZE,
+          labelSelector: labelSelectors[kind],
+          // Helm keeps every release in a Secret of up to 1 MiB that no pod mounts: excluded by
+          // the apiserver, they cost neither memory nor bandwidth.
+          ...(kind === 'Secret' && opts.secretFieldSelector ? { fieldSelector: opts.secretFieldSelector } : {}),
+          hooks: {
+            onRelist: (reason) => observer?.relist?.(type.plural, reason),
+            onWatchRestart: (reason) => observer?.watchRestart?.(type.plural, reason),
+            onSynced: () => {
+              observer?.synced?.(type.plural, store.size);
+              settled();
+              this.#sourceUsable(kind, scope, true);
+            },
+            onForbidden: (error) => {
+              settled();
+              this.#sourceUsable(kind, scope, false, error);
+            },
           },
-          onForbidden: (error) => {
-            settled();
-            this.#sourceUsable(kind, false, error);
+        }, this.#sourceSink(store, namespace)) });
+      }
+      for (const kind of workloadKinds) {
+        const type = WORKLOAD_TYPES[kind];
+        const settled = this.#settleSignal();
+        this.#reflectors.push({ name: `${kind} reflector${namespace ? ` (${namespace})` : ''}`, reflector: new Reflector<WorkloadLike>({
+          ...common, type, namespace, pageSize: opts.pageSize ?? WORKLOAD_PAGE_SIZE,
+          hooks: {
+            onRelist: (reason) => observer?.relist?.(type.plural, reason),
+            onWatchRestart: (reason) => observer?.watchRestart?.(type.plural, reason),
+            onSynced: () => {
+              observer?.synced?.(type.plural, this.workloads.countOf(kind));
+              settled();
+              this.#refused(type.plural, scope, false);
+            },
+            // A kind it may not watch holds nothing back: the other kinds are served.
+            onForbidden: (error) => {
+              settled();
+              this.#refused(type.plural, scope, true, error, '--workload-kinds');
+            },
           },
-        },
-      }, this.#sourceSink(store)));
-    }
-    for (const kind of workloadKinds) {
-      const type = WORKLOAD_TYPES[kind];
-      const settled = this.#settleSignal(type.plural);
-      this.#workloadReflectors.set(kind, new Reflector<WorkloadLike>({
-        ...common, type, pageSize: opts.pageSize ?? WORKLOAD_PAGE_SIZE,
-        hooks: {
-          onRelist: (reason) => observer?.relist?.(type.plural, reason),
-          onWatchRestart: (reason) => observer?.watchRestart?.(type.plural, reason),
-          onSynced: () => {
-            observer?.synced?.(type.plural, this.workloads.size);
-            settled();
-            this.#refused(type.plural, false);
-          },
-          // A kind it may not watch holds nothing back: the other kinds are served.
-          onForbidden: (error) => {
-            settled();
-            this.#refused(type.plural, true, error, '--workload-kinds');
-          },
-        },
-      }, this.#workloadSink(kind)));
+        }, this.#workloadSink(kind, namespace)) });
+      }
     }
   }
 
@@ -187,12 +199,11 @@ export class Controller {
    * served.
    */
   async start(): Promise<void> {
-    for (const [kind, reflector] of this.#sourceReflectors) this.#supervise(`${kind} reflector`, reflector.run());
-    for (const [kind, reflector] of this.#workloadReflectors) this.#supervise(`${kind} reflector`, reflector.run());
+    for (const { name, reflector } of this.#reflectors) this.#supervise(name, reflector.run());
     await Promise.all(this.#settled);
     this.#synced = true;
     const counts = Object.fromEntries([...this.sources].map(([kind, store]) => [kind, store.size]));
-    this.#log.info('caches synced', { ...counts, workloads: this.workloads.size, unavailable: [...this.#forbidden] });
+    this.#log.info('caches synced', { ...counts, workloads: this.workloads.size, unavailable: [...this.#forbidden.keys()] });
   }
 
   /**
@@ -230,42 +241,50 @@ export class Controller {
     this.#depthTimer?.cancel();
     await this.queue.shutDownWithDrain();
     await Promise.all(this.#workersRunning);
-    for (const reflector of [...this.#sourceReflectors.values(), ...this.#workloadReflectors.values()]) reflector.stop();
+    for (const { reflector } of this.#reflectors) reflector.stop();
   }
 
   /** A promise start() waits for, and the function that resolves it. */
-  #settleSignal(_resource: string): () => void {
+  #settleSignal(): () => void {
     let resolve!: () => void;
     this.#settled.push(new Promise<void>((r) => (resolve = r)));
     return () => resolve();
   }
 
-  /** Says once that a watch is refused (naming the permission and the flag that drops it), and once that it works again. */
-  #refused(plural: string, refused: boolean, error?: string, flag?: string): void {
-    if (refused === this.#refusedNow.has(plural)) return;
+  /**
+   * Says once that a watch is refused (naming the permission and the flag that drops it), and
+   * once that it works again. `scope`: the namespace, '' for all.
+   */
+  #refused(plural: string, scope: string, refused: boolean, error?: string, flag?: string): void {
+    const id = `${plural}|${scope}`;
+    if (refused === this.#refusedNow.has(id)) return;
     if (refused) {
-      this.#refusedNow.add(plural);
+      this.#refusedNow.add(id);
       this.#log.error(`cannot watch ${plural}: serving everything else, retrying with backoff`, {
         error,
-        missingPermission: `list and watch on ${plural} (${this.#opts.namespace ? `namespace ${this.#opts.namespace}` : 'all namespaces'})`,
+        missingPermission: `list and watch on ${plural} (${scope ? `namespace ${scope}` : 'all namespaces'})`,
         ...(flag ? { toTurnOff: flag } : {}),
       });
     } else {
-      this.#refusedNow.delete(plural);
-      this.#log.info(`${plural} can be watched again`);
+      this.#refusedNow.delete(id);
+      this.#log.info(`${plural} can be watched again`, { scope: scope || '(all namespaces)' });
     }
   }
 
-  /** A watched kind of config object became usable (synced) or not (its watch refused). */
-  #sourceUsable(kind: SourceKind, usable: boolean, error?: string): void {
-    const was = !this.#forbidden.has(kind);
-    if (usable) this.#forbidden.delete(kind);
-    else this.#forbidden.add(kind);
+  /** A watched kind of config object became usable (synced) or not (its watch refused) in one scope. */
+  #sourceUsable(kind: SourceKind, scope: string, usable: boolean, error?: string): void {
+    const refusedScopes = this.#forbidden.get(kind) ?? new Set<string>();
+    const was = refusedScopes.size === 0;
+    if (usable) refusedScopes.delete(scope);
+    else refusedScopes.add(scope);
+    if (refusedScopes.size === 0) this.#forbidden.delete(kind);
+    else this.#forbidden.set(kind, refusedScopes);
+    const now = refusedScopes.size === 0;
     const plural = SOURCE_TYPES[kind].plural;
-    this.#opts.observer?.sourceAvailable?.(plural, usable);
-    this.#refused(plural, !usable, error, kind === 'Secret' ? '--config-sources configmaps' : '--config-sources');
+    this.#opts.observer?.sourceAvailable?.(plural, now);
+    this.#refused(plural, scope, !usable, error, kind === 'Secret' ? '--config-sources configmaps' : '--config-sources');
     // Workloads held while it was refused are decided now.
-    if (usable && !was && this.#synced) this.resync('periodic');
+    if (now && !was && this.#synced) this.resync('periodic');
   }
 
   #supervise(name: string, loop: Promise<void>): void {
@@ -287,6 +306,11 @@ export class Controller {
     for (;;) {
       const key = (await this.queue.get()) as WorkloadKey | undefined;
       if (key === undefined) return;
+      // Stopping (or no longer leading): what is still queued is left to the next leader.
+      if (this.#stopping || leadership?.aborted) {
+        this.queue.done(key);
+        continue;
+      }
       const started = this.#clock.now();
       this.#inFlight.set(key, started);
       let result: ReconcileResult;
@@ -351,7 +375,7 @@ export class Controller {
     }
   }
 
-  #sourceSink(store: SourceStore): ReflectorSink<SourceLike> {
+  #sourceSink(store: SourceStore, namespace: string | undefined): ReflectorSink<SourceLike> {
     return {
       upsert: (obj) => {
         const change = store.observe(obj);
@@ -362,7 +386,7 @@ export class Controller {
         if (change) this.#configChanged(change);
       },
       beginList: () => {
-        const replacement = store.beginReplace();
+        const replacement = store.beginReplace(namespace);
         return {
           add: (obj) => replacement.add(obj),
           commit: (rv) => {
@@ -373,15 +397,15 @@ export class Controller {
     };
   }
 
-  #workloadSink(kind: WorkloadKind): ReflectorSink<WorkloadLike> {
+  #workloadSink(kind: WorkloadKind, namespace: string | undefined): ReflectorSink<WorkloadLike> {
     return {
-      upsert: (d) => this.#workloadObserved(this.workloads.observe(kind, d)),
+      upsert: (d, created) => this.#workloadObserved(this.workloads.observe(kind, d, created)),
       remove: (d) => {
         const removed = this.workloads.remove(this.workloads.keyOf(kind, d));
         if (removed) this.index.delete(removed.key);
       },
       beginList: () => {
-        const replacement = this.workloads.beginReplace(kind);
+        const replacement = this.workloads.beginReplace(kind, namespace);
         return {
           add: (d) => replacement.add(d),
           commit: () => {

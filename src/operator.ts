@@ -33,7 +33,7 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
   // A key file that cannot be read is bad start-up configuration: it throws ConfigError (exit 2).
   const fileKey = config.digestKeyFile === undefined ? undefined : digestKeyFromFile(config.digestKeyFile);
   log.info('starting', {
-    namespace: config.namespace ?? '(all)', dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
+    namespaces: config.namespaces.length > 0 ? config.namespaces : '(all)', dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
     resyncPeriodMs: config.resyncPeriodMs, leaderElect: config.leaderElect, server: kubeConfig.getCurrentCluster()?.server,
     configSources: config.sourceKinds, workloadKinds: config.workloadKinds, secretFieldSelector: config.secretFieldSelector ?? null,
   });
@@ -65,7 +65,8 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
     if (digestKey === undefined) return;
     // The composition root: the one place that builds clients and hands them down.
     controller = new Controller({
-      api: new HttpClusterApi(kubeConfig), clock, log, digestKey, namespace: config.namespace, dryRun: config.dryRun,
+      api: new HttpClusterApi(kubeConfig), clock, log, digestKey, namespaces: config.namespaces, dryRun: config.dryRun,
+      configMapSelector: config.configMapSelector, secretSelector: config.secretSelector,
       debounceMs: config.debounceMs, workers: config.workers, resyncPeriodMs: config.resyncPeriodMs, qps: config.qps,
       burst: config.burst, templateOrder: config.templateOrder, sourceKinds: config.sourceKinds,
       workloadKinds: config.workloadKinds, secretFieldSelector: config.secretFieldSelector,

@@ -42,7 +42,37 @@ export async function ensureBinaries(): Promise<ControlPlaneBinaries> {
   };
 }
 
+/** Tools of the chart and monitoring tests, built and cached with the control plane. */
+export interface ChartTools {
+  helm: string;
+  /** testbed/chart-check: YAML to JSON, and Prometheus' own rule-file validation and PromQL parser. */
+  chartCheck: string;
+  /** For `kubectl kustomize`. */
+  kubectl: string;
+}
+
+/** Runs the builder (a no-op when warm) and resolves helm, chart-check and kubectl. */
+export async function ensureChartTools(): Promise<ChartTools> {
+  const binDir = await runBuilder();
+  const built = (name: string): string => {
+    const file = path.join(binDir, name);
+    if (!existsSync(file)) throw new Error(`testbed: ${name} is missing from ${binDir} after the build`);
+    return file;
+  };
+  const assets = process.env.KUBEBUILDER_ASSETS;
+  const kubectl = assets && existsSync(path.join(assets, 'kubectl')) ? path.join(assets, 'kubectl') : built('kubectl');
+  return { helm: built('helm'), chartCheck: built('chart-check'), kubectl };
+}
+
+let builder: Promise<string> | undefined;
+
+/** One builder run per process: the unit and e2e suites may both ask for it. */
 function runBuilder(): Promise<string> {
+  builder ??= spawnBuilder();
+  return builder;
+}
+
+function spawnBuilder(): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [path.join(here, 'build.sh')], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the test control plane from the Go module proxy and caches it per version:
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl  (k8s.io/kubernetes)
-#   etcd (go.etcd.io/etcd/server/v3), kwok (sigs.k8s.io/kwok)
+#   etcd (go.etcd.io/etcd/server/v3), kwok (sigs.k8s.io/kwok), helm (helm.sh/helm/v4)
+#   chart-check (testbed/chart-check, on github.com/prometheus/prometheus): YAML and PromQL parsing for the chart tests
 # Nothing here can be downloaded as a release binary, so each is compiled; a cold build takes
 # tens of minutes on 2 cores, a warm one returns at once.
 #
@@ -96,11 +97,44 @@ build_kwok() {
   log "kwok $KWOK_VERSION built"
 }
 
+build_helm() {
+  stamp_ok helm "$HELM_VERSION" && return 0
+  local v="$HELM_VERSION" major="${HELM_VERSION%%.*}"
+  log "building helm $v (cold: ~5-10 min on 2 cores)"
+  # helm's go.mod has no replace lines: `go install` builds it as is. Its Makefile stamps the
+  # version (else `helm version` says only "v4.3"); the Kubernetes version it reports comes
+  # from the build info of the client-go it was built with.
+  local ld="-s -w -X helm.sh/helm/$major/internal/version.version=$v -X helm.sh/helm/$major/internal/version.gitTreeState=clean"
+  with_heartbeat "helm $v" env GOBIN="$bin" go install -trimpath -ldflags "$ld" "helm.sh/helm/$major/cmd/helm@$v"
+  "$bin/helm" version --short >/dev/null
+  echo "$v" > "$bin/.helm.version"
+  log "helm $v built"
+}
+
+build_chart_check() {
+  # Rebuilt when the Prometheus version or the tool's source changes.
+  local v="$PROMETHEUS_VERSION" key
+  key="$v-$(sha256sum "$here/chart-check/main.go" | cut -c1-12)"
+  stamp_ok chart-check "$key" && return 0
+  local work="$cache/src/chart-check-$v"
+  rm -rf "$work"; mkdir -p "$work"
+  log "building chart-check on prometheus $v (cold: a few minutes on 2 cores)"
+  # Prometheus publishes its Go module as v0.<major><minor>.<patch> (v0.316.0 is 3.16.0).
+  printf 'module cro.local/chart-check\n\ngo 1.26\n\nrequire github.com/prometheus/prometheus %s\n' "$v" > "$work/go.mod"
+  cp "$here/chart-check/main.go" "$work/"
+  (cd "$work" && go get "github.com/prometheus/prometheus@$v" >&2 2>&1 | tail -3 >&2 || true)
+  (cd "$work" && with_heartbeat "chart-check" go build -trimpath -ldflags "-s -w" -o "$bin/chart-check" .)
+  echo "$key" > "$bin/.chart-check.version"
+  log "chart-check built"
+}
+
 # Components a user already has through KUBEBUILDER_ASSETS (setup-envtest layout) are skipped.
 have_asset() { [[ -n "${KUBEBUILDER_ASSETS:-}" && -x "$KUBEBUILDER_ASSETS/$1" ]]; }
 
 start=$SECONDS
 build_kwok
+build_helm
+build_chart_check
 have_asset etcd || build_etcd
 build_kube
 [[ $((SECONDS - start)) -gt 5 ]] && log "control plane ready in $bin after $((SECONDS - start))s"

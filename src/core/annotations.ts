@@ -6,6 +6,8 @@ export const ENABLED_ANNOTATION = `${ANNOTATION_PREFIX}enabled`;
 export const CONFIGMAPS_ANNOTATION = `${ANNOTATION_PREFIX}configmaps`;
 export const SECRETS_ANNOTATION = `${ANNOTATION_PREFIX}secrets`;
 export const HASH_ANNOTATION = `${ANNOTATION_PREFIX}config-hash`;
+/** On a ConfigMap or Secret: its changes never roll anything. */
+export const IGNORE_ANNOTATION = `${ANNOTATION_PREFIX}ignore`;
 
 const MAX_CONFIGMAP_NAME_LENGTH = 253;
 // The apiserver's own rule for ConfigMap names (IsDNS1123Subdomain): dot-separated labels that
@@ -42,6 +44,18 @@ function parseNameList(raw: string, what: 'ConfigMap' | 'Secret'): Parsed<string
     names.add(name);
   }
   return { ok: true, value: [...names].sort() };
+}
+
+/**
+ * Reads the ignore switch of a config object. A malformed value ignores it too, and says why:
+ * guessing "false" could roll every consumer of an object someone meant to keep out.
+ */
+export function parseIgnore(annotations: Record<string, string> | undefined): { ignored: boolean; malformed?: { value: string; reason: string } } {
+  const raw = annotations?.[IGNORE_ANNOTATION];
+  if (raw === undefined) return { ignored: false };
+  const parsed = parseEnabled(raw);
+  if (parsed.ok) return { ignored: parsed.value };
+  return { ignored: true, malformed: { value: raw, reason: parsed.reason } };
 }
 
 /**

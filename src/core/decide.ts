@@ -121,8 +121,6 @@ const otherFormat: Check = ({ recordedDigest, desiredDigest }) => {
   };
 };
 
-// Any pod-template change (an image, a reference, a restart annotation) written after the
-// configuration changed rolled the workload onto the new configuration already.
 // A digest made with another key (the key Secret was deleted and made anew) cannot be compared:
 // re-recording it is the only safe step. What changed while the operator was down is lost.
 const otherKey: Check = ({ recordedDigest, desiredDigest, keyId }) =>
@@ -135,6 +133,8 @@ const otherKey: Check = ({ recordedDigest, desiredDigest, keyId }) =>
       }
     : undefined;
 
+// Any pod-template change (an image, a reference, a restart annotation, the operator's own roll)
+// written after the configuration changed rolled the workload onto the new configuration already.
 const templateCarriesConfig: Check = ({ desiredDigest, templateCarriesConfig: carries }) =>
   carries
     ? {

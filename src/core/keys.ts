@@ -6,8 +6,6 @@ declare const brand: unique symbol;
 
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
 
-export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet'];
-
 /** `Kind/namespace/name`: the work-queue key of a workload. */
 export type WorkloadKey = string & { readonly [brand]: 'WorkloadKey' };
 

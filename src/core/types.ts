@@ -4,8 +4,6 @@
 /** The kinds of object whose content a workload consumes. */
 export type SourceKind = 'ConfigMap' | 'Secret';
 
-export const SOURCE_KINDS: readonly SourceKind[] = ['ConfigMap', 'Secret'];
-
 /** One config object a workload consumes, merged over every place the pod template names it. */
 export interface ConsumedSource {
   kind: SourceKind;

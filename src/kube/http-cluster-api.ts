@@ -36,7 +36,7 @@ export class HttpClusterApi implements ClusterApi {
     const res = await this.#request('GET', collectionPath(type, req.namespace), query, signal);
     const text = await res.text();
     if (res.status !== 200) throw new ApiError(res.status, text, what);
-    const list = JSON.parse(text) as { items?: T[] | null; metadata?: { resourceVersion?: string; continue?: string } };
+    const list = parseJson<{ items?: T[] | null; metadata?: { resourceVersion?: string; continue?: string } }>(text, what);
     return {
       items: list.items ?? [],
       resourceVersion: list.metadata?.resourceVersion ?? '',
@@ -56,14 +56,24 @@ export class HttpClusterApi implements ClusterApi {
         const res = await this.#request('GET', path, query, controller.signal);
         if (res.status !== 200) throw new ApiError(res.status, await res.text(), `WATCH ${path}`);
         if (!res.body) return;
-        const lines = createInterface({ input: Readable.fromWeb(res.body as never), crlfDelay: Infinity });
-        for await (const line of lines) {
-          if (line === '') continue;
-          onEvent(JSON.parse(line) as WatchEvent<T>);
+        const input = Readable.fromWeb(res.body as never);
+        // Whatever ends the loop (a bad line, the consumer's error), the stream's later errors
+        // (a reset) must not surface as an uncaught exception.
+        input.on('error', () => undefined);
+        try {
+          const lines = createInterface({ input, crlfDelay: Infinity });
+          for await (const line of lines) {
+            if (line === '') continue;
+            onEvent(parseJson<WatchEvent<T>>(line, `WATCH ${path}`));
+          }
+        } finally {
+          input.destroy();
         }
       } catch (err) {
         if (controller.signal.aborted) return; // our own abort() is a clean end
         throw err;
+      } finally {
+        controller.abort();
       }
     })();
     return { ended, abort: () => controller.abort() };
@@ -77,7 +87,7 @@ export class HttpClusterApi implements ClusterApi {
     });
     const text = await res.text();
     if (res.status !== 200) throw new ApiError(res.status, text, `PATCH ${path}`);
-    return JSON.parse(text) as KubeObject;
+    return parseJson<KubeObject>(text, `PATCH ${path}`);
   }
 
   async #request(
@@ -98,6 +108,18 @@ export class HttpClusterApi implements ClusterApi {
       ...(dispatcher ? { dispatcher } : {}),
       ...(payload ? { body: payload.body } : {}),
     });
+  }
+}
+
+/**
+ * JSON.parse whose error says where, never what: V8 quotes the input in its message, and the
+ * input may be a Secret's data.
+ */
+function parseJson<T>(text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new Error(`${what}: malformed JSON (${Buffer.byteLength(text)} bytes)`);
   }
 }
 

@@ -3,9 +3,11 @@
 // which is what makes the Deployment controller start a rolling update. Nothing else is sent,
 // so fields this client does not model (or that others own) cannot be dropped.
 //
-// The patch carries metadata.uid and metadata.resourceVersion as preconditions: the apiserver
-// refuses it (409 Conflict) when the workload was deleted and recreated under the same name,
-// or changed since the snapshot the decision was made on. A decision is never applied to a
+// The patch carries metadata.resourceVersion and metadata.uid as preconditions: the apiserver
+// refuses it when the workload changed since the snapshot the decision was made on (409
+// Conflict), which includes a workload deleted and recreated under the same name (its version
+// differs too; the uid alone would be refused as an invalid change, 422, should a version ever
+// match). A decision is never applied to a
 // state it did not see; the conflict re-queues the workload, which is evaluated again once the
 // watch has caught up.
 import { HASH_ANNOTATION } from '../core/annotations.ts';

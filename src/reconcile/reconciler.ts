@@ -5,23 +5,25 @@
 // and its result. It never writes into the snapshot it read.
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'winston';
-import { decide } from '../core/decide.ts';
-import { type DigestKey, workloadDigest } from '../core/digest.ts';
-import { sourceKey, type WorkloadKey, type WorkloadKind } from '../core/keys.ts';
-import { maxVersion, templateCarriesConfig } from '../core/ordering.ts';
+import type { DigestKey } from '../core/digest.ts';
+import type { WorkloadKey, WorkloadKind } from '../core/keys.ts';
 import type { TemplateOrder } from '../config.ts';
-import type { Decision, SourceKind } from '../core/types.ts';
+import type { Decision } from '../core/types.ts';
 import { describeError, httpStatus, isRetryable, isUidMismatch } from '../kube/api-error.ts';
 import { type ClusterApi, DAEMONSETS, DEPLOYMENTS, type ResourceType, STATEFULSETS } from '../kube/cluster-api.ts';
 import type { InvolvedObject } from '../observability/events.ts';
-import type { SourceStore } from '../state/source-store.ts';
 import { effectiveRecordedDigest, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
 import type { Clock } from '../time/clock.ts';
+import { evaluateWorkload, type SourceView } from './evaluate.ts';
 import { hashPatch } from './patch.ts';
+
+export type { SourceView } from './evaluate.ts';
 
 export const FIELD_MANAGER = 'config-reload-operator';
 /** After a 409: long enough for the watch to deliver the write that conflicted. */
 const CONFLICT_REQUEUE_MS = 250;
+/** After a refusal (403, 422): someone has to change RBAC or a policy first. */
+const REFUSED_REQUEUE_MS = 60_000;
 
 export interface EventSink {
   normal(target: InvolvedObject, reason: string, message: string): Promise<void>;
@@ -34,13 +36,6 @@ export interface ReconcileObserver {
 }
 
 const RESOURCE: Record<WorkloadKind, ResourceType> = { Deployment: DEPLOYMENTS, StatefulSet: STATEFULSETS, DaemonSet: DAEMONSETS };
-
-/** The config objects the decisions read: one store per kind watched, and whether it is usable now. */
-export interface SourceView {
-  store(kind: SourceKind): SourceStore | undefined;
-  /** False while the kind is watched but cannot be (its watch is forbidden). */
-  available(kind: SourceKind): boolean;
-}
 
 export interface ReconcilerDeps {
   api: ClusterApi;
@@ -59,7 +54,8 @@ export interface ReconcilerDeps {
 /**
  * What the worker does next with the key (controller-runtime's Result):
  * - done: nothing until the next event;
- * - requeueAfter: look again after delayMs, not counted as a failure (a write conflict);
+ * - requeueAfter: look again after delayMs, not counted as a failure (a write conflict, a
+ *   refusal that someone has to fix first);
  * - retry: a failure worth retrying, after the key's exponential backoff;
  * - terminal: a failure a retry cannot fix; nothing until the next event.
  */
@@ -80,25 +76,8 @@ export class Reconciler {
 
   /** Pure with respect to the API: what reconcile would do for this workload now. */
   evaluate(w: WorkloadState): Decision {
-    const { sources, digestKey } = this.#deps;
-    const key = (kind: SourceKind, name: string) => sourceKey(kind, w.namespace, name);
-    const content = (kind: SourceKind, name: string) => sources.store(kind)?.content(key(kind, name));
-    const desiredDigest = workloadDigest(w.consumed, content, digestKey);
-    const missingRequired = w.consumed
-      .filter((c) => !c.optional && sources.store(c.kind)?.has(key(c.kind, c.name)) !== true)
-      .map((c) => ({ kind: c.kind, name: c.name }));
-    const unavailable = [...new Set(w.consumed.map((c) => c.kind))].filter((kind) => !sources.available(kind));
-    const configAtMost = maxVersion(w.consumed.map((c) => sources.store(c.kind)?.lastContentChange(key(c.kind, c.name))));
-    return decide({
-      optIn: w.optIn,
-      recordedDigest: effectiveRecordedDigest(w, this.#deps.clock.now()),
-      desiredDigest,
-      keyId: digestKey.id,
-      unavailable,
-      missingRequired,
-      changed: [...w.changed],
-      templateCarriesConfig: this.#deps.templateOrder === 'resource-version' && templateCarriesConfig(w.templateWrittenAtLeast, configAtMost),
-    });
+    const { sources, digestKey, clock, templateOrder } = this.#deps;
+    return evaluateWorkload(w, { sources, digestKey, now: clock.now(), templateOrder });
   }
 
   /**
@@ -107,6 +86,8 @@ export class Reconciler {
    */
   async reconcile(key: WorkloadKey, leadership?: AbortSignal): Promise<ReconcileResult> {
     const { workloads, log, dryRun, clock } = this.#deps;
+    // A replica that stopped leading says and writes nothing more: the new leader decides.
+    if (leadership?.aborted) return { kind: 'done', written: false };
     const w = workloads.get(key);
     if (!w) return { kind: 'done', written: false }; // deleted (or opted out) since it was queued
     const decision = this.evaluate(w);
@@ -133,7 +114,12 @@ export class Reconciler {
       log.info(decision.action === 'roll' ? 'would roll' : 'would adopt', { ...detail, dryRun: true, patch });
       return { kind: 'done', decision, written: false };
     }
-    if (leadership?.aborted) return { kind: 'terminal', error: 'no longer the leader: not writing' };
+    // Our previous write is not confirmed by the watch yet: the snapshot predates it, so a patch
+    // now could only be refused (409). The event that confirms it queues the workload again.
+    if (w.pendingWrite !== undefined && w.pendingWrite.expiresAt > clock.now()) {
+      log.debug('waiting for the watch to confirm the previous write', fields);
+      return { kind: 'done', decision, written: false };
+    }
 
     let writtenAt: string;
     try {
@@ -161,7 +147,10 @@ export class Reconciler {
     const status = httpStatus(err);
     const error = describeError(err);
     this.#deps.observer?.apiError('patch', status);
-    if (leadership?.aborted) return { kind: 'terminal', error: `no longer the leader: patch abandoned (${error})` };
+    if (leadership?.aborted) {
+      this.#deps.log.info('no longer the leader: patch abandoned', { ...fields, error });
+      return { kind: 'done', written: false };
+    }
     if (status === 404) {
       this.#deps.log.info('workload vanished before it could be patched', { ...fields, error });
       return { kind: 'done', written: false };
@@ -172,10 +161,11 @@ export class Reconciler {
     if (status === 409 || isUidMismatch(err)) return { kind: 'requeueAfter', delayMs: CONFLICT_REQUEUE_MS, reason: error };
     if (isRetryable(status)) return { kind: 'retry', error };
     // 403 (RBAC), 422 (validation, an admission webhook or policy): retrying soon will not help,
-    // but the cause may be fixed, so the worker still retries on its (long) backoff.
-    this.#deps.log.error('patch refused by the API server', { ...fields, error });
+    // but the cause may be fixed, so it is looked at again after a long, fixed delay (the Event
+    // is counted, not repeated).
+    this.#deps.log.error('patch refused by the API server', { ...fields, error, retryInMs: REFUSED_REQUEUE_MS });
     void this.#deps.events?.warning(involvedObject(w), 'PatchRejected', `config-hash patch refused: ${error}`);
-    return { kind: 'retry', error };
+    return { kind: 'requeueAfter', delayMs: REFUSED_REQUEUE_MS, reason: error };
   }
 
   /**
@@ -194,7 +184,9 @@ export class Reconciler {
   }
 
   async #warnOnce(w: WorkloadState, decision: Decision): Promise<void> {
-    const id = `${w.uid}|${decision.warning}|${decision.reason}`;
+    // The cause is the reason's first clause ("required Secret db missing"); what follows says
+    // what was done about it, which changes once the digest is recorded.
+    const id = `${w.uid}|${decision.warning}|${decision.reason.split(': ')[0]}`;
     if (this.#warned.has(id)) return;
     this.#warned.set(id, true);
     this.#deps.log.warn(WARNING_MESSAGE[decision.warning as NonNullable<Decision['warning']>], {

@@ -7,12 +7,13 @@
 // transition reports the content changes it saw, for the controller to fan out.
 import { type DigestKey, sourceContent } from '../core/digest.ts';
 import { type SourceKey, sourceKeyOf } from '../core/keys.ts';
+import { parseIgnore } from '../core/annotations.ts';
 import { parseResourceVersion } from '../core/ordering.ts';
 import type { SourceContent, SourceKind } from '../core/types.ts';
 
 /** A ConfigMap or a Secret, as the API sends it (only what is read). */
 export interface SourceLike {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string; annotations?: Record<string, string> };
   data?: Record<string, string> | null;
   binaryData?: Record<string, string> | null;
 }
@@ -28,6 +29,10 @@ export interface SourceEntry {
    */
   readonly contentVersion: bigint | undefined;
   readonly content: SourceContent;
+  /** config-reload.dev/ignore: the content recorded is the one from before it was set, frozen. */
+  readonly ignored: boolean;
+  /** The ignore annotation's value when it is malformed (reported once per value). */
+  readonly malformedIgnore: string | undefined;
 }
 
 /** A config object whose content changed (created, edited, deleted), for the consumers' fan-out. */
@@ -58,9 +63,13 @@ export class SourceStore {
    */
   #absentSince: bigint | undefined = 0n;
 
-  constructor(kind: SourceKind, key: DigestKey) {
+  readonly #onMalformedIgnore: ((entry: SourceEntry, value: string, reason: string) => void) | undefined;
+
+  /** `onMalformedIgnore`: told when an ignore annotation cannot be read (the object is ignored then). */
+  constructor(kind: SourceKind, key: DigestKey, onMalformedIgnore?: (entry: SourceEntry, value: string, reason: string) => void) {
     this.kind = kind;
     this.#key = key;
+    this.#onMalformedIgnore = onMalformedIgnore;
   }
 
   get size(): number {
@@ -106,10 +115,14 @@ export class SourceStore {
     return change(key, previous);
   }
 
-  /** A complete list, page by page; the store changes only at commit. */
-  beginReplace(): SourceReplacement {
+  /**
+   * A complete list, page by page; the store changes only at commit. `namespace`: the list
+   * covers that namespace only (one watch per namespace); entries of others are kept.
+   */
+  beginReplace(namespace?: string): SourceReplacement {
     const old = this.#entries;
     const next = new Map<SourceKey, SourceEntry>();
+    if (namespace !== undefined) for (const [key, entry] of old) if (entry.namespace !== namespace) next.set(key, entry);
     const changes: SourceChange[] = [];
     return {
       add: (cm) => {
@@ -124,7 +137,7 @@ export class SourceStore {
       commit: (resourceVersion) => {
         const listedAt = parseResourceVersion(resourceVersion);
         for (const [key, entry] of old) {
-          if (next.has(key)) continue;
+          if (next.has(key) || (namespace !== undefined && entry.namespace !== namespace)) continue;
           this.#remember(key, listedAt);
           changes.push(change(key, entry));
         }
@@ -142,7 +155,10 @@ export class SourceStore {
   #entryFor(cm: SourceLike, previous: SourceEntry | undefined): { entry: SourceEntry; changed: boolean } | undefined {
     const resourceVersion = cm.metadata?.resourceVersion ?? '';
     if (previous && previous.resourceVersion === resourceVersion) return undefined;
-    const content = sourceContent(this.kind, cm, this.#key);
+    const ignore = parseIgnore(cm.metadata?.annotations);
+    // An ignored object keeps the content it had when the switch was set: its changes roll
+    // nothing, and its consumers' digests stay as they were. (First seen ignored: as it is.)
+    const content = ignore.ignored && previous ? previous.content : sourceContent(this.kind, cm, this.#key);
     const same = previous !== undefined && sameContent(previous.content, content);
     const entry: SourceEntry = Object.freeze({
       kind: this.kind,
@@ -152,7 +168,12 @@ export class SourceStore {
       // Equal content keeps the previous Map (shared, not doubled) and the previous version.
       contentVersion: same ? previous.contentVersion : parseResourceVersion(resourceVersion),
       content: same ? previous.content : content,
+      ignored: ignore.ignored,
+      malformedIgnore: ignore.malformed?.value,
     });
+    if (ignore.malformed && previous?.malformedIgnore !== ignore.malformed.value) {
+      this.#onMalformedIgnore?.(entry, ignore.malformed.value, ignore.malformed.reason);
+    }
     return { entry, changed: !same };
   }
 

@@ -62,7 +62,7 @@ export interface WorkloadState {
   readonly optIn: OptIn;
   readonly consumed: readonly ConsumedSource[];
   readonly rollout: RolloutStrategy;
-  /** Digest of the pod template without the operator's own annotation. */
+  /** Digest of the pod template (the operator's own annotation included: its roll is a template write). */
   readonly templateFingerprint: string;
   /**
    * The earliest resourceVersion the current pod template's write can have: exact when the
@@ -127,10 +127,15 @@ export class WorkloadStore {
     return this.#entries.values();
   }
 
-  /** A watch event: its resourceVersion is the write it shows, so a template change is dated exactly. */
-  observe(kind: WorkloadKind, d: WorkloadLike): WorkloadObservation {
+  /**
+   * A watch event: its resourceVersion is the write it shows, so a template change is dated
+   * exactly. `created`: an ADDED event, the workload's creation — the one case where a workload
+   * new to the store has a known template date (a MODIFIED one is an opt-in of a workload written
+   * at some unknown time before).
+   */
+  observe(kind: WorkloadKind, d: WorkloadLike, created = false): WorkloadObservation {
     const key = keyOf(kind, d);
-    const built = build(kind, d, this.#entries.get(key), 'event', this.#sources);
+    const built = build(kind, d, this.#entries.get(key), created ? 'created' : 'event', this.#sources);
     if (built.state) this.#entries.set(key, built.state);
     else this.#entries.delete(key);
     return built;
@@ -142,8 +147,11 @@ export class WorkloadStore {
     return previous;
   }
 
-  /** A complete list of one kind, page by page; the store changes only at commit. */
-  beginReplace(kind: WorkloadKind): WorkloadReplacement {
+  /**
+   * A complete list of one kind, page by page; the store changes only at commit. `namespace`:
+   * the list covers that namespace only (one watch per namespace); entries of others are kept.
+   */
+  beginReplace(kind: WorkloadKind, namespace?: string): WorkloadReplacement {
     const listed = new Map<WorkloadKey, WorkloadState>();
     const observed: WorkloadObservation[] = [];
     return {
@@ -157,14 +165,23 @@ export class WorkloadStore {
         const next = new Map<WorkloadKey, WorkloadState>();
         const removed: WorkloadKey[] = [];
         for (const [key, entry] of this.#entries) {
-          if (entry.kind !== kind) next.set(key, entry);
+          if (entry.kind !== kind || (namespace !== undefined && entry.namespace !== namespace)) next.set(key, entry);
           else if (!listed.has(key)) removed.push(key);
         }
-        for (const [key, entry] of listed) next.set(key, entry);
+        // Transitions applied while the list ran (an acknowledged write, a config change) landed
+        // on the entries of the time; they carry over to the listed ones, or they would be lost.
+        for (const [key, entry] of listed) next.set(key, carryOver(entry, this.#entries.get(key)));
         this.#entries = next;
         return { observed, removed };
       },
     };
+  }
+
+  /** Opted-in workloads of one kind (the watched_objects metric). */
+  countOf(kind: WorkloadKind): number {
+    let n = 0;
+    for (const entry of this.#entries.values()) if (entry.kind === kind) n++;
+    return n;
   }
 
   /** The key of a workload object of `kind` (for a watch DELETED event). */
@@ -216,6 +233,22 @@ export class WorkloadStore {
   }
 }
 
+/** `listed`, with what transitions since its page added to the entry that is current now. */
+function carryOver(listed: WorkloadState, current: WorkloadState | undefined): WorkloadState {
+  if (current === undefined || current.uid !== listed.uid || current === listed) return listed;
+  const pending = listed.pendingWrite ?? current.pendingWrite;
+  const confirmed = pending !== undefined && (pending.digest === listed.recordedDigest
+    || atOrAfter(listed.resourceVersion, pending.resourceVersion) === true);
+  const later = (a: bigint | undefined, b: bigint | undefined) => (a === undefined ? b : b === undefined ? a : a > b ? a : b);
+  return Object.freeze({
+    ...listed,
+    pendingWrite: confirmed ? undefined : pending,
+    simulatedDigest: current.simulatedDigest ?? listed.simulatedDigest,
+    changed: current.changed.size === 0 ? listed.changed : new Set([...listed.changed, ...current.changed]),
+    templateWrittenAtLeast: later(listed.templateWrittenAtLeast, current.templateWrittenAtLeast),
+  });
+}
+
 function keyOf(kind: WorkloadKind, d: WorkloadLike): WorkloadKey {
   return workloadKey(kind, d.metadata?.namespace ?? '', d.metadata?.name ?? '');
 }
@@ -232,7 +265,7 @@ const ROLLING: RolloutStrategy = Object.freeze({ onDelete: false, partition: 0 }
 
 /** The entry for an observation of `d`, given the entry it replaces. */
 function build(
-  kind: WorkloadKind, d: WorkloadLike, previous: WorkloadState | undefined, source: 'event' | 'list', sources: ReadonlySet<SourceKind>,
+  kind: WorkloadKind, d: WorkloadLike, previous: WorkloadState | undefined, source: 'created' | 'event' | 'list', sources: ReadonlySet<SourceKind>,
 ): WorkloadObservation {
   const namespace = d.metadata?.namespace ?? '';
   const name = d.metadata?.name ?? '';
@@ -261,11 +294,11 @@ function build(
 
   let templateWrittenAtLeast = prior?.templateWrittenAtLeast;
   if (prior === undefined) {
-    // A workload created while we watch is dated by its ADDED event; one found by a list was
-    // written at some unknown time before.
-    templateWrittenAtLeast = source === 'event' ? parseResourceVersion(resourceVersion) : undefined;
+    // A workload created while we watch is dated by its ADDED event; one found by a list, or
+    // opting in by a MODIFIED event, was written at some unknown time before.
+    templateWrittenAtLeast = source === 'created' ? parseResourceVersion(resourceVersion) : undefined;
   } else if (templateChanged) {
-    if (source === 'event') templateWrittenAtLeast = parseResourceVersion(resourceVersion);
+    if (source !== 'list') templateWrittenAtLeast = parseResourceVersion(resourceVersion);
     else {
       const after = parseResourceVersion(prior.resourceVersion);
       templateWrittenAtLeast = after === undefined ? undefined : after + 1n;

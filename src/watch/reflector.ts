@@ -25,8 +25,11 @@ export interface ListBuilder<T> {
 
 export interface ReflectorSink<T> {
   beginList(): ListBuilder<T>;
-  /** A watch event: the object as written at its resourceVersion. */
-  upsert(obj: T): void;
+  /**
+   * A watch event: the object as written at its resourceVersion. `created` is true for ADDED
+   * (the object was created at that version), false for MODIFIED.
+   */
+  upsert(obj: T, created: boolean): void;
   remove(obj: T): void;
 }
 
@@ -65,8 +68,6 @@ export class Reflector<T extends KubeObject> {
   #synced = false;
   #resolveSynced!: () => void;
   readonly synced: Promise<void> = new Promise((resolve) => (this.#resolveSynced = resolve));
-  /** Monotonic time of the last sign of life (page, event, bookmark, attempt): for liveness. */
-  lastProgressAt: number;
 
   constructor(opts: ReflectorOptions, sink: ReflectorSink<T>) {
     this.#opts = opts;
@@ -74,11 +75,6 @@ export class Reflector<T extends KubeObject> {
     // Half jitter keeps at least half of each step: replicas restarted together spread out, and
     // no retry comes in a hot loop.
     this.#backoff = new ExponentialBackoff({ baseMs: opts.backoffInitialMs ?? 500, maxMs: opts.backoffMaxMs ?? 30_000, jitter: 'half' });
-    this.lastProgressAt = opts.clock.now();
-  }
-
-  get hasSynced(): boolean {
-    return this.#synced;
   }
 
   /** The resourceVersion the next watch resumes from (undefined: the next step is a list). */
@@ -90,31 +86,44 @@ export class Reflector<T extends KubeObject> {
   async run(): Promise<void> {
     const { clock, log, type } = this.#opts;
     let relistReason: 'initial' | 'gone' | 'error' = 'initial';
+    let goneInARow = 0;
     while (!this.#stop.signal.aborted) {
-      this.lastProgressAt = clock.now();
       try {
         if (this.#resourceVersion === undefined) {
           this.#opts.hooks?.onRelist?.(relistReason);
           await this.#list();
-          this.#backoff.forget();
         }
-        const watchedFor = await this.#watchOnce();
-        // A watch that lived a while was healthy: start the next failure's backoff afresh.
-        if (watchedFor > 10_000) this.#backoff.forget();
+        const { lifetimeMs, events } = await this.#watchOnce();
+        goneInARow = 0;
         if (!this.#stop.signal.aborted) this.#opts.hooks?.onWatchRestart?.('closed');
+        // A watch that lived a while was healthy: start the next failure's backoff afresh. One
+        // the server closed at once, with nothing in it, is treated as a failure (client-go's
+        // "very short watch"), so that a misbehaving server or proxy is not hammered.
+        if (lifetimeMs > 10_000) this.#backoff.forget();
+        else if (lifetimeMs < 1000 && events === 0) {
+          const wait = this.#backoff.next();
+          log.warn('watch closed at once: retrying with backoff', { resource: type.plural, retryInMs: Math.round(wait) });
+          await delay(clock, wait, this.#stop.signal);
+        }
       } catch (err) {
         if (this.#stop.signal.aborted) break;
         if (err instanceof GoneError || httpStatus(err) === 410) {
           log.info('resourceVersion too old (410 Gone): relisting', { resource: type.plural });
           this.#resourceVersion = undefined;
           relistReason = 'gone';
+          // A relist answered by 410 again (a watch cache too small for the write rate) waits.
+          if (++goneInARow > 1) await delay(clock, this.#backoff.next(), this.#stop.signal);
           continue;
         }
         const watchdog = err instanceof WatchdogError;
         const forbidden = httpStatus(err) === 403 && this.#opts.hooks?.onForbidden !== undefined;
         if (this.#resourceVersion === undefined) relistReason = 'error';
         else this.#opts.hooks?.onWatchRestart?.(watchdog ? 'watchdog' : 'error');
-        if (forbidden) this.#opts.hooks?.onForbidden?.(describeError(err));
+        if (forbidden) {
+          this.#opts.hooks?.onForbidden?.(describeError(err));
+          // Once allowed again, start with a list: its completion is what says "usable" again.
+          this.#resourceVersion = undefined;
+        }
         const wait = watchdog ? 0 : this.#backoff.next();
         // A refusal is reported once by the hook's owner; the retries are detail.
         log.log(forbidden ? 'debug' : 'warn', watchdog ? 'watch silent past the watchdog: reconnecting' : 'list/watch failed: retrying', {
@@ -140,7 +149,6 @@ export class Reflector<T extends KubeObject> {
       const page = await api.listPage<T>(type, {
         namespace, limit: pageSize, continueToken, signal: this.#stop.signal, ...this.#selectors(),
       });
-      this.lastProgressAt = this.#opts.clock.now();
       for (const item of page.items) builder.add(item);
       count += page.items.length;
       continueToken = page.continueToken;
@@ -149,6 +157,7 @@ export class Reflector<T extends KubeObject> {
     } while (continueToken);
     builder.commit(resourceVersion);
     this.#resourceVersion = resourceVersion;
+    this.#backoff.forget();
     this.#opts.hooks?.onSynced?.();
     if (!this.#synced) {
       this.#synced = true;
@@ -157,18 +166,19 @@ export class Reflector<T extends KubeObject> {
     }
   }
 
-  /** One watch connection; resolves with its lifetime in ms when the server closes it. */
-  async #watchOnce(): Promise<number> {
+  /** One watch connection; resolves with its lifetime and event count when the server closes it. */
+  async #watchOnce(): Promise<{ lifetimeMs: number; events: number }> {
     const { api, type, namespace, clock } = this.#opts;
     const started = clock.now();
     const watchdogMs = this.#opts.watchdogMs ?? 150_000;
     let failure: Error | undefined;
     let watchdog: Timer | undefined;
+    let events = 0;
     // client-go's choice: a server-side timeout of 5-10 min spreads reconnections.
     const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
     const stream = api.watch<T>(type, { namespace, resourceVersion: this.#resourceVersion ?? '', timeoutSeconds, ...this.#selectors() }, (event) => {
       if (failure) return;
-      this.lastProgressAt = clock.now();
+      events++;
       armWatchdog();
       try {
         this.#apply(event);
@@ -194,7 +204,7 @@ export class Reflector<T extends KubeObject> {
       this.#abortWatch = undefined;
     }
     if (failure) throw failure;
-    return clock.now() - started;
+    return { lifetimeMs: clock.now() - started, events };
   }
 
   #selectors(): Selectors {
@@ -205,7 +215,7 @@ export class Reflector<T extends KubeObject> {
     switch (event.type) {
       case 'ADDED':
       case 'MODIFIED':
-        this.#sink.upsert(event.object);
+        this.#sink.upsert(event.object, event.type === 'ADDED');
         break;
       case 'DELETED':
         this.#sink.remove(event.object);

@@ -22,8 +22,11 @@ export interface StartOptions {
 export class OperatorProcess {
   readonly logs: LogLine[] = [];
   readonly stderr: string[] = [];
+  /** Lines the operator wrote to stdout (its logs go to stderr; stdout should stay empty). */
+  readonly stdout: string[] = [];
   readonly #child: ChildProcess;
   readonly #exit: Promise<number | null>;
+  readonly #closed: Promise<number | null>;
   #listeners: Array<() => void> = [];
 
   private constructor(child: ChildProcess) {
@@ -41,7 +44,11 @@ export class OperatorProcess {
         // readline re-emits a pipe's errors; a child's dying pipe is seen as its exit instead.
       });
     }
+    if (child.stdout) {
+      createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => this.stdout.push(line)).on('error', () => undefined);
+    }
     this.#exit = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+    this.#closed = new Promise((resolve) => child.on('close', (code) => resolve(code)));
     live.add(this);
     void this.#exit.then(() => live.delete(this));
   }
@@ -64,6 +71,11 @@ export class OperatorProcess {
 
   get exitCode(): Promise<number | null> {
     return this.#exit;
+  }
+
+  /** The exit code, once the process exited and all it wrote to stdout and stderr was read. */
+  get closed(): Promise<number | null> {
+    return this.#closed;
   }
 
   /** Resolves with the first log line (already seen or future) matching `pred`. */

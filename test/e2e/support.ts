@@ -1,8 +1,15 @@
 // Helpers shared by e2e tests: namespaces per test, polling, and small object builders.
-import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import {
+  AppsV1Api, CoreV1Api, type KubeConfig, RbacAuthorizationV1Api, type V1Deployment, type V1PolicyRule, type V1Secret,
+} from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { configMapContent, secretContent, workloadDigest } from './digest-key.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { type DigestKey, digestKey, sourceContent, workloadDigest as keyedWorkloadDigest } from '../../src/core/digest.ts';
+import type { ConsumedSource, SourceContent, SourceKind } from '../../src/core/types.ts';
+import { scratchDir } from '../scratch-dir.ts';
+import { configMapContent, E2E_KEY_SECRET, secretContent, workloadDigest } from './digest-key.ts';
 import { testbed } from './hooks.ts';
 import type { OperatorProcess } from './operator-process.ts';
 
@@ -227,4 +234,115 @@ export function metricValue(exposition: string, name: string, labels: Record<str
     if (Object.entries(labels).every(([k, v]) => got[k] === v) && Object.keys(got).length === Object.keys(labels).length) return Number(m[2]);
   }
   return 0;
+}
+
+/**
+ * A kubeconfig that authenticates with a TokenRequest token of a ServiceAccount: the operator
+ * run with it has exactly that ServiceAccount's RBAC.
+ */
+export async function serviceAccountKubeconfig(namespace: string, name: string): Promise<string> {
+  const tr = await clients().core.createNamespacedServiceAccountToken({
+    namespace, name, body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const token = tr.status?.token;
+  if (!token) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
+  const admin = readFileSync(testbed().kubeconfigPath, 'utf8');
+  const server = /server: (\S+)/.exec(admin)?.[1];
+  const ca = /certificate-authority-data: (\S+)/.exec(admin)?.[1];
+  if (!server || !ca) throw new Error('the admin kubeconfig has no server or certificate-authority-data');
+  const file = path.join(scratchDir('sa'), 'kubeconfig');
+  writeFileSync(file, `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: ${server}, certificate-authority-data: ${ca}}}]
+users: [{name: sa, user: {token: ${token}}}]
+contexts: [{name: c, context: {cluster: c, user: sa}}]
+current-context: c
+`);
+  return file;
+}
+
+/** `kubectl auth can-i VERB RESOURCE --as USER`: "yes" or "no". */
+export function canI(user: string, verb: string, resource: string, namespace?: string): string {
+  const args = ['auth', 'can-i', verb, resource, '--as', user, ...(namespace ? ['-n', namespace] : ['--all-namespaces'])];
+  try {
+    return kubectl(...args).trim();
+  } catch (err) {
+    return String((err as { stdout?: string }).stdout ?? '').trim();
+  }
+}
+
+// ---- operators with a digest key of their own, and narrow credentials -----------------------
+
+/** The digest key a key Secret holds (one the operator made): its bytes, and the key over them. */
+export async function readDigestKeySecret(namespace: string, name = E2E_KEY_SECRET): Promise<{ secret: V1Secret; bytes: Buffer; key: DigestKey }> {
+  const secret = await clients().core.readNamespacedSecret({ namespace, name });
+  const bytes = Buffer.from(secret.data?.key ?? '', 'base64');
+  return { secret, bytes, key: digestKey(bytes) };
+}
+
+/** configMapContent, secretContent and workloadDigest (as above) under `key` instead of the e2e key. */
+export function digestsUnder(key: DigestKey) {
+  return {
+    configMapContent: (cm: { data?: Record<string, string>; binaryData?: Record<string, string> }): SourceContent => sourceContent('ConfigMap', cm, key),
+    secretContent: (data: Record<string, string>): SourceContent => sourceContent('Secret', { data }, key),
+    workloadDigest: (
+      consumed: ReadonlyArray<Omit<ConsumedSource, 'kind'> & { kind?: SourceKind }>,
+      lookup: (name: string, kind: SourceKind) => SourceContent | undefined,
+    ): string => keyedWorkloadDigest(consumed.map((c) => ({ ...c, kind: c.kind ?? 'ConfigMap' })), (kind, name) => lookup(name, kind), key),
+  };
+}
+
+/**
+ * sentinelRoll for an operator whose digest key is `key` (one it made itself) rather than the e2e
+ * key: the same two steps, with the digests computed under that key.
+ */
+export async function sentinelRollUnder(key: DigestKey, namespace: string): Promise<string> {
+  const digests = digestsUnder(key);
+  const name = `${SENTINEL_PREFIX}${++sentinelCount}`;
+  const cm = `${name}-cm`;
+  const consumed = [{ name: cm, optional: false, keys: null }];
+  const data = { sentinel: name };
+  const podSpec = { containers: [{ name: 'app', image: 'registry.example/app:1', envFrom: [{ configMapRef: { name: cm } }] }] };
+  await createDeployment(namespace, deployment(name, {
+    annotations: { ...ENABLED, [HASH]: digests.workloadDigest(consumed, () => undefined) },
+    podSpec,
+  }));
+  await waitFor(`ConfigMapMissing Event on sentinel ${namespace}/${name}`, async () => {
+    const list = await clients().core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` });
+    return list.items.find((e) => e.reason === 'ConfigMapMissing');
+  });
+  await createConfigMap(namespace, cm, data);
+  const expected = digests.workloadDigest(consumed, () => digests.configMapContent({ data }));
+  const rolled = await waitForReplicaSets(namespace, name, 2);
+  const got = rolled.spec?.template?.metadata?.annotations?.[HASH];
+  if (got !== expected) throw new Error(`sentinel ${name}: template digest ${String(got)}, expected ${expected}`);
+  return name;
+}
+
+export type PolicyRule = V1PolicyRule;
+
+/** Grants the ServiceAccount `subject` these rules in `namespace` (a Role and its RoleBinding named `name`). */
+export async function grantRole(namespace: string, name: string, subject: { namespace: string; name: string }, rules: PolicyRule[]): Promise<void> {
+  const rbac = clients().kc.makeApiClient(RbacAuthorizationV1Api);
+  await rbac.createNamespacedRole({ namespace, body: { metadata: { name }, rules } });
+  await rbac.createNamespacedRoleBinding({ namespace, body: {
+    metadata: { name },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+    subjects: [{ kind: 'ServiceAccount', name: subject.name, namespace: subject.namespace }],
+  } });
+}
+
+/**
+ * A ServiceAccount `name` in `namespace` with these rules there, and a kubeconfig that
+ * authenticates as it (for an operator that may do only that): returns the kubeconfig's path.
+ */
+export async function narrowServiceAccountKubeconfig(namespace: string, name: string, rules: PolicyRule[]): Promise<string> {
+  const { core } = clients();
+  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
+  await grantRole(namespace, name, { namespace, name }, rules);
+  const tr = await core.createNamespacedServiceAccountToken({ namespace, name, body: { spec: { audiences: [] } } });
+  const admin = readFileSync(testbed().kubeconfigPath, 'utf8');
+  const kubeconfig = path.join(scratchDir(name), 'kubeconfig');
+  writeFileSync(kubeconfig, admin.replace(/users:[\s\S]*?contexts:/, `users:\n- name: testbed-admin\n  user:\n    token: ${tr.status?.token}\ncontexts:`));
+  return kubeconfig;
 }

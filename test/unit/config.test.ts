@@ -16,15 +16,15 @@ describe('config: flags and environment', () => {
     expect(c.resyncPeriodMs).to.equal(10 * 60_000);
     expect(c.logFormat).to.equal('json');
     expect(c.httpPort).to.equal(8080);
-    expect(c.namespace).to.equal(undefined);
+    expect(c.namespaces).to.deep.equal([]);
     expect(c.leaderElect).to.equal(false);
   });
 
   it('reads every flag', () => {
     const c = config(['--dry-run', '--debounce', '250ms', '--workers', '7', '--resync-period', '0', '--log-level', 'debug',
       '--log-format', 'text', '--http-addr', '127.0.0.1:9090', '--namespace', 'team-a', '--kubeconfig', '/k']);
-    expect(c).to.include({ dryRun: true, debounceMs: 250, workers: 7, resyncPeriodMs: 0, logLevel: 'debug', logFormat: 'text',
-      httpHost: '127.0.0.1', httpPort: 9090, namespace: 'team-a', kubeconfig: '/k' });
+    expect(c).to.deep.include({ dryRun: true, debounceMs: 250, workers: 7, resyncPeriodMs: 0, logLevel: 'debug', logFormat: 'text',
+      httpHost: '127.0.0.1', httpPort: 9090, namespaces: ['team-a'], kubeconfig: '/k' });
   });
 
   it('takes environment variables, and a flag wins over its variable', () => {
@@ -49,6 +49,15 @@ describe('config: flags and environment', () => {
     for (const [argv, env, message] of cases) {
       expect(() => parseConfig(argv, env), argv.join(' ')).to.throw(ConfigError, message);
     }
+  });
+
+  it('--namespace takes a list (one watch each); selectors are passed to the apiserver, what cannot be one refused', () => {
+    expect(config(['--namespace', 'shop, blog,shop']).namespaces).to.deep.equal(['blog', 'shop']);
+    expect(() => config(['--namespace', 'Shop'])).to.throw(ConfigError, /--namespace: "Shop" is not a namespace name/);
+    const c = config(['--configmap-selector', 'app=web,tier!=cache', '--secret-selector', 'env in (prod,staging)']);
+    expect(c.configMapSelector).to.equal('app=web,tier!=cache');
+    expect(c.secretSelector).to.equal('env in (prod,staging)');
+    expect(() => config(['--configmap-selector', 'app=web,,x'])).to.throw(ConfigError, /--configmap-selector/);
   });
 
   it('--template-order: resource-version by default, off to always roll, anything else refused', () => {

@@ -24,7 +24,7 @@ async function harness(settings: Partial<ControllerSettings> = {}, leadership?: 
   const cluster = new FakeCluster();
   cluster.autoDeliver = true;
   const controller = new Controller({
-    api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: winston.createLogger({ silent: true }), namespace: NS, dryRun: false, debounceMs: 1000,
+    api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: winston.createLogger({ silent: true }), namespaces: [NS], dryRun: false, debounceMs: 1000,
     workers: 2, resyncPeriodMs: 0, qps: 0, burst: 1, ...settings,
   });
   await controller.start();

@@ -87,7 +87,7 @@ async function runHistory(ops: Op[], settings: { debounceMs: number; workers: nu
   const oracle = new RulesOracle();
   cluster.onWrite.push((w) => oracle.observe(w));
   const controller = new Controller({
-    api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: silent, namespace: undefined, dryRun: false, debounceMs: settings.debounceMs,
+    api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: silent, dryRun: false, debounceMs: settings.debounceMs,
     workers: settings.workers, resyncPeriodMs: 0, qps: 0, burst: 1,
   });
   cluster.autoDeliver = true;
@@ -215,12 +215,28 @@ const REPORTED: Op[] = [
   { op: 'advance', ms: 1000 },
 ];
 
+// Found by review: a workload opting in again is new to the store, and its MODIFIED event must
+// not date its template (it was written before the configuration changed while opted out).
+const OPT_IN_AGAIN: Op[] = [
+  { op: 'cmPut', cm: 'one', key: 'a', value: 1 },
+  { op: 'depCreate', dep: 'web', refs: [{ cm: 'one', key: null, optional: false }], optIn: 'true' },
+  { op: 'depOptIn', dep: 'web', optIn: 'false' },
+  { op: 'cmPut', cm: 'one', key: 'a', value: 2 },
+  { op: 'depOptIn', dep: 'web', optIn: 'true' },
+];
+
 describe('model: generated histories against an independent model of the rules', function () {
   this.timeout(15 * 60_000);
 
   it('the reported missed roll (template edit adding a ConfigMap, then its change) rolls', async () => {
     for (const debounceMs of [0, 1000]) {
       expect(await runHistory(REPORTED, { debounceMs, workers: 1 }), `debounce ${debounceMs}`).to.deep.equal([]);
+    }
+  });
+
+  it('a workload opting in again after its configuration changed rolls (catch-up)', async () => {
+    for (const debounceMs of [0, 1000]) {
+      expect(await runHistory(OPT_IN_AGAIN, { debounceMs, workers: 1 }), `debounce ${debounceMs}`).to.deep.equal([]);
     }
   });
 
@@ -236,7 +252,7 @@ describe('model: generated histories against an independent model of the rules',
         numRuns: Number(process.env.MODEL_RUNS ?? 10_000),
         ...(seed !== undefined ? { seed } : {}),
         ...(path !== undefined ? { path } : {}),
-        examples: [[REPORTED, { debounceMs: 1000, workers: 1 }]],
+        examples: [[REPORTED, { debounceMs: 1000, workers: 1 }], [OPT_IN_AGAIN, { debounceMs: 0, workers: 1 }]],
       },
     );
   });

@@ -69,6 +69,30 @@ describe('ConfigMap store: digests only, change detection', () => {
     expect(JSON.stringify([...(content?.keyDigests ?? new Map())])).to.not.contain(secretish);
   });
 
+  it('config-reload.dev/ignore: changes while it is set change nothing; unset, the content counts again', () => {
+    const store = new SourceStore('ConfigMap', KEY);
+    const ignored = (rv: string, value: string | undefined, data: Record<string, string>) => ({
+      metadata: { name: 'cm', namespace: 'ns', resourceVersion: rv, ...(value === undefined ? {} : { annotations: { 'config-reload.dev/ignore': value } }) }, data,
+    });
+    store.observe(ignored('1', undefined, { a: '1' }));
+    const before = store.content(CM);
+    expect(store.observe(ignored('2', 'true', { a: '2' }))).to.equal(undefined);
+    expect(store.observe(ignored('3', ' TRUE ', { a: '3' }))).to.equal(undefined);
+    expect(store.content(CM)).to.equal(before);
+    expect(store.observe(ignored('4', 'false', { a: '3' }))?.name).to.equal('cm');
+    expect(store.content(CM)).to.not.equal(before);
+  });
+
+  it('a malformed ignore value ignores the object too, and is reported once', () => {
+    const reported: string[] = [];
+    const store = new SourceStore('ConfigMap', KEY, (entry, value, reason) => reported.push(`${entry.name} ${value} ${reason}`));
+    store.observe(cm('1', { a: '1' }));
+    const bad = (rv: string, data: Record<string, string>) => ({ metadata: { name: 'cm', namespace: 'ns', resourceVersion: rv, annotations: { 'config-reload.dev/ignore': 'yes' } }, data });
+    expect(store.observe(bad('2', { a: '2' }))).to.equal(undefined);
+    expect(store.observe(bad('3', { a: '3' }))).to.equal(undefined);
+    expect(reported).to.deep.equal(['cm yes expected "true" or "false"']);
+  });
+
   it('a Secret: only data counts (type, labels and annotations do not)', () => {
     const store = new SourceStore('Secret', KEY);
     const secret = (rv: string, type: string, data: Record<string, string>) => ({ metadata: { name: 's', namespace: 'ns', resourceVersion: rv }, type, data });
@@ -190,6 +214,38 @@ describe('workload store: what a decision reads', () => {
     relist.add(deployment('30', ENABLED, { generation: 4, image: 'app:3' }));
     relist.commit();
     expect(store.get(WEB)!.templateWrittenAtLeast).to.equal(17n);
+  });
+
+  it('a workload new to the store through a MODIFIED event (an opt-in) has no template date; through ADDED it has', () => {
+    const store = new WorkloadStore(new VirtualClock());
+    expect(store.observe('Deployment', deployment('40', ENABLED)).state!.templateWrittenAtLeast).to.equal(undefined);
+    store.observe('Deployment', deployment('41', {}));
+    expect(store.size).to.equal(0);
+    expect(store.observe('Deployment', deployment('50', ENABLED, { uid: 'u9' }), true).state!.templateWrittenAtLeast).to.equal(50n);
+  });
+
+  it('a relist keeps what transitions applied while it ran (a pending write, changed names)', () => {
+    const store = new WorkloadStore(new VirtualClock());
+    store.observe('Deployment', deployment('10', ENABLED));
+    const relist = store.beginReplace('Deployment');
+    relist.add(deployment('10', ENABLED));
+    store.configChanged(WEB, 'ConfigMap cm');
+    store.writeAcknowledged(WEB, 'u1', { digest: 'v1-new', resourceVersion: '12', rolled: true }, new Set());
+    relist.commit();
+    const after = store.get(WEB)!;
+    expect(after.pendingWrite?.digest).to.equal('v1-new');
+    expect(after.templateWrittenAtLeast).to.equal(12n);
+    expect([...after.changed]).to.deep.equal(['ConfigMap cm']);
+  });
+
+  it('reads how a StatefulSet or DaemonSet rolls: OnDelete, a partition', () => {
+    const store = new WorkloadStore(new VirtualClock());
+    const sts = (updateStrategy: { type?: string; rollingUpdate?: { partition?: number } }) => ({ ...deployment('1', ENABLED), spec: { ...deployment('1', ENABLED).spec, updateStrategy } });
+    expect(store.observe('StatefulSet', sts({ type: 'OnDelete' })).state!.rollout).to.deep.equal({ onDelete: true, partition: 0 });
+    expect(store.observe('StatefulSet', { ...sts({ type: 'RollingUpdate', rollingUpdate: { partition: 2 } }), metadata: { ...sts({}).metadata, generation: 2, resourceVersion: '2' } }).state!.rollout)
+      .to.deep.equal({ onDelete: false, partition: 2 });
+    expect(store.observe('DaemonSet', sts({ type: 'RollingUpdate' })).state!.rollout).to.deep.equal({ onDelete: false, partition: 0 });
+    expect(store.observe('Deployment', deployment('1', ENABLED)).state!.rollout).to.deep.equal({ onDelete: false, partition: 0 });
   });
 
   it('fingerprints a template whatever the order of its keys', () => {

@@ -1,0 +1,114 @@
+{{/* The chart's name, overridable. */}}
+{{- define "cro.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The full name of the release's objects: the release name when it already contains the chart's
+name (release "config-reload-operator" gives the names of manifests/), else release-chart.
+*/}}
+{{- define "cro.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "cro.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Selector labels: stable across upgrades (a Deployment's selector is immutable). */}}
+{{- define "cro.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "cro.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "cro.labels" -}}
+{{ include "cro.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ include "cro.chart" . }}
+{{- end }}
+
+{{- define "cro.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "cro.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The Lease the replicas elect a leader on: named after the release. */}}
+{{- define "cro.leaseName" -}}
+{{- include "cro.fullname" . }}
+{{- end }}
+
+{{- define "cro.leaderElectionRole" -}}
+{{- printf "%s-leader-election" (include "cro.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "cro.metricsServiceName" -}}
+{{- printf "%s-metrics" (include "cro.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "cro.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The operator's flags. Optional ones are rendered only when set, so that the defaults give the
+arguments of manifests/.
+*/}}
+{{- define "cro.args" -}}
+- {{ printf "--http-addr=:%v" .Values.metrics.port | quote }}
+{{- if .Values.leaderElection.enabled }}
+- --leader-elect
+{{- end }}
+- {{ printf "--log-format=%s" .Values.logFormat | quote }}
+{{- if and .Values.leaderElection.enabled (ne (include "cro.leaseName" .) "config-reload-operator") }}
+- {{ printf "--leader-election-id=%s" (include "cro.leaseName" .) | quote }}
+{{- end }}
+{{- with .Values.leaderElection.leaseDuration }}
+- {{ printf "--lease-duration=%s" . | quote }}
+{{- end }}
+{{- with .Values.logLevel }}
+- {{ printf "--log-level=%s" . | quote }}
+{{- end }}
+{{- with .Values.watchNamespaces }}
+- {{ printf "--namespace=%s" (join "," .) | quote }}
+{{- end }}
+{{- with .Values.selectors.configMaps }}
+- {{ printf "--configmap-selector=%s" . | quote }}
+{{- end }}
+{{- if and .Values.secrets.enabled .Values.selectors.secrets }}
+- {{ printf "--secret-selector=%s" .Values.selectors.secrets | quote }}
+{{- end }}
+{{- if not .Values.secrets.enabled }}
+- --config-sources=configmaps
+- --digest-key-file=/etc/config-reload/digest-key/key
+{{- else if ne .Values.digestKey.secretName "config-reload-digest-key" }}
+- {{ printf "--digest-key-secret=%s" .Values.digestKey.secretName | quote }}
+{{- end }}
+{{- if .Values.dryRun }}
+- --dry-run
+{{- end }}
+{{- range .Values.extraArgs }}
+- {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/* The label matcher of every alert rule. */}}
+{{- define "cro.ruleSelector" -}}
+{{- default (printf "job=%q" (include "cro.metricsServiceName" .)) .Values.prometheusRule.selector }}
+{{- end }}

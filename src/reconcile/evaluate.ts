@@ -1,0 +1,49 @@
+// What the operator would do for one workload now, from state alone: the desired digest over
+// the current config objects, what is missing or cannot be watched, the order of template and
+// configuration changes — handed to the pure decision chain. The operator's reconciler and
+// the `explain` command both call this, so the two cannot disagree.
+import type { TemplateOrder } from '../config.ts';
+import { decide } from '../core/decide.ts';
+import { type DigestKey, workloadDigest } from '../core/digest.ts';
+import { sourceKey } from '../core/keys.ts';
+import { maxVersion, templateCarriesConfig } from '../core/ordering.ts';
+import type { Decision, SourceKind } from '../core/types.ts';
+import type { SourceStore } from '../state/source-store.ts';
+import { effectiveRecordedDigest, type WorkloadState } from '../state/workload-store.ts';
+
+/** The config objects the decisions read: one store per kind watched, and whether it is usable now. */
+export interface SourceView {
+  store(kind: SourceKind): SourceStore | undefined;
+  /** False while the kind is watched but cannot be (its watch is forbidden). */
+  available(kind: SourceKind): boolean;
+}
+
+export interface EvaluationContext {
+  sources: SourceView;
+  digestKey: DigestKey;
+  /** Monotonic now, for the expiry of a pending write. */
+  now: number;
+  templateOrder: TemplateOrder;
+}
+
+export function evaluateWorkload(w: WorkloadState, ctx: EvaluationContext): Decision {
+  const { sources, digestKey } = ctx;
+  const key = (kind: SourceKind, name: string) => sourceKey(kind, w.namespace, name);
+  const content = (kind: SourceKind, name: string) => sources.store(kind)?.content(key(kind, name));
+  const desiredDigest = workloadDigest(w.consumed, content, digestKey);
+  const missingRequired = w.consumed
+    .filter((c) => !c.optional && sources.store(c.kind)?.has(key(c.kind, c.name)) !== true)
+    .map((c) => ({ kind: c.kind, name: c.name }));
+  const unavailable = [...new Set(w.consumed.map((c) => c.kind))].filter((kind) => !sources.available(kind));
+  const configAtMost = maxVersion(w.consumed.map((c) => sources.store(c.kind)?.lastContentChange(key(c.kind, c.name))));
+  return decide({
+    optIn: w.optIn,
+    recordedDigest: effectiveRecordedDigest(w, ctx.now),
+    desiredDigest,
+    keyId: digestKey.id,
+    unavailable,
+    missingRequired,
+    changed: [...w.changed],
+    templateCarriesConfig: ctx.templateOrder === 'resource-version' && templateCarriesConfig(w.templateWrittenAtLeast, configAtMost),
+  });
+}

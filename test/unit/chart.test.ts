@@ -1,0 +1,318 @@
+// The Helm chart renders the objects of manifests/ (the two must not drift), and each value does
+// what the README's values table says. No cluster: `helm template` and `kubectl kustomize`
+// only, with the helm and kubectl that testbed/build.sh builds (missing ones fail the suite).
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  chartTools, DASHBOARD, deploymentSpec, find, type K8sObject, MANIFESTS, mustFind, operatorContainer, type PolicyRule,
+  renderChart, renderKustomize, ROOT, rulesOf,
+} from '../support/chart.ts';
+
+const NAME = 'config-reload-operator';
+const NS = 'config-reload-system';
+
+/** Order-insensitive form of RBAC rules: verbs, resources and groups are sets. */
+function canonicalRules(rules: PolicyRule[]): string[] {
+  return rules.map((r) => JSON.stringify({
+    apiGroups: [...(r.apiGroups ?? [])].sort(),
+    resources: [...(r.resources ?? [])].sort(),
+    resourceNames: [...(r.resourceNames ?? [])].sort(),
+    verbs: [...r.verbs].sort(),
+  })).sort();
+}
+
+function grantsSecrets(rules: PolicyRule[]): boolean {
+  return rules.some((r) => (r.apiGroups ?? []).includes('') && (r.resources ?? []).some((x) => x === 'secrets' || x === '*'));
+}
+
+const id = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+function argsOf(objects: K8sObject[]): string[] {
+  return operatorContainer(mustFind(objects, 'Deployment')).args ?? [];
+}
+
+function expectSubset(small: Record<string, string> | undefined, big: Record<string, string> | undefined, what: string): void {
+  for (const [k, v] of Object.entries(small ?? {})) expect(big?.[k], `${what}: ${k}`).to.equal(v);
+}
+
+/** Everything of the operator Deployment that decides how it runs, compared field by field. */
+function compareDeployments(chart: K8sObject, manifest: K8sObject, toleratedArgs: string[]): void {
+  const c = deploymentSpec(chart);
+  const m = deploymentSpec(manifest);
+  expect(c.replicas, 'replicas').to.equal(m.replicas);
+  expect(c.revisionHistoryLimit, 'revisionHistoryLimit').to.equal(m.revisionHistoryLimit);
+  expect(c.strategy, 'strategy').to.deep.equal(m.strategy);
+  // The chart selects on name and instance (two releases may live side by side); it must still
+  // select the pods it makes, and carry every label manifests/ put on them.
+  expectSubset(m.selector.matchLabels, c.selector.matchLabels, 'selector');
+  expectSubset(c.selector.matchLabels, c.template.metadata.labels, 'selector vs pod labels');
+  expectSubset(m.template.metadata.labels, c.template.metadata.labels, 'pod labels');
+  expectSubset(manifest.metadata.labels, chart.metadata.labels, 'Deployment labels');
+  expect(c.template.metadata.annotations, 'pod annotations').to.deep.equal(m.template.metadata.annotations);
+
+  const cp = c.template.spec;
+  const mp = m.template.spec;
+  expect(cp.serviceAccountName, 'serviceAccountName').to.equal(mp.serviceAccountName);
+  expect(cp.terminationGracePeriodSeconds, 'terminationGracePeriodSeconds').to.equal(mp.terminationGracePeriodSeconds);
+  expect(cp.securityContext, 'pod securityContext').to.deep.equal(mp.securityContext);
+  for (const field of ['nodeSelector', 'tolerations', 'affinity', 'priorityClassName'] as const) {
+    expect(cp[field], field).to.deep.equal(mp[field]);
+  }
+  const spread = (s: typeof cp) => (s.topologySpreadConstraints ?? []).map(({ labelSelector, ...rest }) => ({ ...rest, selects: Object.keys(labelSelector?.matchLabels ?? {}).length > 0 }));
+  expect(spread(cp), 'topologySpreadConstraints').to.deep.equal(spread(mp));
+  for (const t of cp.topologySpreadConstraints ?? []) expectSubset(t.labelSelector?.matchLabels, c.template.metadata.labels, 'spread selector');
+  expect(cp.containers.map((x) => x.name), 'containers').to.deep.equal(mp.containers.map((x) => x.name));
+
+  const cc = operatorContainer(chart);
+  const mc = operatorContainer(manifest);
+  expect(cc.image, 'image').to.equal(mc.image);
+  expect(cc.imagePullPolicy, 'imagePullPolicy').to.equal(mc.imagePullPolicy);
+  expect((cc.args ?? []).filter((a) => !toleratedArgs.includes(a)), 'args').to.deep.equal(mc.args);
+  expect(cc.env, 'env').to.deep.equal(mc.env);
+  expect(cc.ports, 'ports').to.deep.equal(mc.ports);
+  expect(cc.livenessProbe, 'livenessProbe').to.deep.equal(mc.livenessProbe);
+  expect(cc.readinessProbe, 'readinessProbe').to.deep.equal(mc.readinessProbe);
+  expect(cc.resources, 'resources').to.deep.equal(mc.resources);
+  expect(cc.securityContext, 'container securityContext').to.deep.equal(mc.securityContext);
+}
+
+/**
+ * The values that correspond to a rendering of manifests/: ClusterRole rules that grant nothing
+ * on Secrets are the ConfigMaps-only install, the chart's secrets.enabled=false. The
+ * comparison is exact (no argument tolerated).
+ */
+function valuesFor(manifests: K8sObject[]): { values: Record<string, unknown>; toleratedArgs: string[] } {
+  const secrets = grantsSecrets(rulesOf(mustFind(manifests, 'ClusterRole', NAME)));
+  return { values: { secrets: { enabled: secrets } }, toleratedArgs: [] };
+}
+
+/** Objects the chart has and manifests/ do not, each with its reason. */
+const CHART_ONLY = new Map([
+  // helm uninstall removes the Lease; with manifests/, deleting the namespace does.
+  [`Lease/${NS}/${NAME}`, 'the leader-election Lease, owned by the release'],
+]);
+/** Objects manifests/ have and the chart does not, each with its reason. */
+const MANIFESTS_ONLY = new Map([
+  // A chart does not own the namespace it is installed into (helm install -n NS
+  // --create-namespace); the README says how to label it for the restricted Pod Security Standard.
+  [`Namespace//${NS}`, 'the namespace, with its pod-security labels'],
+]);
+
+describe('chart: renders the objects of manifests/', () => {
+  let manifests: K8sObject[];
+  let chart: K8sObject[];
+  let tolerated: string[];
+
+  before(async function () {
+    // The first run builds helm with the control plane (testbed/build.sh); then it is cached.
+    this.timeout(75 * 60_000);
+    await chartTools();
+    manifests = await renderKustomize();
+    const v = valuesFor(manifests);
+    tolerated = v.toleratedArgs;
+    chart = await renderChart({ release: NAME, namespace: NS, values: v.values });
+  });
+
+  it('the same objects, by kind, name and namespace (with the two named exceptions)', () => {
+    const m = new Set(manifests.map(id));
+    const c = new Set(chart.map(id));
+    expect([...m].filter((x) => !c.has(x)), 'in manifests/ only').to.deep.equal([...MANIFESTS_ONLY.keys()]);
+    expect([...c].filter((x) => !m.has(x)), 'in the chart only').to.deep.equal([...CHART_ONLY.keys()]);
+    const namespace = mustFind(manifests, 'Namespace', NS);
+    expect(namespace.metadata.labels?.['pod-security.kubernetes.io/enforce']).to.equal('restricted');
+  });
+
+  it('the same RBAC: ClusterRole and Role rules, bindings, subjects', () => {
+    for (const kind of ['ClusterRole', 'Role']) {
+      for (const m of manifests.filter((o) => o.kind === kind)) {
+        const c = mustFind(chart, kind, m.metadata.name);
+        expect(canonicalRules(rulesOf(c)), `${kind} ${m.metadata.name}`).to.deep.equal(canonicalRules(rulesOf(m)));
+      }
+    }
+    for (const kind of ['ClusterRoleBinding', 'RoleBinding']) {
+      for (const m of manifests.filter((o) => o.kind === kind)) {
+        const c = mustFind(chart, kind, m.metadata.name);
+        expect(c.roleRef, `${kind} ${m.metadata.name} roleRef`).to.deep.equal(m.roleRef);
+        expect(c.subjects, `${kind} ${m.metadata.name} subjects`).to.deep.equal(m.subjects);
+      }
+    }
+  });
+
+  it('the same Deployment: args, env, probes, pod and container security, resources, image, strategy, spread', () => {
+    compareDeployments(mustFind(chart, 'Deployment', NAME), mustFind(manifests, 'Deployment', NAME), tolerated);
+  });
+
+  it('the same PodDisruptionBudget', () => {
+    const c = mustFind(chart, 'PodDisruptionBudget', NAME);
+    const m = mustFind(manifests, 'PodDisruptionBudget', NAME);
+    const spec = (o: K8sObject) => o.spec as { minAvailable?: number; selector: { matchLabels: Record<string, string> } };
+    expect(spec(c).minAvailable).to.equal(spec(m).minAvailable);
+    expectSubset(spec(m).selector.matchLabels, spec(c).selector.matchLabels, 'PDB selector');
+    expectSubset(spec(c).selector.matchLabels, deploymentSpec(mustFind(chart, 'Deployment')).template.metadata.labels, 'PDB selector vs pods');
+  });
+
+  it('dryRun=true renders the Deployment of manifests/overlays/dry-run', async () => {
+    const overlay = await renderKustomize(path.join(MANIFESTS, 'overlays', 'dry-run'));
+    const v = valuesFor(overlay);
+    const dry = await renderChart({ release: NAME, namespace: NS, values: { ...v.values, dryRun: true } });
+    expect(argsOf(overlay)).to.include('--dry-run');
+    compareDeployments(mustFind(dry, 'Deployment', NAME), mustFind(overlay, 'Deployment', NAME), v.toleratedArgs);
+  });
+
+  it('secrets.enabled=false renders manifests/overlays/configmaps-only: RBAC, args, the mounted key', async () => {
+    const overlay = await renderKustomize(path.join(MANIFESTS, 'overlays', 'configmaps-only'));
+    const v = valuesFor(overlay);
+    expect(v.values).to.deep.equal({ secrets: { enabled: false } });
+    const cmOnly = await renderChart({ release: NAME, namespace: NS, values: v.values });
+    const ids = (objects: K8sObject[]) => objects.filter((o) => o.kind.includes('Role')).map(id).sort();
+    expect(ids(cmOnly)).to.deep.equal(ids(overlay));
+    for (const m of overlay.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')) {
+      expect(canonicalRules(rulesOf(mustFind(cmOnly, m.kind, m.metadata.name))), id(m)).to.deep.equal(canonicalRules(rulesOf(m)));
+    }
+    compareDeployments(mustFind(cmOnly, 'Deployment', NAME), mustFind(overlay, 'Deployment', NAME), []);
+    const podSpec = (o: K8sObject) => (deploymentSpec(o).template as unknown as { spec: { volumes?: unknown; containers: Array<{ volumeMounts?: unknown }> } }).spec;
+    expect(podSpec(mustFind(cmOnly, 'Deployment', NAME)).volumes).to.deep.equal(podSpec(mustFind(overlay, 'Deployment', NAME)).volumes);
+    expect(podSpec(mustFind(cmOnly, 'Deployment', NAME)).containers[0]?.volumeMounts)
+      .to.deep.equal(podSpec(mustFind(overlay, 'Deployment', NAME)).containers[0]?.volumeMounts);
+  });
+
+  it("appVersion is the operator's version (package.json) and the image tag of manifests/", () => {
+    const chartYaml = readFileSync(path.join(ROOT, 'charts', NAME, 'Chart.yaml'), 'utf8');
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(/^appVersion: "?([^"\s]+)"?$/m.exec(chartYaml)?.[1]).to.equal(pkg.version);
+    expect(operatorContainer(mustFind(manifests, 'Deployment')).image).to.match(new RegExp(`:${pkg.version.replace(/\./g, '\\.')}$`));
+  });
+});
+
+describe('chart: values', () => {
+  before(async function () {
+    this.timeout(75 * 60_000);
+    await chartTools();
+  });
+
+  const render = (values: Record<string, unknown>, release = NAME) => renderChart({ release, namespace: NS, values });
+
+  it('defaults: Secrets watched (list/watch on Secrets), nothing for monitoring, no optional flag', async () => {
+    const objects = await render({});
+    const secretRules = rulesOf(mustFind(objects, 'ClusterRole')).filter((r) => r.resources?.includes('secrets'));
+    expect(secretRules).to.deep.equal([{ apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] }]);
+    expect(argsOf(objects)).to.deep.equal(['--http-addr=:8080', '--leader-elect', '--log-format=json']);
+    for (const kind of ['ServiceMonitor', 'PrometheusRule', 'Service', 'ConfigMap']) expect(find(objects, kind), kind).to.equal(undefined);
+  });
+
+  it('secrets.enabled=false: nothing on Secrets in any rule, and --config-sources=configmaps', async () => {
+    const objects = await render({ secrets: { enabled: false }, selectors: { secrets: 'team=a' } });
+    for (const o of objects.filter((x) => x.kind === 'ClusterRole' || x.kind === 'Role')) expect(grantsSecrets(rulesOf(o)), id(o)).to.equal(false);
+    expect(argsOf(objects)).to.include('--config-sources=configmaps');
+    expect(argsOf(objects).some((a) => a.startsWith('--secret-selector')), 'no Secret selector without Secrets').to.equal(false);
+  });
+
+  it('watchNamespaces and selectors: --namespace=a,b, a RoleBinding in each and no ClusterRoleBinding; selector flags', async () => {
+    const objects = await render({ watchNamespaces: ['shop', 'blog'], selectors: { configMaps: 'reload in (yes)', secrets: 'team=a' } });
+    expect(argsOf(objects)).to.include.members(['--namespace=shop,blog', '--configmap-selector=reload in (yes)', '--secret-selector=team=a']);
+    expect(find(objects, 'ClusterRoleBinding')).to.equal(undefined);
+    const bindings = objects.filter((o) => o.kind === 'RoleBinding' && (o.roleRef as { kind: string }).kind === 'ClusterRole');
+    expect(bindings.map((b) => b.metadata.namespace).sort()).to.deep.equal(['blog', 'shop']);
+    for (const b of bindings) expect(b.subjects).to.deep.equal([{ kind: 'ServiceAccount', name: NAME, namespace: NS }]);
+    // Unset, they render nothing.
+    const plain = argsOf(await render({ watchNamespaces: [], selectors: { configMaps: '', secrets: '' } }));
+    expect(plain.filter((a) => /^--(namespace|configmap-selector|secret-selector)/.test(a))).to.deep.equal([]);
+  });
+
+  it('image, replicas, dry-run, log level, extra args and env, resources, security contexts, placement, priority class', async () => {
+    const objects = await render({
+      image: { repository: 'registry.example/cro', tag: '9.9.9', pullPolicy: 'Always' },
+      replicaCount: 3,
+      dryRun: true,
+      logLevel: 'debug',
+      leaderElection: { leaseDuration: '30s' },
+      extraArgs: ['--debounce=2s', '--workers=8'],
+      extraEnv: [{ name: 'TZ', value: 'UTC' }],
+      // Maps merge with the defaults (helm's rule); null removes a default key.
+      resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: null },
+      podSecurityContext: { fsGroup: 65532, seccompProfile: null },
+      securityContext: { runAsUser: 1000 },
+      nodeSelector: { 'kubernetes.io/os': 'linux' },
+      tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'infra', effect: 'NoSchedule' }],
+      affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, preference: { matchExpressions: [{ key: 'infra', operator: 'Exists' }] } }] } },
+      priorityClassName: 'system-cluster-critical',
+      podAnnotations: { team: 'platform' },
+      podLabels: { tier: 'ops' },
+      spreadOverNodes: false,
+    });
+    const d = mustFind(objects, 'Deployment');
+    const spec = deploymentSpec(d);
+    const pod = spec.template.spec;
+    const c = operatorContainer(d);
+    expect(spec.replicas).to.equal(3);
+    expect(c.image).to.equal('registry.example/cro:9.9.9');
+    expect(c.imagePullPolicy).to.equal('Always');
+    expect(c.args).to.deep.equal([
+      '--http-addr=:8080', '--leader-elect', '--log-format=json', '--lease-duration=30s', '--log-level=debug', '--dry-run', '--debounce=2s', '--workers=8',
+    ]);
+    expect(c.env?.slice(2)).to.deep.equal([{ name: 'TZ', value: 'UTC' }]);
+    expect(c.resources).to.deep.equal({ requests: { cpu: '50m', memory: '128Mi' } });
+    expect(pod.securityContext).to.deep.equal({ runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 });
+    expect(c.securityContext).to.include({ runAsUser: 1000, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(pod.nodeSelector).to.deep.equal({ 'kubernetes.io/os': 'linux' });
+    expect(pod.tolerations).to.have.length(1);
+    expect(pod.affinity).to.have.property('nodeAffinity');
+    expect(pod.priorityClassName).to.equal('system-cluster-critical');
+    expect(pod.topologySpreadConstraints).to.equal(undefined);
+    expect(spec.template.metadata.annotations?.team).to.equal('platform');
+    expect(spec.template.metadata.labels?.tier).to.equal('ops');
+
+    const digest = operatorContainer(mustFind(await render({ image: { digest: `sha256:${'a'.repeat(64)}` } }), 'Deployment'));
+    expect(digest.image).to.equal(`ghcr.io/config-reload/config-reload-operator@sha256:${'a'.repeat(64)}`);
+  });
+
+  it('another release name: its own Lease, the one its Role names and --leader-election-id passes', async () => {
+    const objects = await render({}, 'edge');
+    const fullname = 'edge-config-reload-operator';
+    mustFind(objects, 'Lease', fullname);
+    const role = mustFind(objects, 'Role', `${fullname}-leader-election`);
+    expect(rulesOf(role).find((r) => r.resourceNames)?.resourceNames).to.deep.equal([fullname]);
+    expect(argsOf(objects)).to.include(`--leader-election-id=${fullname}`);
+    expect(mustFind(objects, 'ClusterRoleBinding', fullname).subjects).to.deep.equal([{ kind: 'ServiceAccount', name: fullname, namespace: NS }]);
+  });
+
+  it('leaderElection.enabled=false and one replica: no Lease, leader-election Role or PodDisruptionBudget, no --leader-elect', async () => {
+    const objects = await render({ leaderElection: { enabled: false }, replicaCount: 1 });
+    for (const kind of ['Lease', 'PodDisruptionBudget']) expect(find(objects, kind), kind).to.equal(undefined);
+    // Only the digest key's Role and binding remain.
+    expect(objects.filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding').map(id).sort())
+      .to.deep.equal([`Role/${NS}/${NAME}-digest-key`, `RoleBinding/${NS}/${NAME}-digest-key`]);
+    expect(argsOf(objects)).to.not.include('--leader-elect');
+  });
+
+  it('ServiceMonitor, PrometheusRule and the dashboard are rendered only when asked for, the dashboard as shipped', async () => {
+    const objects = await render({
+      serviceMonitor: { enabled: true, labels: { release: 'prom' } },
+      prometheusRule: { enabled: true, labels: { release: 'prom' } },
+      grafanaDashboard: { enabled: true },
+    });
+    const sm = mustFind(objects, 'ServiceMonitor');
+    const svc = mustFind(objects, 'Service', `${NAME}-metrics`);
+    expect(sm.metadata.labels?.release).to.equal('prom');
+    const smSpec = sm.spec as { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; honorLabels: boolean }> };
+    expectSubset(smSpec.selector.matchLabels, svc.metadata.labels, 'ServiceMonitor selects the Service');
+    expect(smSpec.endpoints[0]).to.include({ port: 'http', honorLabels: true });
+    const svcSpec = svc.spec as { selector: Record<string, string> };
+    expectSubset(svcSpec.selector, deploymentSpec(mustFind(objects, 'Deployment')).template.metadata.labels, 'Service selects the pods');
+
+    const rule = mustFind(objects, 'PrometheusRule');
+    const alerts = (rule.spec as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap((g) => g.rules);
+    expect(alerts.map((a) => a.alert)).to.include.members([
+      'ConfigReloadOperatorDown', 'ConfigReloadOperatorNotReady', 'ConfigReloadPatchesFailing', 'ConfigReloadReconcileBacklogGrowing',
+      'ConfigReloadWatchRestartsClimbing', 'ConfigReloadWorkloadHeldByMissingConfigMap',
+    ]);
+    // Every rule selects the ServiceMonitor's job: the Service's name.
+    for (const a of alerts) expect(a.expr, a.alert).to.contain(`job="${NAME}-metrics"`);
+
+    const cm = mustFind(objects, 'ConfigMap', `${NAME}-dashboard`);
+    expect(cm.metadata.labels?.grafana_dashboard).to.equal('1');
+    const data = cm.data as Record<string, string>;
+    expect(JSON.parse(data['config-reload-operator.json']!)).to.deep.equal(JSON.parse(readFileSync(DASHBOARD, 'utf8')));
+  });
+});
