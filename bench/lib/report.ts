@@ -3,6 +3,7 @@
 import type { LoadReport } from './load.ts';
 import { IMAGE_ENV, IMAGE_NODE_FLAGS } from './operator.ts';
 import type { BurstKResult, HelmResult, ScaleResult, ScenarioResult, SharedResult, StartupResult } from './scenarios.ts';
+import { renderScoping, type ScopingResult } from './scoping.ts';
 import { mib } from './stats.ts';
 
 export interface RunMeta {
@@ -190,6 +191,7 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
   }
 
   if (helm.length) L.push(...renderHelm(helm));
+  L.push(...renderScoping(results.filter((r): r is ScopingResult => r.kind === 'scoping')));
 
   if (burstK.length || shared.length) {
     L.push('## Bursts', '');

@@ -22,6 +22,8 @@
 //   latency of a Secret change.
 // burst-k: K ConfigMaps of one Deployment changed together: rolls per Deployment.
 // burst-shared: one ConfigMap consumed by M Deployments changed once: PATCHes, fan-out time.
+// scoping (bench/lib/scoping.ts): 10,000 ConfigMaps of which 1,000 are consumed, the operator unscoped
+//   and scoped by label selector and by namespace.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { countByVerb, listWatchSelectors, readAudit, type SelectorCount, verbTotal, type Window } from './audit.ts';
@@ -36,6 +38,7 @@ import { BenchProcess, type OperatorMemory } from './procs.ts';
 import { summarizeCpuProfile, summarizeHeapSnapshot, type CpuWindowSummary, type HeapRow } from './profile.ts';
 import { mib, summarize, type Summary } from './stats.ts';
 import { DeploymentTracker, until } from './tracker.ts';
+import type { ScopingResult, ScopingSpec } from './scoping.ts';
 
 export interface Settings {
   samples: number;
@@ -73,7 +76,8 @@ export type ScenarioSpec =
   /** H helm release Secrets of helmBytes each, beside `pairs` ordinary pairs (half Secrets) of 1 KiB. */
   | { kind: 'helm-secrets'; name: string; helmSecrets: number; helmBytes: number; pairs: number }
   | { kind: 'burst-k'; name: string; k: number; trials: number }
-  | { kind: 'burst-shared'; name: string; m: number; rounds: number };
+  | { kind: 'burst-shared'; name: string; m: number; rounds: number }
+  | ScopingSpec;
 
 export interface StartupResult {
   label: string;
@@ -240,7 +244,7 @@ export interface HelmResult {
   operatorProblems: string[];
 }
 
-export type ScenarioResult = ScaleResult | BurstKResult | SharedResult | HelmResult;
+export type ScenarioResult = ScaleResult | BurstKResult | SharedResult | HelmResult | ScopingResult;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -253,7 +257,7 @@ function shuffled<T>(items: readonly T[]): T[] {
   return a;
 }
 
-interface Env {
+export interface Env {
   ctx: Ctx;
   cl: BenchCluster;
   tracker: DeploymentTracker;
@@ -262,7 +266,7 @@ interface Env {
   problems: string[];
 }
 
-async function withCluster<T>(ctx: Ctx, name: string, fn: (env: Env) => Promise<T>): Promise<T> {
+export async function withCluster<T>(ctx: Ctx, name: string, fn: (env: Env) => Promise<T>): Promise<T> {
   const dir = path.join(ctx.workRoot, name);
   mkdirSync(dir, { recursive: true });
   const cl = await startCluster(dir, ctx.operatorDir, ctx.log);
@@ -279,7 +283,7 @@ async function withCluster<T>(ctx: Ctx, name: string, fn: (env: Env) => Promise<
   }
 }
 
-async function startOp(env: Env, label: string, debounce: string | undefined, timeoutMs: number, extra: { env?: Record<string, string>; args?: string[] } = {}): Promise<RunningOperator> {
+export async function startOp(env: Env, label: string, debounce: string | undefined, timeoutMs: number, extra: { env?: Record<string, string>; args?: string[] } = {}): Promise<RunningOperator> {
   const op = await startOperator({
     operatorDir: env.ctx.operatorDir, runtime: env.ctx.settings.runtime, kubeconfig: env.cl.operatorKubeconfig, logDir: env.dir, label,
     logLevel: env.ctx.settings.logLevel,
@@ -290,7 +294,7 @@ async function startOp(env: Env, label: string, debounce: string | undefined, ti
   return op;
 }
 
-async function stopOp(env: Env, op: RunningOperator | BenchProcess): Promise<void> {
+export async function stopOp(env: Env, op: RunningOperator | BenchProcess): Promise<void> {
   const proc = op instanceof BenchProcess ? op : op.proc;
   const code = await proc.stop();
   for (const p of proc.problems) if (env.problems.length < 30) env.problems.push(`${proc.name}: ${p}`);
@@ -308,7 +312,7 @@ async function debounceOf(op: RunningOperator): Promise<number | undefined> {
  * refreshed every second) and no reconcile finished for 1.5 s. The second condition is needed
  * because keys held back by the global rate limit appear in neither gauge.
  */
-async function queueIdle(op: RunningOperator, timeoutMs: number): Promise<void> {
+export async function queueIdle(op: RunningOperator, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   let idleSince: number | undefined;
   let lastCount = -1;
@@ -335,7 +339,7 @@ function meanMs(a: { sum: number; count: number }, b: { sum: number; count: numb
   return b.count > a.count ? Math.round(((b.sum - a.sum) / (b.count - a.count)) * 10000) / 10 : NaN;
 }
 
-function openWindow(env: Env, name: string, user: string): Window & { user: string; changes: number } {
+export function openWindow(env: Env, name: string, user: string): Window & { user: string; changes: number } {
   const w = { name, user, from: Date.now(), to: Number.MAX_SAFE_INTEGER, changes: 0 };
   env.windows.push(w);
   return w;
@@ -364,7 +368,7 @@ async function startup(env: Env, op: RunningOperator, label: string, kind: 'inst
   return result;
 }
 
-interface Arm {
+export interface Arm {
   label: string;
   /** The template annotation whose change marks the reaction. */
   key: string;
@@ -378,7 +382,7 @@ interface Arm {
  * acknowledgement to the arrival of the Deployment watch event showing the arm's template
  * annotation changed.
  */
-async function measureLatency(env: Env, arms: readonly Arm[], bytes: number): Promise<LatencyResult[]> {
+export async function measureLatency(env: Env, arms: readonly Arm[], bytes: number): Promise<LatencyResult[]> {
   const s = env.ctx.settings;
   const perArm = s.warmup + s.samples;
   const schedule = shuffled(arms.flatMap((_, i) => Array.from({ length: perArm }, () => i)));
