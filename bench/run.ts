@@ -9,7 +9,8 @@ import { parseArgs } from 'node:util';
 import { watchLoad } from './lib/load.ts';
 import { loadDigester } from './lib/objects.ts';
 import { renderPlot, renderSummary, type RunMeta } from './lib/report.ts';
-import { type Ctx, runBurstK, runScale, runShared, type ScenarioResult, type ScenarioSpec, type Settings } from './lib/scenarios.ts';
+import { type Ctx, runBurstK, runHelm, runScale, runShared, type ScenarioResult, type ScenarioSpec, type Settings } from './lib/scenarios.ts';
+import { runScoping } from './lib/scoping.ts';
 import { snapshotOperator } from './lib/snapshot.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -18,8 +19,20 @@ const USAGE = `Usage: npx tsx bench/run.ts [--quick] [flags]
 
   --quick                    a few minutes: N = 100 and 1,000, sizes at N = 1,000, small samples
                              (writes to bench/results/quick unless --out is given)
-  --scenarios LIST           scale,size,burst-k,burst-shared (default: all)
+  --scenarios LIST           scale,scale-secrets,size,burst-k,burst-shared,helm-secrets,scoping (default: all)
   --sizes LIST               N for the scale scenarios (full: 100,1000,10000; quick: 100,1000)
+  --secret-sizes LIST        N for scale-secrets, where every other pair consumes a Secret instead of a
+                             ConfigMap (full: as --sizes; quick: 1000)
+  --helm-secrets H           helm-secrets: helm release Secrets (type helm.sh/release.v1) (full: 2000; quick: 500)
+  --helm-kib K               their size in KiB (default 256)
+  --helm-pairs P             ordinary pairs beside them, half on a Secret, 1 KiB (default 100)
+  --scoping-total N          scoping: ConfigMaps in the cluster (full: 10000; quick: 2000)
+  --scoping-selected S       of them, labelled reload=yes and consumed, in namespace bench (full: 1000; quick: 200);
+                             the others in namespaces of their own, S to a namespace
+  --scoping-kib K            their size in KiB (default 16)
+  --scoping-rounds R         rounds of the three runs: unscoped, --configmap-selector, --namespace (default 2)
+  --scoping-churn C          unselected ConfigMaps rewritten at the end of each run (default 1000; 0 = none)
+  --scoping-samples N        latency samples per run (default 50, +5 warm-up)
   --cm-sizes LIST            ConfigMap sizes in KiB for the size scenarios (default 1,16,64)
   --size-n N                 N for the size scenarios (full: 10000; quick: 1000)
   --samples N, --warmup N    latency samples per measurement (full: 300+10; quick: 60+5)
@@ -49,6 +62,16 @@ const { values: v } = parseArgs({
     quick: { type: 'boolean' },
     scenarios: { type: 'string' },
     sizes: { type: 'string' },
+    'secret-sizes': { type: 'string' },
+    'helm-secrets': { type: 'string' },
+    'helm-kib': { type: 'string' },
+    'helm-pairs': { type: 'string' },
+    'scoping-total': { type: 'string' },
+    'scoping-selected': { type: 'string' },
+    'scoping-kib': { type: 'string' },
+    'scoping-rounds': { type: 'string' },
+    'scoping-churn': { type: 'string' },
+    'scoping-samples': { type: 'string' },
     'cm-sizes': { type: 'string' },
     'size-n': { type: 'string' },
     samples: { type: 'string' },
@@ -101,23 +124,46 @@ const settings: Settings = {
   nodeOptions: v['node-options'] ?? '',
 };
 if (v.runtime !== undefined && v.runtime !== 'tsx' && v.runtime !== 'dist') throw new Error(`--runtime ${v.runtime}: expected dist or tsx`);
-const wanted = new Set((v.scenarios ?? 'scale,size,burst-k,burst-shared').split(',').map((s) => s.trim()));
+const wanted = new Set((v.scenarios ?? 'scale,scale-secrets,size,burst-k,burst-shared,helm-secrets,scoping').split(',').map((s) => s.trim()));
+for (const w of wanted) {
+  if (!['scale', 'scale-secrets', 'size', 'burst-k', 'burst-shared', 'helm-secrets', 'scoping'].includes(w)) throw new Error(`--scenarios: unknown scenario ${w}`);
+}
 const sizes = list(v.sizes, quick ? [100, 1000] : [100, 1000, 10_000]);
+const secretSizes = list(v['secret-sizes'], quick ? [1000] : sizes);
 const cmSizes = list(v['cm-sizes'], [1, 16, 64]);
 const sizeN = num(v['size-n'], quick ? 1000 : 10_000);
 const installMax = num(v['install-max'], 1000);
 
 const specs: ScenarioSpec[] = [];
-if (wanted.has('scale')) for (const n of sizes) specs.push({ kind: 'scale', name: `scale-n${n}`, n, bytes: 1024, install: n <= installMax });
+if (wanted.has('scale')) for (const n of sizes) specs.push({ kind: 'scale', name: `scale-n${n}`, n, bytes: 1024, install: n <= installMax, secretShare: 0 });
+// The same with every other pair on a Secret (same size): a scenario of its own, so that the
+// ConfigMap-only figures of scale-n<N> stay comparable with earlier runs.
+if (wanted.has('scale-secrets')) {
+  for (const n of secretSizes) specs.push({ kind: 'scale', name: `scale-secrets-n${n}`, n, bytes: 1024, install: n <= installMax, secretShare: 0.5 });
+}
 if (wanted.has('size')) {
   for (const k of cmSizes) {
     // 1 KiB at a scale N already measured is the same scenario: not run twice.
     if (k === 1 && wanted.has('scale') && sizes.includes(sizeN)) continue;
-    specs.push({ kind: 'scale', name: `size-n${sizeN}-${k}KiB`, n: sizeN, bytes: k * 1024, install: false });
+    specs.push({ kind: 'scale', name: `size-n${sizeN}-${k}KiB`, n: sizeN, bytes: k * 1024, install: false, secretShare: 0 });
   }
 }
 if (wanted.has('burst-k')) specs.push({ kind: 'burst-k', name: 'burst-k', k: num(v['burst-k'], quick ? 5 : 10), trials: num(v['burst-trials'], quick ? 10 : 20) });
 if (wanted.has('burst-shared')) specs.push({ kind: 'burst-shared', name: 'burst-shared', m: num(v.shared, quick ? 200 : 1000), rounds: num(v['shared-rounds'], quick ? 2 : 3) });
+if (wanted.has('helm-secrets')) {
+  specs.push({
+    kind: 'helm-secrets', name: 'helm-secrets', helmSecrets: num(v['helm-secrets'], quick ? 500 : 2000), helmBytes: num(v['helm-kib'], 256) * 1024,
+    pairs: num(v['helm-pairs'], 100),
+  });
+}
+
+if (wanted.has('scoping')) {
+  specs.push({
+    kind: 'scoping', name: 'scoping', total: num(v['scoping-total'], quick ? 2000 : 10_000), selected: num(v['scoping-selected'], quick ? 200 : 1000),
+    bytes: num(v['scoping-kib'], 16) * 1024, rounds: num(v['scoping-rounds'], 2), churn: num(v['scoping-churn'], 1000),
+    samples: num(v['scoping-samples'], 50), warmup: 5,
+  });
+}
 
 function loadResults(): ScenarioResult[] {
   return readdirSync(out).filter((f) => f.endsWith('.json') && f !== 'meta.json')
@@ -171,7 +217,7 @@ const meta: RunMeta = {
     kernel: os.release(), node: process.version, k8s: '?',
   },
   operator: { commit: snapshot.commit, dirty: snapshot.dirty, runtime: settings.runtime },
-  settings: { ...settings, profile: settings.profile === 'all' ? 'all' : [...settings.profile], sizes, cmSizes, sizeN, installMax },
+  settings: { ...settings, profile: settings.profile === 'all' ? 'all' : [...settings.profile], sizes, secretSizes, cmSizes, sizeN, installMax },
   scenarioSeconds: {},
   load: {},
   failures: {},
@@ -185,6 +231,8 @@ for (const spec of specs) {
     let result: ScenarioResult;
     if (spec.kind === 'scale') result = await runScale(ctx, spec);
     else if (spec.kind === 'burst-k') result = await runBurstK(ctx, spec);
+    else if (spec.kind === 'helm-secrets') result = await runHelm(ctx, spec);
+    else if (spec.kind === 'scoping') result = await runScoping(ctx, spec);
     else result = await runShared(ctx, spec);
     writeFileSync(path.join(out, `${spec.name}.json`), `${JSON.stringify(result, null, 1)}\n`);
   } catch (err) {

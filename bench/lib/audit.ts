@@ -8,6 +8,7 @@ interface AuditEvent {
   auditID: string;
   stage: string;
   verb: string;
+  requestURI?: string;
   user?: { username?: string };
   objectRef?: { resource?: string; subresource?: string };
   requestReceivedTimestamp: string;
@@ -27,6 +28,8 @@ export interface AuditRequest {
   resource: string;
   at: number;
   code: number;
+  /** The request's path and query, as the apiserver logged it. */
+  uri: string;
 }
 
 /** Every request once (by auditID), from its first stage logged (ResponseStarted for watches). */
@@ -48,7 +51,7 @@ export async function readAudit(file: string): Promise<AuditRequest[]> {
     const resource = [e.objectRef?.resource, e.objectRef?.subresource].filter(Boolean).join('/') || '(none)';
     out.push({
       user: e.user?.username ?? '', verb: e.verb, resource,
-      at: Date.parse(e.requestReceivedTimestamp), code: e.responseStatus?.code ?? 0,
+      at: Date.parse(e.requestReceivedTimestamp), code: e.responseStatus?.code ?? 0, uri: e.requestURI ?? '',
     });
   }
   return out;
@@ -72,4 +75,29 @@ export function verbTotal(counts: Record<string, number>, verb: string, resource
     if (kv === verb && (resource === undefined || kr === resource)) n += v;
   }
   return n;
+}
+
+export interface SelectorCount {
+  verb: string;
+  /** The request's fieldSelector, '' when it had none. */
+  fieldSelector: string;
+  count: number;
+}
+
+/**
+ * The LIST and WATCH requests of one user on one resource inside a window, grouped by verb and
+ * fieldSelector: what proves that a kind of object is never listed or watched.
+ */
+export function listWatchSelectors(requests: readonly AuditRequest[], user: string, resource: string, w: Window): SelectorCount[] {
+  const counts = new Map<string, SelectorCount>();
+  for (const r of requests) {
+    if (r.user !== user || r.resource !== resource || r.at < w.from || r.at > w.to) continue;
+    if (r.verb !== 'list' && r.verb !== 'watch') continue;
+    const fieldSelector = new URL(r.uri, 'https://apiserver').searchParams.get('fieldSelector') ?? '';
+    const k = `${r.verb} ${fieldSelector}`;
+    const c = counts.get(k) ?? { verb: r.verb, fieldSelector, count: 0 };
+    c.count++;
+    counts.set(k, c);
+  }
+  return [...counts.values()].sort((a, b) => a.verb.localeCompare(b.verb) || a.fieldSelector.localeCompare(b.fieldSelector));
 }

@@ -109,8 +109,8 @@ async function applyFallbackRbac(admin: Kube): Promise<void> {
   await ensure(admin, '/apis/rbac.authorization.k8s.io/v1/clusterroles', {
     metadata: { name: OPERATOR_SA },
     rules: [
-      { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'patch'] },
+      { apiGroups: [''], resources: ['configmaps', 'secrets'], verbs: ['list', 'watch'] },
+      { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: ['list', 'watch', 'patch'] },
       { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
     ],
   });

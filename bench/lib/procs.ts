@@ -20,6 +20,12 @@ export interface ProcStat {
   cpuSeconds: number;
   /** Open sockets (TCP connections, mostly to the apiserver). */
   sockets: number;
+  /**
+   * Bytes the process has read through read() since it started (rchar of /proc/<pid>/io):
+   * sockets (its apiserver traffic as it arrives, TLS and gzip included) and files (module
+   * loading, /proc for its own metrics). NaN where /proc/<pid>/io cannot be read.
+   */
+  readBytes: number;
 }
 
 export class BenchProcess {
@@ -131,7 +137,13 @@ export class BenchProcess {
           // closed meanwhile
         }
       }
-      return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM'), cpuSeconds: ticks / 100, sockets };
+      let readBytes = NaN;
+      try {
+        readBytes = Number(/^rchar:\s+(\d+)/m.exec(readFileSync(`/proc/${this.pid}/io`, 'utf8'))?.[1] ?? NaN);
+      } catch {
+        // not readable (another user, a hardened kernel)
+      }
+      return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM'), cpuSeconds: ticks / 100, sockets, readBytes };
     } catch {
       return undefined;
     }
@@ -172,6 +184,8 @@ export interface OperatorMemory {
   peakRssBytes: number;
   cpuSeconds: number;
   sockets: number;
+  /** rchar of /proc/<pid>/io: bytes read so far (see ProcStat.readBytes). Absent in older results. */
+  readBytes?: number;
 }
 
 /** The operator's own figures from its /metrics (prom-client default metrics), plus /proc. */
@@ -191,5 +205,6 @@ export async function operatorMemory(proc: BenchProcess, port: number): Promise<
     peakRssBytes: stat?.peakRssBytes ?? NaN,
     cpuSeconds: stat?.cpuSeconds ?? NaN,
     sockets: stat?.sockets ?? NaN,
+    readBytes: stat?.readBytes ?? NaN,
   };
 }

@@ -2,7 +2,8 @@
 // and latency and memory against scale and against ConfigMap size (a hand-written SVG).
 import type { LoadReport } from './load.ts';
 import { IMAGE_ENV, IMAGE_NODE_FLAGS } from './operator.ts';
-import type { BurstKResult, ScaleResult, ScenarioResult, SharedResult, StartupResult } from './scenarios.ts';
+import type { BurstKResult, HelmResult, ScaleResult, ScenarioResult, SharedResult, StartupResult } from './scenarios.ts';
+import { renderScoping, type ScopingResult } from './scoping.ts';
 import { mib } from './stats.ts';
 
 export interface RunMeta {
@@ -29,14 +30,24 @@ const TARGETS = {
 const fmt = (x: number | null | undefined, digits = 0) => (typeof x !== 'number' || !Number.isFinite(x) ? '—' : x.toFixed(digits));
 const kib = (bytes: number) => `${Math.round(bytes / 1024)} KiB`;
 const ok = (pass: boolean) => (pass ? '✅' : '❌');
-const scaleLabel = (r: ScaleResult) => `${r.n.toLocaleString('en-US')} × ${kib(r.configMapBytes)}`;
+const share = (r: ScaleResult) => r.secretShare ?? 0;
+const scaleLabel = (r: ScaleResult) => `${r.n.toLocaleString('en-US')} × ${kib(r.configMapBytes)}${share(r) > 0 ? `, ${share(r) === 0.5 ? 'half' : `${Math.round(share(r) * 100)}%`} Secrets` : ''}`;
+const mibText = (bytes: number | undefined, digits = 1) => `${fmt(mib(bytes ?? NaN), digits)} MiB`;
+/** A difference in bytes: KiB below 1 MiB, else MiB, with its sign. */
+const signed = (bytes: number) => {
+  if (!Number.isFinite(bytes)) return '—';
+  const sign = bytes < 0 ? '−' : '+';
+  const abs = Math.abs(bytes);
+  return abs < 1024 * 1024 ? `${sign}${fmt(abs / 1024, 0)} KiB` : `${sign}${fmt(abs / 1024 / 1024, 1)} MiB`;
+};
 
 function restart(r: ScaleResult): StartupResult | undefined {
   return r.startups.find((s) => s.kind === 'restart');
 }
 
 export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string {
-  const scale = results.filter((r): r is ScaleResult => r.kind === 'scale').sort((a, b) => a.n - b.n || a.configMapBytes - b.configMapBytes);
+  const scale = results.filter((r): r is ScaleResult => r.kind === 'scale').sort((a, b) => a.n - b.n || a.configMapBytes - b.configMapBytes || share(a) - share(b));
+  const helm = results.filter((r): r is HelmResult => r.kind === 'helm-secrets');
   const burstK = results.filter((r): r is BurstKResult => r.kind === 'burst-k');
   const shared = results.filter((r): r is SharedResult => r.kind === 'burst-shared');
   const L: string[] = [];
@@ -76,12 +87,27 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
     }
     L.push('', 'The default debounce (1 s) is a deliberate delay so that bursts coalesce into one roll: its figures are the window plus the same path; the ratio target applies to `--debounce 0`. '
       + 'p99 of a few hundred samples on two shared cores is noisy: compare ratios across runs before concluding from one.', '');
+    const mixed = scale.filter((r) => r.latency.debounce0.operator.byKind);
+    if (mixed.length) {
+      L.push('Scenarios with Secrets: the operator\'s samples by the kind of object changed (a Secret change is a merge patch of base64 data of the same size). '
+        + 'The baseline watcher watches ConfigMaps only: its pairs are ConfigMaps in every scenario.', '');
+      L.push('| scenario | `--debounce 0`: ConfigMap p50 / p95 / p99 (n) | `--debounce 0`: Secret p50 / p95 / p99 (n) | default debounce: ConfigMap p50 / p99 | default debounce: Secret p50 / p99 |');
+      L.push('|---|---|---|---|---|');
+      for (const r of mixed) {
+        const k0 = r.latency.debounce0.operator.byKind ?? {};
+        const k1 = r.latency.default.operator.byKind ?? {};
+        const three = (x: { p50: number; p95: number; p99: number; n: number } | undefined) => (x ? `${fmt(x.p50, 1)} / ${fmt(x.p95, 1)} / ${fmt(x.p99, 1)} (${x.n})` : '—');
+        const two = (x: { p50: number; p99: number } | undefined) => (x ? `${fmt(x.p50, 0)} / ${fmt(x.p99, 0)}` : '—');
+        L.push(`| ${scaleLabel(r)} | ${three(k0['ConfigMap'])} | ${three(k0['Secret'])} | ${two(k1['ConfigMap'])} | ${two(k1['Secret'])} |`);
+      }
+      L.push('');
+    }
 
     L.push('## Memory (operator process, from its /metrics)', '');
     L.push('RSS = process_resident_memory_bytes, heap = nodejs_heap_size_used_bytes; peak = VmHWM from /proc. "After sync": scraped the moment "caches synced" is logged (restart over adopted Deployments); "after storm": every ConfigMap rewritten and every Deployment rolled.', '');
     L.push('"Live heap" (profiled scenarios only): total of a heap snapshot after sync (taken after a full GC, so garbage excluded) — what the operator really retains. '
       + 'Baseline watcher RSS: the minimal watcher, same Node and client library — the floor any operator built on them starts from.', '');
-    L.push('| scenario | RSS after sync | heap after sync | RSS after storm | heap after storm | peak RSS | live heap (snapshot) | raw ConfigMap data | baseline watcher RSS | target RSS ≤ 100 MiB (10k × 64 KiB) |');
+    L.push('| scenario | RSS after sync | heap after sync | RSS after storm | heap after storm | peak RSS | live heap (snapshot) | raw ConfigMap/Secret data | baseline watcher RSS | target RSS ≤ 100 MiB (10k × 64 KiB) |');
     L.push('|---|---|---|---|---|---|---|---|---|---|');
     for (const r of scale) {
       const s = restart(r);
@@ -97,7 +123,7 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
     L.push('');
 
     L.push('## Start-up', '');
-    L.push('Spawn → "caches synced" (both reflectors listed: N ConfigMaps + N Deployments). Boot = spawn → first log line (Node start and module loading; with `--runtime tsx` also transpiling). '
+    L.push('Spawn → "caches synced" (every reflector listed: N ConfigMaps, or N/2 ConfigMaps and N/2 Secrets, + N Deployments; StatefulSets and DaemonSets: none). Boot = spawn → first log line (Node start and module loading; with `--runtime tsx` also transpiling). '
       + 'Rolls at start-up: the operator\'s `config_reload_rolls_total`, and template changes the benchmark\'s own Deployment watch saw (both must be 0).', '');
     L.push('List floor: the harness itself lists every ConfigMap and Deployment in pages of 500 and parses them (no other work), uncompressed / with gzip as client-node asks: the least a list-based sync can take here.', '');
     L.push('| scenario | start | boot ms | synced ms | list floor ms (plain / gzip) | target ≤ 5 s at 20k objects | adoptions | all adopted after | rolls (metric / observed) |');
@@ -164,6 +190,9 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
     }
   }
 
+  if (helm.length) L.push(...renderHelm(helm));
+  L.push(...renderScoping(results.filter((r): r is ScopingResult => r.kind === 'scoping')));
+
   if (burstK.length || shared.length) {
     L.push('## Bursts', '');
     for (const r of burstK) {
@@ -204,6 +233,54 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
   }
   L.push('', 'Plot: [plot.svg](plot.svg). Per-scenario data (every latency sample, memory, audit counts): `<scenario>.json`.', '');
   return L.join('\n');
+}
+
+function renderHelm(results: readonly HelmResult[]): string[] {
+  const L: string[] = [];
+  L.push('## Helm release Secrets', '');
+  for (const r of results) {
+    const ordinary = r.arms[0]?.latency;
+    L.push(`**${r.scenario}**: ${r.helmSecrets.toLocaleString('en-US')} Secrets of type \`helm.sh/release.v1\` with ${kib(r.helmSecretBytes)} of data each `
+      + `(${fmt(mib(r.helmSecrets * r.helmSecretBytes), 0)} MiB; base64 in the API, 4/3 of that in JSON), beside ${r.pairs.configMaps} ConfigMap and ${r.pairs.secrets} Secret pairs of 1 KiB (opted in, already adopted). `
+      + `Created in ${r.helmCreateSeconds} s, deleted in ${r.helmDeleteSeconds} s. The operator is run ${r.arms.length} times in one cluster, with \`--debounce 0\`: `
+      + 'without the helm Secrets, with them (its default excludes them: every secrets LIST and WATCH carries the field selector '
+      + `\`${r.expectedSelector}\`), with them listed (\`--exclude-secret-types ""\`, the control), with them excluded again, and after they were deleted. `
+      + `Latency: ${ordinary?.summary.n ?? 0} changes of an ordinary Secret per run.`, '');
+    L.push('RSS and heap from the operator\'s /metrics at sync and once idle (before the latency samples); peak = VmHWM. "Read" = bytes the process read through read() from spawn '
+      + '(rchar of /proc/<pid>/io: its apiserver traffic as received, TLS and gzip included, plus module loading and /proc reads), the same for every run but the volume of Secrets listed. '
+      + 'Apiserver LIST secrets and Secret watch events: the apiserver\'s own counters (apiserver_response_sizes, apiserver_watch_events_sizes) over the run, to every client: the operator is the only one that lists Secrets then; the watch events include the control plane\'s own Secret watches (the apiserver\'s own informer and the garbage collector\'s), which see the Secret changes of the latency samples.', '');
+    L.push('| run | helm Secrets in cluster | Secrets in the operator\'s store | synced ms | RSS at sync / idle | peak RSS | heap at sync / idle | read to sync / whole run | apiserver: LIST secrets (bytes) / Secret watch events (bytes) | secrets LIST / WATCH requests of the operator (fieldSelector) | Secret change → template p50 / p95 / p99 ms |');
+    L.push('|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const a of r.arms) {
+      const reqs = a.secretRequests.map((q) => `${q.verb} ×${q.count}: ${q.fieldSelector ? `\`${q.fieldSelector}\`` : '**none**'}`).join('; ') || '—';
+      const excluded = !a.args.includes('--exclude-secret-types');
+      const verdict = excluded ? ok(a.secretRequests.length > 0 && a.secretRequests.every((q) => q.fieldSelector.split(',').includes(r.expectedSelector))) : '';
+      const l = a.latency.summary;
+      L.push(`| ${a.label} | ${a.helmSecrets.toLocaleString('en-US')} | ${a.stored['Secret'] ?? '?'} | ${a.syncedMs} | `
+        + `${mibText(a.memoryAtSync.rssBytes)} / ${mibText(a.memorySettled.rssBytes)} | ${mibText(a.memorySettled.peakRssBytes)} | `
+        + `${mibText(a.memoryAtSync.heapUsedBytes)} / ${mibText(a.memorySettled.heapUsedBytes)} | ${mibText(a.readBytesAtSync)} / ${mibText(a.readBytesAtEnd)} | `
+        + `${a.apiserver.listSecretsRequests} (${mibText(a.apiserver.listSecretsBytes, 2)}) / ${a.apiserver.secretWatchEvents} (${mibText(a.apiserver.secretWatchEventBytes, 2)}) | `
+        + `${reqs} ${verdict} | ${fmt(l.p50, 1)} / ${fmt(l.p95, 1)} / ${fmt(l.p99, 1)}${a.latency.timeouts ? ` (${a.latency.timeouts} timeouts)` : ''} |`);
+    }
+    const none = r.arms.filter((a) => a.helmSecrets === 0);
+    const excl = r.arms.filter((a) => a.helmSecrets > 0 && !a.args.includes('--exclude-secret-types'));
+    const listed = r.arms.filter((a) => a.args.includes('--exclude-secret-types'));
+    const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / (xs.length || 1);
+    if (none.length && excl.length && listed.length) {
+      const d = (f: (a: HelmResult['arms'][number]) => number) => ({
+        excl: mean(excl.map(f)) - mean(none.map(f)), listed: mean(listed.map(f)) - mean(none.map(f)),
+      });
+      const rss = d((a) => a.memorySettled.rssBytes);
+      const peak = d((a) => a.memorySettled.peakRssBytes);
+      const read = d((a) => a.readBytesAtSync);
+      const lists = d((a) => a.apiserver.listSecretsBytes);
+      L.push('', 'Against the runs without helm Secrets (means of each kind of run): '
+        + `**excluded (default): RSS idle ${signed(rss.excl)}, peak RSS ${signed(peak.excl)}, bytes read to sync ${signed(read.excl)}, LIST secrets bytes sent by the apiserver ${signed(lists.excl)}**; `
+        + `listed (the control): RSS idle ${signed(rss.listed)}, peak RSS ${signed(peak.listed)}, bytes read to sync ${signed(read.listed)}, LIST secrets bytes ${signed(lists.listed)}.`);
+    }
+    L.push('');
+  }
+  return L;
 }
 
 // ---- SVG -----------------------------------------------------------------------------------
@@ -285,7 +362,10 @@ function panelSvg(p: Panel, ox: number, oy: number, w: number, h: number): strin
 }
 
 export function renderPlot(results: ScenarioResult[]): string {
-  const scale = results.filter((r): r is ScaleResult => r.kind === 'scale');
+  const all = results.filter((r): r is ScaleResult => r.kind === 'scale');
+  // ConfigMaps only; the scenarios with Secrets get series of their own.
+  const scale = all.filter((r) => share(r) === 0);
+  const withSecrets = all.filter((r) => share(r) > 0 && r.configMapBytes === 1024).sort((a, b) => a.n - b.n);
   const byN = scale.filter((r) => r.configMapBytes === 1024).sort((a, b) => a.n - b.n);
   const sizeN = Math.max(0, ...scale.filter((r) => r.configMapBytes !== 1024).map((r) => r.n));
   const bySize = scale.filter((r) => r.n === sizeN).sort((a, b) => a.configMapBytes - b.configMapBytes);
@@ -307,11 +387,16 @@ export function renderPlot(results: ScenarioResult[]): string {
         { name: 'operator --debounce 0, p50', color: '#d62728', dash: '6,3', points: byN.map((r) => [r.n, r.latency.debounce0.operator.summary.p50]) },
         { name: 'baseline watcher, p99', color: '#7f7f7f', points: byN.map((r) => [r.n, r.latency.debounce0.baseline.summary.p99]) },
         { name: 'baseline watcher, p50', color: '#7f7f7f', dash: '6,3', points: byN.map((r) => [r.n, r.latency.debounce0.baseline.summary.p50]) },
+        ...(withSecrets.length ? [{ name: 'operator --debounce 0, p99, half Secrets', color: '#ff7f0e', points: withSecrets.map((r): [number, number] => [r.n, r.latency.debounce0.operator.summary.p99]) }] : []),
       ],
     });
     panels.push({
       title: 'Operator memory vs N (1 KiB ConfigMaps)', xLabel: 'N Deployments (+ N ConfigMaps), log scale', yLabel: 'MiB', logX: true, xTicks: nTicks, xTickLabel: nLabel,
-      series: mem(byN, (r) => r.n), target: { y: TARGETS.rssMiB, label: '100 MiB target' },
+      series: [
+        ...mem(byN, (r) => r.n),
+        ...(withSecrets.length ? [{ name: 'RSS after sync, half Secrets', color: '#ff7f0e', points: withSecrets.map((r): [number, number] => [r.n, mib(restart(r)?.memoryAtSync.rssBytes ?? NaN)]) }] : []),
+      ],
+      target: { y: TARGETS.rssMiB, label: '100 MiB target' },
     });
   }
   if (bySize.length > 1) {

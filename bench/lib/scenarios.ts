@@ -13,21 +13,32 @@
 //      alternating with the baseline), then the change storm and memory after it;
 //   4. with --profile: the operator again with --cpu-prof and heap snapshots after sync and
 //      after a second storm (a separate run: profiling distorts the figures above).
+// scale-secrets: the same, with every other pair consuming a Secret (same size, base64 in the API)
+//   instead of a ConfigMap, so that latency, memory and the storm cover Secrets.
+// helm-secrets: a few ordinary pairs (ConfigMaps and Secrets) plus H helm release Secrets
+//   (type helm.sh/release.v1) of `helmBytes` each: the operator started without them, with them
+//   (default: excluded by a field selector), with them listed (--exclude-secret-types ""), and
+//   without them again; RSS, bytes read, the fieldSelector of every secrets LIST/WATCH, and the
+//   latency of a Secret change.
 // burst-k: K ConfigMaps of one Deployment changed together: rolls per Deployment.
 // burst-shared: one ConfigMap consumed by M Deployments changed once: PATCHes, fan-out time.
+// scoping (bench/lib/scoping.ts): 10,000 ConfigMaps of which 1,000 are consumed, the operator unscoped
+//   and scoped by label selector and by namespace.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { countByVerb, readAudit, verbTotal, type Window } from './audit.ts';
+import { countByVerb, listWatchSelectors, readAudit, type SelectorCount, verbTotal, type Window } from './audit.ts';
 import { BASELINE_USER, type BenchCluster, OPERATOR_USER, startCluster } from './cluster.ts';
 import { pool } from './kube.ts';
 import {
-  BASELINE_KEY, cfgOf, changeConfigMap, createPairs, DATA_KEY, type Data, type Digester, HASH, NS, type PairSpec, payload,
+  BASELINE_KEY, cfgOf, changeConfigMap, changeSource, createPairs, DATA_KEY, type Data, type Digester, HASH, NS, type PairSpec, payload,
+  SECRET_APP_PREFIX, secret, secretPayload, sourceOf,
 } from './objects.ts';
 import { type Runtime, startOperator, type RunningOperator } from './operator.ts';
 import { BenchProcess, type OperatorMemory } from './procs.ts';
 import { summarizeCpuProfile, summarizeHeapSnapshot, type CpuWindowSummary, type HeapRow } from './profile.ts';
-import { summarize, type Summary } from './stats.ts';
+import { mib, summarize, type Summary } from './stats.ts';
 import { DeploymentTracker, until } from './tracker.ts';
+import type { ScopingResult, ScopingSpec } from './scoping.ts';
 
 export interface Settings {
   samples: number;
@@ -60,9 +71,13 @@ export interface Ctx {
 }
 
 export type ScenarioSpec =
-  | { kind: 'scale'; name: string; n: number; bytes: number; install: boolean }
+  /** secretShare: the fraction of the N pairs that consume a Secret instead of a ConfigMap (0 or 0.5). */
+  | { kind: 'scale'; name: string; n: number; bytes: number; install: boolean; secretShare: number }
+  /** H helm release Secrets of helmBytes each, beside `pairs` ordinary pairs (half Secrets) of 1 KiB. */
+  | { kind: 'helm-secrets'; name: string; helmSecrets: number; helmBytes: number; pairs: number }
   | { kind: 'burst-k'; name: string; k: number; trials: number }
-  | { kind: 'burst-shared'; name: string; m: number; rounds: number };
+  | { kind: 'burst-shared'; name: string; m: number; rounds: number }
+  | ScopingSpec;
 
 export interface StartupResult {
   label: string;
@@ -88,6 +103,8 @@ export interface LatencyResult {
   /** Write round trip (request sent → acknowledged), for context. */
   writeAck: Summary;
   samplesMs: number[];
+  /** By the kind of object changed, when an arm changes both ConfigMaps and Secrets. */
+  byKind?: Record<string, Summary>;
 }
 
 export interface StormResult {
@@ -110,7 +127,10 @@ export interface ScaleResult {
   scenario: string;
   kind: 'scale';
   n: number;
+  /** Size of each ConfigMap's (and Secret's) data. */
   configMapBytes: number;
+  /** Fraction of the N pairs that consume a Secret instead of a ConfigMap (absent in older results: 0). */
+  secretShare?: number;
   createSeconds: number;
   quietSeconds: number;
   listFloor: ListFloor;
@@ -181,7 +201,50 @@ export interface SharedResult {
   operatorProblems: string[];
 }
 
-export type ScenarioResult = ScaleResult | BurstKResult | SharedResult;
+export interface HelmArm {
+  label: string;
+  /** Helm release Secrets in the cluster during this run of the operator. */
+  helmSecrets: number;
+  /** The operator's flags beyond the common ones. */
+  args: string[];
+  bootMs: number | undefined;
+  syncedMs: number;
+  /** Objects in the operator's stores at sync (its "caches synced" log line). */
+  stored: Record<string, number>;
+  memoryAtSync: OperatorMemory;
+  memorySettled: OperatorMemory;
+  /** Bytes the operator read (rchar) from spawn to sync, and to the end of its run. */
+  readBytesAtSync: number;
+  readBytesAtEnd: number;
+  /** The apiserver's own figures for the run (its /metrics, differences): LIST secrets responses, Secret watch events. */
+  apiserver: { listSecretsRequests: number; listSecretsBytes: number; secretWatchEvents: number; secretWatchEventBytes: number };
+  /** Every secrets LIST and WATCH of the operator in this run, by fieldSelector (audit log). */
+  secretRequests: SelectorCount[];
+  /** Every request of the operator in this run, by verb and resource (audit log). */
+  api: Record<string, number>;
+  rollsMetric: number;
+  adoptions: number;
+  /** Latency of a Secret change (--debounce 0). */
+  latency: LatencyResult;
+}
+
+export interface HelmResult {
+  scenario: string;
+  kind: 'helm-secrets';
+  helmSecrets: number;
+  /** Bytes of data per helm release Secret (base64 in the API: 4/3 of this on the wire). */
+  helmSecretBytes: number;
+  /** The operator's default exclusion: what every secrets LIST/WATCH should carry. */
+  expectedSelector: string;
+  pairs: { configMaps: number; secrets: number };
+  createSeconds: number;
+  helmCreateSeconds: number;
+  helmDeleteSeconds: number;
+  arms: HelmArm[];
+  operatorProblems: string[];
+}
+
+export type ScenarioResult = ScaleResult | BurstKResult | SharedResult | HelmResult | ScopingResult;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -194,7 +257,7 @@ function shuffled<T>(items: readonly T[]): T[] {
   return a;
 }
 
-interface Env {
+export interface Env {
   ctx: Ctx;
   cl: BenchCluster;
   tracker: DeploymentTracker;
@@ -203,7 +266,7 @@ interface Env {
   problems: string[];
 }
 
-async function withCluster<T>(ctx: Ctx, name: string, fn: (env: Env) => Promise<T>): Promise<T> {
+export async function withCluster<T>(ctx: Ctx, name: string, fn: (env: Env) => Promise<T>): Promise<T> {
   const dir = path.join(ctx.workRoot, name);
   mkdirSync(dir, { recursive: true });
   const cl = await startCluster(dir, ctx.operatorDir, ctx.log);
@@ -220,18 +283,18 @@ async function withCluster<T>(ctx: Ctx, name: string, fn: (env: Env) => Promise<
   }
 }
 
-async function startOp(env: Env, label: string, debounce: string | undefined, timeoutMs: number, extra: { env?: Record<string, string> } = {}): Promise<RunningOperator> {
+export async function startOp(env: Env, label: string, debounce: string | undefined, timeoutMs: number, extra: { env?: Record<string, string>; args?: string[] } = {}): Promise<RunningOperator> {
   const op = await startOperator({
     operatorDir: env.ctx.operatorDir, runtime: env.ctx.settings.runtime, kubeconfig: env.cl.operatorKubeconfig, logDir: env.dir, label,
     logLevel: env.ctx.settings.logLevel,
-    extraArgs: debounce === undefined ? [] : ['--debounce', debounce],
+    extraArgs: [...(debounce === undefined ? [] : ['--debounce', debounce]), ...(extra.args ?? [])],
     env: { ...(env.ctx.settings.nodeOptions ? { NODE_OPTIONS: env.ctx.settings.nodeOptions } : {}), ...extra.env },
   }, timeoutMs);
   env.ctx.log(`  operator ${label}: synced in ${Math.round(op.syncedMs)} ms`);
   return op;
 }
 
-async function stopOp(env: Env, op: RunningOperator | BenchProcess): Promise<void> {
+export async function stopOp(env: Env, op: RunningOperator | BenchProcess): Promise<void> {
   const proc = op instanceof BenchProcess ? op : op.proc;
   const code = await proc.stop();
   for (const p of proc.problems) if (env.problems.length < 30) env.problems.push(`${proc.name}: ${p}`);
@@ -249,7 +312,7 @@ async function debounceOf(op: RunningOperator): Promise<number | undefined> {
  * refreshed every second) and no reconcile finished for 1.5 s. The second condition is needed
  * because keys held back by the global rate limit appear in neither gauge.
  */
-async function queueIdle(op: RunningOperator, timeoutMs: number): Promise<void> {
+export async function queueIdle(op: RunningOperator, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   let idleSince: number | undefined;
   let lastCount = -1;
@@ -276,7 +339,7 @@ function meanMs(a: { sum: number; count: number }, b: { sum: number; count: numb
   return b.count > a.count ? Math.round(((b.sum - a.sum) / (b.count - a.count)) * 10000) / 10 : NaN;
 }
 
-function openWindow(env: Env, name: string, user: string): Window & { user: string; changes: number } {
+export function openWindow(env: Env, name: string, user: string): Window & { user: string; changes: number } {
   const w = { name, user, from: Date.now(), to: Number.MAX_SAFE_INTEGER, changes: 0 };
   env.windows.push(w);
   return w;
@@ -305,7 +368,7 @@ async function startup(env: Env, op: RunningOperator, label: string, kind: 'inst
   return result;
 }
 
-interface Arm {
+export interface Arm {
   label: string;
   /** The template annotation whose change marks the reaction. */
   key: string;
@@ -319,13 +382,13 @@ interface Arm {
  * acknowledgement to the arrival of the Deployment watch event showing the arm's template
  * annotation changed.
  */
-async function measureLatency(env: Env, arms: readonly Arm[], bytes: number): Promise<LatencyResult[]> {
+export async function measureLatency(env: Env, arms: readonly Arm[], bytes: number): Promise<LatencyResult[]> {
   const s = env.ctx.settings;
   const perArm = s.warmup + s.samples;
   const schedule = shuffled(arms.flatMap((_, i) => Array.from({ length: perArm }, () => i)));
   const state = arms.map((arm) => ({
     order: shuffled(arm.apps), cursor: 0, busy: new Set<string>(), seen: 0,
-    lat: [] as number[], ack: [] as number[], timeouts: 0,
+    lat: [] as number[], ack: [] as number[], timeouts: 0, byKind: new Map<string, number[]>(),
   }));
   const pick = (i: number): string | undefined => {
     const st = state[i];
@@ -351,7 +414,8 @@ async function measureLatency(env: Env, arms: readonly Arm[], bytes: number): Pr
     const warm = st.seen++ < s.warmup;
     inflight.push((async () => {
       const waiter = env.tracker.nextChange(target, arm.key, 30_000);
-      const { sent, acked } = await changeConfigMap(env.cl.admin, cfgOf(target), bytes);
+      const source = sourceOf(target);
+      const { sent, acked } = await changeSource(env.cl.admin, source, bytes);
       const change = await waiter;
       // Let a debounced operator finish with the key before it is changed again.
       await sleep(200);
@@ -363,6 +427,9 @@ async function measureLatency(env: Env, arms: readonly Arm[], bytes: number): Pr
       }
       st.lat.push(change.at - acked);
       st.ack.push(acked - sent);
+      const perKind = st.byKind.get(source.kind) ?? [];
+      perKind.push(change.at - acked);
+      st.byKind.set(source.kind, perKind);
     })());
   }
   await Promise.all(inflight);
@@ -370,7 +437,9 @@ async function measureLatency(env: Env, arms: readonly Arm[], bytes: number): Pr
     const st = state[i] as (typeof state)[number];
     const summary = summarize(st.lat);
     env.ctx.log(`  latency ${arm.label}: p50 ${summary.p50} p95 ${summary.p95} p99 ${summary.p99} ms (n=${summary.n}, timeouts ${st.timeouts})`);
-    return { summary, timeouts: st.timeouts, writeAck: summarize(st.ack), samplesMs: st.lat.map((x) => Math.round(x * 10) / 10) };
+    const byKind = st.byKind.size > 1 ? Object.fromEntries([...st.byKind].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, summarize(v)])) : undefined;
+    if (byKind) for (const [k, v] of Object.entries(byKind)) env.ctx.log(`    ${k}: p50 ${v.p50} p95 ${v.p95} p99 ${v.p99} ms (n=${v.n})`);
+    return { summary, timeouts: st.timeouts, writeAck: summarize(st.ack), samplesMs: st.lat.map((x) => Math.round(x * 10) / 10), ...(byKind ? { byKind } : {}) };
   });
 }
 
@@ -390,10 +459,10 @@ async function storm(env: Env, op: RunningOperator, apps: readonly string[], byt
   const rec0 = await reconcileReading(op);
   const t0 = performance.now();
   await pool(targets, s.concurrency, async (app) => {
-    await changeConfigMap(env.cl.admin, cfgOf(app), bytes);
+    await changeSource(env.cl.admin, sourceOf(app), bytes);
   });
   const writeSeconds = (performance.now() - t0) / 1000;
-  env.ctx.log(`  storm ${label}: ${targets.length} ConfigMaps rewritten in ${writeSeconds.toFixed(1)} s`);
+  env.ctx.log(`  storm ${label}: ${targets.length} ConfigMaps/Secrets rewritten in ${writeSeconds.toFixed(1)} s`);
   // The default rate limit (50/s after a burst of 500) sets the pace: allow for it generously.
   const timeoutMs = 120_000 + (targets.length / 25) * 1000;
   await until(() => counts.size >= targets.length, timeoutMs, 200);
@@ -427,13 +496,17 @@ export interface ListFloor {
   gzipBytes: number;
 }
 
-/** The floor of any list-based sync: the harness lists both collections the way a reflector would. */
-async function listFloor(env: Env): Promise<ListFloor> {
+/**
+ * The floor of any list-based sync: the harness lists the collections the way a reflector would
+ * (Secrets too when the scenario has them).
+ */
+async function listFloor(env: Env, withSecrets = false): Promise<ListFloor> {
   const run = async (gzip: boolean) => {
     const t0 = performance.now();
     const a = await env.cl.admin.listAll('/api/v1/configmaps', 500, gzip);
     const b = await env.cl.admin.listAll('/apis/apps/v1/deployments', 500, gzip);
-    return { ms: Math.round(performance.now() - t0), bytes: a.bytes + b.bytes };
+    const c = withSecrets ? await env.cl.admin.listAll('/api/v1/secrets', 500, gzip) : { bytes: 0 };
+    return { ms: Math.round(performance.now() - t0), bytes: a.bytes + b.bytes + c.bytes };
   };
   const plain = await run(false);
   const gz = await run(true);
@@ -470,16 +543,22 @@ async function apiCounts(env: Env): Promise<Record<string, { user: string; count
 
 // ---- scale / size ----------------------------------------------------------------------
 
+/** The pair of a Deployment by the naming convention of sourceOf: its one ConfigMap or Secret. */
+function pairOf(app: string, optIn = true): PairSpec {
+  const src = sourceOf(app);
+  const base: PairSpec = src.kind === 'Secret' ? { app, configMaps: [], secrets: [src.name] } : { app, configMaps: [src.name] };
+  return optIn ? base : { ...base, optIn: false };
+}
+
 export async function runScale(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'scale' }>): Promise<ScaleResult> {
   return withCluster(ctx, sc.name, async (env) => {
-    const apps = Array.from({ length: sc.n }, (_, i) => `app-${i}`);
+    // With a share of Secrets, they are spread evenly: sapp-<i> (Secret sec-<i>) every 1/share pairs.
+    const every = sc.secretShare > 0 ? Math.round(1 / sc.secretShare) : 0;
+    const apps = Array.from({ length: sc.n }, (_, i) => (every > 0 && i % every === every - 1 ? `${SECRET_APP_PREFIX}${i}` : `app-${i}`));
     const baseApps = Array.from({ length: ctx.settings.baselinePairs }, (_, i) => `bapp-${i}`);
-    const pairs: PairSpec[] = [
-      ...apps.map((app) => ({ app, configMaps: [cfgOf(app)] })),
-      ...baseApps.map((app) => ({ app, configMaps: [cfgOf(app)], optIn: false })),
-    ];
+    const pairs: PairSpec[] = [...apps.map((app) => pairOf(app)), ...baseApps.map((app) => pairOf(app, false))];
     const created = await createObjects(env, pairs, sc.bytes, !sc.install);
-    const floor = await listFloor(env);
+    const floor = await listFloor(env, sc.secretShare > 0);
     // Generous: 20k objects of 64 KiB take a while to list; an installation adopts at the rate limit.
     const syncTimeout = 300_000;
     const startups: StartupResult[] = [];
@@ -543,7 +622,8 @@ export async function runScale(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'scal
 
     const ratio = (a: LatencyResult, b: LatencyResult) => Math.round((a.summary.p99 / b.summary.p99) * 100) / 100;
     const result: ScaleResult = {
-      scenario: sc.name, kind: 'scale', n: sc.n, configMapBytes: sc.bytes, baselinePairs: baseApps.length, ...created, listFloor: floor, startups,
+      scenario: sc.name, kind: 'scale', n: sc.n, configMapBytes: sc.bytes, ...(sc.secretShare > 0 ? { secretShare: sc.secretShare } : {}),
+      baselinePairs: baseApps.length, ...created, listFloor: floor, startups,
       latency: { debounce0: { operator: fast.operator, baseline: fast.baseline }, default: { operator: dflt.operator, baseline: dflt.baseline } },
       ratioP99: { debounce0: ratio(fast.operator, fast.baseline), default: ratio(dflt.operator, dflt.baseline) },
       baselineRssBytes: baselineRss,
@@ -741,5 +821,156 @@ export async function runShared(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'bur
       if (a && phase) Object.assign(phase, { api: a.counts, patches: a.patches, lists: a.lists });
     }
     return { scenario: sc.name, kind: 'burst-shared', m: sc.m, phases, operatorProblems: env.problems };
+  });
+}
+
+// ---- helm-secrets --------------------------------------------------------------------------
+
+const HELM_TYPE = 'helm.sh/release.v1';
+/** The labels helm puts on a release Secret (plus one of the benchmark's, to delete them). */
+const HELM_LABEL = 'bench.config-reload.dev/helm-release';
+
+interface ApiserverSecretFigures {
+  listRequests: number;
+  listBytes: number;
+  watchEvents: number;
+  watchBytes: number;
+}
+
+/**
+ * The apiserver's own counters for Secrets (its /metrics): LIST responses on secrets, pages
+ * and bytes (apiserver_response_sizes), and Secret watch events sent and their bytes
+ * (apiserver_watch_events_sizes), to every client. Differences over a run: the operator is the
+ * only client that lists Secrets then; watch events also count the control plane's own Secret
+ * watches (the apiserver's own informer, the garbage collector's metadata watch), which see the
+ * benchmark's Secret changes — and every helm release Secret written.
+ */
+async function apiserverSecretFigures(env: Env): Promise<ApiserverSecretFigures> {
+  const res = await env.cl.admin.requestRetry<unknown>('GET', '/metrics');
+  const text = typeof res.body === 'string' ? res.body : '';
+  const sum = (metric: string, match: (labels: string) => boolean): number => {
+    let total = 0;
+    for (const m of text.matchAll(new RegExp(`^${metric}\\{([^}]*)\\} ([0-9.e+-]+)$`, 'gm'))) {
+      if (match(m[1] ?? '')) total += Number(m[2]);
+    }
+    return total;
+  };
+  const listSecrets = (l: string) => l.includes('resource="secrets"') && l.includes('verb="LIST"');
+  const secretEvents = (l: string) => l.includes('kind="Secret"') || l.includes('resource="secrets"');
+  return {
+    listRequests: sum('apiserver_response_sizes_count', listSecrets),
+    listBytes: sum('apiserver_response_sizes_sum', listSecrets),
+    watchEvents: sum('apiserver_watch_events_sizes_count', secretEvents),
+    watchBytes: sum('apiserver_watch_events_sizes_sum', secretEvents),
+  };
+}
+
+export async function runHelm(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'helm-secrets' }>): Promise<HelmResult> {
+  return withCluster(ctx, sc.name, async (env) => {
+    // Ordinary pairs, half of them on a Secret: the operator has work, and Secret changes to time.
+    const apps = Array.from({ length: sc.pairs }, (_, i) => (i % 2 === 1 ? `${SECRET_APP_PREFIX}${i}` : `app-${i}`));
+    const secretApps = apps.filter((a) => sourceOf(a).kind === 'Secret');
+    const created = await createObjects(env, apps.map((app) => pairOf(app)), 1024, true);
+    const windows = new Map<string, Window>();
+    const arms: Array<Omit<HelmArm, 'secretRequests' | 'api'>> = [];
+
+    const runArm = async (label: string, args: string[], helmSecrets: number) => {
+      // Watch events of the Secrets written before (the control plane's own watches) still in
+      // flight would count in this run: wait until the apiserver's counters are still.
+      let before = await apiserverSecretFigures(env);
+      for (let i = 0, still = 0; i < 120 && still < 2; i++) {
+        await sleep(1000);
+        const now = await apiserverSecretFigures(env);
+        still = now.watchEvents === before.watchEvents && now.listRequests === before.listRequests ? still + 1 : 0;
+        before = now;
+      }
+      const w = openWindow(env, `helm: ${label}`, OPERATOR_USER);
+      windows.set(label, w);
+      const op = await startOp(env, `helm-${arms.length + 1}`, '0', 600_000, { args });
+      const memoryAtSync = await op.memory();
+      const synced = await op.proc.waitFor('"caches synced"', (l) => l.message === 'caches synced', 1).catch(() => undefined);
+      const stored: Record<string, number> = {};
+      for (const k of ['ConfigMap', 'Secret', 'workloads']) {
+        const v = synced?.line[k];
+        if (typeof v === 'number') stored[k] = v;
+      }
+      await queueIdle(op, 60_000);
+      await sleep(1000);
+      const memorySettled = await op.memory();
+      const rollsMetric = await op.metric('config_reload_rolls_total');
+      const adoptions = await op.metric('config_reload_adoptions_total');
+      ctx.log(`  ${label}: synced ${Math.round(op.syncedMs)} ms, stored ${JSON.stringify(stored)}, RSS at sync ${mib(memoryAtSync.rssBytes)} MiB, `
+        + `settled ${mib(memorySettled.rssBytes)} MiB, peak ${mib(memorySettled.peakRssBytes)} MiB, read ${mib(memoryAtSync.readBytes ?? NaN)} MiB to sync`);
+      const [latency] = await measureLatency(env, [{ label: `operator (${label}), Secret changes`, key: HASH, apps: secretApps }], 1024) as [LatencyResult];
+      await queueIdle(op, 30_000);
+      const readBytesAtEnd = op.proc.stat()?.readBytes ?? NaN;
+      await stopOp(env, op);
+      w.to = Date.now();
+      w.changes = ctx.settings.samples + ctx.settings.warmup;
+      const after = await apiserverSecretFigures(env);
+      arms.push({
+        label, helmSecrets, args, bootMs: op.bootMs, syncedMs: Math.round(op.syncedMs), stored, memoryAtSync, memorySettled,
+        readBytesAtSync: memoryAtSync.readBytes ?? NaN, readBytesAtEnd,
+        apiserver: {
+          listSecretsRequests: after.listRequests - before.listRequests, listSecretsBytes: after.listBytes - before.listBytes,
+          secretWatchEvents: after.watchEvents - before.watchEvents, secretWatchEventBytes: after.watchBytes - before.watchBytes,
+        },
+        rollsMetric, adoptions, latency,
+      });
+    };
+
+    await runArm('without helm Secrets', [], 0);
+
+    // The helm release Secrets: `release` holds helmBytes of incompressible data (helm's own is
+    // gzip, base64-encoded once more), named and labelled as helm names them.
+    const t0 = performance.now();
+    const releases = Math.max(1, Math.ceil(sc.helmSecrets / 10));
+    const helm = Array.from({ length: sc.helmSecrets }, (_, i) => ({ release: `rel-${i % releases}`, version: Math.floor(i / releases) + 1 }));
+    let done = 0;
+    await pool(helm, Math.min(ctx.settings.concurrency, 8), async ({ release, version }) => {
+      const body = secret(`sh.helm.release.v1.${release}.v${version}`, { release: secretPayload(sc.helmBytes) }, HELM_TYPE, {
+        name: release, owner: 'helm', status: 'superseded', version: String(version), [HELM_LABEL]: 'true',
+      });
+      await env.cl.admin.requestRetry('POST', `/api/v1/namespaces/${NS}/secrets`, body);
+      if (++done % 500 === 0) ctx.log(`  created ${done}/${sc.helmSecrets} helm release Secrets`);
+    });
+    const helmCreateSeconds = round1((performance.now() - t0) / 1000);
+    ctx.log(`  ${sc.helmSecrets} helm release Secrets of ${Math.round(sc.helmBytes / 1024)} KiB created in ${helmCreateSeconds} s`);
+
+    await runArm('helm Secrets excluded (default)', [], sc.helmSecrets);
+    await runArm('helm Secrets listed (--exclude-secret-types "")', ['--exclude-secret-types', ''], sc.helmSecrets);
+    await runArm('helm Secrets excluded (default), again', [], sc.helmSecrets);
+
+    const t1 = performance.now();
+    await env.cl.admin.requestRetry('DELETE', `/api/v1/namespaces/${NS}/secrets?labelSelector=${encodeURIComponent(`${HELM_LABEL}=true`)}`);
+    const gone = await (async () => {
+      const deadline = performance.now() + 300_000;
+      while (performance.now() < deadline) {
+        const left = await env.cl.admin.requestRetry<{ items: unknown[] }>('GET', `/api/v1/namespaces/${NS}/secrets?limit=1&labelSelector=${encodeURIComponent(`${HELM_LABEL}=true`)}`);
+        if (left.body.items.length === 0) return true;
+        await sleep(500);
+      }
+      return false;
+    })();
+    if (!gone) env.problems.push('helm release Secrets still present 300 s after their deletion');
+    const helmDeleteSeconds = round1((performance.now() - t1) / 1000);
+    await runArm('without helm Secrets, again (deleted)', [], 0);
+
+    const requests = await readAudit(env.cl.auditLog);
+    const result: HelmResult = {
+      scenario: sc.name, kind: 'helm-secrets', helmSecrets: sc.helmSecrets, helmSecretBytes: sc.helmBytes,
+      expectedSelector: `type!=${HELM_TYPE}`,
+      pairs: { configMaps: apps.length - secretApps.length, secrets: secretApps.length },
+      createSeconds: created.createSeconds, helmCreateSeconds, helmDeleteSeconds,
+      arms: arms.map((a) => {
+        const w = windows.get(a.label) as Window;
+        return { ...a, secretRequests: listWatchSelectors(requests, OPERATOR_USER, 'secrets', w), api: countByVerb(requests, OPERATOR_USER, w) };
+      }),
+      operatorProblems: env.problems,
+    };
+    for (const a of result.arms) {
+      ctx.log(`  ${a.label}: secrets LIST/WATCH ${a.secretRequests.map((r) => `${r.verb} ×${r.count} [${r.fieldSelector || 'no fieldSelector'}]`).join(', ')}`);
+    }
+    return result;
   });
 }
