@@ -244,6 +244,11 @@ for (const spec of specs) {
   if (loadReport.apiServersMax > 1) log(`scenario ${spec.name}: the machine was shared (${loadReport.apiServersMax} kube-apiservers at once)`);
   meta.scenarioSeconds[spec.name] = Math.round((Date.now() - t0) / 1000);
   log(`scenario ${spec.name}: ${meta.scenarioSeconds[spec.name]} s`);
+  // Written after every scenario, so that a run cut short still says how its results were made.
+  meta.durationSeconds = Math.round((Date.now() - started) / 1000);
+  meta.machine.k8s = ctx.info.k8s;
+  meta.rbac = ctx.info.rbac;
+  writeFileSync(path.join(out, 'meta.json'), `${JSON.stringify(meta, null, 1)}\n`);
 }
 meta.durationSeconds = Math.round((Date.now() - started) / 1000);
 meta.machine.k8s = ctx.info.k8s;

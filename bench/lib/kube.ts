@@ -66,7 +66,14 @@ export class Kube {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
+          let text: string;
+          try {
+            text = Buffer.concat(chunks).toString('utf8');
+          } catch (err) {
+            // A body too large for one string (over 512 MiB): an error of this request, not of the process.
+            reject(err instanceof Error ? err : new Error(String(err)));
+            return;
+          }
           const status = res.statusCode ?? 0;
           if (status >= 300 && !(ok?.(status) ?? false)) {
             reject(new ApiError(status, text, `${method} ${path}`));

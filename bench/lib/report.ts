@@ -33,11 +33,14 @@ const ok = (pass: boolean) => (pass ? '✅' : '❌');
 const share = (r: ScaleResult) => r.secretShare ?? 0;
 const scaleLabel = (r: ScaleResult) => `${r.n.toLocaleString('en-US')} × ${kib(r.configMapBytes)}${share(r) > 0 ? `, ${share(r) === 0.5 ? 'half' : `${Math.round(share(r) * 100)}%`} Secrets` : ''}`;
 const mibText = (bytes: number | undefined, digits = 1) => `${fmt(mib(bytes ?? NaN), digits)} MiB`;
+/** Bytes: KiB below 1 MiB, else MiB. */
+const size = (bytes: number) => (!Number.isFinite(bytes) ? '—' : bytes < 1024 * 1024 ? `${fmt(bytes / 1024, 0)} KiB` : `${fmt(bytes / 1024 / 1024, 1)} MiB`);
 /** A difference in bytes: KiB below 1 MiB, else MiB, with its sign. */
 const signed = (bytes: number) => {
   if (!Number.isFinite(bytes)) return '—';
   const sign = bytes < 0 ? '−' : '+';
   const abs = Math.abs(bytes);
+  if (abs < 512) return '±0 KiB';
   return abs < 1024 * 1024 ? `${sign}${fmt(abs / 1024, 0)} KiB` : `${sign}${fmt(abs / 1024 / 1024, 1)} MiB`;
 };
 
@@ -248,8 +251,8 @@ function renderHelm(results: readonly HelmResult[]): string[] {
       + `Latency: ${ordinary?.summary.n ?? 0} changes of an ordinary Secret per run.`, '');
     L.push('RSS and heap from the operator\'s /metrics at sync and once idle (before the latency samples); peak = VmHWM. "Read" = bytes the process read through read() from spawn '
       + '(rchar of /proc/<pid>/io: its apiserver traffic as received, TLS and gzip included, plus module loading and /proc reads), the same for every run but the volume of Secrets listed. '
-      + 'Apiserver LIST secrets and Secret watch events: the apiserver\'s own counters (apiserver_response_sizes, apiserver_watch_events_sizes) over the run, to every client: the operator is the only one that lists Secrets then; the watch events include the control plane\'s own Secret watches (the apiserver\'s own informer and the garbage collector\'s), which see the Secret changes of the latency samples.', '');
-    L.push('| run | helm Secrets in cluster | Secrets in the operator\'s store | synced ms | RSS at sync / idle | peak RSS | heap at sync / idle | read to sync / whole run | apiserver: LIST secrets (bytes) / Secret watch events (bytes) | secrets LIST / WATCH requests of the operator (fieldSelector) | Secret change → template p50 / p95 / p99 ms |');
+      + 'Apiserver LIST secrets and Secret watch events: the apiserver\'s own counters (apiserver_response_sizes: pages and bytes as sent, gzip above 128 KiB; apiserver_watch_events_sizes) over the run, to every client: the operator is the only one that lists Secrets then; the watch events include the control plane\'s own Secret watches (the apiserver\'s own informer and the garbage collector\'s), which see the Secret changes of the latency samples.', '');
+    L.push('| run | helm Secrets in cluster | Secrets in the operator\'s store | synced ms | RSS at sync / idle | peak RSS | heap at sync / idle | read to sync / whole run | apiserver: LIST secrets pages (bytes sent) / Secret watch events (bytes) | secrets LIST / WATCH requests of the operator (fieldSelector) | Secret change → template p50 / p95 / p99 ms |');
     L.push('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const a of r.arms) {
       const reqs = a.secretRequests.map((q) => `${q.verb} ×${q.count}: ${q.fieldSelector ? `\`${q.fieldSelector}\`` : '**none**'}`).join('; ') || '—';
@@ -259,7 +262,7 @@ function renderHelm(results: readonly HelmResult[]): string[] {
       L.push(`| ${a.label} | ${a.helmSecrets.toLocaleString('en-US')} | ${a.stored['Secret'] ?? '?'} | ${a.syncedMs} | `
         + `${mibText(a.memoryAtSync.rssBytes)} / ${mibText(a.memorySettled.rssBytes)} | ${mibText(a.memorySettled.peakRssBytes)} | `
         + `${mibText(a.memoryAtSync.heapUsedBytes)} / ${mibText(a.memorySettled.heapUsedBytes)} | ${mibText(a.readBytesAtSync)} / ${mibText(a.readBytesAtEnd)} | `
-        + `${a.apiserver.listSecretsRequests} (${mibText(a.apiserver.listSecretsBytes, 2)}) / ${a.apiserver.secretWatchEvents} (${mibText(a.apiserver.secretWatchEventBytes, 2)}) | `
+        + `${a.apiserver.listSecretsRequests} (${size(a.apiserver.listSecretsBytes)}) / ${a.apiserver.secretWatchEvents} (${size(a.apiserver.secretWatchEventBytes)}) | `
         + `${reqs} ${verdict} | ${fmt(l.p50, 1)} / ${fmt(l.p95, 1)} / ${fmt(l.p99, 1)}${a.latency.timeouts ? ` (${a.latency.timeouts} timeouts)` : ''} |`);
     }
     const none = r.arms.filter((a) => a.helmSecrets === 0);

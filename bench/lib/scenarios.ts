@@ -941,8 +941,12 @@ export async function runHelm(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'helm-
     await runArm('helm Secrets listed (--exclude-secret-types "")', ['--exclude-secret-types', ''], sc.helmSecrets);
     await runArm('helm Secrets excluded (default), again', [], sc.helmSecrets);
 
+    // One by one: a DELETE of the collection answers with every deleted object (here more than
+    // one string can hold).
     const t1 = performance.now();
-    await env.cl.admin.requestRetry('DELETE', `/api/v1/namespaces/${NS}/secrets?labelSelector=${encodeURIComponent(`${HELM_LABEL}=true`)}`);
+    await pool(helm, Math.min(ctx.settings.concurrency, 8), async ({ release, version }) => {
+      await env.cl.admin.requestRetry('DELETE', `/api/v1/namespaces/${NS}/secrets/sh.helm.release.v1.${release}.v${version}`, undefined, undefined, (st) => st === 404);
+    });
     const gone = await (async () => {
       const deadline = performance.now() + 300_000;
       while (performance.now() < deadline) {
