@@ -39,7 +39,7 @@ const USAGE = `Usage: npx tsx bench/run.ts [--quick] [flags]
   --rate R                   latency samples per second, operator and baseline together (default 20)
   --baseline-pairs B         pairs for the baseline watcher, not opted in (default 50)
   --concurrency C            concurrent writes when creating objects and in the storm (default 32)
-  --storm N|all              ConfigMaps the change storm rewrites: min(N, this) (full: 2000; quick: 500; 0 = none)
+  --storm N|all              ConfigMaps (and Secrets) the change storm rewrites: min(N, this) (full: 2000; quick: 500; 0 = none)
   --install-max N            scale scenarios with N up to this start as an installation (Deployments not
                              yet adopted); larger ones, and the size scenarios, over adopted Deployments
                              (default 1000: adopting 10k at the default rate limit takes minutes)

@@ -157,7 +157,7 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
     const storms = scale.filter((r) => r.storm);
     if (storms.length) {
       L.push('## Change storm (default debounce)', '');
-      L.push(`min(N, ${String(meta.settings.stormMax)}) ConfigMaps rewritten with new content (bounded pool of concurrent writes); time until each of their Deployments rolled. `
+      L.push(`min(N, ${String(meta.settings.stormMax)}) ConfigMaps (about half of them Secrets where the scenario has Secrets) rewritten with new content (bounded pool of concurrent writes); time until each of their Deployments rolled. `
         + 'The operator\'s default global rate limit (50 keys/s, burst 500) sets the pace beyond 500 keys. Reconciles = decisions by action during the storm '
         + '("none": a reconcile that wrote nothing). Sockets: the operator\'s open sockets after the storm (/proc/<pid>/fd).', '');
       L.push('| scenario | changes | writes took | all rolled after | rolled | duplicate rolls | missed | reconciles (by action) | mean reconcile ms | operator CPU s | sockets after |');
