@@ -246,7 +246,28 @@ export interface HelmResult {
 
 export type ScenarioResult = ScaleResult | BurstKResult | SharedResult | HelmResult | ScopingResult;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** The pause between two polls of a condition (never a wait that stands for one). */
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Reads `read` every `periodMs` until `samples` readings in a row are `same` as the one before
+ * (at most `maxPolls` polls), and returns the last: counters that stopped moving, a settled RSS.
+ */
+export async function untilStill<T>(read: () => Promise<T>, same: (a: T, b: T) => boolean, periodMs = 1000, samples = 2, maxPolls = 120): Promise<T> {
+  let before = await read();
+  for (let i = 0, still = 0; i < maxPolls && still < samples; i++) {
+    await sleep(periodMs);
+    const now = await read();
+    still = same(before, now) ? still + 1 : 0;
+    before = now;
+  }
+  return before;
+}
+
+/** The operator's memory once idle: RSS read until two readings 500 ms apart agree within 1 MiB. */
+export function settledMemory(op: RunningOperator): ReturnType<RunningOperator['memory']> {
+  return untilStill(() => op.memory(), (a, b) => Math.abs(a.rssBytes - b.rssBytes) < 1024 * 1024, 500, 1, 20);
+}
 
 function shuffled<T>(items: readonly T[]): T[] {
   const a = [...items];
@@ -877,13 +898,8 @@ export async function runHelm(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'helm-
     const runArm = async (label: string, args: string[], helmSecrets: number) => {
       // Watch events of the Secrets written before (the control plane's own watches) still in
       // flight would count in this run: wait until the apiserver's counters are still.
-      let before = await apiserverSecretFigures(env);
-      for (let i = 0, still = 0; i < 120 && still < 2; i++) {
-        await sleep(1000);
-        const now = await apiserverSecretFigures(env);
-        still = now.watchEvents === before.watchEvents && now.listRequests === before.listRequests ? still + 1 : 0;
-        before = now;
-      }
+      // The watch events of the Secrets just written must not count in this run.
+      const before = await untilStill(() => apiserverSecretFigures(env), (a, b) => a.watchEvents === b.watchEvents && a.listRequests === b.listRequests);
       const w = openWindow(env, `helm: ${label}`, OPERATOR_USER);
       windows.set(label, w);
       const op = await startOp(env, `helm-${arms.length + 1}`, '0', 600_000, { args });
@@ -895,8 +911,7 @@ export async function runHelm(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'helm-
         if (typeof v === 'number') stored[k] = v;
       }
       await queueIdle(op, 60_000);
-      await sleep(1000);
-      const memorySettled = await op.memory();
+      const memorySettled = await settledMemory(op);
       const rollsMetric = await op.metric('config_reload_rolls_total');
       const adoptions = await op.metric('config_reload_adoptions_total');
       ctx.log(`  ${label}: synced ${Math.round(op.syncedMs)} ms, stored ${JSON.stringify(stored)}, RSS at sync ${mib(memoryAtSync.rssBytes)} MiB, `

@@ -19,7 +19,7 @@ import { type LoadReport, watchLoad } from './load.ts';
 import { configMap, DATA_KEY, type Data, deployment, ENABLED, HASH, NS, payload, podSpec } from './objects.ts';
 import type { OperatorMemory } from './procs.ts';
 import {
-  type Ctx, type Env, type LatencyResult, measureLatency, openWindow, queueIdle, startOp, stopOp, withCluster,
+  type Ctx, type Env, type LatencyResult, measureLatency, openWindow, queueIdle, startOp, stopOp, withCluster, settledMemory, untilStill,
 } from './scenarios.ts';
 import { mib } from './stats.ts';
 import { until } from './tracker.ts';
@@ -138,7 +138,6 @@ export interface ScopingResult {
   operatorProblems: string[];
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 async function apiserverFigures(env: Env): Promise<ApiserverFigures> {
@@ -168,15 +167,8 @@ function diff(a: ApiserverFigures, b: ApiserverFigures): ApiserverFigures {
 }
 
 /** Waits until the apiserver's ConfigMap counters stand still for 2 s (events of earlier writes delivered). */
-async function apiserverStill(env: Env): Promise<ApiserverFigures> {
-  let before = await apiserverFigures(env);
-  for (let i = 0, still = 0; i < 120 && still < 2; i++) {
-    await sleep(1000);
-    const now = await apiserverFigures(env);
-    still = now.configMapWatchEvents === before.configMapWatchEvents && now.listConfigMapsRequests === before.listConfigMapsRequests ? still + 1 : 0;
-    before = now;
-  }
-  return before;
+function apiserverStill(env: Env): Promise<ApiserverFigures> {
+  return untilStill(() => apiserverFigures(env), (a, b) => a.configMapWatchEvents === b.configMapWatchEvents && a.listConfigMapsRequests === b.listConfigMapsRequests);
 }
 
 /** The operator's configmaps LISTs and WATCHes inside a window, by verb, namespace and labelSelector. */
@@ -284,8 +276,7 @@ export async function runScoping(ctx: Ctx, sc: ScopingSpec): Promise<ScopingResu
           if (typeof v === 'number') stored[k] = v;
         }
         await queueIdle(op, 60_000);
-        await sleep(1000);
-        const memorySettled = await op.memory();
+        const memorySettled = await settledMemory(op);
         const rollsMetric = await op.metric('config_reload_rolls_total');
         const adoptions = await op.metric('config_reload_adoptions_total');
         ctx.log(`  ${arm.label} #${round}: synced ${Math.round(op.syncedMs)} ms, stored ${JSON.stringify(stored)}, RSS at sync ${mib(atSync?.rssBytes ?? NaN)} MiB `

@@ -6,12 +6,17 @@ import { Observable, type ConfigurationOptions } from '@kubernetes/client-node';
 
 /** Options for one API call that abort it (rejecting with a TimeoutError) after `ms`. */
 export function requestTimeout(ms: number): ConfigurationOptions {
+  // Created per request, not per options object: the clock starts when the call does.
+  return requestSignal(() => AbortSignal.timeout(ms));
+}
+
+/** Options for one API call that aborts when the signal `signalFor()` gives it does. */
+export function requestSignal(signalFor: () => AbortSignal): ConfigurationOptions {
   return {
     middleware: [
       {
         pre: (ctx) => {
-          // Created per request, not per options object: the clock starts when the call does.
-          ctx.setSignal(AbortSignal.timeout(ms));
+          ctx.setSignal(signalFor());
           return new Observable(Promise.resolve(ctx));
         },
         post: (rsp) => new Observable(Promise.resolve(rsp)),

@@ -4,13 +4,8 @@
 // Every call takes an AbortSignal rather than a timeout: the elector aborts a request at a
 // deadline it measures on its own (monotonic, injectable) clock — a renewal that hangs must
 // end no later than the moment the replica stops being leader.
-import {
-  CoordinationV1Api,
-  Observable,
-  type ConfigurationOptions,
-  type KubeConfig,
-  type V1Lease,
-} from '@kubernetes/client-node';
+import { CoordinationV1Api, type ConfigurationOptions, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { requestSignal } from '../kube/request-timeout.ts';
 
 /**
  * One Lease, namespace and name bound. Failures reject with the API's error, whose status
@@ -35,22 +30,7 @@ export function clusterLeaseApi(kc: KubeConfig, namespace: string, name: string)
   };
 }
 
-/**
- * Options that hand `signal` to the request's fetch (client-node 2.x has no signal parameter,
- * but a middleware may set one on the request context; undici rejects with signal.reason).
- */
+/** Hands `signal` to the request's fetch (client-node 2.x has no signal parameter of its own). */
 function abortedBy(signal: AbortSignal): ConfigurationOptions {
-  return {
-    middleware: [
-      {
-        pre: (ctx) => {
-          ctx.setSignal(signal);
-          return new Observable(Promise.resolve(ctx));
-        },
-        post: (rsp) => new Observable(Promise.resolve(rsp)),
-      },
-    ],
-    // Keep whatever middleware the configuration already has (authentication, headers).
-    middlewareMergeStrategy: 'append',
-  };
+  return requestSignal(() => signal);
 }

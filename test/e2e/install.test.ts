@@ -2,16 +2,15 @@
 // authenticated as the manifests' ServiceAccount with a TokenRequest token, adopts, rolls and
 // dry-runs; and that ServiceAccount is denied everything else.
 import { expect } from 'chai';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { scratchDir } from '../scratch-dir.ts';
 import { fileURLToPath } from 'node:url';
 import { E2E_DIGEST_KEY_BASE64, installDigestKeyIn } from './digest-key.ts';
-import { testbed } from './hooks.ts';
 import { OperatorProcess } from './operator-process.ts';
 import {
-  clients, createConfigMap, createDeployment, createNamespace, deleteNamespace, deployment, ENABLED, HASH, kubectl,
-  podSpecWithVolume, readDeployment, recordedHash, replicaSetsOf, rewriteConfigMap, sentinelRoll, waitFor, waitForReplicaSets,
+  canI, clients, createConfigMap, createDeployment, createNamespace, deleteNamespace, deployment, ENABLED, HASH, kubectl,
+  podSpecWithVolume, readDeployment, recordedHash, replicaSetsOf, rewriteConfigMap, sentinelRoll, serviceAccountKubeconfig, waitFor, waitForReplicaSets,
 } from './support.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -19,27 +18,6 @@ const manifests = path.join(root, 'manifests');
 const SYSTEM_NS = 'config-reload-system';
 const SA = `system:serviceaccount:${SYSTEM_NS}:config-reload-operator`;
 
-/** A kubeconfig that authenticates with a token of the manifests' ServiceAccount. */
-async function serviceAccountKubeconfig(): Promise<string> {
-  const { core } = clients();
-  const tr = await core.createNamespacedServiceAccountToken({
-    namespace: SYSTEM_NS, name: 'config-reload-operator', body: { spec: { audiences: [], expirationSeconds: 3600 } },
-  });
-  const token = tr.status?.token;
-  if (!token) throw new Error('TokenRequest returned no token');
-  const admin = readFileSync(testbed().kubeconfigPath, 'utf8');
-  const server = /server: (\S+)/.exec(admin)?.[1];
-  const ca = /certificate-authority-data: (\S+)/.exec(admin)?.[1];
-  const file = path.join(scratchDir('sa'), 'kubeconfig');
-  writeFileSync(file, `apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: ${server}, certificate-authority-data: ${ca}}}]
-users: [{name: sa, user: {token: ${token}}}]
-contexts: [{name: c, context: {cluster: c, user: sa}}]
-current-context: c
-`);
-  return file;
-}
 
 describe('install: manifests and least-privilege RBAC', () => {
   let ns: string;
@@ -72,13 +50,7 @@ describe('install: manifests and least-privilege RBAC', () => {
     expect(d?.spec?.template?.spec?.containers?.[0]?.args).to.include('--dry-run');
   });
 
-  const can = (verb: string, resource: string, namespace = ns) => {
-    try {
-      return kubectl('auth', 'can-i', verb, resource, '--as', SA, '-n', namespace).trim();
-    } catch (err) {
-      return String((err as { stdout?: string }).stdout ?? '').trim();
-    }
-  };
+  const can = (verb: string, resource: string, namespace = ns) => canI(SA, verb, resource, namespace);
 
   it('2a. as the ServiceAccount, auth can-i allows watching and patching what it serves, reading only its own key Secret, and nothing else', () => {
     kubectl('apply', '-k', manifests);
@@ -116,7 +88,7 @@ describe('install: manifests and least-privilege RBAC', () => {
       // Its key comes from a file (in the cluster: the Secret the kubelet mounts).
       const keyFile = path.join(scratchDir('cm-only-key'), 'key');
       writeFileSync(keyFile, E2E_DIGEST_KEY_BASE64);
-      const kubeconfig = await serviceAccountKubeconfig();
+      const kubeconfig = await serviceAccountKubeconfig(SYSTEM_NS, 'config-reload-operator');
       await createConfigMap(ns, 'cmo-cm', { v: '1' });
       await createDeployment(ns, deployment('cmo', { annotations: ENABLED, podSpec: podSpecWithVolume('cmo-cm') }));
       op = await OperatorProcess.start({
@@ -134,7 +106,7 @@ describe('install: manifests and least-privilege RBAC', () => {
   });
 
   it('2b. authenticated as the ServiceAccount, the operator adopts (4), rolls (1) and dry-runs (10)', async () => {
-    const kubeconfig = await serviceAccountKubeconfig();
+    const kubeconfig = await serviceAccountKubeconfig(SYSTEM_NS, 'config-reload-operator');
     await createConfigMap(ns, 'sa-cm', { v: '1' });
     await createDeployment(ns, deployment('sa-pre', { annotations: ENABLED, podSpec: podSpecWithVolume('sa-cm') }));
     await waitForReplicaSets(ns, 'sa-pre', 1);

@@ -246,6 +246,9 @@ export class FakeCluster implements ClusterApi {
     const templateChanged = plural === 'deployments' && current !== undefined
       && !same((current as { spec?: { template?: unknown } }).spec?.template, (next as { spec?: { template?: unknown } }).spec?.template);
     const specChanged = current !== undefined && !same((current as { spec?: unknown }).spec, (next as { spec?: unknown }).spec);
+    // The generation moves as the apiserver moves it (on spec changes): the operator's store
+    // relies on that to reuse what it extracted from an unchanged spec. Tests count rolls by
+    // template writes, never by it.
     next.metadata = {
       ...next.metadata,
       uid: current?.metadata.uid ?? `uid-${++this.#uid}`,
