@@ -20,8 +20,11 @@ export interface Config {
   debounceMs: number;
   workers: number;
   resyncPeriodMs: number;
+  /** The write budget of rolls (configuration changes): writes per second and burst. */
   qps: number;
   burst: number;
+  /** The write budget of adoptions and re-recordings (housekeeping), served after rolls: writes per second. */
+  adoptionQps: number;
   /**
    * How the order of a pod-template change and a configuration change is established:
    * 'resource-version' compares their resourceVersions (one etcd for both types, the default);
@@ -59,6 +62,8 @@ export const DEFAULTS = {
   resyncPeriod: '10m',
   qps: 50,
   burst: 500,
+  // 10,000 workloads adopt in about 8 minutes; real changes never wait for it (their own lane).
+  adoptionQps: 20,
   templateOrder: 'resource-version' as TemplateOrder,
   configSources: 'configmaps,secrets',
   workloadKinds: 'deployments,statefulsets,daemonsets',
@@ -85,6 +90,7 @@ export const ENV = {
   'resync-period': 'CONFIG_RELOAD_RESYNC_PERIOD',
   qps: 'CONFIG_RELOAD_QPS',
   burst: 'CONFIG_RELOAD_BURST',
+  'adoption-qps': 'CONFIG_RELOAD_ADOPTION_QPS',
   'template-order': 'CONFIG_RELOAD_TEMPLATE_ORDER',
   'config-sources': 'CONFIG_RELOAD_CONFIG_SOURCES',
   'workload-kinds': 'CONFIG_RELOAD_WORKLOAD_KINDS',
@@ -112,7 +118,10 @@ export const USAGE = `Usage: config-reload-operator [flags]
   --debounce DURATION             coalesce a burst of changes into one roll (default ${DEFAULTS.debounce})
   --workers N                     concurrent reconciles (default ${DEFAULTS.workers})
   --resync-period DURATION        re-check every opted-in Deployment; 0 disables (default ${DEFAULTS.resyncPeriod})
-  --qps N, --burst N              global rate limit of reconciles (default ${DEFAULTS.qps}/s, burst ${DEFAULTS.burst})
+  --qps N, --burst N              write budget of rolls: patches per second and burst; evaluations that
+                                  write nothing are free (default ${DEFAULTS.qps}/s, burst ${DEFAULTS.burst}; 0 = unlimited)
+  --adoption-qps N                write budget of adoptions and re-recordings, served after every roll
+                                  (default ${DEFAULTS.adoptionQps}/s; 0 = unlimited)
   --template-order MODE           resource-version: a pod-template change written after the configuration
                                   changed carries it, no second roll; off: always roll (default ${DEFAULTS.templateOrder})
   --config-sources LIST           configmaps,secrets or one of them (default ${DEFAULTS.configSources})
@@ -156,6 +165,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
         'resync-period': { type: 'string' },
         qps: { type: 'string' },
         burst: { type: 'string' },
+        'adoption-qps': { type: 'string' },
         'template-order': { type: 'string' },
         'config-sources': { type: 'string' },
         'workload-kinds': { type: 'string' },
@@ -216,6 +226,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       resyncPeriodMs: parseDuration('--resync-period', str('resync-period', DEFAULTS.resyncPeriod)!),
       qps: integer('--qps', str('qps', String(DEFAULTS.qps))!, 0, 100_000),
       burst: integer('--burst', str('burst', String(DEFAULTS.burst))!, 1, 1_000_000),
+      adoptionQps: integer('--adoption-qps', str('adoption-qps', String(DEFAULTS.adoptionQps))!, 0, 100_000),
       templateOrder: oneOf('--template-order', str('template-order', DEFAULTS.templateOrder)!, ['resource-version', 'off'] as const),
       sourceKinds: listOf('--config-sources', str('config-sources', DEFAULTS.configSources)!, SOURCES),
       workloadKinds: listOf('--workload-kinds', str('workload-kinds', DEFAULTS.workloadKinds)!, WORKLOADS),

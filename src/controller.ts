@@ -29,12 +29,14 @@ const WORKLOAD_PAGE_SIZE = 500;
 
 const SOURCE_TYPES: Record<SourceKind, ResourceType> = { ConfigMap: CONFIGMAPS, Secret: SECRETS };
 const WORKLOAD_TYPES: Record<WorkloadKind, ResourceType> = { Deployment: DEPLOYMENTS, StatefulSet: STATEFULSETS, DaemonSet: DAEMONSETS };
+/** The flow of what a resync finds: catch-up after a restart takes turns with new changes. */
+const RESYNC_FLOW = 'resync';
 /** A reconcile that has not finished by then is stuck (its calls have deadlines far shorter). */
 const STUCK_RECONCILE_MS = 5 * 60_000;
 
 /** The start-up settings the controller acts on; their meaning is documented on Config. */
 export type ControllerSettings = Pick<Config, 'dryRun' | 'debounceMs' | 'workers' | 'resyncPeriodMs' | 'qps' | 'burst'>
-  & Partial<Pick<Config, 'namespaces' | 'templateOrder' | 'sourceKinds' | 'workloadKinds' | 'secretFieldSelector' | 'configMapSelector' | 'secretSelector'>>;
+  & Partial<Pick<Config, 'adoptionQps' | 'namespaces' | 'templateOrder' | 'sourceKinds' | 'workloadKinds' | 'secretFieldSelector' | 'configMapSelector' | 'secretSelector'>>;
 
 export interface ControllerOptions extends ControllerSettings {
   api: ClusterApi;
@@ -105,6 +107,8 @@ export class Controller {
     const observer = opts.observer;
     this.queue = new WorkQueue({
       debounceMs: opts.debounceMs, qps: opts.qps, burst: opts.burst, clock: this.#clock,
+      // A second's worth of adoptions may go at once; a roll never waits for them (its own lane).
+      housekeeping: { qps: opts.adoptionQps ?? 0, burst: Math.max(1, opts.adoptionQps ?? 0) },
       onTake: (_key, waitedMs) => observer?.queueWait?.(waitedMs / 1000),
     });
     this.reconciler = new Reconciler({
@@ -230,7 +234,7 @@ export class Controller {
    */
   resync(why: 'start' | 'periodic'): void {
     let queued = 0;
-    for (const w of this.workloads.values()) if (this.#enqueueIfNeeded(w)) queued++;
+    for (const w of this.workloads.values()) if (this.#enqueueIfNeeded(w, RESYNC_FLOW)) queued++;
     this.#log.log(why === 'start' || queued > 0 ? 'info' : 'debug', 'resync', { why, workloads: this.workloads.size, queued });
   }
 
@@ -324,7 +328,8 @@ export class Controller {
       }
       const seconds = (this.#clock.now() - started) / 1000;
       this.#act(key, result, seconds);
-      this.queue.done(key);
+      // The write budget is spent only by writes: an evaluation that wrote nothing gives its token back.
+      this.queue.done(key, { wrote: result.kind !== 'done' || result.written });
     }
   }
 
@@ -357,11 +362,16 @@ export class Controller {
     }
   }
 
-  /** Queues the workload only when an in-memory evaluation finds something to write or say. */
-  #enqueueIfNeeded(w: WorkloadState): boolean {
+  /**
+   * Queues the workload only when an in-memory evaluation finds something to write or say: a
+   * roll in the change lane, anything else (adoption, re-recording, a warning) behind it in the
+   * housekeeping lane. `flow` is the cause it takes turns under ("Work queue" in
+   * docs/architecture.md).
+   */
+  #enqueueIfNeeded(w: WorkloadState, flow: string): boolean {
     const decision = this.reconciler.evaluate(w);
     if (decision.action === 'none' && !decision.warning) return false;
-    this.queue.add(w.key);
+    this.queue.add(w.key, { lane: decision.action === 'roll' ? 'change' : 'housekeeping', flow });
     return true;
   }
 
@@ -371,7 +381,8 @@ export class Controller {
     for (const key of this.index.consumersOf(change.key)) {
       this.workloads.configChanged(key, `${change.kind} ${change.name}`);
       const w = this.workloads.get(key);
-      if (w) this.#enqueueIfNeeded(w);
+      // Every consumer of one change takes turns with every other change, never in front of it.
+      if (w) this.#enqueueIfNeeded(w, change.key);
     }
   }
 
@@ -421,6 +432,6 @@ export class Controller {
   #workloadObserved(o: WorkloadObservation): void {
     const consumed: SourceKey[] = o.state ? o.state.consumed.map((c) => sourceKey(c.kind, o.state!.namespace, c.name)) : [];
     this.index.set(o.key, consumed);
-    if (o.relevant && o.state && this.#synced) this.#enqueueIfNeeded(o.state);
+    if (o.relevant && o.state && this.#synced) this.#enqueueIfNeeded(o.state, o.key);
   }
 }

@@ -6,6 +6,11 @@ export const ENABLED_ANNOTATION = `${ANNOTATION_PREFIX}enabled`;
 export const CONFIGMAPS_ANNOTATION = `${ANNOTATION_PREFIX}configmaps`;
 export const SECRETS_ANNOTATION = `${ANNOTATION_PREFIX}secrets`;
 export const HASH_ANNOTATION = `${ANNOTATION_PREFIX}config-hash`;
+/**
+ * Pod template only, written only when a roll must restart pods whose template already carries
+ * the digest it records (src/reconcile/patch.ts): the value makes the template change.
+ */
+export const RESTART_ANNOTATION = `${ANNOTATION_PREFIX}restart`;
 /** On a ConfigMap or Secret: its changes never roll anything. */
 export const IGNORE_ANNOTATION = `${ANNOTATION_PREFIX}ignore`;
 

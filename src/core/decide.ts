@@ -24,7 +24,11 @@ export interface DecisionInput {
    * watch is forbidden): their absence is not known to be real, so nothing is decided.
    */
   unavailable?: SourceKind[];
-  /** Config objects whose content differs from what was recorded, when known; only for the reason. */
+  /**
+   * Config objects ("Kind name") whose content changed since the digest was last accounted for
+   * — for a workload not adopted yet, since the operator first saw it. Named in the reason; for
+   * a workload not adopted yet, a change is also what makes its adoption a roll.
+   */
   changed?: string[];
   /**
    * The current pod template was written after the last change of every consumed ConfigMap
@@ -32,6 +36,8 @@ export interface DecisionInput {
    * second roll would only repeat it. False when the order is unknown.
    */
   templateCarriesConfig?: boolean;
+  /** Someone else changed the pod template after the recorded digest was accounted for (its pods read the configuration of that moment). */
+  templateChangedSinceRecord?: boolean;
 }
 
 type Check = (input: DecisionInput) => Decision | undefined;
@@ -101,12 +107,24 @@ const requiredSourceMissing: Check = ({ recordedDigest, desiredDigest, missingRe
   return { action: 'none', code, warning, reason: `${missing}: not rolling, the new pods could not start` };
 };
 
-// Adoption never rolls: a workload seen for the first time was started with whatever
-// configuration exists now, as far as anyone can tell.
-const firstSeen: Check = ({ recordedDigest, desiredDigest }) =>
-  recordedDigest === undefined
-    ? { action: 'adopt', code: 'first_seen', reason: 'first seen; recorded digest, no roll', digest: desiredDigest }
-    : undefined;
+// Adoption does not roll: a workload seen for the first time was started with whatever
+// configuration existed when the operator first saw it, as far as anyone can tell. Adoptions
+// wait behind rolls at their own pace (the housekeeping lane, "Work queue" in
+// docs/architecture.md), so a consumed object may change between that first sight and the
+// adoption: that change is one the workload's pods have not seen, and it rolls — unless a
+// template change written after it already carried it.
+const firstSeen: Check = ({ recordedDigest, desiredDigest, changed, templateCarriesConfig: carries }) => {
+  if (recordedDigest !== undefined) return undefined;
+  if (changed !== undefined && changed.length > 0 && !carries) {
+    return {
+      action: 'roll',
+      code: 'changed_before_adoption',
+      reason: `${list(changed)} changed after the operator first saw the workload, before it was adopted: rolling`,
+      digest: desiredDigest,
+    };
+  }
+  return { action: 'adopt', code: 'first_seen', reason: 'first seen; recorded digest, no roll', digest: desiredDigest };
+};
 
 // A digest of another format cannot be compared with this one; re-recording it is what lets the
 // format change without rolling every workload.
@@ -148,6 +166,19 @@ const templateCarriesConfig: Check = ({ desiredDigest, templateCarriesConfig: ca
 const upToDate: Check = ({ recordedDigest, desiredDigest }) =>
   recordedDigest === desiredDigest ? { action: 'none', code: 'up_to_date', reason: 'up to date' } : undefined;
 
+// The digest is back where it was recorded, but the pod template was changed in between while a
+// consumed object was changing, and not after its last change: the pods that change started may
+// have read a version that is neither (a helm upgrade and its rollback within one debounce).
+const templateBetweenChanges: Check = ({ recordedDigest, desiredDigest, changed, templateChangedSinceRecord, templateCarriesConfig: carries }) =>
+  recordedDigest === desiredDigest && templateChangedSinceRecord === true && changed !== undefined && changed.length > 0 && !carries
+    ? {
+        action: 'roll',
+        code: 'template_between_changes',
+        reason: `the pod template changed while ${list(changed)} changed and changed back: its pods may run neither version; rolling`,
+        digest: desiredDigest,
+      }
+    : undefined;
+
 const configurationChanged: Check = ({ desiredDigest, changed }) => ({
   action: 'roll',
   code: 'config_changed',
@@ -166,6 +197,7 @@ const CHECKS: readonly Check[] = [
   firstSeen,
   otherFormat,
   otherKey,
+  templateBetweenChanges,
   upToDate,
   templateCarriesConfig,
   configurationChanged,

@@ -41,10 +41,12 @@ export type DecisionCode =
   | 'configmap_missing'
   | 'secret_missing'
   | 'first_seen'
+  | 'changed_before_adoption'
   | 'format_upgrade'
   | 'key_changed'
   | 'source_unavailable'
   | 'template_changed'
+  | 'template_between_changes'
   | 'up_to_date'
   | 'config_changed';
 

@@ -514,6 +514,8 @@ function notRetained(kind: WorkloadKind, d: WorkloadLike): WorkloadState {
     templateFingerprint: fingerprint(d.spec?.template),
     templateWrittenAtLeast: undefined,
     recordedDigest: d.metadata?.annotations?.[HASH_ANNOTATION],
+    templateDigest: d.spec?.template?.metadata?.annotations?.[HASH_ANNOTATION],
+    templateSinceRecord: false,
     pendingWrite: undefined,
     simulatedDigest: undefined,
     changed: new Set<string>(),

@@ -1,6 +1,6 @@
-// The global limit of the work queue: a token bucket on how fast keys become ready, so that a
-// buggy controller rewriting a ConfigMap or Secret in a loop cannot turn into thousands of
-// rollouts (see "Work queue" in docs/architecture.md). The per-key limit, a backoff after
+// The write budget of a lane of the work queue: a token bucket on how fast the operator writes,
+// so that a buggy controller rewriting a ConfigMap or Secret in a loop cannot turn into
+// thousands of rollouts (see "Work queue" in docs/architecture.md). The per-key limit, a backoff after
 // failures, is src/time/backoff.ts.
 import { type Clock, systemClock } from '../time/clock.ts';
 
@@ -38,6 +38,13 @@ export class TokenBucket {
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;
     return true;
+  }
+
+  /** Returns a token taken for a write that was not sent (the bucket never holds more than burst). */
+  giveBack(): void {
+    if (this.unlimited) return;
+    this.#refill();
+    this.#tokens = Math.min(this.#burst, this.#tokens + 1);
   }
 
   /** Milliseconds until tryTake() can succeed (0 when it can now). */

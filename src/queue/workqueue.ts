@@ -1,97 +1,121 @@
 // A work queue of string keys with client-go's semantics (see "Work queue" in
 // docs/architecture.md): de-duplicated, a key never handed to two workers at once, per-key
-// exponential backoff on failure, a global rate limit, and a short debounce so that a burst of
-// events for one key becomes one reconcile. Every timer and every reading of the time goes
-// through a Clock, so tests drive the queue with a virtual one.
+// exponential backoff on failure, and a short debounce so that a burst of events for one key
+// becomes one reconcile. Every timer and every reading of the time goes through a Clock, so
+// tests drive the queue with a virtual one.
 //
-// A key moves through these states; it is in at most one of the first three at any time:
-//   delayed   - waiting on its own timer (debounce, backoff, addAfter)
-//   throttled - due, waiting for a token of the global rate limit
-//   dirty     - ready: in the ready FIFO, or held back while a worker still processes it
-//   processing - handed to a worker, until done() (it may be dirty at the same time)
+// Beyond client-go, due keys wait in priority lanes — configuration changes before
+// housekeeping (adoptions, re-recordings) — and, inside a lane, take turns by flow (what caused
+// them), so that no real change waits behind no-op or bulk work. Each lane has its own token
+// bucket, and a token is a permission to WRITE: it is taken when a worker takes the key, and
+// given back when the reconcile wrote nothing (done(key, { wrote: false })), so evaluating a
+// workload that turns out to be up to date costs nothing.
+//
+// A key moves through these states; it is in at most one of the first two at any time:
+//   delayed    - waiting on its own timer (debounce, backoff, addAfter)
+//   due        - in its lane, waiting for a worker and a token of the lane
+//   processing - handed to a worker, until done() (it may be due again meanwhile: "redo")
 import { ExponentialBackoff } from '../time/backoff.ts';
 import { type Clock, systemClock, type Timer } from '../time/clock.ts';
+import { FairQueue } from './fair-queue.ts';
 import { TokenBucket } from './rate-limiter.ts';
+
+/** In the order they are served: a lane is served only when every lane before it is empty or out of tokens. */
+export const LANES = ['change', 'housekeeping'] as const;
+export type Lane = (typeof LANES)[number];
+
+/** Where a key waits: its lane, and its flow (the cause it takes turns under) inside the lane. */
+export interface Priority {
+  lane: Lane;
+  flow: string;
+}
+
+export interface LaneLimit {
+  /** Writes per second, 0 = unlimited. */
+  qps: number;
+  /** Writes that may go at once before qps applies (at least 1). */
+  burst: number;
+}
 
 export interface WorkQueueOptions {
   /**
-   * add(key) makes the key ready debounceMs after its FIRST add since it was last taken; further
+   * add(key) makes the key due debounceMs after its FIRST add since it was last taken; further
    * adds in the window coalesce. There is no trailing reset, so a writer in a loop cannot starve it.
    */
   debounceMs: number;
   /**
-   * Global token bucket applied when keys become ready: keys per second, 0 = unlimited. No
-   * default here: the operator's defaults live in src/config.ts.
+   * The change lane's write budget: writes per second (0 = unlimited) and burst. No defaults
+   * here: the operator's live in src/config.ts.
    */
   qps: number;
-  /** How many keys may become ready at once before qps applies (at least 1). */
   burst: number;
+  /** The housekeeping lane's write budget. Default: unlimited. */
+  housekeeping?: LaneLimit;
   /** Per-key exponential backoff for addRateLimited: base * 2^failures, no jitter. Default 200. */
   baseBackoffMs?: number;
   /** Cap of that backoff. Default 300_000. */
   maxBackoffMs?: number;
-  /** Time and timers (debounce, backoff, addAfter, rate limit, onTake). Default systemClock. */
+  /** Time and timers (debounce, backoff, addAfter, token waits, onTake). Default systemClock. */
   clock?: Clock;
   /**
-   * Called when a worker takes a key, with how long the key was due before that: time held by
-   * the rate limit, waiting for a free worker, or waiting for its own previous run to finish.
-   * The deliberate delays (debounce, backoff, addAfter) are not counted, so this measures
-   * saturation. Meant for metrics; it is called synchronously and must not throw.
+   * Called when a worker takes a key, with how long the key was due before that: time waiting
+   * for a token, for a free worker, or for its own previous run to finish. The deliberate delays
+   * (debounce, backoff, addAfter) are not counted, so this measures saturation. Meant for
+   * metrics; it is called synchronously and must not throw.
    */
-  onTake?: (key: string, waitedMs: number) => void;
+  onTake?: (key: string, waitedMs: number, lane: Lane) => void;
 }
 
 interface Delayed {
   readyAt: number;
   timer: Timer;
+  priority: Priority;
 }
 
-/** Array-backed FIFO whose take() is O(1) amortised (Array#shift is O(n) on large arrays). */
-class Fifo {
-  #items: string[] = [];
-  #head = 0;
+interface Due {
+  priority: Priority;
+  /** When it became due, for onTake. */
+  dueAt: number;
+  /** Matches the ticket in its lane's FairQueue while this entry is current. */
+  ticket: number;
+}
 
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
+interface Ticket {
+  key: string;
+  ticket: number;
+}
 
-  push(item: string): void {
-    this.#items.push(item);
-  }
+interface Processing {
+  priority: Priority;
+  /** The lane whose token the key holds (refunded when nothing was written). */
+  charged: Lane;
+  /** Added again while processing: due once done() is called. */
+  redo?: { priority: Priority; dueAt: number };
+}
 
-  take(): string | undefined {
-    if (this.#head >= this.#items.length) return undefined;
-    const item = this.#items[this.#head++];
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return item;
-  }
+const RANK: Record<Lane, number> = { change: 0, housekeeping: 1 };
 
-  clear(): void {
-    this.#items = [];
-    this.#head = 0;
-  }
+/** The more urgent of two priorities; on a tie the first (the one already waiting) keeps its flow. */
+function merge(current: Priority, added: Priority): Priority {
+  return RANK[added.lane] < RANK[current.lane] ? added : current;
 }
 
 export class WorkQueue {
   readonly #debounceMs: number;
   readonly #clock: Clock;
-  readonly #onTake: ((key: string, waitedMs: number) => void) | undefined;
+  readonly #onTake: WorkQueueOptions['onTake'];
   readonly #backoff: ExponentialBackoff;
-  readonly #bucket: TokenBucket;
+  readonly #buckets: Record<Lane, TokenBucket>;
 
   readonly #delayed = new Map<string, Delayed>();
-  /** key -> when it became due. Insertion-ordered, so keys get tokens in the order they became due. */
-  readonly #throttled = new Map<string, number>();
-  #throttleTimer: Timer | undefined;
-  /** key -> when it became due, for onTake. */
-  readonly #dirty = new Map<string, number>();
-  readonly #ready = new Fifo();
-  readonly #processing = new Set<string>();
+  readonly #due = new Map<string, Due>();
+  readonly #lanes: Record<Lane, FairQueue<Ticket>> = { change: new FairQueue(), housekeeping: new FairQueue() };
+  readonly #dueIn: Record<Lane, number> = { change: 0, housekeeping: 0 };
+  #tickets = 0;
+  readonly #processing = new Map<string, Processing>();
+  #tokenTimer: Timer | undefined;
 
-  /** Pending get() calls; non-empty only while #ready is empty. */
+  /** Pending get() calls; non-empty only while nothing can be handed out. */
   readonly #takers: Array<(key: string | undefined) => void> = [];
   readonly #drainWaiters: Array<() => void> = [];
   #shuttingDown = false;
@@ -101,27 +125,32 @@ export class WorkQueue {
     this.#clock = opts.clock ?? systemClock;
     this.#onTake = opts.onTake;
     this.#backoff = new ExponentialBackoff({ baseMs: opts.baseBackoffMs ?? 200, maxMs: opts.maxBackoffMs ?? 300_000 });
-    this.#bucket = new TokenBucket(opts.qps, opts.burst, this.#clock);
+    const housekeeping = opts.housekeeping ?? { qps: 0, burst: 1 };
+    this.#buckets = {
+      change: new TokenBucket(opts.qps, opts.burst, this.#clock),
+      housekeeping: new TokenBucket(housekeeping.qps, housekeeping.burst, this.#clock),
+    };
   }
 
-  /** Debounced and de-duplicated: the usual way to say "look at this key". */
-  add(key: string): void {
-    this.#schedule(key, this.#debounceMs);
+  /** Debounced and de-duplicated: the usual way to say "look at this key". Default priority: a change, its own flow. */
+  add(key: string, priority?: Priority): void {
+    this.#schedule(key, this.#debounceMs, priority);
   }
 
   /**
    * Makes the key due after delayMs (periodic resync, a requeue-after). When the key is already
    * delayed, the earlier of the two deadlines wins — so a new event (add) also cuts short a
    * pending backoff, as in client-go: level-based reconcile makes an early retry harmless.
+   * Without a priority, a key being processed keeps the one it was taken with.
    */
-  addAfter(key: string, delayMs: number): void {
-    this.#schedule(key, delayMs);
+  addAfter(key: string, delayMs: number, priority?: Priority): void {
+    this.#schedule(key, delayMs, priority);
   }
 
-  /** After a failure: retry the key after its exponential backoff. */
+  /** After a failure: retry the key after its exponential backoff, with the priority it had. */
   addRateLimited(key: string): void {
     if (this.#shuttingDown) return;
-    this.#schedule(key, this.#backoff.next(key));
+    this.#schedule(key, this.#backoff.next(key), undefined);
   }
 
   /** After a success: the key's next failure starts again from the base backoff. */
@@ -135,26 +164,40 @@ export class WorkQueue {
   }
 
   /**
-   * Waits for a ready key and marks it processing until done(key). After shutDown it still hands
-   * out keys that were already ready, then resolves undefined.
+   * Waits for a due key whose lane has a token, takes the token and marks the key processing
+   * until done(key). Lanes are served in order, flows in turn. After shutDown it resolves
+   * undefined.
    */
   get(): Promise<string | undefined> {
-    const key = this.#ready.take();
-    if (key !== undefined) return Promise.resolve(this.#take(key));
     if (this.#shuttingDown) return Promise.resolve(undefined);
+    const key = this.#takeNext();
+    if (key !== undefined) return Promise.resolve(key);
+    this.#waitForToken();
     return new Promise((resolve) => this.#takers.push(resolve));
   }
 
-  /** The worker is finished with the key; if it was added meanwhile, it is ready again now. */
-  done(key: string): void {
-    if (!this.#processing.delete(key)) return;
-    if (this.#dirty.has(key)) this.#offer(key);
+  /**
+   * The worker is finished with the key. `wrote: false` says the reconcile sent no write: the
+   * key's token goes back to its lane. If the key was added meanwhile, it is due again now.
+   */
+  done(key: string, outcome: { wrote: boolean } = { wrote: true }): void {
+    const p = this.#processing.get(key);
+    if (p === undefined) return;
+    this.#processing.delete(key);
+    if (!outcome.wrote) this.#buckets[p.charged].giveBack();
+    if (p.redo && !this.#shuttingDown) this.#enterDue(key, p.redo.priority, p.redo.dueAt);
+    else this.#dispatch();
     if (this.#processing.size === 0 && this.#shuttingDown) this.#resolveDrain();
   }
 
-  /** Keys ready to be taken now (the queue depth). */
+  /** Keys due now, in every lane: the queue depth. */
   get length(): number {
-    return this.#ready.length;
+    return this.#due.size;
+  }
+
+  /** Keys due in one lane. */
+  dueIn(lane: Lane): number {
+    return this.#dueIn[lane];
   }
 
   /** Keys waiting on a timer: debounce, backoff or addAfter. */
@@ -162,9 +205,11 @@ export class WorkQueue {
     return this.#delayed.size;
   }
 
-  /** Keys that are due but held back by the global rate limit. */
+  /** Due keys of lanes that are out of tokens now: held back by a write budget. */
   get throttled(): number {
-    return this.#throttled.size;
+    let held = 0;
+    for (const lane of LANES) if (this.#dueIn[lane] > 0 && this.#buckets[lane].msUntilToken() > 0) held += this.#dueIn[lane];
+    return held;
   }
 
   /** Keys handed to a worker and not yet done. */
@@ -177,17 +222,21 @@ export class WorkQueue {
   }
 
   /**
-   * Accepts no new work and drops delayed and throttled keys (their timers are cancelled);
-   * pending get() calls resolve undefined.
+   * Accepts no new work and drops delayed and due keys (their timers are cancelled); pending
+   * and later get() calls resolve undefined.
    */
   shutDown(): void {
     if (this.#shuttingDown) return;
     this.#shuttingDown = true;
     for (const { timer } of this.#delayed.values()) timer.cancel();
     this.#delayed.clear();
-    this.#throttled.clear();
-    this.#throttleTimer?.cancel();
-    this.#throttleTimer = undefined;
+    this.#due.clear();
+    for (const lane of LANES) {
+      this.#lanes[lane].clear();
+      this.#dueIn[lane] = 0;
+    }
+    this.#tokenTimer?.cancel();
+    this.#tokenTimer = undefined;
     for (const taker of this.#takers.splice(0)) taker(undefined);
     if (this.#processing.size === 0) this.#resolveDrain();
   }
@@ -199,18 +248,32 @@ export class WorkQueue {
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
-  #schedule(key: string, delayMs: number): void {
+  #schedule(key: string, delayMs: number, asked: Priority | undefined): void {
     if (this.#shuttingDown) return;
-    // Already due: it will be processed with no further delay, which covers this request too.
-    if (this.#dirty.has(key) || this.#throttled.has(key)) return;
+    const processing = this.#processing.get(key);
+    const priority = asked ?? processing?.priority ?? { lane: 'change', flow: key };
+    // Already due: it will be processed with no further delay, which covers this request too —
+    // in the more urgent lane of the two.
+    const due = this.#due.get(key);
+    if (due !== undefined) {
+      const merged = merge(due.priority, priority);
+      if (merged !== due.priority) this.#enterDue(key, merged, due.dueAt);
+      return;
+    }
+    if (processing?.redo) {
+      processing.redo.priority = merge(processing.redo.priority, priority);
+      return;
+    }
     const existing = this.#delayed.get(key);
+    const effective = existing ? merge(existing.priority, priority) : priority;
     if (delayMs <= 0) {
       if (existing) this.#cancelDelay(key, existing);
-      this.#becomeDue(key);
+      this.#becomeDue(key, effective);
       return;
     }
     const readyAt = this.#clock.now() + delayMs;
     if (existing !== undefined) {
+      existing.priority = effective;
       // Keeping the earlier deadline is what makes debounce coalesce without a trailing reset.
       if (existing.readyAt <= readyAt) return;
       existing.timer.cancel();
@@ -218,10 +281,11 @@ export class WorkQueue {
     // The system clock's timers are unref'd: the queue's owner (watchers, servers) is what keeps
     // the process alive, never a pending key.
     const timer = this.#clock.after(delayMs, () => {
+      const delayed = this.#delayed.get(key);
       this.#delayed.delete(key);
-      this.#becomeDue(key);
+      this.#becomeDue(key, delayed?.priority ?? effective);
     });
-    this.#delayed.set(key, { readyAt, timer });
+    this.#delayed.set(key, { readyAt, timer, priority: effective });
   }
 
   #cancelDelay(key: string, delayed: Delayed): void {
@@ -229,43 +293,67 @@ export class WorkQueue {
     this.#delayed.delete(key);
   }
 
-  #becomeDue(key: string): void {
-    this.#throttled.set(key, this.#clock.now());
-    this.#admitThrottled();
-  }
-
-  /** Moves throttled keys to ready while the bucket has tokens; sleeps until the next token. */
-  #admitThrottled(): void {
-    for (const [key, dueAt] of this.#throttled) {
-      if (!this.#bucket.tryTake()) break;
-      this.#throttled.delete(key);
-      // Time held by the rate limit counts as waiting (onTake), so dueAt travels along.
-      this.#dirty.set(key, dueAt);
-      // A key still being processed waits in dirty; done() offers it again.
-      if (!this.#processing.has(key)) this.#offer(key);
+  #becomeDue(key: string, priority: Priority): void {
+    const processing = this.#processing.get(key);
+    // A key still being processed waits for done(); the time counts as waiting (onTake).
+    if (processing !== undefined) {
+      processing.redo = { priority: processing.redo ? merge(processing.redo.priority, priority) : priority, dueAt: this.#clock.now() };
+      return;
     }
-    if (this.#throttled.size > 0 && this.#throttleTimer === undefined) {
-      this.#throttleTimer = this.#clock.after(Math.max(1, this.#bucket.msUntilToken()), () => {
-        this.#throttleTimer = undefined;
-        this.#admitThrottled();
-      });
+    this.#enterDue(key, priority, this.#clock.now());
+  }
+
+  /** Puts the key into its lane (moving it out of another one, whose ticket goes stale). */
+  #enterDue(key: string, priority: Priority, dueAt: number): void {
+    const previous = this.#due.get(key);
+    if (previous) this.#dueIn[previous.priority.lane]--;
+    const ticket = ++this.#tickets;
+    this.#due.set(key, { priority, dueAt, ticket });
+    this.#dueIn[priority.lane]++;
+    this.#lanes[priority.lane].push(priority.flow, { key, ticket });
+    this.#dispatch();
+  }
+
+  /** The next key of the first lane that has both keys and a token; takes the token. */
+  #takeNext(): string | undefined {
+    for (const lane of LANES) {
+      if (this.#dueIn[lane] === 0 || !this.#buckets[lane].tryTake()) continue;
+      const entry = this.#lanes[lane].take((t) => this.#due.get(t.key)?.ticket === t.ticket);
+      if (entry === undefined) {
+        // Only stale tickets were left (the count says otherwise only on a bug): keep the token.
+        this.#buckets[lane].giveBack();
+        continue;
+      }
+      const due = this.#due.get(entry.key) as Due;
+      this.#due.delete(entry.key);
+      this.#dueIn[lane]--;
+      this.#processing.set(entry.key, { priority: due.priority, charged: lane });
+      this.#onTake?.(entry.key, Math.max(0, this.#clock.now() - due.dueAt), lane);
+      return entry.key;
     }
+    return undefined;
   }
 
-  /** Hands a ready key to a waiting get(), or queues it. */
-  #offer(key: string): void {
-    const taker = this.#takers.shift();
-    if (taker !== undefined) taker(this.#take(key));
-    else this.#ready.push(key);
+  /** Hands keys to waiting get() calls while it can. */
+  #dispatch(): void {
+    while (this.#takers.length > 0) {
+      const key = this.#takeNext();
+      if (key === undefined) break;
+      (this.#takers.shift() as (key: string | undefined) => void)(key);
+    }
+    if (this.#takers.length > 0) this.#waitForToken();
   }
 
-  #take(key: string): string {
-    const now = this.#clock.now();
-    const dueAt = this.#dirty.get(key) ?? now;
-    this.#dirty.delete(key);
-    this.#processing.add(key);
-    this.#onTake?.(key, Math.max(0, now - dueAt));
-    return key;
+  /** Keys are due but their lanes are out of tokens: wake up when the first token is back. */
+  #waitForToken(): void {
+    if (this.#tokenTimer !== undefined) return;
+    let wait = Infinity;
+    for (const lane of LANES) if (this.#dueIn[lane] > 0) wait = Math.min(wait, this.#buckets[lane].msUntilToken());
+    if (wait === Infinity) return;
+    this.#tokenTimer = this.#clock.after(Math.max(1, wait), () => {
+      this.#tokenTimer = undefined;
+      this.#dispatch();
+    });
   }
 
   #resolveDrain(): void {

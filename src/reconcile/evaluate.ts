@@ -49,6 +49,7 @@ export function decisionInput(w: WorkloadState, ctx: EvaluationContext): Decisio
     unavailable,
     missingRequired,
     changed: [...w.changed],
+    templateChangedSinceRecord: w.templateSinceRecord,
     templateCarriesConfig: ctx.templateOrder === 'resource-version' && templateCarriesConfig(w.templateWrittenAtLeast, configAtMost),
   };
 }

@@ -10,7 +10,7 @@
 // match). A decision is never applied to a
 // state it did not see; the conflict re-queues the workload, which is evaluated again once the
 // watch has caught up.
-import { HASH_ANNOTATION } from '../core/annotations.ts';
+import { HASH_ANNOTATION, RESTART_ANNOTATION } from '../core/annotations.ts';
 
 export interface HashPatch {
   metadata: { uid: string; resourceVersion: string; annotations: Record<string, string> };
@@ -20,10 +20,16 @@ export interface HashPatch {
 export interface PatchTarget {
   uid: string;
   resourceVersion: string;
+  /** The pod template's config-hash annotation now. */
+  templateDigest?: string | undefined;
 }
 
 export function hashPatch(action: 'adopt' | 'roll', digest: string, target: PatchTarget): HashPatch {
   const metadata = { uid: target.uid, resourceVersion: target.resourceVersion, annotations: { [HASH_ANNOTATION]: digest } };
   if (action === 'adopt') return { metadata };
-  return { metadata, spec: { template: { metadata: { annotations: { [HASH_ANNOTATION]: digest } } } } };
+  const template: Record<string, string> = { [HASH_ANNOTATION]: digest };
+  // A roll to the digest the template already carries would change nothing, and start no pod:
+  // the restart annotation, set to the version decided on, makes it a template change.
+  if (target.templateDigest === digest) template[RESTART_ANNOTATION] = target.resourceVersion;
+  return { metadata, spec: { template: { metadata: { annotations: template } } } };
 }

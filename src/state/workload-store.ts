@@ -72,6 +72,14 @@ export interface WorkloadState {
   readonly templateWrittenAtLeast: bigint | undefined;
   /** The metadata config-hash annotation as last observed. */
   readonly recordedDigest: string | undefined;
+  /** The pod template's config-hash annotation: what the current pods were started with, as far as the operator wrote it. */
+  readonly templateDigest: string | undefined;
+  /**
+   * Someone else changed the pod template after the digest was last accounted for (our write
+   * acknowledged, or first sight): the pods it started read the configuration of that moment,
+   * which the recorded digest does not describe if a consumed object was changing then.
+   */
+  readonly templateSinceRecord: boolean;
   readonly pendingWrite: PendingWrite | undefined;
   /** Dry-run only: the digest it would have recorded, so that a would-be roll is reported once. */
   readonly simulatedDigest: string | undefined;
@@ -217,6 +225,7 @@ export class WorkloadStore {
     this.#replace(current, {
       pendingWrite: alreadySeen ? undefined : { digest, resourceVersion, expiresAt: this.#clock.now() + PENDING_WRITE_TTL_MS },
       templateWrittenAtLeast,
+      templateSinceRecord: false,
       changed: without(current.changed, accounted),
     });
   }
@@ -246,6 +255,8 @@ function carryOver(listed: WorkloadState, current: WorkloadState | undefined): W
     simulatedDigest: current.simulatedDigest ?? listed.simulatedDigest,
     changed: current.changed.size === 0 ? listed.changed : new Set([...listed.changed, ...current.changed]),
     templateWrittenAtLeast: later(listed.templateWrittenAtLeast, current.templateWrittenAtLeast),
+    // Either may know of a template change the other does not; assuming one is the safe side (a roll).
+    templateSinceRecord: listed.templateSinceRecord || current.templateSinceRecord,
   });
 }
 
@@ -293,6 +304,10 @@ function build(
   const consumedChanged = prior === undefined || JSON.stringify(prior.consumed) !== JSON.stringify(consumed);
 
   let templateWrittenAtLeast = prior?.templateWrittenAtLeast;
+  // Our own roll is dated exactly by its acknowledgement (writeAcknowledged): its echo is not
+  // someone else's template change.
+  const ownRoll = prior !== undefined && source !== 'list' && parseResourceVersion(resourceVersion) === prior.templateWrittenAtLeast;
+  const templateSinceRecord = prior !== undefined && ((templateChanged && !ownRoll) || prior.templateSinceRecord);
   if (prior === undefined) {
     // A workload created while we watch is dated by its ADDED event; one found by a list, or
     // opting in by a MODIFIED event, was written at some unknown time before.
@@ -315,7 +330,8 @@ function build(
 
   const state: WorkloadState = Object.freeze({
     key, kind, namespace, name, uid, resourceVersion, generation, optIn, consumed, rollout,
-    templateFingerprint, templateWrittenAtLeast, recordedDigest, pendingWrite,
+    templateFingerprint, templateWrittenAtLeast, recordedDigest, pendingWrite, templateSinceRecord,
+    templateDigest: d.spec?.template?.metadata?.annotations?.[HASH_ANNOTATION],
     simulatedDigest: prior?.simulatedDigest,
     changed: prior?.changed ?? EMPTY,
   });

@@ -3,14 +3,15 @@
 // in resourceVersion order, and keeps for every Deployment what its running pods were started
 // with (the "view": the values of the ConfigMap keys it consumes at the moment its current pod
 // template was written). It reports a violation when
-// - the operator writes to a Deployment that is not opted in, or rolls one it never adopted;
+// - the operator writes to a Deployment that is not opted in;
 // - an operator roll follows no change to any ConfigMap the Deployment consumes since its
 //   current pod template was written (an extra roll: a duplicate, or a template change that
 //   already carried the configuration) — at ConfigMap granularity, as the rule is stated;
 // - at quiescence, an opted-in, adopted Deployment whose required ConfigMaps exist runs a view
 //   that differs from the current configuration (a missed roll), or an opted-in one was never
 //   adopted.
-// Adoption (the operator's first metadata write) accepts the configuration of that moment.
+// Adoption (the operator's first metadata write) accepts the configuration of that moment; a
+// roll as the first write (a consumed ConfigMap changed before the adoption) must follow a change.
 import type { WriteRecord } from './fake-cluster.ts';
 
 type Data = Record<string, string>;
@@ -101,12 +102,15 @@ export class RulesOracle {
     if (!optIn.in) this.violations.push(`rv ${write.rv}: operator wrote to ${write.name}, which is not opted in`);
     if (write.templateChanged) {
       this.rolls++;
-      if (!model.adopted) this.violations.push(`rv ${write.rv}: operator rolled ${write.name} at adoption`);
       const consumed = new Set(refs.map((r) => r.name));
       const changed = [...consumed].some((name) => (this.#contentChanges.get(name) ?? []).some((rv) => rv > model.revisionRv && rv < write.rv));
-      if (!changed) {
+      if (!changed && !model.adopted) {
+        this.violations.push(`rv ${write.rv}: operator rolled ${write.name} at adoption, and no consumed ConfigMap changed since its pod template was written at rv ${model.revisionRv}`);
+      } else if (!changed) {
         this.violations.push(`rv ${write.rv}: extra roll of ${write.name} — no consumed ConfigMap changed since its pod template was written at rv ${model.revisionRv}`);
       }
+      // A roll as the first write is an adoption too (a change arrived before the adoption did).
+      model.adopted = true;
       model.revisionRv = write.rv;
       model.revisionConfig = this.#snapshot();
     } else if (!model.adopted) {

@@ -119,6 +119,44 @@ describe('controller: API actions against the in-memory API', () => {
     await h.controller.stop();
   });
 
+  it('rolls a change ahead of a mass adoption, which goes at its own pace; echoes of its writes cost no token', async () => {
+    const clock = new VirtualClock();
+    const cluster = new FakeCluster();
+    cluster.autoDeliver = true;
+    for (let i = 0; i < 20; i++) {
+      cluster.put('configmaps', configMap(`cfg-${i}`, { a: '1' }));
+      cluster.put('deployments', deployment(`web-${i}`, `cfg-${i}`));
+    }
+    const controller = new Controller({
+      api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: winston.createLogger({ silent: true }), namespaces: [NS], dryRun: false,
+      debounceMs: 0, workers: 2, resyncPeriodMs: 0, qps: 1, burst: 1, adoptionQps: 2,
+    });
+    await controller.start();
+    controller.runWorkers();
+    await flushMicrotasks();
+    await clock.advance(0);
+    const operatorWrites = () => cluster.writes.filter((w) => w.by === 'operator');
+    // One second's worth of adoptions went at once; the other 18 wait for their lane's tokens.
+    expect(operatorWrites().length).to.equal(2);
+    expect(controller.queue.dueIn('housekeeping')).to.equal(18);
+    // A change to a workload adopted last: it was seen before the change, so the change rolls it.
+    cluster.put('configmaps', configMap('cfg-19', { a: '2' }));
+    await flushMicrotasks();
+    await clock.advance(0);
+    const roll = operatorWrites().find((w) => w.name === 'web-19');
+    expect(roll?.templateChanged, 'rolled at once, not after the adoptions').to.equal(true);
+    expect(operatorWrites().length).to.equal(3);
+    // Adoptions go on at 2 per second: 17 more in 8.5 s, and none is an extra roll.
+    await clock.advance(8_500);
+    await flushMicrotasks();
+    expect(operatorWrites().filter((w) => !w.templateChanged).length).to.equal(19);
+    expect(operatorWrites().filter((w) => w.templateChanged).map((w) => w.name)).to.deep.equal(['web-19']);
+    expect(cluster.requests.patch).to.equal(20);
+    // The watch echoes of 20 writes were evaluated in memory and queued nothing.
+    expect(controller.queue.length + controller.queue.waiting).to.equal(0);
+    await controller.stop();
+  });
+
   it('writes nothing once leadership is lost', async () => {
     const leadership = new AbortController();
     const h = await harness({}, leadership.signal);

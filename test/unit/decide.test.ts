@@ -160,6 +160,29 @@ describe('decide: a pod-template change that carries the configuration', () => {
     expect(d.action).to.equal('none');
   });
 
+  it('rolls a workload not adopted yet whose configuration changed since it was first seen', () => {
+    const d = decide({ optIn, recordedDigest: undefined, desiredDigest: desired, missingRequired: [], keyId: KEY.id, changed: ['ConfigMap b', 'ConfigMap a'] });
+    expect(d).to.deep.equal({
+      action: 'roll', code: 'changed_before_adoption', digest: desired,
+      reason: 'ConfigMap a, ConfigMap b changed after the operator first saw the workload, before it was adopted: rolling',
+    });
+  });
+
+  it('adopts it without a roll when a template change written after that change carried it', () => {
+    const d = decide({ optIn, recordedDigest: undefined, desiredDigest: desired, missingRequired: [], keyId: KEY.id, changed: ['ConfigMap a'], templateCarriesConfig: true });
+    expect(d.code).to.equal('first_seen');
+  });
+
+  it('rolls when the template changed between a change and its reversal (its pods may run the version in between)', () => {
+    const input = { optIn, recordedDigest: desired, desiredDigest: desired, missingRequired: [], keyId: KEY.id, changed: ['ConfigMap a'], templateChangedSinceRecord: true };
+    expect(decide({ ...input, templateCarriesConfig: false })).to.deep.include({ action: 'roll', code: 'template_between_changes', digest: desired });
+    // Written after the last change, the template's pods read the current version: up to date.
+    expect(decide({ ...input, templateCarriesConfig: true }).code).to.equal('up_to_date');
+    // No change since the record: the template's pods read the recorded version.
+    expect(decide({ ...input, changed: [] }).code).to.equal('up_to_date');
+    expect(decide({ ...input, templateChangedSinceRecord: false }).code).to.equal('up_to_date');
+  });
+
   it('never lets a template change skip adoption or a missing required ConfigMap', () => {
     expect(decide({ optIn, recordedDigest: undefined, desiredDigest: desired, missingRequired: [], keyId: KEY.id, templateCarriesConfig: true }).code).to.equal('first_seen');
     expect(decide({ optIn, recordedDigest: recorded, desiredDigest: desired, missingRequired: [cm('cm')], keyId: KEY.id, templateCarriesConfig: true }).code).to.equal('configmap_missing');

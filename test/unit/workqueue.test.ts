@@ -318,13 +318,14 @@ describe('workqueue', () => {
     });
   });
 
-  describe('global rate limit', () => {
+  describe('write budget', () => {
     it('lets a burst through at once, then keys at qps', async () => {
       const q = queue({ qps: 50, burst: 2 });
       for (const key of ['a', 'b', 'c', 'd']) q.add(key);
-      expect(q.length).to.equal(2);
+      expect(q.length).to.equal(4);
+      expect(await q.get()).to.equal('a');
+      expect(await q.get()).to.equal('b');
       expect(q.throttled).to.equal(2);
-      expect(await takeAll(q)).to.deep.equal(['a', 'b']);
       // One token per 20 ms at 50 qps.
       expect(await nextKey(q, clock)).to.deep.equal({ key: 'c', after: 20 });
       expect(await nextKey(q, clock)).to.deep.equal({ key: 'd', after: 20 });
@@ -332,21 +333,142 @@ describe('workqueue', () => {
       expect(clock.pendingTimers).to.equal(0);
     });
 
-    it('is unlimited at 0 qps', () => {
+    it('is unlimited at 0 qps', async () => {
       const q = queue({ qps: 0, burst: 1 });
       for (let i = 0; i < 500; i++) q.add(`k${i}`);
-      expect(q.length).to.equal(500);
+      expect((await takeAll(q)).length).to.equal(500);
     });
 
-    it('does not let a throttled key be added twice', () => {
+    it('costs nothing for a reconcile that wrote nothing: its token goes back', async () => {
+      const q = queue({ qps: 1, burst: 2 });
+      for (const key of ['a', 'b', 'c', 'd']) q.add(key);
+      for (const key of ['a', 'b']) {
+        expect(await q.get()).to.equal(key);
+        q.done(key, { wrote: false });
+      }
+      expect(await q.get()).to.equal('c');
+      q.done('c'); // wrote: the token is spent
+      expect(await q.get()).to.equal('d');
+      q.done('d');
+      expect(q.throttled).to.equal(0);
+      q.add('e');
+      // Both tokens spent by c and d: e waits a second for the next one.
+      expect(await nextKey(q, clock)).to.deep.equal({ key: 'e', after: 1000 });
+    });
+
+    it('never holds more than the burst, however many tokens come back', async () => {
+      const q = queue({ qps: 1, burst: 1 });
+      q.add('a');
+      expect(await q.get()).to.equal('a');
+      q.done('a', { wrote: false });
+      q.done('a', { wrote: false }); // not processing any more: ignored
+      q.add('b');
+      q.add('c');
+      expect(await q.get()).to.equal('b');
+      expect(await nextKey(q, clock)).to.deep.equal({ key: 'c', after: 1000 });
+    });
+
+    it('does not let a due key be added twice', () => {
       const q = queue({ qps: 1, burst: 1 });
       q.add('a');
       q.add('b');
       q.add('b');
       q.addAfter('b', 5);
-      expect(q.length).to.equal(1);
-      expect(q.throttled).to.equal(1);
+      expect(q.length).to.equal(2);
       expect(q.waiting).to.equal(0);
+    });
+  });
+
+  describe('lanes and flows', () => {
+    const change = (flow: string) => ({ lane: 'change' as const, flow });
+    const housekeeping = { lane: 'housekeeping' as const, flow: 'adopt' };
+
+    it('serves every due change before any housekeeping', async () => {
+      const q = queue();
+      for (let i = 0; i < 3; i++) q.add(`adopt-${i}`, housekeeping);
+      q.add('roll-1', change('cm-a'));
+      q.add('roll-2', change('cm-b'));
+      expect([q.dueIn('change'), q.dueIn('housekeeping')]).to.deep.equal([2, 3]);
+      expect(await takeAll(q)).to.deep.equal(['roll-1', 'roll-2', 'adopt-0', 'adopt-1', 'adopt-2']);
+    });
+
+    it('takes flows in turn, so one change fanning out does not stand in front of another', async () => {
+      const q = queue();
+      for (let i = 0; i < 4; i++) q.add(`shared-${i}`, change('cm-shared'));
+      q.add('own', change('cm-own'));
+      expect(await takeAll(q)).to.deep.equal(['shared-0', 'own', 'shared-1', 'shared-2', 'shared-3']);
+    });
+
+    it('gives each lane its own budget: adoptions wait for theirs, rolls do not', async () => {
+      const q = queue({ qps: 50, burst: 1, housekeeping: { qps: 1, burst: 1 } });
+      for (let i = 0; i < 3; i++) q.add(`adopt-${i}`, housekeeping);
+      expect(await q.get()).to.equal('adopt-0');
+      q.add('roll', change('cm'));
+      expect(await q.get()).to.equal('roll');
+      // The next adoption waits for the housekeeping lane's next token, a second later.
+      expect(await nextKey(q, clock)).to.deep.equal({ key: 'adopt-1', after: 1000 });
+    });
+
+    it('hands a new change the next token even when housekeeping waits for tokens', async () => {
+      const q = queue({ qps: 1, burst: 1, housekeeping: { qps: 1, burst: 1 } });
+      q.add('adopt-0', housekeeping);
+      q.add('adopt-1', housekeeping);
+      q.add('roll-0', change('cm-0'));
+      expect(await q.get()).to.equal('roll-0');
+      expect(await q.get()).to.equal('adopt-0');
+      const waiting = pendingGet(q);
+      await clock.advance(500);
+      q.add('roll-1', change('cm-1'));
+      await clock.advance(500);
+      // Both lanes get a token at once; the change lane is served first.
+      expect(waiting.settled()).to.equal(true);
+      expect(await waiting.value).to.equal('roll-1');
+    });
+
+    it('moves a key waiting as housekeeping into the change lane when a change needs it', async () => {
+      const q = queue();
+      q.add('a', housekeeping);
+      q.add('w', housekeeping);
+      q.add('w', change('cm'));
+      expect([q.dueIn('change'), q.dueIn('housekeeping'), q.length]).to.deep.equal([1, 1, 2]);
+      expect(await takeAll(q)).to.deep.equal(['w', 'a']);
+    });
+
+    it('never moves a change down to housekeeping', async () => {
+      const q = queue({ debounceMs: 10 });
+      q.add('w', change('cm'));
+      q.add('a', housekeeping);
+      q.add('w', housekeeping);
+      await clock.advance(10);
+      expect([q.dueIn('change'), q.dueIn('housekeeping')]).to.deep.equal([1, 1]);
+      expect(await takeAll(q)).to.deep.equal(['w', 'a']);
+    });
+
+    it('upgrades a debounced key and a key added again while it is processed', async () => {
+      const q = queue({ debounceMs: 10 });
+      q.add('d', housekeeping);
+      q.add('d', change('cm'));
+      q.add('p', housekeeping);
+      await clock.advance(10);
+      expect(await q.get()).to.equal('d');
+      expect(await q.get()).to.equal('p');
+      q.addAfter('p', 0, housekeeping);
+      q.addAfter('p', 0, change('cm'));
+      q.add('other', housekeeping);
+      await clock.advance(10);
+      q.done('p');
+      expect([q.dueIn('change'), q.dueIn('housekeeping')]).to.deep.equal([1, 1]);
+      expect(await takeAll(q)).to.deep.equal(['p', 'other']);
+    });
+
+    it('retries a failed key in the lane it was taken from', async () => {
+      const q = queue({ baseBackoffMs: 10 });
+      q.add('a', housekeeping);
+      expect(await q.get()).to.equal('a');
+      q.addRateLimited('a');
+      q.done('a');
+      await clock.advance(10);
+      expect([q.dueIn('change'), q.dueIn('housekeeping')]).to.deep.equal([0, 1]);
     });
   });
 
@@ -396,17 +518,20 @@ describe('workqueue', () => {
       expect(q.shuttingDown).to.equal(true);
     });
 
-    it('accepts no new work and drops delayed and throttled keys, cancelling their timers', async () => {
+    it('accepts no new work and drops delayed and due keys, cancelling their timers', async () => {
       const q = queue({ debounceMs: 10, qps: 1, burst: 1 });
       q.addAfter('a', 0);
       q.addAfter('b', 0);
       q.add('c');
       q.addAfter('d', 5);
+      expect(await q.get()).to.equal('a');
+      const waiting = pendingGet(q);
       expect([q.length, q.throttled, q.waiting]).to.deep.equal([1, 1, 2]);
       // c's and d's delays, and the wait for b's token.
       expect(clock.pendingTimers).to.equal(3);
       q.shutDown();
-      expect([q.throttled, q.waiting]).to.deep.equal([0, 0]);
+      expect(await waiting.value).to.equal(undefined);
+      expect([q.length, q.throttled, q.waiting]).to.deep.equal([0, 0, 0]);
       expect(clock.pendingTimers).to.equal(0);
       q.add('e');
       q.addAfter('f', 0);
@@ -414,8 +539,6 @@ describe('workqueue', () => {
       expect(q.numRequeues('g')).to.equal(0);
       expect(clock.pendingTimers).to.equal(0);
       await clock.advance(60_000);
-      // Keys that were already ready are still handed out, then get() says "shut down".
-      expect(await q.get()).to.equal('a');
       expect(await q.get()).to.equal(undefined);
     });
 
@@ -451,6 +574,8 @@ describe('workqueue', () => {
       q.addRateLimited('failed');
       q.addAfter('x', 0);
       q.addAfter('y', 0);
+      void q.get();
+      void q.get();
       expect([q.waiting, q.throttled, q.length]).to.deep.equal([3, 1, 1]);
       // Four real timers are pending (three delays, one token wait), none of them ref'd.
       expect(refTimers()).to.equal(before);
