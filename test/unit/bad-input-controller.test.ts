@@ -50,7 +50,7 @@ async function harness() {
     await clock.runUntilIdle(60_000);
   };
   const complaints = () => logs.lines.filter((l) => l.level === 'warn' || l.level === 'error');
-  return { clock, cluster, controller, patches, settle, complaints };
+  return { clock, cluster, controller, patches, settle, complaints, lines: logs.lines };
 }
 
 describe('bad input: workloads that vanish while queued', () => {
@@ -60,6 +60,7 @@ describe('bad input: workloads that vanish while queued', () => {
     h.cluster.put('deployments', deployment('web', 'cfg'));
     await h.settle();
     expect(h.patches()).to.have.length(1); // adopted
+    expect(h.lines.map((l) => l.message), 'the log is captured').to.include('adopted');
 
     h.cluster.put('configmaps', configMap('cfg', { a: '2' }));
     await flushMicrotasks();
