@@ -100,11 +100,13 @@ describe('bad input: a 401 from the apiserver', () => {
       }
       return mergePatch(type, req);
     };
-    cluster.put('configmaps', { metadata: { name: 'cfg', namespace: 'ns' }, data: { a: '1' } });
-    cluster.put('deployments', {
+    const cm = { metadata: { name: 'cfg', namespace: 'ns' }, data: { a: '1' } };
+    const web = {
       metadata: { name: 'web', namespace: 'ns', annotations: { 'config-reload.dev/enabled': 'true' } },
       spec: { template: { spec: { containers: [{ name: 'c', image: 'i', envFrom: [{ configMapRef: { name: 'cfg' } }] }] } } },
-    });
+    };
+    cluster.put('configmaps', cm);
+    cluster.put('deployments', web);
     await flushMicrotasks();
     // Ten seconds of a revoked token: retried with a growing backoff (0.2, 0.4, 0.8, … s), not hot.
     await clock.advance(10_000);
