@@ -122,11 +122,14 @@ describe('bad input: the config-hash annotation edited by hand', () => {
     }
   });
 
-  it('a well-formed digest copied from elsewhere (another workload, an old manifest) rolls once: the operator cannot know it is wrong', () => {
+  it('a well-formed digest copied from elsewhere, the order of template and configuration unknown (a listed workload): rolls once', () => {
     const foreign = digestOf('whatever another workload consumes');
     expect(decideFor(optIn, foreign)).to.include({ action: 'roll', code: 'config_changed', digest: current });
     // Once recorded, it is up to date.
     expect(decideFor(optIn, current)).to.include({ action: 'none', code: 'up_to_date' });
+    // With pods known to be newer than the configuration (the operator saw both): re-recorded.
+    const carried = decide({ optIn, recordedDigest: foreign, desiredDigest: current, missingRequired: [], keyId: KEY.id, templateCarriesConfig: true });
+    expect(carried).to.include({ action: 'adopt', code: 'template_changed', digest: current });
   });
 });
 
