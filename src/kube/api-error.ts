@@ -85,6 +85,23 @@ export function describeError(err: unknown): string {
   let detail: string | undefined;
   if (typeof body === 'string') detail = statusMessage(body);
   else if (body && typeof body === 'object') detail = (body as { message?: string }).message;
-  const base = detail ?? (err instanceof Error ? err.message : String(err));
+  const base = detail ?? (err instanceof Error ? withCauses(err) : String(err));
   return status === undefined ? base : `HTTP ${status}: ${base}`;
+}
+
+/**
+ * A network failure's message with its causes: fetch rejects with "fetch failed" alone and puts
+ * what happened ("connect ECONNREFUSED 127.0.0.1:6443", a TLS error) in `cause`, sometimes in
+ * an AggregateError (one error per address tried).
+ */
+function withCauses(err: Error): string {
+  const parts = [err.message];
+  let cause: unknown = err.cause;
+  for (let depth = 0; depth < 3 && cause instanceof Error; depth++) {
+    const first = cause instanceof AggregateError && cause.errors[0] instanceof Error ? cause.errors[0] : undefined;
+    const message = cause.message || first?.message;
+    if (message && !parts.includes(message)) parts.push(message);
+    cause = cause.cause ?? first?.cause;
+  }
+  return parts.join(': ');
 }

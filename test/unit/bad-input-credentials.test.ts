@@ -119,3 +119,13 @@ describe('bad input: a 401 from the apiserver', () => {
     await controller.stop();
   });
 });
+
+describe('bad input: an apiserver that cannot be reached', () => {
+  it('says why, from the causes fetch hides behind "fetch failed"', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' });
+    expect(describeError(new TypeError('fetch failed', { cause: refused }))).to.equal('fetch failed: connect ECONNREFUSED 127.0.0.1:6443');
+    const both = new AggregateError([refused, new Error('connect ECONNREFUSED ::1:6443')], '');
+    expect(describeError(new TypeError('fetch failed', { cause: both }))).to.equal('fetch failed: connect ECONNREFUSED 127.0.0.1:6443');
+    expect(describeError(new Error('plain'))).to.equal('plain');
+  });
+});
