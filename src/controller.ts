@@ -10,6 +10,7 @@
 import type { Logger } from 'winston';
 import type { Config } from './config.ts';
 import type { DigestKey } from './core/digest.ts';
+import { quoteValue } from './core/annotations.ts';
 import { type SourceKey, sourceKey, type WorkloadKey, type WorkloadKind } from './core/keys.ts';
 import type { Decision, SourceKind } from './core/types.ts';
 import {
@@ -100,7 +101,7 @@ export class Controller {
       this.sources.set(kind, new SourceStore(kind, opts.digestKey, (entry, value, reason) => {
         this.#log.warn('malformed annotation', {
           object: `${entry.kind}/${entry.namespace}/${entry.name}`,
-          reason: `annotation config-reload.dev/ignore=${JSON.stringify(value)} is malformed: ${reason}; its changes roll nothing until it is fixed`,
+          reason: `annotation config-reload.dev/ignore=${quoteValue(value)} is malformed: ${reason}; its changes roll nothing until it is fixed`,
         });
       }));
     }

@@ -24,6 +24,19 @@ export function isObjectName(name: string): boolean {
   return name.length <= MAX_CONFIGMAP_NAME_LENGTH && DNS1123_SUBDOMAIN.test(name);
 }
 
+/** Longest part of an annotation value a log line or Event quotes. */
+const QUOTED_MAX = 100;
+
+/**
+ * A value as quoted in a reason: JSON, so that whitespace and control characters show, and cut
+ * after QUOTED_MAX characters with its length, so that a 10 KiB annotation does not make a
+ * 10 KiB log line (the Event recorder would cut it anyway, where the point is lost).
+ */
+export function quoteValue(value: string): string {
+  if (value.length <= QUOTED_MAX) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, QUOTED_MAX))}… (${value.length} characters)`;
+}
+
 type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 function parseEnabled(raw: string): Parsed<boolean> {
@@ -42,7 +55,7 @@ function parseNameList(raw: string, what: 'ConfigMap' | 'Secret'): Parsed<string
     if (!isObjectName(name)) {
       return {
         ok: false,
-        reason: `"${name}" is not a valid ${what} name (lowercase letters, digits, '-' and '.', ` +
+        reason: `${quoteValue(name)} is not a valid ${what} name (lowercase letters, digits, '-' and '.', ` +
           `starting and ending with a letter or digit, at most ${MAX_CONFIGMAP_NAME_LENGTH} characters)`,
       };
     }

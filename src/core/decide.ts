@@ -1,5 +1,6 @@
 // "Should we act?" for one workload: a chain of small checks, each of which either settles the
 // decision with a reason or passes. The first that settles wins, so the order is the policy.
+import { quoteValue } from './annotations.ts';
 import { DIGEST_FORMAT, digestFormat, digestKeyId } from './digest.ts';
 import type { Decision, OptIn, SourceKind } from './types.ts';
 
@@ -71,7 +72,7 @@ const malformedAnnotation: Check = ({ optIn }) =>
     ? {
         action: 'none',
         code: 'malformed_annotation',
-        reason: `annotation ${optIn.annotation}=${JSON.stringify(optIn.value)} is malformed: ${optIn.reason}; ignoring the workload`,
+        reason: `annotation ${optIn.annotation}=${quoteValue(optIn.value)} is malformed: ${optIn.reason}; ignoring the workload`,
         warning: 'MalformedAnnotation',
       }
     : undefined;

@@ -52,10 +52,18 @@ export function httpStatus(err: unknown): number | undefined {
   return undefined;
 }
 
-/** Worth retrying: conflicts, throttling, server errors and network failures (no status). */
+/**
+ * Worth retrying: conflicts, throttling, server errors and network failures (no status), and
+ * rejected credentials (401): an expired or revoked token is about the operator, not the object,
+ * and a rotated token file (or exec plugin) fixes it without anyone touching the object.
+ */
 export function isRetryable(status: number | undefined): boolean {
-  return status === undefined || status === 409 || status === 429 || status >= 500;
+  return status === undefined || status === 401 || status === 409 || status === 429 || status >= 500;
 }
+
+/** Said with every 401, whose Status message is only "Unauthorized". */
+export const UNAUTHORIZED_HINT = 'the apiserver rejected the credentials (an expired or revoked token?): '
+  + 'retrying with backoff; a kubeconfig tokenFile is read again when it changes';
 
 /** The Status message of an apiserver answer body, or its start when it is not a Status. */
 export function statusMessage(body: string): string {
@@ -70,12 +78,30 @@ export function statusMessage(body: string): string {
 
 /** A short message for logs: the API's own Status message when there is one. */
 export function describeError(err: unknown): string {
+  if (httpStatus(err) === 401) return `HTTP 401: Unauthorized: ${UNAUTHORIZED_HINT}`;
   if (err instanceof ApiError) return `HTTP ${err.status}: ${err.detail}`;
   const status = httpStatus(err);
   const body = (err as { body?: unknown })?.body;
   let detail: string | undefined;
   if (typeof body === 'string') detail = statusMessage(body);
   else if (body && typeof body === 'object') detail = (body as { message?: string }).message;
-  const base = detail ?? (err instanceof Error ? err.message : String(err));
+  const base = detail ?? (err instanceof Error ? withCauses(err) : String(err));
   return status === undefined ? base : `HTTP ${status}: ${base}`;
+}
+
+/**
+ * A network failure's message with its causes: fetch rejects with "fetch failed" alone and puts
+ * what happened ("connect ECONNREFUSED 127.0.0.1:6443", a TLS error) in `cause`, sometimes in
+ * an AggregateError (one error per address tried).
+ */
+function withCauses(err: Error): string {
+  const parts = [err.message];
+  let cause: unknown = err.cause;
+  for (let depth = 0; depth < 3 && cause instanceof Error; depth++) {
+    const first = cause instanceof AggregateError && cause.errors[0] instanceof Error ? cause.errors[0] : undefined;
+    const message = cause.message || first?.message;
+    if (message && !parts.includes(message)) parts.push(message);
+    cause = cause.cause ?? first?.cause;
+  }
+  return parts.join(': ');
 }

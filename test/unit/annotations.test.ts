@@ -5,6 +5,7 @@ import {
   ENABLED_ANNOTATION,
   HASH_ANNOTATION,
   parseOptIn,
+  quoteValue,
   SECRETS_ANNOTATION,
 } from '../../src/core/annotations.ts';
 
@@ -116,7 +117,7 @@ describe('annotations: parseOptIn', () => {
       if (optIn.kind !== 'malformed') continue;
       expect(optIn.annotation).to.equal(CONFIGMAPS_ANNOTATION);
       expect(optIn.value).to.equal(value);
-      expect(optIn.reason).to.include(`"${name}"`);
+      expect(optIn.reason).to.include(quoteValue(name));
     }
   });
 
