@@ -227,7 +227,7 @@ export class Oracle {
       if (r.keys === null || seen === null) byName.set(r.name, null);
       else byName.set(r.name, new Set([...(seen ?? []), ...r.keys]));
     }
-    return [...byName.keys()].sort().map((name) => `${name}=${project(this.#cmAt(ns, name, rv)?.values, byName.get(name) ?? null)}`).join(' ');
+    return [...byName.keys()].sort().map((name) => `${name}=${project(this.#cmAt(ns, name, rv)?.values, toKeys(byName.get(name)))}`).join(' ');
   }
 
   /** Versions in (after, before) at which the consumed projection of a ConfigMap in `refs` changed. */
@@ -354,3 +354,5 @@ function snapOf(d: DeploymentObject, seenAt: number): Snap {
     revision: d.metadata?.annotations?.[REVISION],
   };
 }
+
+const toKeys = (keys: Set<string> | null | undefined): string[] | null => (keys ? [...keys] : null);
