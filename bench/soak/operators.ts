@@ -27,7 +27,8 @@ export interface RssSample {
   replica: string;
   pid: number;
   rssMiB: number;
-  phase: 'load' | 'quiescent';
+  /** periodic: every 5 s, whatever happens; checkpoint: once per checkpoint, settled. */
+  phase: 'periodic' | 'checkpoint';
 }
 
 export interface ProcessLife {
@@ -64,7 +65,6 @@ export class OperatorPool {
   readonly lives: ProcessLife[] = [];
   readonly unexpectedExits: Array<ProcessLife & { tail: string[] }> = [];
   #sampler: NodeJS.Timeout | undefined;
-  #phase: 'load' | 'quiescent' = 'load';
   #stopped = false;
 
   constructor(o: PoolOptions) {
@@ -78,12 +78,8 @@ export class OperatorPool {
     await this.waitForLeader(120_000);
   }
 
-  set phase(p: 'load' | 'quiescent') {
-    this.#phase = p;
-  }
-
   /** One RSS reading (VmRSS of /proc/PID/status) of every live replica. */
-  sample(phase: 'load' | 'quiescent' = this.#phase): void {
+  sample(phase: 'periodic' | 'checkpoint' = 'periodic'): void {
     for (const s of this.#slots) {
       const st = s.proc?.running ? s.proc.stat() : undefined;
       if (st) this.rss.push({ t: Date.now(), replica: s.identity ?? s.name, pid: s.proc?.pid ?? -1, rssMiB: round(st.rssBytes / 2 ** 20), phase });
@@ -172,9 +168,10 @@ export class OperatorPool {
       life.endedAt = Date.now();
       life.end = slot.expectingExit || this.#stopped ? 'stopped by the soak' : 'exited by itself';
       if (!slot.expectingExit && !this.#stopped && slot.proc === proc) {
-        this.unexpectedExits.push({ ...life, tail: proc.tail.slice(-10) });
-        o.log(`${identity} exited by itself; restarting it`);
-        slot.restarting = proc.stop(1000).then(() => {
+        slot.restarting = proc.stop(1000).then((code) => {
+          life.end = `exited by itself (code ${code}${code === 128 ? ': a signal' : ''})`;
+          this.unexpectedExits.push({ ...life, tail: proc.tail.slice(-10) });
+          o.log(`${identity} ${life.end}; restarting it`);
           if (!this.#stopped) this.#spawn(slot);
         }).finally(() => {
           slot.restarting = undefined;

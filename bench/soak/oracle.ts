@@ -131,7 +131,11 @@ export class Oracle {
   readonly #dWatch: ResourceWatcher<DeploymentObject>;
   readonly #rsWatch: ResourceWatcher<ReplicaSetObject>;
 
-  constructor(kube: Kube, inScope: (namespace: string) => boolean) {
+  readonly #judged: (namespace: string) => boolean;
+
+  /** `inScope`: namespaces watched (fences included); `judged`: those whose workloads are checked. */
+  constructor(kube: Kube, inScope: (namespace: string) => boolean, judged: (namespace: string) => boolean) {
+    this.#judged = judged;
     this.#cmWatch = new ResourceWatcher<ConfigMapObject>(kube, '/api/v1/configmaps', inScope, (t, o, at) => this.#onConfigMap(t, o, at));
     this.#dWatch = new ResourceWatcher<DeploymentObject>(kube, '/apis/apps/v1/deployments', inScope, (t, o, at) => this.#onDeployment(t, o, at));
     this.#rsWatch = new ResourceWatcher<ReplicaSetObject>(kube, '/apis/apps/v1/replicasets', inScope, (t, o) => this.#onReplicaSet(t, o));
@@ -263,7 +267,7 @@ export class Oracle {
   pending(now: number): Finding[] {
     const out: Finding[] = [];
     for (const rec of this.#deployments.values()) {
-      if (rec.deleted) continue;
+      if (rec.deleted || !this.#judged(rec.ns)) continue;
       const workload = `${rec.ns}/${rec.name}`;
       const s = rec.last;
       if (s.optIn.optedIn && !this.#requiredMissing(rec, now)) {
@@ -295,6 +299,7 @@ export class Oracle {
   audit(windowStart: number, upTo: number): WindowAudit {
     const result: WindowAudit = { rolls: 0, adoptions: 0, otherWrites: 0, racedRolls: 0, expectedRollsAtLeast: 0, findings: [] };
     for (const rec of this.#deployments.values()) {
+      if (!this.#judged(rec.ns)) continue;
       const workload = `${rec.ns}/${rec.name}`;
       for (let i = 0; i < rec.opWrites.length; i++) {
         const w = rec.opWrites[i] as OpWrite;

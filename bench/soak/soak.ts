@@ -108,7 +108,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const totals = { expectedAtLeast: 0, seen: 0, racedRolls: 0, adoptions: 0, otherWrites: 0 };
   let proxy: FaultProxy | undefined;
   let pool: OperatorPool | undefined;
-  const oracle = new Oracle(kube, (ns) => ns.startsWith(`${prefix}-`));
+  const oracle = new Oracle(kube, (ns) => ns.startsWith(`${prefix}-`), (ns) => ns.startsWith(`${prefix}-`) && ns !== ctl);
   const eventLogFile = path.join(o.workDir, 'events.jsonl');
   writeFileSync(eventLogFile, '');
   let driver: Driver | undefined;
@@ -169,8 +169,7 @@ current-context: c
     const checkpoint = async (index: number) => {
       const t0 = Date.now();
       const p = pool as OperatorPool;
-      p.phase = 'quiescent';
-      faults?.clear();
+            faults?.clear();
       await p.idle();
       const findings: Finding[] = [];
       let settled = false;
@@ -183,6 +182,7 @@ current-context: c
         findings.push({ kind: 'unresponsive', workload: 'operator', detail: String(err) });
       }
       let pending: Finding[] = [];
+      let lastProgress = Date.now();
       while (Date.now() < deadline) {
         const fence = await touchFences(kube, ctl);
         fenceRv = Math.max(fence.configmaps, fence.deployments, fence.replicasets);
@@ -202,6 +202,10 @@ current-context: c
           sentinelDone = true;
           continue;
         }
+        if (Date.now() - lastProgress > 30_000) {
+          lastProgress = Date.now();
+          o.log(`checkpoint ${index}: still settling, ${pending.length} pending: ${pending.slice(0, 3).map((f) => `${f.kind} ${f.workload}: ${f.detail}`).join('; ')}`);
+        }
         await pause(500);
       }
       if (!settled) findings.push(...pending);
@@ -214,7 +218,7 @@ current-context: c
       totals.adoptions += audit.adoptions;
       totals.otherWrites += audit.otherWrites;
       windowStart = fenceRv;
-      p.sample('quiescent');
+      p.sample('checkpoint');
       let proxyRequests: number | undefined;
       if (proxy) {
         const c = proxy.counts();
@@ -232,7 +236,6 @@ current-context: c
       checkpoints.push(rec);
       lastCheckpointEvent = eventIndex;
       o.log(`checkpoint ${index}: events ${rec.events[0]}-${rec.events[1]}, settled in ${rec.settleMs} ms, rolls ${rec.rolls} (at least ${rec.expectedRollsAtLeast} expected, ${rec.racedRolls} raced), adoptions ${rec.adoptions}, violations ${findings.length}, load ${os.loadavg()[0]?.toFixed(1)}`);
-      p.phase = 'load';
     };
 
     await checkpoint(0);
@@ -363,7 +366,7 @@ export function memorySummary(rss: RssSample[]): MemorySummary[] {
   const byReplica = new Map<string, RssSample[]>();
   for (const s of rss) byReplica.set(s.replica, [...(byReplica.get(s.replica) ?? []), s]);
   return [...byReplica.entries()].map(([replica, samples]) => {
-    const q = samples.filter((s) => s.phase === 'quiescent').map((s) => s.rssMiB);
+    const q = samples.filter((s) => s.phase === 'checkpoint').map((s) => s.rssMiB);
     const peak = Math.max(...samples.map((s) => s.rssMiB));
     if (q.length < 3) return { replica, quiescentMiB: q, growthMiB: undefined, allowedMiB: undefined, peakMiB: peak };
     const base = q[1] as number;
