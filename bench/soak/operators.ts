@@ -155,7 +155,7 @@ export class OperatorPool {
       '--import', 'tsx', 'src/main.ts',
       '--kubeconfig', o.kubeconfig(), '--http-addr', 'off', '--log-format', 'json', '--log-level', 'info',
       '--namespace', [...o.namespaces, o.controlNamespace].join(','),
-      '--leader-elect', '--leader-election-namespace', o.controlNamespace, '--leader-election-id', LEASE, '--lease-duration', '4s',
+      '--leader-elect', '--leader-election-namespace', o.controlNamespace, '--leader-election-id', LEASE, '--lease-duration', '10s',
       '--digest-key-file', o.digestKeyFile, '--config-sources', 'configmaps', '--workload-kinds', 'deployments',
     ];
     const proc = new BenchProcess(`operator ${identity}`, o.root, args, path.join(o.logDir, `${identity}.log`), { POD_NAME: identity });

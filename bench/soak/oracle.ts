@@ -25,14 +25,16 @@
 // - write to an opted-out workload: any operator write to a Deployment not opted in (its patch
 //   carries the resourceVersion it decided on, so a decision made before an opt-out is refused).
 // - extra roll (no roll without a change, no duplicate per burst): a roll at resourceVersion w
-//   is justified when the consumed view changed at some version c < w after M = min(the last
-//   template write before w, the operator's previous write before w) — so a change before a
-//   template edit still justifies a roll when the recorded digest had not accounted for it (the
-//   contract rolls when the order cannot be established: catch-up after a restart, a relist) —
-//   or when a change c <= M reached the oracle less than RACE_MS before the operator's previous
-//   write (that write may have been decided before c reached the operator: its digest then
-//   lacks c, and a second roll for c is due). Anything else is an extra roll: a second roll for
-//   one burst, a roll on a same-content rewrite, a label edit or a key not consumed.
+//   is justified when (1) the consumed view changed after the last template write before w
+//   (the pods' configuration changed), or (2) the view the operator's previous write accounted
+//   for (its references and the configuration at that write) differs from the view at w, or
+//   changed in between — the recorded digest was stale; a template edit after the change would
+//   carry it, but the contract rolls when the order cannot be established (an edit made before
+//   the deciding process started, or found by a relist) — or (3) a consumed change reached the
+//   oracle less than RACE_MS before the operator's previous write (that write may have been
+//   decided before the change reached the operator: its digest then lacks it, and a second roll
+//   is due). Anything else is an extra roll: a second roll for one burst, a roll on a
+//   same-content rewrite, a label edit or a change to a key not consumed.
 // Conservative on purpose where the contract allows either outcome: whether the operator could
 // date a template change (it rolls when it cannot), re-opting in with a stale recorded digest
 // (roll, or re-record then carried by a later template write), and a roll racing a change.
@@ -115,6 +117,8 @@ export interface WindowAudit {
   adoptions: number;
   otherWrites: number;
   racedRolls: number;
+  /** Rolls justified only because the operator could not date a template change (allowed). */
+  undatedRolls: number;
   expectedRollsAtLeast: number;
   findings: Finding[];
 }
@@ -297,7 +301,7 @@ export class Oracle {
    * their view at the later of the window's start and their last non-operator baseline.
    */
   audit(windowStart: number, upTo: number): WindowAudit {
-    const result: WindowAudit = { rolls: 0, adoptions: 0, otherWrites: 0, racedRolls: 0, expectedRollsAtLeast: 0, findings: [] };
+    const result: WindowAudit = { rolls: 0, adoptions: 0, otherWrites: 0, racedRolls: 0, undatedRolls: 0, expectedRollsAtLeast: 0, findings: [] };
     for (const rec of this.#deployments.values()) {
       if (!this.#judged(rec.ns)) continue;
       const workload = `${rec.ns}/${rec.name}`;
@@ -316,13 +320,18 @@ export class Oracle {
         }
         const lastTemplate = [...rec.templateWrites].reverse().find((t) => t.rv < w.rv)?.rv ?? 0;
         const prevWrite = i > 0 ? (rec.opWrites[i - 1] as OpWrite) : undefined;
-        const m = Math.min(lastTemplate, prevWrite?.rv ?? lastTemplate);
-        if (this.#projectedChanges(rec.ns, w.refs, m, w.rv).length > 0) continue;
-        const raced = prevWrite && this.#projectedChanges(rec.ns, w.refs, 0, w.rv).some((c) => c.seenAt >= prevWrite.seenAt - RACE_MS);
-        if (raced) {
-          result.racedRolls++;
+        // (1) The configuration its pods read changed since their template was written.
+        if (this.#projectedChanges(rec.ns, w.refs, lastTemplate, w.rv).length > 0) continue;
+        // (2) The recorded digest was stale: what is consumed now (references included: a
+        // template edit may change them) differs from what the previous write accounted for.
+        // A template edit after the change would carry it, but the contract rolls when the
+        // order cannot be established (an edit made before this process started, a relist).
+        if (prevWrite && (this.#view(rec.ns, prevWrite.refs, prevWrite.rv) !== this.#view(rec.ns, w.refs, w.rv)
+          || this.#projectedChanges(rec.ns, w.refs, prevWrite.rv, w.rv).length > 0)) {
+          result.undatedRolls++;
           continue;
         }
+        const m = Math.min(lastTemplate, prevWrite?.rv ?? lastTemplate);
         result.findings.push({
           kind: 'extra-roll', workload, uid: rec.uid, rv: w.rv,
           detail: `rolled at rv ${w.rv} though no consumed key changed since rv ${m} (last template write ${lastTemplate}, previous operator write ${prevWrite?.rv ?? 'none'})`,

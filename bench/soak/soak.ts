@@ -55,6 +55,7 @@ export interface CheckpointRecord {
   rolls: number;
   expectedRollsAtLeast: number;
   racedRolls: number;
+  undatedRolls: number;
   adoptions: number;
   otherWrites: number;
   newReplicaSets: number;
@@ -74,7 +75,7 @@ export interface SoakReport {
   events: { total: number; byType: Partial<Record<EventType, number>> };
   faults: { injected: number; byLabel: Record<string, number>; list: InjectedFault[]; proxyRequests: number; proxyByStatus: Record<string, number> };
   operator: { processes: ProcessLife[]; unexpectedExits: Array<ProcessLife & { tail: string[] }> };
-  rolls: { expectedAtLeast: number; seen: number; racedRolls: number; adoptions: number; otherWrites: number; newReplicaSets: number };
+  rolls: { expectedAtLeast: number; seen: number; racedRolls: number; undatedRolls: number; adoptions: number; otherWrites: number; newReplicaSets: number };
   checkpoints: CheckpointRecord[];
   violations: Violation[];
   oracle: { gaps: number; harness: Finding[]; raceMs: number };
@@ -105,7 +106,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const rng = new Rng(o.seed);
   const violations: Violation[] = [];
   const checkpoints: CheckpointRecord[] = [];
-  const totals = { expectedAtLeast: 0, seen: 0, racedRolls: 0, adoptions: 0, otherWrites: 0 };
+  const totals = { expectedAtLeast: 0, seen: 0, racedRolls: 0, undatedRolls: 0, adoptions: 0, otherWrites: 0 };
   let proxy: FaultProxy | undefined;
   let pool: OperatorPool | undefined;
   const oracle = new Oracle(kube, (ns) => ns.startsWith(`${prefix}-`), (ns) => ns.startsWith(`${prefix}-`) && ns !== ctl);
@@ -215,6 +216,7 @@ current-context: c
       totals.expectedAtLeast += audit.expectedRollsAtLeast;
       totals.seen += audit.rolls;
       totals.racedRolls += audit.racedRolls;
+      totals.undatedRolls += audit.undatedRolls;
       totals.adoptions += audit.adoptions;
       totals.otherWrites += audit.otherWrites;
       windowStart = fenceRv;
@@ -229,13 +231,13 @@ current-context: c
       }
       const rec: CheckpointRecord = {
         index, at: new Date().toISOString(), events: [lastCheckpointEvent, eventIndex], settleMs: Date.now() - t0,
-        rolls: audit.rolls, expectedRollsAtLeast: audit.expectedRollsAtLeast, racedRolls: audit.racedRolls, adoptions: audit.adoptions,
+        rolls: audit.rolls, expectedRollsAtLeast: audit.expectedRollsAtLeast, racedRolls: audit.racedRolls, undatedRolls: audit.undatedRolls, adoptions: audit.adoptions,
         otherWrites: audit.otherWrites, newReplicaSets: oracle.newReplicaSets, violations: findings.length,
         ...(proxyRequests !== undefined ? { proxyRequests } : {}),
       };
       checkpoints.push(rec);
       lastCheckpointEvent = eventIndex;
-      o.log(`checkpoint ${index}: events ${rec.events[0]}-${rec.events[1]}, settled in ${rec.settleMs} ms, rolls ${rec.rolls} (at least ${rec.expectedRollsAtLeast} expected, ${rec.racedRolls} raced), adoptions ${rec.adoptions}, violations ${findings.length}, load ${os.loadavg()[0]?.toFixed(1)}`);
+      o.log(`checkpoint ${index}: events ${rec.events[0]}-${rec.events[1]}, settled in ${rec.settleMs} ms, rolls ${rec.rolls} (at least ${rec.expectedRollsAtLeast} expected; ${rec.undatedRolls} after an undated template change, ${rec.racedRolls} raced), adoptions ${rec.adoptions}, violations ${findings.length}, load ${os.loadavg()[0]?.toFixed(1)}`);
     };
 
     await checkpoint(0);
