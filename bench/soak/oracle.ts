@@ -130,6 +130,8 @@ export class Oracle {
   /** ReplicaSets created for soak Deployments (ADDED events). */
   newReplicaSets = 0;
   readonly harness: Finding[] = [];
+  /** Stale pods accepted because the configuration returned to what the operator recorded. */
+  readonly abaAccepted = new Set<string>();
   readonly #watchers: Array<ResourceWatcher<never>>;
   readonly #cmWatch: ResourceWatcher<ConfigMapObject>;
   readonly #dWatch: ResourceWatcher<DeploymentObject>;
@@ -257,6 +259,24 @@ export class Oracle {
     return rec.last.optIn.refs.some((r) => !r.optional && this.#cmAt(rec.ns, r.name, rv)?.values === undefined);
   }
 
+  /**
+   * The contract's catch-up compares digests only: when the configuration returns to what the
+   * operator's last write recorded (A-B-A) while no leader saw a template edit in between, the
+   * pods may run B and nothing rolls. The recorded digest may stand for any configuration from
+   * the previous operator write to the last one (a decision can be made on a view a little older
+   * than its write): a current view among those is accepted, and counted.
+   */
+  #recordedMatches(rec: DRec, current: string): boolean {
+    const last = rec.opWrites[rec.opWrites.length - 1];
+    if (!last) return false;
+    const from = rec.opWrites[rec.opWrites.length - 2]?.rv ?? last.rv;
+    const refs = rec.last.optIn.refs;
+    const versions = [from, last.rv, ...this.#projectedChanges(rec.ns, refs, from, last.rv).map((c) => c.rv)];
+    const match = versions.some((v) => this.#view(rec.ns, refs, v) === current);
+    if (match) this.abaAccepted.add(`${rec.ns}/${rec.name}@${last.rv}`);
+    return match;
+  }
+
   #baseline(rec: DRec): number {
     const lastTemplate = rec.templateWrites[rec.templateWrites.length - 1]?.rv ?? 0;
     return Math.max(lastTemplate, rec.firstAdoptionRv ?? 0);
@@ -281,7 +301,7 @@ export class Oracle {
           const base = this.#baseline(rec);
           const running = this.#view(rec.ns, s.optIn.refs, base);
           const current = this.#view(rec.ns, s.optIn.refs, now);
-          if (running !== current) {
+          if (running !== current && !this.#recordedMatches(rec, current)) {
             out.push({ kind: 'missed-roll', workload, uid: rec.uid, rv: base, detail: `pods started at rv ${base} read ${running}; the configuration now is ${current}` });
           }
         }

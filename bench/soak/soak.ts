@@ -78,7 +78,7 @@ export interface SoakReport {
   rolls: { expectedAtLeast: number; seen: number; racedRolls: number; undatedRolls: number; adoptions: number; otherWrites: number; newReplicaSets: number };
   checkpoints: CheckpointRecord[];
   violations: Violation[];
-  oracle: { gaps: number; harness: Finding[]; raceMs: number };
+  oracle: { gaps: number; harness: Finding[]; raceMs: number; abaAccepted: string[] };
   memory: MemorySummary[];
   rss: RssSample[];
   logs: string;
@@ -280,7 +280,7 @@ current-context: c
       operator: { processes: pool.lives, unexpectedExits: pool.unexpectedExits },
       rolls: { ...totals, newReplicaSets: oracle.newReplicaSets },
       checkpoints, violations,
-      oracle: { gaps: oracle.gaps, harness: oracle.harness, raceMs: RACE_MS },
+      oracle: { gaps: oracle.gaps, harness: oracle.harness, raceMs: RACE_MS, abaAccepted: [...oracle.abaAccepted] },
       memory, rss: pool.rss,
       logs: path.join(o.workDir, 'operator-logs'), eventLog: eventLogFile,
     };
