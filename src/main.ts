@@ -38,10 +38,15 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  // The operator's timers are unref'd (src/time/clock.ts) and its connections come and go: with
+  // no HTTP server (--http-addr off) and every watch waiting out a backoff, nothing else would
+  // keep the event loop alive and Node would exit 0, silently. The process runs until a signal.
+  const keepAlive = setInterval(() => undefined, 2 ** 30);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    clearInterval(keepAlive);
     log.info('shutting down', { signal });
     operator.stop().then(
       () => process.exit(0),

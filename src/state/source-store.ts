@@ -120,28 +120,35 @@ export class SourceStore {
    * covers that namespace only (one watch per namespace); entries of others are kept.
    */
   beginReplace(namespace?: string): SourceReplacement {
-    const old = this.#entries;
-    const next = new Map<SourceKey, SourceEntry>();
-    if (namespace !== undefined) for (const [key, entry] of old) if (entry.namespace !== namespace) next.set(key, entry);
+    // The new contents are assembled against the store as it is at commit, not as it was when
+    // the list began: with one watch per namespace, the other namespaces' lists and watch
+    // events land while this one runs, and swapping in a copy taken at the start lost them.
+    const listed = new Map<SourceKey, SourceEntry>();
     const changes: SourceChange[] = [];
     return {
       add: (cm) => {
         const key = sourceKeyOf(this.kind, cm);
-        const previous = old.get(key);
+        const previous = this.#entries.get(key);
         const built = this.#entryFor(cm, previous);
         const entry = built?.entry ?? previous;
         if (!entry) return;
-        next.set(key, entry);
+        listed.set(key, entry);
         if (built?.changed) changes.push(change(key, entry));
       },
       commit: (resourceVersion) => {
         const listedAt = parseResourceVersion(resourceVersion);
-        for (const [key, entry] of old) {
-          if (next.has(key) || (namespace !== undefined && entry.namespace !== namespace)) continue;
-          this.#remember(key, listedAt);
-          changes.push(change(key, entry));
+        const next = new Map<SourceKey, SourceEntry>();
+        for (const [key, entry] of this.#entries) {
+          if (namespace !== undefined && entry.namespace !== namespace) next.set(key, entry);
+          else if (!listed.has(key)) {
+            this.#remember(key, listedAt);
+            changes.push(change(key, entry));
+          }
         }
-        for (const key of next.keys()) this.#tombstones.delete(key);
+        for (const [key, entry] of listed) {
+          next.set(key, entry);
+          this.#tombstones.delete(key);
+        }
         this.#entries = next;
         // An object created and deleted while nobody watched left no trace: its deletion can
         // be as late as this list.

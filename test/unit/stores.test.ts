@@ -61,6 +61,43 @@ describe('ConfigMap store: digests only, change detection', () => {
     expect(store.lastContentChange(configMapKey('ns', 'gone'))).to.equal(9n);
   });
 
+  // Found by the soak (seed 1, `npm run soak -- --seed 1`): with `--namespace a,b,c` every
+  // namespace's reflector lists at start-up at the same time; each commit swapped in the store
+  // as it was when its own list began, so only the last namespace to commit kept its ConfigMaps
+  // ("caches synced" with ConfigMap: 1), every other consumer was adopted as "required ConfigMap
+  // missing", and the next write to those ConfigMaps (a label edit) rolled them.
+  it('lists of two namespaces running at once both land (one watch per namespace)', () => {
+    const store = new SourceStore('ConfigMap', KEY);
+    const inNs = (ns: string, name: string, rv: string) => ({ metadata: { name, namespace: ns, resourceVersion: rv }, data: { v: ns } });
+    const a = store.beginReplace('a');
+    const b = store.beginReplace('b');
+    a.add(inNs('a', 'x', '5'));
+    b.add(inNs('b', 'y', '6'));
+    expect(a.commit('7').map((c) => c.name)).to.deep.equal(['x']);
+    expect(b.commit('8').map((c) => c.name)).to.deep.equal(['y']);
+    expect(store.has(configMapKey('a', 'x'))).to.equal(true);
+    expect(store.has(configMapKey('b', 'y'))).to.equal(true);
+    expect(store.size).to.equal(2);
+  });
+
+  it('a watch event of another namespace, applied while a namespace relists, is kept', () => {
+    const store = new SourceStore('ConfigMap', KEY);
+    const inNs = (ns: string, name: string, rv: string, v: string) => ({ metadata: { name, namespace: ns, resourceVersion: rv }, data: { v } });
+    store.observe(inNs('b', 'y', '1', '1'));
+    const a = store.beginReplace('a');
+    a.add(inNs('a', 'x', '2', '1'));
+    expect(store.observe(inNs('b', 'y', '3', '2'))?.name).to.equal('y');
+    store.observe(inNs('b', 'z', '4', '1'));
+    a.commit('5');
+    expect(store.get(configMapKey('b', 'y'))?.resourceVersion).to.equal('3');
+    expect(store.has(configMapKey('b', 'z'))).to.equal(true);
+    // The relist of b then sees y unchanged: no change reported, so no roll.
+    const b = store.beginReplace('b');
+    b.add(inNs('b', 'y', '3', '2'));
+    b.add(inNs('b', 'z', '4', '1'));
+    expect(b.commit('6')).to.deep.equal([]);
+  });
+
   it('keeps no value: only digests', () => {
     const store = new SourceStore('ConfigMap', KEY);
     const secretish = 'value-that-must-not-be-retained';
