@@ -4,14 +4,15 @@
 //   (a failed page) leaves the store as it was;
 // - then a watch from the list's resourceVersion, with bookmarks;
 // - 410 Gone (from the watch or an expired continue token) → relist;
-// - any other error → retry after a jittered exponential backoff, watching again from the
-//   last resourceVersion seen, so that nothing is missed and nothing is listed twice;
+// - any other error → retry after a jittered exponential backoff (or the server's Retry-After,
+//   when longer), watching again from the last resourceVersion seen, so that nothing is missed
+//   and nothing is listed twice;
 // - a watchdog: a watch silent for longer than `watchdogMs` (no event, no bookmark) is cut
 //   and re-established at once;
 // - `synced` resolves after the first complete list.
 // The reflector retains nothing but the resourceVersion; the sink keeps what it needs.
 import type { Logger } from 'winston';
-import { describeError, httpStatus } from '../kube/api-error.ts';
+import { describeError, httpStatus, retryAfterMs } from '../kube/api-error.ts';
 import type { ClusterApi, KubeObject, ResourceType, Selectors, WatchEvent } from '../kube/cluster-api.ts';
 import { type Clock, delay, type Timer } from '../time/clock.ts';
 import { ExponentialBackoff } from '../time/backoff.ts';
@@ -124,7 +125,9 @@ export class Reflector<T extends KubeObject> {
           // Once allowed again, start with a list: its completion is what says "usable" again.
           this.#resourceVersion = undefined;
         }
-        const wait = watchdog ? 0 : this.#backoff.next();
+        // A server that said when to come back (Retry-After, with 429 and 503) is not asked
+        // sooner: the backoff is the floor, its answer the wait when longer.
+        const wait = watchdog ? 0 : Math.max(this.#backoff.next(), retryAfterMs(err) ?? 0);
         // A refusal is reported once by the hook's owner; the retries are detail.
         log.log(forbidden ? 'debug' : 'warn', watchdog ? 'watch silent past the watchdog: reconnecting' : 'list/watch failed: retrying', {
           resource: type.plural, error: describeError(err), retryInMs: Math.round(wait),
