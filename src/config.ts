@@ -20,6 +20,8 @@ export interface Config {
   debounceMs: number;
   workers: number;
   resyncPeriodMs: number;
+  /** A watch with no event and no bookmark for this long is cut and re-opened (the reflector's watchdog). */
+  watchIdleTimeoutMs: number;
   qps: number;
   burst: number;
   /**
@@ -57,6 +59,8 @@ export const DEFAULTS = {
   debounce: '1s',
   workers: 4,
   resyncPeriod: '10m',
+  // Above the apiserver's bookmark interval (about a minute), so a healthy quiet watch is never cut.
+  watchIdleTimeout: '150s',
   qps: 50,
   burst: 500,
   templateOrder: 'resource-version' as TemplateOrder,
@@ -83,6 +87,7 @@ export const ENV = {
   debounce: 'CONFIG_RELOAD_DEBOUNCE',
   workers: 'CONFIG_RELOAD_WORKERS',
   'resync-period': 'CONFIG_RELOAD_RESYNC_PERIOD',
+  'watch-idle-timeout': 'CONFIG_RELOAD_WATCH_IDLE_TIMEOUT',
   qps: 'CONFIG_RELOAD_QPS',
   burst: 'CONFIG_RELOAD_BURST',
   'template-order': 'CONFIG_RELOAD_TEMPLATE_ORDER',
@@ -112,6 +117,7 @@ export const USAGE = `Usage: config-reload-operator [flags]
   --debounce DURATION             coalesce a burst of changes into one roll (default ${DEFAULTS.debounce})
   --workers N                     concurrent reconciles (default ${DEFAULTS.workers})
   --resync-period DURATION        re-check every opted-in Deployment; 0 disables (default ${DEFAULTS.resyncPeriod})
+  --watch-idle-timeout DURATION   re-open a watch that sent no event or bookmark for this long (default ${DEFAULTS.watchIdleTimeout})
   --qps N, --burst N              global rate limit of reconciles (default ${DEFAULTS.qps}/s, burst ${DEFAULTS.burst})
   --template-order MODE           resource-version: a pod-template change written after the configuration
                                   changed carries it, no second roll; off: always roll (default ${DEFAULTS.templateOrder})
@@ -154,6 +160,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
         debounce: { type: 'string' },
         workers: { type: 'string' },
         'resync-period': { type: 'string' },
+        'watch-idle-timeout': { type: 'string' },
         qps: { type: 'string' },
         burst: { type: 'string' },
         'template-order': { type: 'string' },
@@ -214,6 +221,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       debounceMs: parseDuration('--debounce', str('debounce', DEFAULTS.debounce)!),
       workers,
       resyncPeriodMs: parseDuration('--resync-period', str('resync-period', DEFAULTS.resyncPeriod)!),
+      watchIdleTimeoutMs: watchIdleTimeout(str('watch-idle-timeout', DEFAULTS.watchIdleTimeout)!),
       qps: integer('--qps', str('qps', String(DEFAULTS.qps))!, 0, 100_000),
       burst: integer('--burst', str('burst', String(DEFAULTS.burst))!, 1, 1_000_000),
       templateOrder: oneOf('--template-order', str('template-order', DEFAULTS.templateOrder)!, ['resource-version', 'off'] as const),
@@ -244,6 +252,13 @@ export function parseDuration(flag: string, raw: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
   if (!m) throw new ConfigError(`${flag} ${JSON.stringify(raw)}: expected a duration such as 500ms, 2s, 5m or 0`);
   return Math.round(Number(m[1]) * UNITS[m[2] as string]!);
+}
+
+/** 0 would cut every watch at once; below a second, a busy apiserver's first event could miss it. */
+function watchIdleTimeout(raw: string): number {
+  const ms = parseDuration('--watch-idle-timeout', raw);
+  if (ms < 1000) throw new ConfigError(`--watch-idle-timeout ${JSON.stringify(raw)}: must be at least 1s`);
+  return ms;
 }
 
 /** A Lease records its duration in whole seconds. */
