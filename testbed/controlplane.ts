@@ -133,6 +133,39 @@ export class ControlPlane {
     }
   }
 
+  /**
+   * Stops etcd (SIGTERM, or SIGKILL for a crash) and starts it again on the same data; resolves
+   * once the apiserver is ready again on it (it reconnects by itself, as in production).
+   */
+  async restartEtcd(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.#procs.etcd.stop(5000, signal);
+    await this.#startEtcd();
+    await this.#procs.api.waitUntil('ready again after the etcd restart (/readyz)', () => this.#apiReady(), 90_000);
+  }
+
+  /**
+   * Compacts etcd's history up to its current revision (physically), as the apiserver's own
+   * compactor does every few minutes: a watch or a continue token from an older resourceVersion
+   * is then answered 410 Gone (for resources the watch cache does not serve, and by the cache
+   * once it has seen the compaction). Returns the revision compacted at.
+   */
+  async compactEtcd(): Promise<number> {
+    const base = this.#etcdUrl;
+    const post = async (p: string, body: unknown) => {
+      const res = await fetch(`${base}${p}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`etcd ${p}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+      return JSON.parse(text) as Record<string, unknown>;
+    };
+    // Any range answers with the store's current revision in its header.
+    const range = await post('/v3/kv/range', { key: Buffer.from([0]).toString('base64') });
+    const revision = Number((range.header as { revision?: string } | undefined)?.revision);
+    if (!Number.isSafeInteger(revision) || revision <= 0) throw new Error(`etcd: no current revision in ${JSON.stringify(range).slice(0, 300)}`);
+    await post('/v3/kv/compaction', { revision: String(revision), physical: true });
+    this.#log(`etcd compacted at revision ${revision}`);
+    return revision;
+  }
+
   async restartApiServer(): Promise<void> {
     await this.stopApiServer();
     await this.startApiServer();
@@ -157,19 +190,7 @@ export class ControlPlane {
   async #startAll(nodes: number): Promise<void> {
     const t0 = Date.now();
     const p = this.#procs;
-    const etcdUrl = `http://127.0.0.1:${this.#ports.etcd}`;
-    p.etcd.start(this.bins.etcd, [
-      `--data-dir=${path.join(this.dir, 'etcd')}`,
-      `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
-      `--listen-peer-urls=http://127.0.0.1:${this.#ports.etcdPeer}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${this.#ports.etcdPeer}`,
-      `--initial-cluster=default=http://127.0.0.1:${this.#ports.etcdPeer}`,
-      '--unsafe-no-fsync', '--quota-backend-bytes=8589934592', '--log-level=warn',
-    ]);
-    await p.etcd.waitUntil('healthy', async () => {
-      const res = await fetch(`${etcdUrl}/health`);
-      return res.ok && ((await res.json()) as { health?: string }).health === 'true';
-    }, 30_000);
+    await this.#startEtcd();
     this.#log(`etcd healthy (${Date.now() - t0} ms)`);
 
     await this.startApiServer();
@@ -220,6 +241,26 @@ export class ControlPlane {
     await p.scheduler.waitUntil('healthy', () => httpsOk(this.#ports.scheduler, '/healthz'), 60_000);
 
     this.#clientsStarted = true;
+  }
+
+  get #etcdUrl(): string {
+    return `http://127.0.0.1:${this.#ports.etcd}`;
+  }
+
+  async #startEtcd(): Promise<void> {
+    const etcdUrl = this.#etcdUrl;
+    this.#procs.etcd.start(this.bins.etcd, [
+      `--data-dir=${path.join(this.dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=http://127.0.0.1:${this.#ports.etcdPeer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${this.#ports.etcdPeer}`,
+      `--initial-cluster=default=http://127.0.0.1:${this.#ports.etcdPeer}`,
+      '--unsafe-no-fsync', '--quota-backend-bytes=8589934592', '--log-level=warn',
+    ]);
+    await this.#procs.etcd.waitUntil('healthy', async () => {
+      const res = await fetch(`${etcdUrl}/health`);
+      return res.ok && ((await res.json()) as { health?: string }).health === 'true';
+    }, 30_000);
   }
 
   #apiServerArgs(): string[] {
