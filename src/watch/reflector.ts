@@ -56,6 +56,9 @@ export interface ReflectorOptions extends Selectors {
   hooks?: ReflectorHooks;
 }
 
+/** A watch that lived this long was healthy: the failure after it starts a fresh backoff. */
+const HEALTHY_WATCH_MS = 10_000;
+
 class GoneError extends Error {}
 class WatchdogError extends Error {}
 
@@ -66,6 +69,8 @@ export class Reflector<T extends KubeObject> {
   readonly #stop = new AbortController();
   #resourceVersion: string | undefined;
   #abortWatch: (() => void) | undefined;
+  /** When the current (or last) watch connection opened; undefined once it has been accounted for. */
+  #watchStartedAt: number | undefined;
   #synced = false;
   #resolveSynced!: () => void;
   readonly synced: Promise<void> = new Promise((resolve) => (this.#resolveSynced = resolve));
@@ -100,7 +105,8 @@ export class Reflector<T extends KubeObject> {
         // A watch that lived a while was healthy: start the next failure's backoff afresh. One
         // the server closed at once, with nothing in it, is treated as a failure (client-go's
         // "very short watch"), so that a misbehaving server or proxy is not hammered.
-        if (lifetimeMs > 10_000) this.#backoff.forget();
+        this.#watchStartedAt = undefined;
+        if (lifetimeMs > HEALTHY_WATCH_MS) this.#backoff.forget();
         else if (lifetimeMs < 1000 && events === 0) {
           const wait = this.#backoff.next();
           log.warn('watch closed at once: retrying with backoff', { resource: type.plural, retryInMs: Math.round(wait) });
@@ -116,6 +122,12 @@ export class Reflector<T extends KubeObject> {
           if (++goneInARow > 1) await delay(clock, this.#backoff.next(), this.#stop.signal);
           continue;
         }
+        // A watch that had been healthy for a while and then broke (a reset, a proxy or load
+        // balancer cutting it) is a first failure, not the next one of an old streak: without
+        // this, a streak from hours ago made the reconnect wait up to backoffMaxMs, and every
+        // change meanwhile waited with it (found by the fault matrix's reset test).
+        if (this.#watchStartedAt !== undefined && clock.now() - this.#watchStartedAt > HEALTHY_WATCH_MS) this.#backoff.forget();
+        this.#watchStartedAt = undefined;
         const watchdog = err instanceof WatchdogError;
         const forbidden = httpStatus(err) === 403 && this.#opts.hooks?.onForbidden !== undefined;
         if (this.#resourceVersion === undefined) relistReason = 'error';
@@ -173,6 +185,7 @@ export class Reflector<T extends KubeObject> {
   async #watchOnce(): Promise<{ lifetimeMs: number; events: number }> {
     const { api, type, namespace, clock } = this.#opts;
     const started = clock.now();
+    this.#watchStartedAt = started;
     const watchdogMs = this.#opts.watchdogMs ?? 150_000;
     let failure: Error | undefined;
     let watchdog: Timer | undefined;
