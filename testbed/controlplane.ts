@@ -59,6 +59,7 @@ export class ControlPlane {
   #log: (line: string) => void;
   #stopped = false;
   #clientsStarted = false;
+  #replicas: Array<{ proc: ManagedProcess; port: number }> = [];
 
   private constructor(bins: ControlPlaneBinaries, dir: string, ports: Ports, opts: ControlPlaneOptions) {
     this.bins = bins;
@@ -119,7 +120,7 @@ export class ControlPlane {
   }
 
   async startApiServer(): Promise<void> {
-    this.#procs.api.start(this.bins.kubeApiserver, this.#apiServerArgs());
+    this.#procs.api.start(this.bins.kubeApiserver, this.#apiServerArgs(this.#ports.api, path.join(this.dir, 'apiserver-certs'), true));
     await this.#procs.api.waitUntil('ready (/readyz)', () => this.#apiReady(), 90_000);
     // After an apiserver restart, kube-controller-manager v1.36 has been seen to keep a silent
     // pod watch for minutes (its replicaset controller then refuses to act: "read version ...
@@ -141,6 +142,33 @@ export class ControlPlane {
     await this.#procs.etcd.stop(5000, signal);
     await this.#startEtcd();
     await this.#procs.api.waitUntil('ready again after the etcd restart (/readyz)', () => this.#apiReady(), 90_000);
+    for (const r of this.#replicas) {
+      if (r.proc.running) await r.proc.waitUntil('ready again after the etcd restart (/readyz)', () => this.#apiReady(r.port), 90_000);
+    }
+  }
+
+  /**
+   * A second kube-apiserver on the same etcd (as in an HA control plane), with extra flags, e.g.
+   * `--watch-cache=false`: such a replica serves every watch from etcd, so after compactEtcd() a
+   * watch resuming from an older resourceVersion is answered 410 Gone at once (the main
+   * apiserver's watch cache keeps serving the versions it holds). Stopped with the control plane.
+   */
+  async startApiServerReplica(flags: string[]): Promise<{ server: string; stop: () => Promise<void> }> {
+    const port = await freePort();
+    const n = this.#replicas.length + 1;
+    const proc = new ManagedProcess(`kube-apiserver-${n}`, path.join(this.dir, 'logs', `kube-apiserver-${n}.log`), path.join(this.dir, 'pids'));
+    const args = this.#apiServerArgs(port, path.join(this.dir, `apiserver-${n}-certs`), false);
+    proc.start(this.bins.kubeApiserver, [...args, ...flags]);
+    const replica = { proc, port };
+    this.#replicas.push(replica);
+    await proc.waitUntil('ready (/readyz)', () => this.#apiReady(port), 90_000);
+    return {
+      server: `https://127.0.0.1:${port}`,
+      stop: async () => {
+        await proc.stop();
+        this.#replicas = this.#replicas.filter((r) => r !== replica);
+      },
+    };
   }
 
   /**
@@ -173,7 +201,7 @@ export class ControlPlane {
 
   /** Logs of every component, for a failed test's report. */
   logTails(lines = 15): string {
-    return Object.values(this.#procs).map((p) => p.tail(lines)).join('\n');
+    return [...Object.values(this.#procs), ...this.#replicas.map((r) => r.proc)].map((p) => p.tail(lines)).join('\n');
   }
 
   async stop(): Promise<void> {
@@ -182,6 +210,7 @@ export class ControlPlane {
     const p = this.#procs;
     // Reverse order of start: clients first, etcd last.
     await Promise.all([p.kwok.stop(), p.scheduler.stop(), p.kcm.stop()]);
+    await Promise.all(this.#replicas.map((r) => r.proc.stop()));
     await p.api.stop();
     await p.etcd.stop();
     rmSync(this.dir, { recursive: true, force: true });
@@ -263,27 +292,28 @@ export class ControlPlane {
     }, 30_000);
   }
 
-  #apiServerArgs(): string[] {
+  /** `withOptionFlags`: the flags given at start (audit, benchmarks) are the main apiserver's only. */
+  #apiServerArgs(port: number, certDir: string, withOptionFlags: boolean): string[] {
     const c = this.#certs;
     return [
       `--etcd-servers=http://127.0.0.1:${this.#ports.etcd}`,
-      '--advertise-address=127.0.0.1', '--bind-address=127.0.0.1', `--secure-port=${this.#ports.api}`,
-      `--cert-dir=${path.join(this.dir, 'apiserver-certs')}`,
+      '--advertise-address=127.0.0.1', '--bind-address=127.0.0.1', `--secure-port=${port}`,
+      `--cert-dir=${certDir}`,
       `--tls-cert-file=${c.servingCert}`, `--tls-private-key-file=${c.servingKey}`,
       `--client-ca-file=${c.caCert}`,
       `--service-account-issuer=${this.server}`,
       `--service-account-key-file=${c.saPub}`, `--service-account-signing-key-file=${c.saKey}`,
       '--service-cluster-ip-range=10.0.0.0/24', '--allow-privileged=true',
       '--authorization-mode=RBAC', '--endpoint-reconciler-type=none',
-      ...this.#apiServerFlags,
+      ...(withOptionFlags ? this.#apiServerFlags : []),
     ];
   }
 
-  async #apiReady(): Promise<boolean> {
+  async #apiReady(port = this.#ports.api): Promise<boolean> {
     const c = this.#certs;
     return new Promise((resolve) => {
       const req = request({
-        host: '127.0.0.1', port: this.#ports.api, path: '/readyz', method: 'GET', timeout: 2000,
+        host: '127.0.0.1', port, path: '/readyz', method: 'GET', timeout: 2000,
         ca: readFileSync(c.caCert), cert: readFileSync(c.adminCert), key: readFileSync(c.adminKey),
       }, (res) => {
         res.resume();
