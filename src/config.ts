@@ -20,6 +20,8 @@ export interface Config {
   debounceMs: number;
   workers: number;
   resyncPeriodMs: number;
+  /** A watch with no event and no bookmark for this long is cut and re-opened (the reflector's watchdog). */
+  watchIdleTimeoutMs: number;
   /** The write budget of rolls (configuration changes): writes per second and burst. */
   qps: number;
   burst: number;
@@ -60,6 +62,8 @@ export const DEFAULTS = {
   debounce: '1s',
   workers: 4,
   resyncPeriod: '10m',
+  // Above the apiserver's bookmark interval (about a minute), so a healthy quiet watch is never cut.
+  watchIdleTimeout: '150s',
   qps: 50,
   burst: 500,
   // 10,000 workloads adopt in about 8 minutes; real changes never wait for it (their own lane).
@@ -88,6 +92,7 @@ export const ENV = {
   debounce: 'CONFIG_RELOAD_DEBOUNCE',
   workers: 'CONFIG_RELOAD_WORKERS',
   'resync-period': 'CONFIG_RELOAD_RESYNC_PERIOD',
+  'watch-idle-timeout': 'CONFIG_RELOAD_WATCH_IDLE_TIMEOUT',
   qps: 'CONFIG_RELOAD_QPS',
   burst: 'CONFIG_RELOAD_BURST',
   'adoption-qps': 'CONFIG_RELOAD_ADOPTION_QPS',
@@ -118,6 +123,7 @@ export const USAGE = `Usage: config-reload-operator [flags]
   --debounce DURATION             coalesce a burst of changes into one roll (default ${DEFAULTS.debounce})
   --workers N                     concurrent reconciles (default ${DEFAULTS.workers})
   --resync-period DURATION        re-check every opted-in Deployment; 0 disables (default ${DEFAULTS.resyncPeriod})
+  --watch-idle-timeout DURATION   re-open a watch that sent no event or bookmark for this long (default ${DEFAULTS.watchIdleTimeout})
   --qps N, --burst N              write budget of rolls: patches per second and burst; evaluations that
                                   write nothing are free (default ${DEFAULTS.qps}/s, burst ${DEFAULTS.burst}; 0 = unlimited)
   --adoption-qps N                write budget of adoptions and re-recordings, served after every roll
@@ -163,6 +169,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
         debounce: { type: 'string' },
         workers: { type: 'string' },
         'resync-period': { type: 'string' },
+        'watch-idle-timeout': { type: 'string' },
         qps: { type: 'string' },
         burst: { type: 'string' },
         'adoption-qps': { type: 'string' },
@@ -224,6 +231,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       debounceMs: parseDuration('--debounce', str('debounce', DEFAULTS.debounce)!),
       workers,
       resyncPeriodMs: parseDuration('--resync-period', str('resync-period', DEFAULTS.resyncPeriod)!),
+      watchIdleTimeoutMs: watchIdleTimeout(str('watch-idle-timeout', DEFAULTS.watchIdleTimeout)!),
       qps: integer('--qps', str('qps', String(DEFAULTS.qps))!, 0, 100_000),
       burst: integer('--burst', str('burst', String(DEFAULTS.burst))!, 1, 1_000_000),
       adoptionQps: integer('--adoption-qps', str('adoption-qps', String(DEFAULTS.adoptionQps))!, 0, 100_000),
@@ -255,6 +263,13 @@ export function parseDuration(flag: string, raw: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
   if (!m) throw new ConfigError(`${flag} ${JSON.stringify(raw)}: expected a duration such as 500ms, 2s, 5m or 0`);
   return Math.round(Number(m[1]) * UNITS[m[2] as string]!);
+}
+
+/** 0 would cut every watch at once; below a second, a busy apiserver's first event could miss it. */
+function watchIdleTimeout(raw: string): number {
+  const ms = parseDuration('--watch-idle-timeout', raw);
+  if (ms < 1000) throw new ConfigError(`--watch-idle-timeout ${JSON.stringify(raw)}: must be at least 1s`);
+  return ms;
 }
 
 /** A Lease records its duration in whole seconds. */

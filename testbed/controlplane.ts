@@ -59,6 +59,7 @@ export class ControlPlane {
   #log: (line: string) => void;
   #stopped = false;
   #clientsStarted = false;
+  #replicas: Array<{ proc: ManagedProcess; port: number }> = [];
 
   private constructor(bins: ControlPlaneBinaries, dir: string, ports: Ports, opts: ControlPlaneOptions) {
     this.bins = bins;
@@ -119,7 +120,7 @@ export class ControlPlane {
   }
 
   async startApiServer(): Promise<void> {
-    this.#procs.api.start(this.bins.kubeApiserver, this.#apiServerArgs());
+    this.#procs.api.start(this.bins.kubeApiserver, this.#apiServerArgs(this.#ports.api, path.join(this.dir, 'apiserver-certs'), true));
     await this.#procs.api.waitUntil('ready (/readyz)', () => this.#apiReady(), 90_000);
     // After an apiserver restart, kube-controller-manager v1.36 has been seen to keep a silent
     // pod watch for minutes (its replicaset controller then refuses to act: "read version ...
@@ -133,6 +134,66 @@ export class ControlPlane {
     }
   }
 
+  /**
+   * Stops etcd (SIGTERM, or SIGKILL for a crash) and starts it again on the same data; resolves
+   * once the apiserver is ready again on it (it reconnects by itself, as in production).
+   */
+  async restartEtcd(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.#procs.etcd.stop(5000, signal);
+    await this.#startEtcd();
+    await this.#procs.api.waitUntil('ready again after the etcd restart (/readyz)', () => this.#apiReady(), 90_000);
+    for (const r of this.#replicas) {
+      if (r.proc.running) await r.proc.waitUntil('ready again after the etcd restart (/readyz)', () => this.#apiReady(r.port), 90_000);
+    }
+  }
+
+  /**
+   * A second kube-apiserver on the same etcd (as in an HA control plane), with extra flags, e.g.
+   * `--watch-cache=false`: such a replica serves every watch from etcd, so after compactEtcd() a
+   * watch resuming from an older resourceVersion is answered 410 Gone at once (the main
+   * apiserver's watch cache keeps serving the versions it holds). Stopped with the control plane.
+   */
+  async startApiServerReplica(flags: string[]): Promise<{ server: string; stop: () => Promise<void> }> {
+    const port = await freePort();
+    const n = this.#replicas.length + 1;
+    const proc = new ManagedProcess(`kube-apiserver-${n}`, path.join(this.dir, 'logs', `kube-apiserver-${n}.log`), path.join(this.dir, 'pids'));
+    const args = this.#apiServerArgs(port, path.join(this.dir, `apiserver-${n}-certs`), false);
+    proc.start(this.bins.kubeApiserver, [...args, ...flags]);
+    const replica = { proc, port };
+    this.#replicas.push(replica);
+    await proc.waitUntil('ready (/readyz)', () => this.#apiReady(port), 90_000);
+    return {
+      server: `https://127.0.0.1:${port}`,
+      stop: async () => {
+        await proc.stop();
+        this.#replicas = this.#replicas.filter((r) => r !== replica);
+      },
+    };
+  }
+
+  /**
+   * Compacts etcd's history up to its current revision (physically), as the apiserver's own
+   * compactor does every few minutes: a watch or a continue token from an older resourceVersion
+   * is then answered 410 Gone (for resources the watch cache does not serve, and by the cache
+   * once it has seen the compaction). Returns the revision compacted at.
+   */
+  async compactEtcd(): Promise<number> {
+    const base = this.#etcdUrl;
+    const post = async (p: string, body: unknown) => {
+      const res = await fetch(`${base}${p}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`etcd ${p}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+      return JSON.parse(text) as Record<string, unknown>;
+    };
+    // Any range answers with the store's current revision in its header.
+    const range = await post('/v3/kv/range', { key: Buffer.from([0]).toString('base64') });
+    const revision = Number((range.header as { revision?: string } | undefined)?.revision);
+    if (!Number.isSafeInteger(revision) || revision <= 0) throw new Error(`etcd: no current revision in ${JSON.stringify(range).slice(0, 300)}`);
+    await post('/v3/kv/compaction', { revision: String(revision), physical: true });
+    this.#log(`etcd compacted at revision ${revision}`);
+    return revision;
+  }
+
   async restartApiServer(): Promise<void> {
     await this.stopApiServer();
     await this.startApiServer();
@@ -140,7 +201,7 @@ export class ControlPlane {
 
   /** Logs of every component, for a failed test's report. */
   logTails(lines = 15): string {
-    return Object.values(this.#procs).map((p) => p.tail(lines)).join('\n');
+    return [...Object.values(this.#procs), ...this.#replicas.map((r) => r.proc)].map((p) => p.tail(lines)).join('\n');
   }
 
   async stop(): Promise<void> {
@@ -149,6 +210,7 @@ export class ControlPlane {
     const p = this.#procs;
     // Reverse order of start: clients first, etcd last.
     await Promise.all([p.kwok.stop(), p.scheduler.stop(), p.kcm.stop()]);
+    await Promise.all(this.#replicas.map((r) => r.proc.stop()));
     await p.api.stop();
     await p.etcd.stop();
     rmSync(this.dir, { recursive: true, force: true });
@@ -157,19 +219,7 @@ export class ControlPlane {
   async #startAll(nodes: number): Promise<void> {
     const t0 = Date.now();
     const p = this.#procs;
-    const etcdUrl = `http://127.0.0.1:${this.#ports.etcd}`;
-    p.etcd.start(this.bins.etcd, [
-      `--data-dir=${path.join(this.dir, 'etcd')}`,
-      `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
-      `--listen-peer-urls=http://127.0.0.1:${this.#ports.etcdPeer}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${this.#ports.etcdPeer}`,
-      `--initial-cluster=default=http://127.0.0.1:${this.#ports.etcdPeer}`,
-      '--unsafe-no-fsync', '--quota-backend-bytes=8589934592', '--log-level=warn',
-    ]);
-    await p.etcd.waitUntil('healthy', async () => {
-      const res = await fetch(`${etcdUrl}/health`);
-      return res.ok && ((await res.json()) as { health?: string }).health === 'true';
-    }, 30_000);
+    await this.#startEtcd();
     this.#log(`etcd healthy (${Date.now() - t0} ms)`);
 
     await this.startApiServer();
@@ -222,27 +272,48 @@ export class ControlPlane {
     this.#clientsStarted = true;
   }
 
-  #apiServerArgs(): string[] {
+  get #etcdUrl(): string {
+    return `http://127.0.0.1:${this.#ports.etcd}`;
+  }
+
+  async #startEtcd(): Promise<void> {
+    const etcdUrl = this.#etcdUrl;
+    this.#procs.etcd.start(this.bins.etcd, [
+      `--data-dir=${path.join(this.dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=http://127.0.0.1:${this.#ports.etcdPeer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${this.#ports.etcdPeer}`,
+      `--initial-cluster=default=http://127.0.0.1:${this.#ports.etcdPeer}`,
+      '--unsafe-no-fsync', '--quota-backend-bytes=8589934592', '--log-level=warn',
+    ]);
+    await this.#procs.etcd.waitUntil('healthy', async () => {
+      const res = await fetch(`${etcdUrl}/health`);
+      return res.ok && ((await res.json()) as { health?: string }).health === 'true';
+    }, 30_000);
+  }
+
+  /** `withOptionFlags`: the flags given at start (audit, benchmarks) are the main apiserver's only. */
+  #apiServerArgs(port: number, certDir: string, withOptionFlags: boolean): string[] {
     const c = this.#certs;
     return [
       `--etcd-servers=http://127.0.0.1:${this.#ports.etcd}`,
-      '--advertise-address=127.0.0.1', '--bind-address=127.0.0.1', `--secure-port=${this.#ports.api}`,
-      `--cert-dir=${path.join(this.dir, 'apiserver-certs')}`,
+      '--advertise-address=127.0.0.1', '--bind-address=127.0.0.1', `--secure-port=${port}`,
+      `--cert-dir=${certDir}`,
       `--tls-cert-file=${c.servingCert}`, `--tls-private-key-file=${c.servingKey}`,
       `--client-ca-file=${c.caCert}`,
       `--service-account-issuer=${this.server}`,
       `--service-account-key-file=${c.saPub}`, `--service-account-signing-key-file=${c.saKey}`,
       '--service-cluster-ip-range=10.0.0.0/24', '--allow-privileged=true',
       '--authorization-mode=RBAC', '--endpoint-reconciler-type=none',
-      ...this.#apiServerFlags,
+      ...(withOptionFlags ? this.#apiServerFlags : []),
     ];
   }
 
-  async #apiReady(): Promise<boolean> {
+  async #apiReady(port = this.#ports.api): Promise<boolean> {
     const c = this.#certs;
     return new Promise((resolve) => {
       const req = request({
-        host: '127.0.0.1', port: this.#ports.api, path: '/readyz', method: 'GET', timeout: 2000,
+        host: '127.0.0.1', port, path: '/readyz', method: 'GET', timeout: 2000,
         ca: readFileSync(c.caCert), cert: readFileSync(c.adminCert), key: readFileSync(c.adminKey),
       }, (res) => {
         res.resume();

@@ -159,7 +159,7 @@ export async function startFaultProxy(opts: { upstream: string; upstreamCaData: 
         res.flushHeaders();
         const w = { c, kill: reset };
         watches.add(w);
-        socket.once('close', () => watches.delete(w));
+        res.once('close', () => watches.delete(w));
         return;
       }
     }
@@ -181,7 +181,7 @@ export async function startFaultProxy(opts: { upstream: string; upstreamCaData: 
         res.flushHeaders();
         const w = { c, kill: reset };
         watches.add(w);
-        socket.once('close', () => watches.delete(w));
+        res.once('close', () => watches.delete(w));
       }
       let first = true;
       upRes.on('data', (chunk: Buffer) => {
@@ -215,8 +215,9 @@ export async function startFaultProxy(opts: { upstream: string; upstreamCaData: 
         reset();
       }
     });
-    // The client went away (or was cut): so does its upstream request, a watch included.
-    socket.once('close', () => up.destroy());
+    // The answer is over, or the client went away (or was cut): so is the upstream request, a
+    // watch included. (On the response, not the keep-alive socket, so listeners do not pile up.)
+    res.once('close', () => up.destroy());
     req.pipe(up);
   }
 

@@ -15,15 +15,54 @@ export class ApiError extends Error {
   readonly detail: string;
   /** The Status object's details.causes: which fields were refused, and why. */
   readonly causes: readonly StatusCause[];
+  /** The answer's Retry-After, in ms, when it had a usable one (429 and 503 carry it). */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(status: number, body: string, what: string) {
+  constructor(status: number, body: string, what: string, retryAfter?: string | null) {
     const detail = statusMessage(body);
     super(`${what}: HTTP ${status}: ${detail}`);
     this.name = 'ApiError';
     this.status = status;
     this.detail = detail;
     this.causes = statusCauses(body);
+    this.retryAfterMs = parseRetryAfter(retryAfter);
   }
+}
+
+/** A server that says "not before" is believed, up to this: a bogus header must not park a loop for hours. */
+export const MAX_RETRY_AFTER_MS = 60_000;
+
+/**
+ * Retry-After in ms: delay-seconds (what the apiserver sends, with 429 from priority and
+ * fairness and with 503/504 while it starts) or an HTTP date; capped at MAX_RETRY_AFTER_MS.
+ */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const text = value.trim();
+  let ms: number;
+  if (/^\d+$/.test(text)) ms = Number(text) * 1000;
+  else {
+    // An HTTP date always ends in GMT (RFC 9110); anything else (a negative number, prose) is ignored.
+    const at = /GMT$/.test(text) ? Date.parse(text) : Number.NaN;
+    if (Number.isNaN(at)) return undefined;
+    ms = Math.max(0, at - now);
+  }
+  return Math.min(ms, MAX_RETRY_AFTER_MS);
+}
+
+/**
+ * How long the server asked us to wait before the next request (Retry-After), if it did: from
+ * the operator's own ApiError, or the headers of client-node's ApiException.
+ */
+export function retryAfterMs(err: unknown): number | undefined {
+  if (err instanceof ApiError) return err.retryAfterMs;
+  const headers = (err as { headers?: unknown } | null | undefined)?.headers;
+  if (headers && typeof headers === 'object') {
+    const h = headers as Record<string, unknown>;
+    const raw = h['retry-after'] ?? h['Retry-After'];
+    if (typeof raw === 'string') return parseRetryAfter(raw);
+  }
+  return undefined;
 }
 
 function statusCauses(body: string): StatusCause[] {

@@ -37,7 +37,7 @@ export class HttpClusterApi implements ClusterApi {
     const what = `LIST ${collectionPath(type, req.namespace)}`;
     const res = await this.#request('GET', collectionPath(type, req.namespace), query, signal);
     const text = await res.text();
-    if (res.status !== 200) throw new ApiError(res.status, text, what);
+    if (res.status !== 200) throw new ApiError(res.status, text, what, res.headers.get('retry-after'));
     const list = parseJson<{ items?: T[] | null; metadata?: { resourceVersion?: string; continue?: string } }>(text, what);
     return {
       items: list.items ?? [],
@@ -56,7 +56,7 @@ export class HttpClusterApi implements ClusterApi {
     const ended = (async () => {
       try {
         const res = await this.#request('GET', path, query, controller.signal);
-        if (res.status !== 200) throw new ApiError(res.status, await res.text(), `WATCH ${path}`);
+        if (res.status !== 200) throw new ApiError(res.status, await res.text(), `WATCH ${path}`, res.headers.get('retry-after'));
         if (!res.body) return;
         const input = Readable.fromWeb(res.body as never);
         // Whatever ends the loop (a bad line, the consumer's error), the stream's later errors
@@ -89,7 +89,7 @@ export class HttpClusterApi implements ClusterApi {
     const path = `${collectionPath(type, namespace)}/${encodeURIComponent(name)}`;
     const res = await this.#request('GET', path, {}, withDeadline(signal, GET_TIMEOUT_MS));
     const text = await res.text();
-    if (res.status !== 200) throw new ApiError(res.status, text, `GET ${path}`);
+    if (res.status !== 200) throw new ApiError(res.status, text, `GET ${path}`, res.headers.get('retry-after'));
     return parseJson<T>(text, `GET ${path}`);
   }
 
@@ -100,7 +100,7 @@ export class HttpClusterApi implements ClusterApi {
       contentType: 'application/merge-patch+json', body: JSON.stringify(req.body),
     });
     const text = await res.text();
-    if (res.status !== 200) throw new ApiError(res.status, text, `PATCH ${path}`);
+    if (res.status !== 200) throw new ApiError(res.status, text, `PATCH ${path}`, res.headers.get('retry-after'));
     return parseJson<KubeObject>(text, `PATCH ${path}`);
   }
 

@@ -9,7 +9,7 @@ import type { DigestKey } from '../core/digest.ts';
 import type { WorkloadKey, WorkloadKind } from '../core/keys.ts';
 import type { TemplateOrder } from '../config.ts';
 import type { Decision } from '../core/types.ts';
-import { describeError, httpStatus, isRetryable, isUidMismatch } from '../kube/api-error.ts';
+import { describeError, httpStatus, isRetryable, isUidMismatch, retryAfterMs } from '../kube/api-error.ts';
 import { type ClusterApi, DAEMONSETS, DEPLOYMENTS, type ResourceType, STATEFULSETS } from '../kube/cluster-api.ts';
 import type { InvolvedObject } from '../observability/events.ts';
 import { effectiveRecordedDigest, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
@@ -24,6 +24,8 @@ export const FIELD_MANAGER = 'config-reload-operator';
 const CONFLICT_REQUEUE_MS = 250;
 /** After a refusal (403, 422): someone has to change RBAC or a policy first. */
 const REFUSED_REQUEUE_MS = 60_000;
+/** The shortest wait after a Retry-After, whatever it said (0 included): never a hot loop. */
+const MIN_RETRY_AFTER_MS = 1000;
 
 export interface EventSink {
   normal(target: InvolvedObject, reason: string, message: string): Promise<void>;
@@ -159,6 +161,15 @@ export class Reconciler {
     // the watch has not shown it yet. Not a failure: look again shortly, on the state the watch
     // will have delivered by then.
     if (status === 409 || isUidMismatch(err)) return { kind: 'requeueAfter', delayMs: CONFLICT_REQUEUE_MS, reason: error };
+    // The apiserver said when to come back (429 from priority and fairness, 503 while it
+    // starts): that is the wait, not the key's backoff, which would ask again sooner and add to
+    // the overload. Throttling is not the workload's failure, so its backoff is not counted.
+    const after = retryAfterMs(err);
+    if (after !== undefined && isRetryable(status)) {
+      const delayMs = Math.max(after, MIN_RETRY_AFTER_MS);
+      this.#deps.log.warn('patch throttled by the API server: retrying after its Retry-After', { ...fields, error, retryInMs: delayMs });
+      return { kind: 'requeueAfter', delayMs, reason: error };
+    }
     if (isRetryable(status)) return { kind: 'retry', error };
     // 403 (RBAC), 422 (validation, an admission webhook or policy): retrying soon will not help,
     // but the cause may be fixed, so it is looked at again after a long, fixed delay (the Event

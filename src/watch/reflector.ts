@@ -4,14 +4,15 @@
 //   (a failed page) leaves the store as it was;
 // - then a watch from the list's resourceVersion, with bookmarks;
 // - 410 Gone (from the watch or an expired continue token) → relist;
-// - any other error → retry after a jittered exponential backoff, watching again from the
-//   last resourceVersion seen, so that nothing is missed and nothing is listed twice;
+// - any other error → retry after a jittered exponential backoff (or the server's Retry-After,
+//   when longer), watching again from the last resourceVersion seen, so that nothing is missed
+//   and nothing is listed twice;
 // - a watchdog: a watch silent for longer than `watchdogMs` (no event, no bookmark) is cut
 //   and re-established at once;
 // - `synced` resolves after the first complete list.
 // The reflector retains nothing but the resourceVersion; the sink keeps what it needs.
 import type { Logger } from 'winston';
-import { describeError, httpStatus } from '../kube/api-error.ts';
+import { describeError, httpStatus, retryAfterMs } from '../kube/api-error.ts';
 import type { ClusterApi, KubeObject, ResourceType, Selectors, WatchEvent } from '../kube/cluster-api.ts';
 import { type Clock, delay, type Timer } from '../time/clock.ts';
 import { ExponentialBackoff } from '../time/backoff.ts';
@@ -55,6 +56,9 @@ export interface ReflectorOptions extends Selectors {
   hooks?: ReflectorHooks;
 }
 
+/** A watch that lived this long was healthy: the failure after it starts a fresh backoff. */
+const HEALTHY_WATCH_MS = 10_000;
+
 class GoneError extends Error {}
 class WatchdogError extends Error {}
 
@@ -65,6 +69,8 @@ export class Reflector<T extends KubeObject> {
   readonly #stop = new AbortController();
   #resourceVersion: string | undefined;
   #abortWatch: (() => void) | undefined;
+  /** When the current (or last) watch connection opened; undefined once it has been accounted for. */
+  #watchStartedAt: number | undefined;
   #synced = false;
   #resolveSynced!: () => void;
   readonly synced: Promise<void> = new Promise((resolve) => (this.#resolveSynced = resolve));
@@ -99,7 +105,8 @@ export class Reflector<T extends KubeObject> {
         // A watch that lived a while was healthy: start the next failure's backoff afresh. One
         // the server closed at once, with nothing in it, is treated as a failure (client-go's
         // "very short watch"), so that a misbehaving server or proxy is not hammered.
-        if (lifetimeMs > 10_000) this.#backoff.forget();
+        this.#watchStartedAt = undefined;
+        if (lifetimeMs > HEALTHY_WATCH_MS) this.#backoff.forget();
         else if (lifetimeMs < 1000 && events === 0) {
           const wait = this.#backoff.next();
           log.warn('watch closed at once: retrying with backoff', { resource: type.plural, retryInMs: Math.round(wait) });
@@ -115,6 +122,12 @@ export class Reflector<T extends KubeObject> {
           if (++goneInARow > 1) await delay(clock, this.#backoff.next(), this.#stop.signal);
           continue;
         }
+        // A watch that had been healthy for a while and then broke (a reset, a proxy or load
+        // balancer cutting it) is a first failure, not the next one of an old streak: without
+        // this, a streak from hours ago made the reconnect wait up to backoffMaxMs, and every
+        // change meanwhile waited with it (found by the fault matrix's reset test).
+        if (this.#watchStartedAt !== undefined && clock.now() - this.#watchStartedAt > HEALTHY_WATCH_MS) this.#backoff.forget();
+        this.#watchStartedAt = undefined;
         const watchdog = err instanceof WatchdogError;
         const forbidden = httpStatus(err) === 403 && this.#opts.hooks?.onForbidden !== undefined;
         if (this.#resourceVersion === undefined) relistReason = 'error';
@@ -124,7 +137,9 @@ export class Reflector<T extends KubeObject> {
           // Once allowed again, start with a list: its completion is what says "usable" again.
           this.#resourceVersion = undefined;
         }
-        const wait = watchdog ? 0 : this.#backoff.next();
+        // A server that said when to come back (Retry-After, with 429 and 503) is not asked
+        // sooner: the backoff is the floor, its answer the wait when longer.
+        const wait = watchdog ? 0 : Math.max(this.#backoff.next(), retryAfterMs(err) ?? 0);
         // A refusal is reported once by the hook's owner; the retries are detail.
         log.log(forbidden ? 'debug' : 'warn', watchdog ? 'watch silent past the watchdog: reconnecting' : 'list/watch failed: retrying', {
           resource: type.plural, error: describeError(err), retryInMs: Math.round(wait),
@@ -170,6 +185,7 @@ export class Reflector<T extends KubeObject> {
   async #watchOnce(): Promise<{ lifetimeMs: number; events: number }> {
     const { api, type, namespace, clock } = this.#opts;
     const started = clock.now();
+    this.#watchStartedAt = started;
     const watchdogMs = this.#opts.watchdogMs ?? 150_000;
     let failure: Error | undefined;
     let watchdog: Timer | undefined;

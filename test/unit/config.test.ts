@@ -14,6 +14,7 @@ describe('config: flags and environment', () => {
     expect(c.debounceMs).to.equal(1000);
     expect(c.workers).to.equal(DEFAULTS.workers);
     expect(c.resyncPeriodMs).to.equal(10 * 60_000);
+    expect(c.watchIdleTimeoutMs).to.equal(150_000);
     expect(c.logFormat).to.equal('json');
     expect(c.httpPort).to.equal(8080);
     expect(c.namespaces).to.deep.equal([]);
@@ -25,6 +26,13 @@ describe('config: flags and environment', () => {
       '--log-format', 'text', '--http-addr', '127.0.0.1:9090', '--namespace', 'team-a', '--kubeconfig', '/k']);
     expect(c).to.deep.include({ dryRun: true, debounceMs: 250, workers: 7, resyncPeriodMs: 0, logLevel: 'debug', logFormat: 'text',
       httpHost: '127.0.0.1', httpPort: 9090, namespaces: ['team-a'], kubeconfig: '/k' });
+  });
+
+  it('--watch-idle-timeout (CONFIG_RELOAD_WATCH_IDLE_TIMEOUT): the watchdog, at least 1s', () => {
+    expect(config(['--watch-idle-timeout', '3s']).watchIdleTimeoutMs).to.equal(3000);
+    expect(config([], { CONFIG_RELOAD_WATCH_IDLE_TIMEOUT: '90s' }).watchIdleTimeoutMs).to.equal(90_000);
+    expect(() => config(['--watch-idle-timeout', '500ms'])).to.throw(ConfigError, /--watch-idle-timeout/);
+    expect(() => config(['--watch-idle-timeout', '0'])).to.throw(ConfigError, /at least 1s/);
   });
 
   it('takes environment variables, and a flag wins over its variable', () => {
