@@ -19,6 +19,8 @@ export interface RunMeta {
   load?: Record<string, LoadReport>;
   failures: Record<string, string>;
   rbac: string;
+  /** The peers run beside the operator (--peer), with their command lines (absent in older meta.json). */
+  peers?: Array<{ name: string; binary: string; command: string; notes: string[] }>;
 }
 
 const TARGETS = {
