@@ -147,6 +147,7 @@ const settings: Settings = {
   runtime: v.runtime === 'tsx' ? 'tsx' : 'dist',
   nodeOptions: v['node-options'] ?? '',
   operatorArgs: (v['operator-args'] ?? '').split(/\s+/).filter(Boolean),
+  peerSettleMs: num(v['settle-max'], quick ? 60 : 300) * 1000,
 };
 const peers = parsePeers(v.peer ?? []);
 if (v.runtime !== undefined && v.runtime !== 'tsx' && v.runtime !== 'dist') throw new Error(`--runtime ${v.runtime}: expected dist or tsx`);
@@ -196,7 +197,7 @@ const windowLimits = {
   minMs: num(v['during-min'], quick ? 10 : 20) * 1000,
   maxMs: num(v['during-max'], quick ? 180 : 900) * 1000,
   sampleTimeoutMs: num(v['sample-timeout'], 120) * 1000,
-  settleMaxMs: num(v['settle-max'], quick ? 60 : 300) * 1000,
+  settleMaxMs: settings.peerSettleMs,
 };
 const contention: ContentionSpec[] = [];
 if (wanted.has('mass-adoption')) {

@@ -19,6 +19,7 @@ import {
   apiCounts, createObjects, type Ctx, type Env, type LatencyResult, openWindow, pairOf, round1, sleep, withCluster,
 } from './scenarios.ts';
 import { summarize } from './stats.ts';
+import { verbTotal } from './audit.ts';
 import { procMemory, SENTINEL, startSystem, type System, systemNames } from './systems.ts';
 import { until } from './tracker.ts';
 
@@ -59,7 +60,13 @@ export interface SystemRun {
   baseline: LatencyResult;
   ratioP99: number;
   fanOut?: { consumers: number; rounds: Array<{ allRolledMs: number | undefined; rolled: number; missed: number; duplicates: number }>; settled: boolean };
-  api: { counts: Record<string, number>; total: number; changes: number; patches: number; lists: number };
+  /**
+   * Its requests in its window (audit log, its identity): `changes` = every ConfigMap write in
+   * the window (its samples, the baseline's, the shared one, the sentinel's: a peer may act on
+   * ConfigMaps it has no consumer for), `rolls` = rolls by revision of the opted-in Deployments,
+   * `writes` = its PATCH and UPDATE of workloads.
+   */
+  api: { counts: Record<string, number>; total: number; changes: number; rolls: number; writes: number; lists: number };
   notes: string[];
 }
 
@@ -200,7 +207,7 @@ export async function runMassAdoption(ctx: Ctx, sc: Extract<ContentionSpec, { ki
       const memory = procMemory(sys);
       await sys.stop();
       w.to = Date.now();
-      w.changes = own.latency.samplesMs.length + own.latency.timeouts;
+      w.changes = done.count + sentinelWrites(sys);
       await controllerCaughtUp(env);
       const rolls = rollAccounting(env, revs0, apps, own.perApp, sys.peer?.profile.rollsAtStart ?? false);
       const taken = apps.filter((a) => sys.adoptedAt(a) !== undefined).map((a) => sys.adoptedAt(a) as number);
@@ -217,7 +224,7 @@ export async function runMassAdoption(ctx: Ctx, sc: Extract<ContentionSpec, { ki
         ...(adoption ? { adoption } : {}),
         windowSeconds, quiet: quiet === true,
         own: own.latency, baseline: base.latency, ratioP99: ratio(own.latency, base.latency),
-        api: { counts: {}, total: 0, changes: w.changes, patches: 0, lists: 0 },
+        api: { counts: {}, total: 0, changes: w.changes, rolls: rollsAll(env, revs0), writes: 0, lists: 0 },
         notes: notesOf(sys),
       };
     });
@@ -263,6 +270,7 @@ export async function runFanOut(ctx: Ctx, sc: Extract<ContentionSpec, { kind: 'f
       const perApp = new Map<string, number>();
       const rounds: NonNullable<SystemRun['fanOut']>['rounds'] = [];
       let windowMs = 0;
+      let samples = 0;
       let quiet = true;
       for (let r = 0; r < sc.rounds; r++) {
         const revs0 = env.tracker.revisions();
@@ -280,6 +288,7 @@ export async function runFanOut(ctx: Ctx, sc: Extract<ContentionSpec, { kind: 'f
           { label: `baseline (during ${name} round ${r + 1})`, key: BASELINE_KEY, candidates: () => baseApps },
         ], active, sc.window.sampleTimeoutMs, sc.bytes, done) as [Sampled, Sampled];
         windowMs += performance.now() - t0;
+        samples += done.count;
         own = merge(own, o.latency);
         base = merge(base, b.latency);
         for (const [k, v] of o.perApp) perApp.set(k, (perApp.get(k) ?? 0) + v);
@@ -294,7 +303,8 @@ export async function runFanOut(ctx: Ctx, sc: Extract<ContentionSpec, { kind: 'f
       const memory = procMemory(sys);
       await sys.stop();
       w.to = Date.now();
-      w.changes = sc.rounds + own.samplesMs.length + own.timeouts;
+      w.changes = sc.rounds + samples + sentinelWrites(sys);
+      const revs0 = startRevs;
       const unrelated = rollAccounting(env, startRevs, apps, perApp, sys.peer?.profile.rollsAtStart ?? false);
       return {
         system: name, command: sys.command, readyMs: sys.readyMs, readyHow: sys.readyHow,
@@ -304,7 +314,7 @@ export async function runFanOut(ctx: Ctx, sc: Extract<ContentionSpec, { kind: 'f
         windowSeconds: round1(windowMs / 1000), quiet,
         own: own, baseline: base, ratioP99: ratio(own, base),
         fanOut: { consumers: fans.length, rounds, settled },
-        api: { counts: {}, total: 0, changes: w.changes, patches: 0, lists: 0 },
+        api: { counts: {}, total: 0, changes: w.changes, rolls: rollsAll(env, revs0), writes: 0, lists: 0 },
         notes: notesOf(sys),
       };
     });
@@ -321,6 +331,16 @@ export async function runFanOut(ctx: Ctx, sc: Extract<ContentionSpec, { kind: 'f
 
 function ratio(a: LatencyResult, b: LatencyResult): number {
   return Math.round((a.summary.p99 / b.summary.p99) * 100) / 100;
+}
+
+/** ConfigMap writes a sentinel readiness took (a peer without a "synced" log line): one a second until it reacted. */
+function sentinelWrites(sys: System): number {
+  return sys.readyHow.startsWith('first reaction') ? Math.max(1, Math.ceil(sys.readyMs / 1000)) : 0;
+}
+
+/** Rolls by revision of every opted-in Deployment (not the baseline's) since `before`. */
+function rollsAll(env: Env, before: ReadonlyMap<string, number>): number {
+  return env.tracker.rollsSince(before, [...before.keys()].filter((n) => !n.startsWith('bapp-'))).rolls;
 }
 
 function notesOf(sys: System): string[] {
@@ -354,6 +374,6 @@ async function fillApi(env: Env, systems: SystemRun[]): Promise<void> {
     const a = api[s.system];
     if (!a) continue;
     const total = Object.values(a.counts).reduce((n, v) => n + v, 0);
-    s.api = { counts: a.counts, total, changes: s.api.changes, patches: a.patches, lists: a.lists };
+    s.api = { ...s.api, counts: a.counts, total, writes: a.patches + verbTotal(a.counts, 'update', 'deployments'), lists: a.lists };
   }
 }

@@ -5,6 +5,8 @@ import { IMAGE_ENV, IMAGE_NODE_FLAGS } from './operator.ts';
 import type { BurstKResult, HelmResult, ScaleResult, ScenarioResult, SharedResult, StartupResult } from './scenarios.ts';
 import { renderScoping, type ScopingResult } from './scoping.ts';
 import { mib } from './stats.ts';
+import { DURING_TARGET, type ContentionResult } from './contention.ts';
+import { renderContention, renderPeersHeader, renderScalePeers } from './report-systems.ts';
 
 export interface RunMeta {
   command: string;
@@ -174,6 +176,8 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
     }
   }
 
+  L.push(...renderScalePeers(scale, scaleLabel));
+
   const profiled = scale.filter((r) => r.profile);
   if (profiled.length) {
     L.push('## Profiles (separate profiled run: --cpu-prof, heap snapshots via SIGUSR2)', '');
@@ -195,6 +199,8 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
     }
   }
 
+  L.push(...renderPeersHeader(meta.peers));
+  L.push(...renderContention(results.filter((r): r is ContentionResult => r.kind === 'mass-adoption' || r.kind === 'fan-out').sort((a, b) => b.kind.localeCompare(a.kind)), DURING_TARGET));
   if (helm.length) L.push(...renderHelm(helm));
   L.push(...renderScoping(results.filter((r): r is ScopingResult => r.kind === 'scoping')));
 

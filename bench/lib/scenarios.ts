@@ -41,6 +41,7 @@ import { DeploymentTracker, until } from './tracker.ts';
 import { type PeerSpec, peerOptIns } from './peers.ts';
 import type { ScopingResult, ScopingSpec } from './scoping.ts';
 import type { ContentionResult } from './contention.ts';
+import { type PeerScaleRun, runPeerScale } from './peer-scale.ts';
 
 export interface Settings {
   samples: number;
@@ -60,6 +61,8 @@ export interface Settings {
   nodeOptions: string;
   /** More flags for the operator in the mass-adoption and fan-out scenarios (e.g. an adoption pace). */
   operatorArgs: string[];
+  /** How long a peer's start-up (Wave's roll of every workload) is waited for. */
+  peerSettleMs: number;
 }
 
 export interface Ctx {
@@ -153,6 +156,9 @@ export interface ScaleResult {
   profile?: ProfileResult;
   operatorProblems: string[];
   trackerRelists: number;
+  /** The peers (--peer), run after the operator on the same cluster and objects. */
+  peers?: PeerScaleRun[];
+  peerFailures?: Record<string, string>;
 }
 
 export interface ProfileResult {
@@ -641,6 +647,17 @@ export async function runScale(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'scal
     }
     await stopOp(env, op);
 
+    const peers: PeerScaleRun[] = [];
+    const peerFailures: Record<string, string> = {};
+    for (const peer of ctx.peers) {
+      try {
+        peers.push(await runPeerScale(env, peer.profile.name, apps, baseApps, sc.bytes));
+      } catch (err) {
+        peerFailures[peer.profile.name] = err instanceof Error ? (err.stack ?? err.message) : String(err);
+        ctx.log(`  ${peer.profile.name} FAILED: ${peerFailures[peer.profile.name]}`);
+      }
+    }
+
     let profile: ProfileResult | undefined;
     if (ctx.settings.profile === 'all' || ctx.settings.profile.has(sc.name)) {
       await until(() => env.tracker.unobserved() === 0, 300_000, 250);
@@ -659,6 +676,7 @@ export async function runScale(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'scal
       ...(profile ? { profile } : {}),
       operatorProblems: env.problems,
       trackerRelists: env.tracker.relists,
+      ...(ctx.peers.length ? { peers, peerFailures } : {}),
     };
     return result;
   });
