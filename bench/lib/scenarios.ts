@@ -42,6 +42,7 @@ import { type PeerSpec, peerOptIns } from './peers.ts';
 import type { ScopingResult, ScopingSpec } from './scoping.ts';
 import type { ContentionResult } from './contention.ts';
 import { type PeerScaleRun, runPeerScale } from './peer-scale.ts';
+import { SENTINEL } from './systems.ts';
 
 export interface Settings {
   samples: number;
@@ -589,7 +590,8 @@ export async function runScale(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'scal
     const every = sc.secretShare > 0 ? Math.round(1 / sc.secretShare) : 0;
     const apps = Array.from({ length: sc.n }, (_, i) => (every > 0 && i % every === every - 1 ? `${SECRET_APP_PREFIX}${i}` : `app-${i}`));
     const baseApps = Array.from({ length: ctx.settings.baselinePairs }, (_, i) => `bapp-${i}`);
-    const pairs: PairSpec[] = [...apps.map((app) => pairOf(app)), ...baseApps.map((app) => pairOf(app, false))];
+    // With peers, a sentinel pair tells when Reloader (no "synced" log line) reacts.
+    const pairs: PairSpec[] = [...apps.map((app) => pairOf(app)), ...(ctx.peers.length ? [pairOf(SENTINEL)] : []), ...baseApps.map((app) => pairOf(app, false))];
     const created = await createObjects(env, pairs, sc.bytes, !sc.install);
     const floor = await listFloor(env, sc.secretShare > 0);
     // Generous: 20k objects of 64 KiB take a while to list; an installation adopts at the rate limit.
