@@ -97,7 +97,7 @@ interface DuringArm {
 
 interface Sampled {
   latency: LatencyResult;
-  /** Successful samples per Deployment (each is one roll asked for). */
+  /** Samples per Deployment, timed out or not (each is one roll asked for). */
   perApp: Map<string, number>;
 }
 
@@ -132,6 +132,8 @@ async function sampleDuring(env: Env, arms: readonly DuringArm[], active: () => 
       } else {
         timeouts++;
         spoiled.add(app);
+        // Asked for all the same: a roll arriving after the timeout is late, not a duplicate.
+        perApp.set(app, (perApp.get(app) ?? 0) + 1);
       }
       await sleep(-Math.log(1 - Math.random()) * 100);
     }

@@ -65,12 +65,12 @@ export function renderContention(results: readonly ContentionResult[], target: n
     }
     for (const [name, err] of Object.entries(r.failures)) L.push(`| ${name} | failed: ${err.split('\n')[0]} | | | | | |`);
     L.push('');
-    L.push('| system | RSS ready / end / peak MiB | rolls nobody asked for (start-up) | duplicate rolls | missed | requests (its identity, whole window) | LISTs per ConfigMap write | workload writes per roll |');
+    L.push('| system | RSS ready / end / peak MiB | rolls nobody asked for (start-up) | duplicate rolls | missed | requests (its identity, whole window) | LISTs per ConfigMap write | workload writes / rolls (adoption writes included) |');
     L.push('|---|---|---|---|---|---|---|---|');
     for (const s of r.systems) {
       const verbs = Object.entries(s.api.counts).map(([k, v]) => `${k} ${v}`).join(', ');
       L.push(`| ${s.system} | ${mibs(s.memory.readyRssBytes, s.memory.endRssBytes, s.memory.peakRssBytes)} | ${s.unaskedRolls} | ${s.duplicateRolls} | ${s.missedRolls} | `
-        + `${s.api.total}: ${verbs} | ${fmt(s.api.lists / Math.max(1, s.api.changes), 2)} (${s.api.changes} writes) | ${fmt(s.api.writes / Math.max(1, s.api.rolls), 2)} (${s.api.rolls} rolls) |`);
+        + `${s.api.total}: ${verbs} | ${fmt(s.api.lists / Math.max(1, s.api.changes), 2)} (${s.api.changes} writes) | ${s.api.writes} / ${s.api.rolls} |`);
     }
     L.push('');
     const notes = r.systems.filter((s) => s.notes.length).map((s) => `${s.system}: ${s.notes.join('; ')}`);
