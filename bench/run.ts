@@ -11,6 +11,8 @@ import { loadDigester } from './lib/objects.ts';
 import { renderPlot, renderSummary, type RunMeta } from './lib/report.ts';
 import { type Ctx, runBurstK, runHelm, runScale, runShared, type ScenarioResult, type ScenarioSpec, type Settings } from './lib/scenarios.ts';
 import { runScoping } from './lib/scoping.ts';
+import { type ContentionSpec, runFanOut, runMassAdoption } from './lib/contention.ts';
+import { parsePeers, peerCommand } from './lib/peers.ts';
 import { snapshotOperator } from './lib/snapshot.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -19,7 +21,19 @@ const USAGE = `Usage: npx tsx bench/run.ts [--quick] [flags]
 
   --quick                    a few minutes: N = 100 and 1,000, sizes at N = 1,000, small samples
                              (writes to bench/results/quick unless --out is given)
-  --scenarios LIST           scale,scale-secrets,size,burst-k,burst-shared,helm-secrets,scoping (default: all)
+  --scenarios LIST           scale,scale-secrets,size,burst-k,burst-shared,helm-secrets,scoping,mass-adoption,fan-out
+                             (default: all)
+  --peer NAME=PATH           also run a peer operator (NAME: reloader or wave, its profile; PATH: its binary,
+                             default /work/shared/peers/NAME), repeatable; in scale, scale-secrets, size,
+                             mass-adoption and fan-out, one system at a time on the same cluster and objects
+  --adoption-n N             mass-adoption: Deployments adopted at once, each with its own ConfigMap (full: 10000; quick: 500)
+  --fanout-m M               fan-out: Deployments sharing one ConfigMap (full: 1000; quick: 100)
+  --fanout-unrelated U       fan-out: unrelated pairs whose changes are timed during the roll-out (default 200)
+  --fanout-rounds R          fan-out: changes of the shared ConfigMap (default 3)
+  --during-min S, --during-max S   mass-adoption/fan-out: sampling window bounds in seconds (full: 20, 900; quick: 10, 180)
+  --sample-timeout S         mass-adoption/fan-out: a change not rolled after S seconds is a timeout (default 120)
+  --settle-max S             peers: how long a start-up (Wave's roll of every workload) is waited for (full: 300; quick: 60)
+  --operator-args "ARGS"     more operator flags in mass-adoption and fan-out (e.g. "--adoption-qps 20")
   --sizes LIST               N for the scale scenarios (full: 100,1000,10000; quick: 100,1000)
   --secret-sizes LIST        N for scale-secrets, where every other pair consumes a Secret instead of a
                              ConfigMap (full: as --sizes; quick: 1000)
@@ -60,6 +74,16 @@ const USAGE = `Usage: npx tsx bench/run.ts [--quick] [flags]
 const { values: v } = parseArgs({
   options: {
     quick: { type: 'boolean' },
+    peer: { type: 'string', multiple: true },
+    'adoption-n': { type: 'string' },
+    'fanout-m': { type: 'string' },
+    'fanout-unrelated': { type: 'string' },
+    'fanout-rounds': { type: 'string' },
+    'during-min': { type: 'string' },
+    'during-max': { type: 'string' },
+    'sample-timeout': { type: 'string' },
+    'settle-max': { type: 'string' },
+    'operator-args': { type: 'string' },
     scenarios: { type: 'string' },
     sizes: { type: 'string' },
     'secret-sizes': { type: 'string' },
@@ -122,11 +146,15 @@ const settings: Settings = {
   profile: v.profile === 'all' ? 'all' : new Set((v.profile ?? '').split(',').map((x) => x.trim()).filter(Boolean)),
   runtime: v.runtime === 'tsx' ? 'tsx' : 'dist',
   nodeOptions: v['node-options'] ?? '',
+  operatorArgs: (v['operator-args'] ?? '').split(/\s+/).filter(Boolean),
+  peerSettleMs: num(v['settle-max'], quick ? 60 : 300) * 1000,
 };
+const peers = parsePeers(v.peer ?? []);
 if (v.runtime !== undefined && v.runtime !== 'tsx' && v.runtime !== 'dist') throw new Error(`--runtime ${v.runtime}: expected dist or tsx`);
-const wanted = new Set((v.scenarios ?? 'scale,scale-secrets,size,burst-k,burst-shared,helm-secrets,scoping').split(',').map((s) => s.trim()));
+const ALL = ['scale', 'scale-secrets', 'size', 'burst-k', 'burst-shared', 'helm-secrets', 'scoping', 'mass-adoption', 'fan-out'];
+const wanted = new Set((v.scenarios ?? ALL.join(',')).split(',').map((s) => s.trim()));
 for (const w of wanted) {
-  if (!['scale', 'scale-secrets', 'size', 'burst-k', 'burst-shared', 'helm-secrets', 'scoping'].includes(w)) throw new Error(`--scenarios: unknown scenario ${w}`);
+  if (!ALL.includes(w)) throw new Error(`--scenarios: unknown scenario ${w}`);
 }
 const sizes = list(v.sizes, quick ? [100, 1000] : [100, 1000, 10_000]);
 const secretSizes = list(v['secret-sizes'], quick ? [1000] : sizes);
@@ -162,6 +190,24 @@ if (wanted.has('scoping')) {
     kind: 'scoping', name: 'scoping', total: num(v['scoping-total'], quick ? 2000 : 10_000), selected: num(v['scoping-selected'], quick ? 200 : 1000),
     bytes: num(v['scoping-kib'], 16) * 1024, rounds: num(v['scoping-rounds'], 2), churn: num(v['scoping-churn'], 1000),
     samples: num(v['scoping-samples'], 50), warmup: 5,
+  });
+}
+
+const windowLimits = {
+  minMs: num(v['during-min'], quick ? 10 : 20) * 1000,
+  maxMs: num(v['during-max'], quick ? 180 : 900) * 1000,
+  sampleTimeoutMs: num(v['sample-timeout'], 120) * 1000,
+  settleMaxMs: settings.peerSettleMs,
+};
+const contention: ContentionSpec[] = [];
+if (wanted.has('mass-adoption')) {
+  const n = num(v['adoption-n'], quick ? 500 : 10_000);
+  contention.push({ kind: 'mass-adoption', name: `mass-adoption-n${n}`, n, bytes: 1024, window: windowLimits });
+}
+if (wanted.has('fan-out')) {
+  const m = num(v['fanout-m'], quick ? 100 : 1000);
+  contention.push({
+    kind: 'fan-out', name: `fan-out-m${m}`, m, unrelated: num(v['fanout-unrelated'], 200), rounds: num(v['fanout-rounds'], 3), bytes: 1024, window: windowLimits,
   });
 }
 
@@ -204,7 +250,7 @@ if (settings.runtime === 'dist' && !snapshot.built) {
   settings.runtime = 'tsx';
 }
 const ctx: Ctx = {
-  settings, repo, operatorDir: snapshot.dir, workRoot, resultsDir: out, digester: await loadDigester(snapshot.dir), log,
+  settings, repo, operatorDir: snapshot.dir, workRoot, resultsDir: out, digester: await loadDigester(snapshot.dir), log, peers,
   info: { k8s: '?', rbac: '?' },
 };
 const meta: RunMeta = {
@@ -217,13 +263,17 @@ const meta: RunMeta = {
     kernel: os.release(), node: process.version, k8s: '?',
   },
   operator: { commit: snapshot.commit, dirty: snapshot.dirty, runtime: settings.runtime },
-  settings: { ...settings, profile: settings.profile === 'all' ? 'all' : [...settings.profile], sizes, secretSizes, cmSizes, sizeN, installMax },
+  settings: {
+    ...settings, profile: settings.profile === 'all' ? 'all' : [...settings.profile], sizes, secretSizes, cmSizes, sizeN, installMax,
+    ...(contention.length ? { window: windowLimits } : {}),
+  },
+  peers: peers.map((p) => ({ name: p.profile.name, binary: p.binary, command: peerCommand(p), notes: p.profile.notes })),
   scenarioSeconds: {},
   load: {},
   failures: {},
   rbac: '?',
 };
-for (const spec of specs) {
+for (const spec of [...specs, ...contention]) {
   const t0 = Date.now();
   log(`scenario ${spec.name}: start`);
   const load = watchLoad();
@@ -233,6 +283,8 @@ for (const spec of specs) {
     else if (spec.kind === 'burst-k') result = await runBurstK(ctx, spec);
     else if (spec.kind === 'helm-secrets') result = await runHelm(ctx, spec);
     else if (spec.kind === 'scoping') result = await runScoping(ctx, spec);
+    else if (spec.kind === 'mass-adoption') result = await runMassAdoption(ctx, spec);
+    else if (spec.kind === 'fan-out') result = await runFanOut(ctx, spec);
     else result = await runShared(ctx, spec);
     writeFileSync(path.join(out, `${spec.name}.json`), `${JSON.stringify(result, null, 1)}\n`);
   } catch (err) {

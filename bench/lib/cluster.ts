@@ -1,7 +1,7 @@
 // The control plane for one scenario: the testbed's (etcd, kube-apiserver, controller-manager,
-// scheduler, kwok) with an audit log that records every request of the two processes under
-// test — the operator and the baseline watcher — and nothing else. Each gets its own identity
-// (a ServiceAccount token), so the audit log attributes requests authoritatively.
+// scheduler, kwok) with an audit log that records every request of the processes under test —
+// the operator, the baseline watcher and the peers (--peer) — and nothing else. Each gets its own
+// identity (a ServiceAccount token), so the audit log attributes requests authoritatively.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,6 +14,22 @@ export const OPERATOR_USER = `system:serviceaccount:${OPERATOR_NS}:${OPERATOR_SA
 export const BASELINE_NS = 'bench-system';
 export const BASELINE_SA = 'bench-baseline';
 export const BASELINE_USER = `system:serviceaccount:${BASELINE_NS}:${BASELINE_SA}`;
+/** Each peer runs as ServiceAccount <peer name> of this namespace. */
+export const PEERS_NS = 'bench-peers';
+export const peerUser = (peer: string) => `system:serviceaccount:${PEERS_NS}:${peer}`;
+/**
+ * What the peers may do: the union of what Reloader's and Wave's charts grant (Wave updates
+ * ConfigMaps and Secrets, Reloader lists workloads of every kind and may create Jobs), so that
+ * neither fails for want of a permission it would have when installed as documented.
+ */
+const PEER_RULES = [
+  { apiGroups: [''], resources: ['configmaps', 'secrets'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+  { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['apps'], resources: ['deployments', 'daemonsets', 'statefulsets'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
+  { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch', 'update'] },
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
+];
 
 export interface BenchCluster {
   cp: ControlPlane;
@@ -21,6 +37,8 @@ export interface BenchCluster {
   auditLog: string;
   operatorKubeconfig: string;
   baselineKubeconfig: string;
+  /** Peer name → a kubeconfig of its own ServiceAccount. */
+  peerKubeconfigs: Record<string, string>;
   /** How the operator's RBAC was installed: from manifests/base or the built-in fallback. */
   rbacSource: string;
   k8sVersion: string;
@@ -36,11 +54,12 @@ rules:
   - level: None
 `;
 
-export async function startCluster(workDir: string, operatorDir: string, log: (line: string) => void): Promise<BenchCluster> {
+export async function startCluster(workDir: string, operatorDir: string, log: (line: string) => void, peers: readonly string[] = []): Promise<BenchCluster> {
   mkdirSync(workDir, { recursive: true });
   const policy = path.join(workDir, 'audit-policy.yaml');
   const auditLog = path.join(workDir, 'audit.log');
-  writeFileSync(policy, AUDIT_POLICY);
+  const users = [OPERATOR_USER, BASELINE_USER, ...peers.map(peerUser)];
+  writeFileSync(policy, AUDIT_POLICY.replace(`["${OPERATOR_USER}", "${BASELINE_USER}"]`, JSON.stringify(users)));
   const cp = await ControlPlane.start({
     nodes: 1,
     log: (line) => log(`testbed: ${line}`),
@@ -86,8 +105,23 @@ export async function startCluster(workDir: string, operatorDir: string, log: (l
     });
     const baselineKubeconfig = await serviceAccountKubeconfig(admin, cp, BASELINE_NS, BASELINE_SA, workDir);
 
+    const peerKubeconfigs: Record<string, string> = {};
+    if (peers.length) {
+      await ensure(admin, '/api/v1/namespaces', { metadata: { name: PEERS_NS } });
+      await ensure(admin, '/apis/rbac.authorization.k8s.io/v1/clusterroles', { metadata: { name: 'bench-peer' }, rules: PEER_RULES });
+      for (const peer of peers) {
+        await ensure(admin, `/api/v1/namespaces/${PEERS_NS}/serviceaccounts`, { metadata: { name: peer } });
+        await ensure(admin, '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+          metadata: { name: `bench-peer-${peer}` },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'bench-peer' },
+          subjects: [{ kind: 'ServiceAccount', name: peer, namespace: PEERS_NS }],
+        });
+        peerKubeconfigs[peer] = await serviceAccountKubeconfig(admin, cp, PEERS_NS, peer, workDir);
+      }
+    }
+
     return {
-      cp, admin, auditLog, operatorKubeconfig, baselineKubeconfig, rbacSource, k8sVersion: version,
+      cp, admin, auditLog, operatorKubeconfig, baselineKubeconfig, peerKubeconfigs, rbacSource, k8sVersion: version,
       async stop() {
         admin.close();
         await cp.stop();

@@ -141,6 +141,8 @@ export interface CreateOptions {
   /** ConfigMaps that already exist, with their data (shared ones). */
   existing?: ReadonlyMap<string, Data>;
   progress?: (done: number) => void;
+  /** More annotations on every opted-in Deployment: the peers' opt-ins (--peer), so every system sees the same objects. */
+  extraAnnotations?: Data;
 }
 
 /** Creates every ConfigMap and Secret then its Deployment, pair by pair, `concurrency` pairs at a time. */
@@ -165,7 +167,7 @@ export async function createPairs(opts: CreateOptions): Promise<void> {
     }
     const spec = podSpec(pair.configMaps, pair.secrets);
     const optIn = pair.optIn !== false;
-    const annotations: Data = optIn ? { [ENABLED]: 'true' } : {};
+    const annotations: Data = optIn ? { [ENABLED]: 'true', ...opts.extraAnnotations } : {};
     if (optIn && opts.digester) annotations[HASH] = opts.digester(spec, annotations, (kind, name) => datas.get(`${kind}/${name}`));
     await opts.kube.requestRetry('POST', `/apis/apps/v1/namespaces/${NS}/deployments`, deployment(pair.app, spec, annotations));
     if (++done % 500 === 0) opts.progress?.(done);

@@ -44,30 +44,31 @@ export class BenchProcess {
   readonly #firstAt = new Map<string, { at: number; line: LogLine }>();
   #listeners: Array<(l: LogLine, at: number) => void> = [];
 
-  /** Spawns `node <argv>` (this Node: process.execPath) in `cwd`. */
-  constructor(name: string, cwd: string, argv: string[], logFile: string, env: Record<string, string> = {}) {
+  /**
+   * Spawns `node <argv>` (this Node: process.execPath) in `cwd`, or `executable <argv>` (a peer's
+   * binary). The harness's KUBECONFIG, and the variables in `unset`, never reach the child; `env`
+   * is applied after that (a peer that reads its kubeconfig only from KUBECONFIG gets its own).
+   */
+  constructor(name: string, cwd: string, argv: string[], logFile: string, env: Record<string, string> = {}, executable = process.execPath, unset: readonly string[] = []) {
     this.name = name;
     this.#file = createWriteStream(logFile);
-    const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
-    delete childEnv.KUBECONFIG;
-    this.#child = spawn(process.execPath, argv, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const childEnv: Record<string, string | undefined> = { ...process.env };
+    for (const k of ['KUBECONFIG', ...unset]) delete childEnv[k];
+    Object.assign(childEnv, env);
+    this.#child = spawn(executable, argv, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(this.#child);
     // readline emits each line within the 'data' event that completes it: `at` is its arrival.
     const onLine = (raw: string) => {
       const at = performance.now();
       this.tail.push(raw);
       if (this.tail.length > 40) this.tail.shift();
-      let line: LogLine;
-      try {
-        line = JSON.parse(raw) as LogLine;
-      } catch {
-        return;
-      }
+      const line = parseLogLine(raw);
+      if (!line) return;
       const msg = String(line.message ?? '');
       this.counts.set(msg, (this.counts.get(msg) ?? 0) + 1);
       const level = String(line.level ?? '');
       this.levels.set(level, (this.levels.get(level) ?? 0) + 1);
-      if ((level === 'warn' || level === 'error') && this.problems.length < 20) this.problems.push(raw.slice(0, 500));
+      if (['warn', 'warning', 'error', 'fatal'].includes(level) && this.problems.length < 20) this.problems.push(raw.slice(0, 500));
       if (!this.#firstAt.has(msg)) this.#firstAt.set(msg, { at, line });
       for (const l of this.#listeners) l(line, at);
     };
@@ -162,6 +163,28 @@ export class BenchProcess {
     await new Promise<void>((r) => this.#file.end(() => r()));
     return code;
   }
+}
+
+/**
+ * A log line as fields: JSON (the operator's; zap's, whose message is `msg`, as Wave logs), or
+ * logrus's text form `time="…" level=info msg="…"` (Reloader). `message` holds the message in
+ * every form; undefined for a line in none of them.
+ */
+export function parseLogLine(raw: string): LogLine | undefined {
+  if (raw.startsWith('{')) {
+    try {
+      const line = JSON.parse(raw) as LogLine;
+      if (line.message === undefined && typeof line.msg === 'string') line.message = line.msg;
+      return line;
+    } catch {
+      return undefined;
+    }
+  }
+  const fields: LogLine = {};
+  for (const m of raw.matchAll(/(\w+)=(?:"((?:[^"\\]|\\.)*)"|(\S+))/g)) fields[m[1] as string] = m[2] ?? m[3] ?? '';
+  if (fields.level === undefined) return undefined;
+  if (fields.message === undefined && typeof fields.msg === 'string') fields.message = fields.msg;
+  return fields;
 }
 
 export async function freePort(): Promise<number> {

@@ -5,6 +5,9 @@ import { IMAGE_ENV, IMAGE_NODE_FLAGS } from './operator.ts';
 import type { BurstKResult, HelmResult, ScaleResult, ScenarioResult, SharedResult, StartupResult } from './scenarios.ts';
 import { renderScoping, type ScopingResult } from './scoping.ts';
 import { mib } from './stats.ts';
+import { DURING_TARGET, type ContentionResult } from './contention.ts';
+import { renderContention, renderPeersHeader, renderScalePeers } from './report-systems.ts';
+import type { PeerScaleRun } from './peer-scale.ts';
 
 export interface RunMeta {
   command: string;
@@ -19,6 +22,8 @@ export interface RunMeta {
   load?: Record<string, LoadReport>;
   failures: Record<string, string>;
   rbac: string;
+  /** The peers run beside the operator (--peer), with their command lines (absent in older meta.json). */
+  peers?: Array<{ name: string; binary: string; command: string; notes: string[] }>;
 }
 
 const TARGETS = {
@@ -64,6 +69,7 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
     + `${meta.settings.nodeOptions ? `NODE_OPTIONS=\`${String(meta.settings.nodeOptions)}\`, ` : ''}log level ${String(meta.settings.logLevel)}, its own identity (ServiceAccount token; RBAC from ${meta.rbac}).`, '');
   L.push('Deployments have `replicas: 0`: with pods, kwok and the scheduler would be what is measured; the measured point is the pod-template '
     + 'annotation change observed on the Deployment through a watch (the Deployment controller still creates a new ReplicaSet per roll).', '');
+  L.push(...renderPeersHeader(meta.peers));
   if (Object.keys(meta.failures).length) {
     L.push('**Failed scenarios:**', '');
     for (const [k, v] of Object.entries(meta.failures)) L.push(`- ${k}: ${v.split('\n')[0]}`);
@@ -172,6 +178,8 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
     }
   }
 
+  L.push(...renderScalePeers(scale, scaleLabel));
+
   const profiled = scale.filter((r) => r.profile);
   if (profiled.length) {
     L.push('## Profiles (separate profiled run: --cpu-prof, heap snapshots via SIGUSR2)', '');
@@ -193,6 +201,7 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
     }
   }
 
+  L.push(...renderContention(results.filter((r): r is ContentionResult => r.kind === 'mass-adoption' || r.kind === 'fan-out').sort((a, b) => b.kind.localeCompare(a.kind)), DURING_TARGET));
   if (helm.length) L.push(...renderHelm(helm));
   L.push(...renderScoping(results.filter((r): r is ScopingResult => r.kind === 'scoping')));
 
@@ -364,6 +373,17 @@ function panelSvg(p: Panel, ox: number, oy: number, w: number, h: number): strin
   return out.join('\n');
 }
 
+const PEER_COLORS: Record<string, string> = { reloader: '#17becf', wave: '#8c564b' };
+
+/** One series per peer (--peer) across the scale scenarios that ran it. */
+function peerSeries(rs: readonly ScaleResult[], y: (p: PeerScaleRun) => number, what: string): Series[] {
+  const names = [...new Set(rs.flatMap((r) => (r.peers ?? []).map((p) => p.system)))];
+  return names.map((name) => ({
+    name: `${name}, ${what}`, color: PEER_COLORS[name] ?? '#bcbd22', dash: '4,2',
+    points: rs.flatMap((r) => (r.peers ?? []).filter((p) => p.system === name).map((p): [number, number] => [r.n, y(p)])),
+  }));
+}
+
 export function renderPlot(results: ScenarioResult[]): string {
   const all = results.filter((r): r is ScaleResult => r.kind === 'scale');
   // ConfigMaps only; the scenarios with Secrets get series of their own.
@@ -391,6 +411,7 @@ export function renderPlot(results: ScenarioResult[]): string {
         { name: 'baseline watcher, p99', color: '#7f7f7f', points: byN.map((r) => [r.n, r.latency.debounce0.baseline.summary.p99]) },
         { name: 'baseline watcher, p50', color: '#7f7f7f', dash: '6,3', points: byN.map((r) => [r.n, r.latency.debounce0.baseline.summary.p50]) },
         ...(withSecrets.length ? [{ name: 'operator --debounce 0, p99, half Secrets', color: '#ff7f0e', points: withSecrets.map((r): [number, number] => [r.n, r.latency.debounce0.operator.summary.p99]) }] : []),
+        ...peerSeries(byN, (p) => p.latency.peer.summary.p99, 'p99'),
       ],
     });
     panels.push({
@@ -398,6 +419,7 @@ export function renderPlot(results: ScenarioResult[]): string {
       series: [
         ...mem(byN, (r) => r.n),
         ...(withSecrets.length ? [{ name: 'RSS after sync, half Secrets', color: '#ff7f0e', points: withSecrets.map((r): [number, number] => [r.n, mib(restart(r)?.memoryAtSync.rssBytes ?? NaN)]) }] : []),
+        ...peerSeries(byN, (p) => mib(p.memory.settledRssBytes), 'RSS after start-up'),
       ],
       target: { y: TARGETS.rssMiB, label: '100 MiB target' },
     });
@@ -414,6 +436,19 @@ export function renderPlot(results: ScenarioResult[]): string {
       series: [
         { name: 'operator --debounce 0, p99', color: '#d62728', points: bySize.map((r) => [r.configMapBytes / 1024, r.latency.debounce0.operator.summary.p99]) },
         { name: 'baseline watcher, p99', color: '#7f7f7f', points: bySize.map((r) => [r.configMapBytes / 1024, r.latency.debounce0.baseline.summary.p99]) },
+      ],
+    });
+  }
+  // Changes while busy: p99 per system (x: the systems in order), against the baseline's in the same window.
+  for (const r of results.filter((x): x is ContentionResult => x.kind === 'mass-adoption' || x.kind === 'fan-out')) {
+    const names = r.systems.map((s) => s.system);
+    if (!names.length) continue;
+    panels.push({
+      title: `p99 of changes during ${r.scenario}`, xLabel: 'system', yLabel: 's', logX: false,
+      xTicks: names.map((_, i) => i + 1), xTickLabel: (x) => names[x - 1] ?? '',
+      series: [
+        { name: 'system, p99', color: '#d62728', points: r.systems.map((s, i): [number, number] => [i + 1, s.own.summary.p99 / 1000]) },
+        { name: 'baseline watcher, p99 (same window)', color: '#7f7f7f', points: r.systems.map((s, i): [number, number] => [i + 1, s.baseline.summary.p99 / 1000]) },
       ],
     });
   }

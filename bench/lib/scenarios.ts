@@ -38,7 +38,11 @@ import { BenchProcess, type OperatorMemory } from './procs.ts';
 import { summarizeCpuProfile, summarizeHeapSnapshot, type CpuWindowSummary, type HeapRow } from './profile.ts';
 import { mib, summarize, type Summary } from './stats.ts';
 import { DeploymentTracker, until } from './tracker.ts';
+import { type PeerSpec, peerOptIns } from './peers.ts';
 import type { ScopingResult, ScopingSpec } from './scoping.ts';
+import type { ContentionResult } from './contention.ts';
+import { type PeerScaleRun, runPeerScale } from './peer-scale.ts';
+import { SENTINEL } from './systems.ts';
 
 export interface Settings {
   samples: number;
@@ -56,6 +60,10 @@ export interface Settings {
   baselinePairs: number;
   /** NODE_OPTIONS for the operator (experiments). */
   nodeOptions: string;
+  /** More flags for the operator in the mass-adoption and fan-out scenarios (e.g. an adoption pace). */
+  operatorArgs: string[];
+  /** How long a peer's start-up (Wave's roll of every workload) is waited for. */
+  peerSettleMs: number;
 }
 
 export interface Ctx {
@@ -66,6 +74,8 @@ export interface Ctx {
   resultsDir: string;
   digester: Digester;
   log(line: string): void;
+  /** Peer operators (--peer) run after the operator in the scenarios that support them. */
+  peers: PeerSpec[];
   /** Filled in by the first cluster started. */
   info: { k8s: string; rbac: string };
 }
@@ -147,6 +157,9 @@ export interface ScaleResult {
   profile?: ProfileResult;
   operatorProblems: string[];
   trackerRelists: number;
+  /** The peers (--peer), run after the operator on the same cluster and objects. */
+  peers?: PeerScaleRun[];
+  peerFailures?: Record<string, string>;
 }
 
 export interface ProfileResult {
@@ -244,7 +257,7 @@ export interface HelmResult {
   operatorProblems: string[];
 }
 
-export type ScenarioResult = ScaleResult | BurstKResult | SharedResult | HelmResult | ScopingResult;
+export type ScenarioResult = ScaleResult | BurstKResult | SharedResult | HelmResult | ScopingResult | ContentionResult;
 
 /** The pause between two polls of a condition (never a wait that stands for one). */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -269,7 +282,7 @@ export function settledMemory(op: RunningOperator): ReturnType<RunningOperator['
   return untilStill(() => op.memory(), (a, b) => Math.abs(a.rssBytes - b.rssBytes) < 1024 * 1024, 500, 1, 20);
 }
 
-function shuffled<T>(items: readonly T[]): T[] {
+export function shuffled<T>(items: readonly T[]): T[] {
   const a = [...items];
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
@@ -290,8 +303,8 @@ export interface Env {
 export async function withCluster<T>(ctx: Ctx, name: string, fn: (env: Env) => Promise<T>): Promise<T> {
   const dir = path.join(ctx.workRoot, name);
   mkdirSync(dir, { recursive: true });
-  const cl = await startCluster(dir, ctx.operatorDir, ctx.log);
-  const tracker = new DeploymentTracker(cl.admin, [HASH, BASELINE_KEY], HASH);
+  const cl = await startCluster(dir, ctx.operatorDir, ctx.log, ctx.peers.map((p) => p.profile.name));
+  const tracker = new DeploymentTracker(cl.admin, [HASH, BASELINE_KEY, ...ctx.peers.map((p) => p.profile.templateKey)], HASH);
   ctx.info.k8s = cl.k8sVersion;
   ctx.info.rbac = cl.rbacSource;
   try {
@@ -505,7 +518,7 @@ async function storm(env: Env, op: RunningOperator, apps: readonly string[], byt
   return result;
 }
 
-const round1 = (x: number) => Math.round(x * 10) / 10;
+export const round1 = (x: number) => Math.round(x * 10) / 10;
 
 export interface ListFloor {
   /** ms to LIST every ConfigMap and Deployment (pages of 500) and parse them, uncompressed. */
@@ -535,10 +548,10 @@ async function listFloor(env: Env, withSecrets = false): Promise<ListFloor> {
   return { plainMs: plain.ms, gzipMs: gz.ms, plainBytes: plain.bytes, gzipBytes: gz.bytes };
 }
 
-async function createObjects(env: Env, pairs: readonly PairSpec[], bytes: number, preAdopted: boolean, existing?: ReadonlyMap<string, Data>): Promise<{ createSeconds: number; quietSeconds: number }> {
+export async function createObjects(env: Env, pairs: readonly PairSpec[], bytes: number, preAdopted: boolean, existing?: ReadonlyMap<string, Data>): Promise<{ createSeconds: number; quietSeconds: number }> {
   const t0 = performance.now();
   await createPairs({
-    kube: env.cl.admin, pairs, bytes, concurrency: env.ctx.settings.concurrency,
+    kube: env.cl.admin, pairs, bytes, concurrency: env.ctx.settings.concurrency, extraAnnotations: peerOptIns(env.ctx.peers),
     ...(preAdopted ? { digester: env.ctx.digester } : {}),
     ...(existing ? { existing } : {}),
     progress: (done) => env.ctx.log(`  created ${done}/${pairs.length} pairs`),
@@ -552,7 +565,7 @@ async function createObjects(env: Env, pairs: readonly PairSpec[], bytes: number
   return { createSeconds: round1(createSeconds), quietSeconds: round1(quietSeconds) };
 }
 
-async function apiCounts(env: Env): Promise<Record<string, { user: string; counts: Record<string, number>; changes: number; patches: number; lists: number }>> {
+export async function apiCounts(env: Env): Promise<Record<string, { user: string; counts: Record<string, number>; changes: number; patches: number; lists: number }>> {
   const requests = await readAudit(env.cl.auditLog);
   const out: Record<string, { user: string; counts: Record<string, number>; changes: number; patches: number; lists: number }> = {};
   for (const w of env.windows) {
@@ -565,7 +578,7 @@ async function apiCounts(env: Env): Promise<Record<string, { user: string; count
 // ---- scale / size ----------------------------------------------------------------------
 
 /** The pair of a Deployment by the naming convention of sourceOf: its one ConfigMap or Secret. */
-function pairOf(app: string, optIn = true): PairSpec {
+export function pairOf(app: string, optIn = true): PairSpec {
   const src = sourceOf(app);
   const base: PairSpec = src.kind === 'Secret' ? { app, configMaps: [], secrets: [src.name] } : { app, configMaps: [src.name] };
   return optIn ? base : { ...base, optIn: false };
@@ -577,7 +590,8 @@ export async function runScale(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'scal
     const every = sc.secretShare > 0 ? Math.round(1 / sc.secretShare) : 0;
     const apps = Array.from({ length: sc.n }, (_, i) => (every > 0 && i % every === every - 1 ? `${SECRET_APP_PREFIX}${i}` : `app-${i}`));
     const baseApps = Array.from({ length: ctx.settings.baselinePairs }, (_, i) => `bapp-${i}`);
-    const pairs: PairSpec[] = [...apps.map((app) => pairOf(app)), ...baseApps.map((app) => pairOf(app, false))];
+    // With peers, a sentinel pair tells when Reloader (no "synced" log line) reacts.
+    const pairs: PairSpec[] = [...apps.map((app) => pairOf(app)), ...(ctx.peers.length ? [pairOf(SENTINEL)] : []), ...baseApps.map((app) => pairOf(app, false))];
     const created = await createObjects(env, pairs, sc.bytes, !sc.install);
     const floor = await listFloor(env, sc.secretShare > 0);
     // Generous: 20k objects of 64 KiB take a while to list; an installation adopts at the rate limit.
@@ -635,6 +649,17 @@ export async function runScale(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'scal
     }
     await stopOp(env, op);
 
+    const peers: PeerScaleRun[] = [];
+    const peerFailures: Record<string, string> = {};
+    for (const peer of ctx.peers) {
+      try {
+        peers.push(await runPeerScale(env, peer.profile.name, apps, baseApps, sc.bytes));
+      } catch (err) {
+        peerFailures[peer.profile.name] = err instanceof Error ? (err.stack ?? err.message) : String(err);
+        ctx.log(`  ${peer.profile.name} FAILED: ${peerFailures[peer.profile.name]}`);
+      }
+    }
+
     let profile: ProfileResult | undefined;
     if (ctx.settings.profile === 'all' || ctx.settings.profile.has(sc.name)) {
       await until(() => env.tracker.unobserved() === 0, 300_000, 250);
@@ -653,6 +678,7 @@ export async function runScale(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'scal
       ...(profile ? { profile } : {}),
       operatorProblems: env.problems,
       trackerRelists: env.tracker.relists,
+      ...(ctx.peers.length ? { peers, peerFailures } : {}),
     };
     return result;
   });

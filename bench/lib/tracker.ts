@@ -11,11 +11,24 @@ interface DeploymentView {
   status?: { observedGeneration?: number };
 }
 
+/** Set by the Deployment controller on the Deployment: the revision of its newest ReplicaSet, one more per roll. */
+export const REVISION = 'deployment.kubernetes.io/revision';
+
 interface Entry {
   template: Map<string, string>;
   recorded: string | undefined;
+  revision: number;
   generation: number;
   observedGeneration: number;
+}
+
+/** Rolls counted by revision over a set of Deployments: `missed` = none, `duplicates` = beyond the first. */
+export interface RollCount {
+  deployments: number;
+  rolls: number;
+  rolled: number;
+  missed: number;
+  duplicates: number;
 }
 
 export interface Change {
@@ -36,6 +49,11 @@ export class DeploymentTracker {
   readonly changes: Change[] = [];
   /** Every change of the recorded digest (metadata annotation): adoptions and rolls. */
   recordedChanges = 0;
+  /** Arrival times (performance.now()) of the first and the last recorded-digest change seen. */
+  recordedFirstAt: number | undefined;
+  recordedLastAt: number | undefined;
+  /** Per Deployment, when its recorded digest first appeared (its adoption, for the operator). */
+  readonly firstRecordedAt = new Map<string, number>();
   /** Relists after the watch failed (should stay 0: a relist blurs the timing). */
   relists = 0;
   #rv = '';
@@ -93,7 +111,7 @@ export class DeploymentTracker {
     const annotations = d.spec?.template?.metadata?.annotations ?? {};
     let e = this.#entries.get(name);
     if (!e) {
-      e = { template: new Map(), recorded: undefined, generation: 0, observedGeneration: 0 };
+      e = { template: new Map(), recorded: undefined, revision: 0, generation: 0, observedGeneration: 0 };
       this.#entries.set(name, e);
     }
     for (const key of this.#keys) {
@@ -114,8 +132,14 @@ export class DeploymentTracker {
     const recorded = d.metadata?.annotations?.[this.#recordedKey];
     if (recorded !== e.recorded) {
       e.recorded = recorded;
-      if (notify) this.recordedChanges++;
+      if (notify && recorded !== undefined && !this.firstRecordedAt.has(name)) this.firstRecordedAt.set(name, at);
+      if (notify) {
+        this.recordedChanges++;
+        this.recordedFirstAt ??= at;
+        this.recordedLastAt = at;
+      }
     }
+    e.revision = Number(d.metadata?.annotations?.[REVISION] ?? 0);
     e.generation = d.metadata?.generation ?? 0;
     e.observedGeneration = d.status?.observedGeneration ?? 0;
   }
@@ -130,6 +154,30 @@ export class DeploymentTracker {
 
   recorded(name: string): string | undefined {
     return this.#entries.get(name)?.recorded;
+  }
+
+  /** Revision (deployment.kubernetes.io/revision) of every Deployment: take one, then count rolls with rollsSince. */
+  revisions(): Map<string, number> {
+    return new Map([...this.#entries].map(([name, e]) => [name, e.revision]));
+  }
+
+  /**
+   * Rolls of `names` since `before` (a revisions() reading), counted by the Deployment
+   * controller's revision annotation — one new ReplicaSet per roll — never by generation.
+   * Read once the controller has caught up (unobserved() === 0).
+   */
+  rollsSince(before: ReadonlyMap<string, number>, names: Iterable<string>): RollCount {
+    const out: RollCount = { deployments: 0, rolls: 0, rolled: 0, missed: 0, duplicates: 0 };
+    for (const name of names) {
+      const now = this.#entries.get(name)?.revision ?? 0;
+      const n = Math.max(0, now - (before.get(name) ?? 0));
+      out.deployments++;
+      out.rolls += n;
+      if (n === 0) out.missed++;
+      else out.rolled++;
+      out.duplicates += Math.max(0, n - 1);
+    }
+    return out;
   }
 
   /** Deployments whose spec the Deployment controller has not processed yet. */
