@@ -9,7 +9,7 @@
 // would look absent.
 import type { Logger } from 'winston';
 import type { Config } from './config.ts';
-import type { DigestKey } from './core/digest.ts';
+import { consumedPartChanged, type DigestKey } from './core/digest.ts';
 import { quoteValue } from './core/annotations.ts';
 import { type SourceKey, sourceKey, type WorkloadKey, type WorkloadKind } from './core/keys.ts';
 import type { Decision, SourceKind } from './core/types.ts';
@@ -380,7 +380,12 @@ export class Controller {
     // Before the first sync every object is new to us: nothing "changed", the start-up resync decides.
     if (!this.#synced) return;
     for (const key of this.index.consumersOf(change.key)) {
-      this.workloads.configChanged(key, `${change.kind} ${change.name}`);
+      // Named as a change only where what the workload reads changed (key precision): the
+      // names feed the roll's reason and the rules that ask "did it change since…".
+      const consumed = this.workloads.get(key)?.consumed.find((c) => c.kind === change.kind && c.name === change.name);
+      if (consumed && consumedPartChanged(consumed, change.before, change.after)) {
+        this.workloads.configChanged(key, `${change.kind} ${change.name}`);
+      }
       const w = this.workloads.get(key);
       // Every consumer of one change takes turns with every other change, never in front of it.
       if (w) this.#enqueueIfNeeded(w, change.key);

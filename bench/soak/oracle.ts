@@ -21,7 +21,8 @@
 //   ConfigMaps exist and whose view at its baseline differs from its view now. Also: opted in,
 //   required ConfigMaps present, and no recorded digest (never adopted).
 // - roll at adoption: the operator's first write to a Deployment with no recorded digest
-//   changes its template.
+//   changes its template, though no consumed key changed since that template was written (a
+//   change between the operator's first sight and the adoption rolls: changed_before_adoption).
 // - write to an opted-out workload: any operator write to a Deployment not opted in (its patch
 //   carries the resourceVersion it decided on, so a decision made before an opt-out is refused).
 // - extra roll (no roll without a change, no duplicate per burst): a roll at resourceVersion w
@@ -334,11 +335,14 @@ export class Oracle {
         else result.otherWrites++;
         if (!w.optedIn) result.findings.push({ kind: 'write-to-opted-out', workload, uid: rec.uid, rv: w.rv, detail: `the operator wrote ${w.roll ? 'a roll' : 'its digest'} to a workload that is not opted in` });
         if (!w.roll) continue;
+        const lastTemplate = [...rec.templateWrites].reverse().find((t) => t.rv < w.rv)?.rv ?? 0;
         if (!w.hadHash) {
-          result.findings.push({ kind: 'roll-at-adoption', workload, uid: rec.uid, rv: w.rv, detail: 'the first write to a workload with no recorded digest changed its pod template' });
+          // A consumed key changed after the operator could have first seen the workload (its
+          // template's last write) and before its adoption: a roll is due (changed_before_adoption).
+          if (this.#projectedChanges(rec.ns, w.refs, lastTemplate, w.rv).length > 0) continue;
+          result.findings.push({ kind: 'roll-at-adoption', workload, uid: rec.uid, rv: w.rv, detail: 'the first write to a workload with no recorded digest changed its pod template, and no consumed key had changed since its template was written' });
           continue;
         }
-        const lastTemplate = [...rec.templateWrites].reverse().find((t) => t.rv < w.rv)?.rv ?? 0;
         const prevWrite = i > 0 ? (rec.opWrites[i - 1] as OpWrite) : undefined;
         // (1) The configuration its pods read changed since their template was written.
         if (this.#projectedChanges(rec.ns, w.refs, lastTemplate, w.rv).length > 0) continue;

@@ -120,6 +120,18 @@ function consumedEntries(consumed: ConsumedSource, content: SourceContent): KeyE
 }
 
 /**
+ * Whether what a workload reads of one config object differs between two of its contents
+ * (undefined: absent): the keys it consumes, their digests, the object's presence. A change to
+ * a key it does not read is no change to it.
+ */
+export function consumedPartChanged(consumed: ConsumedSource, before: SourceContent | undefined, after: SourceContent | undefined): boolean {
+  if (before === undefined || after === undefined) return before !== after;
+  const a = consumedEntries(consumed, before);
+  const b = consumedEntries(consumed, after);
+  return a.length !== b.length || a.some(([k, d], i) => b[i]?.[0] !== k || b[i]?.[1] !== d);
+}
+
+/**
  * The digest of everything a workload consumes, as recorded in its config-hash annotations:
  * `v2-<key id>-<hmac-sha256 hex>`. An object that does not exist is hashed as absent, which
  * differs from one that exists but is empty, so its creation changes the digest.

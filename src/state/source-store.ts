@@ -41,6 +41,9 @@ export interface SourceChange {
   readonly kind: SourceKind;
   readonly namespace: string;
   readonly name: string;
+  /** The content before and after the change (undefined: absent), so each consumer can tell whether what it reads changed. */
+  readonly before: SourceContent | undefined;
+  readonly after: SourceContent | undefined;
 }
 
 export interface SourceReplacement {
@@ -98,11 +101,12 @@ export class SourceStore {
   /** A watch event (ADDED or MODIFIED). */
   observe(cm: SourceLike): SourceChange | undefined {
     const key = sourceKeyOf(this.kind, cm);
-    const next = this.#entryFor(cm, this.#entries.get(key));
+    const previous = this.#entries.get(key);
+    const next = this.#entryFor(cm, previous);
     if (next === undefined) return undefined;
     this.#entries.set(key, next.entry);
     this.#tombstones.delete(key);
-    return next.changed ? change(key, next.entry) : undefined;
+    return next.changed ? change(key, next.entry, previous?.content, next.entry.content) : undefined;
   }
 
   /** A watch DELETED event: its resourceVersion is the deletion's. */
@@ -112,7 +116,7 @@ export class SourceStore {
     if (!previous) return undefined;
     this.#entries.delete(key);
     this.#remember(key, parseResourceVersion(cm.metadata?.resourceVersion));
-    return change(key, previous);
+    return change(key, previous, previous.content, undefined);
   }
 
   /**
@@ -133,7 +137,7 @@ export class SourceStore {
         const entry = built?.entry ?? previous;
         if (!entry) return;
         listed.set(key, entry);
-        if (built?.changed) changes.push(change(key, entry));
+        if (built?.changed) changes.push(change(key, entry, previous?.content, entry.content));
       },
       commit: (resourceVersion) => {
         const listedAt = parseResourceVersion(resourceVersion);
@@ -142,7 +146,7 @@ export class SourceStore {
           if (namespace !== undefined && entry.namespace !== namespace) next.set(key, entry);
           else if (!listed.has(key)) {
             this.#remember(key, listedAt);
-            changes.push(change(key, entry));
+            changes.push(change(key, entry, entry.content, undefined));
           }
         }
         for (const [key, entry] of listed) {
@@ -197,8 +201,8 @@ export class SourceStore {
   }
 }
 
-function change(key: SourceKey, entry: SourceEntry): SourceChange {
-  return { key, kind: entry.kind, namespace: entry.namespace, name: entry.name };
+function change(key: SourceKey, entry: SourceEntry, before: SourceContent | undefined, after: SourceContent | undefined): SourceChange {
+  return { key, kind: entry.kind, namespace: entry.namespace, name: entry.name, before, after };
 }
 
 export function sameContent(a: SourceContent, b: SourceContent): boolean {

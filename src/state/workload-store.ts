@@ -304,9 +304,14 @@ function build(
   const consumedChanged = prior === undefined || JSON.stringify(prior.consumed) !== JSON.stringify(consumed);
 
   let templateWrittenAtLeast = prior?.templateWrittenAtLeast;
-  // Our own roll is dated exactly by its acknowledgement (writeAcknowledged): its echo is not
-  // someone else's template change.
-  const ownRoll = prior !== undefined && source !== 'list' && parseResourceVersion(resourceVersion) === prior.templateWrittenAtLeast;
+  // Our own roll is not someone else's template change. Its watch echo is at the version its
+  // acknowledgement dated exactly (writeAcknowledged); a relist knows no version for it, but
+  // sees the template's digest move to the one we wrote.
+  const templateDigest = d.spec?.template?.metadata?.annotations?.[HASH_ANNOTATION];
+  const ownRoll = prior !== undefined && (source !== 'list'
+    ? parseResourceVersion(resourceVersion) === prior.templateWrittenAtLeast
+    : templateDigest !== undefined && templateDigest !== prior.templateDigest
+      && (templateDigest === prior.pendingWrite?.digest || templateDigest === recordedDigest));
   const templateSinceRecord = prior !== undefined && ((templateChanged && !ownRoll) || prior.templateSinceRecord);
   if (prior === undefined) {
     // A workload created while we watch is dated by its ADDED event; one found by a list, or
@@ -331,7 +336,7 @@ function build(
   const state: WorkloadState = Object.freeze({
     key, kind, namespace, name, uid, resourceVersion, generation, optIn, consumed, rollout,
     templateFingerprint, templateWrittenAtLeast, recordedDigest, pendingWrite, templateSinceRecord,
-    templateDigest: d.spec?.template?.metadata?.annotations?.[HASH_ANNOTATION],
+    templateDigest,
     simulatedDigest: prior?.simulatedDigest,
     changed: prior?.changed ?? EMPTY,
   });

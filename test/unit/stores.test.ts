@@ -19,10 +19,17 @@ describe('ConfigMap store: digests only, change detection', () => {
 
   it('reports a content change, but not a metadata-only one', () => {
     const store = new SourceStore('ConfigMap', KEY);
-    expect(store.observe(cm('1', { a: '1' }))).to.deep.equal({ key: CM, kind: 'ConfigMap', namespace: 'ns', name: 'cm' });
+    const created = store.observe(cm('1', { a: '1' }));
+    expect(created).to.deep.include({ key: CM, kind: 'ConfigMap', namespace: 'ns', name: 'cm', before: undefined });
+    expect([...(created?.after?.keyDigests.keys() ?? [])]).to.deep.equal(['a']);
     expect(store.observe(cm('2', { a: '1' }, { team: 'x' }))).to.equal(undefined);
-    expect(store.observe(cm('3', { a: '2' }))?.name).to.equal('cm');
-    expect(store.observeDeleted(cm('4', {}))?.name).to.equal('cm');
+    const edited = store.observe(cm('3', { a: '2' }));
+    // Before and after, for each consumer to tell whether the keys it reads changed.
+    expect(edited?.before?.keyDigests.get('a')).to.equal(created?.after?.keyDigests.get('a'));
+    expect(edited?.after?.keyDigests.get('a')).to.not.equal(edited?.before?.keyDigests.get('a'));
+    const deleted = store.observeDeleted(cm('4', {}));
+    expect(deleted?.before).to.equal(edited?.after);
+    expect(deleted?.after).to.equal(undefined);
     expect(store.has(CM)).to.equal(false);
   });
 
