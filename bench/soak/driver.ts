@@ -160,7 +160,11 @@ export class Driver {
         // A helm upgrade changing a ConfigMap and the image of a Deployment that consumes it:
         // the template edit, written after the change, carries it.
         const name = this.#existingDeployment(ns);
-        const d = ns.deployments.get(name) as DeploymentModel;
+        const d = ns.deployments.get(name);
+        if (d === undefined) {
+          detail = 'skipped: no Deployment exists';
+          break;
+        }
         const consumed = d.refs.map((r) => r.cm).filter((c) => ns.configMaps.get(c) !== undefined);
         const cm = consumed.length > 0 ? rng.pick(consumed) : this.#existingConfigMap(ns);
         target = `${ns.name}/${cm} then ${name}`;
@@ -190,7 +194,11 @@ export class Driver {
       }
       case 'opt-out': {
         const name = this.#existingDeployment(ns);
-        const d = ns.deployments.get(name) as DeploymentModel;
+        const d = ns.deployments.get(name);
+        if (d === undefined) {
+          detail = 'skipped: no Deployment exists';
+          break;
+        }
         target = `${ns.name}/${name}`;
         d.opt = 'out';
         const removeEnabled = rng.chance(0.5);
@@ -214,7 +222,11 @@ export class Driver {
       }
       case 'scale': {
         const name = this.#existingDeployment(ns);
-        const d = ns.deployments.get(name) as DeploymentModel;
+        const d = ns.deployments.get(name);
+        if (d === undefined) {
+          detail = 'skipped: no Deployment exists';
+          break;
+        }
         target = `${ns.name}/${name}`;
         d.replicas = rng.pick([0, 1, 2]);
         await this.#patchDeployment(ns.name, name, { spec: { replicas: d.replicas } });
@@ -337,7 +349,9 @@ export class Driver {
   }
 
   async #editTemplate(ns: NamespaceModel, name: string): Promise<string> {
-    const d = ns.deployments.get(name) as DeploymentModel;
+    const d = ns.deployments.get(name);
+    // Every Deployment of the namespace deleted (a draw of deletes): nothing to edit.
+    if (d === undefined) return 'skipped: none exists';
     if (this.#rng.chance(0.4)) {
       // New references: the whole pod spec is replaced (a PUT-like edit of the template).
       const fresh = this.#randomDeployment(ns);
