@@ -519,6 +519,9 @@ function notRetained(kind: WorkloadKind, d: WorkloadLike): WorkloadState {
     pendingWrite: undefined,
     simulatedDigest: undefined,
     changed: new Set<string>(),
+    health: 'healthy',
+    progressingSince: undefined,
+    canary: false,
   };
   return Object.freeze(state);
 }

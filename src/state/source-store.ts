@@ -7,13 +7,13 @@
 // transition reports the content changes it saw, for the controller to fan out.
 import { type DigestKey, sourceContent } from '../core/digest.ts';
 import { type SourceKey, sourceKeyOf } from '../core/keys.ts';
-import { parseIgnore } from '../core/annotations.ts';
+import { parseIgnore, RELEASE_ANNOTATION } from '../core/annotations.ts';
 import { parseResourceVersion } from '../core/ordering.ts';
 import type { SourceContent, SourceKind } from '../core/types.ts';
 
 /** A ConfigMap or a Secret, as the API sends it (only what is read). */
 export interface SourceLike {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string; annotations?: Record<string, string> };
+  metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string; annotations?: Record<string, string> };
   data?: Record<string, string> | null;
   binaryData?: Record<string, string> | null;
 }
@@ -22,6 +22,8 @@ export interface SourceEntry {
   readonly kind: SourceKind;
   readonly namespace: string;
   readonly name: string;
+  /** For the Events about it (a held wave). */
+  readonly uid: string;
   readonly resourceVersion: string;
   /**
    * The latest resourceVersion the last change of content (creation included) can have: the
@@ -33,6 +35,8 @@ export interface SourceEntry {
   readonly ignored: boolean;
   /** The ignore annotation's value when it is malformed (reported once per value). */
   readonly malformedIgnore: string | undefined;
+  /** config-reload.dev/release: the content token whose held waves a person released (src/core/waves.ts). */
+  readonly release: string | undefined;
 }
 
 /** A config object whose content changed (created, edited, deleted), for the consumers' fan-out. */
@@ -41,6 +45,8 @@ export interface SourceChange {
   readonly kind: SourceKind;
   readonly namespace: string;
   readonly name: string;
+  /** False when only its release annotation changed: nothing to roll, but held waves may go on. */
+  readonly content: boolean;
 }
 
 export interface SourceReplacement {
@@ -62,6 +68,7 @@ export class SourceStore {
    * (an object absent from it may have been deleted at any time before), or an evicted tombstone.
    */
   #absentSince: bigint | undefined = 0n;
+  #revision = 0;
 
   readonly #onMalformedIgnore: ((entry: SourceEntry, value: string, reason: string) => void) | undefined;
 
@@ -74,6 +81,11 @@ export class SourceStore {
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** Moves on every change of an entry: what was computed from them is stale once it moved. */
+  get revision(): number {
+    return this.#revision;
   }
 
   get(key: SourceKey): SourceEntry | undefined {
@@ -101,8 +113,9 @@ export class SourceStore {
     const next = this.#entryFor(cm, this.#entries.get(key));
     if (next === undefined) return undefined;
     this.#entries.set(key, next.entry);
+    this.#revision++;
     this.#tombstones.delete(key);
-    return next.changed ? change(key, next.entry) : undefined;
+    return next.changed ? change(key, next.entry) : next.released ? change(key, next.entry, false) : undefined;
   }
 
   /** A watch DELETED event: its resourceVersion is the deletion's. */
@@ -111,6 +124,7 @@ export class SourceStore {
     const previous = this.#entries.get(key);
     if (!previous) return undefined;
     this.#entries.delete(key);
+    this.#revision++;
     this.#remember(key, parseResourceVersion(cm.metadata?.resourceVersion));
     return change(key, previous);
   }
@@ -133,6 +147,7 @@ export class SourceStore {
         if (!entry) return;
         next.set(key, entry);
         if (built?.changed) changes.push(change(key, entry));
+        else if (built?.released) changes.push(change(key, entry, false));
       },
       commit: (resourceVersion) => {
         const listedAt = parseResourceVersion(resourceVersion);
@@ -143,6 +158,7 @@ export class SourceStore {
         }
         for (const key of next.keys()) this.#tombstones.delete(key);
         this.#entries = next;
+        this.#revision++;
         // An object created and deleted while nobody watched left no trace: its deletion can
         // be as late as this list.
         this.#absentSince = listedAt;
@@ -152,7 +168,7 @@ export class SourceStore {
   }
 
   /** The entry for an observation, and whether the content changed; undefined when nothing did. */
-  #entryFor(cm: SourceLike, previous: SourceEntry | undefined): { entry: SourceEntry; changed: boolean } | undefined {
+  #entryFor(cm: SourceLike, previous: SourceEntry | undefined): { entry: SourceEntry; changed: boolean; released: boolean } | undefined {
     const resourceVersion = cm.metadata?.resourceVersion ?? '';
     if (previous && previous.resourceVersion === resourceVersion) return undefined;
     const ignore = parseIgnore(cm.metadata?.annotations);
@@ -164,17 +180,19 @@ export class SourceStore {
       kind: this.kind,
       namespace: cm.metadata?.namespace ?? '',
       name: cm.metadata?.name ?? '',
+      uid: cm.metadata?.uid ?? '',
       resourceVersion,
       // Equal content keeps the previous Map (shared, not doubled) and the previous version.
       contentVersion: same ? previous.contentVersion : parseResourceVersion(resourceVersion),
       content: same ? previous.content : content,
       ignored: ignore.ignored,
       malformedIgnore: ignore.malformed?.value,
+      release: cm.metadata?.annotations?.[RELEASE_ANNOTATION]?.trim() || undefined,
     });
     if (ignore.malformed && previous?.malformedIgnore !== ignore.malformed.value) {
       this.#onMalformedIgnore?.(entry, ignore.malformed.value, ignore.malformed.reason);
     }
-    return { entry, changed: !same };
+    return { entry, changed: !same, released: previous !== undefined && previous.release !== entry.release };
   }
 
   #remember(key: SourceKey, deletedAt: bigint | undefined): void {
@@ -190,8 +208,8 @@ export class SourceStore {
   }
 }
 
-function change(key: SourceKey, entry: SourceEntry): SourceChange {
-  return { key, kind: entry.kind, namespace: entry.namespace, name: entry.name };
+function change(key: SourceKey, entry: SourceEntry, content = true): SourceChange {
+  return { key, kind: entry.kind, namespace: entry.namespace, name: entry.name, content };
 }
 
 export function sameContent(a: SourceContent, b: SourceContent): boolean {

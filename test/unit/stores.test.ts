@@ -19,7 +19,7 @@ describe('ConfigMap store: digests only, change detection', () => {
 
   it('reports a content change, but not a metadata-only one', () => {
     const store = new SourceStore('ConfigMap', KEY);
-    expect(store.observe(cm('1', { a: '1' }))).to.deep.equal({ key: CM, kind: 'ConfigMap', namespace: 'ns', name: 'cm' });
+    expect(store.observe(cm('1', { a: '1' }))).to.deep.equal({ key: CM, kind: 'ConfigMap', namespace: 'ns', name: 'cm', content: true });
     expect(store.observe(cm('2', { a: '1' }, { team: 'x' }))).to.equal(undefined);
     expect(store.observe(cm('3', { a: '2' }))?.name).to.equal('cm');
     expect(store.observeDeleted(cm('4', {}))?.name).to.equal('cm');
