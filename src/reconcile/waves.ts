@@ -26,7 +26,7 @@ export interface SourcePlan extends SourceRef {
   readonly token: string;
   readonly released: boolean;
   readonly plan: WavePlan;
-  /** Changes whenever the waves move: active, token, frontier, failing. */
+  /** Changes whenever the waves move: active, token, frontier, failing, when the rolling wave times out. */
   readonly signature: string;
 }
 
@@ -167,7 +167,7 @@ export class WaveGates {
     }
     const plan = planWaves(consumers, this.settings, ctx.now, released);
     const signature = plan.active
-      ? `${token}|${plan.frontier}|${[...plan.failing].sort().join(',')}|${plan.held.length > 0}`
+      ? `${token}|${plan.frontier}|${[...plan.failing].sort().join(',')}|${plan.held.length > 0}|${plan.recheckAt ?? ''}`
       : `inactive|${token}|${released}`;
     return { ...ref, source, display: `${ref.kind} ${ref.name}`, token, released, plan, signature };
   }
