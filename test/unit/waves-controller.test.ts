@@ -27,7 +27,8 @@ async function harness(settings: Partial<ControllerSettings> = {}, canary?: stri
   cluster.autoDeliver = true;
   const events: Array<{ type: string; target: InvolvedObject; reason: string; message: string }> = [];
   const held: Array<[string, number]> = [];
-  cluster.put('configmaps', { metadata: { name: 'shared', namespace: NS }, data: { a: '1' } });
+  const shared = { metadata: { name: 'shared', namespace: NS }, data: { a: '1' } };
+  cluster.put('configmaps', shared);
   for (const name of NAMES) cluster.put('deployments', deployment(name, name === canary));
   const controller = new Controller({
     api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: winston.createLogger({ silent: true }), namespaces: [NS], dryRun: false,
