@@ -100,6 +100,8 @@ export class Controller {
   readonly #waveTimers = new Map<string, { at: number; timer: Timer }>();
   /** Shared config objects held now, and what was said of each (said once per content and failure). */
   readonly #held = new Map<string, string>();
+  /** Per shared config object: the content and wave last said to be rolling (said once each). */
+  readonly #rolling = new Map<string, string>();
 
   constructor(opts: ControllerOptions) {
     this.#opts = opts;
@@ -435,7 +437,10 @@ export class Controller {
   #wavesMoved(plan: SourcePlan, previous: string | undefined): void {
     const { source, plan: waves } = plan;
     const dry = this.#opts.dryRun;
-    if (waves.active && waves.held.length === 0 && waves.frontier < waves.waves.length) {
+    const rolling = `${plan.token}|${waves.frontier}`;
+    if (!waves.active || waves.frontier >= waves.waves.length) this.#rolling.delete(source);
+    else if (waves.held.length === 0 && this.#rolling.get(source) !== rolling) {
+      this.#rolling.set(source, rolling);
       const members = waves.waves[waves.frontier]!;
       const position = describeWave({ index: waves.frontier, of: waves.waves.length });
       this.#log.info(`${dry ? 'would roll' : 'rolling'} ${position} of ${plan.display}`, {
