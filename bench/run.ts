@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { watchLoad } from './lib/load.ts';
 import { loadDigester } from './lib/objects.ts';
 import { renderPlot, renderSummary, type RunMeta } from './lib/report.ts';
-import { type Ctx, runBurstK, runHelm, runScale, runShared, type ScenarioResult, type ScenarioSpec, type Settings } from './lib/scenarios.ts';
+import { type Ctx, runBurstK, runHelm, runScale, runShared, runWaves, type ScenarioResult, type ScenarioSpec, type Settings } from './lib/scenarios.ts';
 import { runScoping } from './lib/scoping.ts';
 import { type ContentionSpec, runFanOut, runMassAdoption } from './lib/contention.ts';
 import { parsePeers, peerCommand } from './lib/peers.ts';
@@ -21,7 +21,7 @@ const USAGE = `Usage: npx tsx bench/run.ts [--quick] [flags]
 
   --quick                    a few minutes: N = 100 and 1,000, sizes at N = 1,000, small samples
                              (writes to bench/results/quick unless --out is given)
-  --scenarios LIST           scale,scale-secrets,size,burst-k,burst-shared,helm-secrets,scoping,mass-adoption,fan-out
+  --scenarios LIST           scale,scale-secrets,size,burst-k,burst-shared,helm-secrets,scoping,mass-adoption,fan-out,waves
                              (default: all)
   --peer NAME=PATH           also run a peer operator (NAME: reloader or wave, its profile; PATH: its binary,
                              default /work/shared/peers/NAME), repeatable; in scale, scale-secrets, size,
@@ -59,6 +59,7 @@ const USAGE = `Usage: npx tsx bench/run.ts [--quick] [flags]
                              (default 1000: adopting 10k at the default rate limit takes minutes)
   --burst-k K, --burst-trials T   K ConfigMaps per Deployment, T Deployments (full: 10, 20; quick: 5, 10)
   --shared M, --shared-rounds R   Deployments sharing one ConfigMap, rounds (full: 1000, 3; quick: 200, 2)
+  --waves-m M                Deployments sharing the ConfigMap of the waves scenario (full: 1000; quick: 200)
   --log-level LEVEL          the operator's log level (default info, its own default)
   --node-options OPTS        NODE_OPTIONS for the operator (experiments, e.g. --max-old-space-size=128)
   --runtime dist|tsx         run the operator compiled, as its image does (node --max-semi-space-size=2
@@ -109,6 +110,7 @@ const { values: v } = parseArgs({
     'burst-trials': { type: 'string' },
     shared: { type: 'string' },
     'shared-rounds': { type: 'string' },
+    'waves-m': { type: 'string' },
     'log-level': { type: 'string' },
     runtime: { type: 'string' },
     'node-options': { type: 'string' },
@@ -151,7 +153,7 @@ const settings: Settings = {
 };
 const peers = parsePeers(v.peer ?? []);
 if (v.runtime !== undefined && v.runtime !== 'tsx' && v.runtime !== 'dist') throw new Error(`--runtime ${v.runtime}: expected dist or tsx`);
-const ALL = ['scale', 'scale-secrets', 'size', 'burst-k', 'burst-shared', 'helm-secrets', 'scoping', 'mass-adoption', 'fan-out'];
+const ALL = ['scale', 'scale-secrets', 'size', 'burst-k', 'burst-shared', 'helm-secrets', 'scoping', 'mass-adoption', 'fan-out', 'waves'];
 const wanted = new Set((v.scenarios ?? ALL.join(',')).split(',').map((s) => s.trim()));
 for (const w of wanted) {
   if (!ALL.includes(w)) throw new Error(`--scenarios: unknown scenario ${w}`);
@@ -177,6 +179,7 @@ if (wanted.has('size')) {
   }
 }
 if (wanted.has('burst-k')) specs.push({ kind: 'burst-k', name: 'burst-k', k: num(v['burst-k'], quick ? 5 : 10), trials: num(v['burst-trials'], quick ? 10 : 20) });
+if (wanted.has('waves')) specs.push({ kind: 'waves', name: 'waves', m: num(v['waves-m'], quick ? 200 : 1000) });
 if (wanted.has('burst-shared')) specs.push({ kind: 'burst-shared', name: 'burst-shared', m: num(v.shared, quick ? 200 : 1000), rounds: num(v['shared-rounds'], quick ? 2 : 3) });
 if (wanted.has('helm-secrets')) {
   specs.push({
@@ -285,6 +288,7 @@ for (const spec of [...specs, ...contention]) {
     else if (spec.kind === 'scoping') result = await runScoping(ctx, spec);
     else if (spec.kind === 'mass-adoption') result = await runMassAdoption(ctx, spec);
     else if (spec.kind === 'fan-out') result = await runFanOut(ctx, spec);
+    else if (spec.kind === 'waves') result = await runWaves(ctx, spec);
     else result = await runShared(ctx, spec);
     writeFileSync(path.join(out, `${spec.name}.json`), `${JSON.stringify(result, null, 1)}\n`);
   } catch (err) {

@@ -33,6 +33,14 @@ export interface Config {
    * 'off' never establishes it, so every configuration change rolls.
    */
   templateOrder: TemplateOrder;
+  /** A change of a config object with more opted-in consumers than this rolls in waves; 0: never (docs/architecture.md, "Waves"). */
+  waveThreshold: number;
+  /** Canaries when no consumer is annotated config-reload.dev/canary. */
+  canarySize: number;
+  /** Waves after the canary wave. */
+  waves: number;
+  /** A wave not healthy this long after its roll has failed: the rest is held. */
+  waveTimeoutMs: number;
   /** Kinds of config object watched (--config-sources). */
   sourceKinds: SourceKind[];
   /** Kinds of workload watched and patched (--workload-kinds). */
@@ -69,6 +77,13 @@ export const DEFAULTS = {
   // 10,000 workloads adopt in about 8 minutes; real changes never wait for it (their own lane).
   adoptionQps: 20,
   templateOrder: 'resource-version' as TemplateOrder,
+  // A shared trust bundle or logging config reaches dozens of workloads; a config object read
+  // by a handful rolls at once as before.
+  waveThreshold: 5,
+  canarySize: 1,
+  waves: 1,
+  // The deployment controller's own progressDeadlineSeconds default.
+  waveTimeout: '10m',
   configSources: 'configmaps,secrets',
   workloadKinds: 'deployments,statefulsets,daemonsets',
   excludeSecretTypes: 'helm.sh/release.v1',
@@ -97,6 +112,10 @@ export const ENV = {
   burst: 'CONFIG_RELOAD_BURST',
   'adoption-qps': 'CONFIG_RELOAD_ADOPTION_QPS',
   'template-order': 'CONFIG_RELOAD_TEMPLATE_ORDER',
+  'wave-threshold': 'CONFIG_RELOAD_WAVE_THRESHOLD',
+  'canary-size': 'CONFIG_RELOAD_CANARY_SIZE',
+  waves: 'CONFIG_RELOAD_WAVES',
+  'wave-timeout': 'CONFIG_RELOAD_WAVE_TIMEOUT',
   'config-sources': 'CONFIG_RELOAD_CONFIG_SOURCES',
   'workload-kinds': 'CONFIG_RELOAD_WORKLOAD_KINDS',
   'exclude-secret-types': 'CONFIG_RELOAD_EXCLUDE_SECRET_TYPES',
@@ -130,6 +149,11 @@ export const USAGE = `Usage: config-reload-operator [flags]
                                   (default ${DEFAULTS.adoptionQps}/s; 0 = unlimited)
   --template-order MODE           resource-version: a pod-template change written after the configuration
                                   changed carries it, no second roll; off: always roll (default ${DEFAULTS.templateOrder})
+  --wave-threshold N              a change of a ConfigMap or Secret read by more than N opted-in workloads rolls
+                                  in waves: canaries first, the rest once they are healthy; 0 = never (default ${DEFAULTS.waveThreshold})
+  --canary-size N                 canaries when no workload is annotated config-reload.dev/canary (default ${DEFAULTS.canarySize})
+  --waves N                       waves after the canary wave (default ${DEFAULTS.waves})
+  --wave-timeout DURATION         a wave not healthy this long after its roll holds the rest (default ${DEFAULTS.waveTimeout})
   --config-sources LIST           configmaps,secrets or one of them (default ${DEFAULTS.configSources})
   --workload-kinds LIST           deployments,statefulsets,daemonsets or some (default ${DEFAULTS.workloadKinds})
   --exclude-secret-types LIST     Secret types never listed or watched; "" for none (default ${DEFAULTS.excludeSecretTypes})
@@ -174,6 +198,10 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
         burst: { type: 'string' },
         'adoption-qps': { type: 'string' },
         'template-order': { type: 'string' },
+        'wave-threshold': { type: 'string' },
+        'canary-size': { type: 'string' },
+        waves: { type: 'string' },
+        'wave-timeout': { type: 'string' },
         'config-sources': { type: 'string' },
         'workload-kinds': { type: 'string' },
         'exclude-secret-types': { type: 'string' },
@@ -236,6 +264,10 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
       burst: integer('--burst', str('burst', String(DEFAULTS.burst))!, 1, 1_000_000),
       adoptionQps: integer('--adoption-qps', str('adoption-qps', String(DEFAULTS.adoptionQps))!, 0, 100_000),
       templateOrder: oneOf('--template-order', str('template-order', DEFAULTS.templateOrder)!, ['resource-version', 'off'] as const),
+      waveThreshold: integer('--wave-threshold', str('wave-threshold', String(DEFAULTS.waveThreshold))!, 0, 1_000_000),
+      canarySize: integer('--canary-size', str('canary-size', String(DEFAULTS.canarySize))!, 1, 1_000_000),
+      waves: integer('--waves', str('waves', String(DEFAULTS.waves))!, 1, 1000),
+      waveTimeoutMs: waveTimeout(str('wave-timeout', DEFAULTS.waveTimeout)!),
       sourceKinds: listOf('--config-sources', str('config-sources', DEFAULTS.configSources)!, SOURCES),
       workloadKinds: listOf('--workload-kinds', str('workload-kinds', DEFAULTS.workloadKinds)!, WORKLOADS),
       secretFieldSelector: secretTypes(excludedSecretTypes(v['exclude-secret-types'], env)),
@@ -276,6 +308,12 @@ function watchIdleTimeout(raw: string): number {
 function leaseDuration(raw: string): number {
   const ms = parseDuration('--lease-duration', raw);
   if (ms < 3000 || ms % 1000 !== 0) throw new ConfigError(`--lease-duration ${JSON.stringify(raw)}: must be whole seconds, at least 3s`);
+  return ms;
+}
+
+function waveTimeout(raw: string): number {
+  const ms = parseDuration('--wave-timeout', raw);
+  if (ms <= 0) throw new ConfigError(`--wave-timeout ${JSON.stringify(raw)}: must be more than 0`);
   return ms;
 }
 

@@ -17,6 +17,8 @@ import {
   type ClusterApi, CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, type ResourceType, SECRETS, STATEFULSETS,
 } from './kube/cluster-api.ts';
 import { WorkQueue } from './queue/workqueue.ts';
+import { heldBecause, releaseCommand, type SourcePlan, type SourceRef, WaveGates } from './reconcile/waves.ts';
+import { describeWave } from './core/waves.ts';
 import { type EventSink, type ReconcileObserver, Reconciler, type ReconcileResult } from './reconcile/reconciler.ts';
 import { type SourceChange, type SourceLike, SourceStore } from './state/source-store.ts';
 import { ReferenceIndex } from './state/reference-index.ts';
@@ -37,7 +39,8 @@ const STUCK_RECONCILE_MS = 5 * 60_000;
 
 /** The start-up settings the controller acts on; their meaning is documented on Config. */
 export type ControllerSettings = Pick<Config, 'dryRun' | 'debounceMs' | 'workers' | 'resyncPeriodMs' | 'qps' | 'burst'>
-  & Partial<Pick<Config, 'adoptionQps' | 'namespaces' | 'templateOrder' | 'sourceKinds' | 'workloadKinds' | 'secretFieldSelector' | 'configMapSelector' | 'secretSelector'>>;
+  & Partial<Pick<Config, 'adoptionQps' | 'namespaces' | 'templateOrder' | 'sourceKinds' | 'workloadKinds' | 'secretFieldSelector' | 'configMapSelector' | 'secretSelector'
+    | 'waveThreshold' | 'canarySize' | 'waves' | 'waveTimeoutMs'>>;
 
 export interface ControllerOptions extends ControllerSettings {
   api: ClusterApi;
@@ -61,6 +64,8 @@ export interface ControllerObserver extends Partial<ReconcileObserver> {
   reconciled?(seconds: number, result: 'success' | 'error'): void;
   queueWait?(seconds: number): void;
   queueDepth?(ready: number, waiting: number): void;
+  /** Workloads held by a failed wave of one config object; 0 once it is no longer held. */
+  waveHeld?(source: SourceRef, held: number): void;
 }
 
 export class Controller {
@@ -89,6 +94,15 @@ export class Controller {
   #workersRunning: Promise<void>[] = [];
   #resyncTimer: Timer | undefined;
   #depthTimer: Timer | undefined;
+  readonly waves: WaveGates;
+  /** Moves when a kind of config object becomes watchable or not (decisions read it). */
+  #availability = 0;
+  /** Per shared config object: the timer that looks again when its rolling wave times out. */
+  readonly #waveTimers = new Map<string, { at: number; timer: Timer }>();
+  /** Shared config objects held now, and what was said of each (said once per content and failure). */
+  readonly #held = new Map<string, string>();
+  /** Per shared config object: the content and wave last said to be rolling (said once each). */
+  readonly #rolling = new Map<string, string>();
 
   constructor(opts: ControllerOptions) {
     this.#opts = opts;
@@ -112,10 +126,26 @@ export class Controller {
       housekeeping: { qps: opts.adoptionQps ?? 0, burst: Math.max(1, opts.adoptionQps ?? 0) },
       onTake: (_key, waitedMs) => observer?.queueWait?.(waitedMs / 1000),
     });
+    const sourceView = { store: (kind: SourceKind) => this.sources.get(kind), available: (kind: SourceKind) => !this.#forbidden.has(kind) };
+    const templateOrder = opts.templateOrder ?? 'resource-version';
+    this.waves = new WaveGates({
+      settings: {
+        threshold: opts.waveThreshold ?? 0, canarySize: opts.canarySize ?? 1, waves: opts.waves ?? 1, timeoutMs: opts.waveTimeoutMs ?? 10 * 60_000,
+      },
+      workloads: this.workloads,
+      consumersOf: (source) => this.index.consumersOf(source),
+      context: () => ({ sources: sourceView, digestKey: opts.digestKey, now: this.#clock.now(), templateOrder }),
+      sourcesRevision: () => {
+        let revision = this.#availability;
+        for (const store of this.sources.values()) revision += store.revision;
+        return revision;
+      },
+      onPlan: (plan, previous) => this.#wavesMoved(plan, previous),
+    });
     this.reconciler = new Reconciler({
       api: opts.api, workloads: this.workloads, clock: this.#clock, log: opts.log, digestKey: opts.digestKey,
-      sources: { store: (kind) => this.sources.get(kind), available: (kind) => !this.#forbidden.has(kind) },
-      dryRun: opts.dryRun, events: opts.events, templateOrder: opts.templateOrder ?? 'resource-version',
+      sources: sourceView, waves: this.waves.enabled ? this.waves : undefined,
+      dryRun: opts.dryRun, events: opts.events, templateOrder,
       observer: {
         decided: (d: Decision, ns: string, dry: boolean) => observer?.decided?.(d, ns, dry),
         apiError: (verb: string, status: number | undefined) => observer?.apiError?.(verb, status),
@@ -244,6 +274,7 @@ export class Controller {
     this.#stopping = true;
     this.#resyncTimer?.cancel();
     this.#depthTimer?.cancel();
+    for (const { timer } of this.#waveTimers.values()) timer.cancel();
     await this.queue.shutDownWithDrain();
     await Promise.all(this.#workersRunning);
     for (const { reflector } of this.#reflectors) reflector.stop();
@@ -285,6 +316,7 @@ export class Controller {
     if (refusedScopes.size === 0) this.#forbidden.delete(kind);
     else this.#forbidden.set(kind, refusedScopes);
     const now = refusedScopes.size === 0;
+    if (now !== was) this.#availability++;
     const plural = SOURCE_TYPES[kind].plural;
     this.#opts.observer?.sourceAvailable?.(plural, now);
     this.#refused(plural, scope, !usable, error, kind === 'Secret' ? '--config-sources configmaps' : '--config-sources');
@@ -338,10 +370,14 @@ export class Controller {
   #act(key: WorkloadKey, result: ReconcileResult, seconds: number): void {
     const observer = this.#opts.observer;
     switch (result.kind) {
-      case 'done':
+      case 'done': {
         this.queue.forget(key);
         observer?.reconciled?.(seconds, 'success');
+        // A roll in a wave moves that wave: a dry-run's simulated roll is all there is to see of it.
+        const w = result.decision?.wave ? this.workloads.get(key) : undefined;
+        if (w) for (const ref of this.waves.sourcesOf(w)) this.waves.plan(ref);
         return;
+      }
       case 'requeueAfter':
         this.queue.forget(key);
         observer?.reconciled?.(seconds, 'success');
@@ -379,16 +415,102 @@ export class Controller {
   #configChanged(change: SourceChange): void {
     // Before the first sync every object is new to us: nothing "changed", the start-up resync decides.
     if (!this.#synced) return;
-    for (const key of this.index.consumersOf(change.key)) {
-      // Named as a change only where what the workload reads changed (key precision): the
-      // names feed the roll's reason and the rules that ask "did it change since…".
+    // Only the release annotation changed: a held change may go on.
+    if (!change.content) {
+      this.waves.plan(change);
+      return;
+    }
+    const consumers = [...this.index.consumersOf(change.key)];
+    // Every consumer is marked first, so that the waves are planned once for the whole fan-out.
+    // Named as a change only where what the workload reads changed (key precision): the names
+    // feed the roll's reason and the rules that ask "did it change since…".
+    for (const key of consumers) {
       const consumed = this.workloads.get(key)?.consumed.find((c) => c.kind === change.kind && c.name === change.name);
       if (consumed && consumedPartChanged(consumed, change.before, change.after)) {
         this.workloads.configChanged(key, `${change.kind} ${change.name}`);
       }
+    }
+    for (const key of consumers) {
       const w = this.workloads.get(key);
       // Every consumer of one change takes turns with every other change, never in front of it.
       if (w) this.#enqueueIfNeeded(w, change.key);
+    }
+  }
+
+  /**
+   * The waves of a shared config object moved (docs/architecture.md, "Waves"): its consumers
+   * not yet rolled are evaluated again (a wave that may go now queues; a held one says so), the
+   * timeout of the rolling wave is armed, and a held change is said once.
+   */
+  #wavesMoved(plan: SourcePlan, previous: string | undefined): void {
+    const { source, plan: waves } = plan;
+    const dry = this.#opts.dryRun;
+    const rolling = `${plan.token}|${waves.frontier}`;
+    if (!waves.active || waves.frontier >= waves.waves.length) this.#rolling.delete(source);
+    else if (waves.held.length === 0 && this.#rolling.get(source) !== rolling) {
+      this.#rolling.set(source, rolling);
+      const members = waves.waves[waves.frontier]!;
+      const position = describeWave({ index: waves.frontier, of: waves.waves.length });
+      this.#log.info(`${dry ? 'would roll' : 'rolling'} ${position} of ${plan.display}`, {
+        object: `${plan.kind}/${plan.namespace}/${plan.name}`, content: plan.token, workloads: members.slice(0, 20), count: members.length,
+      });
+    }
+    const heldNow = waves.active && waves.held.length > 0;
+    const said = `${plan.token}|${waves.failing.join(',')}`;
+    if (heldNow && this.#held.get(source) !== said) {
+      this.#held.set(source, said);
+      const message = `${plan.display} change held at content ${plan.token}: ${heldBecause(waves.failing)}; `
+        + `${waves.held.length} workloads not rolled until the next change of ${plan.display}, or: ${releaseCommand(plan)}`;
+      this.#log.warn('wave held', {
+        object: `${plan.kind}/${plan.namespace}/${plan.name}`, content: plan.token, failing: waves.failing, held: waves.held.length,
+        toRelease: releaseCommand(plan),
+      });
+      const entry = this.sources.get(plan.kind)?.get(source);
+      if (entry) {
+        void this.#opts.events?.warning({ kind: plan.kind, apiVersion: 'v1', namespace: plan.namespace, name: plan.name, uid: entry.uid }, 'WaveHeld', message);
+      }
+    } else if (!heldNow && this.#held.delete(source)) {
+      this.#log.info('wave no longer held', {
+        object: `${plan.kind}/${plan.namespace}/${plan.name}`, content: plan.token, released: plan.released,
+      });
+    }
+    this.#opts.observer?.waveHeld?.(plan, heldNow ? waves.held.length : 0);
+    this.#armWaveTimer(plan);
+    // Before the first sync the start-up resync decides; `previous` says nothing then.
+    void previous;
+    if (!this.#synced) return;
+    for (const key of waves.pending) {
+      const w = this.workloads.get(key as WorkloadKey);
+      if (w) this.#enqueueIfNeeded(w, source);
+    }
+  }
+
+  /** One timer per shared config object: when its rolling wave times out, the plan changes. */
+  #armWaveTimer(plan: SourcePlan): void {
+    const at = plan.plan.recheckAt;
+    const armed = this.#waveTimers.get(plan.source);
+    if (armed?.at === at) return;
+    armed?.timer.cancel();
+    this.#waveTimers.delete(plan.source);
+    if (at === undefined || this.#stopping) return;
+    const ref = { kind: plan.kind, namespace: plan.namespace, name: plan.name };
+    this.#waveTimers.set(plan.source, {
+      at,
+      timer: this.#clock.after(Math.max(0, at - this.#clock.now()), () => {
+        this.#waveTimers.delete(plan.source);
+        this.waves.plan(ref);
+      }),
+    });
+  }
+
+  /** A consumer's health or canary annotation changed (or it left): the waves of what it consumes may move. */
+  #consumerMoved(namespace: string, consumed: readonly { kind: SourceKind; name: string }[]): void {
+    if (!this.waves.enabled || !this.#synced) return;
+    const seen = new Set<string>();
+    for (const c of consumed) {
+      if (seen.has(`${c.kind} ${c.name}`)) continue;
+      seen.add(`${c.kind} ${c.name}`);
+      this.waves.plan({ kind: c.kind, namespace, name: c.name });
     }
   }
 
@@ -419,7 +541,10 @@ export class Controller {
       upsert: (d, created) => this.#workloadObserved(this.workloads.observe(kind, d, created)),
       remove: (d) => {
         const removed = this.workloads.remove(this.workloads.keyOf(kind, d));
-        if (removed) this.index.delete(removed.key);
+        if (removed) {
+          this.index.delete(removed.key);
+          this.#consumerMoved(removed.namespace, removed.consumed);
+        }
       },
       beginList: () => {
         const replacement = this.workloads.beginReplace(kind, namespace);
@@ -427,7 +552,10 @@ export class Controller {
           add: (d) => replacement.add(d),
           commit: () => {
             const { observed, removed } = replacement.commit();
-            for (const key of removed) this.index.delete(key);
+            for (const gone of removed) {
+              this.index.delete(gone.key);
+              this.#consumerMoved(gone.namespace, gone.consumed);
+            }
             for (const o of observed) this.#workloadObserved(o);
           },
         };
@@ -439,5 +567,7 @@ export class Controller {
     const consumed: SourceKey[] = o.state ? o.state.consumed.map((c) => sourceKey(c.kind, o.state!.namespace, c.name)) : [];
     this.index.set(o.key, consumed);
     if (o.relevant && o.state && this.#synced) this.#enqueueIfNeeded(o.state, o.key);
+    // What it consumes now and what it consumed before (it may have left a wave, or opted out).
+    if (o.waveChanged) this.#consumerMoved(o.state?.namespace ?? o.previous?.namespace ?? '', [...o.previous?.consumed ?? [], ...o.state?.consumed ?? []]);
   }
 }

@@ -34,7 +34,7 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
   const fileKey = config.digestKeyFile === undefined ? undefined : digestKeyFromFile(config.digestKeyFile);
   log.info('starting', {
     namespaces: config.namespaces.length > 0 ? config.namespaces : '(all)', dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
-    resyncPeriodMs: config.resyncPeriodMs, leaderElect: config.leaderElect, server: kubeConfig.getCurrentCluster()?.server,
+    resyncPeriodMs: config.resyncPeriodMs, waveThreshold: config.waveThreshold, leaderElect: config.leaderElect, server: kubeConfig.getCurrentCluster()?.server,
     configSources: config.sourceKinds, workloadKinds: config.workloadKinds, secretFieldSelector: config.secretFieldSelector ?? null,
   });
 
@@ -69,6 +69,7 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
       configMapSelector: config.configMapSelector, secretSelector: config.secretSelector,
       debounceMs: config.debounceMs, workers: config.workers, resyncPeriodMs: config.resyncPeriodMs, watchdogMs: config.watchIdleTimeoutMs, qps: config.qps,
       burst: config.burst, adoptionQps: config.adoptionQps, templateOrder: config.templateOrder, sourceKinds: config.sourceKinds,
+      waveThreshold: config.waveThreshold, canarySize: config.canarySize, waves: config.waves, waveTimeoutMs: config.waveTimeoutMs,
       workloadKinds: config.workloadKinds, secretFieldSelector: config.secretFieldSelector,
       observer: metricsObserver(metrics),
       events: new EventRecorder(kubeConfig, { log, host: config.identity }),

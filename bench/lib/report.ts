@@ -2,7 +2,7 @@
 // and latency and memory against scale and against ConfigMap size (a hand-written SVG).
 import type { LoadReport } from './load.ts';
 import { IMAGE_ENV, IMAGE_NODE_FLAGS } from './operator.ts';
-import type { BurstKResult, HelmResult, ScaleResult, ScenarioResult, SharedResult, StartupResult } from './scenarios.ts';
+import type { BurstKResult, HelmResult, ScaleResult, ScenarioResult, SharedResult, StartupResult, WavesResult } from './scenarios.ts';
 import { renderScoping, type ScopingResult } from './scoping.ts';
 import { mib } from './stats.ts';
 import { DURING_TARGET, type ContentionResult } from './contention.ts';
@@ -58,6 +58,7 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
   const helm = results.filter((r): r is HelmResult => r.kind === 'helm-secrets');
   const burstK = results.filter((r): r is BurstKResult => r.kind === 'burst-k');
   const shared = results.filter((r): r is SharedResult => r.kind === 'burst-shared');
+  const waves = results.filter((r): r is WavesResult => r.kind === 'waves');
   const L: string[] = [];
   const m = meta.machine;
   L.push(`# Benchmark results (${meta.preset})`, '');
@@ -227,6 +228,17 @@ export function renderSummary(meta: RunMeta, results: ScenarioResult[]): string 
         L.push(`| ${p.debounceMs ?? '?'} ms | ${p.rounds} | ${p.rolled} | ${p.duplicateRolls} | ${p.patches} (${per.toFixed(2)}) ${ok(per === 1 && p.lists === 0)} | ${p.lists} | `
           + `${fmt(p.fanOut.p50)} / ${fmt(p.fanOut.p99)} / ${fmt(Math.max(...p.allRolledMs))} | ${fmt(p.reconcileMeanMs, 1)} |`);
       }
+      L.push('');
+    }
+  }
+
+  if (waves.length) {
+    L.push('## Waves', '');
+    for (const r of waves) {
+      L.push(`**${r.scenario}**: one ConfigMap consumed by M = ${r.m} Deployments (replicas 0: a wave is healthy once the Deployment controller observed it), changed once per arm, \`--debounce 0\`. Goal: each rolls once; the price of waves is the canary's round trip.`, '');
+      L.push('| arm | rolled | duplicate rolls | write → first roll ms | write → last roll ms |');
+      L.push('|---|---|---|---|---|');
+      for (const a of r.arms) L.push(`| ${a.label} | ${a.rolled} | ${a.duplicateRolls} ${ok(a.duplicateRolls === 0 && a.rolled === r.m)} | ${fmt(a.firstRolledMs)} | ${fmt(a.allRolledMs)} |`);
       L.push('');
     }
   }

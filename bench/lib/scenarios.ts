@@ -87,6 +87,7 @@ export type ScenarioSpec =
   | { kind: 'helm-secrets'; name: string; helmSecrets: number; helmBytes: number; pairs: number }
   | { kind: 'burst-k'; name: string; k: number; trials: number }
   | { kind: 'burst-shared'; name: string; m: number; rounds: number }
+  | { kind: 'waves'; name: string; m: number }
   | ScopingSpec;
 
 export interface StartupResult {
@@ -257,7 +258,26 @@ export interface HelmResult {
   operatorProblems: string[];
 }
 
-export type ScenarioResult = ScaleResult | BurstKResult | SharedResult | HelmResult | ScopingResult | ContentionResult;
+export interface WavesArm {
+  label: string;
+  args: string[];
+  /** ConfigMap write acknowledged → the first consumer's roll observed (the canary, in waves), ms. */
+  firstRolledMs: number;
+  /** … → the last consumer's roll observed, ms. */
+  allRolledMs: number;
+  rolled: number;
+  duplicateRolls: number;
+}
+
+export interface WavesResult {
+  scenario: string;
+  kind: 'waves';
+  m: number;
+  arms: WavesArm[];
+  operatorProblems: string[];
+}
+
+export type ScenarioResult = ScaleResult | BurstKResult | SharedResult | HelmResult | ScopingResult | ContentionResult | WavesResult;
 
 /** The pause between two polls of a condition (never a wait that stands for one). */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -825,7 +845,8 @@ export async function runShared(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'bur
     const phases: SharedPhase[] = [];
     for (const debounce of [undefined, '0']) {
       const label = debounce === undefined ? 'default' : 'debounce0';
-      const op = await startOp(env, label, debounce, 120_000);
+      // The fan-out itself, all at once: waves have a scenario of their own (waves).
+      const op = await startOp(env, label, debounce, 120_000, { args: ['--wave-threshold', '0'] });
       await queueIdle(op, 30_000);
       const w = openWindow(env, `shared-${label}`, OPERATOR_USER);
       const rec0 = await reconcileReading(op);
@@ -868,6 +889,53 @@ export async function runShared(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'bur
       if (a && phase) Object.assign(phase, { api: a.counts, patches: a.patches, lists: a.lists });
     }
     return { scenario: sc.name, kind: 'burst-shared', m: sc.m, phases, operatorProblems: env.problems };
+  });
+}
+
+// ---- waves ---------------------------------------------------------------------------------
+
+/**
+ * One ConfigMap consumed by M Deployments, changed once per arm: every consumer at once
+ * (--wave-threshold 0), then in waves (the defaults: one canary, then the rest), then in 3
+ * waves after the canary. Deployments have replicas 0, so a wave is healthy as soon as the
+ * Deployment controller observed it: what is measured is the operator's part (the gate, the
+ * status round trips), not pods starting.
+ */
+export async function runWaves(ctx: Ctx, sc: Extract<ScenarioSpec, { kind: 'waves' }>): Promise<WavesResult> {
+  return withCluster(ctx, sc.name, async (env) => {
+    const shared = 'cfg-waves';
+    const data = { [DATA_KEY]: payload(1024) };
+    await env.cl.admin.requestRetry('POST', `/api/v1/namespaces/${NS}/configmaps`, { metadata: { name: shared, namespace: NS }, data });
+    const apps = Array.from({ length: sc.m }, (_, i) => `app-${i}`);
+    await createObjects(env, apps.map((app) => ({ app, configMaps: [shared] })), 1024, true, new Map([[shared, data]]));
+    const arms: WavesArm[] = [];
+    for (const [label, args] of [
+      ['at once (--wave-threshold 0)', ['--wave-threshold', '0']],
+      ['waves (defaults: 1 canary, then 1 wave)', []],
+      ['--waves 3', ['--waves', '3']],
+    ] as Array<[string, string[]]>) {
+      const op = await startOp(env, `waves-${arms.length + 1}`, '0', 120_000, { args });
+      await queueIdle(op, 30_000);
+      const counts = new Map<string, number>();
+      const firstAt = new Map<string, number>();
+      const off = env.tracker.onChange((c) => {
+        if (c.key !== HASH) return;
+        counts.set(c.name, (counts.get(c.name) ?? 0) + 1);
+        if (!firstAt.has(c.name)) firstAt.set(c.name, c.at);
+      });
+      const { acked } = await changeConfigMap(env.cl.admin, shared, 1024);
+      await until(() => firstAt.size >= sc.m, 300_000 + sc.m * 100, 100);
+      await queueIdle(op, 30_000);
+      off();
+      const times = [...firstAt.values()];
+      arms.push({
+        label, args, firstRolledMs: Math.round(Math.min(...times) - acked), allRolledMs: Math.round(Math.max(...times) - acked),
+        rolled: firstAt.size, duplicateRolls: [...counts.values()].reduce((n, c) => n + Math.max(0, c - 1), 0),
+      });
+      ctx.log(`  waves ${label}: ${firstAt.size}/${sc.m} rolled, first after ${arms.at(-1)!.firstRolledMs} ms, last after ${arms.at(-1)!.allRolledMs} ms`);
+      await stopOp(env, op);
+    }
+    return { scenario: sc.name, kind: 'waves', m: sc.m, arms, operatorProblems: env.problems };
   });
 }
 

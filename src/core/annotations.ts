@@ -11,6 +11,10 @@ export const HASH_ANNOTATION = `${ANNOTATION_PREFIX}config-hash`;
  * the digest it records (src/reconcile/patch.ts): the value makes the template change.
  */
 export const RESTART_ANNOTATION = `${ANNOTATION_PREFIX}restart`;
+/** On a workload: it is in the canary wave of every shared config object it consumes (src/core/waves.ts). */
+export const CANARY_ANNOTATION = `${ANNOTATION_PREFIX}canary`;
+/** On a ConfigMap or Secret: "<token>" rolls the rest of a held change of that content anyway. */
+export const RELEASE_ANNOTATION = `${ANNOTATION_PREFIX}release`;
 /** On a ConfigMap or Secret: its changes never roll anything. */
 export const IGNORE_ANNOTATION = `${ANNOTATION_PREFIX}ignore`;
 

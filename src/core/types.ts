@@ -48,7 +48,9 @@ export type DecisionCode =
   | 'template_changed'
   | 'template_between_changes'
   | 'up_to_date'
-  | 'config_changed';
+  | 'config_changed'
+  | 'wave_waiting'
+  | 'wave_held';
 
 export interface Decision {
   action: Action;
@@ -59,5 +61,7 @@ export interface Decision {
   /** Digest to record (adopt, roll); absent for none. */
   digest?: string;
   /** Set when the situation deserves a Warning (malformed annotation, missing required ConfigMap). */
-  warning?: 'MalformedAnnotation' | 'ConfigMapMissing' | 'SecretMissing' | 'SourceUnavailable';
+  warning?: 'MalformedAnnotation' | 'ConfigMapMissing' | 'SecretMissing' | 'SourceUnavailable' | 'WaveHeld';
+  /** A roll gated by the waves of a shared config object (src/core/waves.ts): which wave it is in. */
+  wave?: { source: string; position: string; token: string };
 }

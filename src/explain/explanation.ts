@@ -480,6 +480,10 @@ function assumptions(decision: Explanation['decision'], optedIn: boolean, source
     notes.push('A running operator that watched a pod-template change written after the last change of every consumed ' +
       'object (an image bump in the same helm upgrade, a rollout restart) records the digest without a second roll ' +
       '(template_changed) instead of rolling.');
+    // Waves read every consumer of a shared object and their status: one read of one workload cannot.
+    notes.push('Not evaluated here: waves. If a changed object is read by more opted-in workloads than the operator\'s ' +
+      '--wave-threshold (default 5), a running operator rolls its canaries first and this one only once every earlier ' +
+      'wave is healthy (wave_waiting), or holds it when an earlier wave failed (wave_held, Warning Event WaveHeld on the object).');
   }
   if (ignored.length > 0) {
     const many = ignored.length > 1;
@@ -519,6 +523,9 @@ function notRetained(kind: WorkloadKind, d: WorkloadLike): WorkloadState {
     pendingWrite: undefined,
     simulatedDigest: undefined,
     changed: new Set<string>(),
+    health: 'healthy',
+    progressingSince: undefined,
+    canary: false,
   };
   return Object.freeze(state);
 }

@@ -23,6 +23,12 @@ export function metricsObserver(m: OperatorMetrics): ControllerObserver {
       if (result === 'error') m.reconcileErrors.inc();
     },
     queueWait: (seconds) => m.queueWait.observe(seconds),
+    waveHeld(source, held) {
+      const labels = { namespace: source.namespace, kind: source.kind, name: source.name };
+      // A series per held object only while it is held: nothing accumulates for objects that recovered.
+      if (held > 0) m.waveHeld.set(labels, held);
+      else m.waveHeld.remove(labels);
+    },
     queueDepth(ready, waiting) {
       m.queueDepth.set(ready);
       m.queueWaiting.set(waiting);

@@ -39,6 +39,8 @@ export class OperatorMetrics {
   /** Failed API calls by verb and HTTP status code (0 when there was no response). */
   readonly apiErrors: Counter<'verb' | 'code'>;
   readonly isLeader: Gauge<never>;
+  /** Per shared config object whose change is held by a failed wave: the workloads not rolled. */
+  readonly waveHeld: Gauge<'namespace' | 'kind' | 'name'>;
 
   constructor() {
     const registry = new Registry();
@@ -136,5 +138,11 @@ export class OperatorMetrics {
       registers,
     });
     this.isLeader.set(0);
+    this.waveHeld = new Gauge({
+      name: `${PREFIX}wave_held`,
+      help: 'Workloads not rolled because an earlier wave of a change of this ConfigMap or Secret failed (one series per held object).',
+      labelNames: ['namespace', 'kind', 'name'] as const,
+      registers,
+    });
   }
 }

@@ -24,10 +24,18 @@ export interface EvaluationContext {
   /** Monotonic now, for the expiry of a pending write. */
   now: number;
   templateOrder: TemplateOrder;
+  /** The waves of shared config objects (src/reconcile/waves.ts); absent: every roll goes at once. */
+  waves?: WaveGate | undefined;
+}
+
+/** Gates a roll by the waves of the shared config objects it rolls for (docs/architecture.md, "Waves"). */
+export interface WaveGate {
+  gate(w: WorkloadState, decision: Decision): Decision;
 }
 
 export function evaluateWorkload(w: WorkloadState, ctx: EvaluationContext): Decision {
-  return decide(decisionInput(w, ctx));
+  const decision = decide(decisionInput(w, ctx));
+  return ctx.waves ? ctx.waves.gate(w, decision) : decision;
 }
 
 /** What the decision chain reads for one workload (explain also shows the desired digest). */

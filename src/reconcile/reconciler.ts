@@ -14,7 +14,7 @@ import { type ClusterApi, DAEMONSETS, DEPLOYMENTS, type ResourceType, STATEFULSE
 import type { InvolvedObject } from '../observability/events.ts';
 import { effectiveRecordedDigest, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
 import type { Clock } from '../time/clock.ts';
-import { evaluateWorkload, type SourceView } from './evaluate.ts';
+import { evaluateWorkload, type SourceView, type WaveGate } from './evaluate.ts';
 import { hashPatch } from './patch.ts';
 
 export type { SourceView } from './evaluate.ts';
@@ -51,6 +51,8 @@ export interface ReconcilerDeps {
   templateOrder: TemplateOrder;
   events?: EventSink | undefined;
   observer?: ReconcileObserver | undefined;
+  /** The waves of shared config objects; absent: every roll goes at once. */
+  waves?: WaveGate | undefined;
 }
 
 /**
@@ -78,8 +80,8 @@ export class Reconciler {
 
   /** Pure with respect to the API: what reconcile would do for this workload now. */
   evaluate(w: WorkloadState): Decision {
-    const { sources, digestKey, clock, templateOrder } = this.#deps;
-    return evaluateWorkload(w, { sources, digestKey, now: clock.now(), templateOrder });
+    const { sources, digestKey, clock, templateOrder, waves } = this.#deps;
+    return evaluateWorkload(w, { sources, digestKey, now: clock.now(), templateOrder, waves });
   }
 
   /**
@@ -95,7 +97,7 @@ export class Reconciler {
     const decision = this.evaluate(w);
     // Counted once it took effect: a failed patch is retried and counted when it succeeds.
     const counted = () => this.#deps.observer?.decided(decision, w.namespace, dryRun);
-    const fields = { workload: key, action: decision.action, reason: decision.reason };
+    const fields = { workload: key, action: decision.action, reason: decision.reason, ...(decision.wave ? { wave: decision.wave.position, waveOf: decision.wave.source } : {}) };
 
     // An Event must never hold up the reconcile: the recorder resolves within its own deadline.
     if (decision.warning) void this.#warnOnce(w, decision);
@@ -137,7 +139,8 @@ export class Reconciler {
     log.info(decision.action === 'roll' ? 'rolled' : 'adopted', detail);
     if (decision.action === 'roll') {
       const which = detail.changed.length > 0 ? `${detail.changed.join(', ')} changed` : 'consumed configuration changed';
-      void this.#deps.events?.normal(involvedObject(w), 'ConfigChanged', `${which}: rolling (config-hash ${digest})`);
+      const wave = decision.wave ? `, ${decision.wave.position} of ${decision.wave.source}` : '';
+      void this.#deps.events?.normal(involvedObject(w), 'ConfigChanged', `${which}: rolling (config-hash ${digest}${wave})`);
       this.#saySlowRollout(w, digest);
     }
     // The watch confirms the write; should it never (the pending write expires), the periodic
@@ -200,7 +203,8 @@ export class Reconciler {
     const id = `${w.uid}|${decision.warning}|${decision.reason.split(': ')[0]}`;
     if (this.#warned.has(id)) return;
     this.#warned.set(id, true);
-    this.#deps.log.warn(WARNING_MESSAGE[decision.warning as NonNullable<Decision['warning']>], {
+    // A held wave says it once for the config object (the controller); per workload it is detail.
+    this.#deps.log.log(decision.warning === 'WaveHeld' ? 'debug' : 'warn', WARNING_MESSAGE[decision.warning as NonNullable<Decision['warning']>], {
       workload: w.key, action: decision.action, reason: decision.reason,
     });
     await this.#deps.events?.warning(involvedObject(w), decision.warning as string, decision.reason);
@@ -212,8 +216,9 @@ const WARNING_MESSAGE: Record<NonNullable<Decision['warning']>, string> = {
   ConfigMapMissing: 'required ConfigMap missing',
   SecretMissing: 'required Secret missing',
   SourceUnavailable: 'consumed config objects cannot be watched',
+  WaveHeld: 'roll held: an earlier wave of a shared config object failed',
 };
 
-function involvedObject(w: WorkloadState): InvolvedObject {
+export function involvedObject(w: WorkloadState): InvolvedObject {
   return { kind: w.kind, apiVersion: 'apps/v1', namespace: w.namespace, name: w.name, uid: w.uid, resourceVersion: w.resourceVersion };
 }

@@ -7,13 +7,13 @@
 // transition reports the content changes it saw, for the controller to fan out.
 import { type DigestKey, sourceContent } from '../core/digest.ts';
 import { type SourceKey, sourceKeyOf } from '../core/keys.ts';
-import { parseIgnore } from '../core/annotations.ts';
+import { parseIgnore, RELEASE_ANNOTATION } from '../core/annotations.ts';
 import { parseResourceVersion } from '../core/ordering.ts';
 import type { SourceContent, SourceKind } from '../core/types.ts';
 
 /** A ConfigMap or a Secret, as the API sends it (only what is read). */
 export interface SourceLike {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string; annotations?: Record<string, string> };
+  metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string; annotations?: Record<string, string> };
   data?: Record<string, string> | null;
   binaryData?: Record<string, string> | null;
 }
@@ -22,6 +22,8 @@ export interface SourceEntry {
   readonly kind: SourceKind;
   readonly namespace: string;
   readonly name: string;
+  /** For the Events about it (a held wave). */
+  readonly uid: string;
   readonly resourceVersion: string;
   /**
    * The latest resourceVersion the last change of content (creation included) can have: the
@@ -33,6 +35,8 @@ export interface SourceEntry {
   readonly ignored: boolean;
   /** The ignore annotation's value when it is malformed (reported once per value). */
   readonly malformedIgnore: string | undefined;
+  /** config-reload.dev/release: the content token whose held waves a person released (src/core/waves.ts). */
+  readonly release: string | undefined;
 }
 
 /** A config object whose content changed (created, edited, deleted), for the consumers' fan-out. */
@@ -44,6 +48,8 @@ export interface SourceChange {
   /** The content before and after the change (undefined: absent), so each consumer can tell whether what it reads changed. */
   readonly before: SourceContent | undefined;
   readonly after: SourceContent | undefined;
+  /** False when only its release annotation changed: nothing to roll, but held waves may go on. */
+  readonly content: boolean;
 }
 
 export interface SourceReplacement {
@@ -65,6 +71,7 @@ export class SourceStore {
    * (an object absent from it may have been deleted at any time before), or an evicted tombstone.
    */
   #absentSince: bigint | undefined = 0n;
+  #revision = 0;
 
   readonly #onMalformedIgnore: ((entry: SourceEntry, value: string, reason: string) => void) | undefined;
 
@@ -77,6 +84,11 @@ export class SourceStore {
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** Moves on every change of an entry: what was computed from them is stale once it moved. */
+  get revision(): number {
+    return this.#revision;
   }
 
   get(key: SourceKey): SourceEntry | undefined {
@@ -105,8 +117,10 @@ export class SourceStore {
     const next = this.#entryFor(cm, previous);
     if (next === undefined) return undefined;
     this.#entries.set(key, next.entry);
+    this.#revision++;
     this.#tombstones.delete(key);
-    return next.changed ? change(key, next.entry, previous?.content, next.entry.content) : undefined;
+    if (next.changed) return change(key, next.entry, previous?.content, next.entry.content);
+    return next.released ? change(key, next.entry, next.entry.content, next.entry.content, false) : undefined;
   }
 
   /** A watch DELETED event: its resourceVersion is the deletion's. */
@@ -115,6 +129,7 @@ export class SourceStore {
     const previous = this.#entries.get(key);
     if (!previous) return undefined;
     this.#entries.delete(key);
+    this.#revision++;
     this.#remember(key, parseResourceVersion(cm.metadata?.resourceVersion));
     return change(key, previous, previous.content, undefined);
   }
@@ -138,6 +153,7 @@ export class SourceStore {
         if (!entry) return;
         listed.set(key, entry);
         if (built?.changed) changes.push(change(key, entry, previous?.content, entry.content));
+        else if (built?.released) changes.push(change(key, entry, entry.content, entry.content, false));
       },
       commit: (resourceVersion) => {
         const listedAt = parseResourceVersion(resourceVersion);
@@ -154,6 +170,7 @@ export class SourceStore {
           this.#tombstones.delete(key);
         }
         this.#entries = next;
+        this.#revision++;
         // An object created and deleted while nobody watched left no trace: its deletion can
         // be as late as this list.
         this.#absentSince = listedAt;
@@ -163,7 +180,7 @@ export class SourceStore {
   }
 
   /** The entry for an observation, and whether the content changed; undefined when nothing did. */
-  #entryFor(cm: SourceLike, previous: SourceEntry | undefined): { entry: SourceEntry; changed: boolean } | undefined {
+  #entryFor(cm: SourceLike, previous: SourceEntry | undefined): { entry: SourceEntry; changed: boolean; released: boolean } | undefined {
     const resourceVersion = cm.metadata?.resourceVersion ?? '';
     if (previous && previous.resourceVersion === resourceVersion) return undefined;
     const ignore = parseIgnore(cm.metadata?.annotations);
@@ -175,17 +192,19 @@ export class SourceStore {
       kind: this.kind,
       namespace: cm.metadata?.namespace ?? '',
       name: cm.metadata?.name ?? '',
+      uid: cm.metadata?.uid ?? '',
       resourceVersion,
       // Equal content keeps the previous Map (shared, not doubled) and the previous version.
       contentVersion: same ? previous.contentVersion : parseResourceVersion(resourceVersion),
       content: same ? previous.content : content,
       ignored: ignore.ignored,
       malformedIgnore: ignore.malformed?.value,
+      release: cm.metadata?.annotations?.[RELEASE_ANNOTATION]?.trim() || undefined,
     });
     if (ignore.malformed && previous?.malformedIgnore !== ignore.malformed.value) {
       this.#onMalformedIgnore?.(entry, ignore.malformed.value, ignore.malformed.reason);
     }
-    return { entry, changed: !same };
+    return { entry, changed: !same, released: previous !== undefined && previous.release !== entry.release };
   }
 
   #remember(key: SourceKey, deletedAt: bigint | undefined): void {
@@ -201,8 +220,10 @@ export class SourceStore {
   }
 }
 
-function change(key: SourceKey, entry: SourceEntry, before: SourceContent | undefined, after: SourceContent | undefined): SourceChange {
-  return { key, kind: entry.kind, namespace: entry.namespace, name: entry.name, before, after };
+function change(
+  key: SourceKey, entry: SourceEntry, before: SourceContent | undefined, after: SourceContent | undefined, content = true,
+): SourceChange {
+  return { key, kind: entry.kind, namespace: entry.namespace, name: entry.name, before, after, content };
 }
 
 export function sameContent(a: SourceContent, b: SourceContent): boolean {

@@ -10,11 +10,13 @@
 // A reconcile reads a snapshot and reports what it did through these transitions; it never
 // writes into the snapshot (docs/architecture.md, "Who owns which state").
 import { createHash } from 'node:crypto';
-import { HASH_ANNOTATION, parseOptIn } from '../core/annotations.ts';
+import { CANARY_ANNOTATION, HASH_ANNOTATION, parseOptIn } from '../core/annotations.ts';
+import { type WorkloadStatus, workloadHealth } from '../core/health.ts';
 import { type WorkloadKey, type WorkloadKind, workloadKey } from '../core/keys.ts';
 import { atOrAfter, parseResourceVersion } from '../core/ordering.ts';
 import { consumedSources } from '../core/references.ts';
 import type { ConsumedSource, OptIn, SourceKind } from '../core/types.ts';
+import type { Health } from '../core/waves.ts';
 import type { Clock } from '../time/clock.ts';
 
 /** A Deployment, StatefulSet or DaemonSet (apps/v1), as the API sends it (only what is read). */
@@ -28,10 +30,13 @@ export interface WorkloadLike {
     annotations?: Record<string, string>;
   };
   spec?: {
+    replicas?: number;
     template?: { metadata?: { annotations?: Record<string, string> }; spec?: unknown };
     /** StatefulSet and DaemonSet. */
     updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } };
   };
+  /** Read for the rollout's health only (src/core/health.ts); never retained. */
+  status?: WorkloadStatus;
 }
 
 /**
@@ -85,6 +90,12 @@ export interface WorkloadState {
   readonly simulatedDigest: string | undefined;
   /** Config objects ("Kind name") whose content changed since the digest was last accounted for (for reasons only). */
   readonly changed: ReadonlySet<string>;
+  /** The rollout's health from the last status seen (the waves wait for it, src/core/waves.ts). */
+  readonly health: Health;
+  /** Monotonic time since which it has been progressing, as this process saw it (the wave timeout). */
+  readonly progressingSince: number | undefined;
+  /** Annotated config-reload.dev/canary: "true": in the canary wave of the config objects it shares. */
+  readonly canary: boolean;
 }
 
 /** The digest a decision compares with: our unexpired unconfirmed write, else the dry-run memory, else the annotation. */
@@ -99,12 +110,16 @@ export interface WorkloadObservation {
   state: WorkloadState | undefined;
   /** Whether anything a decision reads changed (a status-only update changes nothing). */
   relevant: boolean;
+  /** Whether what the waves read of it changed (health, canary): the waves of what it consumes may move. */
+  waveChanged: boolean;
+  /** The entry it replaced (same uid), for what it consumed before. */
+  previous?: WorkloadState | undefined;
 }
 
 export interface WorkloadReplacement {
   add(d: WorkloadLike): void;
   /** Swaps the store for the list's contents; returns what changed against the old contents. */
-  commit(): { observed: WorkloadObservation[]; removed: WorkloadKey[] };
+  commit(): { observed: WorkloadObservation[]; removed: WorkloadState[] };
 }
 
 /** client-go's expectations wait five minutes for the watch to confirm a write. */
@@ -114,6 +129,7 @@ const EMPTY: ReadonlySet<string> = new Set();
 
 export class WorkloadStore {
   #entries = new Map<WorkloadKey, WorkloadState>();
+  #revision = 0;
   readonly #clock: Clock;
   readonly #sources: ReadonlySet<SourceKind>;
 
@@ -125,6 +141,11 @@ export class WorkloadStore {
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** Moves on every transition: what was computed from the entries is stale once it moved (the wave plans). */
+  get revision(): number {
+    return this.#revision;
   }
 
   get(key: WorkloadKey): WorkloadState | undefined {
@@ -143,7 +164,8 @@ export class WorkloadStore {
    */
   observe(kind: WorkloadKind, d: WorkloadLike, created = false): WorkloadObservation {
     const key = keyOf(kind, d);
-    const built = build(kind, d, this.#entries.get(key), created ? 'created' : 'event', this.#sources);
+    const built = build(kind, d, this.#entries.get(key), created ? 'created' : 'event', this.#sources, this.#clock.now());
+    this.#revision++;
     if (built.state) this.#entries.set(key, built.state);
     else this.#entries.delete(key);
     return built;
@@ -151,6 +173,7 @@ export class WorkloadStore {
 
   remove(key: WorkloadKey): WorkloadState | undefined {
     const previous = this.#entries.get(key);
+    this.#revision++;
     this.#entries.delete(key);
     return previous;
   }
@@ -165,21 +188,22 @@ export class WorkloadStore {
     return {
       add: (d) => {
         const key = keyOf(kind, d);
-        const built = build(kind, d, this.#entries.get(key), 'list', this.#sources);
+        const built = build(kind, d, this.#entries.get(key), 'list', this.#sources, this.#clock.now());
         if (built.state) listed.set(key, built.state);
         observed.push(built);
       },
       commit: () => {
         const next = new Map<WorkloadKey, WorkloadState>();
-        const removed: WorkloadKey[] = [];
+        const removed: WorkloadState[] = [];
         for (const [key, entry] of this.#entries) {
           if (entry.kind !== kind || (namespace !== undefined && entry.namespace !== namespace)) next.set(key, entry);
-          else if (!listed.has(key)) removed.push(key);
+          else if (!listed.has(key)) removed.push(entry);
         }
         // Transitions applied while the list ran (an acknowledged write, a config change) landed
         // on the entries of the time; they carry over to the listed ones, or they would be lost.
         for (const [key, entry] of listed) next.set(key, carryOver(entry, this.#entries.get(key)));
         this.#entries = next;
+        this.#revision++;
         return { observed, removed };
       },
     };
@@ -238,6 +262,7 @@ export class WorkloadStore {
   }
 
   #replace(current: WorkloadState, patch: Partial<WorkloadState>): void {
+    this.#revision++;
     this.#entries.set(current.key, Object.freeze({ ...current, ...patch }));
   }
 }
@@ -277,6 +302,7 @@ const ROLLING: RolloutStrategy = Object.freeze({ onDelete: false, partition: 0 }
 /** The entry for an observation of `d`, given the entry it replaces. */
 function build(
   kind: WorkloadKind, d: WorkloadLike, previous: WorkloadState | undefined, source: 'created' | 'event' | 'list', sources: ReadonlySet<SourceKind>,
+  now: number,
 ): WorkloadObservation {
   const namespace = d.metadata?.namespace ?? '';
   const name = d.metadata?.name ?? '';
@@ -285,7 +311,7 @@ function build(
   const optIn = parseOptIn(annotations);
   // Deployments that did not opt in are not retained at all: most of a cluster's workloads
   // cost no memory here. Opting in later arrives as an update, which adds the entry.
-  if (optIn.kind === 'out') return { key, state: undefined, relevant: false };
+  if (optIn.kind === 'out') return { key, state: undefined, relevant: false, waveChanged: previous !== undefined, previous };
 
   const uid = d.metadata?.uid ?? '';
   const resourceVersion = d.metadata?.resourceVersion ?? '';
@@ -333,16 +359,27 @@ function build(
     pendingWrite = undefined;
   }
 
+  const health = workloadHealth(kind, {
+    generation, replicas: d.spec?.replicas, updateStrategyType: d.spec?.updateStrategy?.type,
+    partition: d.spec?.updateStrategy?.rollingUpdate?.partition, status: d.status,
+  });
+  const progressingSince = health !== 'progressing' ? undefined
+    : prior?.health === 'progressing' && prior.progressingSince !== undefined ? prior.progressingSince : now;
+  const canary = annotations[CANARY_ANNOTATION]?.trim().toLowerCase() === 'true';
+
   const state: WorkloadState = Object.freeze({
     key, kind, namespace, name, uid, resourceVersion, generation, optIn, consumed, rollout,
     templateFingerprint, templateWrittenAtLeast, recordedDigest, pendingWrite, templateSinceRecord,
     templateDigest,
     simulatedDigest: prior?.simulatedDigest,
     changed: prior?.changed ?? EMPTY,
+    health, progressingSince, canary,
   });
+  const waveChanged = prior === undefined || prior.health !== health || prior.canary !== canary;
+  // Health alone changes no decision of its own: the controller moves the waves on waveChanged.
   const relevant = prior === undefined || !sameOptIn || consumedChanged || templateChanged
     || prior.recordedDigest !== recordedDigest || prior.pendingWrite !== pendingWrite;
-  return { key, state, relevant };
+  return { key, state, relevant, waveChanged, previous: prior };
 }
 
 /**

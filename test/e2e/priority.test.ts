@@ -77,7 +77,8 @@ describe('operator: changes go before housekeeping and take turns with fan-outs'
     await createPairs(ns, shared, () => 'shared-cfg');
     await createPairs(ns, ['own'], () => 'own-cfg');
     // Rolls at 2 per second: the fan-out takes at least 29 s.
-    op = await OperatorProcess.start({ args: ['--namespace', ns, '--debounce', '0', '--qps', '2', '--burst', '1', '--adoption-qps', '0'] });
+    // About fairness between flows, not waves: the 60 consumers roll at once (--wave-threshold 0).
+    op = await OperatorProcess.start({ args: ['--namespace', ns, '--debounce', '0', '--qps', '2', '--burst', '1', '--adoption-qps', '0', '--wave-threshold', '0'] });
     await waitFor('every adoption', async () => ([...(await digests(ns)).values()].every((d) => d.recorded !== undefined) ? true : undefined), 60_000);
 
     await rewriteConfigMap(ns, 'shared-cfg', { v: '2' });

@@ -68,6 +68,18 @@ describe('config: flags and environment', () => {
     expect(() => config(['--configmap-selector', 'app=web,,x'])).to.throw(ConfigError, /--configmap-selector/);
   });
 
+  it('--wave-threshold, --canary-size, --waves, --wave-timeout: defaults, flags, variables, bounds', () => {
+    expect(config([])).to.deep.include({ waveThreshold: 5, canarySize: 1, waves: 1, waveTimeoutMs: 600_000 });
+    expect(config(['--wave-threshold', '0', '--canary-size', '3', '--waves', '4', '--wave-timeout', '90s']))
+      .to.deep.include({ waveThreshold: 0, canarySize: 3, waves: 4, waveTimeoutMs: 90_000 });
+    expect(config([], { CONFIG_RELOAD_WAVE_THRESHOLD: '20', CONFIG_RELOAD_CANARY_SIZE: '2', CONFIG_RELOAD_WAVES: '2', CONFIG_RELOAD_WAVE_TIMEOUT: '1m' }))
+      .to.deep.include({ waveThreshold: 20, canarySize: 2, waves: 2, waveTimeoutMs: 60_000 });
+    expect(() => config(['--waves', '0'])).to.throw(ConfigError, /--waves 0: must be between 1 and 1000/);
+    expect(() => config(['--canary-size', '0'])).to.throw(ConfigError, /--canary-size 0/);
+    expect(() => config(['--wave-timeout', '0'])).to.throw(ConfigError, /--wave-timeout "0": must be more than 0/);
+    expect(() => config(['--wave-threshold', 'many'])).to.throw(ConfigError, /--wave-threshold "many": expected a whole number/);
+  });
+
   it('--template-order: resource-version by default, off to always roll, anything else refused', () => {
     expect(config([]).templateOrder).to.equal('resource-version');
     expect(config(['--template-order', 'off']).templateOrder).to.equal('off');

@@ -162,6 +162,8 @@ describe('explain: each decision code, from the objects as read', () => {
     expect(e.decision).to.deep.include({ known: true, action: 'roll', code: 'config_changed', reason: 'consumed configuration changed: rolling', digest: current });
     expect(e.digests).to.deep.include({ recorded: old, template: old, current, comparison: 'different' });
     expect(e.assumptions.join(' ')).to.contain('template_changed').and.contain('--template-order off');
+    // Waves need every consumer and its status: explain says it cannot tell.
+    expect(e.assumptions.join(' ')).to.contain('Not evaluated here: waves').and.contain('wave_waiting').and.contain('wave_held');
   });
 
   it('template_changed cannot be established by one read: a template change after the config change still reads config_changed', () => {

@@ -20,7 +20,7 @@ describe('ConfigMap store: digests only, change detection', () => {
   it('reports a content change, but not a metadata-only one', () => {
     const store = new SourceStore('ConfigMap', KEY);
     const created = store.observe(cm('1', { a: '1' }));
-    expect(created).to.deep.include({ key: CM, kind: 'ConfigMap', namespace: 'ns', name: 'cm', before: undefined });
+    expect(created).to.deep.include({ key: CM, kind: 'ConfigMap', namespace: 'ns', name: 'cm', before: undefined, content: true });
     expect([...(created?.after?.keyDigests.keys() ?? [])]).to.deep.equal(['a']);
     expect(store.observe(cm('2', { a: '1' }, { team: 'x' }))).to.equal(undefined);
     const edited = store.observe(cm('3', { a: '2' }));

@@ -1,0 +1,206 @@
+// The waves of shared config objects, over the stores (docs/architecture.md, "Waves"): builds
+// the pure plan (src/core/waves.ts) of one config object from its consumers' entries, caches
+// it until a store moves or a wave times out, and gates one workload's roll by the plans of
+// the shared objects whose change it rolls for. It holds nothing the cluster does not show:
+// a cache, and the last plan's signature per object so that the controller learns when a
+// wave moves (to queue the next one, arm a timeout, say that a change is held).
+import { RELEASE_ANNOTATION } from '../core/annotations.ts';
+import { decide } from '../core/decide.ts';
+import { type SourceKey, sourceKey, type WorkloadKey } from '../core/keys.ts';
+import type { Decision, SourceKind } from '../core/types.ts';
+import { contentToken, describeWave, planWaves, type WaveConsumer, type WavePlan, type WaveSettings, type WaveVerdict } from '../core/waves.ts';
+import type { WorkloadState, WorkloadStore } from '../state/workload-store.ts';
+import { decisionInput, type EvaluationContext } from './evaluate.ts';
+
+/** A config object, by its parts (keys are never split back, src/core/keys.ts). */
+export interface SourceRef {
+  readonly kind: SourceKind;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export interface SourcePlan extends SourceRef {
+  readonly source: SourceKey;
+  /** "ConfigMap shared", for messages. */
+  readonly display: string;
+  readonly token: string;
+  readonly released: boolean;
+  readonly plan: WavePlan;
+  /** Changes whenever the waves move: active, token, frontier, failing, when the rolling wave times out. */
+  readonly signature: string;
+}
+
+export interface WaveGatesOptions {
+  settings: WaveSettings;
+  workloads: WorkloadStore;
+  consumersOf(source: SourceKey): ReadonlySet<WorkloadKey>;
+  /** The decision context without waves (the plan reads the consumers' own decisions). */
+  context(): EvaluationContext;
+  /** Moves whenever a config object or the availability of a kind changes. */
+  sourcesRevision(): number;
+  /** Told when a config object's plan changed signature (computed for whatever reason). */
+  onPlan(plan: SourcePlan, previous: string | undefined): void;
+}
+
+interface Cached {
+  workloads: number;
+  sources: number;
+  validUntil: number;
+  value: SourcePlan;
+}
+
+export class WaveGates {
+  readonly settings: WaveSettings;
+  readonly #opts: WaveGatesOptions;
+  readonly #plans = new Map<SourceKey, Cached>();
+  readonly #signatures = new Map<SourceKey, string>();
+  /** A consumer's own decision, per entry (entries are immutable values): valid while the sources did not move. */
+  readonly #decisions = new WeakMap<WorkloadState, { sources: number; validUntil: number; rolls: boolean }>();
+
+  constructor(opts: WaveGatesOptions) {
+    this.#opts = opts;
+    this.settings = opts.settings;
+  }
+
+  get enabled(): boolean {
+    return this.settings.threshold > 0;
+  }
+
+  /** Whether a change of `source` rolls in waves: more consumers than the threshold. */
+  isShared(source: SourceKey): boolean {
+    return this.enabled && this.#opts.consumersOf(source).size > this.settings.threshold;
+  }
+
+  /** The shared config objects whose change `w` would roll for (every shared one it consumes when the change is not known: a catch-up). */
+  sourcesOf(w: WorkloadState): SourceRef[] {
+    if (!this.enabled) return [];
+    const all = w.changed.size === 0;
+    return w.consumed
+      .filter((c) => all || w.changed.has(`${c.kind} ${c.name}`))
+      .map((c) => ({ kind: c.kind, namespace: w.namespace, name: c.name }))
+      .filter((s) => this.isShared(sourceKey(s.kind, s.namespace, s.name)));
+  }
+
+  /** The plan of a config object now (cached); undefined when it is not shared. */
+  plan(ref: SourceRef): SourcePlan | undefined {
+    const source = sourceKey(ref.kind, ref.namespace, ref.name);
+    if (!this.isShared(source)) {
+      this.#forget(source, ref);
+      return undefined;
+    }
+    const ctx = this.#opts.context();
+    const workloads = this.#opts.workloads.revision;
+    const sources = this.#opts.sourcesRevision();
+    const cached = this.#plans.get(source);
+    if (cached && cached.workloads === workloads && cached.sources === sources && ctx.now < cached.validUntil) return cached.value;
+    const value = this.#build(source, ref, ctx);
+    let validUntil = value.plan.recheckAt ?? Infinity;
+    for (const key of this.#opts.consumersOf(source)) {
+      const expires = this.#opts.workloads.get(key)?.pendingWrite?.expiresAt;
+      if (expires !== undefined && expires > ctx.now) validUntil = Math.min(validUntil, expires);
+    }
+    this.#plans.set(source, { workloads, sources, validUntil, value });
+    const previous = this.#signatures.get(source);
+    if (previous !== value.signature) {
+      this.#signatures.set(source, value.signature);
+      this.#opts.onPlan(value, previous);
+    }
+    return value;
+  }
+
+  /**
+   * The gate of `decision` (the workload's own) by the waves of the shared objects it rolls
+   * for: the roll as it is when every one says go, else none, waiting or held.
+   */
+  gate(w: WorkloadState, decision: Decision): Decision {
+    if (decision.action !== 'roll' || !this.enabled) return decision;
+    let go: { plan: SourcePlan; verdict: WaveVerdict } | undefined;
+    let wait: { plan: SourcePlan; verdict: Extract<WaveVerdict, { gate: 'wait' }> } | undefined;
+    for (const source of this.sourcesOf(w)) {
+      const plan = this.plan(source);
+      if (!plan || !plan.plan.active) continue;
+      const verdict = plan.plan.verdict(w.key);
+      if (verdict.gate === 'held') return held(w, plan, verdict);
+      if (verdict.gate === 'wait') wait ??= { plan, verdict };
+      else go ??= { plan, verdict };
+    }
+    if (wait) {
+      const { plan, verdict } = wait;
+      return {
+        action: 'none', code: 'wave_waiting',
+        reason: `${plan.display} changed (content ${plan.token}): in ${describeWave(verdict.wave)}, waiting for ${describeWave({ index: verdict.waitingFor, of: verdict.wave.of })} to roll out and become available`,
+      };
+    }
+    if (go?.verdict.wave) return { ...decision, wave: { source: go.plan.display, position: describeWave(go.verdict.wave), token: go.plan.token } };
+    return decision;
+  }
+
+  /** Forgets what is kept for an object no longer shared (its signature, so that sharing again starts afresh). */
+  #forget(source: SourceKey, ref: SourceRef): void {
+    this.#plans.delete(source);
+    const previous = this.#signatures.get(source);
+    if (previous === undefined) return;
+    this.#signatures.delete(source);
+    this.#opts.onPlan({
+      ...ref, source, display: `${ref.kind} ${ref.name}`, token: '', released: false, signature: 'unshared',
+      plan: planWaves([], this.settings, 0, false),
+    }, previous);
+  }
+
+  #build(source: SourceKey, ref: SourceRef, ctx: EvaluationContext): SourcePlan {
+    const store = ctx.sources.store(ref.kind);
+    const entry = store?.get(source);
+    const token = contentToken(entry?.content.keyDigests);
+    const released = entry?.release !== undefined && entry.release === token;
+    const consumers: WaveConsumer[] = [];
+    for (const key of this.#opts.consumersOf(source)) {
+      const w = this.#opts.workloads.get(key);
+      if (!w) continue;
+      const pending = w.pendingWrite !== undefined && w.pendingWrite.expiresAt > ctx.now;
+      consumers.push({
+        key, order: `${w.namespace}/${w.name}/${w.kind}`, canary: w.canary,
+        upToDate: !this.#rolls(w, ctx),
+        // Our roll the watch has not shown yet: its rollout has not even been observed.
+        health: pending ? 'progressing' : w.health,
+        progressingSince: pending ? undefined : w.progressingSince,
+      });
+    }
+    const plan = planWaves(consumers, this.settings, ctx.now, released);
+    const signature = plan.active
+      ? `${token}|${plan.frontier}|${[...plan.failing].sort().join(',')}|${plan.held.length > 0}|${plan.recheckAt ?? ''}`
+      : `inactive|${token}|${released}`;
+    return { ...ref, source, display: `${ref.kind} ${ref.name}`, token, released, plan, signature };
+  }
+
+  /** Whether the workload's own decision (without waves) is a roll: it does not run the current content. */
+  #rolls(w: WorkloadState, ctx: EvaluationContext): boolean {
+    const sources = this.#opts.sourcesRevision();
+    const cached = this.#decisions.get(w);
+    if (cached && cached.sources === sources && ctx.now < cached.validUntil) return cached.rolls;
+    const rolls = decide(decisionInput(w, ctx)).action === 'roll';
+    const expires = w.pendingWrite?.expiresAt;
+    this.#decisions.set(w, { sources, validUntil: expires !== undefined && expires > ctx.now ? expires : Infinity, rolls });
+    return rolls;
+  }
+}
+
+function held(w: WorkloadState, plan: SourcePlan, verdict: Extract<WaveVerdict, { gate: 'held' }>): Decision {
+  return {
+    action: 'none', code: 'wave_held', warning: 'WaveHeld',
+    reason: `${plan.display} change held at content ${plan.token}: ${heldBecause(verdict.failing)}; `
+      + `not rolling ${w.kind} ${w.name} (in ${describeWave(verdict.wave)}) until the next change of ${plan.display}, `
+      + `or: ${releaseCommand(plan)}`,
+  };
+}
+
+/** What a person runs to roll the rest of a held change anyway. */
+export function releaseCommand(plan: SourcePlan): string {
+  return `kubectl annotate ${plan.kind.toLowerCase()} ${plan.name} -n ${plan.namespace} --overwrite ${RELEASE_ANNOTATION}=${plan.token}`;
+}
+
+/** "Deployment/ns/web-00 failed its rollout" for up to 5, then a count. */
+export function heldBecause(failing: readonly string[]): string {
+  const shown = failing.slice(0, 5).join(', ');
+  const more = failing.length > 5 ? ` and ${failing.length - 5} more` : '';
+  return `${shown}${more} did not roll out healthy`;
+}

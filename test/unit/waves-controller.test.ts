@@ -1,0 +1,216 @@
+// The waves through the controller (docs/architecture.md, "Waves"): a ConfigMap shared by 8
+// Deployments with --wave-threshold 5, against the in-memory API on the virtual clock. The
+// FakeCluster runs no controllers: the tests write each Deployment's status by hand, as the
+// deployment controller would (by 'kube-controller-manager').
+import { expect } from 'chai';
+import winston from 'winston';
+import { digestKey } from '../../src/core/digest.ts';
+import { Controller, type ControllerSettings } from '../../src/controller.ts';
+import { contentToken } from '../../src/core/waves.ts';
+import type { InvolvedObject } from '../../src/observability/events.ts';
+import { FakeCluster } from '../support/fake-cluster.ts';
+import { flushMicrotasks, VirtualClock } from '../support/virtual-clock.ts';
+
+const NS = 'ns';
+const NAMES = Array.from({ length: 8 }, (_, i) => `web-${i}`);
+
+function deployment(name: string, canary = false) {
+  return {
+    metadata: { name, namespace: NS, annotations: { 'config-reload.dev/enabled': 'true', ...(canary ? { 'config-reload.dev/canary': 'true' } : {}) } },
+    spec: { replicas: 1, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'app:1', envFrom: [{ configMapRef: { name: 'shared' } }] }] } } },
+  };
+}
+
+async function harness(settings: Partial<ControllerSettings> = {}, canary?: string) {
+  const clock = new VirtualClock();
+  const cluster = new FakeCluster();
+  cluster.autoDeliver = true;
+  const events: Array<{ type: string; target: InvolvedObject; reason: string; message: string }> = [];
+  const held: Array<[string, number]> = [];
+  const shared = { metadata: { name: 'shared', namespace: NS }, data: { a: '1' } };
+  cluster.put('configmaps', shared);
+  for (const name of NAMES) cluster.put('deployments', deployment(name, name === canary));
+  const controller = new Controller({
+    api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: winston.createLogger({ silent: true }), namespaces: [NS], dryRun: false,
+    debounceMs: 0, workers: 2, resyncPeriodMs: 0, qps: 0, burst: 1, waveThreshold: 5, waveTimeoutMs: 60_000, ...settings,
+    events: {
+      normal: async (target, reason, message) => void events.push({ type: 'Normal', target, reason, message }),
+      warning: async (target, reason, message) => void events.push({ type: 'Warning', target, reason, message }),
+    },
+    observer: { waveHeld: (source, n) => void held.push([source.name, n]) },
+  });
+  const settle = async () => {
+    await flushMicrotasks();
+    await clock.runUntilIdle(1_000);
+  };
+  /** Writes the status the deployment controller would: observed, and healthy or failed. */
+  const status = (name: string, state: 'healthy' | 'failed' | 'progressing') => cluster.update('deployments', NS, name, (d) => {
+    const generation = d.metadata.generation ?? 1;
+    (d as Record<string, unknown>)['status'] = state === 'healthy'
+      ? { observedGeneration: generation, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }
+      : state === 'failed'
+        ? { observedGeneration: generation, replicas: 2, updatedReplicas: 1, availableReplicas: 1, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }] }
+        : { observedGeneration: generation, replicas: 2, updatedReplicas: 1, availableReplicas: 1 };
+  }, 'kube-controller-manager');
+  for (const name of NAMES) status(name, 'healthy');
+  await controller.start();
+  controller.runWorkers();
+  await settle();
+  const rolled = () => cluster.writes.filter((w) => w.by === 'operator' && w.templateChanged).map((w) => w.name);
+  const change = async (value: string) => {
+    cluster.update('configmaps', NS, 'shared', (cm) => void ((cm as Record<string, unknown>)['data'] = { a: value }));
+    await settle();
+  };
+  const token = () => contentToken(controller.configMaps!.get(`ConfigMap/${NS}/shared` as never)!.content.keyDigests);
+  return { clock, cluster, controller, events, held, settle, status, rolled, change, token };
+}
+
+describe('waves through the controller', () => {
+  it('rolls the canary first, the rest once it rolled out healthy, each once', async () => {
+    const h = await harness();
+    expect(h.cluster.writes.filter((w) => w.by === 'operator')).to.have.length(8); // the adoptions
+    await h.change('2');
+    expect(h.rolled()).to.deep.equal(['web-0']);
+    // Its rollout observed but not available yet: the rest still wait.
+    h.status('web-0', 'progressing');
+    await h.settle();
+    expect(h.rolled()).to.deep.equal(['web-0']);
+    h.status('web-0', 'healthy');
+    await h.settle();
+    expect(h.rolled().sort()).to.deep.equal([...NAMES].sort());
+    // Their own rollouts finishing changes nothing: one roll each.
+    for (const name of NAMES.slice(1)) h.status(name, 'healthy');
+    await h.settle();
+    expect(h.rolled()).to.have.length(8);
+    expect(h.events.filter((e) => e.type === 'Warning')).to.deep.equal([]);
+    await h.controller.stop();
+  });
+
+  it('a failed canary holds the rest with Events and the gauge; a fixing change rolls the canary, then the rest, once each', async () => {
+    const h = await harness();
+    await h.change('bad');
+    const badToken = h.token();
+    h.status('web-0', 'failed');
+    await h.settle();
+    expect(h.rolled()).to.deep.equal(['web-0']);
+    const warnings = h.events.filter((e) => e.reason === 'WaveHeld');
+    const onConfigMap = warnings.filter((e) => e.target.kind === 'ConfigMap');
+    expect(onConfigMap).to.have.length(1);
+    expect(onConfigMap[0]!.message).to.contain(`held at content ${badToken}`).and.contain('Deployment/ns/web-0').and.contain(`config-reload.dev/release=${badToken}`);
+    expect(warnings.filter((e) => e.target.kind === 'Deployment').map((e) => e.target.name).sort()).to.deep.equal(NAMES.slice(1));
+    expect(h.held.at(-1)).to.deep.equal(['shared', 7]);
+    // A resync changes nothing and says nothing again.
+    h.controller.resync('periodic');
+    await h.settle();
+    expect(h.rolled()).to.deep.equal(['web-0']);
+    expect(h.events.filter((e) => e.reason === 'WaveHeld')).to.have.length(8);
+
+    await h.change('fixed');
+    expect(h.rolled()).to.deep.equal(['web-0', 'web-0']);
+    expect(h.held.at(-1)).to.deep.equal(['shared', 0]);
+    h.status('web-0', 'healthy');
+    await h.settle();
+    expect(h.rolled().slice(2).sort()).to.deep.equal(NAMES.slice(1));
+    expect(h.rolled()).to.have.length(9);
+    await h.controller.stop();
+  });
+
+  it('the release annotation with the current token rolls the rest; an older token releases nothing', async () => {
+    const h = await harness();
+    await h.change('bad');
+    const first = h.token();
+    h.status('web-0', 'failed');
+    await h.settle();
+    // The content changes again and its canary fails too: the first token is stale now.
+    await h.change('worse');
+    h.status('web-0', 'failed');
+    await h.settle();
+    const annotate = async (value: string) => {
+      h.cluster.update('configmaps', NS, 'shared', (cm) => void (cm.metadata.annotations = { 'config-reload.dev/release': value }));
+      await h.settle();
+    };
+    await annotate(first);
+    expect(h.rolled()).to.deep.equal(['web-0', 'web-0']);
+    await annotate(h.token());
+    expect(h.rolled().slice(2).sort()).to.deep.equal(NAMES.slice(1));
+    await h.controller.stop();
+  });
+
+  it('a canary that does not become healthy within --wave-timeout holds the rest', async () => {
+    const h = await harness();
+    await h.change('2');
+    h.status('web-0', 'progressing');
+    await h.settle();
+    const since = h.controller.workloads.get('Deployment/ns/web-0' as never)!.progressingSince!;
+    await h.clock.advance(since + 59_000 - h.clock.now());
+    await flushMicrotasks();
+    expect(h.events.filter((e) => e.reason === 'WaveHeld')).to.have.length(0);
+    await h.clock.advance(1_000);
+    await h.settle();
+    expect(h.rolled()).to.deep.equal(['web-0']);
+    expect(h.events.filter((e) => e.reason === 'WaveHeld' && e.target.kind === 'ConfigMap')).to.have.length(1);
+    await h.controller.stop();
+  });
+
+  it('an annotated canary goes first instead of the first in order; a change mid-waves rolls nothing twice', async () => {
+    const h = await harness({ waves: 2 }, 'web-5');
+    await h.change('2');
+    expect(h.rolled()).to.deep.equal(['web-5']);
+    h.status('web-5', 'healthy');
+    await h.settle();
+    // Wave 2/3: web-0…web-3 (the rest in order, halves of 7).
+    expect(h.rolled().slice(1).sort()).to.deep.equal(['web-0', 'web-1', 'web-2', 'web-3']);
+    // A new content while wave 2 rolls: the canary rolls it, everyone else waits again.
+    await h.change('3');
+    expect(h.rolled().slice(5)).to.deep.equal(['web-5']);
+    h.status('web-5', 'healthy');
+    await h.settle();
+    const after = h.rolled().slice(6);
+    expect(after.sort()).to.deep.equal(['web-0', 'web-1', 'web-2', 'web-3']);
+    for (const name of after) h.status(name, 'healthy');
+    await h.settle();
+    expect(h.rolled().slice(10).sort()).to.deep.equal(['web-4', 'web-6', 'web-7']);
+    // Each consumer rolled once per content it was given.
+    expect(h.rolled()).to.have.length(13);
+    await h.controller.stop();
+  });
+
+  it('a restart resumes from the cluster: canary rolled and healthy, so the rest roll; nothing twice', async () => {
+    const h = await harness();
+    await h.change('2');
+    await h.controller.stop();
+    h.status('web-0', 'healthy');
+    const again = new Controller({
+      api: h.cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock: h.clock, log: winston.createLogger({ silent: true }), namespaces: [NS], dryRun: false,
+      debounceMs: 0, workers: 2, resyncPeriodMs: 0, qps: 0, burst: 1, waveThreshold: 5,
+    });
+    await again.start();
+    again.runWorkers();
+    await h.settle();
+    expect(h.rolled().sort()).to.deep.equal([...NAMES].sort());
+    await again.stop();
+  });
+
+  it('dry-run runs the waves it would, treating its simulated canary roll as healthy, and writes nothing', async () => {
+    const h = await harness({ dryRun: true });
+    const decided: string[] = [];
+    const reconcile = h.controller.reconciler.reconcile.bind(h.controller.reconciler);
+    h.controller.reconciler.reconcile = async (key, signal) => {
+      const result = await reconcile(key, signal);
+      if (result.kind === 'done' && result.decision?.action === 'roll') decided.push(`${key}:${result.decision.wave?.position}`);
+      return result;
+    };
+    await h.change('2');
+    expect(decided[0]).to.equal('Deployment/ns/web-0:canary wave 1/2');
+    expect(decided.slice(1).map((d) => d.split(':')[1])).to.deep.equal(Array(7).fill('wave 2/2'));
+    expect(h.cluster.writes.filter((w) => w.by === 'operator')).to.have.length(0);
+    await h.controller.stop();
+  });
+
+  it('with --wave-threshold 0 every consumer rolls at once', async () => {
+    const h = await harness({ waveThreshold: 0 });
+    await h.change('2');
+    expect(h.rolled()).to.have.length(8);
+    await h.controller.stop();
+  });
+});
