@@ -407,6 +407,8 @@ export class Controller {
    */
   #enqueueIfNeeded(w: WorkloadState, flow: string): boolean {
     const decision = this.reconciler.evaluate(w);
+    // What a workload consumes when first seen is what its pods run until it is adopted.
+    if (decision.code === 'first_seen' && w.firstSeenDigest === undefined && decision.digest) this.workloads.firstSeen(w.key, w.uid, decision.digest);
     if (decision.action === 'none' && !decision.warning) return false;
     this.queue.add(w.key, { lane: decision.action === 'roll' ? 'change' : 'housekeeping', flow });
     return true;
@@ -427,7 +429,7 @@ export class Controller {
     for (const key of consumers) {
       const consumed = this.workloads.get(key)?.consumed.find((c) => c.kind === change.kind && c.name === change.name);
       if (consumed && consumedPartChanged(consumed, change.before, change.after)) {
-        this.workloads.configChanged(key, `${change.kind} ${change.name}`);
+        this.workloads.configChanged(key, `${change.kind} ${change.name}`, this.sources.get(change.kind)?.lastContentChange(change.key));
       }
     }
     for (const key of consumers) {
@@ -494,13 +496,19 @@ export class Controller {
     this.#waveTimers.delete(plan.source);
     if (at === undefined || this.#stopping) return;
     const ref = { kind: plan.kind, namespace: plan.namespace, name: plan.name };
-    this.#waveTimers.set(plan.source, {
-      at,
-      timer: this.#clock.after(Math.max(0, at - this.#clock.now()), () => {
-        this.#waveTimers.delete(plan.source);
-        this.waves.plan(ref);
-      }),
-    });
+    // Timers may fire a little early against the monotonic clock (Node's do, by up to ~2 ms): the
+    // plan would not see the timeout yet, and nothing would arm the timer again.
+    const fire = (): void => {
+      const left = at - this.#clock.now();
+      const entry = this.#waveTimers.get(plan.source);
+      if (left > 0 && entry) {
+        entry.timer = this.#clock.after(left, fire);
+        return;
+      }
+      this.#waveTimers.delete(plan.source);
+      this.waves.plan(ref);
+    };
+    this.#waveTimers.set(plan.source, { at, timer: this.#clock.after(Math.max(0, at - this.#clock.now()), fire) });
   }
 
   /** A consumer's health or canary annotation changed (or it left): the waves of what it consumes may move. */

@@ -37,6 +37,8 @@ export interface DecisionInput {
    * second roll would only repeat it. False when the order is unknown.
    */
   templateCarriesConfig?: boolean;
+  /** Not adopted yet: the desired digest when the operator first saw it (a change back to it is no change). */
+  firstSeenDigest?: string | undefined;
   /** Someone else changed the pod template after the recorded digest was accounted for (its pods read the configuration of that moment). */
   templateChangedSinceRecord?: boolean;
 }
@@ -114,9 +116,9 @@ const requiredSourceMissing: Check = ({ recordedDigest, desiredDigest, missingRe
 // docs/architecture.md), so a consumed object may change between that first sight and the
 // adoption: that change is one the workload's pods have not seen, and it rolls — unless a
 // template change written after it already carried it.
-const firstSeen: Check = ({ recordedDigest, desiredDigest, changed, templateCarriesConfig: carries }) => {
+const firstSeen: Check = ({ recordedDigest, desiredDigest, changed, firstSeenDigest, templateCarriesConfig: carries }) => {
   if (recordedDigest !== undefined) return undefined;
-  if (changed !== undefined && changed.length > 0 && !carries) {
+  if (changed !== undefined && changed.length > 0 && !carries && desiredDigest !== firstSeenDigest) {
     return {
       action: 'roll',
       code: 'changed_before_adoption',

@@ -523,6 +523,8 @@ function notRetained(kind: WorkloadKind, d: WorkloadLike): WorkloadState {
     pendingWrite: undefined,
     simulatedDigest: undefined,
     changed: new Set<string>(),
+    changedSince: undefined,
+    firstSeenDigest: undefined,
     health: 'healthy',
     progressingSince: undefined,
     canary: false,

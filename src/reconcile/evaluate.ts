@@ -57,7 +57,10 @@ export function decisionInput(w: WorkloadState, ctx: EvaluationContext): Decisio
     unavailable,
     missingRequired,
     changed: [...w.changed],
-    templateChangedSinceRecord: w.templateSinceRecord,
+    firstSeenDigest: w.firstSeenDigest,
+    // Between two changes: written after the first change since the record (undated: maybe).
+    templateChangedSinceRecord: w.templateSinceRecord
+      && (w.templateWrittenAtLeast === undefined || w.changedSince === undefined || w.templateWrittenAtLeast > w.changedSince),
     templateCarriesConfig: ctx.templateOrder === 'resource-version' && templateCarriesConfig(w.templateWrittenAtLeast, configAtMost),
   };
 }

@@ -157,12 +157,17 @@ export class WaveGates {
       const w = this.#opts.workloads.get(key);
       if (!w) continue;
       const pending = w.pendingWrite !== undefined && w.pendingWrite.expiresAt > ctx.now;
+      // Only a rollout that can carry this content says anything about it: one whose template was
+      // written before the content changed (a consumer whose keys did not change, one slow for
+      // its own reasons) is not judged. Undated (listed at start-up): judged, the safe side.
+      const changedAt = entry?.contentVersion;
+      const judged = w.templateWrittenAtLeast === undefined || changedAt === undefined || w.templateWrittenAtLeast >= changedAt;
       consumers.push({
         key, order: `${w.namespace}/${w.name}/${w.kind}`, canary: w.canary,
         upToDate: !this.#rolls(w, ctx),
         // Our roll the watch has not shown yet: its rollout has not even been observed.
-        health: pending ? 'progressing' : w.health,
-        progressingSince: pending ? undefined : w.progressingSince,
+        health: pending ? 'progressing' : judged ? w.health : 'healthy',
+        progressingSince: pending || !judged ? undefined : w.progressingSince,
       });
     }
     const plan = planWaves(consumers, this.settings, ctx.now, released);

@@ -90,6 +90,10 @@ export interface WorkloadState {
   readonly simulatedDigest: string | undefined;
   /** Config objects ("Kind name") whose content changed since the digest was last accounted for (for reasons only). */
   readonly changed: ReadonlySet<string>;
+  /** The version of the first of those changes (undefined when there is none, or it is unknown). */
+  readonly changedSince: bigint | undefined;
+  /** Not adopted yet: the digest of what it consumed when this process first evaluated it. */
+  readonly firstSeenDigest: string | undefined;
   /** The rollout's health from the last status seen (the waves wait for it, src/core/waves.ts). */
   readonly health: Health;
   /** Monotonic time since which it has been progressing, as this process saw it (the wave timeout). */
@@ -221,11 +225,24 @@ export class WorkloadStore {
     return keyOf(kind, d);
   }
 
-  /** A ConfigMap the workload consumes changed content (named in the reason of the next roll). */
-  configChanged(key: WorkloadKey, configMap: string): void {
+  /** The first evaluation of a workload not adopted yet: what it consumes now is what its pods run. */
+  firstSeen(key: WorkloadKey, uid: string, digest: string): void {
+    const current = this.#entries.get(key);
+    if (!current || current.uid !== uid || current.firstSeenDigest !== undefined) return;
+    this.#replace(current, { firstSeenDigest: digest });
+  }
+
+  /**
+   * A config object the workload consumes changed what it reads (named in the reason of the next
+   * roll), at version `at` (the change's, as the source store dates it).
+   */
+  configChanged(key: WorkloadKey, configMap: string, at?: bigint): void {
     const current = this.#entries.get(key);
     if (!current || current.changed.has(configMap)) return;
-    this.#replace(current, { changed: new Set([...current.changed, configMap]) });
+    this.#replace(current, {
+      changed: new Set([...current.changed, configMap]),
+      changedSince: current.changed.size === 0 ? at : current.changedSince,
+    });
   }
 
   /**
@@ -250,7 +267,7 @@ export class WorkloadStore {
       pendingWrite: alreadySeen ? undefined : { digest, resourceVersion, expiresAt: this.#clock.now() + PENDING_WRITE_TTL_MS },
       templateWrittenAtLeast,
       templateSinceRecord: false,
-      changed: without(current.changed, accounted),
+      ...remaining(current, accounted),
     });
   }
 
@@ -258,7 +275,7 @@ export class WorkloadStore {
   writeSimulated(key: WorkloadKey, uid: string, digest: string, accounted: ReadonlySet<string>): void {
     const current = this.#entries.get(key);
     if (!current || current.uid !== uid) return;
-    this.#replace(current, { simulatedDigest: digest, changed: without(current.changed, accounted) });
+    this.#replace(current, { simulatedDigest: digest, ...remaining(current, accounted) });
   }
 
   #replace(current: WorkloadState, patch: Partial<WorkloadState>): void {
@@ -279,6 +296,8 @@ function carryOver(listed: WorkloadState, current: WorkloadState | undefined): W
     pendingWrite: confirmed ? undefined : pending,
     simulatedDigest: current.simulatedDigest ?? listed.simulatedDigest,
     changed: current.changed.size === 0 ? listed.changed : new Set([...listed.changed, ...current.changed]),
+    changedSince: earlier(listed.changedSince, current.changedSince),
+    firstSeenDigest: listed.firstSeenDigest ?? current.firstSeenDigest,
     templateWrittenAtLeast: later(listed.templateWrittenAtLeast, current.templateWrittenAtLeast),
     // Either may know of a template change the other does not; assuming one is the safe side (a roll).
     templateSinceRecord: listed.templateSinceRecord || current.templateSinceRecord,
@@ -363,8 +382,9 @@ function build(
     generation, replicas: d.spec?.replicas, updateStrategyType: d.spec?.updateStrategy?.type,
     partition: d.spec?.updateStrategy?.rollingUpdate?.partition, status: d.status,
   });
+  // A new rollout (the spec changed) starts its own clock: time spent on an earlier one is not its.
   const progressingSince = health !== 'progressing' ? undefined
-    : prior?.health === 'progressing' && prior.progressingSince !== undefined ? prior.progressingSince : now;
+    : prior?.health === 'progressing' && prior.progressingSince !== undefined && prior.generation === generation ? prior.progressingSince : now;
   const canary = annotations[CANARY_ANNOTATION]?.trim().toLowerCase() === 'true';
 
   const state: WorkloadState = Object.freeze({
@@ -373,6 +393,8 @@ function build(
     templateDigest,
     simulatedDigest: prior?.simulatedDigest,
     changed: prior?.changed ?? EMPTY,
+    changedSince: prior?.changedSince,
+    firstSeenDigest: prior?.firstSeenDigest,
     health, progressingSince, canary,
   });
   const waveChanged = prior === undefined || prior.health !== health || prior.canary !== canary;
@@ -399,6 +421,18 @@ function canonicalJson(value: unknown): string {
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/** The changes a write did not account for, and when the first of them was (unknown once some are dropped). */
+function remaining(current: WorkloadState, accounted: ReadonlySet<string>): Pick<WorkloadState, 'changed' | 'changedSince'> {
+  const changed = without(current.changed, accounted);
+  if (changed.size === 0) return { changed, changedSince: undefined };
+  // Some remain: the first of them is no earlier than the first of all (a bound on the safe side).
+  return { changed, changedSince: current.changedSince };
+}
+
+function earlier(a: bigint | undefined, b: bigint | undefined): bigint | undefined {
+  return a === undefined ? b : b === undefined ? a : a < b ? a : b;
 }
 
 function without(set: ReadonlySet<string>, remove: ReadonlySet<string>): ReadonlySet<string> {

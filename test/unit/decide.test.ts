@@ -168,6 +168,13 @@ describe('decide: a pod-template change that carries the configuration', () => {
     });
   });
 
+  it('adopts it without a roll when the configuration changed back to what it was at first sight', () => {
+    const d = decide({ optIn, recordedDigest: undefined, desiredDigest: desired, missingRequired: [], keyId: KEY.id, changed: ['ConfigMap a'], firstSeenDigest: desired });
+    expect(d.code).to.equal('first_seen');
+    const moved = decide({ optIn, recordedDigest: undefined, desiredDigest: desired, missingRequired: [], keyId: KEY.id, changed: ['ConfigMap a'], firstSeenDigest: recorded });
+    expect(moved.code).to.equal('changed_before_adoption');
+  });
+
   it('adopts it without a roll when a template change written after that change carried it', () => {
     const d = decide({ optIn, recordedDigest: undefined, desiredDigest: desired, missingRequired: [], keyId: KEY.id, changed: ['ConfigMap a'], templateCarriesConfig: true });
     expect(d.code).to.equal('first_seen');
