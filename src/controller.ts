@@ -429,7 +429,7 @@ export class Controller {
     for (const key of consumers) {
       const consumed = this.workloads.get(key)?.consumed.find((c) => c.kind === change.kind && c.name === change.name);
       if (consumed && consumedPartChanged(consumed, change.before, change.after)) {
-        this.workloads.configChanged(key, `${change.kind} ${change.name}`, this.sources.get(change.kind)?.lastContentChange(change.key));
+        this.workloads.configChanged(key, `${change.kind} ${change.name}`, this.sources.get(change.kind)?.lastContentChange(change.key, consumed.keys));
       }
     }
     for (const key of consumers) {

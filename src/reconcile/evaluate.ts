@@ -48,7 +48,8 @@ export function decisionInput(w: WorkloadState, ctx: EvaluationContext): Decisio
     .filter((c) => !c.optional && sources.store(c.kind)?.has(key(c.kind, c.name)) !== true)
     .map((c) => ({ kind: c.kind, name: c.name }));
   const unavailable = [...new Set(w.consumed.map((c) => c.kind))].filter((kind) => !sources.available(kind));
-  const configAtMost = maxVersion(w.consumed.map((c) => sources.store(c.kind)?.lastContentChange(key(c.kind, c.name))));
+  // Per key the workload reads: a change to another key of the same object is not one its pods see.
+  const configAtMost = maxVersion(w.consumed.map((c) => sources.store(c.kind)?.lastContentChange(key(c.kind, c.name), c.keys)));
   return {
     optIn: w.optIn,
     recordedDigest: effectiveRecordedDigest(w, ctx.now),

@@ -30,6 +30,14 @@ export interface SourceEntry {
    * version of the watch event that showed it, or of the list that found it.
    */
   readonly contentVersion: bigint | undefined;
+  /**
+   * Per key, the latest version its last change can have (a key removed keeps the version of its
+   * removal), so that the order of a template change and a configuration change is established
+   * per key a workload reads (docs/architecture.md, "Who owns which state"). A key never seen
+   * changed last when the object appeared: `appearedVersion`.
+   */
+  readonly keyVersions: ReadonlyMap<string, bigint | undefined>;
+  readonly appearedVersion: bigint | undefined;
   readonly content: SourceContent;
   /** config-reload.dev/ignore: the content recorded is the one from before it was set, frozen. */
   readonly ignored: boolean;
@@ -103,10 +111,22 @@ export class SourceStore {
     return this.#entries.get(key)?.content;
   }
 
-  /** The latest version the last content change of this object (or its deletion) can have. */
-  lastContentChange(key: SourceKey): bigint | undefined {
+  /**
+   * The latest version the last content change of this object (or its deletion) can have; with
+   * `keys`, of those keys only (null: the whole object).
+   */
+  lastContentChange(key: SourceKey, keys: readonly string[] | null = null): bigint | undefined {
     const entry = this.#entries.get(key);
-    if (entry) return entry.contentVersion;
+    if (entry) {
+      if (keys === null) return entry.contentVersion;
+      let latest: bigint | undefined = entry.appearedVersion;
+      for (const k of keys) {
+        const v = entry.keyVersions.has(k) ? entry.keyVersions.get(k) : entry.appearedVersion;
+        if (v === undefined) return undefined;
+        if (latest === undefined || v > latest) latest = v;
+      }
+      return latest;
+    }
     return this.#tombstones.has(key) ? this.#tombstones.get(key) : this.#absentSince;
   }
 
@@ -188,6 +208,7 @@ export class SourceStore {
     // nothing, and its consumers' digests stay as they were. (First seen ignored: as it is.)
     const content = ignore.ignored && previous ? previous.content : sourceContent(this.kind, cm, this.#key);
     const same = previous !== undefined && sameContent(previous.content, content);
+    const version = parseResourceVersion(resourceVersion);
     const entry: SourceEntry = Object.freeze({
       kind: this.kind,
       namespace: cm.metadata?.namespace ?? '',
@@ -195,7 +216,9 @@ export class SourceStore {
       uid: cm.metadata?.uid ?? '',
       resourceVersion,
       // Equal content keeps the previous Map (shared, not doubled) and the previous version.
-      contentVersion: same ? previous.contentVersion : parseResourceVersion(resourceVersion),
+      contentVersion: same ? previous.contentVersion : version,
+      keyVersions: same ? previous.keyVersions : keyVersions(previous, content, version),
+      appearedVersion: previous ? previous.appearedVersion : version,
       content: same ? previous.content : content,
       ignored: ignore.ignored,
       malformedIgnore: ignore.malformed?.value,
@@ -224,6 +247,15 @@ function change(
   key: SourceKey, entry: SourceEntry, before: SourceContent | undefined, after: SourceContent | undefined, content = true,
 ): SourceChange {
   return { key, kind: entry.kind, namespace: entry.namespace, name: entry.name, before, after, content };
+}
+
+/** Each key's last change: kept where its digest did not change, this version where it did (or it went). */
+function keyVersions(previous: SourceEntry | undefined, content: SourceContent, version: bigint | undefined): ReadonlyMap<string, bigint | undefined> {
+  if (previous === undefined) return new Map([...content.keyDigests.keys()].map((k) => [k, version]));
+  const out = new Map(previous.keyVersions);
+  for (const [k, digest] of content.keyDigests) if (previous.content.keyDigests.get(k) !== digest) out.set(k, version);
+  for (const k of previous.content.keyDigests.keys()) if (!content.keyDigests.has(k)) out.set(k, version);
+  return out;
 }
 
 export function sameContent(a: SourceContent, b: SourceContent): boolean {

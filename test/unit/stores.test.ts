@@ -297,3 +297,23 @@ describe('workload store: what a decision reads', () => {
     expect(fingerprint({ spec: { a: 1 } })).to.not.equal(fingerprint({ spec: { a: 2 } }));
   });
 });
+
+describe('ConfigMap store: the last change per key', () => {
+  const cm = (rv: string, data: Record<string, string>) => ({ metadata: { name: 'cm', namespace: 'ns', resourceVersion: rv }, data });
+
+  it('dates each key by its own last change, a removed key by its removal, an unknown key by the object\'s appearance', () => {
+    const store = new SourceStore('ConfigMap', KEY);
+    store.observe(cm('10', { level: 'a', extra: 'a' }));
+    store.observe(cm('20', { level: 'b', extra: 'a' }));
+    store.observe(cm('30', { level: 'b', extra: 'b' }));
+    store.observe(cm('40', { level: 'b' }));
+    expect(store.lastContentChange(CM)).to.equal(40n);
+    expect(store.lastContentChange(CM, ['level'])).to.equal(20n);
+    expect(store.lastContentChange(CM, ['extra'])).to.equal(40n);
+    expect(store.lastContentChange(CM, ['never'])).to.equal(10n);
+    expect(store.lastContentChange(CM, ['level', 'never'])).to.equal(20n);
+    // A rewrite with the same content changes no date.
+    store.observe(cm('50', { level: 'b' }));
+    expect(store.lastContentChange(CM, ['level'])).to.equal(20n);
+  });
+});
