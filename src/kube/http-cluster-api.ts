@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { fetch, type Dispatcher } from 'undici';
 import { ApiError } from './api-error.ts';
+import { readList } from './list-stream.ts';
 import {
   type ClusterApi, collectionPath, type KubeObject, type ListPage, type ListRequest, type MergePatchRequest,
   type ResourceType, selectorQuery, type WatchEvent, type WatchRequest, type WatchStream,
@@ -30,20 +31,22 @@ export class HttpClusterApi implements ClusterApi {
     this.#server = server.replace(/\/+$/, '');
   }
 
-  async listPage<T extends KubeObject>(type: ResourceType, req: ListRequest): Promise<ListPage<T>> {
+  async listPage<T extends KubeObject>(type: ResourceType, req: ListRequest, onItem: (item: T) => void): Promise<ListPage> {
     const query: Record<string, string> = { limit: String(req.limit), ...selectorQuery(req) };
     if (req.continueToken) query['continue'] = req.continueToken;
     const signal = withDeadline(req.signal, LIST_TIMEOUT_MS);
     const what = `LIST ${collectionPath(type, req.namespace)}`;
     const res = await this.#request('GET', collectionPath(type, req.namespace), query, signal);
-    const text = await res.text();
-    if (res.status !== 200) throw new ApiError(res.status, text, what);
-    const list = parseJson<{ items?: T[] | null; metadata?: { resourceVersion?: string; continue?: string } }>(text, what);
-    return {
-      items: list.items ?? [],
-      resourceVersion: list.metadata?.resourceVersion ?? '',
-      continueToken: list.metadata?.continue || undefined,
-    };
+    if (res.status !== 200) throw new ApiError(res.status, await res.text(), what);
+    if (!res.body) throw new Error(`${what}: empty response`);
+    const body = res.body;
+    try {
+      // Parsed as it arrives, each item handed on and dropped (src/kube/list-stream.ts).
+      return await readList<T>(body, what, onItem);
+    } finally {
+      // A page abandoned part-way (bad JSON, the consumer's error) must not keep its connection busy.
+      if (!body.locked) void body.cancel().catch(() => undefined);
+    }
   }
 
   watch<T extends KubeObject>(type: ResourceType, req: WatchRequest, onEvent: (event: WatchEvent<T>) => void): WatchStream {
