@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startCluster } from './lib/cluster.ts';
 import { pool } from './lib/kube.ts';
-import { cfgOf, changeConfigMap, createPairs, HASH, loadDigester, NS } from './lib/objects.ts';
+import { BENCH_DIGEST_KEY, cfgOf, changeConfigMap, createPairs, HASH, loadDigester, NS } from './lib/objects.ts';
 import { IMAGE_ENV, IMAGE_NODE_FLAGS, startOperator, type RunningOperator } from './lib/operator.ts';
 import { BenchProcess } from './lib/procs.ts';
 import { summarizeHeapSnapshot } from './lib/profile.ts';
@@ -28,17 +28,20 @@ const HELP = `npm run bench:memory -- [options]
   --storm N|all       ConfigMaps rewritten in the storm: min(N, this) (default all)
   --refs LIST         operator builds: git refs, or . for the working tree (default .)
   --node-flags LIST   Node flag sets separated by ';' ("image" = as the Dockerfile runs it,
-                      "defaults" = no flag and no MALLOC_ARENA_MAX; default image)
+                      "defaults" = no flag and no MALLOC_ARENA_MAX, NAME=value = an environment
+                      variable; default image)
   --repeat R          runs of each variant (default 1)
   --heap-snapshots    a heap snapshot after sync and after the storm (summarised in the JSON)
   --no-references     skip the bare-Node and client-node references
-  --label NAME        result file bench/results/memory/NAME.json (default: the commit)`;
+  --label NAME        result file bench/results/memory/NAME.json (default: the commit)
+  --hold              once the objects of the first scale exist, print the operator's
+                      kubeconfig and wait (until interrupted): for profiling by hand`;
 
 const { values: v } = parseArgs({
   options: {
     scales: { type: 'string' }, storm: { type: 'string' }, refs: { type: 'string' }, 'node-flags': { type: 'string' },
     repeat: { type: 'string' }, 'heap-snapshots': { type: 'boolean' }, 'no-references': { type: 'boolean' },
-    label: { type: 'string' }, help: { type: 'boolean' },
+    label: { type: 'string' }, hold: { type: 'boolean' }, help: { type: 'boolean' },
   },
 });
 if (v.help) {
@@ -63,8 +66,12 @@ const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { 
 function nodeSetup(set: string): { flags: string[]; env: Record<string, string> } {
   if (set === 'defaults') return { flags: [], env: {} };
   const words = set.split(/\s+/).filter(Boolean);
-  const flags = words.flatMap((w) => (w === 'image' ? IMAGE_NODE_FLAGS : [w]));
-  return { flags, env: words.includes('image') ? { ...IMAGE_ENV } : {} };
+  // NAME=value: an environment variable (MALLOC_* knobs); anything else is a Node flag.
+  const isEnv = (w: string) => /^[A-Z_][A-Z0-9_]*=/.test(w);
+  const flags = words.filter((w) => !isEnv(w)).flatMap((w) => (w === 'image' ? IMAGE_NODE_FLAGS : [w]));
+  const env: Record<string, string> = words.includes('image') ? { ...IMAGE_ENV } : {};
+  for (const w of words.filter(isEnv)) env[w.slice(0, w.indexOf('='))] = w.slice(w.indexOf('=') + 1);
+  return { flags, env };
 }
 
 /** An operator build: the working tree (snapshot) or a git ref (git archive), compiled as the image does. */
@@ -156,6 +163,7 @@ async function reference(cwd: string, set: string, code: string): Promise<{ rssM
 const label = v.label ?? git('rev-parse', '--short=12', 'HEAD');
 const outDir = path.join(repo, 'bench/results/memory');
 const work = mkdtempSync(path.join(os.tmpdir(), 'cro-memory-'));
+const digestDir = work;
 const builds = refs.map((ref, i) => ({ ref, ...build(ref, path.join(work, `operator-${i}`)) }));
 for (const b of builds) log(`operator ${b.ref}: commit ${b.commit}${b.dirty ? ` + ${b.dirty} uncommitted file(s)` : ''}`);
 const digester = await loadDigester(builds[0]!.dir);
@@ -195,6 +203,12 @@ for (const { n, kib } of scales) {
     await createPairs({ kube: cl.admin, pairs: apps.map((app) => ({ app, configMaps: [cfgOf(app)] })), bytes, concurrency: 32, digester });
     await until(() => tracker.size >= n && tracker.unobserved() === 0, 900_000, 250);
     log(`${n} pairs of ${kib} KiB ready in ${Math.round((performance.now() - t0) / 1000)} s`);
+    if (v.hold) {
+      writeFileSync(path.join(digestDir, 'digest-key'), BENCH_DIGEST_KEY.toString('base64'), { mode: 0o600 });
+      log(`holding: --kubeconfig ${cl.operatorKubeconfig} --digest-key-file ${path.join(digestDir, 'digest-key')}; admin kubeconfig ${cl.cp.kubeconfigPath}`);
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      break;
+    }
     for (const b of builds) {
       for (const set of flagSets) {
         for (let r = 0; r < repeat; r++) {

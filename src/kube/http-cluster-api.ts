@@ -117,7 +117,13 @@ export class HttpClusterApi implements ClusterApi {
     // Credentials are applied per request: a rotated token file or an exec plugin's new token
     // is picked up without a restart.
     await this.#kc.applySecurityAuthentication(ctx);
-    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+    // Uncompressed responses (as client-go's DisableCompression, kubectl's --disable-compression):
+    // the apiserver gzips any LIST page over 128 KiB, and inflating hundreds of them left glibc's
+    // heap fragmented — measured at 2,000 ConfigMaps of 64 KiB, 27-45 MiB of freed memory kept
+    // after sync (malloc_trim gave it back) against 10-11 MiB uncompressed, RSS at sync 149-172
+    // against 130-134 MiB (bench/results/memory/steps.md, step 2). The price is bytes on the wire
+    // (+31% for random data, more for text), for an apiserver spared the compression.
+    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json', 'accept-encoding': 'identity' };
     if (payload) headers['content-type'] = payload.contentType;
     const dispatcher = ctx.getDispatcher() as Dispatcher | undefined;
     return fetch(url, {
