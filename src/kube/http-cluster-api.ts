@@ -3,11 +3,9 @@
 // certificates, tokens, exec plugins, in-cluster credentials) — while these three hot calls skip
 // its generated models: objects arrive as the JSON the apiserver sent, parsed once.
 import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { Readable } from 'node:stream';
-import { createInterface } from 'node:readline';
 import { fetch, type Dispatcher } from 'undici';
 import { ApiError } from './api-error.ts';
-import { readList } from './list-stream.ts';
+import { readLines, readList } from './json-stream.ts';
 import {
   type ClusterApi, collectionPath, type KubeObject, type ListPage, type ListRequest, type MergePatchRequest,
   type ResourceType, selectorQuery, type WatchEvent, type WatchRequest, type WatchStream,
@@ -41,7 +39,7 @@ export class HttpClusterApi implements ClusterApi {
     if (!res.body) throw new Error(`${what}: empty response`);
     const body = res.body;
     try {
-      // Parsed as it arrives, each item handed on and dropped (src/kube/list-stream.ts).
+      // Parsed as it arrives, each item handed on and dropped (src/kube/json-stream.ts).
       return await readList<T>(body, what, onItem);
     } finally {
       // A page abandoned part-way (bad JSON, the consumer's error) must not keep its connection busy.
@@ -61,19 +59,9 @@ export class HttpClusterApi implements ClusterApi {
         const res = await this.#request('GET', path, query, controller.signal);
         if (res.status !== 200) throw new ApiError(res.status, await res.text(), `WATCH ${path}`);
         if (!res.body) return;
-        const input = Readable.fromWeb(res.body as never);
-        // Whatever ends the loop (a bad line, the consumer's error), the stream's later errors
-        // (a reset) must not surface as an uncaught exception.
-        input.on('error', () => undefined);
-        try {
-          const lines = createInterface({ input, crlfDelay: Infinity });
-          for await (const line of lines) {
-            if (line === '') continue;
-            onEvent(parseJson<WatchEvent<T>>(line, `WATCH ${path}`));
-          }
-        } finally {
-          input.destroy();
-        }
+        // One line per event, pulled as it is handled (src/kube/json-stream.ts). Whatever ends the
+        // loop (a bad line, the consumer's error) cancels the body, and with it the connection.
+        await readLines(res.body, (line) => onEvent(parseJson<WatchEvent<T>>(line, `WATCH ${path}`)));
       } catch (err) {
         if (controller.signal.aborted) return; // our own abort() is a clean end
         throw err;

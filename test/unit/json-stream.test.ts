@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { readList } from '../../src/kube/list-stream.ts';
+import { readLines, readList } from '../../src/kube/json-stream.ts';
 
 /** `text` as UTF-8 bytes cut every `size` bytes (cuts fall inside multi-byte characters too). */
 async function* chunks(text: string, size: number): AsyncGenerator<Uint8Array> {
@@ -23,7 +23,9 @@ const LIST = {
   ],
 };
 
-describe('list-stream: readList', () => {
+// Tiny chunks make thousands of awaits: slow on a loaded machine, never wrong.
+describe('json-stream: readList', function () {
+  this.timeout(20_000);
   for (const size of [1, 3, 7, 64, 1 << 20]) {
     it(`hands over every item in order, equal to JSON.parse, in chunks of ${size} bytes`, async () => {
       const { items, meta } = await collect(JSON.stringify(LIST), size);
@@ -65,6 +67,40 @@ describe('list-stream: readList', () => {
     let seen = 0;
     const boom = new Error('store refused');
     const err = await readList(chunks(JSON.stringify(LIST), 10), 'LIST x', () => {
+      seen++;
+      throw boom;
+    }).then(() => undefined, (e: unknown) => e);
+    expect(err).to.equal(boom);
+    expect(seen).to.equal(1);
+  });
+});
+
+describe('json-stream: readLines', function () {
+  this.timeout(20_000);
+  const EVENTS = [
+    { type: 'ADDED', object: { metadata: { name: 'a' }, data: { k: 'grüße \u{1F600}' } } },
+    { type: 'MODIFIED', object: { metadata: { name: 'b' }, data: { big: 'x'.repeat(70_000) } } },
+    { type: 'BOOKMARK', object: { metadata: { resourceVersion: '7' } } },
+  ];
+
+  for (const size of [2, 5, 4096, 1 << 20]) {
+    it(`hands over every line whole, in order, in chunks of ${size} bytes`, async () => {
+      const lines: string[] = [];
+      await readLines(chunks(`${EVENTS.map((e) => JSON.stringify(e)).join('\n')}\n\n`, size), (l) => lines.push(l));
+      expect(lines.map((l) => JSON.parse(l) as unknown)).to.deep.equal(EVENTS);
+    });
+  }
+
+  it('hands over a last line without its newline, and skips blank lines (CRLF included)', async () => {
+    const lines: string[] = [];
+    await readLines(chunks('{"a":1}\r\n\r\n{"b":2}', 3), (l) => lines.push(l));
+    expect(lines.map((l) => JSON.parse(l) as unknown)).to.deep.equal([{ a: 1 }, { b: 2 }]);
+  });
+
+  it("stops at the consumer's error and rejects with it", async () => {
+    const boom = new Error('bad event');
+    let seen = 0;
+    const err = await readLines(chunks('{"a":1}\n{"b":2}\n', 4), () => {
       seen++;
       throw boom;
     }).then(() => undefined, (e: unknown) => e);

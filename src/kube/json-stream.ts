@@ -61,3 +61,34 @@ export async function readList<T>(body: AsyncIterable<Uint8Array>, what: string,
     continueToken: typeof token === 'string' && token !== '' ? token : undefined,
   };
 }
+
+/**
+ * Reads a stream of JSON lines (a watch), calling `onLine` with each non-empty line as it
+ * completes. Pulled chunk by chunk: while `onLine` runs nothing more is read, so a burst of
+ * events waits in the socket, not in memory. Lines are cut at the byte 0x0A, which never occurs
+ * inside a multi-byte UTF-8 character, and decoded whole.
+ */
+export async function readLines(body: AsyncIterable<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+  let pending: Buffer[] = [];
+  const emit = (line: string) => {
+    if (line.trim() !== '') onLine(line);
+  };
+  for await (const chunk of body) {
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let start = 0;
+    for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
+      const part = buf.subarray(start, nl);
+      start = nl + 1;
+      if (pending.length === 0) {
+        emit(part.toString('utf8'));
+      } else {
+        pending.push(part);
+        const whole = Buffer.concat(pending);
+        pending = [];
+        emit(whole.toString('utf8'));
+      }
+    }
+    if (start < buf.length) pending.push(buf.subarray(start));
+  }
+  if (pending.length > 0) emit(Buffer.concat(pending).toString('utf8'));
+}
