@@ -23,6 +23,8 @@ export interface OperatorOptions {
   env?: Record<string, string>;
   /** With runtime dist: leave out the image's Node flags and environment (experiments). */
   nodeDefaults?: boolean;
+  /** With runtime dist: Node flags before dist/main.js instead of the image's (experiments; not all are allowed in NODE_OPTIONS). */
+  nodeFlags?: string[];
 }
 
 export interface RunningOperator {
@@ -57,7 +59,8 @@ export async function startOperator(o: OperatorOptions, timeoutMs: number): Prom
     '--log-level', o.logLevel, '--digest-key-file', keyFile, ...(o.extraArgs ?? []),
   ];
   const asImage = o.runtime === 'dist' && !o.nodeDefaults;
-  const entry = o.runtime === 'dist' ? [...(asImage ? IMAGE_NODE_FLAGS : []), 'dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const flags = o.nodeFlags ?? (asImage ? IMAGE_NODE_FLAGS : []);
+  const entry = o.runtime === 'dist' ? [...flags, 'dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
   const env = asImage ? { ...IMAGE_ENV, ...o.env } : o.env;
   const proc = new BenchProcess(`operator ${o.label}`, o.operatorDir, [...entry, ...args], path.join(o.logDir, `operator-${o.label}.log`), env);
   let syncedAt: number;

@@ -48,8 +48,8 @@ export interface ListRequest extends Selectors {
   signal?: AbortSignal;
 }
 
-export interface ListPage<T> {
-  items: T[];
+/** What a page says once all its items were handed over (its items are not kept: see listPage). */
+export interface ListPage {
   /** The list's resourceVersion: a watch from it misses nothing and repeats nothing. */
   resourceVersion: string;
   continueToken: string | undefined;
@@ -88,7 +88,12 @@ export interface MergePatchRequest {
 }
 
 export interface ClusterApi {
-  listPage<T extends KubeObject>(type: ResourceType, request: ListRequest): Promise<ListPage<T>>;
+  /**
+   * One page of a list: each item is handed to `onItem`, in order, as it is read, and not kept
+   * (a page of large objects is never held whole: docs/architecture.md, "Memory"). Resolves when
+   * the page is complete; a page that fails part-way may have handed over some of its items.
+   */
+  listPage<T extends KubeObject>(type: ResourceType, request: ListRequest, onItem: (item: T) => void): Promise<ListPage>;
   /** Starts a watch; events are delivered in order, synchronously, to `onEvent`. */
   watch<T extends KubeObject>(type: ResourceType, request: WatchRequest, onEvent: (event: WatchEvent<T>) => void): WatchStream;
   /** application/merge-patch+json; resolves with the object as written. */

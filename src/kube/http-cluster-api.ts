@@ -3,10 +3,9 @@
 // certificates, tokens, exec plugins, in-cluster credentials) — while these three hot calls skip
 // its generated models: objects arrive as the JSON the apiserver sent, parsed once.
 import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { Readable } from 'node:stream';
-import { createInterface } from 'node:readline';
 import { fetch, type Dispatcher } from 'undici';
 import { ApiError } from './api-error.ts';
+import { readLines, readList } from './json-stream.ts';
 import {
   type ClusterApi, collectionPath, type KubeObject, type ListPage, type ListRequest, type MergePatchRequest,
   type ResourceType, selectorQuery, type WatchEvent, type WatchRequest, type WatchStream,
@@ -30,20 +29,22 @@ export class HttpClusterApi implements ClusterApi {
     this.#server = server.replace(/\/+$/, '');
   }
 
-  async listPage<T extends KubeObject>(type: ResourceType, req: ListRequest): Promise<ListPage<T>> {
+  async listPage<T extends KubeObject>(type: ResourceType, req: ListRequest, onItem: (item: T) => void): Promise<ListPage> {
     const query: Record<string, string> = { limit: String(req.limit), ...selectorQuery(req) };
     if (req.continueToken) query['continue'] = req.continueToken;
     const signal = withDeadline(req.signal, LIST_TIMEOUT_MS);
     const what = `LIST ${collectionPath(type, req.namespace)}`;
     const res = await this.#request('GET', collectionPath(type, req.namespace), query, signal);
-    const text = await res.text();
-    if (res.status !== 200) throw new ApiError(res.status, text, what, res.headers.get('retry-after'));
-    const list = parseJson<{ items?: T[] | null; metadata?: { resourceVersion?: string; continue?: string } }>(text, what);
-    return {
-      items: list.items ?? [],
-      resourceVersion: list.metadata?.resourceVersion ?? '',
-      continueToken: list.metadata?.continue || undefined,
-    };
+    if (res.status !== 200) throw new ApiError(res.status, await res.text(), what, res.headers.get('retry-after'));
+    if (!res.body) throw new Error(`${what}: empty response`);
+    const body = res.body;
+    try {
+      // Parsed as it arrives, each item handed on and dropped (src/kube/json-stream.ts).
+      return await readList<T>(body, what, onItem);
+    } finally {
+      // A page abandoned part-way (bad JSON, the consumer's error) must not keep its connection busy.
+      if (!body.locked) void body.cancel().catch(() => undefined);
+    }
   }
 
   watch<T extends KubeObject>(type: ResourceType, req: WatchRequest, onEvent: (event: WatchEvent<T>) => void): WatchStream {
@@ -58,19 +59,9 @@ export class HttpClusterApi implements ClusterApi {
         const res = await this.#request('GET', path, query, controller.signal);
         if (res.status !== 200) throw new ApiError(res.status, await res.text(), `WATCH ${path}`, res.headers.get('retry-after'));
         if (!res.body) return;
-        const input = Readable.fromWeb(res.body as never);
-        // Whatever ends the loop (a bad line, the consumer's error), the stream's later errors
-        // (a reset) must not surface as an uncaught exception.
-        input.on('error', () => undefined);
-        try {
-          const lines = createInterface({ input, crlfDelay: Infinity });
-          for await (const line of lines) {
-            if (line === '') continue;
-            onEvent(parseJson<WatchEvent<T>>(line, `WATCH ${path}`));
-          }
-        } finally {
-          input.destroy();
-        }
+        // One line per event, pulled as it is handled (src/kube/json-stream.ts). Whatever ends the
+        // loop (a bad line, the consumer's error) cancels the body, and with it the connection.
+        await readLines(res.body, (line) => onEvent(parseJson<WatchEvent<T>>(line, `WATCH ${path}`)));
       } catch (err) {
         if (controller.signal.aborted) return; // our own abort() is a clean end
         throw err;
@@ -114,7 +105,13 @@ export class HttpClusterApi implements ClusterApi {
     // Credentials are applied per request: a rotated token file or an exec plugin's new token
     // is picked up without a restart.
     await this.#kc.applySecurityAuthentication(ctx);
-    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+    // Uncompressed responses (as client-go's DisableCompression, kubectl's --disable-compression):
+    // the apiserver gzips any LIST page over 128 KiB, and inflating hundreds of them left glibc's
+    // heap fragmented — measured at 2,000 ConfigMaps of 64 KiB, 27-45 MiB of freed memory kept
+    // after sync (malloc_trim gave it back) against 10-11 MiB uncompressed, RSS at sync 149-172
+    // against 130-134 MiB (bench/results/memory/steps.md, step 2). The price is bytes on the wire
+    // (+31% for random data, more for text), for an apiserver spared the compression.
+    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json', 'accept-encoding': 'identity' };
     if (payload) headers['content-type'] = payload.contentType;
     const dispatcher = ctx.getDispatcher() as Dispatcher | undefined;
     return fetch(url, {

@@ -161,11 +161,13 @@ export class Reflector<T extends KubeObject> {
     let resourceVersion = '';
     let count = 0;
     do {
+      // Items go into the builder as they are parsed: a page is never held whole.
       const page = await api.listPage<T>(type, {
         namespace, limit: pageSize, continueToken, signal: this.#stop.signal, ...this.#selectors(),
+      }, (item) => {
+        builder.add(item);
+        count++;
       });
-      for (const item of page.items) builder.add(item);
-      count += page.items.length;
       continueToken = page.continueToken;
       resourceVersion = page.resourceVersion;
       if (this.#stop.signal.aborted) return; // abandoned: the store keeps what it had

@@ -19,7 +19,12 @@ describe('testbed: the fault proxy', () => {
   });
   afterEach(() => s.proxy.set([]));
 
-  const list = () => api.listPage(CONFIGMAPS, { namespace: s.ns, limit: 50, continueToken: undefined });
+  /** One page, its items collected (listPage hands them over one by one). */
+  const list = async () => {
+    const items: KubeObject[] = [];
+    const page = await api.listPage<KubeObject>(CONFIGMAPS, { namespace: s.ns, limit: 50, continueToken: undefined }, (i) => items.push(i));
+    return { ...page, items };
+  };
   const watch = (resourceVersion: string) => {
     const events: Array<WatchEvent<KubeObject>> = [];
     const stream = api.watch<KubeObject>(CONFIGMAPS, { namespace: s.ns, resourceVersion, timeoutSeconds: 60 }, (e) => events.push(e));
@@ -48,7 +53,7 @@ describe('testbed: the fault proxy', () => {
     expect(err).to.be.instanceOf(ApiError);
     expect((err as ApiError).status).to.equal(429);
     // Another resource passes.
-    await api.listPage({ kind: 'Secret', apiPath: '/api/v1', plural: 'secrets' }, { namespace: s.ns, limit: 5, continueToken: undefined });
+    await api.listPage({ kind: 'Secret', apiPath: '/api/v1', plural: 'secrets' }, { namespace: s.ns, limit: 5, continueToken: undefined }, () => undefined);
     expect(s.proxy.counts().byStatus).to.include({ 429: 1, 200: 1 });
     // The proxy answers before it forwards: no credentials needed here.
     const res = await fetch(`${s.proxy.url}/api/v1/namespaces/${s.ns}/configmaps`, {

@@ -88,14 +88,15 @@ export class FakeCluster implements ClusterApi {
 
   // ---- the ClusterApi the controller uses ------------------------------------------------
 
-  async listPage<T extends KubeObject>(type: ResourceType, req: ListRequest): Promise<ListPage<T>> {
+  async listPage<T extends KubeObject>(type: ResourceType, req: ListRequest, onItem: (item: T) => void): Promise<ListPage> {
     this.requests.list++;
     // One page holds everything: a snapshot at the current resourceVersion.
     const items = [...this.#store(type.plural).values()]
       .filter((o) => req.namespace === undefined || o.metadata.namespace === req.namespace)
       .sort((a, b) => keyOf(a.metadata.namespace ?? '', a.metadata.name ?? '').localeCompare(keyOf(b.metadata.namespace ?? '', b.metadata.name ?? '')))
       .map(clone);
-    return { items: items as unknown as T[], resourceVersion: String(this.#rv), continueToken: undefined };
+    for (const item of items) onItem(item as unknown as T);
+    return { resourceVersion: String(this.#rv), continueToken: undefined };
   }
 
   watch<T extends KubeObject>(type: ResourceType, req: WatchRequest, onEvent: (event: WatchEvent<T>) => void): WatchStream {

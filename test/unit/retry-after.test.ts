@@ -39,7 +39,7 @@ describe('Retry-After', () => {
     const watches: number[] = [];
     let refusals = 3;
     const api: ClusterApi = {
-      listPage: (type, req) => cluster.listPage(type, req),
+      listPage: (type, req, onItem) => cluster.listPage(type, req, onItem),
       mergePatch: (type, req) => cluster.mergePatch(type, req),
       watch(type, req, onEvent) {
         watches.push(clock.now());

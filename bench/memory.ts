@@ -1,0 +1,267 @@
+// Memory of the operator at a few scales, and what holds it (npm run bench:memory -- --help).
+//
+// Per scale (N Deployments, each consuming its own ConfigMap of S KiB, created already
+// adopted, on a fresh control plane) and per variant (an operator build × a set of Node flags),
+// one operator run: RSS the moment it is synced (polled /readyz or its "caches synced" line),
+// once idle after sync, once idle after a storm of ConfigMap rewrites (every target rolled), and
+// the peak (VmHWM); each reading split into V8 heap spaces, external memory and the rest
+// (malloc, code, libraries). References without a cluster: bare Node, and Node after importing
+// @kubernetes/client-node, with the same flags. Results: bench/results/memory/<label>.json.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startCluster } from './lib/cluster.ts';
+import { pool } from './lib/kube.ts';
+import { BENCH_DIGEST_KEY, cfgOf, changeConfigMap, createPairs, HASH, loadDigester, NS } from './lib/objects.ts';
+import { IMAGE_ENV, IMAGE_NODE_FLAGS, startOperator, type RunningOperator } from './lib/operator.ts';
+import { BenchProcess } from './lib/procs.ts';
+import { summarizeHeapSnapshot } from './lib/profile.ts';
+import { queueIdle, untilStill } from './lib/scenarios.ts';
+import { snapshotOperator } from './lib/snapshot.ts';
+import { DeploymentTracker, until } from './lib/tracker.ts';
+
+const HELP = `npm run bench:memory -- [options]
+  --scales LIST       NxKiB pairs, comma-separated (default 100x1,2000x64)
+  --storm N|all       ConfigMaps rewritten in the storm: min(N, this) (default all)
+  --refs LIST         operator builds: git refs, or . for the working tree (default .)
+  --node-flags LIST   Node flag sets separated by ';' ("image" = as the Dockerfile runs it,
+                      "defaults" = no flag and no MALLOC_ARENA_MAX, NAME=value = an environment
+                      variable; default image)
+  --repeat R          runs of each variant (default 1)
+  --heap-snapshots    a heap snapshot after sync and after the storm (summarised in the JSON)
+  --no-references     skip the bare-Node and client-node references
+  --label NAME        result file bench/results/memory/NAME.json (default: the commit)
+  --hold              once the objects of the first scale exist, print the operator's
+                      kubeconfig and wait (until interrupted): for profiling by hand`;
+
+const { values: v } = parseArgs({
+  options: {
+    scales: { type: 'string' }, storm: { type: 'string' }, refs: { type: 'string' }, 'node-flags': { type: 'string' },
+    repeat: { type: 'string' }, 'heap-snapshots': { type: 'boolean' }, 'no-references': { type: 'boolean' },
+    label: { type: 'string' }, hold: { type: 'boolean' }, help: { type: 'boolean' },
+  },
+});
+if (v.help) {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const scales = (v.scales ?? '100x1,2000x64').split(',').map((s) => {
+  const m = /^(\d+)x(\d+)$/.exec(s.trim());
+  if (!m) throw new Error(`--scales: ${s} is not NxKiB`);
+  return { n: Number(m[1]), kib: Number(m[2]) };
+});
+const stormMax = v.storm === undefined || v.storm === 'all' ? Number.MAX_SAFE_INTEGER : Number(v.storm);
+const refs = (v.refs ?? '.').split(',').map((r) => r.trim());
+const flagSets = (v['node-flags'] ?? 'image').split(';').map((f) => f.trim());
+const repeat = Number(v.repeat ?? 1);
+const log = (line: string) => process.stderr.write(`[memory ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const mib = (b: number) => Math.round((b / 1048576) * 10) / 10;
+const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' }).trim();
+
+/** How Node is started for a flag set: argv flags and environment. */
+function nodeSetup(set: string): { flags: string[]; env: Record<string, string> } {
+  if (set === 'defaults') return { flags: [], env: {} };
+  const words = set.split(/\s+/).filter(Boolean);
+  // NAME=value: an environment variable (MALLOC_* knobs); anything else is a Node flag.
+  const isEnv = (w: string) => /^[A-Z_][A-Z0-9_]*=/.test(w);
+  const flags = words.filter((w) => !isEnv(w)).flatMap((w) => (w === 'image' ? IMAGE_NODE_FLAGS : [w]));
+  const env: Record<string, string> = words.includes('image') ? { ...IMAGE_ENV } : {};
+  for (const w of words.filter(isEnv)) env[w.slice(0, w.indexOf('='))] = w.slice(w.indexOf('=') + 1);
+  return { flags, env };
+}
+
+/** An operator build: the working tree (snapshot) or a git ref (git archive), compiled as the image does. */
+function build(ref: string, into: string): { dir: string; commit: string; dirty: number } {
+  if (ref === '.') {
+    const s = snapshotOperator(repo, into);
+    if (!s.built) throw new Error(`build of the working tree failed: ${s.buildOutput}`);
+    return { dir: s.dir, commit: s.commit, dirty: s.dirty.length };
+  }
+  mkdirSync(into, { recursive: true });
+  const commit = git('rev-parse', '--short=12', ref);
+  execFileSync('bash', ['-c', `git -C "${repo}" archive "${commit}" src package.json tsconfig.json tsconfig.build.json manifests | tar -x -C "${into}"`]);
+  symlinkSync(path.join(repo, 'node_modules'), path.join(into, 'node_modules'), 'dir');
+  try {
+    execFileSync(path.join(repo, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: into, stdio: 'ignore' });
+  } catch {
+    // tsc emits on type errors too; what matters is dist/main.js
+  }
+  if (!existsSync(path.join(into, 'dist/main.js'))) throw new Error(`build of ${ref} failed`);
+  return { dir: into, commit, dirty: 0 };
+}
+
+interface Breakdown {
+  rssMiB: number;
+  peakRssMiB: number;
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  /** V8 heap spaces with more than 0.5 MiB committed. */
+  spacesMiB: Record<string, number>;
+  externalMiB: number;
+  /** RSS minus the committed V8 heap and external memory: malloc arenas, native buffers, code, libraries. */
+  restMiB: number;
+  anonymousMiB: number;
+  fileBackedMiB: number;
+}
+
+async function breakdown(op: RunningOperator): Promise<Breakdown> {
+  const text = await op.metrics();
+  const metric = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const spaces: Record<string, number> = {};
+  for (const m of text.matchAll(/^nodejs_heap_space_size_total_bytes\{space="([^"]+)"\} ([0-9.e+-]+)$/gm)) spaces[m[1] as string] = Number(m[2]);
+  const heapTotal = Object.values(spaces).reduce((a, b) => a + b, 0);
+  const external = metric('nodejs_external_memory_bytes');
+  const status = readFileSync(`/proc/${op.proc.pid}/status`, 'utf8');
+  const rollup = readFileSync(`/proc/${op.proc.pid}/smaps_rollup`, 'utf8');
+  const kb = (text: string, f: string) => Number(new RegExp(`^${f}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  const rss = kb(status, 'VmRSS');
+  return {
+    rssMiB: mib(rss), peakRssMiB: mib(kb(status, 'VmHWM')),
+    heapUsedMiB: mib(metric('nodejs_heap_size_used_bytes')), heapTotalMiB: mib(heapTotal),
+    spacesMiB: Object.fromEntries(Object.entries(spaces).filter(([, b]) => b > 512 * 1024).map(([k, b]) => [k, mib(b)])),
+    externalMiB: mib(external), restMiB: mib(rss - heapTotal - external),
+    anonymousMiB: mib(kb(rollup, 'Anonymous')), fileBackedMiB: mib(kb(rollup, 'Rss') - kb(rollup, 'Anonymous')),
+  };
+}
+
+/** Once idle: RSS read every 500 ms until two readings agree within 1 MiB. */
+async function settled(op: RunningOperator): Promise<Breakdown> {
+  await untilStill(async () => (await op.memory()).rssBytes, (a, b) => Math.abs(a - b) < 1048576, 500, 1, 40);
+  return breakdown(op);
+}
+
+async function heapSnapshot(op: RunningOperator, dir: string): Promise<ReturnType<typeof summarizeHeapSnapshot> | undefined> {
+  const known = new Set(readdirSync(dir));
+  op.proc.signal('SIGUSR2');
+  // Written when its size stops changing (polled, with a deadline).
+  let file: string | undefined;
+  await until(() => (file ??= readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !known.has(f))) !== undefined, 60_000, 250);
+  if (!file) return undefined;
+  const full = path.join(dir, file);
+  await untilStill(async () => statSync(full).size, (a, b) => a === b && a > 0, 500, 2, 240);
+  return summarizeHeapSnapshot(full, 25);
+}
+
+/** RSS of a bare Node process after `code`, with the flags of a variant, once still. */
+async function reference(cwd: string, set: string, code: string): Promise<{ rssMiB: number; heapUsedMiB: number; externalMiB: number }> {
+  const { flags, env } = nodeSetup(set);
+  const script = `${code}; const m = process.memoryUsage(); console.error(JSON.stringify({ message: 'ready', heapUsed: m.heapUsed, external: m.external })); setInterval(() => {}, 1e6);`;
+  const proc = new BenchProcess('reference', cwd, [...flags, '--input-type=module', '-e', script], path.join(os.tmpdir(), `cro-memory-ref-${process.pid}.log`), env);
+  try {
+    const ready = await proc.waitFor('ready', (l) => l.message === 'ready', 30_000);
+    const rss = await untilStill(async () => proc.stat()?.rssBytes ?? NaN, (a, b) => Math.abs(a - b) < 256 * 1024, 300, 2, 30);
+    return { rssMiB: mib(rss), heapUsedMiB: mib(Number(ready.line.heapUsed)), externalMiB: mib(Number(ready.line.external)) };
+  } finally {
+    await proc.stop();
+  }
+}
+
+const label = v.label ?? git('rev-parse', '--short=12', 'HEAD');
+const outDir = path.join(repo, 'bench/results/memory');
+const work = mkdtempSync(path.join(os.tmpdir(), 'cro-memory-'));
+const digestDir = work;
+const builds = refs.map((ref, i) => ({ ref, ...build(ref, path.join(work, `operator-${i}`)) }));
+for (const b of builds) log(`operator ${b.ref}: commit ${b.commit}${b.dirty ? ` + ${b.dirty} uncommitted file(s)` : ''}`);
+const digester = await loadDigester(builds[0]!.dir);
+
+const result: Record<string, unknown> = {
+  command: `npm run bench:memory -- ${process.argv.slice(2).join(' ')}`.trim(),
+  date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadavgAtStart: os.loadavg()[0],
+  builds: builds.map(({ ref, commit, dirty }) => ({ ref, commit, dirty })), flagSets: flagSets.map((s) => ({ set: s, ...nodeSetup(s) })),
+};
+const write = () => {
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, `${label}.json`), `${JSON.stringify(result, null, 1)}\n`);
+};
+
+if (!v['no-references']) {
+  const refsOut: Array<Record<string, unknown>> = [];
+  for (const set of flagSets) {
+    refsOut.push({ flags: set, what: 'node -e (nothing imported)', ...await reference(builds[0]!.dir, set, '') });
+    refsOut.push({ flags: set, what: "await import('@kubernetes/client-node')", ...await reference(builds[0]!.dir, set, "await import('@kubernetes/client-node')") });
+    log(`references (${set}): ${JSON.stringify(refsOut.slice(-2))}`);
+  }
+  result.references = refsOut;
+  write();
+}
+
+const runs: Array<Record<string, unknown>> = [];
+result.runs = runs;
+for (const { n, kib } of scales) {
+  const bytes = kib * 1024;
+  const cl = await startCluster(path.join(work, `cluster-${n}x${kib}`), builds[0]!.dir, log);
+  try {
+    await cl.admin.requestRetry('POST', '/api/v1/namespaces', { metadata: { name: NS } });
+    const tracker = new DeploymentTracker(cl.admin, [HASH], HASH);
+    await tracker.start();
+    const apps = Array.from({ length: n }, (_, i) => `app-${i}`);
+    const t0 = performance.now();
+    await createPairs({ kube: cl.admin, pairs: apps.map((app) => ({ app, configMaps: [cfgOf(app)] })), bytes, concurrency: 32, digester });
+    await until(() => tracker.size >= n && tracker.unobserved() === 0, 900_000, 250);
+    log(`${n} pairs of ${kib} KiB ready in ${Math.round((performance.now() - t0) / 1000)} s`);
+    if (v.hold) {
+      writeFileSync(path.join(digestDir, 'digest-key'), BENCH_DIGEST_KEY.toString('base64'), { mode: 0o600 });
+      log(`holding: --kubeconfig ${cl.operatorKubeconfig} --digest-key-file ${path.join(digestDir, 'digest-key')}; admin kubeconfig ${cl.cp.kubeconfigPath}`);
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      break;
+    }
+    for (const b of builds) {
+      for (const set of flagSets) {
+        for (let r = 0; r < repeat; r++) {
+          const { flags, env } = nodeSetup(set);
+          const logDir = path.join(work, `logs-${n}x${kib}`);
+          mkdirSync(logDir, { recursive: true });
+          const snaps = v['heap-snapshots'] ? ` --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${logDir}` : '';
+          const op = await startOperator({
+            operatorDir: b.dir, runtime: 'dist', kubeconfig: cl.operatorKubeconfig, logDir, label: `${b.commit}-${r}`, logLevel: 'info',
+            nodeDefaults: true, nodeFlags: flags, env: { ...env, ...(snaps ? { NODE_OPTIONS: snaps.trim() } : {}) },
+          }, 900_000);
+          const atSync = await breakdown(op);
+          await queueIdle(op, 120_000);
+          const afterSync = await settled(op);
+          const rolls0 = await op.metric('config_reload_rolls_total');
+          const heapAfterSync = v['heap-snapshots'] ? await heapSnapshot(op, logDir) : undefined;
+          // The storm: every target rewritten through a bounded pool, then every one rolled.
+          const targets = apps.slice(0, Math.min(n, stormMax));
+          const wanted = new Set(targets);
+          const rolled = new Set<string>();
+          const off = tracker.onChange((c) => {
+            if (c.key === HASH && wanted.has(c.name)) rolled.add(c.name);
+          });
+          const s0 = performance.now();
+          await pool(targets, 32, async (app) => {
+            await changeConfigMap(cl.admin, cfgOf(app), bytes);
+          });
+          await until(() => rolled.size >= targets.length, 120_000 + targets.length * 40, 200);
+          const stormSeconds = Math.round((performance.now() - s0) / 100) / 10;
+          off();
+          await queueIdle(op, 120_000);
+          const afterStorm = await settled(op);
+          const heapAfterStorm = v['heap-snapshots'] ? await heapSnapshot(op, logDir) : undefined;
+          const rolls = (await op.metric('config_reload_rolls_total')) - rolls0;
+          await op.proc.stop();
+          const run = {
+            n, kib, ref: b.ref, commit: b.commit, flags: set, repeat: r, syncedMs: Math.round(op.syncedMs),
+            atSync, afterSync, storm: { changes: targets.length, rolled: rolled.size, operatorRolls: rolls, seconds: stormSeconds }, afterStorm,
+            ...(heapAfterSync ? { heapAfterSync } : {}), ...(heapAfterStorm ? { heapAfterStorm } : {}),
+          };
+          runs.push(run);
+          write();
+          log(`${n}x${kib}KiB ${b.ref}@${b.commit} [${set}] #${r}: synced ${run.syncedMs} ms; RSS at sync ${atSync.rssMiB}, idle ${afterSync.rssMiB} (heap ${afterSync.heapUsedMiB}/${afterSync.heapTotalMiB}, ext ${afterSync.externalMiB}, rest ${afterSync.restMiB}); after storm of ${targets.length} (${rolled.size} rolled, ${stormSeconds} s) ${afterStorm.rssMiB} (heap ${afterStorm.heapUsedMiB}/${afterStorm.heapTotalMiB}, ext ${afterStorm.externalMiB}, rest ${afterStorm.restMiB}); peak ${afterStorm.peakRssMiB} MiB`);
+          await until(() => tracker.unobserved() === 0, 300_000, 250);
+        }
+      }
+    }
+    await tracker.stop();
+  } finally {
+    await cl.stop();
+  }
+}
+write();
+log(`wrote ${path.join(outDir, `${label}.json`)}`);
+rmSync(work, { recursive: true, force: true });
+process.exit(0);
