@@ -28,6 +28,8 @@ interface Workload {
 }
 
 describe('fault matrix: one operator behind the fault proxy', function () {
+  // A fault and its recovery (backoffs, Retry-After, a relist) take longer than a plain change.
+  this.timeout(300_000);
   let ns: string;
   let proxy: FaultProxy;
   let op: OperatorProcess;
