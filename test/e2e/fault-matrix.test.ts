@@ -191,7 +191,8 @@ describe('fault matrix: one operator behind the fault proxy', function () {
     // Half the watches are cut inside their first event (a partial JSON line, then the close).
     proxy.set([{ kind: 'truncate', share: 0.5, match: { verb: 'watch' } }]);
     for (const w of ws.slice(1)) {
-      await waitFor('an open ConfigMap watch', async () => (proxy.openWatches({ resource: 'configmaps' }) >= 1 ? true : undefined), 30_000);
+      // After cut watches the reflector backs off (up to 30 s, jittered): the deadline covers that.
+      await waitFor('an open ConfigMap watch', async () => (proxy.openWatches({ resource: 'configmaps' }) >= 1 ? true : undefined), 90_000);
       await change(w);
       proxy.resetWatches();
     }
@@ -238,8 +239,9 @@ describe('fault matrix: one operator behind the fault proxy', function () {
     proxy.set([{ kind: 'status', status: 500, share: 0.5, match: { verb: 'list' } }]);
     proxy.resetWatches();
     await op.waitForLog('a relist after 410', (l) =>
-      op.logs.indexOf(l) >= mark && l.message === 'resourceVersion too old (410 Gone): relisting' && l.resource === 'configmaps', 60_000);
-    await waitFor('the ConfigMap relist', async () => (count({ verb: 'list', resource: 'configmaps' }, '200') >= 1 ? true : undefined), 60_000);
+      op.logs.indexOf(l) >= mark && l.message === 'resourceVersion too old (410 Gone): relisting' && l.resource === 'configmaps', 120_000);
+    // Half the list pages fail, each failure doubling the reflector's backoff (up to 30 s).
+    await waitFor('the ConfigMap relist', async () => (count({ verb: 'list', resource: 'configmaps' }, '200') >= 1 ? true : undefined), 150_000);
     proxy.set([]);
 
     await change(after!);
