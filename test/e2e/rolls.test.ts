@@ -71,7 +71,7 @@ describe('operator: rolls on change', function () {
     expect(await replicaSetsOf(s.ns, 'keyed')).to.have.length(1);
   });
 
-  it('6. three ConfigMaps of one Deployment changed within 200 ms: exactly one rollout', async () => {
+  it('6. three ConfigMaps of one Deployment changed at once (well inside the 1 s debounce): exactly one rollout', async () => {
     for (const c of ['b1', 'b2', 'b3']) await createConfigMap(s.ns, c, { v: '1' });
     const podSpec = {
       containers: [{ name: 'app', image: 'x', envFrom: [{ configMapRef: { name: 'b1' } }, { configMapRef: { name: 'b2' } }] }],
@@ -81,7 +81,8 @@ describe('operator: rolls on change', function () {
     await recordedHash(s.ns, 'burst');
     const t0 = Date.now();
     await Promise.all(['b1', 'b2', 'b3'].map((c) => rewriteConfigMap(s.ns, c, { v: '2' })));
-    expect(Date.now() - t0).to.be.below(200);
+    // The burst is one only if all three land inside the debounce window (1 s from the first).
+    expect(Date.now() - t0).to.be.below(700);
     await waitForReplicaSets(s.ns, 'burst', 2);
     // After all three ConfigMap events and the watch event of the operator's write.
     await sentinelRoll(s.ns);
