@@ -140,7 +140,7 @@ export class Controller {
         for (const store of this.sources.values()) revision += store.revision;
         return revision;
       },
-      onPlan: (plan, previous) => this.#wavesMoved(plan, previous),
+      onPlan: (plan) => this.#wavesMoved(plan),
     });
     this.reconciler = new Reconciler({
       api: opts.api, workloads: this.workloads, clock: this.#clock, log: opts.log, digestKey: opts.digestKey,
@@ -444,7 +444,7 @@ export class Controller {
    * not yet rolled are evaluated again (a wave that may go now queues; a held one says so), the
    * timeout of the rolling wave is armed, and a held change is said once.
    */
-  #wavesMoved(plan: SourcePlan, previous: string | undefined): void {
+  #wavesMoved(plan: SourcePlan): void {
     const { source, plan: waves } = plan;
     const dry = this.#opts.dryRun;
     const rolling = `${plan.token}|${waves.frontier}`;
@@ -478,8 +478,7 @@ export class Controller {
     }
     this.#opts.observer?.waveHeld?.(plan, heldNow ? waves.held.length : 0);
     this.#armWaveTimer(plan);
-    // Before the first sync the start-up resync decides; `previous` says nothing then.
-    void previous;
+    // Before the first sync the start-up resync decides.
     if (!this.#synced) return;
     for (const key of waves.pending) {
       const w = this.workloads.get(key as WorkloadKey);

@@ -6,12 +6,16 @@
 // Operator and fault events are handed to the callbacks the soak gives it.
 import type { Kube } from '../lib/kube.ts';
 import type { Rng } from './rng.ts';
+import { pollInterval } from './poll.ts';
 
 export type EventType =
   | 'cm-same-content' | 'cm-change' | 'cm-burst' | 'cm-delete' | 'cm-recreate'
   | 'template-edit' | 'change-then-template-edit' | 'deployment-delete' | 'deployment-recreate'
   | 'opt-out' | 'opt-in' | 'scale' | 'namespace-delete' | 'namespace-recreate'
   | 'operator-kill' | 'leader-failover' | 'operator-graceful-restart' | 'proxy-fault';
+
+/** Events that act on one existing Deployment of the namespace (drawn before the event). */
+const ON_A_DEPLOYMENT: ReadonlySet<EventType> = new Set<EventType>(['template-edit', 'change-then-template-edit', 'deployment-delete', 'opt-out', 'scale']);
 
 const WEIGHTS: Record<EventType, number> = {
   'cm-same-content': 12, 'cm-change': 24, 'cm-burst': 7, 'cm-delete': 2, 'cm-recreate': 4,
@@ -105,7 +109,15 @@ export class Driver {
     this.#lastRv = 0;
     let target = ns.name;
     let detail: string | undefined;
-    switch (type) {
+    // Events on an existing Deployment draw it here, once; a namespace whose Deployments were all
+    // deleted has none, and the event is skipped.
+    const picked = ON_A_DEPLOYMENT.has(type) ? this.#existingDeployment(ns) : undefined;
+    const name = picked ?? '';
+    const existing = picked === undefined ? undefined : ns.deployments.get(picked);
+    // Read only by the cases of ON_A_DEPLOYMENT, where it exists.
+    const d = existing as DeploymentModel;
+    if (picked !== undefined && existing === undefined) detail = 'skipped: no Deployment exists';
+    else switch (type) {
       case 'cm-same-content': {
         const name = this.#existingConfigMap(ns);
         target = `${ns.name}/${name}`;
@@ -151,20 +163,13 @@ export class Driver {
         break;
       }
       case 'template-edit': {
-        const name = this.#existingDeployment(ns);
         target = `${ns.name}/${name}`;
-        detail = await this.#editTemplate(ns, name);
+        detail = await this.#editTemplate(ns, name, d);
         break;
       }
       case 'change-then-template-edit': {
         // A helm upgrade changing a ConfigMap and the image of a Deployment that consumes it:
         // the template edit, written after the change, carries it.
-        const name = this.#existingDeployment(ns);
-        const d = ns.deployments.get(name);
-        if (d === undefined) {
-          detail = 'skipped: no Deployment exists';
-          break;
-        }
         const consumed = d.refs.map((r) => r.cm).filter((c) => ns.configMaps.get(c) !== undefined);
         const cm = consumed.length > 0 ? rng.pick(consumed) : this.#existingConfigMap(ns);
         target = `${ns.name}/${cm} then ${name}`;
@@ -174,7 +179,6 @@ export class Driver {
         break;
       }
       case 'deployment-delete': {
-        const name = this.#existingDeployment(ns);
         target = `${ns.name}/${name}`;
         await this.#kube.requestRetry('DELETE', `/apis/apps/v1/namespaces/${ns.name}/deployments/${name}`, { propagationPolicy: 'Background' });
         ns.deployments.set(name, undefined);
@@ -193,12 +197,6 @@ export class Driver {
         break;
       }
       case 'opt-out': {
-        const name = this.#existingDeployment(ns);
-        const d = ns.deployments.get(name);
-        if (d === undefined) {
-          detail = 'skipped: no Deployment exists';
-          break;
-        }
         target = `${ns.name}/${name}`;
         d.opt = 'out';
         const removeEnabled = rng.chance(0.5);
@@ -221,12 +219,6 @@ export class Driver {
         break;
       }
       case 'scale': {
-        const name = this.#existingDeployment(ns);
-        const d = ns.deployments.get(name);
-        if (d === undefined) {
-          detail = 'skipped: no Deployment exists';
-          break;
-        }
         target = `${ns.name}/${name}`;
         d.replicas = rng.pick([0, 1, 2]);
         await this.#patchDeployment(ns.name, name, { spec: { replicas: d.replicas } });
@@ -279,7 +271,7 @@ export class Driver {
       const res = await this.#kube.requestRetry('POST', '/api/v1/namespaces', { metadata: { name: ns.name } }, 'application/json', (s) => s === 409);
       if (res.status !== 409) break;
       if (Date.now() > deadline) throw new Error(`namespace ${ns.name} still terminating after 180 s`);
-      await new Promise((r) => setTimeout(r, 500));
+      await pollInterval(500);
     }
     ns.live = true;
     ns.configMaps.clear();
@@ -348,10 +340,7 @@ export class Driver {
     this.#noteRv(res.body.metadata.resourceVersion);
   }
 
-  async #editTemplate(ns: NamespaceModel, name: string): Promise<string> {
-    const d = ns.deployments.get(name);
-    // Every Deployment of the namespace deleted (a draw of deletes): nothing to edit.
-    if (d === undefined) return 'skipped: none exists';
+  async #editTemplate(ns: NamespaceModel, name: string, d: DeploymentModel): Promise<string> {
     if (this.#rng.chance(0.4)) {
       // New references: the whole pod spec is replaced (a PUT-like edit of the template).
       const fresh = this.#randomDeployment(ns);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { BenchProcess } from '../lib/procs.ts';
 import type { Kube } from '../lib/kube.ts';
 import type { Rng } from './rng.ts';
+import { pollInterval } from './poll.ts';
 
 export interface PoolOptions {
   root: string;
@@ -107,7 +108,7 @@ export class OperatorPool {
         if (ok && slot.proc.running && (await this.holder().catch(() => undefined)) === holder) return holder as string;
       }
       if (Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 250));
+      await pollInterval(250);
     }
     throw new Error(`no replica leads with its workers running after ${timeoutMs} ms; processes: ${this.#slots.map((s) => `${s.identity}:${s.proc?.running ? 'up' : 'down'}`).join(', ')}`);
   }

@@ -21,6 +21,7 @@ import { HASH } from './objects.ts';
 import { type Finding, Oracle, RACE_MS } from './oracle.ts';
 import { OperatorPool, type ProcessLife, type RssSample } from './operators.ts';
 import { Rng } from './rng.ts';
+import { pollInterval } from './poll.ts';
 
 export interface SoakOptions {
   minutes: number;
@@ -187,7 +188,7 @@ current-context: c
       while (Date.now() < deadline) {
         const fence = await touchFences(kube, ctl);
         fenceRv = Math.max(fence.configmaps, fence.deployments, fence.replicasets);
-        while (!oracle.caughtUp(fence) && Date.now() < deadline) await pause(100);
+        while (!oracle.caughtUp(fence) && Date.now() < deadline) await pollInterval(100);
         pending = oracle.pending(fenceRv);
         if (pending.length === 0) {
           if (sentinelDone) {
@@ -207,7 +208,7 @@ current-context: c
           lastProgress = Date.now();
           o.log(`checkpoint ${index}: still settling, ${pending.length} pending: ${pending.slice(0, 3).map((f) => `${f.kind} ${f.workload}: ${f.detail}`).join('; ')}`);
         }
-        await pause(500);
+        await pollInterval(500);
       }
       if (!settled) findings.push(...pending);
       const audit = oracle.audit(windowStart, fenceRv);
@@ -256,7 +257,7 @@ current-context: c
         // The workload's rate: a steady pace, not a wait for anything.
         next += gap;
         const wait = next - Date.now();
-        if (wait > 0) await pause(wait);
+        if (wait > 0) await pollInterval(wait);
         else next = Date.now();
       }
       await checkpoint(cp++);
@@ -295,7 +296,6 @@ current-context: c
   }
 }
 
-const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 interface Fences {
   configmaps: number;
@@ -359,7 +359,7 @@ async function sentinel(kube: Kube, ns: string, n: number, deadline: number): Pr
 async function until(deadline: number, what: string, probe: () => Promise<boolean>): Promise<void> {
   while (Date.now() < deadline) {
     if (await probe().catch(() => false)) return;
-    await pause(250);
+    await pollInterval(250);
   }
   throw new Error(`timed out waiting for ${what}`);
 }
