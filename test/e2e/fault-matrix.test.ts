@@ -78,6 +78,14 @@ describe('fault matrix: one operator behind the fault proxy', function () {
     return ws;
   }
 
+  /** n adopted workloads, the first of which ("before" the fault) changed and rolled once. */
+  async function changedOnceBefore(n: number): Promise<Workload[]> {
+    const ws = await workloads(n);
+    await change(ws[0]!);
+    await waitForReplicaSets(ns, ws[0]!.name, 2);
+    return ws;
+  }
+
   /** One burst: a new value of the workload's ConfigMap, which must roll it once. */
   async function change(w: Workload): Promise<void> {
     w.version++;
@@ -112,9 +120,7 @@ describe('fault matrix: one operator behind the fault proxy', function () {
   }
 
   it('429 storm with Retry-After on every request: the operator waits as told (no hammering), then catches up once', async () => {
-    const [before, during, after, untouched] = await workloads(4);
-    await change(before!);
-    await waitForReplicaSets(ns, before!.name, 2);
+    const [before, during, after, untouched] = await changedOnceBefore(4);
 
     proxy.resetCounts();
     // First the patches alone (the watch must deliver the change), then every request.
@@ -139,9 +145,7 @@ describe('fault matrix: one operator behind the fault proxy', function () {
   });
 
   it('5xx on patches, and patches cut after the apiserver applied them: each change rolls once', async () => {
-    const [before, during1, during2, after, untouched] = await workloads(5);
-    await change(before!);
-    await waitForReplicaSets(ns, before!.name, 2);
+    const [before, during1, during2, after, untouched] = await changedOnceBefore(5);
 
     proxy.resetCounts();
     proxy.set([
@@ -164,9 +168,7 @@ describe('fault matrix: one operator behind the fault proxy', function () {
   });
 
   it('5xx on watch starts: the reflectors retry, and changes made meanwhile roll once', async () => {
-    const [before, during, after, untouched] = await workloads(4);
-    await change(before!);
-    await waitForReplicaSets(ns, before!.name, 2);
+    const [before, during, after, untouched] = await changedOnceBefore(4);
 
     proxy.resetCounts();
     proxy.set([
@@ -206,9 +208,7 @@ describe('fault matrix: one operator behind the fault proxy', function () {
   });
 
   it('a stalled watch (headers, then silence): the watchdog re-opens it and the changes made meanwhile roll once', async () => {
-    const [before, during, after, untouched] = await workloads(4);
-    await change(before!);
-    await waitForReplicaSets(ns, before!.name, 2);
+    const [before, during, after, untouched] = await changedOnceBefore(4);
 
     const mark = op.logs.length;
     proxy.set([{ kind: 'stall-watch', match: { resource: 'configmaps' } }]);
@@ -226,9 +226,7 @@ describe('fault matrix: one operator behind the fault proxy', function () {
 
   it('410 Gone after an etcd compaction (with 5xx on list pages): relists, rolls what changed once and nothing else', async () => {
     const cp = localControlPlane('the compaction test');
-    const [before, during, after, untouched] = await workloads(4);
-    await change(before!);
-    await waitForReplicaSets(ns, before!.name, 2);
+    const [before, during, after, untouched] = await changedOnceBefore(4);
 
     // The ConfigMap watch goes silent, a change happens, and its history is compacted away:
     // the watch can only resume by a relist.
@@ -251,9 +249,7 @@ describe('fault matrix: one operator behind the fault proxy', function () {
   });
 
   it('the apiserver slowed to 2 s per response: changes made while slow roll once', async () => {
-    const [before, during, after, untouched] = await workloads(4);
-    await change(before!);
-    await waitForReplicaSets(ns, before!.name, 2);
+    const [before, during, after, untouched] = await changedOnceBefore(4);
 
     proxy.resetCounts();
     proxy.set([{ kind: 'delay', ms: 2000 }]);
@@ -269,9 +265,7 @@ describe('fault matrix: one operator behind the fault proxy', function () {
 
   it('etcd restarted: the operator rides it out, changes made as it comes back roll once', async () => {
     const cp = localControlPlane('the etcd restart test');
-    const [before, during, after, untouched] = await workloads(4);
-    await change(before!);
-    await waitForReplicaSets(ns, before!.name, 2);
+    const [before, during, after, untouched] = await changedOnceBefore(4);
 
     await cp.restartEtcd();
     await change(during!);
