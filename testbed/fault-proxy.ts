@@ -22,10 +22,14 @@ import path from 'node:path';
 
 export type FaultVerb = 'list' | 'watch' | 'get' | 'patch' | 'create' | 'update' | 'delete';
 export type FaultMatch = { verb?: FaultVerb; resource?: string /* plural, e.g. 'configmaps' */ };
+// `limit`: the fault strikes at most this many requests, then passes them through (a test that
+// needs "this patch fails, then that one" says so, instead of hoping a share draws it).
 export type Fault =
   | { kind: 'delay'; ms: number; match?: FaultMatch }
-  | { kind: 'status'; status: 429 | 500 | 503 | 504; share: number /* 0..1 */; retryAfterSeconds?: number; match?: FaultMatch }
-  | { kind: 'reset'; share: number; match?: FaultMatch } // destroy the client socket (before or mid-response)
+  | { kind: 'status'; status: 429 | 500 | 503 | 504; share: number /* 0..1 */; retryAfterSeconds?: number; limit?: number; match?: FaultMatch }
+  // Destroy the client socket before the request reaches the apiserver, or once part of the
+  // answer went out (the request was applied, unacknowledged); `at` unset: either, by a coin.
+  | { kind: 'reset'; share: number; at?: 'before' | 'mid-response'; limit?: number; match?: FaultMatch }
   | { kind: 'stall-watch'; match?: FaultMatch } // watch opens (headers sent), then no bytes ever
   | { kind: 'truncate'; share: number; match?: FaultMatch }; // cut the body part-way, then close
 
@@ -43,6 +47,8 @@ export interface ProxiedRequest {
   resource: string | undefined;
   /** The status sent, 'reset' when the connection was destroyed first. */
   outcome: string;
+  /** The fault that struck it, if one did (a reset mid-response keeps the upstream's status as outcome). */
+  fault?: 'status' | 'reset' | 'truncate' | 'stall-watch';
 }
 
 export interface FaultProxy {
@@ -104,6 +110,8 @@ export async function startFaultProxy(opts: { upstream: string; upstreamCaData: 
   const upstream = new URL(opts.upstream);
   const agent = new Agent({ keepAlive: true, ca: Buffer.from(opts.upstreamCaData, 'base64') });
   let faults: Fault[] = [];
+  /** How many requests each active fault has struck (for `limit`); a new set() starts afresh. */
+  let struck = new Map<Fault, number>();
   let log: ProxiedRequest[] = [];
   const sockets = new Set<Socket>();
   const watches = new Set<{ c: Classified; kill: () => void }>();
@@ -131,6 +139,12 @@ export async function startFaultProxy(opts: { upstream: string; upstreamCaData: 
       socket.destroy();
     };
     const active = faults.filter((f) => matches(f.match, c));
+    /** Whether fault f strikes this request: its share drawn, and its limit (if any) not spent. */
+    const strikes = (f: Fault & { share: number; limit?: number }): boolean => {
+      if ((f.limit !== undefined && (struck.get(f) ?? 0) >= f.limit) || !(Math.random() < f.share)) return false;
+      struck.set(f, (struck.get(f) ?? 0) + 1);
+      return true;
+    };
 
     const delayMs = active.reduce((sum, f) => sum + (f.kind === 'delay' ? f.ms : 0), 0);
     if (delayMs > 0) {
@@ -138,8 +152,9 @@ export async function startFaultProxy(opts: { upstream: string; upstreamCaData: 
       if (socket.destroyed) return void (entry.outcome = 'reset');
     }
     for (const f of active) {
-      if (f.kind === 'status' && Math.random() < f.share) {
+      if (f.kind === 'status' && strikes(f)) {
         entry.outcome = String(f.status);
+        entry.fault = 'status';
         req.resume();
         const body = JSON.stringify({
           kind: 'Status', apiVersion: 'v1', status: 'Failure', code: f.status,
@@ -154,6 +169,7 @@ export async function startFaultProxy(opts: { upstream: string; upstreamCaData: 
       }
       if (f.kind === 'stall-watch' && c.verb === 'watch') {
         entry.outcome = '200';
+        entry.fault = 'stall-watch';
         req.resume();
         res.writeHead(200, { 'content-type': 'application/json' });
         res.flushHeaders();
@@ -163,10 +179,12 @@ export async function startFaultProxy(opts: { upstream: string; upstreamCaData: 
         return;
       }
     }
-    const resetFault = active.find((f) => f.kind === 'reset' && Math.random() < f.share);
+    const resetFault = active.find((f) => f.kind === 'reset' && strikes(f));
+    if (resetFault) entry.fault = 'reset';
     // Before the request reaches the apiserver, or once part of the answer has gone out.
-    if (resetFault && Math.random() < 0.5) return reset();
-    const truncate = active.some((f) => f.kind === 'truncate' && Math.random() < f.share);
+    if (resetFault?.kind === 'reset' && (resetFault.at ?? (Math.random() < 0.5 ? 'before' : 'mid-response')) === 'before') return reset();
+    const truncate = active.some((f) => f.kind === 'truncate' && strikes(f));
+    if (truncate) entry.fault ??= 'truncate';
 
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
@@ -235,6 +253,7 @@ export async function startFaultProxy(opts: { upstream: string; upstreamCaData: 
     caData: Buffer.from(tls.cert).toString('base64'),
     set(next) {
       faults = [...next];
+      struck = new Map();
     },
     resetWatches() {
       for (const w of [...watches]) w.kill();

@@ -71,6 +71,8 @@ export class Reflector<T extends KubeObject> {
   #abortWatch: (() => void) | undefined;
   /** When the current (or last) watch connection opened; undefined once it has been accounted for. */
   #watchStartedAt: number | undefined;
+  /** Events (bookmarks included) the current watch delivered and the store applied. */
+  #watchEvents = 0;
   #synced = false;
   #resolveSynced!: () => void;
   readonly synced: Promise<void> = new Promise((resolve) => (this.#resolveSynced = resolve));
@@ -125,8 +127,12 @@ export class Reflector<T extends KubeObject> {
         // A watch that had been healthy for a while and then broke (a reset, a proxy or load
         // balancer cutting it) is a first failure, not the next one of an old streak: without
         // this, a streak from hours ago made the reconnect wait up to backoffMaxMs, and every
-        // change meanwhile waited with it (found by the fault matrix's reset test).
-        if (this.#watchStartedAt !== undefined && clock.now() - this.#watchStartedAt > HEALTHY_WATCH_MS) this.#backoff.forget();
+        // change meanwhile waited with it (found by the fault matrix's reset test). A watch that
+        // delivered an event has shown the server and the path to it working, however young:
+        // after a streak of faults that ended, a reset a few seconds later waited 30 s (CI).
+        if (this.#watchStartedAt !== undefined && (clock.now() - this.#watchStartedAt > HEALTHY_WATCH_MS || this.#watchEvents > 0)) {
+          this.#backoff.forget();
+        }
         this.#watchStartedAt = undefined;
         const watchdog = err instanceof WatchdogError;
         const forbidden = httpStatus(err) === 403 && this.#opts.hooks?.onForbidden !== undefined;
@@ -188,6 +194,7 @@ export class Reflector<T extends KubeObject> {
     const { api, type, namespace, clock } = this.#opts;
     const started = clock.now();
     this.#watchStartedAt = started;
+    this.#watchEvents = 0;
     const watchdogMs = this.#opts.watchdogMs ?? 150_000;
     let failure: Error | undefined;
     let watchdog: Timer | undefined;
@@ -200,6 +207,7 @@ export class Reflector<T extends KubeObject> {
       armWatchdog();
       try {
         this.#apply(event);
+        this.#watchEvents = events;
       } catch (err) {
         failure = err instanceof Error ? err : new Error(String(err));
         stream.abort();
