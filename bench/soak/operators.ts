@@ -30,6 +30,13 @@ export interface RssSample {
   rssMiB: number;
   /** periodic: every 5 s, whatever happens; checkpoint: once per checkpoint, settled. */
   phase: 'periodic' | 'checkpoint';
+  /**
+   * At checkpoints, from the replica's /metrics: V8's used heap and the memory of its external
+   * buffers. Beside RSS they say whether a growth is live objects (a leak) or pages the allocator
+   * kept after a peak.
+   */
+  heapUsedMiB?: number;
+  externalMiB?: number;
 }
 
 export interface ProcessLife {
@@ -51,6 +58,8 @@ interface Slot {
   /** Set while the soak itself stops this process (an exit it caused is not unexpected). */
   expectingExit: boolean;
   restarting?: Promise<void>;
+  /** The port of its /metrics (it listens on a port of its choosing, and logs it). */
+  httpPort?: number;
 }
 
 export const LEASE = 'soak-operator';
@@ -85,6 +94,24 @@ export class OperatorPool {
       const st = s.proc?.running ? s.proc.stat() : undefined;
       if (st) this.rss.push({ t: Date.now(), replica: s.identity ?? s.name, pid: s.proc?.pid ?? -1, rssMiB: round(st.rssBytes / 2 ** 20), phase });
     }
+  }
+
+  /** A checkpoint's reading: RSS, and the heap figures of each replica's /metrics. */
+  async sampleCheckpoint(): Promise<void> {
+    const at = this.rss.length;
+    this.sample('checkpoint');
+    await Promise.all(this.rss.slice(at).map(async (r) => {
+      const slot = this.#slots.find((s) => s.identity === r.replica);
+      const port = slot?.httpPort;
+      if (port === undefined) return;
+      const text = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) }).then((res) => res.text()).catch(() => '');
+      const gauge = (name: string) => {
+        const m = new RegExp(`^${name} (\\S+)`, 'm').exec(text);
+        return m ? round(Number(m[1]) / 2 ** 20) : undefined;
+      };
+      r.heapUsedMiB = gauge('nodejs_heap_size_used_bytes');
+      r.externalMiB = gauge('nodejs_external_memory_bytes');
+    }));
   }
 
   /** The Lease holder, as the apiserver has it. */
@@ -154,7 +181,7 @@ export class OperatorPool {
     const identity = `soak-${slot.name}-${slot.generation}`;
     const args = [
       '--import', 'tsx', 'src/main.ts',
-      '--kubeconfig', o.kubeconfig(), '--http-addr', 'off', '--log-format', 'json', '--log-level', 'info',
+      '--kubeconfig', o.kubeconfig(), '--http-addr', '127.0.0.1:0', '--log-format', 'json', '--log-level', 'info',
       '--namespace', [...o.namespaces, o.controlNamespace].join(','),
       '--leader-elect', '--leader-election-namespace', o.controlNamespace, '--leader-election-id', LEASE, '--lease-duration', '10s',
       '--digest-key-file', o.digestKeyFile, '--config-sources', 'configmaps', '--workload-kinds', 'deployments',
@@ -165,6 +192,9 @@ export class OperatorPool {
     slot.proc = proc;
     slot.identity = identity;
     slot.life = life;
+    slot.httpPort = undefined;
+    void proc.waitFor('http server listening', (l) => l.message === 'http server listening', 120_000)
+      .then(({ line }) => { if (slot.proc === proc) slot.httpPort = Number(line.port); }, () => undefined);
     void proc.waitFor('exit', () => false, 2_000_000_000).catch(() => {
       life.endedAt = Date.now();
       life.end = slot.expectingExit || this.#stopped ? 'stopped by the soak' : 'exited by itself';

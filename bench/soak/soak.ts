@@ -91,6 +91,8 @@ export interface MemorySummary {
   quiescentMiB: number[];
   growthMiB: number | undefined;
   allowedMiB: number | undefined;
+  /** V8's used heap at the same checkpoints (from /metrics; absent where it did not answer). */
+  heapUsedMiB: Array<number | null>;
   peakMiB: number;
 }
 
@@ -221,7 +223,7 @@ current-context: c
       totals.adoptions += audit.adoptions;
       totals.otherWrites += audit.otherWrites;
       windowStart = fenceRv;
-      p.sample('checkpoint');
+      await p.sampleCheckpoint();
       let proxyRequests: number | undefined;
       if (proxy) {
         const c = proxy.counts();
@@ -269,7 +271,7 @@ current-context: c
     const memory = memorySummary(pool.rss);
     for (const m of memory) {
       if (m.growthMiB !== undefined && m.allowedMiB !== undefined && m.growthMiB > m.allowedMiB) {
-        addViolations([{ kind: 'memory-growth', workload: `operator ${m.replica}`, detail: `quiescent RSS grew ${m.growthMiB} MiB (allowed ${m.allowedMiB}): ${m.quiescentMiB.join(', ')} MiB` }], cp - 1);
+        addViolations([{ kind: 'memory-growth', workload: `operator ${m.replica}`, detail: `quiescent RSS grew ${m.growthMiB} MiB (allowed ${m.allowedMiB}): ${m.quiescentMiB.join(', ')} MiB; used heap ${m.heapUsedMiB.map((h) => h ?? '?').join(', ')} MiB` }], cp - 1);
       }
     }
     return {
@@ -368,12 +370,14 @@ export function memorySummary(rss: RssSample[]): MemorySummary[] {
   const byReplica = new Map<string, RssSample[]>();
   for (const s of rss) byReplica.set(s.replica, [...(byReplica.get(s.replica) ?? []), s]);
   return [...byReplica.entries()].map(([replica, samples]) => {
-    const q = samples.filter((s) => s.phase === 'checkpoint').map((s) => s.rssMiB);
+    const checkpoints = samples.filter((s) => s.phase === 'checkpoint');
+    const q = checkpoints.map((s) => s.rssMiB);
+    const heapUsedMiB = checkpoints.map((s) => s.heapUsedMiB ?? null);
     const peak = Math.max(...samples.map((s) => s.rssMiB));
-    if (q.length < 3) return { replica, quiescentMiB: q, growthMiB: undefined, allowedMiB: undefined, peakMiB: peak };
+    if (q.length < 3) return { replica, quiescentMiB: q, growthMiB: undefined, allowedMiB: undefined, peakMiB: peak, heapUsedMiB };
     const base = q[1] as number;
     const growth = Math.round(((q[q.length - 1] as number) - base) * 10) / 10;
-    return { replica, quiescentMiB: q, growthMiB: growth, allowedMiB: Math.round(Math.max(0.25 * base, 48)), peakMiB: peak };
+    return { replica, quiescentMiB: q, growthMiB: growth, allowedMiB: Math.round(Math.max(0.25 * base, 48)), peakMiB: peak, heapUsedMiB };
   });
 }
 
