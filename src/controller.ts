@@ -36,6 +36,8 @@ const WORKLOAD_TYPES: Record<WorkloadKind, ResourceType> = { Deployment: DEPLOYM
 const RESYNC_FLOW = 'resync';
 /** A reconcile that has not finished by then is stuck (its calls have deadlines far shorter). */
 const STUCK_RECONCILE_MS = 5 * 60_000;
+/** How long consumer events gather before the waves they belong to are planned again (#consumerMoved). */
+const WAVE_COALESCE_MS = 100;
 
 /** The start-up settings the controller acts on; their meaning is documented on Config. */
 export type ControllerSettings = Pick<Config, 'dryRun' | 'debounceMs' | 'workers' | 'resyncPeriodMs' | 'qps' | 'burst'>
@@ -99,6 +101,9 @@ export class Controller {
   #availability = 0;
   /** Per shared config object: the timer that looks again when its rolling wave times out. */
   readonly #waveTimers = new Map<string, { at: number; timer: Timer }>();
+  /** Shared objects whose consumers moved since the last coalesced plan rebuild, and its timer. */
+  readonly #movedSources = new Map<SourceKey, SourceRef>();
+  #movedFlush: Timer | undefined;
   /** Shared config objects held now, and what was said of each (said once per content and failure). */
   readonly #held = new Map<string, string>();
   /** Per shared config object: the content and wave last said to be rolling (said once each). */
@@ -275,6 +280,7 @@ export class Controller {
     this.#resyncTimer?.cancel();
     this.#depthTimer?.cancel();
     for (const { timer } of this.#waveTimers.values()) timer.cancel();
+    this.#movedFlush?.cancel();
     await this.queue.shutDownWithDrain();
     await Promise.all(this.#workersRunning);
     for (const { reflector } of this.#reflectors) reflector.stop();
@@ -375,7 +381,7 @@ export class Controller {
         observer?.reconciled?.(seconds, 'success');
         // A roll in a wave moves that wave: a dry-run's simulated roll is all there is to see of it.
         const w = result.decision?.wave ? this.workloads.get(key) : undefined;
-        if (w) for (const ref of this.waves.sourcesOf(w)) this.waves.plan(ref);
+        if (w) this.#planSoon(this.waves.sourcesOf(w));
         return;
       }
       case 'requeueAfter':
@@ -510,15 +516,26 @@ export class Controller {
     this.#waveTimers.set(plan.source, { at, timer: this.#clock.after(Math.max(0, at - this.#clock.now()), fire) });
   }
 
-  /** A consumer's health or canary annotation changed (or it left): the waves of what it consumes may move. */
+  /**
+   * A consumer's health or canary annotation changed (or it left): the waves of what it consumes
+   * may move. The plans are rebuilt once per WAVE_COALESCE_MS, not per event: a plan reads every
+   * consumer, and a rolling fan-out delivers an event per consumer per rollout step.
+   */
   #consumerMoved(namespace: string, consumed: readonly { kind: SourceKind; name: string }[]): void {
-    if (!this.waves.enabled || !this.#synced) return;
-    const seen = new Set<string>();
-    for (const c of consumed) {
-      if (seen.has(`${c.kind} ${c.name}`)) continue;
-      seen.add(`${c.kind} ${c.name}`);
-      this.waves.plan({ kind: c.kind, namespace, name: c.name });
-    }
+    this.#planSoon(consumed.map((c) => ({ kind: c.kind, namespace, name: c.name })));
+  }
+
+  /** Plans the waves of these config objects again, together, WAVE_COALESCE_MS from now. */
+  #planSoon(refs: readonly SourceRef[]): void {
+    if (!this.waves.enabled || !this.#synced || this.#stopping) return;
+    for (const r of refs) this.#movedSources.set(sourceKey(r.kind, r.namespace, r.name), r);
+    if (this.#movedSources.size === 0) return;
+    this.#movedFlush ??= this.#clock.after(WAVE_COALESCE_MS, () => {
+      this.#movedFlush = undefined;
+      const moved = [...this.#movedSources.values()];
+      this.#movedSources.clear();
+      for (const ref of moved) this.waves.plan(ref, { fresh: true });
+    });
   }
 
   #sourceSink(store: SourceStore, namespace: string | undefined): ReflectorSink<SourceLike> {

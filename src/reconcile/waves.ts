@@ -45,9 +45,21 @@ export interface WaveGatesOptions {
 interface Cached {
   workloads: number;
   sources: number;
+  /** The shared object's own entry the plan was built from (its content, its release). */
+  entry: unknown;
+  builtAt: number;
   validUntil: number;
   value: SourcePlan;
 }
+
+/**
+ * How long a plan may serve gates after its consumers (or other config objects) moved. Every
+ * event of a consumer moves the plan's inputs, and a plan reads every consumer: rebuilt per
+ * event, a fan-out of N consumers cost N² (1,000 consumers rolled in 363 s in waves against 61 s
+ * at once). A plan this young is no more stale than a status the watch delivers this much later;
+ * a new content or release of the shared object itself, or a wave's timeout, always rebuilds it.
+ */
+export const PLAN_REUSE_MS = 250;
 
 export class WaveGates {
   readonly settings: WaveSettings;
@@ -81,8 +93,12 @@ export class WaveGates {
       .filter((s) => this.isShared(sourceKey(s.kind, s.namespace, s.name)));
   }
 
-  /** The plan of a config object now (cached); undefined when it is not shared. */
-  plan(ref: SourceRef): SourcePlan | undefined {
+  /**
+   * The plan of a config object now (cached); undefined when it is not shared. `fresh`: built
+   * from the stores as they are (the controller's coalesced rebuild after consumers moved); else
+   * a plan up to PLAN_REUSE_MS old serves, unless the object itself changed or a wave timed out.
+   */
+  plan(ref: SourceRef, opts: { fresh?: boolean } = {}): SourcePlan | undefined {
     const source = sourceKey(ref.kind, ref.namespace, ref.name);
     if (!this.isShared(source)) {
       this.#forget(source, ref);
@@ -91,15 +107,19 @@ export class WaveGates {
     const ctx = this.#opts.context();
     const workloads = this.#opts.workloads.revision;
     const sources = this.#opts.sourcesRevision();
+    const entry = ctx.sources.store(ref.kind)?.get(source);
     const cached = this.#plans.get(source);
-    if (cached && cached.workloads === workloads && cached.sources === sources && ctx.now < cached.validUntil) return cached.value;
+    if (cached && ctx.now < cached.validUntil && cached.entry === entry) {
+      if (cached.workloads === workloads && cached.sources === sources) return cached.value;
+      if (!opts.fresh && ctx.now - cached.builtAt < PLAN_REUSE_MS) return cached.value;
+    }
     const value = this.#build(source, ref, ctx);
     let validUntil = value.plan.recheckAt ?? Infinity;
     for (const key of this.#opts.consumersOf(source)) {
       const expires = this.#opts.workloads.get(key)?.pendingWrite?.expiresAt;
       if (expires !== undefined && expires > ctx.now) validUntil = Math.min(validUntil, expires);
     }
-    this.#plans.set(source, { workloads, sources, validUntil, value });
+    this.#plans.set(source, { workloads, sources, entry, builtAt: ctx.now, validUntil, value });
     const previous = this.#signatures.get(source);
     if (previous !== value.signature) {
       this.#signatures.set(source, value.signature);
