@@ -20,7 +20,7 @@ export interface OperatorSnapshot {
 
 export function snapshotOperator(repo: string, into: string): OperatorSnapshot {
   mkdirSync(into, { recursive: true });
-  for (const entry of ['src', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'manifests']) {
+  for (const entry of ['src', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'manifests', 'scripts/build.sh']) {
     const from = path.join(repo, entry);
     if (existsSync(from)) cpSync(from, path.join(into, entry), { recursive: true });
   }
@@ -34,12 +34,24 @@ export function snapshotOperator(repo: string, into: string): OperatorSnapshot {
   };
   const commit = git('rev-parse', '--short=12', 'HEAD') || 'unknown';
   const dirty = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).map((l) => l.trim());
-  let buildOutput = '';
+  const buildOutput = buildDist(repo, into);
+  return { dir: into, commit, dirty, built: existsSync(path.join(into, 'dist/main.js')), buildOutput };
+}
+
+/**
+ * Builds dir/dist/main.js as the image does: `scripts/build.sh` (the esbuild bundle) where the
+ * tree has it, else tsc file by file (commits before the bundle). Returns the build's complaints.
+ */
+export function buildDist(repo: string, dir: string): string {
+  const [command, args] = existsSync(path.join(dir, 'scripts/build.sh'))
+    ? ['bash', ['scripts/build.sh']]
+    : [path.join(repo, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json']];
   try {
-    execFileSync(path.join(repo, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: into, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(command, args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return '';
   } catch (err) {
     // tsc still emits on type errors; what matters is whether dist/main.js exists.
-    buildOutput = String((err as { stdout?: string }).stdout ?? err).slice(0, 2000);
+    const e = err as { stdout?: string; stderr?: string };
+    return `${e.stdout ?? ''}${e.stderr ?? ''}`.slice(0, 2000) || String(err);
   }
-  return { dir: into, commit, dirty, built: existsSync(path.join(into, 'dist/main.js')), buildOutput };
 }

@@ -17,6 +17,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Resolve once the workers run (default) or as soon as the process is spawned. */
   waitFor?: 'workers' | 'spawned';
+  /** Node's arguments before the operator's flags (default: the sources through tsx). */
+  entry?: string[];
 }
 
 export class OperatorProcess {
@@ -54,7 +56,8 @@ export class OperatorProcess {
   }
 
   static async start(opts: StartOptions = {}): Promise<OperatorProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--log-format', 'json', '--http-addr', '127.0.0.1:0', ...(opts.args ?? [])], {
+    const entry = opts.entry ?? ['--import', 'tsx', 'src/main.ts'];
+    const child = spawn(process.execPath, [...entry, '--log-format', 'json', '--http-addr', '127.0.0.1:0', ...(opts.args ?? [])], {
       cwd: root,
       // Every e2e operator digests with the key the tests know (test/e2e/digest-key.ts).
       env: { ...process.env, KUBECONFIG: testbed().kubeconfigPath, CONFIG_RELOAD_DIGEST_KEY_NAMESPACE: E2E_KEY_NAMESPACE, ...opts.env },
