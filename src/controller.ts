@@ -127,8 +127,9 @@ export class Controller {
     const observer = opts.observer;
     this.queue = new WorkQueue({
       debounceMs: opts.debounceMs, qps: opts.qps, burst: opts.burst, clock: this.#clock,
-      // A second's worth of adoptions may go at once; a roll never waits for them (its own lane).
-      housekeeping: { qps: opts.adoptionQps ?? 0, burst: Math.max(1, opts.adoptionQps ?? 0) },
+      // A second's worth of adoptions may go at once; a roll never waits for them (its own lane),
+      // nor for a worker: housekeeping never takes the last one.
+      housekeeping: { qps: opts.adoptionQps ?? 0, burst: Math.max(1, opts.adoptionQps ?? 0), maxInFlight: Math.max(1, opts.workers - 1) },
       onTake: (_key, waitedMs) => observer?.queueWait?.(waitedMs / 1000),
     });
     const sourceView = { store: (kind: SourceKind) => this.sources.get(kind), available: (kind: SourceKind) => !this.#forbidden.has(kind) };

@@ -35,6 +35,13 @@ export interface LaneLimit {
   qps: number;
   /** Writes that may go at once before qps applies (at least 1). */
   burst: number;
+  /**
+   * Keys of the lane processed at once, at most (default: unlimited). Serving lanes in order
+   * decides only who is taken next: with every worker inside a slow housekeeping write (an
+   * adoption on a loaded apiserver), a change would wait for one to finish. Kept below the
+   * number of workers, a worker is always free for a change.
+   */
+  maxInFlight?: number;
 }
 
 export interface WorkQueueOptions {
@@ -111,6 +118,9 @@ export class WorkQueue {
   readonly #due = new Map<string, Due>();
   readonly #lanes: Record<Lane, FairQueue<Ticket>> = { change: new FairQueue(), housekeeping: new FairQueue() };
   readonly #dueIn: Record<Lane, number> = { change: 0, housekeeping: 0 };
+  /** Keys taken from each lane and not done yet, and the cap of each (LaneLimit.maxInFlight). */
+  readonly #inFlight: Record<Lane, number> = { change: 0, housekeeping: 0 };
+  readonly #maxInFlight: Record<Lane, number>;
   #tickets = 0;
   readonly #processing = new Map<string, Processing>();
   #tokenTimer: Timer | undefined;
@@ -126,6 +136,7 @@ export class WorkQueue {
     this.#onTake = opts.onTake;
     this.#backoff = new ExponentialBackoff({ baseMs: opts.baseBackoffMs ?? 200, maxMs: opts.maxBackoffMs ?? 300_000 });
     const housekeeping = opts.housekeeping ?? { qps: 0, burst: 1 };
+    this.#maxInFlight = { change: Infinity, housekeeping: Math.max(1, housekeeping.maxInFlight ?? Infinity) };
     this.#buckets = {
       change: new TokenBucket(opts.qps, opts.burst, this.#clock),
       housekeeping: new TokenBucket(housekeeping.qps, housekeeping.burst, this.#clock),
@@ -184,6 +195,7 @@ export class WorkQueue {
     const p = this.#processing.get(key);
     if (p === undefined) return;
     this.#processing.delete(key);
+    this.#inFlight[p.charged]--;
     if (!outcome.wrote) this.#buckets[p.charged].giveBack();
     if (p.redo && !this.#shuttingDown) this.#enterDue(key, p.redo.priority, p.redo.dueAt);
     else this.#dispatch();
@@ -317,7 +329,7 @@ export class WorkQueue {
   /** The next key of the first lane that has both keys and a token; takes the token. */
   #takeNext(): string | undefined {
     for (const lane of LANES) {
-      if (this.#dueIn[lane] === 0 || !this.#buckets[lane].tryTake()) continue;
+      if (this.#dueIn[lane] === 0 || this.#inFlight[lane] >= this.#maxInFlight[lane] || !this.#buckets[lane].tryTake()) continue;
       const entry = this.#lanes[lane].take((t) => this.#due.get(t.key)?.ticket === t.ticket);
       if (entry === undefined) {
         // Only stale tickets were left (the count says otherwise only on a bug): keep the token.
@@ -328,6 +340,7 @@ export class WorkQueue {
       this.#due.delete(entry.key);
       this.#dueIn[lane]--;
       this.#processing.set(entry.key, { priority: due.priority, charged: lane });
+      this.#inFlight[lane]++;
       this.#onTake?.(entry.key, Math.max(0, this.#clock.now() - due.dueAt), lane);
       return entry.key;
     }
@@ -348,7 +361,10 @@ export class WorkQueue {
   #waitForToken(): void {
     if (this.#tokenTimer !== undefined) return;
     let wait = Infinity;
-    for (const lane of LANES) if (this.#dueIn[lane] > 0) wait = Math.min(wait, this.#buckets[lane].msUntilToken());
+    // A lane at its cap of keys in flight is woken by done(), not by a token.
+    for (const lane of LANES) {
+      if (this.#dueIn[lane] > 0 && this.#inFlight[lane] < this.#maxInFlight[lane]) wait = Math.min(wait, this.#buckets[lane].msUntilToken());
+    }
     if (wait === Infinity) return;
     this.#tokenTimer = this.#clock.after(Math.max(1, wait), () => {
       this.#tokenTimer = undefined;

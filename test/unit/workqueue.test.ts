@@ -425,6 +425,23 @@ describe('workqueue', () => {
       expect(await waiting.value).to.equal('roll-1');
     });
 
+    it('keeps housekeeping to its cap of keys in flight, so a change finds a worker while adoptions are slow', async () => {
+      const q = queue({ housekeeping: { qps: 0, burst: 1, maxInFlight: 2 } });
+      for (let i = 0; i < 4; i++) q.add(`adopt-${i}`, housekeeping);
+      expect(await q.get()).to.equal('adopt-0');
+      expect(await q.get()).to.equal('adopt-1');
+      // Two adoptions in flight: a third worker asking gets nothing until one is done or a change comes.
+      const third = pendingGet(q);
+      await clock.advance(60_000);
+      expect(third.settled(), 'no third adoption while two are in flight').to.equal(false);
+      expect(clock.pendingTimers, 'and no timer polling for one').to.equal(0);
+      q.add('roll', change('cm'));
+      await flushMicrotasks();
+      expect(await third.value).to.equal('roll');
+      q.done('adopt-0', { wrote: true });
+      expect(await q.get()).to.equal('adopt-2');
+    });
+
     it('moves a key waiting as housekeeping into the change lane when a change needs it', async () => {
       const q = queue();
       q.add('a', housekeeping);
