@@ -131,6 +131,8 @@ export class Controller {
       // nor for a worker: housekeeping never takes the last one.
       housekeeping: { qps: opts.adoptionQps ?? 0, burst: Math.max(1, opts.adoptionQps ?? 0), maxInFlight: Math.max(1, opts.workers - 1) },
       onTake: (_key, waitedMs) => observer?.queueWait?.(waitedMs / 1000),
+      // Nor does a change wait for a worker behind a fan-out: no one flow takes the last one.
+      maxInFlightPerFlow: Math.max(1, opts.workers - 1),
     });
     const sourceView = { store: (kind: SourceKind) => this.sources.get(kind), available: (kind: SourceKind) => !this.#forbidden.has(kind) };
     const templateOrder = opts.templateOrder ?? 'resource-version';

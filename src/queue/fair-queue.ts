@@ -48,11 +48,21 @@ export class FairQueue<T> {
     fifo.push(entry);
   }
 
-  /** The next entry that `valid` accepts, taking flows in turn; undefined when none is left. */
-  take(valid: (entry: T) => boolean): T | undefined {
+  /**
+   * The next entry that `valid` accepts, taking flows in turn; undefined when none is left. A
+   * flow that `eligible` refuses (at its share of the workers) passes its turn and keeps its
+   * entries.
+   */
+  take(valid: (entry: T) => boolean, eligible: (flow: string) => boolean = () => true): T | undefined {
+    let passes = this.#turns.length;
     for (;;) {
       const flow = this.#turns.take();
       if (flow === undefined) return undefined;
+      if (!eligible(flow)) {
+        this.#turns.push(flow);
+        if (--passes <= 0) return undefined;
+        continue;
+      }
       const fifo = this.#flows.get(flow) as Fifo<T>;
       let entry = fifo.take();
       while (entry !== undefined && !valid(entry)) entry = fifo.take();

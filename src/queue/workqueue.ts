@@ -71,6 +71,13 @@ export interface WorkQueueOptions {
    * metrics; it is called synchronously and must not throw.
    */
   onTake?: (key: string, waitedMs: number, lane: Lane) => void;
+  /**
+   * Keys of one flow processed at once, at most (default: unlimited). Flows take turns in a
+   * lane, but a fan-out of a thousand consumers would still fill every worker with slow patches
+   * and an unrelated change would wait for one; kept below the number of workers, another flow
+   * always finds one free.
+   */
+  maxInFlightPerFlow?: number;
 }
 
 interface Delayed {
@@ -121,6 +128,11 @@ export class WorkQueue {
   /** Keys taken from each lane and not done yet, and the cap of each (LaneLimit.maxInFlight). */
   readonly #inFlight: Record<Lane, number> = { change: 0, housekeeping: 0 };
   readonly #maxInFlight: Record<Lane, number>;
+  /** Keys taken per flow and not done yet (flows with none are absent), and the cap. */
+  readonly #flowInFlight = new Map<string, number>();
+  readonly #maxInFlightPerFlow: number;
+  /** Lanes that had due keys and no token at the last attempt to take one: what a token timer waits for. */
+  readonly #starved = new Set<Lane>();
   #tickets = 0;
   readonly #processing = new Map<string, Processing>();
   #tokenTimer: Timer | undefined;
@@ -137,6 +149,7 @@ export class WorkQueue {
     this.#backoff = new ExponentialBackoff({ baseMs: opts.baseBackoffMs ?? 200, maxMs: opts.maxBackoffMs ?? 300_000 });
     const housekeeping = opts.housekeeping ?? { qps: 0, burst: 1 };
     this.#maxInFlight = { change: Infinity, housekeeping: Math.max(1, housekeeping.maxInFlight ?? Infinity) };
+    this.#maxInFlightPerFlow = Math.max(1, opts.maxInFlightPerFlow ?? Infinity);
     this.#buckets = {
       change: new TokenBucket(opts.qps, opts.burst, this.#clock),
       housekeeping: new TokenBucket(housekeeping.qps, housekeeping.burst, this.#clock),
@@ -196,6 +209,9 @@ export class WorkQueue {
     if (p === undefined) return;
     this.#processing.delete(key);
     this.#inFlight[p.charged]--;
+    const flowCount = (this.#flowInFlight.get(p.priority.flow) ?? 1) - 1;
+    if (flowCount > 0) this.#flowInFlight.set(p.priority.flow, flowCount);
+    else this.#flowInFlight.delete(p.priority.flow);
     if (!outcome.wrote) this.#buckets[p.charged].giveBack();
     if (p.redo && !this.#shuttingDown) this.#enterDue(key, p.redo.priority, p.redo.dueAt);
     else this.#dispatch();
@@ -328,11 +344,18 @@ export class WorkQueue {
 
   /** The next key of the first lane that has both keys and a token; takes the token. */
   #takeNext(): string | undefined {
+    this.#starved.clear();
+    const eligible = (flow: string) => (this.#flowInFlight.get(flow) ?? 0) < this.#maxInFlightPerFlow;
     for (const lane of LANES) {
-      if (this.#dueIn[lane] === 0 || this.#inFlight[lane] >= this.#maxInFlight[lane] || !this.#buckets[lane].tryTake()) continue;
-      const entry = this.#lanes[lane].take((t) => this.#due.get(t.key)?.ticket === t.ticket);
+      if (this.#dueIn[lane] === 0 || this.#inFlight[lane] >= this.#maxInFlight[lane]) continue;
+      if (!this.#buckets[lane].tryTake()) {
+        this.#starved.add(lane);
+        continue;
+      }
+      const entry = this.#lanes[lane].take((t) => this.#due.get(t.key)?.ticket === t.ticket, eligible);
       if (entry === undefined) {
-        // Only stale tickets were left (the count says otherwise only on a bug): keep the token.
+        // Every flow with keys is at its share of the workers (done() wakes them), or only stale
+        // tickets were left: the token stays in the lane.
         this.#buckets[lane].giveBack();
         continue;
       }
@@ -341,6 +364,7 @@ export class WorkQueue {
       this.#dueIn[lane]--;
       this.#processing.set(entry.key, { priority: due.priority, charged: lane });
       this.#inFlight[lane]++;
+      this.#flowInFlight.set(due.priority.flow, (this.#flowInFlight.get(due.priority.flow) ?? 0) + 1);
       this.#onTake?.(entry.key, Math.max(0, this.#clock.now() - due.dueAt), lane);
       return entry.key;
     }
@@ -361,10 +385,9 @@ export class WorkQueue {
   #waitForToken(): void {
     if (this.#tokenTimer !== undefined) return;
     let wait = Infinity;
-    // A lane at its cap of keys in flight is woken by done(), not by a token.
-    for (const lane of LANES) {
-      if (this.#dueIn[lane] > 0 && this.#inFlight[lane] < this.#maxInFlight[lane]) wait = Math.min(wait, this.#buckets[lane].msUntilToken());
-    }
+    // Only a lane that lacked a token waits for one; a lane at a cap of keys in flight (its own,
+    // or every flow's) is woken by done().
+    for (const lane of this.#starved) if (this.#dueIn[lane] > 0) wait = Math.min(wait, this.#buckets[lane].msUntilToken());
     if (wait === Infinity) return;
     this.#tokenTimer = this.#clock.after(Math.max(1, wait), () => {
       this.#tokenTimer = undefined;

@@ -442,6 +442,22 @@ describe('workqueue', () => {
       expect(await q.get()).to.equal('adopt-2');
     });
 
+    it('keeps one flow to its share of the workers, so an unrelated change finds one while a fan-out rolls', async () => {
+      const q = queue({ qps: 0, burst: 1, maxInFlightPerFlow: 3 });
+      for (let i = 0; i < 10; i++) q.add(`shared-${i}`, change('cm-shared'));
+      expect([await q.get(), await q.get(), await q.get()]).to.deep.equal(['shared-0', 'shared-1', 'shared-2']);
+      // Three of the fan-out in flight: a fourth worker waits, without a timer polling for work.
+      const fourth = pendingGet(q);
+      await clock.advance(60_000);
+      expect(fourth.settled(), 'no fourth key of the same flow').to.equal(false);
+      expect(clock.pendingTimers).to.equal(0);
+      q.add('own', change('cm-own'));
+      await flushMicrotasks();
+      expect(await fourth.value, 'another flow takes the free worker at once').to.equal('own');
+      q.done('shared-0', { wrote: true });
+      expect(await q.get()).to.equal('shared-3');
+    });
+
     it('moves a key waiting as housekeeping into the change lane when a change needs it', async () => {
       const q = queue();
       q.add('a', housekeeping);
