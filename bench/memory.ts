@@ -31,6 +31,8 @@ const HELP = `npm run bench:memory -- [options]
                       "defaults" = no flag and no MALLOC_ARENA_MAX, NAME=value = an environment
                       variable; default image)
   --repeat R          runs of each variant (default 1)
+  --quiet S           also read RSS S seconds after the storm, the operator idle all along (default
+                      60; 0 = not): what a cluster at rest shows, once V8's memory reducer has run
   --heap-snapshots    a heap snapshot after sync and after the storm (summarised in the JSON)
   --no-references     skip the bare-Node and client-node references
   --label NAME        result file bench/results/memory/NAME.json (default: the commit)
@@ -41,7 +43,7 @@ const { values: v } = parseArgs({
   options: {
     scales: { type: 'string' }, storm: { type: 'string' }, refs: { type: 'string' }, 'node-flags': { type: 'string' },
     repeat: { type: 'string' }, 'heap-snapshots': { type: 'boolean' }, 'no-references': { type: 'boolean' },
-    label: { type: 'string' }, hold: { type: 'boolean' }, help: { type: 'boolean' },
+    label: { type: 'string' }, hold: { type: 'boolean' }, help: { type: 'boolean' }, quiet: { type: 'string' },
   },
 });
 if (v.help) {
@@ -58,6 +60,7 @@ const stormMax = v.storm === undefined || v.storm === 'all' ? Number.MAX_SAFE_IN
 const refs = (v.refs ?? '.').split(',').map((r) => r.trim());
 const flagSets = (v['node-flags'] ?? 'image').split(';').map((f) => f.trim());
 const repeat = Number(v.repeat ?? 1);
+const quietSeconds = Number(v.quiet ?? 60);
 const log = (line: string) => process.stderr.write(`[memory ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const mib = (b: number) => Math.round((b / 1048576) * 10) / 10;
 const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' }).trim();
@@ -239,17 +242,20 @@ for (const { n, kib } of scales) {
           off();
           await queueIdle(op, 120_000);
           const afterStorm = await settled(op);
+          // A defined period of rest, part of what is measured (not a wait for something to happen).
+          const afterQuiet = quietSeconds > 0 ? await new Promise((resolve) => setTimeout(resolve, quietSeconds * 1000)).then(() => breakdown(op)) : undefined;
           const heapAfterStorm = v['heap-snapshots'] ? await heapSnapshot(op, logDir) : undefined;
           const rolls = (await op.metric('config_reload_rolls_total')) - rolls0;
           await op.proc.stop();
           const run = {
             n, kib, ref: b.ref, commit: b.commit, flags: set, repeat: r, syncedMs: Math.round(op.syncedMs),
             atSync, afterSync, storm: { changes: targets.length, rolled: rolled.size, operatorRolls: rolls, seconds: stormSeconds }, afterStorm,
+            ...(afterQuiet ? { afterQuiet: { seconds: quietSeconds, ...afterQuiet } } : {}),
             ...(heapAfterSync ? { heapAfterSync } : {}), ...(heapAfterStorm ? { heapAfterStorm } : {}),
           };
           runs.push(run);
           write();
-          log(`${n}x${kib}KiB ${b.ref}@${b.commit} [${set}] #${r}: synced ${run.syncedMs} ms; RSS at sync ${atSync.rssMiB}, idle ${afterSync.rssMiB} (heap ${afterSync.heapUsedMiB}/${afterSync.heapTotalMiB}, ext ${afterSync.externalMiB}, rest ${afterSync.restMiB}); after storm of ${targets.length} (${rolled.size} rolled, ${stormSeconds} s) ${afterStorm.rssMiB} (heap ${afterStorm.heapUsedMiB}/${afterStorm.heapTotalMiB}, ext ${afterStorm.externalMiB}, rest ${afterStorm.restMiB}); peak ${afterStorm.peakRssMiB} MiB`);
+          log(`${n}x${kib}KiB ${b.ref}@${b.commit} [${set}] #${r}: synced ${run.syncedMs} ms; RSS at sync ${atSync.rssMiB}, idle ${afterSync.rssMiB} (heap ${afterSync.heapUsedMiB}/${afterSync.heapTotalMiB}, ext ${afterSync.externalMiB}, rest ${afterSync.restMiB}); after storm of ${targets.length} (${rolled.size} rolled, ${stormSeconds} s) ${afterStorm.rssMiB} (heap ${afterStorm.heapUsedMiB}/${afterStorm.heapTotalMiB}, ext ${afterStorm.externalMiB}, rest ${afterStorm.restMiB}); peak ${afterStorm.peakRssMiB} MiB${afterQuiet ? `; ${quietSeconds} s later ${afterQuiet.rssMiB} (heap ${afterQuiet.heapUsedMiB}/${afterQuiet.heapTotalMiB}, ext ${afterQuiet.externalMiB}, rest ${afterQuiet.restMiB})` : ''}`);
           await until(() => tracker.unobserved() === 0, 300_000, 250);
         }
       }
