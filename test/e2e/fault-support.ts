@@ -1,14 +1,14 @@
 // Helpers for the fault tests: a fault proxy in front of the testbed's apiserver, and an
 // operator whose only way to the apiserver is through it (with a ServiceAccount token, since
 // the admin's client certificate cannot cross a TLS-terminating proxy).
-import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { AuthorizationV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type FaultProxy, kubeconfigThroughProxy, startFaultProxy } from '../../testbed/fault-proxy.ts';
 import type { ControlPlane } from '../../testbed/controlplane.ts';
 import { scratchDir } from '../scratch-dir.ts';
 import { testbed } from './hooks.ts';
-import { clients, createNamespace, deleteNamespace } from './support.ts';
+import { clients, createNamespace, deleteNamespace, waitFor } from './support.ts';
 
 export function localControlPlane(why: string): ControlPlane {
   const cp = testbed().controlPlane;
@@ -42,6 +42,15 @@ export async function adminToken(namespace: string, name: string): Promise<{ tok
   const tr = await core.createNamespacedServiceAccountToken({ namespace, name, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
   const token = tr.status?.token;
   if (!token) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
+  // The apiserver's authorizer learns of a new binding through its own watch: until then the
+  // token is refused (403; seen in CI). A SubjectAccessReview asks that same authorizer.
+  const authz = kc.makeApiClient(AuthorizationV1Api);
+  await waitFor(`the binding of ${namespace}/${name} to take effect`, async () => {
+    const review = await authz.createSubjectAccessReview({ body: { spec: {
+      user: `system:serviceaccount:${namespace}:${name}`, resourceAttributes: { namespace, verb: 'list', resource: 'configmaps' },
+    } } });
+    return review.status?.allowed === true ? true : undefined;
+  }, 30_000);
   return { token, unbind: async () => void (await rbac.deleteClusterRoleBinding({ name: binding }).catch(() => undefined)) };
 }
 
