@@ -16,7 +16,7 @@
 // The bytes behind format v2 are fixed by golden vectors in test/unit/digest.test.ts, derived by
 // hand from this definition. Any change that alters a v2 digest fails them; such a change needs
 // a new DIGEST_FORMAT, since every recorded digest would otherwise differ and roll every workload.
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import objectHash from 'object-hash';
 import type { ConsumedSource, SourceContent, SourceKind } from './types.ts';
 
@@ -31,21 +31,55 @@ export const DIGEST_FORMAT = 'v2';
 // accidental collisions out of reach at any cluster size.
 const KEY_DIGEST_HEX_LENGTH = 32;
 
+/** One HMAC-SHA-256 computation: fed with update(), read once with digest('hex'). */
+export interface Mac {
+  update(data: string | Uint8Array): Mac;
+  digest(encoding: 'hex'): string;
+}
+
 /** The installation's digest key: an HMAC factory and the key's public id. */
 export interface DigestKey {
   /** 8 hex characters: HMAC-SHA-256(key, KEY_ID_LABEL), cut. */
   readonly id: string;
-  hmac(): ReturnType<typeof createHmac>;
+  hmac(): Mac;
 }
 
 export const KEY_ID_LABEL = 'config-reload.dev/digest-key-id';
 
 export function digestKey(secret: Uint8Array): DigestKey {
   if (secret.length < 32) throw new Error(`the digest key must hold at least 32 bytes (it holds ${secret.length})`);
-  // Copied, so that the caller's buffer can be wiped without changing the key.
-  const material = Buffer.from(secret);
-  const id = createHmac('sha256', material).update(KEY_ID_LABEL).digest('hex').slice(0, 8);
-  return Object.freeze({ id, hmac: () => createHmac('sha256', material) });
+  // The id through Node's own HMAC, the rest through hmacSha256 below: a unit test holds them equal.
+  const id = createHmac('sha256', secret).update(KEY_ID_LABEL).digest('hex').slice(0, 8);
+  return Object.freeze({ id, hmac: hmacSha256(secret) });
+}
+
+const SHA256_BLOCK_BYTES = 64;
+
+/**
+ * HMAC-SHA-256 (RFC 2104) with the key's two padded blocks hashed once: each MAC copies the two
+ * hash states instead of preparing the key again. Node's createHmac prepares its key on every
+ * call, and at 1,000 consumers of a changing ConfigMap that was most of the operator's CPU
+ * (a fan-out's profile: 15.8 s of 51 s in createHmac, 13.2 s of them preparing the key).
+ */
+function hmacSha256(secret: Uint8Array): () => Mac {
+  const key = Buffer.alloc(SHA256_BLOCK_BYTES);
+  // A key longer than a block is replaced by its hash, as RFC 2104 says; the buffer is a copy,
+  // so the caller can wipe theirs.
+  (secret.length > SHA256_BLOCK_BYTES ? createHash('sha256').update(secret).digest() : Buffer.from(secret)).copy(key);
+  const inner = createHash('sha256').update(key.map((b) => b ^ 0x36));
+  const outer = createHash('sha256').update(key.map((b) => b ^ 0x5c));
+  key.fill(0);
+  return () => {
+    const h = inner.copy();
+    const mac: Mac = {
+      update(data) {
+        h.update(data);
+        return mac;
+      },
+      digest: (encoding) => outer.copy().update(h.digest()).digest(encoding),
+    };
+    return mac;
+  };
 }
 
 type Section = 'data' | 'binaryData';

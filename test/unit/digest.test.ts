@@ -781,3 +781,21 @@ describe('digest: digestFormat and digestKeyId', () => {
     }
   });
 });
+
+describe('digest key: HMAC-SHA-256 from precomputed key blocks', () => {
+  it("equals Node's createHmac for keys shorter than, equal to and longer than a block, fed in parts", () => {
+    for (const length of [32, 63, 64, 65, 200]) {
+      const secret = Buffer.from(Array.from({ length }, (_, i) => (i * 37 + length) % 256));
+      const key = digestKey(secret);
+      for (const parts of [[''], ['a'], ['grüße ', '\u{1F600}', Buffer.from([0, 255, 7])], ['x'.repeat(70_000)]]) {
+        const ours = key.hmac();
+        const node = createHmac('sha256', secret);
+        for (const part of parts) {
+          ours.update(part);
+          node.update(part);
+        }
+        expect(ours.digest('hex'), `key of ${length} bytes, ${parts.length} part(s)`).to.equal(node.digest('hex'));
+      }
+    }
+  });
+});
