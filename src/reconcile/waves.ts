@@ -66,8 +66,13 @@ export class WaveGates {
   readonly #opts: WaveGatesOptions;
   readonly #plans = new Map<SourceKey, Cached>();
   readonly #signatures = new Map<SourceKey, string>();
-  /** A consumer's own decision, per entry (entries are immutable values): valid while the sources did not move. */
-  readonly #decisions = new WeakMap<WorkloadState, { sources: number; validUntil: number; rolls: boolean }>();
+  /**
+   * A consumer's own decision, per entry (entries are immutable values): valid while the entries
+   * of the config objects it consumes are the same (stores replace an entry on every change of
+   * it), and so are their availability and last change. Not the stores' revision: any ConfigMap's change would
+   * make every consumer of every shared object hash its configuration again.
+   */
+  readonly #decisions = new WeakMap<WorkloadState, { inputs: readonly unknown[]; validUntil: number; rolls: boolean }>();
 
   constructor(opts: WaveGatesOptions) {
     this.#opts = opts;
@@ -199,14 +204,24 @@ export class WaveGates {
 
   /** Whether the workload's own decision (without waves) is a roll: it does not run the current content. */
   #rolls(w: WorkloadState, ctx: EvaluationContext): boolean {
-    const sources = this.#opts.sourcesRevision();
+    // Per consumed object: its entry, its kind's availability, and the version of its last change
+    // (for an absent object, the store's tombstone: no entry to replace).
+    const inputs = w.consumed.flatMap((c) => {
+      const store = ctx.sources.store(c.kind);
+      const key = sourceKey(c.kind, w.namespace, c.name);
+      return [store?.get(key), ctx.sources.available(c.kind), store?.lastContentChange(key, c.keys)];
+    });
     const cached = this.#decisions.get(w);
-    if (cached && cached.sources === sources && ctx.now < cached.validUntil) return cached.rolls;
+    if (cached && ctx.now < cached.validUntil && sameItems(cached.inputs, inputs)) return cached.rolls;
     const rolls = decide(decisionInput(w, ctx)).action === 'roll';
     const expires = w.pendingWrite?.expiresAt;
-    this.#decisions.set(w, { sources, validUntil: expires !== undefined && expires > ctx.now ? expires : Infinity, rolls });
+    this.#decisions.set(w, { inputs, validUntil: expires !== undefined && expires > ctx.now ? expires : Infinity, rolls });
     return rolls;
   }
+}
+
+function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function held(w: WorkloadState, plan: SourcePlan, verdict: Extract<WaveVerdict, { gate: 'held' }>): Decision {
