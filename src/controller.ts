@@ -104,6 +104,8 @@ export class Controller {
   /** Shared objects whose consumers moved since the last coalesced plan rebuild, and its timer. */
   readonly #movedSources = new Map<SourceKey, SourceRef>();
   #movedFlush: Timer | undefined;
+  /** Per shared config object: what its pending consumers were last re-evaluated for (#wavesMoved). */
+  readonly #verdictsSaid = new Map<SourceKey, string>();
   /** Shared config objects held now, and what was said of each (said once per content and failure). */
   readonly #held = new Map<string, string>();
   /** Per shared config object: the content and wave last said to be rolling (said once each). */
@@ -489,6 +491,13 @@ export class Controller {
     this.#armWaveTimer(plan);
     // Before the first sync the start-up resync decides.
     if (!this.#synced) return;
+    // The consumers not rolled yet can go (or must be said held) only when the content, the
+    // frontier or the failures moved; a signature that moved only by its recheck time (members
+    // finishing their rollouts) changes no verdict, and re-evaluating every pending consumer on
+    // each was most of a fan-out's remaining CPU.
+    const verdicts = `${plan.token}|${waves.active}|${waves.frontier}|${waves.failing.join(',')}|${plan.released}`;
+    if (this.#verdictsSaid.get(source) === verdicts) return;
+    this.#verdictsSaid.set(source, verdicts);
     for (const key of waves.pending) {
       const w = this.workloads.get(key as WorkloadKey);
       if (w) this.#enqueueIfNeeded(w, source);
