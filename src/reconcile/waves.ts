@@ -69,8 +69,9 @@ export class WaveGates {
   /**
    * A consumer's own decision, per entry (entries are immutable values): valid while the entries
    * of the config objects it consumes are the same (stores replace an entry on every change of
-   * it), and so are their availability and last change. Not the stores' revision: any ConfigMap's change would
-   * make every consumer of every shared object hash its configuration again.
+   * it), and so are their availability and last change. Not the stores' revision: any
+   * ConfigMap's change would make every consumer of every shared object hash its configuration
+   * again.
    */
   readonly #decisions = new WeakMap<WorkloadState, { inputs: readonly unknown[]; validUntil: number; rolls: boolean }>();
 
