@@ -10,6 +10,7 @@
 // A reconcile reads a snapshot and reports what it did through these transitions; it never
 // writes into the snapshot (docs/architecture.md, "Who owns which state").
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { CANARY_ANNOTATION, HASH_ANNOTATION, parseOptIn } from '../core/annotations.ts';
 import { type WorkloadStatus, workloadHealth } from '../core/health.ts';
 import { type WorkloadKey, type WorkloadKind, workloadKey } from '../core/keys.ts';
@@ -131,8 +132,26 @@ export const PENDING_WRITE_TTL_MS = 5 * 60_000;
 
 const EMPTY: ReadonlySet<string> = new Set();
 
+/** What is kept of a workload that opted out: when its template was last written (see #optedOut). */
+interface OptedOut {
+  readonly uid: string;
+  readonly templateFingerprint: string;
+  readonly templateWrittenAtLeast: bigint | undefined;
+}
+
+/** Opted-out workloads remembered at most (a few dozen bytes each). */
+const MAX_OPTED_OUT = 10_000;
+
 export class WorkloadStore {
   #entries = new Map<WorkloadKey, WorkloadState>();
+  /**
+   * The template date of workloads that opted out. Opting in again arrives as a MODIFIED event,
+   * which dates nothing: without this, a workload whose template had not changed since its
+   * record was undated on its return, and any difference of digest (a name added by the
+   * configmaps annotation, even one of an absent ConfigMap) rolled it (found by the model test,
+   * seed 626371353). Bounded: one forgotten is merely undated, the safe side.
+   */
+  readonly #optedOut = new LRUCache<WorkloadKey, OptedOut>({ max: MAX_OPTED_OUT });
   #revision = 0;
   readonly #clock: Clock;
   readonly #sources: ReadonlySet<SourceKind>;
@@ -168,11 +187,21 @@ export class WorkloadStore {
    */
   observe(kind: WorkloadKind, d: WorkloadLike, created = false): WorkloadObservation {
     const key = keyOf(kind, d);
-    const built = build(kind, d, this.#entries.get(key), created ? 'created' : 'event', this.#sources, this.#clock.now());
+    const built = build(kind, d, this.#entries.get(key), created ? 'created' : 'event', this.#sources, this.#clock.now(), this.#optedOut.get(key));
     this.#revision++;
+    this.#track(built);
     if (built.state) this.#entries.set(key, built.state);
     else this.#entries.delete(key);
     return built;
+  }
+
+  /** Remembers the template date of a workload that opted out; forgets it once it is back. */
+  #track(built: WorkloadObservation): void {
+    if (built.state) this.#optedOut.delete(built.key);
+    else if (built.previous) {
+      const { uid, templateFingerprint, templateWrittenAtLeast } = built.previous;
+      this.#optedOut.set(built.key, { uid, templateFingerprint, templateWrittenAtLeast });
+    }
   }
 
   remove(key: WorkloadKey): WorkloadState | undefined {
@@ -192,8 +221,9 @@ export class WorkloadStore {
     return {
       add: (d) => {
         const key = keyOf(kind, d);
-        const built = build(kind, d, this.#entries.get(key), 'list', this.#sources, this.#clock.now());
+        const built = build(kind, d, this.#entries.get(key), 'list', this.#sources, this.#clock.now(), this.#optedOut.get(key));
         if (built.state) listed.set(key, built.state);
+        this.#track(built);
         observed.push(built);
       },
       commit: () => {
@@ -321,7 +351,7 @@ const ROLLING: RolloutStrategy = Object.freeze({ onDelete: false, partition: 0 }
 /** The entry for an observation of `d`, given the entry it replaces. */
 function build(
   kind: WorkloadKind, d: WorkloadLike, previous: WorkloadState | undefined, source: 'created' | 'event' | 'list', sources: ReadonlySet<SourceKind>,
-  now: number,
+  now: number, optedOut?: OptedOut,
 ): WorkloadObservation {
   const namespace = d.metadata?.namespace ?? '';
   const name = d.metadata?.name ?? '';
@@ -361,7 +391,10 @@ function build(
   if (prior === undefined) {
     // A workload created while we watch is dated by its ADDED event; one found by a list, or
     // opting in by a MODIFIED event, was written at some unknown time before.
-    templateWrittenAtLeast = source === 'created' ? parseResourceVersion(resourceVersion) : undefined;
+    // Opting in again with the template it had when it opted out: dated as it was then (a
+    // template changed and changed back meanwhile is dated earlier than it was: the safe side).
+    const returning = optedOut !== undefined && optedOut.uid === uid && optedOut.templateFingerprint === templateFingerprint;
+    templateWrittenAtLeast = source === 'created' ? parseResourceVersion(resourceVersion) : returning ? optedOut.templateWrittenAtLeast : undefined;
   } else if (templateChanged) {
     if (source !== 'list') templateWrittenAtLeast = parseResourceVersion(resourceVersion);
     else {
