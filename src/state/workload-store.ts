@@ -132,11 +132,14 @@ export const PENDING_WRITE_TTL_MS = 5 * 60_000;
 
 const EMPTY: ReadonlySet<string> = new Set();
 
-/** What is kept of a workload that opted out: when its template was last written (see #optedOut). */
+/**
+ * What is kept of a workload not opted in: when its template was last written, valid while its
+ * generation (which every spec change moves) is the one noted (see #optedOut).
+ */
 interface OptedOut {
   readonly uid: string;
-  readonly templateFingerprint: string;
-  readonly templateWrittenAtLeast: bigint | undefined;
+  readonly generation: number;
+  readonly templateWrittenAtLeast: bigint;
 }
 
 /** Opted-out workloads remembered at most (a few dozen bytes each). */
@@ -145,11 +148,12 @@ const MAX_OPTED_OUT = 10_000;
 export class WorkloadStore {
   #entries = new Map<WorkloadKey, WorkloadState>();
   /**
-   * The template date of workloads that opted out. Opting in again arrives as a MODIFIED event,
-   * which dates nothing: without this, a workload whose template had not changed since its
-   * record was undated on its return, and any difference of digest (a name added by the
-   * configmaps annotation, even one of an absent ConfigMap) rolled it (found by the model test,
-   * seed 626371353). Bounded: one forgotten is merely undated, the safe side.
+   * The template date of workloads not opted in: those that opted out, and those created while
+   * watched. Opting in arrives as a MODIFIED event, which dates nothing: without this, a
+   * workload whose template had not changed was undated on its (re)turn, and any difference of
+   * digest (a name added by the configmaps annotation, even one of an absent ConfigMap) rolled
+   * it (found by the model test, seeds 626371353 and 395248942). Bounded: one forgotten is
+   * merely undated, the safe side.
    */
   readonly #optedOut = new LRUCache<WorkloadKey, OptedOut>({ max: MAX_OPTED_OUT });
   #revision = 0;
@@ -189,18 +193,33 @@ export class WorkloadStore {
     const key = keyOf(kind, d);
     const built = build(kind, d, this.#entries.get(key), created ? 'created' : 'event', this.#sources, this.#clock.now(), this.#optedOut.get(key));
     this.#revision++;
-    this.#track(built);
+    this.#track(built, d, created);
     if (built.state) this.#entries.set(key, built.state);
     else this.#entries.delete(key);
     return built;
   }
 
-  /** Remembers the template date of a workload that opted out; forgets it once it is back. */
-  #track(built: WorkloadObservation): void {
-    if (built.state) this.#optedOut.delete(built.key);
-    else if (built.previous) {
-      const { uid, templateFingerprint, templateWrittenAtLeast } = built.previous;
-      this.#optedOut.set(built.key, { uid, templateFingerprint, templateWrittenAtLeast });
+  /**
+   * Keeps the template date of a workload not opted in: from its entry when it opts out, from
+   * its ADDED event when created opted out; forgotten when its spec moves (a template change
+   * while not watched is undated) or once it is opted in again.
+   */
+  #track(built: WorkloadObservation, d: WorkloadLike, created: boolean): void {
+    if (built.state) {
+      this.#optedOut.delete(built.key);
+      return;
+    }
+    const uid = d.metadata?.uid ?? '';
+    const generation = d.metadata?.generation ?? 0;
+    const previous = built.previous;
+    const noted = this.#optedOut.peek(built.key);
+    const at = previous !== undefined && previous.uid === uid && previous.generation === generation ? previous.templateWrittenAtLeast
+      : created ? parseResourceVersion(d.metadata?.resourceVersion)
+        : noted !== undefined && noted.uid === uid && noted.generation === generation ? noted.templateWrittenAtLeast
+          : undefined;
+    if (at === undefined) this.#optedOut.delete(built.key);
+    else if (noted?.templateWrittenAtLeast !== at || noted.uid !== uid || noted.generation !== generation) {
+      this.#optedOut.set(built.key, { uid, generation, templateWrittenAtLeast: at });
     }
   }
 
@@ -223,7 +242,7 @@ export class WorkloadStore {
         const key = keyOf(kind, d);
         const built = build(kind, d, this.#entries.get(key), 'list', this.#sources, this.#clock.now(), this.#optedOut.get(key));
         if (built.state) listed.set(key, built.state);
-        this.#track(built);
+        this.#track(built, d, false);
         observed.push(built);
       },
       commit: () => {
@@ -391,9 +410,9 @@ function build(
   if (prior === undefined) {
     // A workload created while we watch is dated by its ADDED event; one found by a list, or
     // opting in by a MODIFIED event, was written at some unknown time before.
-    // Opting in again with the template it had when it opted out: dated as it was then (a
-    // template changed and changed back meanwhile is dated earlier than it was: the safe side).
-    const returning = optedOut !== undefined && optedOut.uid === uid && optedOut.templateFingerprint === templateFingerprint;
+    // Opting in with the spec it had when its template was dated (a change of spec meanwhile
+    // would have moved the generation): dated as it was then.
+    const returning = optedOut !== undefined && optedOut.uid === uid && optedOut.generation === generation;
     templateWrittenAtLeast = source === 'created' ? parseResourceVersion(resourceVersion) : returning ? optedOut.templateWrittenAtLeast : undefined;
   } else if (templateChanged) {
     if (source !== 'list') templateWrittenAtLeast = parseResourceVersion(resourceVersion);
