@@ -225,6 +225,7 @@ export class WorkloadStore {
 
   remove(key: WorkloadKey): WorkloadState | undefined {
     const previous = this.#entries.get(key);
+    this.#optedOut.delete(key);
     this.#revision++;
     this.#entries.delete(key);
     return previous;
