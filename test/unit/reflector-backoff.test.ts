@@ -32,7 +32,13 @@ function harness(failFast: number) {
   const reflector = new Reflector<KubeObject>({
     type: CONFIGMAPS, namespace: 'ns', api, clock, log: winston.createLogger({ silent: true }), pageSize: 10, watchdogMs: 3_600_000,
   }, sink);
-  return { clock, watches, reflector, open: () => open! };
+  /** Runs it through seven refused watches (the backoff at its 30 s cap) until the eighth opened, within the last second. */
+  const untilEighthWatch = async () => {
+    void reflector.run();
+    await flushMicrotasks();
+    while (watches.length < 8) await clock.advance(1000);
+  };
+  return { clock, watches, reflector, open: () => open!, untilEighthWatch };
 }
 
 describe('reflector: backoff after a healthy watch breaks', () => {
@@ -73,11 +79,8 @@ describe('reflector: backoff after a healthy watch breaks', () => {
   });
 
   it('reconnects within the base delay when the broken watch, however young, had delivered an event', async () => {
-    const { clock, watches, reflector, open } = harness(7);
-    void reflector.run();
-    await flushMicrotasks();
-    // Seven failures in a row (the backoff at its 30 s cap); the eighth watch opened within the last second.
-    while (watches.length < 8) await clock.advance(1000);
+    const { clock, watches, reflector, open, untilEighthWatch } = harness(7);
+    await untilEighthWatch();
     // At most two seconds old (not "healthy" by age), but it delivered a change before the reset.
     open().deliver('11');
     await clock.advance(1000);
@@ -91,11 +94,8 @@ describe('reflector: backoff after a healthy watch breaks', () => {
   });
 
   it('goes on backing off when a young watch breaks before delivering anything', async () => {
-    const { clock, watches, reflector, open } = harness(7);
-    void reflector.run();
-    await flushMicrotasks();
-    // Seven failures in a row (the backoff at its 30 s cap); the eighth watch opened within the last second.
-    while (watches.length < 8) await clock.advance(1000);
+    const { clock, watches, reflector, open, untilEighthWatch } = harness(7);
+    await untilEighthWatch();
     await clock.advance(1000);
     const brokenAt = clock.now();
     open().fail(new Error('socket hang up'));
