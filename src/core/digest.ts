@@ -17,7 +17,6 @@
 // hand from this definition. Any change that alters a v2 digest fails them; such a change needs
 // a new DIGEST_FORMAT, since every recorded digest would otherwise differ and roll every workload.
 import { createHash, createHmac } from 'node:crypto';
-import objectHash from 'object-hash';
 import type { ConsumedSource, SourceContent, SourceKind } from './types.ts';
 
 /**
@@ -129,18 +128,6 @@ export function sourceContent(kind: SourceKind, obj: SourceData, key: DigestKey)
   return { keyDigests };
 }
 
-// object-hash's typed serialisation ('passthrough' returns it instead of hashing it) is part of
-// format v2, which is why the dependency is pinned exactly: unorderedObjects sorts object keys
-// and respectType ignores prototypes. Arrays stay ordered because a [key, digest] pair is a tuple
-// whose positions mean something; for that reason every list is sorted here, by kind and name or
-// by key, before it is serialised.
-const SERIALISATION = {
-  algorithm: 'passthrough',
-  unorderedObjects: true,
-  unorderedArrays: false,
-  respectType: false,
-} as const;
-
 function byCodeUnit(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -169,22 +156,38 @@ export function consumedPartChanged(consumed: ConsumedSource, before: SourceCont
  * The digest of everything a workload consumes, as recorded in its config-hash annotations:
  * `v2-<key id>-<hmac-sha256 hex>`. An object that does not exist is hashed as absent, which
  * differs from one that exists but is empty, so its creation changes the digest.
+ *
+ * What is MACed is, byte for byte, object-hash 3.0.0's typed serialisation ('passthrough') of
+ * `{ format, sources: [{ keys: [[key, digest | null], ...], kind, name, present }, ...] }` with
+ * unorderedObjects (object keys sorted), unorderedArrays false and respectType false: format
+ * v2 was defined that way. It is written out here because object-hash's generic walk cost
+ * 55 µs per digest, and a change of a ConfigMap read by 1,000 workloads computes each of their
+ * digests — 60 ms and more in one synchronous block that every other change waited behind
+ * (bench/results/busy). A unit test holds this equal to object-hash on random inputs, and the
+ * golden vectors in test/unit/digest.test.ts pin the bytes. Sources go in `kind/name` order
+ * (kinds compared first: no kind is a prefix of another), keys in code-unit order.
  */
 export function workloadDigest(
   consumed: readonly ConsumedSource[],
   lookup: (kind: SourceKind, name: string) => SourceContent | undefined,
   key: DigestKey,
 ): string {
-  const sources = [...consumed]
-    .sort((a, b) => byCodeUnit(`${a.kind}/${a.name}`, `${b.kind}/${b.name}`))
-    .map((source) => {
-      const content = lookup(source.kind, source.name);
-      return content === undefined
-        ? { kind: source.kind, name: source.name, present: false, keys: [] }
-        : { kind: source.kind, name: source.name, present: true, keys: consumedEntries(source, content) };
-    });
-  const serialised = objectHash({ format: DIGEST_FORMAT, sources }, SERIALISATION);
+  const sorted = consumed.length < 2 ? consumed : [...consumed].sort((a, b) => byCodeUnit(a.kind, b.kind) || byCodeUnit(a.name, b.name));
+  let serialised = `object:2:string:6:format:${typed(DIGEST_FORMAT)},string:7:sources:array:${sorted.length}:`;
+  for (const source of sorted) {
+    const content = lookup(source.kind, source.name);
+    const keys = content === undefined ? [] : consumedEntries(source, content);
+    serialised += `object:4:string:4:keys:array:${keys.length}:`;
+    for (const [k, digest] of keys) serialised += `array:2:${typed(k)}${digest === null ? 'Null' : typed(digest)}`;
+    serialised += `,string:4:kind:${typed(source.kind)},string:4:name:${typed(source.name)},string:7:present:bool:${content !== undefined},`;
+  }
+  serialised += ',';
   return `${DIGEST_FORMAT}-${key.id}-${key.hmac().update(serialised).digest('hex')}`;
+}
+
+/** A string in the v2 serialisation: `string:<UTF-16 length>:<text>`. */
+function typed(text: string): string {
+  return `string:${text.length}:${text}`;
 }
 
 // The exact shape of each known format; a value that claims one but does not have its shape (a

@@ -7,7 +7,7 @@ import { decide, type DecisionInput } from '../core/decide.ts';
 import { type DigestKey, workloadDigest } from '../core/digest.ts';
 import { sourceKey } from '../core/keys.ts';
 import { maxVersion, templateCarriesConfig } from '../core/ordering.ts';
-import type { Decision, SourceKind } from '../core/types.ts';
+import type { Decision, SourceContent, SourceKind } from '../core/types.ts';
 import type { SourceStore } from '../state/source-store.ts';
 import { effectiveRecordedDigest, type WorkloadState } from '../state/workload-store.ts';
 
@@ -38,12 +38,31 @@ export function evaluateWorkload(w: WorkloadState, ctx: EvaluationContext): Deci
   return ctx.waves ? ctx.waves.gate(w, decision) : decision;
 }
 
+/**
+ * The last desired digest of each workload entry, with the contents it was computed from. A
+ * change of a ConfigMap read by N workloads evaluates each of them several times in one
+ * synchronous pass (the change's fan-out, the waves' plan, the verdicts when a wave moves): each
+ * workload is hashed once per content. Entries and contents are immutable values that their
+ * stores replace on any change (an unchanged content keeps its object), so identity is the key;
+ * the weak map lets a replaced entry's digest go with it.
+ */
+const lastDigest = new WeakMap<WorkloadState, { key: DigestKey; contents: ReadonlyArray<SourceContent | undefined>; digest: string }>();
+
+function desiredDigestOf(w: WorkloadState, contents: ReadonlyArray<SourceContent | undefined>, key: DigestKey): string {
+  const last = lastDigest.get(w);
+  if (last && last.key === key && last.contents.every((c, i) => c === contents[i])) return last.digest;
+  const byName = (kind: SourceKind, name: string) => contents[w.consumed.findIndex((c) => c.kind === kind && c.name === name)];
+  const digest = workloadDigest(w.consumed, byName, key);
+  lastDigest.set(w, { key, contents, digest });
+  return digest;
+}
+
 /** What the decision chain reads for one workload (explain also shows the desired digest). */
 export function decisionInput(w: WorkloadState, ctx: EvaluationContext): DecisionInput {
   const { sources, digestKey } = ctx;
   const key = (kind: SourceKind, name: string) => sourceKey(kind, w.namespace, name);
   const content = (kind: SourceKind, name: string) => sources.store(kind)?.content(key(kind, name));
-  const desiredDigest = workloadDigest(w.consumed, content, digestKey);
+  const desiredDigest = desiredDigestOf(w, w.consumed.map((c) => content(c.kind, c.name)), digestKey);
   const missingRequired = w.consumed
     .filter((c) => !c.optional && sources.store(c.kind)?.has(key(c.kind, c.name)) !== true)
     .map((c) => ({ kind: c.kind, name: c.name }));

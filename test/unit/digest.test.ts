@@ -2,6 +2,8 @@ import { createHash, createHmac } from 'node:crypto';
 import { inspect } from 'node:util';
 import { V1ConfigMap, V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
 import { expect } from 'chai';
+import fc from 'fast-check';
+import objectHash from 'object-hash';
 import {
   DIGEST_FORMAT,
   type DigestKey,
@@ -797,5 +799,53 @@ describe('digest key: HMAC-SHA-256 from precomputed key blocks', () => {
         expect(ours.digest('hex'), `key of ${length} bytes, ${parts.length} part(s)`).to.equal(node.digest('hex'));
       }
     }
+  });
+});
+
+// workloadDigest writes object-hash's serialisation of format v2 by hand (src/core/digest.ts says
+// why). object-hash itself is the oracle here: any input on which the two differ would be a
+// silent format change, a roll of every workload it touches at the upgrade.
+describe('digest: the v2 serialisation equals object-hash 3.0.0', () => {
+  const SERIALISATION = { algorithm: 'passthrough', unorderedObjects: true, unorderedArrays: false, respectType: false } as const;
+
+  /** The v2 digest as it was first defined: object-hash over the sorted sources. */
+  function byObjectHash(consumed: readonly ConsumedSource[], lookup: (kind: SourceKind, name: string) => SourceContent | undefined): string {
+    const sources = [...consumed]
+      .sort((a, b) => (`${a.kind}/${a.name}` < `${b.kind}/${b.name}` ? -1 : `${a.kind}/${a.name}` > `${b.kind}/${b.name}` ? 1 : 0))
+      .map((source) => {
+        const content = lookup(source.kind, source.name);
+        if (content === undefined) return { kind: source.kind, name: source.name, present: false, keys: [] };
+        const names = source.keys === null ? [...content.keyDigests.keys()] : [...new Set(source.keys)];
+        names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        return { kind: source.kind, name: source.name, present: true, keys: names.map((k) => [k, content.keyDigests.get(k) ?? null]) };
+      });
+    const serialised = objectHash({ format: DIGEST_FORMAT, sources }, SERIALISATION);
+    return `${DIGEST_FORMAT}-${KEY.id}-${createHmac('sha256', KEY_BYTES).update(serialised).digest('hex')}`;
+  }
+
+  // Text that could break a careless serialisation: its separators, multi-byte and astral
+  // characters (lengths are UTF-16 code units), digits and fragments that look like its fields.
+  const text = fc.string({ unit: fc.constantFrom('a', 'b', 'z', '-', '.', ':', ',', '0', '9', 'é', '€', '\u{1F600}', ' ', 'string:1:', 'Null'), minLength: 1, maxLength: 6 });
+  const source = fc.record({
+    kind: fc.constantFrom<SourceKind>('ConfigMap', 'Secret'),
+    name: fc.oneof(fc.constantFrom('app', 'app-2', 'b'), text),
+    data: fc.dictionary(text, text, { maxKeys: 4 }),
+    exists: fc.boolean(),
+    optional: fc.boolean(),
+    // null: read whole; else the keys read, some of which the object may lack.
+    keys: fc.option(fc.array(fc.oneof(text, fc.constantFrom('a', 'b')), { maxLength: 3 }), { nil: null }),
+  });
+
+  it('on random workloads: several kinds and names, whole and selected keys, absent objects and keys', () => {
+    fc.assert(
+      fc.property(fc.array(source, { maxLength: 4 }), (sources) => {
+        const contents = new Map<string, SourceContent>();
+        for (const s of sources) if (s.exists) contents.set(`${s.kind}/${s.name}`, sourceContent(s.kind, { data: s.data }, KEY));
+        const consumed = sources.map(({ kind, name, optional, keys: selected }): ConsumedSource => ({ kind, name, optional, keys: selected }));
+        const lookup = (kind: SourceKind, name: string) => contents.get(`${kind}/${name}`);
+        expect(workloadDigest(consumed, lookup, KEY)).to.equal(byObjectHash(consumed, lookup));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
