@@ -67,7 +67,8 @@ export interface WavePlan {
 
 const GO: WaveVerdict = Object.freeze({ gate: 'go' });
 
-function byOrder(a: WaveConsumer, b: WaveConsumer): number {
+/** The stable order of consumers: by `order`, then by key. */
+export function byOrder(a: WaveConsumer, b: WaveConsumer): number {
   return a.order < b.order ? -1 : a.order > b.order ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
