@@ -30,9 +30,16 @@ FROM node:24.21.0-bookworm-slim AS runtime
 # of 64 KiB fell from 377 to 276 MiB after sync and from 594 to 363 MiB after a storm (full
 # benchmark runs; bench/results/experiments/memory-knobs-n10000-64KiB.json isolates each knob).
 # The price is more young-generation GCs while parsing: sync at 10k × 64 KiB took 29-37 s
-# against 25 s before (no change measurable at 1 KiB). bench/lib/operator.ts runs the operator
-# with the same two settings, so the benchmark measures what the image runs.
-ENV NODE_ENV=production MALLOC_ARENA_MAX=2
+# against 25 s before (no change measurable at 1 KiB).
+# --heap-growing-percent=20: V8 starts a major GC once the old generation has grown 20 % past
+# what the last one kept alive (its default lets it grow up to several times that, and its
+# memory reducer did not shrink the heap within a minute of idle). MALLOC_MMAP_THRESHOLD_=32768:
+# buffers of 32 KiB and more (a 64 KiB value's watch event) are mapped and unmapped, not carved
+# from glibc's heap, where freed they stayed (glibc's own threshold rises after the first such
+# free). At 10,000 ConfigMaps of 64 KiB after a storm of 2,000: 220 → 140 MiB RSS, synced in 29
+# s against 44 (bench/results/memory/steps.md, steps 6-8). bench/lib/operator.ts runs the
+# operator with the same settings, so the benchmark measures what the image runs.
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=32768
 WORKDIR /app
 # The bundle holds the production dependencies (the SBOM lists them), so there is no
 # node_modules to install; package.json says the bundle is an ES module.
@@ -46,4 +53,4 @@ EXPOSE 8080
 # Exec form: node is PID 1 and receives SIGTERM directly. No init (tini, --init) is needed:
 # the operator installs its own SIGTERM/SIGINT handlers (PID 1 gets no default ones) and
 # spawns no child processes that would need reaping.
-ENTRYPOINT ["node", "--max-semi-space-size=2", "dist/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=20", "dist/main.js"]

@@ -62,8 +62,8 @@ const USAGE = `Usage: npx tsx bench/run.ts [--quick] [flags]
   --waves-m M                Deployments sharing the ConfigMap of the waves scenario (full: 1000; quick: 200)
   --log-level LEVEL          the operator's log level (default info, its own default)
   --node-options OPTS        NODE_OPTIONS for the operator (experiments, e.g. --max-old-space-size=128)
-  --runtime dist|tsx         run the operator compiled, as its image does (node --max-semi-space-size=2
-                             dist/main.js, MALLOC_ARENA_MAX=2; default),
+  --runtime dist|tsx         run the operator compiled, as its image does (node with the image's
+                             flags and environment, dist/main.js; default),
                              or through tsx (node --import tsx src/main.ts, as the e2e tests do)
   --profile LIST|all         add a profiled run (--cpu-prof, heap snapshots after sync and after a storm
                              of 500) to these scale/size scenarios, e.g. size-n10000-64KiB

@@ -11,8 +11,8 @@ export type Runtime = 'dist' | 'tsx';
 export interface OperatorOptions {
   operatorDir: string;
   /**
-   * dist: `node --max-semi-space-size=2 dist/main.js` with MALLOC_ARENA_MAX=2, as the image runs
-   * it (see Dockerfile); tsx: `node --import tsx src/main.ts`, Node's defaults.
+   * dist: `node` with IMAGE_NODE_FLAGS and IMAGE_ENV, `dist/main.js`, as the image runs it (see
+   * Dockerfile); tsx: `node --import tsx src/main.ts`, Node's defaults.
    */
   runtime: Runtime;
   kubeconfig: string;
@@ -46,8 +46,8 @@ export interface RunningOperator {
 const LOGGED = new Set(['debug', 'info']);
 
 /** How the image starts Node (Dockerfile: ENTRYPOINT and ENV); keep the two in step. */
-export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=2'];
-export const IMAGE_ENV: Record<string, string> = { MALLOC_ARENA_MAX: '2' };
+export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=2', '--heap-growing-percent=20'];
+export const IMAGE_ENV: Record<string, string> = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '32768' };
 
 export async function startOperator(o: OperatorOptions, timeoutMs: number): Promise<RunningOperator> {
   mkdirSync(o.logDir, { recursive: true });
