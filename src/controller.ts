@@ -45,6 +45,8 @@ const WAVE_COALESCE_MS = 100;
  * change's events waited behind. At 10×, rebuilds take at most a tenth of the event loop.
  */
 const PLAN_TIME_FACTOR = 10;
+/** ...but never more than this: one rebuild slowed by a GC pause or a starved CPU must not hold a wave for long. */
+const PLAN_SPACING_MAX_MS = 1_000;
 
 /** The start-up settings the controller acts on; their meaning is documented on Config. */
 export type ControllerSettings = Pick<Config, 'dryRun' | 'debounceMs' | 'workers' | 'resyncPeriodMs' | 'qps' | 'burst'>
@@ -115,6 +117,8 @@ export class Controller {
   #lastPlansMs = 0;
   /** Per shared config object: what its pending consumers were last re-evaluated for (#wavesMoved). */
   readonly #verdictsSaid = new Map<SourceKey, string>();
+  /** The shared objects whose pending consumers #wavesMoved evaluated since #configChanged cleared it. */
+  readonly #pendingEvaluated = new Set<SourceKey>();
   /** Shared config objects held now, and what was said of each (said once per content and failure). */
   readonly #held = new Map<string, string>();
   /** Per shared config object: the content and wave last said to be rolling (said once each). */
@@ -454,8 +458,12 @@ export class Controller {
     }
     // A shared object's plan, rebuilt for the new content, has evaluated its consumers not rolled
     // yet (#wavesMoved): they are not evaluated a second time in the same pass.
+    // Only when this very call evaluated them: verdicts said in an earlier pass (a relist
+    // commits every changed object before any is handled, and a gate may plan another shared
+    // object on the way) were said before these consumers were marked changed.
+    this.#pendingEvaluated.clear();
     const plan = this.waves.plan(change);
-    const evaluated = plan && this.#verdictsSaid.get(change.key) === verdictsOf(plan) ? new Set<string>(plan.plan.pending) : undefined;
+    const evaluated = plan && this.#pendingEvaluated.has(change.key) ? new Set<string>(plan.plan.pending) : undefined;
     for (const key of consumers) {
       if (evaluated?.has(key)) continue;
       const w = this.workloads.get(key);
@@ -512,6 +520,7 @@ export class Controller {
     const verdicts = verdictsOf(plan);
     if (this.#verdictsSaid.get(source) === verdicts) return;
     this.#verdictsSaid.set(source, verdicts);
+    this.#pendingEvaluated.add(source);
     for (const key of waves.pending) {
       const w = this.workloads.get(key as WorkloadKey);
       if (w) this.#enqueueIfNeeded(w, source);
@@ -556,7 +565,8 @@ export class Controller {
     if (!this.waves.enabled || !this.#synced || this.#stopping) return;
     for (const r of refs) this.#movedSources.set(sourceKey(r.kind, r.namespace, r.name), r);
     if (this.#movedSources.size === 0) return;
-    this.#movedFlush ??= this.#clock.after(Math.max(WAVE_COALESCE_MS, PLAN_TIME_FACTOR * this.#lastPlansMs), () => {
+    const spacing = Math.min(PLAN_SPACING_MAX_MS, Math.max(WAVE_COALESCE_MS, PLAN_TIME_FACTOR * this.#lastPlansMs));
+    this.#movedFlush ??= this.#clock.after(spacing, () => {
       this.#movedFlush = undefined;
       const moved = [...this.#movedSources.values()];
       this.#movedSources.clear();

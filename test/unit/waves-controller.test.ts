@@ -65,6 +65,49 @@ async function harness(settings: Partial<ControllerSettings> = {}, canary?: stri
   return { clock, cluster, controller, events, held, settle, status, rolled, change, token };
 }
 
+/**
+ * Two shared ConfigMaps, a {x, y} and b {k}, with --wave-threshold 2: a-0 and a-1 read all of a
+ * (a-0 is a's canary, first in order); m-w2 reads a's key x only and all of b, and is b's canary
+ * (first of b's consumers) but in a's second wave; x-1 and x-2 read all of b.
+ */
+async function twoSharedHarness() {
+  const clock = new VirtualClock();
+  const cluster = new FakeCluster();
+  cluster.autoDeliver = true;
+  cluster.put('configmaps', { metadata: { name: 'a', namespace: NS }, data: { x: '1', y: '1' } });
+  cluster.put('configmaps', { metadata: { name: 'b', namespace: NS }, data: { k: '1' } });
+  const whole = (cm: string) => ({ envFrom: [{ configMapRef: { name: cm } }] });
+  const consumers: Record<string, Record<string, unknown>> = {
+    'a-0': whole('a'),
+    'a-1': whole('a'),
+    'm-w2': { env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'a', key: 'x' } } }], ...whole('b') },
+    'x-1': whole('b'),
+    'x-2': whole('b'),
+  };
+  for (const [name, reads] of Object.entries(consumers)) {
+    cluster.put('deployments', {
+      metadata: { name, namespace: NS, annotations: { 'config-reload.dev/enabled': 'true' } },
+      spec: { replicas: 1, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'app:1', ...reads }] } } },
+    });
+    cluster.update('deployments', NS, name, (d) => {
+      (d as Record<string, unknown>)['status'] = { observedGeneration: d.metadata.generation ?? 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 };
+    }, 'kube-controller-manager');
+  }
+  const controller = new Controller({
+    api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: winston.createLogger({ silent: true }), namespaces: [NS], dryRun: false,
+    debounceMs: 0, workers: 2, resyncPeriodMs: 0, qps: 0, burst: 1, waveThreshold: 2, waveTimeoutMs: 10 * 60_000,
+  });
+  const settle = async () => {
+    await flushMicrotasks();
+    await clock.runUntilIdle(1_000);
+  };
+  await controller.start();
+  controller.runWorkers();
+  await settle();
+  const rolled = () => cluster.writes.filter((w) => w.by === 'operator' && w.templateChanged).map((w) => w.name);
+  return { clock, cluster, controller, settle, rolled };
+}
+
 describe('waves through the controller', () => {
   it('rolls the canary first, the rest once it rolled out healthy, each once', async () => {
     const h = await harness();
@@ -211,6 +254,25 @@ describe('waves through the controller', () => {
     const h = await harness({ waveThreshold: 0 });
     await h.change('2');
     expect(h.rolled()).to.have.length(8);
+    await h.controller.stop();
+  });
+
+  it('a relist that commits two shared ConfigMaps at once rolls both canaries, though one is in a later wave of the other', async () => {
+    // Regression: handling a's change evaluated m-w2 (not changed by a) and, through its gate,
+    // planned b before m-w2 was marked changed by b; b's change then skipped m-w2 as evaluated,
+    // and b's canary waited for a's wave (its timeout: 10 minutes).
+    const h = await twoSharedHarness();
+    expect(h.rolled()).to.deep.equal([]);
+    const lists = h.cluster.requests.list;
+    // The ConfigMap watch breaks; both change meanwhile, and history is compacted: 410, relist.
+    h.cluster.closeWatches('configmaps', new Error('connection reset'));
+    h.cluster.update('configmaps', NS, 'a', (cm) => void ((cm as Record<string, unknown>)['data'] = { x: '1', y: '2' }));
+    h.cluster.update('configmaps', NS, 'b', (cm) => void ((cm as Record<string, unknown>)['data'] = { k: '2' }));
+    h.cluster.compact();
+    await h.settle();
+    expect(h.cluster.requests.list, 'the ConfigMaps were relisted').to.be.greaterThan(lists);
+    // The canaries of a and of b roll now, while a's canary is still rolling out; nobody else.
+    expect(h.rolled().sort(), "b's canary m-w2 must roll with a's canary a-0, not wait for a's wave").to.deep.equal(['a-0', 'm-w2']);
     await h.controller.stop();
   });
 });
