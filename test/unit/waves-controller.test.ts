@@ -74,8 +74,10 @@ async function twoSharedHarness() {
   const clock = new VirtualClock();
   const cluster = new FakeCluster();
   cluster.autoDeliver = true;
-  cluster.put('configmaps', { metadata: { name: 'a', namespace: NS }, data: { x: '1', y: '1' } });
-  cluster.put('configmaps', { metadata: { name: 'b', namespace: NS }, data: { k: '1' } });
+  const a = { metadata: { name: 'a', namespace: NS }, data: { x: '1', y: '1' } };
+  const b = { metadata: { name: 'b', namespace: NS }, data: { k: '1' } };
+  cluster.put('configmaps', a);
+  cluster.put('configmaps', b);
   const whole = (cm: string) => ({ envFrom: [{ configMapRef: { name: cm } }] });
   const consumers: Record<string, Record<string, unknown>> = {
     'a-0': whole('a'),
@@ -85,10 +87,11 @@ async function twoSharedHarness() {
     'x-2': whole('b'),
   };
   for (const [name, reads] of Object.entries(consumers)) {
-    cluster.put('deployments', {
+    const d = {
       metadata: { name, namespace: NS, annotations: { 'config-reload.dev/enabled': 'true' } },
       spec: { replicas: 1, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'app:1', ...reads }] } } },
-    });
+    };
+    cluster.put('deployments', d);
     cluster.update('deployments', NS, name, (d) => {
       (d as Record<string, unknown>)['status'] = { observedGeneration: d.metadata.generation ?? 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 };
     }, 'kube-controller-manager');
