@@ -456,11 +456,11 @@ export class Controller {
         this.workloads.configChanged(key, `${change.kind} ${change.name}`, this.sources.get(change.kind)?.lastContentChange(change.key, consumed.keys));
       }
     }
-    // A shared object's plan, rebuilt for the new content, has evaluated its consumers not rolled
-    // yet (#wavesMoved): they are not evaluated a second time in the same pass.
-    // Only when this very call evaluated them: verdicts said in an earlier pass (a relist
-    // commits every changed object before any is handled, and a gate may plan another shared
-    // object on the way) were said before these consumers were marked changed.
+    // A shared object's plan, rebuilt for the new content, evaluates its consumers not rolled yet
+    // (#wavesMoved): they are not evaluated a second time here — but only when this very call
+    // evaluated them. Verdicts said in an earlier pass (a relist commits every changed object
+    // before any is handled, and a gate may plan another shared object on the way) were said
+    // before these consumers were marked changed.
     this.#pendingEvaluated.clear();
     const plan = this.waves.plan(change);
     const evaluated = plan && this.#pendingEvaluated.has(change.key) ? new Set<string>(plan.plan.pending) : undefined;

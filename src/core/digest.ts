@@ -163,7 +163,7 @@ export function consumedPartChanged(consumed: ConsumedSource, before: SourceCont
  * v2 was defined that way. It is written out here because object-hash's generic walk cost
  * 55 µs per digest, and a change of a ConfigMap read by 1,000 workloads computes each of their
  * digests — 60 ms and more in one synchronous block that every other change waited behind
- * (bench/results/busy). A unit test holds this equal to object-hash on random inputs, and the
+ * (CPU profiles of the fan-out benchmark). A unit test holds this equal to object-hash on random inputs, and the
  * golden vectors in test/unit/digest.test.ts pin the bytes. Sources go in `kind/name` order
  * (kinds compared first: no kind is a prefix of another), keys in code-unit order.
  */
