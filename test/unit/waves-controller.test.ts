@@ -21,6 +21,18 @@ function deployment(name: string, canary = false) {
   };
 }
 
+/** Starts the controller and its workers, and settles; `settle` runs the microtasks and the timers due within 1 s. */
+async function started(controller: Controller, clock: VirtualClock): Promise<() => Promise<void>> {
+  const settle = async () => {
+    await flushMicrotasks();
+    await clock.runUntilIdle(1_000);
+  };
+  await controller.start();
+  controller.runWorkers();
+  await settle();
+  return settle;
+}
+
 async function harness(settings: Partial<ControllerSettings> = {}, canary?: string) {
   const clock = new VirtualClock();
   const cluster = new FakeCluster();
@@ -39,10 +51,6 @@ async function harness(settings: Partial<ControllerSettings> = {}, canary?: stri
     },
     observer: { waveHeld: (source, n) => void held.push([source.name, n]) },
   });
-  const settle = async () => {
-    await flushMicrotasks();
-    await clock.runUntilIdle(1_000);
-  };
   /** Writes the status the deployment controller would: observed, and healthy or failed. */
   const status = (name: string, state: 'healthy' | 'failed' | 'progressing') => cluster.update('deployments', NS, name, (d) => {
     const generation = d.metadata.generation ?? 1;
@@ -53,9 +61,7 @@ async function harness(settings: Partial<ControllerSettings> = {}, canary?: stri
         : { observedGeneration: generation, replicas: 2, updatedReplicas: 1, availableReplicas: 1 };
   }, 'kube-controller-manager');
   for (const name of NAMES) status(name, 'healthy');
-  await controller.start();
-  controller.runWorkers();
-  await settle();
+  const settle = await started(controller, clock);
   const rolled = () => cluster.writes.filter((w) => w.by === 'operator' && w.templateChanged).map((w) => w.name);
   const change = async (value: string) => {
     cluster.update('configmaps', NS, 'shared', (cm) => void ((cm as Record<string, unknown>)['data'] = { a: value }));
@@ -100,13 +106,7 @@ async function twoSharedHarness() {
     api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: winston.createLogger({ silent: true }), namespaces: [NS], dryRun: false,
     debounceMs: 0, workers: 2, resyncPeriodMs: 0, qps: 0, burst: 1, waveThreshold: 2, waveTimeoutMs: 10 * 60_000,
   });
-  const settle = async () => {
-    await flushMicrotasks();
-    await clock.runUntilIdle(1_000);
-  };
-  await controller.start();
-  controller.runWorkers();
-  await settle();
+  const settle = await started(controller, clock);
   const rolled = () => cluster.writes.filter((w) => w.by === 'operator' && w.templateChanged).map((w) => w.name);
   return { clock, cluster, controller, settle, rolled };
 }
