@@ -14,8 +14,9 @@ import winston from 'winston';
 import { digestKey } from '../../src/core/digest.ts';
 import { Controller } from '../../src/controller.ts';
 import type { KubeObject } from '../../src/kube/cluster-api.ts';
+import { startSettled } from '../../test/support/controller-start.ts';
 import { FakeCluster } from '../../test/support/fake-cluster.ts';
-import { flushMicrotasks, VirtualClock } from '../../test/support/virtual-clock.ts';
+import { VirtualClock } from '../../test/support/virtual-clock.ts';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string' }, out: { type: 'string' } } });
 const sizes = (values.sizes ?? '500,1000,2000').split(',').map(Number);
@@ -47,13 +48,7 @@ async function fanOut(n: number, threshold: number): Promise<{ rolled: number; m
     debounceMs: 0, workers: 2, resyncPeriodMs: 0, qps: 0, burst: 1, waveThreshold: threshold, waveTimeoutMs: 600_000,
     events: { normal: async () => undefined, warning: async () => undefined },
   });
-  const settle = async () => {
-    await flushMicrotasks();
-    await clock.runUntilIdle(1_000);
-  };
-  await controller.start();
-  controller.runWorkers();
-  await settle();
+  const settle = await startSettled(controller, clock);
   const t0 = performance.now();
   cluster.update('configmaps', NS, 'shared', (cm) => void ((cm as Record<string, unknown>)['data'] = { a: '2' }));
   await settle();

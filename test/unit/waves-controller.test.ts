@@ -8,6 +8,7 @@ import { digestKey } from '../../src/core/digest.ts';
 import { Controller, type ControllerSettings } from '../../src/controller.ts';
 import { contentToken } from '../../src/core/waves.ts';
 import type { InvolvedObject } from '../../src/observability/events.ts';
+import { startSettled } from '../support/controller-start.ts';
 import { FakeCluster } from '../support/fake-cluster.ts';
 import { flushMicrotasks, VirtualClock } from '../support/virtual-clock.ts';
 
@@ -19,18 +20,6 @@ function deployment(name: string, canary = false) {
     metadata: { name, namespace: NS, annotations: { 'config-reload.dev/enabled': 'true', ...(canary ? { 'config-reload.dev/canary': 'true' } : {}) } },
     spec: { replicas: 1, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'app:1', envFrom: [{ configMapRef: { name: 'shared' } }] }] } } },
   };
-}
-
-/** Starts the controller and its workers, and settles; `settle` runs the microtasks and the timers due within 1 s. */
-async function started(controller: Controller, clock: VirtualClock): Promise<() => Promise<void>> {
-  const settle = async () => {
-    await flushMicrotasks();
-    await clock.runUntilIdle(1_000);
-  };
-  await controller.start();
-  controller.runWorkers();
-  await settle();
-  return settle;
 }
 
 async function harness(settings: Partial<ControllerSettings> = {}, canary?: string) {
@@ -61,7 +50,7 @@ async function harness(settings: Partial<ControllerSettings> = {}, canary?: stri
         : { observedGeneration: generation, replicas: 2, updatedReplicas: 1, availableReplicas: 1 };
   }, 'kube-controller-manager');
   for (const name of NAMES) status(name, 'healthy');
-  const settle = await started(controller, clock);
+  const settle = await startSettled(controller, clock);
   const rolled = () => cluster.writes.filter((w) => w.by === 'operator' && w.templateChanged).map((w) => w.name);
   const change = async (value: string) => {
     cluster.update('configmaps', NS, 'shared', (cm) => void ((cm as Record<string, unknown>)['data'] = { a: value }));
@@ -106,7 +95,7 @@ async function twoSharedHarness() {
     api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: winston.createLogger({ silent: true }), namespaces: [NS], dryRun: false,
     debounceMs: 0, workers: 2, resyncPeriodMs: 0, qps: 0, burst: 1, waveThreshold: 2, waveTimeoutMs: 10 * 60_000,
   });
-  const settle = await started(controller, clock);
+  const settle = await startSettled(controller, clock);
   const rolled = () => cluster.writes.filter((w) => w.by === 'operator' && w.templateChanged).map((w) => w.name);
   return { clock, cluster, controller, settle, rolled };
 }
