@@ -7,7 +7,8 @@ import type { SourceKind } from './core/types.ts';
 
 export type LogFormat = 'json' | 'text';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
-export type TemplateOrder = 'resource-version' | 'off';
+import type { TemplateOrder } from './core/ordering.ts';
+export type { TemplateOrder } from './core/ordering.ts';
 
 export interface Config {
   kubeconfig: string | undefined;

@@ -9,7 +9,7 @@
 // would look absent.
 import type { Logger } from 'winston';
 import type { Config } from './config.ts';
-import { consumedPartChanged, type DigestKey } from './core/digest.ts';
+import type { DigestKey } from './core/digest.ts';
 import { quoteValue } from './core/annotations.ts';
 import { type SourceKey, sourceKey, type WorkloadKey, type WorkloadKind } from './core/keys.ts';
 import type { Decision, SourceKind } from './core/types.ts';
@@ -399,11 +399,16 @@ export class Controller {
         observer?.reconciled?.(seconds, 'success');
         // A roll in a wave moves that wave: a dry-run's simulated roll is all there is to see of it.
         const w = result.decision?.wave ? this.workloads.get(key) : undefined;
-        if (w) this.#planSoon(this.waves.sourcesOf(w));
+        if (w) this.#planSoon(this.waves.sourcesOf(w, result.decision));
         return;
       }
       case 'requeueAfter':
         this.queue.forget(key);
+        // A refused roll fails its wave: the plans it belongs to are built again.
+        if (result.refused) {
+          const w = this.workloads.get(key);
+          if (w) this.#planSoon(this.waves.sourcesOf(w, result.refused));
+        }
         observer?.reconciled?.(seconds, 'success');
         this.#log.debug('requeued', { workload: key, afterMs: result.delayMs, reason: result.reason });
         this.queue.addAfter(key, result.delayMs);
@@ -431,8 +436,6 @@ export class Controller {
    */
   #enqueueIfNeeded(w: WorkloadState, flow: string): boolean {
     const decision = this.reconciler.evaluate(w);
-    // What a workload consumes when first seen is what its pods run until it is adopted.
-    if (decision.code === 'first_seen' && w.firstSeenDigest === undefined && decision.digest) this.workloads.firstSeen(w.key, w.uid, decision.digest);
     if (decision.action === 'none' && !decision.warning) return false;
     this.queue.add(w.key, { lane: decision.action === 'roll' ? 'change' : 'housekeeping', flow });
     return true;
@@ -447,20 +450,9 @@ export class Controller {
       return;
     }
     const consumers = [...this.index.consumersOf(change.key)];
-    // Every consumer is marked first, so that the waves are planned once for the whole fan-out.
-    // Named as a change only where what the workload reads changed (key precision): the names
-    // feed the roll's reason and the rules that ask "did it change since…".
-    for (const key of consumers) {
-      const consumed = this.workloads.get(key)?.consumed.find((c) => c.kind === change.kind && c.name === change.name);
-      if (consumed && consumedPartChanged(consumed, change.before, change.after)) {
-        this.workloads.configChanged(key, `${change.kind} ${change.name}`, this.sources.get(change.kind)?.lastContentChange(change.key, consumed.keys));
-      }
-    }
     // A shared object's plan, rebuilt for the new content, evaluates its consumers not rolled yet
     // (#wavesMoved): they are not evaluated a second time here — but only when this very call
-    // evaluated them. Verdicts said in an earlier pass (a relist commits every changed object
-    // before any is handled, and a gate may plan another shared object on the way) were said
-    // before these consumers were marked changed.
+    // evaluated them (verdicts said in an earlier pass predate this change).
     this.#pendingEvaluated.clear();
     const plan = this.waves.plan(change);
     const evaluated = plan && this.#pendingEvaluated.has(change.key) ? new Set<string>(plan.plan.pending) : undefined;
@@ -479,6 +471,16 @@ export class Controller {
    */
   #wavesMoved(plan: SourcePlan): void {
     const { source, plan: waves } = plan;
+    // No longer shared (or gone): what was said of it goes with it.
+    if (plan.signature === 'unshared') {
+      this.#rolling.delete(source);
+      this.#held.delete(source);
+      this.#verdictsSaid.delete(source);
+      this.#waveTimers.get(source)?.timer.cancel();
+      this.#waveTimers.delete(source);
+      this.#opts.observer?.waveHeld?.(plan, 0);
+      return;
+    }
     const dry = this.#opts.dryRun;
     const rolling = `${plan.token}|${waves.frontier}`;
     if (!waves.active || waves.frontier >= waves.waves.length) this.#rolling.delete(source);
@@ -579,11 +581,11 @@ export class Controller {
   #sourceSink(store: SourceStore, namespace: string | undefined): ReflectorSink<SourceLike> {
     return {
       upsert: (obj) => {
-        const change = store.observe(obj);
+        const change = store.observe(obj, namespace ?? '');
         if (change) this.#configChanged(change);
       },
       remove: (obj) => {
-        const change = store.observeDeleted(obj);
+        const change = store.observeDeleted(obj, namespace ?? '');
         if (change) this.#configChanged(change);
       },
       beginList: () => {
@@ -600,7 +602,7 @@ export class Controller {
 
   #workloadSink(kind: WorkloadKind, namespace: string | undefined): ReflectorSink<WorkloadLike> {
     return {
-      upsert: (d, created) => this.#workloadObserved(this.workloads.observe(kind, d, created)),
+      upsert: (d, created) => this.#workloadObserved(this.workloads.observe(kind, d, created, namespace ?? '')),
       remove: (d) => {
         const removed = this.workloads.remove(this.workloads.keyOf(kind, d));
         if (removed) {
@@ -612,8 +614,8 @@ export class Controller {
         const replacement = this.workloads.beginReplace(kind, namespace);
         return {
           add: (d) => replacement.add(d),
-          commit: () => {
-            const { observed, removed } = replacement.commit();
+          commit: (rv) => {
+            const { observed, removed } = replacement.commit(rv);
             for (const gone of removed) {
               this.index.delete(gone.key);
               this.#consumerMoved(gone.namespace, gone.consumed);

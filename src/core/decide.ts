@@ -10,9 +10,22 @@ export interface SourceName {
   name: string;
 }
 
+/** One consumed object: what the workload reads of it now, and what its pods run (src/reconcile/pods.ts). */
+export interface PartInput {
+  kind: SourceKind;
+  name: string;
+  /** "Kind/name", as the record names it. */
+  id: string;
+  current: string;
+  /** Undefined when it cannot be established: an unknown falls on the side of a roll. */
+  running: string | undefined;
+  /** config-reload.dev/ignore: a difference in it rolls nothing. */
+  ignored: boolean;
+}
+
 export interface DecisionInput {
   optIn: OptIn;
-  /** The workload's metadata config-hash annotation: what the operator last accounted for. */
+  /** The workload's metadata config-hash annotation (or our unconfirmed write's). */
   recordedDigest: string | undefined;
   /** workloadDigest over the current index. */
   desiredDigest: string;
@@ -25,22 +38,14 @@ export interface DecisionInput {
    * watch is forbidden): their absence is not known to be real, so nothing is decided.
    */
   unavailable?: SourceKind[];
-  /**
-   * Config objects ("Kind name") whose content changed since the digest was last accounted for
-   * — for a workload not adopted yet, since the operator first saw it. Named in the reason; for
-   * a workload not adopted yet, a change is also what makes its adoption a roll.
-   */
-  changed?: string[];
-  /**
-   * The current pod template was written after the last change of every consumed ConfigMap
-   * (src/core/ordering.ts). Its rollout started pods that read the current configuration, so a
-   * second roll would only repeat it. False when the order is unknown.
-   */
-  templateCarriesConfig?: boolean;
-  /** Not adopted yet: the desired digest when the operator first saw it (a change back to it is no change). */
-  firstSeenDigest?: string | undefined;
-  /** Someone else changed the pod template after the recorded digest was accounted for (its pods read the configuration of that moment). */
-  templateChangedSinceRecord?: boolean;
+  /** Per consumed object, what the workload reads now and what its pods run. */
+  parts?: PartInput[];
+  /** The operator's record (src/core/record.ts) exists and is comparable (this format and key). */
+  hasRecord?: boolean;
+  /** The record describes the pods as they run: its template is the current one, its parts what they run. */
+  recordCurrent?: boolean;
+  /** Someone wrote the pod template after the record. */
+  templateMoved?: boolean;
 }
 
 type Check = (input: DecisionInput) => Decision | undefined;
@@ -95,7 +100,7 @@ const sourceUnavailable: Check = ({ unavailable }) =>
 // cannot start. The digest, which hashes the object as absent, is recorded only when nothing
 // comparable was: then the object's creation changes the digest and rolls the workload. An
 // existing record is kept for the same reason.
-const requiredSourceMissing: Check = ({ recordedDigest, desiredDigest, missingRequired, keyId }) => {
+const requiredSourceMissing: Check = ({ recordedDigest, desiredDigest, missingRequired, keyId, parts }) => {
   if (missingRequired.length === 0) return undefined;
   const secret = missingRequired.some((s) => s.kind === 'Secret');
   const code = secret ? 'secret_missing' : 'configmap_missing';
@@ -103,107 +108,139 @@ const requiredSourceMissing: Check = ({ recordedDigest, desiredDigest, missingRe
   const missing = `required ${names(missingRequired)} missing`;
   if (recordedDigest === undefined || !isComparable(recordedDigest, keyId)) {
     return {
-      action: 'adopt', code, warning, digest: desiredDigest,
+      action: 'adopt', code, warning, digest: desiredDigest, parts: recordOf(parts, false),
       reason: `${missing}: recorded digest without rolling; the workload rolls once ${missingRequired.length > 1 ? 'they appear' : 'it appears'}`,
     };
   }
   return { action: 'none', code, warning, reason: `${missing}: not rolling, the new pods could not start` };
 };
 
-// Adoption does not roll: a workload seen for the first time was started with whatever
-// configuration existed when the operator first saw it, as far as anyone can tell. Adoptions
-// wait behind rolls at their own pace (the housekeeping lane, "Work queue" in
-// docs/architecture.md), so a consumed object may change between that first sight and the
-// adoption: that change is one the workload's pods have not seen, and it rolls — unless a
-// template change written after it already carried it.
-const firstSeen: Check = ({ recordedDigest, desiredDigest, changed, firstSeenDigest, templateCarriesConfig: carries }) => {
-  if (recordedDigest !== undefined) return undefined;
-  if (changed !== undefined && changed.length > 0 && !carries && desiredDigest !== firstSeenDigest) {
-    return {
-      action: 'roll',
-      code: 'changed_before_adoption',
-      reason: `${list(changed)} changed after the operator first saw the workload, before it was adopted: rolling`,
-      digest: desiredDigest,
-    };
-  }
-  return { action: 'adopt', code: 'first_seen', reason: 'first seen; recorded digest, no roll', digest: desiredDigest };
+function differing(parts: readonly PartInput[] | undefined, unknown: boolean): PartInput[] {
+  return (parts ?? []).filter((p) => !p.ignored && (unknown ? p.running === undefined : p.running !== undefined && p.running !== p.current));
+}
+
+/** What to record: what the pods will run after this write. */
+function recordOf(parts: readonly PartInput[] | undefined, rolled: boolean): ReadonlyMap<string, string> {
+  return new Map((parts ?? []).map((p) => [p.id, rolled ? p.current : p.running ?? p.current]));
+}
+
+function display(parts: readonly PartInput[]): string[] {
+  return parts.map((p) => `${p.kind} ${p.name}`);
+}
+
+function isLegacy({ recordedDigest, keyId, hasRecord }: DecisionInput): boolean {
+  return !hasRecord && recordedDigest !== undefined && isComparable(recordedDigest, keyId);
+}
+
+// The pods run other configuration than the current one: roll. Before adoption too — a
+// workload seen created, or changed before its adoption came up, runs what existed then.
+const podsBehind: Check = (input) => {
+  const behind = differing(input.parts, false);
+  if (behind.length === 0) return undefined;
+  const names = display(behind);
+  const adopted = input.hasRecord === true || isLegacy(input);
+  return {
+    action: 'roll',
+    code: adopted ? 'config_changed' : 'changed_before_adoption',
+    reason: adopted ? `${list(names)} changed: rolling`
+      : `${list(names)} changed after the workload's pods started, before it was adopted: rolling`,
+    digest: input.desiredDigest, parts: recordOf(input.parts, true), for: names,
+  };
 };
+
+// What the pods run cannot be established for some object. A record made before records
+// carried parts is compared whole; otherwise the pod template was written at a moment this
+// process did not see (before it ran, or in a relist's gap) while the object changed, and the
+// pods may run a version that is neither: never a miss, so roll.
+const podsUnknown: Check = (input) => {
+  const unknown = differing(input.parts, true);
+  if (unknown.length === 0) return undefined;
+  const { recordedDigest, desiredDigest } = input;
+  if (!input.hasRecord && recordedDigest !== undefined && !isComparable(recordedDigest, input.keyId)) return undefined; // re-recorded below
+  const names = display(unknown);
+  if (isLegacy(input)) {
+    if (recordedDigest === desiredDigest) return undefined; // completed below
+    return { action: 'roll', code: 'config_changed', reason: 'consumed configuration changed: rolling', digest: desiredDigest, parts: recordOf(input.parts, true), for: names };
+  }
+  return {
+    action: 'roll',
+    code: 'template_between_changes',
+    reason: `the pod template was written at a moment the operator did not see while ${list(names)} changed: its pods may run an older version; rolling`,
+    digest: desiredDigest, parts: recordOf(input.parts, true), for: names,
+  };
+};
+
+// Adoption does not roll: a workload seen for the first time runs, as far as anyone can tell,
+// what existed when the operator first saw it.
+const firstSeen: Check = ({ recordedDigest, desiredDigest, hasRecord, parts }) =>
+  hasRecord || recordedDigest !== undefined ? undefined
+    : { action: 'adopt', code: 'first_seen', reason: 'first seen; recorded digest, no roll', digest: desiredDigest, parts: recordOf(parts, false) };
 
 // A digest of another format cannot be compared with this one; re-recording it is what lets the
 // format change without rolling every workload.
-const otherFormat: Check = ({ recordedDigest, desiredDigest }) => {
-  if (recordedDigest === undefined || isCurrentFormat(recordedDigest)) return undefined;
+const otherFormat: Check = ({ recordedDigest, desiredDigest, hasRecord, parts }) => {
+  if (hasRecord || recordedDigest === undefined || isCurrentFormat(recordedDigest)) return undefined;
   const from = digestFormat(recordedDigest) ?? 'unknown';
   return {
-    action: 'adopt',
-    code: 'format_upgrade',
+    action: 'adopt', code: 'format_upgrade',
     reason: `digest format ${from} → ${DIGEST_FORMAT}: re-recorded without rolling`,
-    digest: desiredDigest,
+    digest: desiredDigest, parts: recordOf(parts, false),
   };
 };
 
 // A digest made with another key (the key Secret was deleted and made anew) cannot be compared:
 // re-recording it is the only safe step. What changed while the operator was down is lost.
-const otherKey: Check = ({ recordedDigest, desiredDigest, keyId }) =>
-  recordedDigest !== undefined && keyId !== undefined && isCurrentFormat(recordedDigest) && digestKeyId(recordedDigest) !== keyId
+const otherKey: Check = ({ recordedDigest, desiredDigest, keyId, hasRecord, parts }) =>
+  !hasRecord && recordedDigest !== undefined && keyId !== undefined && isCurrentFormat(recordedDigest) && digestKeyId(recordedDigest) !== keyId
     ? {
-        action: 'adopt',
-        code: 'key_changed',
+        action: 'adopt', code: 'key_changed',
         reason: 'the recorded digest was made with another digest key: re-recorded without rolling',
-        digest: desiredDigest,
+        digest: desiredDigest, parts: recordOf(parts, false),
       }
     : undefined;
 
-// Any pod-template change (an image, a reference, a restart annotation, the operator's own roll)
-// written after the configuration changed rolled the workload onto the new configuration already.
-const templateCarriesConfig: Check = ({ desiredDigest, templateCarriesConfig: carries }) =>
-  carries
+// A digest recorded by a version that wrote no record, equal to the current one: the record is
+// completed, once, without rolling.
+const legacyRecord: Check = (input) =>
+  isLegacy(input)
     ? {
-        action: 'adopt',
-        code: 'template_changed',
-        reason: 'the pod template changed after the configuration did, and that rollout carries it: re-recorded without a second roll',
-        digest: desiredDigest,
+        action: 'adopt', code: 'record_upgrade',
+        reason: 'digest recorded by an earlier version: record completed without rolling',
+        digest: input.desiredDigest, parts: recordOf(input.parts, false),
       }
     : undefined;
 
-const upToDate: Check = ({ recordedDigest, desiredDigest }) =>
-  recordedDigest === desiredDigest ? { action: 'none', code: 'up_to_date', reason: 'up to date' } : undefined;
+const upToDate: Check = ({ recordCurrent }) =>
+  recordCurrent ? { action: 'none', code: 'up_to_date', reason: 'up to date' } : undefined;
 
-// The digest is back where it was recorded, but the pod template was changed in between while a
-// consumed object was changing, and not after its last change: the pods that change started may
-// have read a version that is neither (a helm upgrade and its rollback within one debounce).
-const templateBetweenChanges: Check = ({ recordedDigest, desiredDigest, changed, templateChangedSinceRecord, templateCarriesConfig: carries }) =>
-  recordedDigest === desiredDigest && templateChangedSinceRecord === true && changed !== undefined && changed.length > 0 && !carries
-    ? {
-        action: 'roll',
-        code: 'template_between_changes',
-        reason: `the pod template changed while ${list(changed)} changed and changed back: its pods may run neither version; rolling`,
-        digest: desiredDigest,
-      }
-    : undefined;
-
-const configurationChanged: Check = ({ desiredDigest, changed }) => ({
-  action: 'roll',
-  code: 'config_changed',
-  reason:
-    changed !== undefined && changed.length > 0
-      ? `${list(changed)} changed: rolling`
-      : 'consumed configuration changed: rolling',
-  digest: desiredDigest,
-});
+// The pods run the current configuration but the record does not say so: someone rolled the
+// workload after the configuration changed (that rollout carried it), or it reads an object
+// the record does not name yet. Re-recorded, without a second roll.
+const reRecord: Check = ({ desiredDigest, templateMoved, parts }) => templateMoved
+  ? {
+      action: 'adopt', code: 'template_changed',
+      reason: 'the pod template changed after the configuration did, and that rollout carries it: re-recorded without a second roll',
+      digest: desiredDigest, parts: recordOf(parts, false),
+    }
+  : {
+      action: 'adopt', code: 're_recorded',
+      reason: 'what the workload reads changed without a change of what its pods run: re-recorded, no roll',
+      digest: desiredDigest, parts: recordOf(parts, false),
+    };
 
 const CHECKS: readonly Check[] = [
   notOptedIn,
   malformedAnnotation,
   sourceUnavailable,
   requiredSourceMissing,
+  podsBehind,
+  podsUnknown,
   firstSeen,
   otherFormat,
   otherKey,
-  templateBetweenChanges,
+  legacyRecord,
   upToDate,
-  templateCarriesConfig,
-  configurationChanged,
+  reRecord,
 ];
 
 /** Decides, from state alone, whether a workload is left alone, adopted, or rolled, and why. */
@@ -212,6 +249,6 @@ export function decide(input: DecisionInput): Decision {
     const decision = check(input);
     if (decision !== undefined) return decision;
   }
-  // configurationChanged always settles; this only satisfies the type checker.
+  // reRecord always settles; this only satisfies the type checker.
   throw new Error('decide: no check settled the decision');
 }

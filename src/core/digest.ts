@@ -213,3 +213,30 @@ export function digestFormat(digest: string): string | undefined {
 export function digestKeyId(digest: string): string | undefined {
   return SHAPES['v2']?.exec(digest)?.[1];
 }
+
+/** Hex characters of a part: 64 bits, for telling one object's contents apart, never for security. */
+const PART_HEX_LENGTH = 16;
+
+/**
+ * What a workload reads of one config object, as a keyed digest (src/core/record.ts): its
+ * presence and the digests of the keys it reads. Two contents give the same part exactly when
+ * consumedPartChanged says they do not differ for this consumer.
+ */
+export function sourcePart(consumed: ConsumedSource, content: SourceContent | undefined, key: DigestKey): string {
+  const mac = key.hmac();
+  const field = (text: string): void => {
+    mac.update(`${Buffer.byteLength(text)}:`).update(text);
+  };
+  field('part');
+  field(consumed.kind);
+  field(consumed.name);
+  if (content === undefined) field('absent');
+  else {
+    field('present');
+    for (const [k, digest] of consumedEntries(consumed, content)) {
+      field(k);
+      field(digest ?? '-');
+    }
+  }
+  return mac.digest('hex').slice(0, PART_HEX_LENGTH);
+}

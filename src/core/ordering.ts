@@ -1,9 +1,6 @@
 // Which came first: a change to a workload's pod template, or a change to the configuration it
-// consumes? A rollout started by a template change written after the configuration changed
-// already runs the new configuration, so the operator records the digest without a second
-// roll (docs/architecture.md, "Ordering").
-//
-// The order comes from resourceVersions. Kubernetes 1.35 made them officially comparable
+// consumes? The pods run the configuration of their template's last write (docs/architecture.md,
+// "What the pods run"), and the order comes from resourceVersions. Kubernetes 1.35 made them officially comparable
 // (KEP-5504): they are etcd revisions, one counter for every object in one etcd, so a
 // ConfigMap's and a Deployment's compare too — as long as both types live in the same etcd,
 // the default (not under --etcd-servers-overrides). Anything that is not a canonical decimal
@@ -23,20 +20,7 @@ export function atOrAfter(a: string | undefined, b: string | undefined): boolean
 }
 
 /**
- * True only when the current pod template is known to have been written after every consumed
- * configuration change: `templateAtLeast` is the earliest resourceVersion the template write can
- * have (exact when the watch delivered it, a lower bound after a relist), `configAtMost` the
- * latest the last consumed configuration change can have. Unknown on either side: false.
+ * Whether resourceVersions of workloads and of config objects may be compared: 'off' for
+ * clusters that keep them in different etcd servers (--etcd-servers-overrides).
  */
-export function templateCarriesConfig(templateAtLeast: bigint | undefined, configAtMost: bigint | undefined): boolean {
-  return templateAtLeast !== undefined && configAtMost !== undefined && templateAtLeast > configAtMost;
-}
-
-export function maxVersion(versions: Iterable<bigint | undefined>): bigint | undefined {
-  let max = 0n;
-  for (const v of versions) {
-    if (v === undefined) return undefined;
-    if (v > max) max = v;
-  }
-  return max;
-}
+export type TemplateOrder = 'resource-version' | 'off';

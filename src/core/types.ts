@@ -43,6 +43,8 @@ export type DecisionCode =
   | 'first_seen'
   | 'changed_before_adoption'
   | 'format_upgrade'
+  | 'record_upgrade'
+  | 're_recorded'
   | 'key_changed'
   | 'source_unavailable'
   | 'template_changed'
@@ -62,6 +64,10 @@ export interface Decision {
   digest?: string;
   /** Set when the situation deserves a Warning (malformed annotation, missing required ConfigMap). */
   warning?: 'MalformedAnnotation' | 'ConfigMapMissing' | 'SecretMissing' | 'SourceUnavailable' | 'WaveHeld';
+  /** What to record as the pods' parts (src/core/record.ts): with adopt and roll. */
+  parts?: ReadonlyMap<string, string>;
+  /** The config objects ("Kind name") a roll is for: those whose difference it carries. */
+  for?: readonly string[];
   /** A roll gated by the waves of a shared config object (src/core/waves.ts): which wave it is in. */
   wave?: { source: string; position: string; token: string };
 }

@@ -23,8 +23,8 @@ import { referencesOf } from '../core/references.ts';
 import type { Action, ConsumedSource, DecisionCode, SourceKind } from '../core/types.ts';
 import { decisionInput, evaluateWorkload, type EvaluationContext } from '../reconcile/evaluate.ts';
 import { type SourceLike, SourceStore } from '../state/source-store.ts';
-import { fingerprint, type WorkloadLike, type WorkloadState, WorkloadStore } from '../state/workload-store.ts';
-import type { Clock } from '../time/clock.ts';
+import { fingerprintOf, templateBase } from '../state/template.ts';
+import { type WorkloadLike, type WorkloadState, WorkloadStore } from '../state/workload-store.ts';
 import type { WatchFilters } from './args.ts';
 import { matchesLabelSelector, parseLabelSelector } from './label-selector.ts';
 
@@ -167,14 +167,6 @@ export function sourceId(kind: SourceKind, name: string): string {
 
 const RESOURCE_OF: Record<SourceKind, string> = { ConfigMap: 'configmaps', Secret: 'secrets' };
 
-// Nothing here waits or expires: the stores take a clock for pending writes, which a one-time
-// read never has.
-const NO_TIME: Clock = {
-  now: () => 0,
-  wallNow: () => 0,
-  after: () => ({ cancel: () => undefined }),
-};
-
 /**
  * Without the installation's key no digest can be made; the decision chain still runs (its
  * first checks do not compare digests) on this stand-in, and every outcome that depends on a
@@ -184,8 +176,8 @@ const STAND_IN_KEY = digestKey(Buffer.alloc(32, 0));
 
 /** The workload's state as the operator's store builds it from one observation. */
 function observeWorkload(kind: WorkloadKind, workload: WorkloadLike, sourceKinds: readonly SourceKind[]): WorkloadState | undefined {
-  // Not `created`: a one-time read does not date the template (see the file comment).
-  return new WorkloadStore(NO_TIME, new Set(sourceKinds)).observe(kind, workload).state;
+  // As a list finds it: a one-time read does not date the template (see the file comment).
+  return WorkloadStore.entryOf(kind, workload, new Set(sourceKinds));
 }
 
 /** The config objects to read for this workload: what the operator's store says it consumes. */
@@ -229,8 +221,8 @@ export function buildExplanation(input: ExplainInput): Explanation {
     sources: { store: (k) => stores.get(k), available: (k) => !unreadableKinds.has(k) },
     digestKey: key,
     now: 0,
-    // The order is unknown to one read: the same outcome as 'off', said explicitly.
-    templateOrder: 'off',
+    // As an operator starting now: what one read shows, no event history.
+    templateOrder: 'resource-version',
   };
   const operatorDecision = evaluateWorkload(state, ctx);
   const desired = decisionInput(state, ctx).desiredDigest;
@@ -515,16 +507,18 @@ function notRetained(kind: WorkloadKind, d: WorkloadLike): WorkloadState {
     optIn: { kind: 'out' },
     consumed: [],
     rollout: { onDelete: false, partition: 0 },
-    templateFingerprint: fingerprint(d.spec?.template),
-    templateWrittenAtLeast: undefined,
-    recordedDigest: d.metadata?.annotations?.[HASH_ANNOTATION],
+    template: fingerprintOf(d.spec?.template),
+    templateBase: templateBase(d.spec?.template),
     templateDigest: d.spec?.template?.metadata?.annotations?.[HASH_ANNOTATION],
-    templateSinceRecord: false,
+    templateRestart: undefined,
+    recordedDigest: d.metadata?.annotations?.[HASH_ANNOTATION],
+    record: undefined,
+    recordValue: undefined,
+    templateWritten: undefined,
+    firstSeen: undefined,
     pendingWrite: undefined,
-    simulatedDigest: undefined,
-    changed: new Set<string>(),
-    changedSince: undefined,
-    firstSeenDigest: undefined,
+    simulated: undefined,
+    refusedRoll: undefined,
     health: 'healthy',
     progressingSince: undefined,
     canary: false,

@@ -1,15 +1,15 @@
 // What the operator would do for one workload now, from state alone: the desired digest over
-// the current config objects, what is missing or cannot be watched, the order of template and
-// configuration changes — handed to the pure decision chain. The operator's reconciler and
-// the `explain` command both call this, so the two cannot disagree.
-import type { TemplateOrder } from '../config.ts';
+// the current config objects, what is missing or cannot be watched, and what the pods run per
+// consumed object (src/reconcile/pods.ts) — handed to the pure decision chain. The operator's
+// reconciler and the `explain` command both call this, so the two cannot disagree.
 import { decide, type DecisionInput } from '../core/decide.ts';
-import { type DigestKey, workloadDigest } from '../core/digest.ts';
+import { type DigestKey, digestFormat, digestKeyId, DIGEST_FORMAT, workloadDigest } from '../core/digest.ts';
 import { sourceKey } from '../core/keys.ts';
-import { maxVersion, templateCarriesConfig } from '../core/ordering.ts';
+import type { TemplateOrder } from '../core/ordering.ts';
 import type { Decision, SourceContent, SourceKind } from '../core/types.ts';
 import type { SourceStore } from '../state/source-store.ts';
-import { effectiveRecordedDigest, type WorkloadState } from '../state/workload-store.ts';
+import { recordView, type WorkloadState } from '../state/workload-store.ts';
+import { consumedParts } from './pods.ts';
 
 /** The config objects the decisions read: one store per kind watched, and whether it is usable now. */
 export interface SourceView {
@@ -67,20 +67,28 @@ export function decisionInput(w: WorkloadState, ctx: EvaluationContext): Decisio
     .filter((c) => !c.optional && sources.store(c.kind)?.has(key(c.kind, c.name)) !== true)
     .map((c) => ({ kind: c.kind, name: c.name }));
   const unavailable = [...new Set(w.consumed.map((c) => c.kind))].filter((kind) => !sources.available(kind));
-  // Per key the workload reads: a change to another key of the same object is not one its pods see.
-  const configAtMost = maxVersion(w.consumed.map((c) => sources.store(c.kind)?.lastContentChange(key(c.kind, c.name), c.keys)));
+  const view = recordView(w, ctx.now);
+  // A record is compared only with a digest of this format and key, written with it.
+  const comparable = view.recordedDigest !== undefined && digestFormat(view.recordedDigest) === DIGEST_FORMAT
+    && digestKeyId(view.recordedDigest) === digestKey.id;
+  const record = comparable ? view.record : undefined;
+  const ordered = ctx.templateOrder === 'resource-version';
+  const parts = consumedParts({ w, view, record, sources, key: digestKey, ordered });
+  // Unordered, a template write by someone else tells nothing (src/reconcile/pods.ts): the record
+  // is not refreshed for it. Ordered, it is, so that a restart finds the record current.
+  const templateMoved = ordered && record !== undefined && record.template !== view.template;
+  const recordCurrent = record !== undefined && !templateMoved
+    && parts.every((p) => p.running !== undefined && record.parts.get(p.id) === p.running);
   return {
     optIn: w.optIn,
-    recordedDigest: effectiveRecordedDigest(w, ctx.now),
+    recordedDigest: view.recordedDigest,
     desiredDigest,
     keyId: digestKey.id,
     unavailable,
     missingRequired,
-    changed: [...w.changed],
-    firstSeenDigest: w.firstSeenDigest,
-    // Between two changes: written after the first change since the record (undated: maybe).
-    templateChangedSinceRecord: w.templateSinceRecord
-      && (w.templateWrittenAtLeast === undefined || w.changedSince === undefined || w.templateWrittenAtLeast > w.changedSince),
-    templateCarriesConfig: ctx.templateOrder === 'resource-version' && templateCarriesConfig(w.templateWrittenAtLeast, configAtMost),
+    parts: parts.map((p) => ({ kind: p.kind, name: p.name, id: p.id, current: p.current, running: p.running, ignored: p.ignored })),
+    hasRecord: record !== undefined,
+    recordCurrent,
+    templateMoved,
   };
 }

@@ -7,12 +7,12 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'winston';
 import type { DigestKey } from '../core/digest.ts';
 import type { WorkloadKey, WorkloadKind } from '../core/keys.ts';
-import type { TemplateOrder } from '../config.ts';
+import type { TemplateOrder } from '../core/ordering.ts';
 import type { Decision } from '../core/types.ts';
 import { describeError, httpStatus, isRetryable, isUidMismatch, retryAfterMs } from '../kube/api-error.ts';
 import { type ClusterApi, DAEMONSETS, DEPLOYMENTS, type ResourceType, STATEFULSETS } from '../kube/cluster-api.ts';
 import type { InvolvedObject } from '../observability/events.ts';
-import { effectiveRecordedDigest, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
+import { recordView, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
 import type { Clock } from '../time/clock.ts';
 import { evaluateWorkload, type SourceView, type WaveGate } from './evaluate.ts';
 import { hashPatch } from './patch.ts';
@@ -65,7 +65,7 @@ export interface ReconcilerDeps {
  */
 export type ReconcileResult =
   | { kind: 'done'; decision?: Decision | undefined; written: boolean }
-  | { kind: 'requeueAfter'; delayMs: number; reason: string }
+  | { kind: 'requeueAfter'; delayMs: number; reason: string; refused?: Decision }
   | { kind: 'retry'; error: string }
   | { kind: 'terminal'; error: string };
 
@@ -108,12 +108,15 @@ export class Reconciler {
     }
 
     const digest = decision.digest as string;
-    const patch = hashPatch(decision.action, digest, w);
+    const planned = hashPatch(decision.action, digest, decision.parts ?? new Map(), w);
+    const patch = planned.patch;
+    const changed = [...decision.for ?? []].sort();
     const detail = {
-      ...fields, changed: [...w.changed].sort(), oldDigest: effectiveRecordedDigest(w, clock.now()) ?? null, newDigest: digest,
+      ...fields, changed, oldDigest: recordView(w, clock.now()).recordedDigest ?? null, newDigest: digest,
     };
+    const outcome = { digest, record: planned.record, template: planned.template, rolled: decision.action === 'roll' };
     if (dryRun) {
-      workloads.writeSimulated(key, w.uid, digest, w.changed);
+      workloads.writeSimulated(key, w.uid, { ...outcome, resourceVersion: w.resourceVersion });
       counted();
       log.info(decision.action === 'roll' ? 'would roll' : 'would adopt', { ...detail, dryRun: true, patch });
       return { kind: 'done', decision, written: false };
@@ -132,9 +135,9 @@ export class Reconciler {
       });
       writtenAt = written.metadata?.resourceVersion ?? '';
     } catch (err) {
-      return this.#patchFailed(w, fields, err, leadership);
+      return this.#patchFailed(w, fields, err, leadership, decision);
     }
-    workloads.writeAcknowledged(key, w.uid, { digest, resourceVersion: writtenAt, rolled: decision.action === 'roll' }, w.changed);
+    workloads.writeAcknowledged(key, w.uid, { ...outcome, resourceVersion: writtenAt });
     counted();
     log.info(decision.action === 'roll' ? 'rolled' : 'adopted', detail);
     if (decision.action === 'roll') {
@@ -148,7 +151,7 @@ export class Reconciler {
     return { kind: 'done', decision, written: true };
   }
 
-  #patchFailed(w: WorkloadState, fields: Record<string, unknown>, err: unknown, leadership?: AbortSignal): ReconcileResult {
+  #patchFailed(w: WorkloadState, fields: Record<string, unknown>, err: unknown, leadership: AbortSignal | undefined, decision: Decision): ReconcileResult {
     const status = httpStatus(err);
     const error = describeError(err);
     this.#deps.observer?.apiError('patch', status);
@@ -179,7 +182,9 @@ export class Reconciler {
     // is counted, not repeated).
     this.#deps.log.error('patch refused by the API server', { ...fields, error, retryInMs: REFUSED_REQUEUE_MS });
     void this.#deps.events?.warning(involvedObject(w), 'PatchRejected', `config-hash patch refused: ${error}`);
-    return { kind: 'requeueAfter', delayMs: REFUSED_REQUEUE_MS, reason: error };
+    // A roll that cannot be written is a failed rollout to the waves it belongs to (src/reconcile/waves.ts).
+    if (decision.action === 'roll' && decision.digest) this.#deps.workloads.writeRefused(w.key, w.uid, decision.digest);
+    return { kind: 'requeueAfter', delayMs: REFUSED_REQUEUE_MS, reason: error, refused: decision };
   }
 
   /**

@@ -9,7 +9,8 @@ import { decide } from '../core/decide.ts';
 import { type SourceKey, sourceKey, type WorkloadKey } from '../core/keys.ts';
 import type { Decision, SourceKind } from '../core/types.ts';
 import { byOrder, contentToken, describeWave, planWaves, type WaveConsumer, type WavePlan, type WaveSettings, type WaveVerdict } from '../core/waves.ts';
-import type { WorkloadState, WorkloadStore } from '../state/workload-store.ts';
+import { currentSince } from '../state/source-history.ts';
+import { recordView, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
 import { decisionInput, type EvaluationContext } from './evaluate.ts';
 
 /** A config object, by its parts (keys are never split back, src/core/keys.ts). */
@@ -91,12 +92,13 @@ export class WaveGates {
     return this.enabled && this.#opts.consumersOf(source).size > this.settings.threshold;
   }
 
-  /** The shared config objects whose change `w` would roll for (every shared one it consumes when the change is not known: a catch-up). */
-  sourcesOf(w: WorkloadState): SourceRef[] {
+  /** The shared config objects a roll of `w` is for (every shared one it consumes when that is not known: a catch-up). */
+  sourcesOf(w: WorkloadState, decision: Decision | undefined): SourceRef[] {
     if (!this.enabled) return [];
-    const all = w.changed.size === 0;
+    const names = new Set(decision?.for ?? []);
+    const all = names.size === 0;
     return w.consumed
-      .filter((c) => all || w.changed.has(`${c.kind} ${c.name}`))
+      .filter((c) => all || names.has(`${c.kind} ${c.name}`))
       .map((c) => ({ kind: c.kind, namespace: w.namespace, name: c.name }))
       .filter((s) => this.isShared(sourceKey(s.kind, s.namespace, s.name)));
   }
@@ -144,7 +146,7 @@ export class WaveGates {
     if (decision.action !== 'roll' || !this.enabled) return decision;
     let go: { plan: SourcePlan; verdict: WaveVerdict } | undefined;
     let wait: { plan: SourcePlan; verdict: Extract<WaveVerdict, { gate: 'wait' }> } | undefined;
-    for (const source of this.sourcesOf(w)) {
+    for (const source of this.sourcesOf(w, decision)) {
       const plan = this.plan(source);
       if (!plan || !plan.plan.active) continue;
       const verdict = plan.plan.verdict(w.key);
@@ -186,16 +188,20 @@ export class WaveGates {
       const w = this.#opts.workloads.get(key);
       if (!w) continue;
       const pending = w.pendingWrite !== undefined && w.pendingWrite.expiresAt > ctx.now;
+      // A roll to this content the apiserver refused: it cannot roll out, as good as failed.
+      const refused = w.refusedRoll !== undefined && w.refusedRoll === decisionInput(w, ctx).desiredDigest;
       // Only a rollout that can carry this content says anything about it: one whose template was
       // written before the content changed (a consumer whose keys did not change, one slow for
       // its own reasons) is not judged. Undated (listed at start-up): judged, the safe side.
-      const changedAt = entry?.contentVersion;
-      const judged = w.templateWrittenAtLeast === undefined || changedAt === undefined || w.templateWrittenAtLeast >= changedAt;
+      const changedAt = currentSince(entry?.history);
+      const written = recordView(w, ctx.now).templateWritten;
+      const judged = written === undefined || changedAt === undefined || written.hi >= changedAt;
       consumers.push({
         key, order: `${w.namespace}/${w.name}/${w.kind}`, canary: w.canary,
-        upToDate: !this.#rolls(w, ctx),
+        // A refused roll was tried and failed: it counts as a member that rolled and failed.
+        upToDate: refused || !this.#rolls(w, ctx),
         // Our roll the watch has not shown yet: its rollout has not even been observed.
-        health: pending ? 'progressing' : judged ? w.health : 'healthy',
+        health: refused ? 'failed' : pending ? 'progressing' : judged ? w.health : 'healthy',
         progressingSince: pending || !judged ? undefined : w.progressingSince,
       });
     }
@@ -238,7 +244,7 @@ export class WaveGates {
     const inputs = w.consumed.flatMap((c) => {
       const store = ctx.sources.store(c.kind);
       const key = sourceKey(c.kind, w.namespace, c.name);
-      return [store?.get(key), ctx.sources.available(c.kind), store?.lastContentChange(key, c.keys)];
+      return [store?.get(key), ctx.sources.available(c.kind), store?.history(key)];
     });
     if (known && ctx.now < known.validUntil && sameItems(known.inputs, inputs)) {
       this.#decisions.set(w, { ...known, sources });

@@ -9,6 +9,7 @@ import { type DigestKey, sourceContent } from '../core/digest.ts';
 import { type SourceKey, sourceKeyOf } from '../core/keys.ts';
 import { parseIgnore, RELEASE_ANNOTATION } from '../core/annotations.ts';
 import { parseResourceVersion } from '../core/ordering.ts';
+import { changedAt, contentsOver, type History, listedAt as listedAtVersion } from './source-history.ts';
 import type { SourceContent, SourceKind } from '../core/types.ts';
 
 /** A ConfigMap or a Secret, as the API sends it (only what is read). */
@@ -25,21 +26,11 @@ export interface SourceEntry {
   /** For the Events about it (a held wave). */
   readonly uid: string;
   readonly resourceVersion: string;
-  /**
-   * The latest resourceVersion the last change of content (creation included) can have: the
-   * version of the watch event that showed it, or of the list that found it.
-   */
-  readonly contentVersion: bigint | undefined;
-  /**
-   * Per key, the latest version its last change can have (a key removed keeps the version of its
-   * removal), so that the order of a template change and a configuration change is established
-   * per key a workload reads (docs/architecture.md, "Who owns which state"). A key never seen
-   * changed last when the object appeared: `appearedVersion`.
-   */
-  readonly keyVersions: ReadonlyMap<string, bigint | undefined>;
-  readonly appearedVersion: bigint | undefined;
+  /** Its content now: per key, a keyed digest. Kept as it is even while ignored (the decision leaves it out). */
   readonly content: SourceContent;
-  /** config-reload.dev/ignore: the content recorded is the one from before it was set, frozen. */
+  /** What its content was, by version, as far as this process saw it (src/state/source-history.ts). */
+  readonly history: History;
+  /** config-reload.dev/ignore: its changes roll nothing by themselves (src/core/decide.ts). */
   readonly ignored: boolean;
   /** The ignore annotation's value when it is malformed (reported once per value). */
   readonly malformedIgnore: string | undefined;
@@ -66,19 +57,21 @@ export interface SourceReplacement {
   commit(resourceVersion: string): SourceChange[];
 }
 
-/** Deleted objects remembered with the version of their deletion (see lastContentChange). */
-const MAX_TOMBSTONES = 10_000;
+/** Histories of deleted objects kept (a few dozen bytes each); older ones are forgotten. */
+const MAX_DELETED = 10_000;
 
 export class SourceStore {
   readonly kind: SourceKind;
   readonly #key: DigestKey;
   #entries = new Map<SourceKey, SourceEntry>();
-  readonly #tombstones = new Map<SourceKey, bigint | undefined>();
-  /**
-   * Any deletion the store does not remember happened at or before this version: the last list
-   * (an object absent from it may have been deleted at any time before), or an evicted tombstone.
-   */
-  #absentSince: bigint | undefined = 0n;
+  /** Histories of objects deleted since (their absence is a content too), oldest first. */
+  readonly #deleted = new Map<SourceKey, History>();
+  /** Per watch scope (a namespace, '' for all): the last version its view reached (an event or a list). */
+  readonly #seen = new Map<string, bigint>();
+  /** Per watch scope: its last list's version: an object with no history is known absent from then on. */
+  readonly #listed = new Map<string, bigint>();
+  /** No history of a deleted object older than this is kept: absence is known only from here on. */
+  #forgottenUntil = 0n;
   #revision = 0;
 
   readonly #onMalformedIgnore: ((entry: SourceEntry, value: string, reason: string) => void) | undefined;
@@ -111,46 +104,55 @@ export class SourceStore {
     return this.#entries.get(key)?.content;
   }
 
-  /**
-   * The latest version the last content change of this object (or its deletion) can have; with
-   * `keys`, of those keys only (null: the whole object).
-   */
-  lastContentChange(key: SourceKey, keys: readonly string[] | null = null): bigint | undefined {
-    const entry = this.#entries.get(key);
-    if (entry) {
-      if (keys === null) return entry.contentVersion;
-      let latest: bigint | undefined = entry.appearedVersion;
-      for (const k of keys) {
-        const v = entry.keyVersions.has(k) ? entry.keyVersions.get(k) : entry.appearedVersion;
-        if (v === undefined) return undefined;
-        if (latest === undefined || v > latest) latest = v;
-      }
-      return latest;
-    }
-    return this.#tombstones.has(key) ? this.#tombstones.get(key) : this.#absentSince;
+  /** What the object's content was by version, as far as known; undefined: nothing known of it (see contentsOver). */
+  history(key: SourceKey): History | undefined {
+    return this.#entries.get(key)?.history ?? this.#deleted.get(key);
   }
 
-  /** A watch event (ADDED or MODIFIED). */
-  observe(cm: SourceLike): SourceChange | undefined {
+  /**
+   * Every content the object may have had in [lo, hi] (hi undefined: up to now), or undefined
+   * when that is not known. An object never seen is absent from its scope's last list on.
+   */
+  contentsOver(key: SourceKey, namespace: string, lo: bigint, hi: bigint | undefined): Array<SourceContent | undefined> | undefined {
+    const history = this.history(key);
+    if (history) return contentsOver(history, lo, hi);
+    const listed = this.#listed.get(namespace) ?? this.#listed.get('');
+    if (listed === undefined) return undefined;
+    const from = listed > this.#forgottenUntil ? listed : this.#forgottenUntil;
+    return lo >= from ? [undefined] : undefined;
+  }
+
+  /** The version since which the object's view has been continuous from its first list (undefined: not listed yet). */
+  startedAt(namespace: string): bigint | undefined {
+    return this.#listed.get(namespace) ?? this.#listed.get('');
+  }
+
+  /** A watch event (ADDED or MODIFIED), from the watch of `scope` (a namespace, '' for all). */
+  observe(cm: SourceLike, scope = ''): SourceChange | undefined {
     const key = sourceKeyOf(this.kind, cm);
+    const version = parseResourceVersion(cm.metadata?.resourceVersion);
+    this.#saw(scope, version);
     const previous = this.#entries.get(key);
-    const next = this.#entryFor(cm, previous);
+    const next = this.#entryFor(cm, previous, (content, same) => (same && previous ? previous.history
+      : version === undefined ? Object.freeze([]) : changedAt(previous?.history ?? this.#deleted.get(key), version, content)));
     if (next === undefined) return undefined;
     this.#entries.set(key, next.entry);
     this.#revision++;
-    this.#tombstones.delete(key);
+    this.#deleted.delete(key);
     if (next.changed) return change(key, next.entry, previous?.content, next.entry.content);
     return next.released ? change(key, next.entry, next.entry.content, next.entry.content, false) : undefined;
   }
 
   /** A watch DELETED event: its resourceVersion is the deletion's. */
-  observeDeleted(cm: SourceLike): SourceChange | undefined {
+  observeDeleted(cm: SourceLike, scope = ''): SourceChange | undefined {
     const key = sourceKeyOf(this.kind, cm);
+    const version = parseResourceVersion(cm.metadata?.resourceVersion);
+    this.#saw(scope, version);
     const previous = this.#entries.get(key);
     if (!previous) return undefined;
     this.#entries.delete(key);
     this.#revision++;
-    this.#remember(key, parseResourceVersion(cm.metadata?.resourceVersion));
+    this.#remember(key, version === undefined ? Object.freeze([]) : changedAt(previous.history, version, undefined));
     return change(key, previous, previous.content, undefined);
   }
 
@@ -162,64 +164,81 @@ export class SourceStore {
     // The new contents are assembled against the store as it is at commit, not as it was when
     // the list began: with one watch per namespace, the other namespaces' lists and watch
     // events land while this one runs, and swapping in a copy taken at the start lost them.
-    const listed = new Map<SourceKey, SourceEntry>();
-    const changes: SourceChange[] = [];
+    const scope = namespace ?? '';
+    const listed = new Map<SourceKey, SourceLike>();
     return {
-      add: (cm) => {
-        const key = sourceKeyOf(this.kind, cm);
-        const previous = this.#entries.get(key);
-        const built = this.#entryFor(cm, previous);
-        const entry = built?.entry ?? previous;
-        if (!entry) return;
-        listed.set(key, entry);
-        if (built?.changed) changes.push(change(key, entry, previous?.content, entry.content));
-        else if (built?.released) changes.push(change(key, entry, entry.content, entry.content, false));
-      },
+      add: (cm) => void listed.set(sourceKeyOf(this.kind, cm), cm),
       commit: (resourceVersion) => {
         const listedAt = parseResourceVersion(resourceVersion);
+        const seenUntil = this.#seen.get(scope);
+        const changes: SourceChange[] = [];
         const next = new Map<SourceKey, SourceEntry>();
         for (const [key, entry] of this.#entries) {
           if (namespace !== undefined && entry.namespace !== namespace) next.set(key, entry);
           else if (!listed.has(key)) {
-            this.#remember(key, listedAt);
+            this.#remember(key, listedAt === undefined ? Object.freeze([]) : listedAtVersion(entry.history, listedAt, undefined, seenUntil, false));
             changes.push(change(key, entry, entry.content, undefined));
           }
         }
-        for (const [key, entry] of listed) {
+        for (const [key, cm] of listed) {
+          const previous = this.#entries.get(key);
+          const prior = previous?.history ?? this.#deleted.get(key);
+          const writtenAt = parseResourceVersion(cm.metadata?.resourceVersion);
+          const built = this.#entryFor(cm, previous, (content, same) => (writtenAt === undefined ? Object.freeze([])
+            : listedAtVersion(prior, writtenAt, content, seenUntil, same && previous !== undefined)));
+          const entry = built?.entry ?? previous;
+          if (!entry) continue;
           next.set(key, entry);
-          this.#tombstones.delete(key);
+          this.#deleted.delete(key);
+          if (built?.changed) changes.push(change(key, entry, previous?.content, entry.content));
+          else if (built?.released) changes.push(change(key, entry, entry.content, entry.content, false));
+        }
+        // Deleted objects still absent: created and deleted again in the gap, for all one knows.
+        if (listedAt !== undefined && seenUntil !== undefined) {
+          for (const [key, history] of this.#deleted) {
+            if ((namespace === undefined || namespaceOf(key) === namespace) && !listed.has(key)) {
+              this.#deleted.set(key, listedAtVersion(history, listedAt, undefined, seenUntil, history.at(-1)?.content === undefined));
+            }
+          }
         }
         this.#entries = next;
         this.#revision++;
-        // An object created and deleted while nobody watched left no trace: its deletion can
-        // be as late as this list.
-        this.#absentSince = listedAt;
+        if (listedAt !== undefined) {
+          this.#listed.set(scope, listedAt);
+          this.#saw(scope, listedAt);
+        }
         return changes;
       },
     };
   }
 
-  /** The entry for an observation, and whether the content changed; undefined when nothing did. */
-  #entryFor(cm: SourceLike, previous: SourceEntry | undefined): { entry: SourceEntry; changed: boolean; released: boolean } | undefined {
+  #saw(scope: string, version: bigint | undefined): void {
+    const seen = this.#seen.get(scope);
+    if (version !== undefined && (seen === undefined || version > seen)) this.#seen.set(scope, version);
+  }
+
+  /**
+   * The entry for an observation, and whether the content changed; undefined when nothing did.
+   * `historyFor(content, same)`: the history the new entry carries.
+   */
+  #entryFor(
+    cm: SourceLike, previous: SourceEntry | undefined, historyFor: (content: SourceContent, same: boolean) => History,
+  ): { entry: SourceEntry; changed: boolean; released: boolean } | undefined {
     const resourceVersion = cm.metadata?.resourceVersion ?? '';
     if (previous && previous.resourceVersion === resourceVersion) return undefined;
     const ignore = parseIgnore(cm.metadata?.annotations);
-    // An ignored object keeps the content it had when the switch was set: its changes roll
-    // nothing, and its consumers' digests stay as they were. (First seen ignored: as it is.)
-    const content = ignore.ignored && previous ? previous.content : sourceContent(this.kind, cm, this.#key);
-    const same = previous !== undefined && sameContent(previous.content, content);
-    const version = parseResourceVersion(resourceVersion);
+    const fresh = sourceContent(this.kind, cm, this.#key);
+    const same = previous !== undefined && sameContent(previous.content, fresh);
+    // Equal content keeps the previous Map (shared, not doubled).
+    const content = same ? previous.content : fresh;
     const entry: SourceEntry = Object.freeze({
       kind: this.kind,
       namespace: cm.metadata?.namespace ?? '',
       name: cm.metadata?.name ?? '',
       uid: cm.metadata?.uid ?? '',
       resourceVersion,
-      // Equal content keeps the previous Map (shared, not doubled) and the previous version.
-      contentVersion: same ? previous.contentVersion : version,
-      keyVersions: same ? previous.keyVersions : keyVersions(previous, content, version),
-      appearedVersion: previous ? previous.appearedVersion : version,
-      content: same ? previous.content : content,
+      content,
+      history: historyFor(content, same),
       ignored: ignore.ignored,
       malformedIgnore: ignore.malformed?.value,
       release: cm.metadata?.annotations?.[RELEASE_ANNOTATION]?.trim() || undefined,
@@ -227,35 +246,31 @@ export class SourceStore {
     if (ignore.malformed && previous?.malformedIgnore !== ignore.malformed.value) {
       this.#onMalformedIgnore?.(entry, ignore.malformed.value, ignore.malformed.reason);
     }
-    return { entry, changed: !same, released: previous !== undefined && previous.release !== entry.release };
+    // An ignore switch turned on or off changes what decisions leave out: its consumers look again.
+    const changed = !same || (previous !== undefined && previous.ignored !== entry.ignored);
+    return { entry, changed, released: previous !== undefined && previous.release !== entry.release };
   }
 
-  #remember(key: SourceKey, deletedAt: bigint | undefined): void {
-    this.#tombstones.delete(key);
-    this.#tombstones.set(key, deletedAt);
-    if (this.#tombstones.size <= MAX_TOMBSTONES) return;
-    const [oldestKey, oldestAt] = this.#tombstones.entries().next().value as [SourceKey, bigint | undefined];
-    this.#tombstones.delete(oldestKey);
-    // Forgetting a deletion raises the bound for every object the store does not know.
-    this.#absentSince = this.#absentSince === undefined || oldestAt === undefined
-      ? undefined
-      : oldestAt > this.#absentSince ? oldestAt : this.#absentSince;
+  #remember(key: SourceKey, history: History): void {
+    this.#deleted.delete(key);
+    this.#deleted.set(key, history);
+    if (this.#deleted.size <= MAX_DELETED) return;
+    const [oldest, forgotten] = this.#deleted.entries().next().value as [SourceKey, History];
+    this.#deleted.delete(oldest);
+    // What it held is forgotten: absence is known only from its deletion on, for every object without a history.
+    const until = forgotten.at(-1)?.from;
+    if (until !== undefined && until > this.#forgottenUntil) this.#forgottenUntil = until;
   }
+}
+
+function namespaceOf(key: SourceKey): string {
+  return key.split('/')[1] ?? '';
 }
 
 function change(
   key: SourceKey, entry: SourceEntry, before: SourceContent | undefined, after: SourceContent | undefined, content = true,
 ): SourceChange {
   return { key, kind: entry.kind, namespace: entry.namespace, name: entry.name, before, after, content };
-}
-
-/** Each key's last change: kept where its digest did not change, this version where it did (or it went). */
-function keyVersions(previous: SourceEntry | undefined, content: SourceContent, version: bigint | undefined): ReadonlyMap<string, bigint | undefined> {
-  if (previous === undefined) return new Map([...content.keyDigests.keys()].map((k) => [k, version]));
-  const out = new Map(previous.keyVersions);
-  for (const [k, digest] of content.keyDigests) if (previous.content.keyDigests.get(k) !== digest) out.set(k, version);
-  for (const k of previous.content.keyDigests.keys()) if (!content.keyDigests.has(k)) out.set(k, version);
-  return out;
 }
 
 export function sameContent(a: SourceContent, b: SourceContent): boolean {

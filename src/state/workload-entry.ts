@@ -1,0 +1,253 @@
+// What is retained per workload (Deployment, StatefulSet, DaemonSet), and how one observation of
+// it becomes an entry: identity, opt-in, the config objects it consumes, the fingerprint of its
+// pod template, the operator's record read back from it — never the object. Two facts come from
+// events rather than the object, and docs/architecture.md ("What the pods run") says what a
+// relist, a restart and a failover do to each: when the current template was written, and when
+// this process first saw the workload opted in.
+import { CANARY_ANNOTATION, HASH_ANNOTATION, parseOptIn, RESTART_ANNOTATION } from '../core/annotations.ts';
+import { type WorkloadStatus, workloadHealth } from '../core/health.ts';
+import { type WorkloadKey, type WorkloadKind, workloadKey } from '../core/keys.ts';
+import { atOrAfter, parseResourceVersion } from '../core/ordering.ts';
+import { parseRecord, RECORD_ANNOTATION, type WorkloadRecord } from '../core/record.ts';
+import { consumedSources } from '../core/references.ts';
+import type { ConsumedSource, OptIn, SourceKind } from '../core/types.ts';
+import type { Health } from '../core/waves.ts';
+import { templateBase, templateFingerprint } from './template.ts';
+
+/** A Deployment, StatefulSet or DaemonSet (apps/v1), as the API sends it (only what is read). */
+export interface WorkloadLike {
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    annotations?: Record<string, string>;
+  };
+  spec?: {
+    replicas?: number;
+    template?: { metadata?: { annotations?: Record<string, string> }; spec?: unknown };
+    /** StatefulSet and DaemonSet. */
+    updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } };
+  };
+  /** Read for the rollout's health only (src/core/health.ts); never retained. */
+  status?: WorkloadStatus;
+}
+
+/**
+ * How a template change reaches the pods. OnDelete (StatefulSet, DaemonSet): not at all until
+ * someone deletes a pod. A StatefulSet partition: only pods with an ordinal at or above it.
+ */
+export interface RolloutStrategy {
+  readonly onDelete: boolean;
+  readonly partition: number;
+}
+
+/** Versions between which something happened, both included; equal when it is known exactly. */
+export interface VersionRange {
+  readonly lo: bigint;
+  readonly hi: bigint;
+}
+
+/** A write of ours: what it recorded, and for a roll the template it left. */
+export interface OwnWrite {
+  readonly digest: string;
+  readonly record: WorkloadRecord;
+  /** The template fingerprint after the write (unchanged for an adoption). */
+  readonly template: string;
+  readonly rolled: boolean;
+  readonly resourceVersion: string;
+  /** Monotonic deadline: a write the watch never confirms (another writer won) stops standing in then. */
+  readonly expiresAt: number;
+}
+
+export interface WorkloadState {
+  readonly key: WorkloadKey;
+  readonly kind: WorkloadKind;
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly resourceVersion: string;
+  readonly generation: number;
+  readonly optIn: OptIn;
+  readonly consumed: readonly ConsumedSource[];
+  readonly rollout: RolloutStrategy;
+  /** Fingerprint of the pod template (src/state/template.ts), the operator's annotations included. */
+  readonly template: string;
+  /** The template without the operator's annotations: what a roll's fingerprint is computed from. */
+  readonly templateBase: string;
+  /** The pod template's config-hash annotation (the digest of the last roll). */
+  readonly templateDigest: string | undefined;
+  /** The pod template's restart annotation (src/reconcile/patch.ts). */
+  readonly templateRestart: string | undefined;
+  /** The metadata config-hash annotation as observed. */
+  readonly recordedDigest: string | undefined;
+  /** The record annotation as observed (src/core/record.ts); undefined when absent or malformed. */
+  readonly record: WorkloadRecord | undefined;
+  /** Its text, so that an unchanged record is not parsed again. */
+  readonly recordValue: string | undefined;
+  /**
+   * When the current pod template was written: exact from a watch event (the event is the
+   * write) or our roll's answer, a range from a relist that found it changed; undefined when
+   * this process did not see it written.
+   */
+  readonly templateWritten: VersionRange | undefined;
+  /** When this process first saw it opted in (its creation, an opt-in event, a list): the adoption point. */
+  readonly firstSeen: VersionRange | undefined;
+  /** Our write the watch has not shown yet: it stands for the observed record until then. */
+  readonly pendingWrite: OwnWrite | undefined;
+  /** Dry-run only: the write it would have sent, so that it is reported once. */
+  readonly simulated: OwnWrite | undefined;
+  /** The digest of a roll the apiserver refused (403, 422): its wave counts it failed until a write goes through. */
+  readonly refusedRoll: string | undefined;
+  /** The rollout's health from the last status seen (the waves wait for it, src/core/waves.ts). */
+  readonly health: Health;
+  /** Monotonic time since which it has been progressing, as this process saw it (the wave timeout). */
+  readonly progressingSince: number | undefined;
+  /** Annotated config-reload.dev/canary: "true": in the canary wave of the config objects it shares. */
+  readonly canary: boolean;
+}
+
+/** What a decision reads of the operator's record and the template: our own unconfirmed write standing in for the observed object. */
+export interface RecordView {
+  readonly recordedDigest: string | undefined;
+  readonly record: WorkloadRecord | undefined;
+  readonly template: string;
+  readonly templateWritten: VersionRange | undefined;
+  /** A dry-run's would-be write stands in: nothing is known from the template's history. */
+  readonly simulated: boolean;
+}
+
+export function recordView(w: WorkloadState, now: number): RecordView {
+  const p = w.pendingWrite !== undefined && w.pendingWrite.expiresAt > now ? w.pendingWrite : undefined;
+  if (p) {
+    const at = parseResourceVersion(p.resourceVersion);
+    const written = p.rolled && at !== undefined ? { lo: at, hi: at } : p.rolled ? undefined : w.templateWritten;
+    return { recordedDigest: p.digest, record: p.record, template: p.template, templateWritten: written, simulated: false };
+  }
+  const s = w.simulated !== undefined && w.simulated.template === w.template ? w.simulated : undefined;
+  if (s) return { recordedDigest: s.digest, record: s.record, template: s.template, templateWritten: undefined, simulated: true };
+  return { recordedDigest: w.recordedDigest, record: w.record, template: w.template, templateWritten: w.templateWritten, simulated: false };
+}
+
+export interface WorkloadObservation {
+  key: WorkloadKey;
+  /** The entry now; undefined when the workload is not retained (not opted in). */
+  state: WorkloadState | undefined;
+  /** Whether anything a decision reads changed (a status-only update changes nothing). */
+  relevant: boolean;
+  /** Whether what the waves read of it changed (health, canary): the waves of what it consumes may move. */
+  waveChanged: boolean;
+  /** The entry it replaced (same uid), for what it consumed before. */
+  previous?: WorkloadState | undefined;
+}
+
+/**
+ * How it was observed: `created` an ADDED event (its creation: the template's write), `event` any
+ * other watch event (its version is the write it shows), `list` a list; `gap` the versions a
+ * relist could not see (after the last version the watch showed), undefined for a first list.
+ */
+export interface Observed {
+  source: 'created' | 'event' | 'list';
+  gap?: VersionRange | undefined;
+}
+
+/** The entry for an observation of `d`, given the entry it replaces. */
+export function build(
+  kind: WorkloadKind, d: WorkloadLike, previous: WorkloadState | undefined, how: Observed, sources: ReadonlySet<SourceKind>, now: number,
+): WorkloadObservation {
+  const namespace = d.metadata?.namespace ?? '';
+  const name = d.metadata?.name ?? '';
+  const key = workloadKey(kind, namespace, name);
+  const annotations = d.metadata?.annotations ?? {};
+  const optIn = parseOptIn(annotations);
+  // Workloads that did not opt in are not retained at all: most of a cluster's workloads cost
+  // no memory here. Opting in later arrives as an update, which adds the entry.
+  if (optIn.kind === 'out') return { key, state: undefined, relevant: false, waveChanged: previous !== undefined, previous };
+
+  const uid = d.metadata?.uid ?? '';
+  const resourceVersion = d.metadata?.resourceVersion ?? '';
+  const version = parseResourceVersion(resourceVersion);
+  const generation = d.metadata?.generation ?? 0;
+  const prior = previous !== undefined && previous.uid === uid ? previous : undefined;
+  const sameOptIn = prior !== undefined && JSON.stringify(prior.optIn) === JSON.stringify(optIn);
+  // The template lives in the spec, and a spec edit bumps the generation: the status updates
+  // that make up most workload events reuse what was extracted before.
+  const sameSpec = prior !== undefined && prior.generation === generation;
+  const templateAnnotations = d.spec?.template?.metadata?.annotations;
+  const base = sameSpec ? prior.templateBase : templateBase(d.spec?.template);
+  const templateDigest = templateAnnotations?.[HASH_ANNOTATION];
+  const templateRestart = templateAnnotations?.[RESTART_ANNOTATION];
+  const template = sameSpec && prior.templateDigest === templateDigest && prior.templateRestart === templateRestart ? prior.template
+    : templateFingerprint(base, templateDigest, templateRestart);
+  const templateChanged = prior !== undefined && prior.template !== template;
+  const consumed = sameSpec && sameOptIn ? prior.consumed
+    : optIn.kind === 'in' ? consumedSources(d.spec?.template?.spec, optIn, sources) : [];
+  const rollout = sameSpec ? prior.rollout : rolloutStrategy(kind, d);
+  const consumedChanged = prior === undefined || JSON.stringify(prior.consumed) !== JSON.stringify(consumed);
+  const exact = version === undefined ? undefined : { lo: version, hi: version };
+
+  let templateWritten = prior?.templateWritten;
+  let firstSeen = prior?.firstSeen;
+  if (prior === undefined) {
+    // Its creation is the one template write of a new workload this process can date; one
+    // opting in or found by a list was written at some time before. First seen: the event, or
+    // what the relist could not see (created or opted in then); for a first list, the list (commit).
+    templateWritten = how.source === 'created' ? exact : undefined;
+    firstSeen = how.source === 'list' ? how.gap : exact;
+  } else if (templateChanged) {
+    const ours = prior.pendingWrite;
+    templateWritten = how.source !== 'list' ? exact
+      // A relist cannot date it, unless it is the roll we wrote.
+      : ours?.rolled && ours.template === template ? rangeOf(ours.resourceVersion)
+        : how.gap ?? undefined;
+  }
+
+  let pendingWrite = prior?.pendingWrite;
+  // Our write is confirmed once the watch shows its version or a later one (whatever that carries:
+  // a later writer's value is the truth from then on).
+  if (pendingWrite && (pendingWrite.resourceVersion === resourceVersion || atOrAfter(resourceVersion, pendingWrite.resourceVersion) === true)) {
+    pendingWrite = undefined;
+  }
+  const recordValue = annotations[RECORD_ANNOTATION];
+  const record = prior !== undefined && prior.record !== undefined && recordValue !== undefined && recordValue === prior.recordValue
+    ? prior.record : parseRecord(recordValue);
+  const recordedDigest = annotations[HASH_ANNOTATION];
+
+  const health = workloadHealth(kind, {
+    generation, replicas: d.spec?.replicas, updateStrategyType: d.spec?.updateStrategy?.type,
+    partition: d.spec?.updateStrategy?.rollingUpdate?.partition, status: d.status,
+  });
+  // A new rollout (the spec changed) starts its own clock: time spent on an earlier one is not its.
+  const progressingSince = health !== 'progressing' ? undefined
+    : prior?.health === 'progressing' && prior.progressingSince !== undefined && prior.generation === generation ? prior.progressingSince : now;
+  const canary = annotations[CANARY_ANNOTATION]?.trim().toLowerCase() === 'true';
+
+  const state: WorkloadState = Object.freeze({
+    key, kind, namespace, name, uid, resourceVersion, generation, optIn, consumed, rollout,
+    template, templateBase: base, templateDigest, templateRestart, recordedDigest, record, recordValue, templateWritten, firstSeen, pendingWrite,
+    simulated: prior?.simulated,
+    refusedRoll: prior?.refusedRoll,
+    health, progressingSince, canary,
+  });
+  const waveChanged = prior === undefined || prior.health !== health || prior.canary !== canary;
+  // Health alone changes no decision of its own: the controller moves the waves on waveChanged.
+  const relevant = prior === undefined || !sameOptIn || consumedChanged || templateChanged
+    || prior.recordedDigest !== recordedDigest || prior.record !== record || prior.pendingWrite !== pendingWrite;
+  return { key, state, relevant, waveChanged, previous: prior };
+}
+
+function rangeOf(resourceVersion: string): VersionRange | undefined {
+  const v = parseResourceVersion(resourceVersion);
+  return v === undefined ? undefined : { lo: v, hi: v };
+}
+
+function rolloutStrategy(kind: WorkloadKind, d: WorkloadLike): RolloutStrategy {
+  if (kind === 'Deployment') return ROLLING;
+  const strategy = d.spec?.updateStrategy;
+  const partition = kind === 'StatefulSet' ? strategy?.rollingUpdate?.partition ?? 0 : 0;
+  const onDelete = strategy?.type === 'OnDelete';
+  return !onDelete && partition === 0 ? ROLLING : Object.freeze({ onDelete, partition });
+}
+
+const ROLLING: RolloutStrategy = Object.freeze({ onDelete: false, partition: 0 });
