@@ -7,9 +7,9 @@
 // transitions (WorkloadStore.observe, SourceStore.observe) and the resulting state through
 // evaluateWorkload (src/reconcile/evaluate.ts), the function the reconciler calls, so the two
 // cannot disagree. What a one-time read cannot know is said, never guessed:
-//  - the order of the last pod-template change and the last configuration change (the operator
-//    dates both from its watch): evaluated as unknown, which is `--template-order off` and what
-//    an operator starting now sees; `template_changed` is therefore never printed;
+//  - when the pod template was last written and what the config objects held then (a running
+//    operator knows both from its watch): evaluated from the operator's record on the workload
+//    alone, as an operator starting now does;
 //  - without the digest key (the caller may not read it) no digest can be computed (they are
 //    keyed HMACs): every decision that compares digests is "unknown";
 //  - a consumed object the caller may not read: the decision is "unknown".
@@ -464,11 +464,11 @@ function assumptions(decision: Explanation['decision'], optedIn: boolean, source
   if (!optedIn) return [];
   const ignored = sources.filter((s) => s.ignored && s.watched).map((s) => `${s.kind} ${s.name}`);
   const notes = [
-    'The order of the last pod-template change and the last configuration change is unknown to a one-time read ' +
-      '(the operator dates both from its watch): evaluated as unknown, which is what an operator starting now sees ' +
-      'and what --template-order off means. template_changed is never printed.',
+    'When the pod template was last written, and what the consumed objects held then, is unknown to a one-time read ' +
+      '(the operator knows both from its watch): evaluated from the operator\'s record on the workload alone ' +
+      '(config-reload.dev/record), as an operator starting now does.',
   ];
-  if (decision.code === 'config_changed') {
+  if (decision.code === 'config_changed' || decision.code === 'template_between_changes') {
     notes.push('A running operator that watched a pod-template change written after the last change of every consumed ' +
       'object (an image bump in the same helm upgrade, a rollout restart) records the digest without a second roll ' +
       '(template_changed) instead of rolling.');
@@ -479,12 +479,8 @@ function assumptions(decision: Explanation['decision'], optedIn: boolean, source
   }
   if (ignored.length > 0) {
     const many = ignored.length > 1;
-    notes.push([
-      `${ignored.join(', ')} ${many ? 'carry' : 'carries'} ${IGNORE_ANNOTATION}: a running operator digests ${many ? 'them' : 'it'}`,
-      `as ${many ? 'they were' : 'it was'} when the switch was set, which one read cannot know; evaluated as ${many ? 'they are' : 'it is'} now,`,
-      'as an operator starting now does.',
-      ...(decision.code === 'config_changed' ? [`If only ${many ? 'they' : 'it'} changed since the digest was recorded, a running operator does not roll.`] : []),
-    ].join(' '));
+    notes.push(`${ignored.join(', ')} ${many ? 'carry' : 'carries'} ${IGNORE_ANNOTATION}: ${many ? 'their' : 'its'} changes roll nothing by `
+      + `themselves; a difference from what the pods run (the record's part) rolls once the switch is unset.`);
   }
   notes.push('Not visible here: whether an operator runs and watches this namespace and kind (--namespace, --workload-kinds), ' +
     'and whether it may watch the consumed kinds (a refused watch holds the workload: source_unavailable in its log).');
