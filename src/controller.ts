@@ -10,6 +10,7 @@
 import type { Logger } from 'winston';
 import type { Config } from './config.ts';
 import type { DigestKey } from './core/digest.ts';
+import { BY_RESOURCE_VERSION, byArrival } from './core/ordering.ts';
 import { quoteValue } from './core/annotations.ts';
 import { type SourceKey, sourceKey, type WorkloadKey, type WorkloadKind } from './core/keys.ts';
 import type { Decision, SourceKind } from './core/types.ts';
@@ -34,6 +35,12 @@ const SOURCE_TYPES: Record<SourceKind, ResourceType> = { ConfigMap: CONFIGMAPS, 
 const WORKLOAD_TYPES: Record<WorkloadKind, ResourceType> = { Deployment: DEPLOYMENTS, StatefulSet: STATEFULSETS, DaemonSet: DAEMONSETS };
 /** The flow of what a resync finds: catch-up after a restart takes turns with new changes. */
 const RESYNC_FLOW = 'resync';
+/**
+ * How long a decision waits for a watch of config objects to show the version a pod template was
+ * written at (decision waiting_for_watch) before it reads the view as it is. Watches lag each
+ * other by milliseconds; the apiserver's bookmarks come about once a minute on a quiet watch.
+ */
+const VIEW_PATIENCE_MS = 10_000;
 /** A reconcile that has not finished by then is stuck (its calls have deadlines far shorter). */
 const STUCK_RECONCILE_MS = 5 * 60_000;
 /** How long consumer events gather before the waves they belong to are planned again (#consumerMoved). */
@@ -119,6 +126,8 @@ export class Controller {
   readonly #verdictsSaid = new Map<SourceKey, string>();
   /** The shared objects whose pending consumers #wavesMoved evaluated since #configChanged cleared it. */
   readonly #pendingEvaluated = new Set<SourceKey>();
+  /** Workloads whose decision waits for a watch of config objects to catch up, since when (monotonic). */
+  readonly #waiting = new Map<WorkloadKey, number>();
   /** Shared config objects held now, and what was said of each (said once per content and failure). */
   readonly #held = new Map<string, string>();
   /** Per shared config object: the content and wave last said to be rolling (said once each). */
@@ -130,14 +139,17 @@ export class Controller {
     this.#clock = opts.clock ?? systemClock;
     const sourceKinds = opts.sourceKinds ?? ['ConfigMap', 'Secret'];
     const workloadKinds = opts.workloadKinds ?? ['Deployment', 'StatefulSet', 'DaemonSet'];
-    this.workloads = new WorkloadStore(this.#clock, new Set(sourceKinds));
+    const templateOrder = opts.templateOrder ?? 'resource-version';
+    // Unordered, the only order there is is the one this process saw things in.
+    const dater = templateOrder === 'off' ? byArrival() : BY_RESOURCE_VERSION;
+    this.workloads = new WorkloadStore(this.#clock, new Set(sourceKinds), dater);
     for (const kind of sourceKinds) {
       this.sources.set(kind, new SourceStore(kind, opts.digestKey, (entry, value, reason) => {
         this.#log.warn('malformed annotation', {
           object: `${entry.kind}/${entry.namespace}/${entry.name}`,
           reason: `annotation config-reload.dev/ignore=${quoteValue(value)} is malformed: ${reason}; its changes roll nothing until it is fixed`,
         });
-      }));
+      }, dater));
     }
     const observer = opts.observer;
     this.queue = new WorkQueue({
@@ -150,14 +162,14 @@ export class Controller {
       maxInFlightPerFlow: Math.max(1, opts.workers - 1),
     });
     const sourceView = { store: (kind: SourceKind) => this.sources.get(kind), available: (kind: SourceKind) => !this.#forbidden.has(kind) };
-    const templateOrder = opts.templateOrder ?? 'resource-version';
+    const caughtUp = (w: WorkloadState) => this.#waitedEnough(w.key);
     this.waves = new WaveGates({
       settings: {
         threshold: opts.waveThreshold ?? 0, canarySize: opts.canarySize ?? 1, waves: opts.waves ?? 1, timeoutMs: opts.waveTimeoutMs ?? 10 * 60_000,
       },
       workloads: this.workloads,
       consumersOf: (source) => this.index.consumersOf(source),
-      context: () => ({ sources: sourceView, digestKey: opts.digestKey, now: this.#clock.now(), templateOrder }),
+      context: () => ({ sources: sourceView, digestKey: opts.digestKey, now: this.#clock.now(), templateOrder, caughtUp }),
       sourcesRevision: () => {
         let revision = this.#availability;
         for (const store of this.sources.values()) revision += store.revision;
@@ -167,7 +179,7 @@ export class Controller {
     });
     this.reconciler = new Reconciler({
       api: opts.api, workloads: this.workloads, clock: this.#clock, log: opts.log, digestKey: opts.digestKey,
-      sources: sourceView, waves: this.waves.enabled ? this.waves : undefined,
+      sources: sourceView, waves: this.waves.enabled ? this.waves : undefined, caughtUp,
       dryRun: opts.dryRun, events: opts.events, templateOrder,
       observer: {
         decided: (d: Decision, ns: string, dry: boolean) => observer?.decided?.(d, ns, dry),
@@ -436,9 +448,43 @@ export class Controller {
    */
   #enqueueIfNeeded(w: WorkloadState, flow: string): boolean {
     const decision = this.reconciler.evaluate(w);
+    this.#noteWaiting(w, decision);
     if (decision.action === 'none' && !decision.warning) return false;
     this.queue.add(w.key, { lane: decision.action === 'roll' ? 'change' : 'housekeeping', flow });
     return true;
+  }
+
+  /**
+   * A workload whose decision waits for a watch of config objects to catch up (decision
+   * waiting_for_watch): noted with when it started waiting; a timer looks again once it waited
+   * VIEW_PATIENCE_MS, when the views are read as they are.
+   */
+  #noteWaiting(w: WorkloadState, decision: Decision): void {
+    if (decision.code !== 'waiting_for_watch') {
+      this.#waiting.delete(w.key);
+      return;
+    }
+    if (this.#waiting.has(w.key) || this.#stopping) return;
+    this.#waiting.set(w.key, this.#clock.now());
+    this.#clock.after(VIEW_PATIENCE_MS, () => {
+      const current = this.workloads.get(w.key);
+      if (current && this.#waiting.has(w.key) && !this.#stopping) this.#enqueueIfNeeded(current, w.key);
+    });
+  }
+
+  #waitedEnough(key: WorkloadKey): boolean {
+    const since = this.#waiting.get(key);
+    return since !== undefined && this.#clock.now() - since >= VIEW_PATIENCE_MS;
+  }
+
+  /** A watch of config objects showed more: the workloads waiting for one look again. */
+  #viewMoved(): void {
+    if (this.#waiting.size === 0 || !this.#synced) return;
+    for (const key of [...this.#waiting.keys()]) {
+      const w = this.workloads.get(key);
+      if (w) this.#enqueueIfNeeded(w, key);
+      else this.#waiting.delete(key);
+    }
   }
 
   #configChanged(change: SourceChange): void {
@@ -583,10 +629,16 @@ export class Controller {
       upsert: (obj) => {
         const change = store.observe(obj, namespace ?? '');
         if (change) this.#configChanged(change);
+        this.#viewMoved();
       },
       remove: (obj) => {
         const change = store.observeDeleted(obj, namespace ?? '');
         if (change) this.#configChanged(change);
+        this.#viewMoved();
+      },
+      progress: (rv) => {
+        store.progress(rv, namespace ?? '');
+        this.#viewMoved();
       },
       beginList: () => {
         const replacement = store.beginReplace(namespace);
@@ -594,6 +646,7 @@ export class Controller {
           add: (obj) => replacement.add(obj),
           commit: (rv) => {
             for (const change of replacement.commit(rv)) this.#configChanged(change);
+            this.#viewMoved();
           },
         };
       },
@@ -603,6 +656,7 @@ export class Controller {
   #workloadSink(kind: WorkloadKind, namespace: string | undefined): ReflectorSink<WorkloadLike> {
     return {
       upsert: (d, created) => this.#workloadObserved(this.workloads.observe(kind, d, created, namespace ?? '')),
+      progress: (rv) => this.workloads.progress(kind, rv, namespace ?? ''),
       remove: (d) => {
         const removed = this.workloads.remove(this.workloads.keyOf(kind, d));
         if (removed) {

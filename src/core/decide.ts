@@ -3,6 +3,7 @@
 import { quoteValue } from './annotations.ts';
 import { DIGEST_FORMAT, digestFormat, digestKeyId } from './digest.ts';
 import type { Decision, OptIn, SourceKind } from './types.ts';
+import { UNKNOWN_PART } from './record.ts';
 
 /** A consumed config object, named for a reason. */
 export interface SourceName {
@@ -21,6 +22,8 @@ export interface PartInput {
   running: string | undefined;
   /** config-reload.dev/ignore: a difference in it rolls nothing. */
   ignored: boolean;
+  /** What it held when the pods started is not known yet: its watch has not shown that version. */
+  behind?: boolean;
 }
 
 export interface DecisionInput {
@@ -119,10 +122,25 @@ function differing(parts: readonly PartInput[] | undefined, unknown: boolean): P
   return (parts ?? []).filter((p) => !p.ignored && (unknown ? p.running === undefined : p.running !== undefined && p.running !== p.current));
 }
 
-/** What to record: what the pods will run after this write. */
+/**
+ * What to record: what the pods will run after this write. An ignored object whose part the
+ * pods run is not known is recorded as unknown, so that unsetting the switch rolls.
+ */
 function recordOf(parts: readonly PartInput[] | undefined, rolled: boolean): ReadonlyMap<string, string> {
-  return new Map((parts ?? []).map((p) => [p.id, rolled ? p.current : p.running ?? p.current]));
+  return new Map((parts ?? []).map((p) => [p.id, rolled ? p.current : p.running ?? (p.ignored ? UNKNOWN_PART : p.current)]));
 }
+
+// A watch of another kind showed the template write first (or the workload's list came after
+// the config objects'): what the object held then is not known yet, and a record written now
+// could be wrong. Nothing is written until its watch shows that version (an event, a bookmark)
+// or the wait runs out (then the view is read as it is).
+const viewBehind: Check = ({ parts }) => {
+  const behind = (parts ?? []).filter((p) => p.behind);
+  return behind.length === 0 ? undefined : {
+    action: 'none', code: 'waiting_for_watch',
+    reason: `waiting for the watch of ${list(display(behind))} to show the version the pod template was written at`,
+  };
+};
 
 function display(parts: readonly PartInput[]): string[] {
   return parts.map((p) => `${p.kind} ${p.name}`);
@@ -234,6 +252,7 @@ const CHECKS: readonly Check[] = [
   sourceUnavailable,
   requiredSourceMissing,
   podsBehind,
+  viewBehind,
   podsUnknown,
   firstSeen,
   otherFormat,

@@ -24,3 +24,33 @@ export function atOrAfter(a: string | undefined, b: string | undefined): boolean
  * clusters that keep them in different etcd servers (--etcd-servers-overrides).
  */
 export type TemplateOrder = 'resource-version' | 'off';
+
+/**
+ * How the stores date what they observe, for the histories that say what the pods run
+ * (docs/architecture.md, "What the pods run"). Ordered: by resourceVersion, which compares across
+ * kinds in one etcd. Unordered (`--template-order off`): by the order in which this process saw
+ * things, one counter for every watch — the only order it has there.
+ */
+export interface Dater {
+  /** A watch event, or a bookmark, carrying this resourceVersion. */
+  event(resourceVersion: string | undefined): bigint | undefined;
+  /** A list made at this resourceVersion (its items are dated by their own: item()). */
+  list(resourceVersion: string | undefined): bigint | undefined;
+  /** An item of a list dated `listedAt`, as of its own last write. */
+  item(resourceVersion: string | undefined, listedAt: bigint | undefined): bigint | undefined;
+  /** An answer to our own write. */
+  answer(resourceVersion: string | undefined): bigint | undefined;
+}
+
+export const BY_RESOURCE_VERSION: Dater = Object.freeze({
+  event: parseResourceVersion,
+  list: parseResourceVersion,
+  item: (rv: string | undefined) => parseResourceVersion(rv),
+  answer: parseResourceVersion,
+});
+
+export function byArrival(): Dater {
+  let seq = 0n;
+  const next = () => ++seq;
+  return { event: next, list: next, item: (_rv, listedAt) => listedAt, answer: next };
+}

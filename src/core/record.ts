@@ -31,6 +31,9 @@ const PART = /^[0-9a-f]{16}$/;
 const RESOURCE_VERSION = /^[1-9][0-9]{0,30}$/;
 const NAME = /^(ConfigMap|Secret)\/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
+/** A part no content has (but with odds of 2⁻⁶⁴): what the pods run of that object is not known. */
+export const UNKNOWN_PART = '0000000000000000';
+
 /** "Kind/name": how a part is named in the record. */
 export function partName(kind: SourceKind, name: string): string {
   return `${kind}/${name}`;

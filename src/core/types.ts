@@ -45,6 +45,7 @@ export type DecisionCode =
   | 'format_upgrade'
   | 'record_upgrade'
   | 're_recorded'
+  | 'waiting_for_watch'
   | 'key_changed'
   | 'source_unavailable'
   | 'template_changed'

@@ -512,6 +512,7 @@ function notRetained(kind: WorkloadKind, d: WorkloadLike): WorkloadState {
     recordValue: undefined,
     templateWritten: undefined,
     firstSeen: undefined,
+    firstListed: false,
     pendingWrite: undefined,
     simulated: undefined,
     refusedRoll: undefined,

@@ -26,6 +26,8 @@ export interface EvaluationContext {
   templateOrder: TemplateOrder;
   /** The waves of shared config objects (src/reconcile/waves.ts); absent: every roll goes at once. */
   waves?: WaveGate | undefined;
+  /** Workloads that waited long enough for a watch to catch up: their views are read as they are. */
+  caughtUp?: ((w: WorkloadState) => boolean) | undefined;
 }
 
 /** Gates a roll by the waves of the shared config objects it rolls for (docs/architecture.md, "Waves"). */
@@ -73,7 +75,7 @@ export function decisionInput(w: WorkloadState, ctx: EvaluationContext): Decisio
     && digestKeyId(view.recordedDigest) === digestKey.id;
   const record = comparable ? view.record : undefined;
   const ordered = ctx.templateOrder === 'resource-version';
-  const parts = consumedParts({ w, view, record, sources, key: digestKey, ordered });
+  const parts = consumedParts({ w, view, record, sources, key: digestKey, ordered, assumeCaughtUp: ctx.caughtUp?.(w) ?? false });
   // Unordered, a template write by someone else tells nothing (src/reconcile/pods.ts): the record
   // is not refreshed for it. Ordered, it is, so that a restart finds the record current.
   const templateMoved = ordered && record !== undefined && record.template !== view.template;
@@ -86,7 +88,7 @@ export function decisionInput(w: WorkloadState, ctx: EvaluationContext): Decisio
     keyId: digestKey.id,
     unavailable,
     missingRequired,
-    parts: parts.map((p) => ({ kind: p.kind, name: p.name, id: p.id, current: p.current, running: p.running, ignored: p.ignored })),
+    parts: parts.map((p) => ({ kind: p.kind, name: p.name, id: p.id, current: p.current, running: p.running, ignored: p.ignored, behind: p.behind })),
     hasRecord: record !== undefined,
     recordCurrent,
     templateMoved,

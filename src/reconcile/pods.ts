@@ -14,7 +14,8 @@ import { type DigestKey, sourcePart } from '../core/digest.ts';
 import { sourceKey } from '../core/keys.ts';
 import { partName, type WorkloadRecord } from '../core/record.ts';
 import type { ConsumedSource, SourceContent, SourceKind } from '../core/types.ts';
-import type { SourceStore } from '../state/source-store.ts';
+import { type SourceStore, VIEW_BEHIND } from '../state/source-store.ts';
+import { parseResourceVersion } from '../core/ordering.ts';
 import type { RecordView, VersionRange, WorkloadState } from '../state/workload-store.ts';
 
 export type Basis = 'template' | 'record' | 'unchanged' | 'adopted';
@@ -26,11 +27,13 @@ export interface ConsumedPart {
   readonly id: string;
   /** What the workload reads of it now (src/core/digest.ts, sourcePart). */
   readonly current: string;
-  /** What its pods run; undefined when that cannot be established. */
+  /** What its pods run; undefined when that cannot be established (or not yet: `behind`). */
   readonly running: string | undefined;
   readonly basis: Basis | undefined;
   /** config-reload.dev/ignore: a difference in it rolls nothing. */
   readonly ignored: boolean;
+  /** The watch of its kind has not shown the version asked about yet: wait for it, decide nothing. */
+  readonly behind: boolean;
 }
 
 /** The stores a decision reads, one per kind of config object watched. */
@@ -45,12 +48,18 @@ export interface PodsInput {
   record: WorkloadRecord | undefined;
   sources: SourceStores;
   key: DigestKey;
-  /** 'off': versions of workloads and config objects are not comparable (src/core/ordering.ts). */
+  /**
+   * 'off': resourceVersions of workloads and config objects are not comparable: the stores date
+   * by arrival (src/core/ordering.ts), which holds only within this process.
+   */
   ordered: boolean;
+  /** Read the views as they are, even behind the version asked about (waited long enough). */
+  assumeCaughtUp?: boolean;
 }
 
-export function consumedParts({ w, view, record, sources, key, ordered }: PodsInput): ConsumedPart[] {
-  const reference = ordered && !view.simulated ? referenceOf(w, view, record) : undefined;
+export function consumedParts({ w, view, record, sources, key, ordered, assumeCaughtUp = false }: PodsInput): ConsumedPart[] {
+  const reference = !view.simulated ? referenceOf(w, view, record) : undefined;
+  const observedAt = parseResourceVersion(w.resourceVersion);
   return w.consumed.map((c) => {
     const store = sources.store(c.kind);
     const skey = sourceKey(c.kind, w.namespace, c.name);
@@ -58,28 +67,47 @@ export function consumedParts({ w, view, record, sources, key, ordered }: PodsIn
     const id = partName(c.kind, c.name);
     const current = partOf(c, entry?.content, key);
     const ignored = entry?.ignored ?? false;
-    const at = (range: VersionRange | undefined, clampTo?: bigint): string | undefined => {
-      if (range === undefined || store === undefined) return undefined;
-      const lo = clampTo !== undefined && range.lo < clampTo ? clampTo : range.lo;
-      const hi = clampTo !== undefined && range.hi < clampTo ? clampTo : range.hi;
-      return single(store.contentsOver(skey, w.namespace, lo, hi)?.map((content) => partOf(c, content, key)));
+    let behind = false;
+    /**
+     * The one part the object had over [lo, hi]; undefined when not known (or not one). `wait`:
+     * a watch that has not shown `hi` yet is waited for; else its view is read as it is.
+     */
+    const over = (lo: bigint, hi: bigint, wait: boolean): string | undefined => {
+      const contents = store?.contentsOver(skey, w.namespace, lo, hi, !wait || assumeCaughtUp);
+      if (contents === VIEW_BEHIND) {
+        behind = true;
+        return undefined;
+      }
+      return single(contents?.map((content) => partOf(c, content, key)));
     };
-    const known = (running: string | undefined, basis: Basis | undefined): ConsumedPart => ({ kind: c.kind, name: c.name, id, current, running, basis, ignored });
+    const known = (running: string | undefined, basis: Basis | undefined): ConsumedPart =>
+      ({ kind: c.kind, name: c.name, id, current, running, basis, ignored, behind: running === undefined && behind });
+    const started = store?.startedAt(w.namespace);
     if (reference) {
-      // Without a record, a kind first listed after the adoption point counts from its list.
-      const running = at(reference.range, reference.adoption ? store?.startedAt(w.namespace) : undefined);
+      // Without a record, a kind first listed after the adoption point counts from its list; a
+      // workload of the operator's first lists is adopted with what the config objects' first
+      // lists showed (the lists of one start-up are one moment to the contract).
+      const from = reference.adoption ? started : undefined;
+      const { lo, hi } = reference.firstList && from !== undefined ? { lo: from, hi: from } : reference.range;
+      // The template write is known to this process, which looks again at every later event of
+      // the object: a view behind it is read as it is, and corrected when the event arrives.
+      const running = over(from !== undefined && lo < from ? from : lo, from !== undefined && hi < from ? from : hi, false);
       if (running !== undefined) return known(running, 'template');
-      // No record, and the workload appeared (or opted in) somewhere in a relist's gap while the
-      // object was changing: its pods may run either.
-      if (reference.adoption && reference.range.lo < reference.range.hi) return known(undefined, 'template');
+      // The pods started while this process watched, in a relist's gap (or while the object was
+      // changing there): they may run either version.
+      if (started !== undefined && lo >= started && (!reference.adoption || lo < hi)) return known(undefined, undefined);
     }
     if (record) {
       const recorded = record.parts.get(id);
+      // Unordered, a template write this process did not see cannot be placed: taken to carry
+      // what the record says (`--template-order off`, README).
       if (view.template === record.template || !ordered) return known(recorded ?? current, recorded === undefined ? 'adopted' : 'record');
-      // Rolled by someone after the record, so after `at`: an object not written since then ran as it is.
-      if (record.at !== undefined && store !== undefined) {
-        const since = single(store.contentsOver(skey, w.namespace, record.at + 1n, undefined)?.map((content) => partOf(c, content, key)));
-        if (since === current) return known(current, 'unchanged');
+      // Rolled by someone after the record, so after `at` and by the version observed: an object
+      // with one content over that range ran as it is.
+      if (ordered && record.at !== undefined && observedAt !== undefined && observedAt > record.at) {
+        // Nothing in memory dates the template write: a re-record now would be final, so the
+        // watch of the object must have shown the whole range first.
+        if (over(record.at + 1n, observedAt, true) === current) return known(current, 'unchanged');
       }
       return known(undefined, undefined);
     }
@@ -92,15 +120,17 @@ export function consumedParts({ w, view, record, sources, key, ordered }: PodsIn
  * The version whose content the pods are taken to run: the last template write when known;
  * without a record, the later of that and the moment this process first saw the workload.
  */
-function referenceOf(w: WorkloadState, view: RecordView, record: WorkloadRecord | undefined): { range: VersionRange; adoption: boolean } | undefined {
+function referenceOf(
+  w: WorkloadState, view: RecordView, record: WorkloadRecord | undefined,
+): { range: VersionRange; adoption: boolean; firstList: boolean } | undefined {
   const written = view.templateWritten;
   if (record !== undefined || (view.recordedDigest !== undefined && isDigest(view.recordedDigest))) {
-    return written ? { range: written, adoption: false } : undefined;
+    return written ? { range: written, adoption: false, firstList: false } : undefined;
   }
   const seen = w.firstSeen;
-  if (written === undefined) return seen ? { range: seen, adoption: true } : undefined;
-  if (seen === undefined || written.lo >= seen.lo) return { range: written, adoption: true };
-  return { range: seen, adoption: true };
+  if (written === undefined) return seen ? { range: seen, adoption: true, firstList: w.firstListed } : undefined;
+  if (seen === undefined || written.lo >= seen.lo) return { range: written, adoption: true, firstList: false };
+  return { range: seen, adoption: true, firstList: w.firstListed };
 }
 
 /** A well-formed digest of any format: a record made before records existed (its parts are unknown). */

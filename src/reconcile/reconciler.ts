@@ -53,6 +53,8 @@ export interface ReconcilerDeps {
   observer?: ReconcileObserver | undefined;
   /** The waves of shared config objects; absent: every roll goes at once. */
   waves?: WaveGate | undefined;
+  /** Workloads that waited long enough for a watch to catch up (src/controller.ts). */
+  caughtUp?: ((w: WorkloadState) => boolean) | undefined;
 }
 
 /**
@@ -80,8 +82,8 @@ export class Reconciler {
 
   /** Pure with respect to the API: what reconcile would do for this workload now. */
   evaluate(w: WorkloadState): Decision {
-    const { sources, digestKey, clock, templateOrder, waves } = this.#deps;
-    return evaluateWorkload(w, { sources, digestKey, now: clock.now(), templateOrder, waves });
+    const { sources, digestKey, clock, templateOrder, waves, caughtUp } = this.#deps;
+    return evaluateWorkload(w, { sources, digestKey, now: clock.now(), templateOrder, waves, caughtUp });
   }
 
   /**

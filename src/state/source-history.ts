@@ -25,7 +25,7 @@ export interface Segment {
 export type History = readonly Segment[];
 
 /** Segments kept per object: older ones are forgotten (their versions become unknown). */
-export const MAX_SEGMENTS = 4;
+export const MAX_SEGMENTS = 8;
 
 /** The history after a watch event at `version` showed `content` (a content change, or a deletion). */
 export function changedAt(history: History | undefined, version: bigint, content: SourceContent | undefined): History {

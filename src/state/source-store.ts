@@ -8,7 +8,7 @@
 import { type DigestKey, sourceContent } from '../core/digest.ts';
 import { type SourceKey, sourceKeyOf } from '../core/keys.ts';
 import { parseIgnore, RELEASE_ANNOTATION } from '../core/annotations.ts';
-import { parseResourceVersion } from '../core/ordering.ts';
+import { BY_RESOURCE_VERSION, type Dater } from '../core/ordering.ts';
 import { changedAt, contentsOver, type History, listedAt as listedAtVersion } from './source-history.ts';
 import type { SourceContent, SourceKind } from '../core/types.ts';
 
@@ -60,6 +60,9 @@ export interface SourceReplacement {
 /** Histories of deleted objects kept (a few dozen bytes each); older ones are forgotten. */
 const MAX_DELETED = 10_000;
 
+/** contentsOver: the watch has not shown that version yet. */
+export const VIEW_BEHIND = Symbol('view behind');
+
 export class SourceStore {
   readonly kind: SourceKind;
   readonly #key: DigestKey;
@@ -68,19 +71,27 @@ export class SourceStore {
   readonly #deleted = new Map<SourceKey, History>();
   /** Per watch scope (a namespace, '' for all): the last version its view reached (an event or a list). */
   readonly #seen = new Map<string, bigint>();
-  /** Per watch scope: its last list's version: an object with no history is known absent from then on. */
-  readonly #listed = new Map<string, bigint>();
+  /** Per watch scope: its first list's version (the view is continuous from there, but for gaps). */
+  readonly #firstListed = new Map<string, bigint>();
   /** No history of a deleted object older than this is kept: absence is known only from here on. */
   #forgottenUntil = 0n;
   #revision = 0;
 
   readonly #onMalformedIgnore: ((entry: SourceEntry, value: string, reason: string) => void) | undefined;
 
-  /** `onMalformedIgnore`: told when an ignore annotation cannot be read (the object is ignored then). */
-  constructor(kind: SourceKind, key: DigestKey, onMalformedIgnore?: (entry: SourceEntry, value: string, reason: string) => void) {
+  readonly #dater: Dater;
+
+  /**
+   * `onMalformedIgnore`: told when an ignore annotation cannot be read (the object is ignored
+   * then); `dater`: how observations are dated (src/core/ordering.ts).
+   */
+  constructor(
+    kind: SourceKind, key: DigestKey, onMalformedIgnore?: (entry: SourceEntry, value: string, reason: string) => void, dater: Dater = BY_RESOURCE_VERSION,
+  ) {
     this.kind = kind;
     this.#key = key;
     this.#onMalformedIgnore = onMalformedIgnore;
+    this.#dater = dater;
   }
 
   get size(): number {
@@ -110,27 +121,50 @@ export class SourceStore {
   }
 
   /**
-   * Every content the object may have had in [lo, hi] (hi undefined: up to now), or undefined
-   * when that is not known. An object never seen is absent from its scope's last list on.
+   * Every content the object may have had in [lo, hi], undefined when that is not known, or
+   * VIEW_BEHIND when the watch has not shown `hi` yet (a later event may still say what the
+   * object held then; `assumeCaughtUp` reads the view as it is). An object never seen is absent
+   * from its scope's first list on: one created and deleted again inside a relist's gap is the
+   * one thing taken on trust (a quiet watch shows no version, so every gap would otherwise span
+   * everything since the last event, and every absent optional object would be unknown).
    */
-  contentsOver(key: SourceKey, namespace: string, lo: bigint, hi: bigint | undefined): Array<SourceContent | undefined> | undefined {
+  contentsOver(
+    key: SourceKey, namespace: string, lo: bigint, hi: bigint, assumeCaughtUp = false,
+  ): Array<SourceContent | undefined> | undefined | typeof VIEW_BEHIND {
+    const scope = this.#scopeOf(namespace);
+    const seen = this.#seen.get(scope);
+    if (seen === undefined) return undefined;
+    if (hi > seen && !assumeCaughtUp) return VIEW_BEHIND;
     const history = this.history(key);
     if (history) return contentsOver(history, lo, hi);
-    const listed = this.#listed.get(namespace) ?? this.#listed.get('');
-    if (listed === undefined) return undefined;
-    const from = listed > this.#forgottenUntil ? listed : this.#forgottenUntil;
-    return lo >= from ? [undefined] : undefined;
+    const first = this.#firstListed.get(scope);
+    if (first === undefined || lo < first || lo < this.#forgottenUntil) return undefined;
+    return [undefined];
   }
 
-  /** The version since which the object's view has been continuous from its first list (undefined: not listed yet). */
+  /** The version of the first list of the object's scope: its view starts there (undefined: not listed yet). */
   startedAt(namespace: string): bigint | undefined {
-    return this.#listed.get(namespace) ?? this.#listed.get('');
+    return this.#firstListed.get(this.#scopeOf(namespace));
+  }
+
+  /** The last version the watch of this namespace's scope has shown. */
+  seenAt(namespace: string): bigint | undefined {
+    return this.#seen.get(this.#scopeOf(namespace));
+  }
+
+  /** A bookmark: the watch of `scope` has shown everything up to `resourceVersion`. */
+  progress(resourceVersion: string, scope = ''): void {
+    this.#saw(scope, this.#dater.event(resourceVersion));
+  }
+
+  #scopeOf(namespace: string): string {
+    return this.#seen.has(namespace) || this.#firstListed.has(namespace) ? namespace : '';
   }
 
   /** A watch event (ADDED or MODIFIED), from the watch of `scope` (a namespace, '' for all). */
   observe(cm: SourceLike, scope = ''): SourceChange | undefined {
     const key = sourceKeyOf(this.kind, cm);
-    const version = parseResourceVersion(cm.metadata?.resourceVersion);
+    const version = this.#dater.event(cm.metadata?.resourceVersion);
     this.#saw(scope, version);
     const previous = this.#entries.get(key);
     const next = this.#entryFor(cm, previous, (content, same) => (same && previous ? previous.history
@@ -146,7 +180,7 @@ export class SourceStore {
   /** A watch DELETED event: its resourceVersion is the deletion's. */
   observeDeleted(cm: SourceLike, scope = ''): SourceChange | undefined {
     const key = sourceKeyOf(this.kind, cm);
-    const version = parseResourceVersion(cm.metadata?.resourceVersion);
+    const version = this.#dater.event(cm.metadata?.resourceVersion);
     this.#saw(scope, version);
     const previous = this.#entries.get(key);
     if (!previous) return undefined;
@@ -169,7 +203,7 @@ export class SourceStore {
     return {
       add: (cm) => void listed.set(sourceKeyOf(this.kind, cm), cm),
       commit: (resourceVersion) => {
-        const listedAt = parseResourceVersion(resourceVersion);
+        const listedAt = this.#dater.list(resourceVersion);
         const seenUntil = this.#seen.get(scope);
         const changes: SourceChange[] = [];
         const next = new Map<SourceKey, SourceEntry>();
@@ -183,7 +217,7 @@ export class SourceStore {
         for (const [key, cm] of listed) {
           const previous = this.#entries.get(key);
           const prior = previous?.history ?? this.#deleted.get(key);
-          const writtenAt = parseResourceVersion(cm.metadata?.resourceVersion);
+          const writtenAt = this.#dater.item(cm.metadata?.resourceVersion, listedAt);
           const built = this.#entryFor(cm, previous, (content, same) => (writtenAt === undefined ? Object.freeze([])
             : listedAtVersion(prior, writtenAt, content, seenUntil, same && previous !== undefined)));
           const entry = built?.entry ?? previous;
@@ -193,18 +227,11 @@ export class SourceStore {
           if (built?.changed) changes.push(change(key, entry, previous?.content, entry.content));
           else if (built?.released) changes.push(change(key, entry, entry.content, entry.content, false));
         }
-        // Deleted objects still absent: created and deleted again in the gap, for all one knows.
-        if (listedAt !== undefined && seenUntil !== undefined) {
-          for (const [key, history] of this.#deleted) {
-            if ((namespace === undefined || namespaceOf(key) === namespace) && !listed.has(key)) {
-              this.#deleted.set(key, listedAtVersion(history, listedAt, undefined, seenUntil, history.at(-1)?.content === undefined));
-            }
-          }
-        }
+        // Deleted objects still absent stay absent: as for objects never seen (contentsOver).
         this.#entries = next;
         this.#revision++;
         if (listedAt !== undefined) {
-          this.#listed.set(scope, listedAt);
+          if (!this.#firstListed.has(scope)) this.#firstListed.set(scope, listedAt);
           this.#saw(scope, listedAt);
         }
         return changes;
@@ -261,10 +288,6 @@ export class SourceStore {
     const until = forgotten.at(-1)?.from;
     if (until !== undefined && until > this.#forgottenUntil) this.#forgottenUntil = until;
   }
-}
-
-function namespaceOf(key: SourceKey): string {
-  return key.split('/')[1] ?? '';
 }
 
 function change(

@@ -57,6 +57,8 @@ export interface OwnWrite {
   readonly template: string;
   readonly rolled: boolean;
   readonly resourceVersion: string;
+  /** Its date (src/core/ordering.ts, Dater): for a roll, when the template was written. */
+  readonly writtenAt: bigint | undefined;
   /** Monotonic deadline: a write the watch never confirms (another writer won) stops standing in then. */
   readonly expiresAt: number;
 }
@@ -94,6 +96,8 @@ export interface WorkloadState {
   readonly templateWritten: VersionRange | undefined;
   /** When this process first saw it opted in (its creation, an opt-in event, a list): the adoption point. */
   readonly firstSeen: VersionRange | undefined;
+  /** First seen in the first list of its kind: the adoption point is the config objects' own first list. */
+  readonly firstListed: boolean;
   /** Our write the watch has not shown yet: it stands for the observed record until then. */
   readonly pendingWrite: OwnWrite | undefined;
   /** Dry-run only: the write it would have sent, so that it is reported once. */
@@ -121,7 +125,7 @@ export interface RecordView {
 export function recordView(w: WorkloadState, now: number): RecordView {
   const p = w.pendingWrite !== undefined && w.pendingWrite.expiresAt > now ? w.pendingWrite : undefined;
   if (p) {
-    const at = parseResourceVersion(p.resourceVersion);
+    const at = p.writtenAt;
     const written = p.rolled && at !== undefined ? { lo: at, hi: at } : p.rolled ? undefined : w.templateWritten;
     return { recordedDigest: p.digest, record: p.record, template: p.template, templateWritten: written, simulated: false };
   }
@@ -149,7 +153,19 @@ export interface WorkloadObservation {
  */
 export interface Observed {
   source: 'created' | 'event' | 'list';
+  /** An event's date (src/core/ordering.ts, Dater). */
+  at?: bigint | undefined;
   gap?: VersionRange | undefined;
+  /** What the store remembers of it from while it was not opted in (src/state/workload-store.ts). */
+  remembered?: Remembered | undefined;
+}
+
+/** A workload not opted in, as the store remembers it: when its template was last written. */
+export interface Remembered {
+  readonly uid: string;
+  readonly generation: number;
+  readonly template: string;
+  readonly templateWritten: VersionRange | undefined;
 }
 
 /** The entry for an observation of `d`, given the entry it replaces. */
@@ -167,7 +183,6 @@ export function build(
 
   const uid = d.metadata?.uid ?? '';
   const resourceVersion = d.metadata?.resourceVersion ?? '';
-  const version = parseResourceVersion(resourceVersion);
   const generation = d.metadata?.generation ?? 0;
   const prior = previous !== undefined && previous.uid === uid ? previous : undefined;
   const sameOptIn = prior !== undefined && JSON.stringify(prior.optIn) === JSON.stringify(optIn);
@@ -185,21 +200,25 @@ export function build(
     : optIn.kind === 'in' ? consumedSources(d.spec?.template?.spec, optIn, sources) : [];
   const rollout = sameSpec ? prior.rollout : rolloutStrategy(kind, d);
   const consumedChanged = prior === undefined || JSON.stringify(prior.consumed) !== JSON.stringify(consumed);
-  const exact = version === undefined ? undefined : { lo: version, hi: version };
+  const exact = how.at === undefined ? undefined : { lo: how.at, hi: how.at };
+  const remembered = how.remembered !== undefined && how.remembered.uid === uid ? how.remembered : undefined;
 
   let templateWritten = prior?.templateWritten;
   let firstSeen = prior?.firstSeen;
   if (prior === undefined) {
-    // Its creation is the one template write of a new workload this process can date; one
-    // opting in or found by a list was written at some time before. First seen: the event, or
-    // what the relist could not see (created or opted in then); for a first list, the list (commit).
-    templateWritten = how.source === 'created' ? exact : undefined;
+    // Its creation is a template write this process can date, and so is one it saw while the
+    // workload was not opted in (the store remembers it). First seen: the event, or what a
+    // relist could not see (created or opted in then); for a first list, the list (commit).
+    templateWritten = how.source === 'created' ? exact
+      : remembered !== undefined && remembered.template === templateOf(d, templateBase) ? remembered.templateWritten
+        // Re-created under the same name (another uid) where a relist could not see it.
+        : how.source === 'list' && previous !== undefined ? how.gap : undefined;
     firstSeen = how.source === 'list' ? how.gap : exact;
   } else if (templateChanged) {
     const ours = prior.pendingWrite;
     templateWritten = how.source !== 'list' ? exact
       // A relist cannot date it, unless it is the roll we wrote.
-      : ours?.rolled && ours.template === template ? rangeOf(ours.resourceVersion)
+      : ours?.rolled && ours.template === template && ours.writtenAt !== undefined ? { lo: ours.writtenAt, hi: ours.writtenAt }
         : how.gap ?? undefined;
   }
 
@@ -225,7 +244,8 @@ export function build(
 
   const state: WorkloadState = Object.freeze({
     key, kind, namespace, name, uid, resourceVersion, generation, optIn, consumed, rollout,
-    template, templateBase: base, templateDigest, templateRestart, recordedDigest, record, recordValue, templateWritten, firstSeen, pendingWrite,
+    template, templateBase: base, templateDigest, templateRestart, recordedDigest, record, recordValue, templateWritten, firstSeen,
+    firstListed: prior?.firstListed ?? false, pendingWrite,
     simulated: prior?.simulated,
     refusedRoll: prior?.refusedRoll,
     health, progressingSince, canary,
@@ -237,9 +257,10 @@ export function build(
   return { key, state, relevant, waveChanged, previous: prior };
 }
 
-function rangeOf(resourceVersion: string): VersionRange | undefined {
-  const v = parseResourceVersion(resourceVersion);
-  return v === undefined ? undefined : { lo: v, hi: v };
+/** The fingerprint of the template of `d` (for a workload the store does not retain). */
+export function templateOf(d: WorkloadLike, base: (template: unknown) => string = templateBase): string {
+  const annotations = d.spec?.template?.metadata?.annotations;
+  return templateFingerprint(base(d.spec?.template), annotations?.[HASH_ANNOTATION], annotations?.[RESTART_ANNOTATION]);
 }
 
 function rolloutStrategy(kind: WorkloadKind, d: WorkloadLike): RolloutStrategy {

@@ -10,11 +10,14 @@
 // (docs/architecture.md, "Who owns which state").
 import type { WorkloadKey, WorkloadKind } from '../core/keys.ts';
 import { workloadKey } from '../core/keys.ts';
-import { atOrAfter, parseResourceVersion } from '../core/ordering.ts';
+import { LRUCache } from 'lru-cache';
+import { atOrAfter, BY_RESOURCE_VERSION, type Dater } from '../core/ordering.ts';
 import type { WorkloadRecord } from '../core/record.ts';
 import type { SourceKind } from '../core/types.ts';
 import type { Clock } from '../time/clock.ts';
-import { build, type OwnWrite, type WorkloadLike, type WorkloadObservation, type WorkloadState } from './workload-entry.ts';
+import {
+  build, type OwnWrite, type Remembered, templateOf, type VersionRange, type WorkloadLike, type WorkloadObservation, type WorkloadState,
+} from './workload-entry.ts';
 
 export {
   type OwnWrite, recordView, type RecordView, type RolloutStrategy, type VersionRange, type WorkloadLike, type WorkloadObservation,
@@ -41,18 +44,33 @@ export interface WriteOutcome {
   resourceVersion: string;
 }
 
+/** Workloads not opted in whose template date is remembered (a few dozen bytes each). */
+const MAX_REMEMBERED = 10_000;
+
 export class WorkloadStore {
   #entries = new Map<WorkloadKey, WorkloadState>();
-  /** Per watch scope (a namespace, '' for all): the last version its view reached. */
+  /** Per watch (kind and scope: a namespace, '' for all): the last version it showed. */
   readonly #seen = new Map<string, bigint>();
+  /**
+   * When the template of a workload not opted in was last written, as far as seen: opting in
+   * arrives as an update, which dates nothing, and a workload that opts in again after someone
+   * rolled it while it was out would otherwise look rolled at an unknown time. Bounded: one
+   * forgotten is merely undated.
+   */
+  readonly #remembered = new LRUCache<WorkloadKey, Remembered>({ max: MAX_REMEMBERED });
   #revision = 0;
   readonly #clock: Clock;
   readonly #sources: ReadonlySet<SourceKind>;
+  readonly #dater: Dater;
 
-  /** `sources`: the kinds of config object watched; references to others are not retained. */
-  constructor(clock: Clock, sources: ReadonlySet<SourceKind> = new Set<SourceKind>(['ConfigMap', 'Secret'])) {
+  /**
+   * `sources`: the kinds of config object watched (references to others are not retained);
+   * `dater`: how observations are dated (src/core/ordering.ts).
+   */
+  constructor(clock: Clock, sources: ReadonlySet<SourceKind> = new Set<SourceKind>(['ConfigMap', 'Secret']), dater: Dater = BY_RESOURCE_VERSION) {
     this.#clock = clock;
     this.#sources = sources;
+    this.#dater = dater;
   }
 
   get size(): number {
@@ -78,16 +96,45 @@ export class WorkloadStore {
    */
   observe(kind: WorkloadKind, d: WorkloadLike, created = false, scope = ''): WorkloadObservation {
     const key = keyOf(kind, d);
-    this.#saw(scope, parseResourceVersion(d.metadata?.resourceVersion));
-    const built = build(kind, d, this.#entries.get(key), { source: created ? 'created' : 'event' }, this.#sources, this.#clock.now());
+    const at = this.#dater.event(d.metadata?.resourceVersion);
+    this.#saw(kind, scope, at);
+    const previous = this.#entries.get(key);
+    const built = build(kind, d, previous, { source: created ? 'created' : 'event', at, remembered: this.#remembered.get(key) }, this.#sources, this.#clock.now());
+    this.#remember(key, d, previous, built.state, at === undefined ? undefined : { lo: at, hi: at }, created);
     this.#revision++;
     if (built.state) this.#entries.set(key, built.state);
     else this.#entries.delete(key);
     return built;
   }
 
+  /**
+   * Keeps the template date of a workload that is not opted in: from its entry when it opts out,
+   * from its events while out (a template change is dated by the event that shows it; `written`
+   * is that event's date, or a relist's gap); forgotten once it is opted in again.
+   */
+  #remember(key: WorkloadKey, d: WorkloadLike, previous: WorkloadState | undefined, now: WorkloadState | undefined, written: VersionRange | undefined, created: boolean): void {
+    if (now !== undefined) {
+      this.#remembered.delete(key);
+      return;
+    }
+    const uid = d.metadata?.uid ?? '';
+    const generation = d.metadata?.generation ?? 0;
+    const noted = this.#remembered.peek(key);
+    if (previous !== undefined && previous.uid === uid) {
+      this.#remembered.set(key, { uid, generation: previous.generation, template: previous.template, templateWritten: previous.templateWritten });
+    }
+    const last = this.#remembered.peek(key) ?? noted;
+    if (last !== undefined && last.uid === uid && last.generation === generation) return;
+    // A spec change (or one unseen): hash the template only then, never on status updates.
+    const template = templateOf(d);
+    const same = last !== undefined && last.uid === uid && last.template === template;
+    const templateWritten = same ? last.templateWritten : created || last !== undefined && last.uid === uid ? written : undefined;
+    this.#remembered.set(key, { uid, generation, template, templateWritten });
+  }
+
   remove(key: WorkloadKey): WorkloadState | undefined {
     const previous = this.#entries.get(key);
+    this.#remembered.delete(key);
     this.#revision++;
     this.#entries.delete(key);
     return previous;
@@ -104,12 +151,12 @@ export class WorkloadStore {
    */
   beginReplace(kind: WorkloadKind, namespace?: string): WorkloadReplacement {
     const scope = namespace ?? '';
-    const seenUntil = this.#seen.get(scope);
+    const seenUntil = this.#seen.get(`${kind}|${scope}`);
     const listed = new Map<WorkloadKey, WorkloadLike>();
     return {
       add: (d) => void listed.set(keyOf(kind, d), d),
       commit: (resourceVersion) => {
-        const listedAt = parseResourceVersion(resourceVersion);
+        const listedAt = this.#dater.list(resourceVersion);
         // What a relist could not see: from after the last version the watch showed to the list.
         const gap = seenUntil !== undefined && listedAt !== undefined ? { lo: seenUntil + 1n, hi: listedAt } : undefined;
         const firstList = listedAt === undefined ? undefined : { lo: listedAt, hi: listedAt };
@@ -121,18 +168,20 @@ export class WorkloadStore {
           else if (!listed.has(key)) removed.push(entry);
         }
         for (const [key, d] of listed) {
-          const built = build(kind, d, this.#entries.get(key), { source: 'list', gap }, this.#sources, this.#clock.now());
+          const previous = this.#entries.get(key);
+          const built = build(kind, d, previous, { source: 'list', gap, remembered: this.#remembered.get(key) }, this.#sources, this.#clock.now());
+          this.#remember(key, d, previous, built.state, gap, false);
           observed.push(built);
           if (!built.state) continue;
           // First seen in a first list: the list is the adoption point.
           const state = built.state.firstSeen === undefined && gap === undefined && firstList
-            ? Object.freeze({ ...built.state, firstSeen: firstList }) : built.state;
+            ? Object.freeze({ ...built.state, firstSeen: firstList, firstListed: true }) : built.state;
           built.state = state;
           next.set(key, state);
         }
         this.#entries = next;
         this.#revision++;
-        this.#saw(scope, listedAt);
+        this.#saw(kind, scope, listedAt);
         return { observed, removed };
       },
     };
@@ -159,7 +208,8 @@ export class WorkloadStore {
     const current = this.#entries.get(key);
     if (!current || current.uid !== uid) return;
     const alreadySeen = current.resourceVersion === write.resourceVersion || atOrAfter(current.resourceVersion, write.resourceVersion) === true;
-    this.#replace(current, { pendingWrite: alreadySeen ? current.pendingWrite : own(write, this.#clock.now() + PENDING_WRITE_TTL_MS), refusedRoll: undefined });
+    const written = own({ ...write, writtenAt: this.#dater.answer(write.resourceVersion) }, this.#clock.now() + PENDING_WRITE_TTL_MS);
+    this.#replace(current, { pendingWrite: alreadySeen ? current.pendingWrite : written, refusedRoll: undefined });
   }
 
   /** The apiserver refused our roll to `digest` (a policy, RBAC): no retry soon will pass. */
@@ -174,12 +224,18 @@ export class WorkloadStore {
     const current = this.#entries.get(key);
     if (!current || current.uid !== uid) return;
     // Nothing was written: the template stays as it is, and the would-be record describes it.
-    this.#replace(current, { simulated: own({ ...write, template: current.template }, Infinity) });
+    this.#replace(current, { simulated: own({ ...write, template: current.template, writtenAt: undefined }, Infinity) });
   }
 
-  #saw(scope: string, version: bigint | undefined): void {
-    const seen = this.#seen.get(scope);
-    if (version !== undefined && (seen === undefined || version > seen)) this.#seen.set(scope, version);
+  /** A bookmark of the watch of `kind` in `scope`. */
+  progress(kind: WorkloadKind, resourceVersion: string, scope = ''): void {
+    this.#saw(kind, scope, this.#dater.event(resourceVersion));
+  }
+
+  #saw(kind: WorkloadKind, scope: string, version: bigint | undefined): void {
+    const id = `${kind}|${scope}`;
+    const seen = this.#seen.get(id);
+    if (version !== undefined && (seen === undefined || version > seen)) this.#seen.set(id, version);
   }
 
   #replace(current: WorkloadState, patch: Partial<WorkloadState>): void {
@@ -188,7 +244,7 @@ export class WorkloadStore {
   }
 }
 
-function own(write: WriteOutcome, expiresAt: number): OwnWrite {
+function own(write: WriteOutcome & { writtenAt: bigint | undefined }, expiresAt: number): OwnWrite {
   return Object.freeze({ ...write, expiresAt });
 }
 

@@ -32,6 +32,8 @@ export interface ReflectorSink<T> {
    */
   upsert(obj: T, created: boolean): void;
   remove(obj: T): void;
+  /** A bookmark: the watch has shown everything up to this resourceVersion. */
+  progress?(resourceVersion: string): void;
 }
 
 export interface ReflectorHooks {
@@ -247,6 +249,7 @@ export class Reflector<T extends KubeObject> {
         this.#sink.remove(event.object);
         break;
       case 'BOOKMARK':
+        if (event.object.metadata?.resourceVersion) this.#sink.progress?.(event.object.metadata.resourceVersion);
         break;
       case 'ERROR':
         if (event.object.code === 410) throw new GoneError('410 Gone');
