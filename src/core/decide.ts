@@ -156,7 +156,7 @@ const podsBehind: Check = (input) => {
   const behind = differing(input.parts, false);
   if (behind.length === 0) return undefined;
   const names = display(behind);
-  const adopted = input.hasRecord === true || isLegacy(input);
+  const adopted = input.hasRecord === true || input.recordedDigest !== undefined;
   return {
     action: 'roll',
     code: adopted ? 'config_changed' : 'changed_before_adoption',
@@ -237,7 +237,7 @@ const upToDate: Check = ({ recordCurrent }) =>
 const reRecord: Check = ({ desiredDigest, templateMoved, parts }) => templateMoved
   ? {
       action: 'adopt', code: 'template_changed',
-      reason: 'the pod template changed after the configuration did, and that rollout carries it: re-recorded without a second roll',
+      reason: 'the pod template was rewritten, and its pods run the current configuration: re-recorded without a roll',
       digest: desiredDigest, parts: recordOf(parts, false),
     }
   : {

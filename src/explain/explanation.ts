@@ -223,6 +223,8 @@ export function buildExplanation(input: ExplainInput): Explanation {
     now: 0,
     // As an operator starting now: what one read shows, no event history.
     templateOrder: 'resource-version',
+    // One read has no watch to wait for: the objects are read as they are now.
+    caughtUp: () => true,
   };
   const operatorDecision = evaluateWorkload(state, ctx);
   const desired = decisionInput(state, ctx).desiredDigest;

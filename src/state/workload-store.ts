@@ -224,7 +224,8 @@ export class WorkloadStore {
     const current = this.#entries.get(key);
     if (!current || current.uid !== uid) return;
     // Nothing was written: the template stays as it is, and the would-be record describes it.
-    this.#replace(current, { simulated: own({ ...write, template: current.template, writtenAt: undefined }, Infinity) });
+    const record = { ...write.record, template: current.template };
+    this.#replace(current, { simulated: own({ ...write, record, template: current.template, writtenAt: undefined }, Infinity) });
   }
 
   /** A bookmark of the watch of `kind` in `scope`. */

@@ -162,10 +162,10 @@ describe('explain: each decision code on the testbed, no operator running', func
     expect(e.digests).to.deep.include({ recordedKeyId: OTHER_KEY.id, comparison: 'other_key' });
   });
 
-  it('up_to_date', async () => {
+  it('record_upgrade: a current digest recorded without a record (an earlier version) is completed, not rolled', async () => {
     const current = workloadDigest(app, appNow);
     await createDeployment(ns, deployment('current', { annotations: { ...ENABLED, [HASH]: current }, podSpec: podSpecWithVolume('app') }));
-    const e = await expectDecision(ns, 'deploy/current', 'up_to_date', 'none', 'up to date');
+    const e = await expectDecision(ns, 'deploy/current', 'record_upgrade', 'adopt', 'digest recorded by an earlier version: record completed without rolling');
     expect(e.digests).to.deep.include({ recorded: current, current, comparison: 'equal' });
   });
 
@@ -175,7 +175,7 @@ describe('explain: each decision code on the testbed, no operator running', func
     const { json, text } = await explainBoth(ns, 'deploy/stale');
     expect(json.decision).to.deep.include({ known: true, action: 'roll', code: 'config_changed', reason: 'consumed configuration changed: rolling', digest: workloadDigest(app, appNow) });
     expect(json.assumptions.join(' ')).to.contain('template_changed');
-    expect(text).to.contain('Assumptions\n  - The order of the last pod-template change');
+    expect(text).to.contain('Assumptions\n  - When the pod template was last written');
   });
 
   it('StatefulSets and DaemonSets by their short names', async () => {

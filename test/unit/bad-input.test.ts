@@ -122,14 +122,16 @@ describe('bad input: the config-hash annotation edited by hand', () => {
     }
   });
 
-  it('a well-formed digest copied from elsewhere, the order of template and configuration unknown (a listed workload): rolls once', () => {
+  it('a well-formed digest copied from elsewhere, what the pods run unknown (a listed workload): rolls once', () => {
     const foreign = digestOf('whatever another workload consumes');
-    expect(decideFor(optIn, foreign)).to.include({ action: 'roll', code: 'config_changed', digest: current });
-    // Once recorded, it is up to date.
-    expect(decideFor(optIn, current)).to.include({ action: 'none', code: 'up_to_date' });
-    // With pods known to be newer than the configuration (the operator saw both): re-recorded.
-    const carried = decide({ optIn, recordedDigest: foreign, desiredDigest: current, missingRequired: [], keyId: KEY.id, templateCarriesConfig: true });
-    expect(carried).to.include({ action: 'adopt', code: 'template_changed', digest: current });
+    const part = (running: string | undefined) => [{ kind: 'ConfigMap' as const, name: 'cm', id: 'ConfigMap/cm', current: '1'.repeat(16), running, ignored: false }];
+    const base = { optIn, desiredDigest: current, missingRequired: [], keyId: KEY.id };
+    expect(decide({ ...base, recordedDigest: foreign, parts: part(undefined) })).to.include({ action: 'roll', code: 'config_changed', digest: current });
+    // Once rolled, the record describes the pods: up to date.
+    expect(decide({ ...base, recordedDigest: current, parts: part('1'.repeat(16)), hasRecord: true, recordCurrent: true }))
+      .to.include({ action: 'none', code: 'up_to_date' });
+    // With the pods known to run the current configuration (the operator saw the template written): re-recorded.
+    expect(decide({ ...base, recordedDigest: foreign, parts: part('1'.repeat(16)) })).to.include({ action: 'adopt', code: 'record_upgrade', digest: current });
   });
 });
 

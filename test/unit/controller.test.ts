@@ -169,16 +169,18 @@ describe('controller: API actions against the in-memory API', () => {
       (w as unknown as { spec: { template: { spec: { containers: Array<{ image: string }> } } } }).spec.template.spec.containers[0]!.image = 'app:2';
     });
     await h.settle();
+    // The adoption, then the record refreshed for the edited template (metadata only, no roll).
+    expect(h.patches().map((p) => p.templateChanged)).to.deep.equal([false, false]);
     h.cluster.put('configmaps', configMap('cfg', { a: '1', other: 'y' }));
     h.cluster.put('configmaps', configMap('cfg', { a: '1', other: 'x' }));
     await h.settle();
-    expect(h.patches().map((p) => p.templateChanged)).to.deep.equal([false]);
+    expect(h.patches().map((p) => p.templateChanged)).to.deep.equal([false, false]);
     // The key it reads, changed and changed back after the edit: the edit's pods read the
     // version before both changes, the current one. Nothing to roll (the edit is not between them).
     h.cluster.put('configmaps', configMap('cfg', { a: '2', other: 'x' }));
     h.cluster.put('configmaps', configMap('cfg', { a: '1', other: 'x' }));
     await h.settle();
-    expect(h.patches().map((p) => p.templateChanged)).to.deep.equal([false]);
+    expect(h.patches().map((p) => p.templateChanged)).to.deep.equal([false, false]);
     await h.controller.stop();
   });
 

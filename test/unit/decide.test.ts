@@ -1,6 +1,9 @@
+// The decision chain (src/core/decide.ts): the checks that need no parts (opt-in, malformed
+// annotations, unwatchable and missing config objects, digests of another format or key, first
+// sight). What the pods run per consumed object is in test/unit/decide-parts.test.ts.
 import { expect } from 'chai';
 import { CONFIGMAPS_ANNOTATION, ENABLED_ANNOTATION } from '../../src/core/annotations.ts';
-import { type DecisionInput, decide } from '../../src/core/decide.ts';
+import { type DecisionInput, decide, type PartInput } from '../../src/core/decide.ts';
 import { digestKey, sourceContent, workloadDigest } from '../../src/core/digest.ts';
 import type { OptIn } from '../../src/core/types.ts';
 
@@ -11,6 +14,10 @@ const consumed = [{ kind: 'ConfigMap' as const, name: 'cm', optional: false, key
 const oldDigest = workloadDigest(consumed, () => sourceContent('ConfigMap', { data: { k: 'old' } }, KEY), KEY);
 const newDigest = workloadDigest(consumed, () => sourceContent('ConfigMap', { data: { k: 'new' } }, KEY), KEY);
 const cm = (name: string) => ({ kind: 'ConfigMap' as const, name });
+const OLD = '0'.repeat(16);
+const NEW = '1'.repeat(16);
+const part = (name: string, current: string, running: string | undefined): PartInput =>
+  ({ kind: 'ConfigMap', name, id: `ConfigMap/${name}`, current, running, ignored: false });
 
 function input(overrides: Partial<DecisionInput>): DecisionInput {
   return { optIn: optedIn, recordedDigest: oldDigest, desiredDigest: newDigest, missingRequired: [], keyId: KEY.id, ...overrides };
@@ -40,18 +47,19 @@ describe('decide', () => {
         optIn: { kind: 'malformed', annotation: CONFIGMAPS_ANNOTATION, value: 'A', reason: '"A" is not valid' },
         recordedDigest: undefined,
         missingRequired: [cm('cm')],
+        parts: [part('cm', NEW, OLD)],
       }),
     );
     expect(decision.action).to.equal('none');
     expect(decision.warning).to.equal('MalformedAnnotation');
   });
 
-  it('adopts a first-seen workload without rolling', () => {
-    const decision = decide(input({ recordedDigest: undefined }));
-    expect(decision.action).to.equal('adopt');
-    expect(decision.digest).to.equal(newDigest);
-    expect(decision.warning).to.equal(undefined);
-    expect(decision.reason).to.equal('first seen; recorded digest, no roll');
+  it('adopts a first-seen workload without rolling, recording what its pods run', () => {
+    const decision = decide(input({ recordedDigest: undefined, parts: [part('cm', NEW, NEW)] }));
+    expect(decision).to.deep.equal({
+      action: 'adopt', code: 'first_seen', digest: newDigest, reason: 'first seen; recorded digest, no roll',
+      parts: new Map([['ConfigMap/cm', NEW]]),
+    });
   });
 
   it('adopts with a warning when a required ConfigMap is missing and nothing was recorded', () => {
@@ -64,15 +72,16 @@ describe('decide', () => {
   });
 
   it('does not roll while a required ConfigMap is missing, and keeps the recorded digest', () => {
-    const decision = decide(input({ missingRequired: [cm('b'), cm('a')] }));
+    const decision = decide(input({ missingRequired: [cm('b'), cm('a')], hasRecord: true, parts: [part('a', NEW, OLD)] }));
     expect(decision.action).to.equal('none');
     expect(decision.digest).to.equal(undefined);
+    expect(decision.parts).to.equal(undefined);
     expect(decision.warning).to.equal('ConfigMapMissing');
     expect(decision.reason).to.include('a, b');
   });
 
   it('warns about a missing ConfigMap even when the recorded digest is current', () => {
-    const decision = decide(input({ recordedDigest: newDigest, missingRequired: [cm('cm')] }));
+    const decision = decide(input({ recordedDigest: newDigest, missingRequired: [cm('cm')], hasRecord: true, recordCurrent: true }));
     expect(decision.action).to.equal('none');
     expect(decision.warning).to.equal('ConfigMapMissing');
   });
@@ -109,8 +118,17 @@ describe('decide', () => {
     expect(decision).to.include({ action: 'adopt', code: 'key_changed', digest: newDigest });
   });
 
+  it('a digest of another format or key is re-recorded even when what the pods run is unknown', () => {
+    const foreign = workloadDigest(consumed, () => sourceContent('ConfigMap', { data: { k: 'old' } }, OTHER_KEY), OTHER_KEY);
+    const unknown = [part('cm', NEW, undefined)];
+    expect(decide(input({ recordedDigest: foreign, parts: unknown }))).to.include({ action: 'adopt', code: 'key_changed' });
+    expect(decide(input({ recordedDigest: `v1-${'ab'.repeat(32)}`, parts: unknown }))).to.include({ action: 'adopt', code: 'format_upgrade' });
+    // It records what it adopts: the current part, nothing being known of what runs.
+    expect(decide(input({ recordedDigest: foreign, parts: unknown })).parts).to.deep.equal(new Map([['ConfigMap/cm', NEW]]));
+  });
+
   it('decides nothing for a workload consuming a kind that cannot be watched now', () => {
-    const decision = decide(input({ unavailable: ['Secret'], recordedDigest: undefined }));
+    const decision = decide(input({ unavailable: ['Secret'], recordedDigest: undefined, parts: [part('cm', NEW, OLD)] }));
     expect(decision).to.include({ action: 'none', code: 'source_unavailable', warning: 'SourceUnavailable' });
   });
 
@@ -120,78 +138,22 @@ describe('decide', () => {
     expect(decision.reason).to.equal('required ConfigMap cfg and Secret db missing: not rolling, the new pods could not start');
   });
 
-  it('does nothing when the recorded digest is the desired one', () => {
-    expect(decide(input({ recordedDigest: newDigest }))).to.deep.equal({ action: 'none', code: 'up_to_date', reason: 'up to date' });
+  it('does nothing when the record describes the pods as they run', () => {
+    const d = decide(input({ recordedDigest: newDigest, hasRecord: true, recordCurrent: true, parts: [part('cm', NEW, NEW)] }));
+    expect(d).to.deep.equal({ action: 'none', code: 'up_to_date', reason: 'up to date' });
   });
 
-  it('rolls when the digest changed, naming the changed ConfigMaps when known', () => {
-    const named = decide(input({ changed: ['web-config', 'app-config'] }));
-    expect(named.action).to.equal('roll');
-    expect(named.digest).to.equal(newDigest);
+  it('rolls when what the pods run differs, naming the changed objects', () => {
+    const named = decide(input({ hasRecord: true, parts: [part('web-config', NEW, OLD), part('app-config', NEW, OLD), part('same', OLD, OLD)] }));
+    expect(named).to.include({ action: 'roll', code: 'config_changed', digest: newDigest });
     expect(named.warning).to.equal(undefined);
-    expect(named.reason).to.include('app-config, web-config');
-
-    const unnamed = decide(input({}));
-    expect(unnamed.action).to.equal('roll');
-    expect(unnamed.digest).to.equal(newDigest);
-    expect(unnamed.reason).to.be.a('string').and.not.equal('');
-  });
-});
-
-describe('decide: a pod-template change that carries the configuration', () => {
-  const optIn = { kind: 'in' as const, referenced: true, extraConfigMaps: [], extraSecrets: [] };
-  const recorded = `v2-${KEY.id}-${'a'.repeat(64)}`;
-  const desired = `v2-${KEY.id}-${'b'.repeat(64)}`;
-
-  it('re-records without a second roll when the template was written after the configuration changed', () => {
-    const d = decide({ optIn, recordedDigest: recorded, desiredDigest: desired, missingRequired: [], keyId: KEY.id, templateCarriesConfig: true });
-    expect(d.action).to.equal('adopt');
-    expect(d.code).to.equal('template_changed');
-    expect(d.digest).to.equal(desired);
-  });
-
-  it('rolls when the order is not established (or the template came first)', () => {
-    const d = decide({ optIn, recordedDigest: recorded, desiredDigest: desired, missingRequired: [], keyId: KEY.id, templateCarriesConfig: false });
-    expect(d.action).to.equal('roll');
-  });
-
-  it('does nothing when the template changed but the digest did not', () => {
-    const d = decide({ optIn, recordedDigest: desired, desiredDigest: desired, missingRequired: [], keyId: KEY.id, templateCarriesConfig: true });
-    expect(d.action).to.equal('none');
-  });
-
-  it('rolls a workload not adopted yet whose configuration changed since it was first seen', () => {
-    const d = decide({ optIn, recordedDigest: undefined, desiredDigest: desired, missingRequired: [], keyId: KEY.id, changed: ['ConfigMap b', 'ConfigMap a'] });
-    expect(d).to.deep.equal({
-      action: 'roll', code: 'changed_before_adoption', digest: desired,
-      reason: 'ConfigMap a, ConfigMap b changed after the operator first saw the workload, before it was adopted: rolling',
-    });
-  });
-
-  it('adopts it without a roll when the configuration changed back to what it was at first sight', () => {
-    const d = decide({ optIn, recordedDigest: undefined, desiredDigest: desired, missingRequired: [], keyId: KEY.id, changed: ['ConfigMap a'], firstSeenDigest: desired });
-    expect(d.code).to.equal('first_seen');
-    const moved = decide({ optIn, recordedDigest: undefined, desiredDigest: desired, missingRequired: [], keyId: KEY.id, changed: ['ConfigMap a'], firstSeenDigest: recorded });
-    expect(moved.code).to.equal('changed_before_adoption');
-  });
-
-  it('adopts it without a roll when a template change written after that change carried it', () => {
-    const d = decide({ optIn, recordedDigest: undefined, desiredDigest: desired, missingRequired: [], keyId: KEY.id, changed: ['ConfigMap a'], templateCarriesConfig: true });
-    expect(d.code).to.equal('first_seen');
-  });
-
-  it('rolls when the template changed between a change and its reversal (its pods may run the version in between)', () => {
-    const input = { optIn, recordedDigest: desired, desiredDigest: desired, missingRequired: [], keyId: KEY.id, changed: ['ConfigMap a'], templateChangedSinceRecord: true };
-    expect(decide({ ...input, templateCarriesConfig: false })).to.deep.include({ action: 'roll', code: 'template_between_changes', digest: desired });
-    // Written after the last change, the template's pods read the current version: up to date.
-    expect(decide({ ...input, templateCarriesConfig: true }).code).to.equal('up_to_date');
-    // No change since the record: the template's pods read the recorded version.
-    expect(decide({ ...input, changed: [] }).code).to.equal('up_to_date');
-    expect(decide({ ...input, templateChangedSinceRecord: false }).code).to.equal('up_to_date');
+    expect(named.reason).to.equal('ConfigMap app-config, ConfigMap web-config changed: rolling');
+    expect(named.for).to.deep.equal(['ConfigMap web-config', 'ConfigMap app-config']);
   });
 
   it('never lets a template change skip adoption or a missing required ConfigMap', () => {
-    expect(decide({ optIn, recordedDigest: undefined, desiredDigest: desired, missingRequired: [], keyId: KEY.id, templateCarriesConfig: true }).code).to.equal('first_seen');
-    expect(decide({ optIn, recordedDigest: recorded, desiredDigest: desired, missingRequired: [cm('cm')], keyId: KEY.id, templateCarriesConfig: true }).code).to.equal('configmap_missing');
+    expect(decide(input({ recordedDigest: undefined, templateMoved: true })).code).to.equal('first_seen');
+    expect(decide(input({ missingRequired: [cm('cm')], hasRecord: true, templateMoved: true, parts: [part('cm', NEW, NEW)] })).code)
+      .to.equal('configmap_missing');
   });
 });

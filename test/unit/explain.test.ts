@@ -5,7 +5,8 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { ConfigError } from '../../src/config.ts';
-import { digestKey, sourceContent, workloadDigest } from '../../src/core/digest.ts';
+import { digestKey, sourceContent, sourcePart, workloadDigest } from '../../src/core/digest.ts';
+import { formatRecord, RECORD_ANNOTATION } from '../../src/core/record.ts';
 import type { ConsumedSource, SourceContent, SourceKind } from '../../src/core/types.ts';
 import { parseExplainArgs, type WatchFilters, workloadKindOf } from '../../src/explain/args.ts';
 import { matchesLabelSelector, parseLabelSelector } from '../../src/explain/label-selector.ts';
@@ -14,6 +15,7 @@ import {
 } from '../../src/explain/explanation.ts';
 import { renderJson, renderText } from '../../src/explain/render.ts';
 import type { SourceLike } from '../../src/state/source-store.ts';
+import { fingerprintOf } from '../../src/state/template.ts';
 import type { WorkloadLike } from '../../src/state/workload-store.ts';
 import { scratchDir } from '../scratch-dir.ts';
 
@@ -54,6 +56,18 @@ function digestOf(consumed: ConsumedSource[], contents: Record<string, SourceCon
   return workloadDigest(consumed, (kind, name) => contents[sourceId(kind, name)], key);
 }
 const cmContent = (data: Record<string, string>, key = KEY) => sourceContent('ConfigMap', { data }, key);
+
+/** The operator's record on `w`: its template as the record's (or `template`), made at `at`, with the parts of these contents. */
+function recordOf(w: WorkloadLike, consumed: ConsumedSource[], contents: Record<string, SourceContent | undefined>, at: bigint, template?: WorkloadLike): string {
+  const parts = new Map(consumed.map((c) => [sourceId(c.kind, c.name), sourcePart(c, contents[sourceId(c.kind, c.name)], KEY)]));
+  return formatRecord({ template: fingerprintOf((template ?? w).spec?.template), at, parts });
+}
+
+/** `w` with the digest and record an operator wrote when the contents were these. */
+function recorded(w: WorkloadLike, consumed: ConsumedSource[], contents: Record<string, SourceContent | undefined>, at = 70n, template?: WorkloadLike): WorkloadLike {
+  const annotations = { ...w.metadata?.annotations, [HASH]: digestOf(consumed, contents), [RECORD_ANNOTATION]: recordOf(w, consumed, contents, at, template) };
+  return { ...w, metadata: { ...w.metadata, annotations } };
+}
 
 interface Case {
   workload: WorkloadLike;
@@ -148,10 +162,18 @@ describe('explain: each decision code, from the objects as read', () => {
     expect(e.digests.key).to.deep.include({ state: 'loaded', id: KEY.id });
   });
 
-  it('up_to_date: the recorded digest is the current one', () => {
+  it('up_to_date: the record describes the pods, and they run the current configuration', () => {
+    const info = { 'ConfigMap/app': cmContent({ level: 'info' }) };
+    const current = digestOf(APP, info);
+    const e = explain({ workload: recorded(workload(ENABLED, envFrom('app')), APP, info), sources: { 'ConfigMap/app': configMap('app', { level: 'info' }) } });
+    expect(e.decision).to.deep.include({ known: true, action: 'none', code: 'up_to_date', reason: 'up to date', digest: null });
+    expect(e.digests).to.deep.include({ recorded: current, current, comparison: 'equal' });
+  });
+
+  it('record_upgrade: a digest an earlier version recorded, equal to the current one, without a record: completed, no roll', () => {
     const current = digestOf(APP, { 'ConfigMap/app': cmContent({ level: 'info' }) });
     const e = explain({ workload: workload({ ...ENABLED, [HASH]: current }, envFrom('app')), sources: { 'ConfigMap/app': configMap('app', { level: 'info' }) } });
-    expect(e.decision).to.deep.include({ known: true, action: 'none', code: 'up_to_date', reason: 'up to date', digest: null });
+    expect(e.decision).to.deep.include({ known: true, action: 'adopt', code: 'record_upgrade', digest: current });
     expect(e.digests).to.deep.include({ recorded: current, current, comparison: 'equal' });
   });
 
@@ -161,19 +183,36 @@ describe('explain: each decision code, from the objects as read', () => {
     const e = explain({ workload: workload({ ...ENABLED, [HASH]: old }, envFrom('app'), { templateHash: old }), sources: { 'ConfigMap/app': configMap('app', { level: 'debug' }) } });
     expect(e.decision).to.deep.include({ known: true, action: 'roll', code: 'config_changed', reason: 'consumed configuration changed: rolling', digest: current });
     expect(e.digests).to.deep.include({ recorded: old, template: old, current, comparison: 'different' });
-    expect(e.assumptions.join(' ')).to.contain('template_changed').and.contain('--template-order off');
+    expect(e.assumptions.join(' ')).to.contain('template_changed').and.contain('config-reload.dev/record');
     // Waves need every consumer and its status: explain says it cannot tell.
     expect(e.assumptions.join(' ')).to.contain('Not evaluated here: waves').and.contain('wave_waiting').and.contain('wave_held');
   });
 
-  it('template_changed cannot be established by one read: a template change after the config change still reads config_changed', () => {
-    // The operator would reach template_changed only from a watch that dated both writes; here a
-    // template edited (a new image) after the ConfigMap changed looks exactly like the case above.
+  it('config_changed from the record: the pods run the recorded part, the object differs', () => {
+    const e = explain({
+      workload: recorded(workload(ENABLED, envFrom('app')), APP, { 'ConfigMap/app': cmContent({ level: 'info' }) }, 40n),
+      sources: { 'ConfigMap/app': configMap('app', { level: 'debug' }, '50') },
+    });
+    expect(e.decision).to.deep.include({ known: true, action: 'roll', code: 'config_changed', reason: 'ConfigMap app changed: rolling' });
+  });
+
+  it('template_changed and template_between_changes from the record: someone wrote the template after it', () => {
+    // The record names the template before an image bump; the ConfigMap was last written at 50.
+    const before = workload(ENABLED, envFrom('app'));
+    const after = workload(ENABLED, { containers: [{ name: 'app', image: 'x:2', envFrom: [{ configMapRef: { name: 'app' } }] }] });
+    const debug = { 'ConfigMap/app': cmContent({ level: 'debug' }) };
+    const sources = { 'ConfigMap/app': configMap('app', { level: 'debug' }, '50') };
+    // Recorded at 70, the ConfigMap not written since: the bump's pods run it as it is.
+    const carried = explain({ workload: recorded(after, APP, debug, 70n, before), sources });
+    expect(carried.decision).to.deep.include({ known: true, action: 'adopt', code: 'template_changed' });
+    // Recorded at 40, the ConfigMap written since (at 50), the bump's moment unknown to one read: roll.
+    const between = explain({ workload: recorded(after, APP, { 'ConfigMap/app': cmContent({ level: 'info' }) }, 40n, before), sources });
+    expect(between.decision).to.deep.include({ known: true, action: 'roll', code: 'template_between_changes' });
+    // A digest recorded without a record: one read cannot order the bump and the change.
     const old = digestOf(APP, { 'ConfigMap/app': cmContent({ level: 'info' }) });
-    const w = workload({ ...ENABLED, [HASH]: old }, { ...envFrom('app'), containers: [{ name: 'app', image: 'x:2', envFrom: [{ configMapRef: { name: 'app' } }] }] });
-    const e = explain({ workload: { ...w, metadata: { ...w.metadata, resourceVersion: '900' } }, sources: { 'ConfigMap/app': configMap('app', { level: 'debug' }, '50') } });
-    expect(e.decision.code).to.equal('config_changed');
-    expect(e.assumptions[0]).to.contain('template_changed is never printed');
+    const legacy = explain({ workload: { ...after, metadata: { ...after.metadata, resourceVersion: '900', annotations: { ...ENABLED, [HASH]: old } } }, sources });
+    expect(legacy.decision.code).to.equal('config_changed');
+    expect(legacy.assumptions[0]).to.contain('unknown to a one-time read');
   });
 });
 
@@ -295,11 +334,16 @@ describe('explain: what the operator\'s watches see', () => {
     const ignoredCm: SourceLike = { metadata: { name: 'app', namespace: 'shop', resourceVersion: '5', annotations: { 'config-reload.dev/ignore': 'true' } }, data: { level: 'debug' } };
     const old = digestOf(APP, { 'ConfigMap/app': cmContent({ level: 'info' }) });
     const e = explain({ workload: workload({ ...ENABLED, [HASH]: old }, envFrom('app')), sources: { 'ConfigMap/app': ignoredCm } });
-    // As an operator starting now: it digests the object as it is, and rolls.
-    expect(e.decision.code).to.equal('config_changed');
+    // As an operator starting now: its difference is left out; the record is completed, no roll.
+    expect(e.decision).to.deep.include({ action: 'adopt', code: 'record_upgrade' });
     expect(e.sources[0]).to.deep.include({ ignored: true, malformedIgnore: null });
-    expect(e.assumptions.join(' ')).to.contain('ConfigMap app carries config-reload.dev/ignore: a running operator digests it as it was when the switch was set')
-      .and.contain('If only it changed since the digest was recorded, a running operator does not roll.');
+    expect(e.assumptions.join(' ')).to.contain('ConfigMap app carries config-reload.dev/ignore: its changes roll nothing by themselves')
+      .and.contain('a difference from what the pods run (the record\'s part) rolls once the switch is unset.');
+    // With a record naming what the pods run: up to date while it is ignored, a roll once it is not.
+    const withRecord = recorded(workload(ENABLED, envFrom('app')), APP, { 'ConfigMap/app': cmContent({ level: 'info' }) }, 4n);
+    expect(explain({ workload: withRecord, sources: { 'ConfigMap/app': ignoredCm } }).decision.code).to.equal('up_to_date');
+    const unset = { ...ignoredCm, metadata: { ...ignoredCm.metadata, annotations: {} } };
+    expect(explain({ workload: withRecord, sources: { 'ConfigMap/app': unset } }).decision.code).to.equal('config_changed');
     expect(renderText(e)).to.contain('ConfigMap app: config-reload.dev/ignore: its changes roll nothing');
 
     const malformed = explain({ workload: workload(ENABLED, envFrom('app')), sources: { 'ConfigMap/app': { ...ignoredCm, metadata: { ...ignoredCm.metadata, annotations: { 'config-reload.dev/ignore': 'yes' } } } } });
@@ -349,7 +393,7 @@ describe('explain: output', () => {
     expect(text).to.contain(`recorded (metadata):  ${old}`);
     expect(text).to.contain('recorded vs current:  different');
     expect(text).to.contain('Decision: roll (config_changed)\n  consumed configuration changed: rolling\n  would record: v2-');
-    expect(text).to.contain('Assumptions\n  - The order of the last pod-template change');
+    expect(text).to.contain('Assumptions\n  - When the pod template was last written');
   });
 
   it('text: an unknown decision says so', () => {
