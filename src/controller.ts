@@ -250,6 +250,11 @@ export class Controller {
     return this.#synced;
   }
 
+  /** Workloads whose decision waits for a watch of config objects to catch up (src/core/decide.ts, viewBehind). */
+  get waitingForWatch(): number {
+    return this.#waiting.size;
+  }
+
   /**
    * Liveness: every loop that should run is running, and no reconcile is stuck. A loop that
    * died (a bug) makes the replica not alive, so the kubelet restarts it.
@@ -409,6 +414,8 @@ export class Controller {
       case 'done': {
         this.queue.forget(key);
         observer?.reconciled?.(seconds, 'success');
+        const waiting = result.decision?.code === 'waiting_for_watch' ? this.workloads.get(key) : undefined;
+        if (waiting && result.decision) this.#noteWaiting(waiting, result.decision);
         // A roll in a wave moves that wave: a dry-run's simulated roll is all there is to see of it.
         const w = result.decision?.wave ? this.workloads.get(key) : undefined;
         if (w) this.#planSoon(this.waves.sourcesOf(w, result.decision));

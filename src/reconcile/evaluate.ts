@@ -9,6 +9,7 @@ import type { TemplateOrder } from '../core/ordering.ts';
 import type { Decision, SourceContent, SourceKind } from '../core/types.ts';
 import type { SourceStore } from '../state/source-store.ts';
 import { recordView, type WorkloadState } from '../state/workload-store.ts';
+import { UNKNOWN_PART } from '../core/record.ts';
 import { consumedParts } from './pods.ts';
 
 /** The config objects the decisions read: one store per kind watched, and whether it is usable now. */
@@ -79,8 +80,9 @@ export function decisionInput(w: WorkloadState, ctx: EvaluationContext): Decisio
   // Unordered, a template write by someone else tells nothing (src/reconcile/pods.ts): the record
   // is not refreshed for it. Ordered, it is, so that a restart finds the record current.
   const templateMoved = ordered && record !== undefined && record.template !== view.template;
+  // What a re-record would write is what is recorded (an ignored object not known: UNKNOWN_PART).
   const recordCurrent = record !== undefined && !templateMoved
-    && parts.every((p) => p.running !== undefined && record.parts.get(p.id) === p.running);
+    && parts.every((p) => (p.running ?? (p.ignored ? UNKNOWN_PART : undefined)) === record.parts.get(p.id));
   return {
     optIn: w.optIn,
     recordedDigest: view.recordedDigest,

@@ -101,7 +101,9 @@ export function consumedParts({ w, view, record, sources, key, ordered, assumeCa
       const recorded = record.parts.get(id);
       // Unordered, a template write this process did not see cannot be placed: taken to carry
       // what the record says (`--template-order off`, README).
-      if (view.template === record.template || !ordered) return known(recorded ?? current, recorded === undefined ? 'adopted' : 'record');
+      // An object the record does not name (named since by annotation) was read by the pods
+      // when their template was written, which this process did not see: unknown.
+      if (view.template === record.template || !ordered) return known(recorded, recorded === undefined ? undefined : 'record');
       // Rolled by someone after the record, so after `at` and by the version observed: an object
       // with one content over that range ran as it is.
       if (ordered && record.at !== undefined && observedAt !== undefined && observedAt > record.at) {
@@ -124,13 +126,17 @@ function referenceOf(
   w: WorkloadState, view: RecordView, record: WorkloadRecord | undefined,
 ): { range: VersionRange; adoption: boolean; firstList: boolean } | undefined {
   const written = view.templateWritten;
-  if (record !== undefined || (view.recordedDigest !== undefined && isDigest(view.recordedDigest))) {
-    return written ? { range: written, adoption: false, firstList: false } : undefined;
-  }
-  const seen = w.firstSeen;
-  if (written === undefined) return seen ? { range: seen, adoption: true, firstList: w.firstListed } : undefined;
-  if (seen === undefined || written.lo >= seen.lo) return { range: written, adoption: true, firstList: false };
-  return { range: seen, adoption: true, firstList: w.firstListed };
+  const recorded = record !== undefined || (view.recordedDigest !== undefined && isDigest(view.recordedDigest));
+  // A record older than this process's first sight (an earlier opt-in, an earlier process) was
+  // not made by that sight's adoption: the sight says nothing of what the pods run.
+  const seen = record?.at !== undefined && w.firstSeen !== undefined && record.at < w.firstSeen.lo ? undefined : w.firstSeen;
+  // With a record and no template write seen, the record speaks (a restart: the first list is
+  // no evidence of what the pods run). Otherwise the later of the template write and the first
+  // sight: a workload seen opting in after its template was written was adopted with what it
+  // read then, and that adoption's record says so.
+  if (written === undefined) return recorded || seen === undefined ? undefined : { range: seen, adoption: true, firstList: w.firstListed };
+  if (seen === undefined || written.lo >= seen.lo) return { range: written, adoption: !recorded, firstList: false };
+  return { range: seen, adoption: !recorded, firstList: w.firstListed };
 }
 
 /** A well-formed digest of any format: a record made before records existed (its parts are unknown). */

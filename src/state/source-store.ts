@@ -168,7 +168,7 @@ export class SourceStore {
     this.#saw(scope, version);
     const previous = this.#entries.get(key);
     const next = this.#entryFor(cm, previous, (content, same) => (same && previous ? previous.history
-      : version === undefined ? Object.freeze([]) : changedAt(previous?.history ?? this.#deleted.get(key), version, content)));
+      : version === undefined ? Object.freeze([]) : changedAt(previous?.history ?? this.#deleted.get(key) ?? this.#absence(scope), version, content)));
     if (next === undefined) return undefined;
     this.#entries.set(key, next.entry);
     this.#revision++;
@@ -237,6 +237,14 @@ export class SourceStore {
         return changes;
       },
     };
+  }
+
+  /** The history of an object never seen: absent from the scope's first list on (see contentsOver). */
+  #absence(scope: string): History | undefined {
+    const first = this.#firstListed.get(scope);
+    if (first === undefined) return undefined;
+    const from = first > this.#forgottenUntil ? first : this.#forgottenUntil;
+    return Object.freeze([Object.freeze({ from, until: undefined, content: undefined })]);
   }
 
   #saw(scope: string, version: bigint | undefined): void {

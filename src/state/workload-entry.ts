@@ -250,7 +250,9 @@ export function build(
     refusedRoll: prior?.refusedRoll,
     health, progressingSince, canary,
   });
-  const waveChanged = prior === undefined || prior.health !== health || prior.canary !== canary;
+  // The waves count our unconfirmed write as progressing: its confirmation moves them too.
+  const waveChanged = prior === undefined || prior.health !== health || prior.canary !== canary
+    || (prior.pendingWrite !== undefined && pendingWrite === undefined);
   // Health alone changes no decision of its own: the controller moves the waves on waveChanged.
   const relevant = prior === undefined || !sameOptIn || consumedChanged || templateChanged
     || prior.recordedDigest !== recordedDigest || prior.record !== record || prior.pendingWrite !== pendingWrite;

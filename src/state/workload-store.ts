@@ -169,8 +169,11 @@ export class WorkloadStore {
         }
         for (const [key, d] of listed) {
           const previous = this.#entries.get(key);
-          const built = build(kind, d, previous, { source: 'list', gap, remembered: this.#remembered.get(key) }, this.#sources, this.#clock.now());
-          this.#remember(key, d, previous, built.state, gap, false);
+          // Its last write is its own version: nothing of it happened after that.
+          const writtenBy = this.#dater.item(d.metadata?.resourceVersion, listedAt);
+          const itsGap = gap && writtenBy !== undefined && writtenBy < gap.hi ? { lo: gap.lo, hi: writtenBy < gap.lo ? gap.lo : writtenBy } : gap;
+          const built = build(kind, d, previous, { source: 'list', gap: itsGap, remembered: this.#remembered.get(key) }, this.#sources, this.#clock.now());
+          this.#remember(key, d, previous, built.state, itsGap, false);
           observed.push(built);
           if (!built.state) continue;
           // First seen in a first list: the list is the adoption point.

@@ -5,6 +5,9 @@
 // honour metadata.uid and metadata.resourceVersion as preconditions (409 otherwise), and a
 // generation that moves on spec changes only. A test controls delivery: watch events wait in
 // a per-watch queue until deliver(), and patch answers can be held after the write applied.
+// Faults a test can inject: a 410 relist (compact() + closeWatches()), a kind whose list and
+// watch are refused (forbid(): RBAC not effective yet, or revoked), patches that fail (500),
+// are held, or are refused by an admission policy (422), for all workloads or for one.
 import { ApiError } from '../../src/kube/api-error.ts';
 import {
   type ClusterApi, type KubeObject, type ListPage, type ListRequest, type MergePatchRequest, type ResourceType,
@@ -28,7 +31,11 @@ interface Subscription {
   closed: boolean;
 }
 
-export type PatchMode = 'ok' | 'fail' | 'hold';
+/** ok: apply and answer; fail: 500, unapplied; hold: apply, answer on releaseAnswers(); refuse: 422, unapplied. */
+export type PatchMode = 'ok' | 'fail' | 'hold' | 'refuse';
+
+/** The workload kinds, whose writes say whether they changed the pod template. */
+const WORKLOAD_PLURALS = new Set(['deployments', 'statefulsets', 'daemonsets']);
 
 /** Every write the cluster applied, for an oracle to replay. */
 export interface WriteRecord {
@@ -39,8 +46,10 @@ export interface WriteRecord {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   /** 'operator' for merge patches through the API, else the test's own writer name. */
   by: string;
+  /** For merge patches: which client sent it, when the test named one (mergePatch's `actor`). */
+  actor?: string | undefined;
   object: Obj;
-  /** For Deployments: whether spec.template changed in this write. */
+  /** For workloads (Deployments, StatefulSets, DaemonSets): whether spec.template changed in this write. */
   templateChanged: boolean;
 }
 
@@ -73,8 +82,10 @@ export class FakeCluster implements ClusterApi {
   readonly #log = new Map<string, LoggedEvent[]>();
   readonly #subscriptions: Subscription[] = [];
   readonly #heldAnswers: Array<() => void> = [];
+  readonly #forbidden = new Set<string>();
+  readonly #refusedNames = new Set<string>();
   readonly writes: WriteRecord[] = [];
-  /** What the next merge patches do: apply and answer, fail with 500 unapplied, or apply and hold the answer. */
+  /** What the next merge patches do (see PatchMode). */
   patchMode: PatchMode = 'ok';
   /** Deliver watch events as they happen instead of on deliver(). */
   autoDeliver = false;
@@ -90,6 +101,7 @@ export class FakeCluster implements ClusterApi {
 
   async listPage<T extends KubeObject>(type: ResourceType, req: ListRequest, onItem: (item: T) => void): Promise<ListPage> {
     this.requests.list++;
+    this.#refuseIfForbidden(type.plural, 'LIST');
     // One page holds everything: a snapshot at the current resourceVersion.
     const items = [...this.#store(type.plural).values()]
       .filter((o) => req.namespace === undefined || o.metadata.namespace === req.namespace)
@@ -101,6 +113,7 @@ export class FakeCluster implements ClusterApi {
 
   watch<T extends KubeObject>(type: ResourceType, req: WatchRequest, onEvent: (event: WatchEvent<T>) => void): WatchStream {
     this.requests.watch++;
+    this.#refuseIfForbidden(type.plural, 'WATCH');
     let end!: (err?: Error) => void;
     const ended = new Promise<void>((resolve, reject) => {
       end = (err) => (err ? reject(err) : resolve());
@@ -128,10 +141,16 @@ export class FakeCluster implements ClusterApi {
     return { ended, abort: () => sub.end() };
   }
 
-  async mergePatch(type: ResourceType, req: MergePatchRequest): Promise<KubeObject> {
+  /** `actor` (not part of ClusterApi) names the client in the WriteRecord: an oracle tells controllers apart by it. */
+  async mergePatch(type: ResourceType, req: MergePatchRequest, actor?: string): Promise<KubeObject> {
     this.requests.patch++;
     const what = `PATCH ${req.namespace}/${req.name}`;
+    // As fetch does: a request whose signal is aborted is never sent.
+    if (req.signal?.aborted) throw abortError();
     if (this.patchMode === 'fail') throw new ApiError(500, status('injected failure'), what);
+    if (this.patchMode === 'refuse' || this.#refusedNames.has(req.name)) {
+      throw new ApiError(422, status(`admission webhook "policy.example" denied the request: ${type.plural} "${req.name}" may not be patched`), what);
+    }
     const current = this.#store(type.plural).get(keyOf(req.namespace, req.name));
     if (!current) throw new ApiError(404, status(`${type.plural} "${req.name}" not found`), what);
     const meta = (req.body as { metadata?: { uid?: string; resourceVersion?: string } }).metadata;
@@ -144,10 +163,20 @@ export class FakeCluster implements ClusterApi {
       throw new ApiError(422, status(`metadata.uid: Invalid value: "${meta.uid}": field is immutable`, [{ field: 'metadata.uid', reason: 'FieldValueInvalid' }]), what);
     }
     const next = mergePatch(current, req.body) as Obj;
-    const written = this.#write(type.plural, next, 'operator');
+    const written = this.#write(type.plural, next, 'operator', actor);
     const answer = clone(written?.object ?? current);
     if (this.patchMode === 'hold') {
-      return new Promise((resolve) => this.#heldAnswers.push(() => resolve(answer)));
+      // Applied, the answer not yet back: a client that gives up (its signal aborts) never gets it.
+      return new Promise((resolve, reject) => {
+        const release = () => resolve(answer);
+        this.#heldAnswers.push(release);
+        req.signal?.addEventListener('abort', () => {
+          const at = this.#heldAnswers.indexOf(release);
+          if (at < 0) return;
+          this.#heldAnswers.splice(at, 1);
+          reject(abortError());
+        }, { once: true });
+      });
     }
     return answer;
   }
@@ -177,8 +206,34 @@ export class FakeCluster implements ClusterApi {
     return delivered;
   }
 
+  /**
+   * Delivers every queued event of every watch, in the order they were written (across watches:
+   * an apiserver that keeps up delivers each promptly); selective deliver() makes watches lag.
+   */
   deliverAll(): void {
-    for (const plural of new Set(this.#subscriptions.map((s) => s.plural))) this.deliver(plural);
+    for (;;) {
+      let next: Subscription | undefined;
+      let lowest = Infinity;
+      for (const sub of this.#subscriptions) {
+        const head = sub.queue[0];
+        if (head === undefined || sub.closed) continue;
+        const rv = Number(head.object.metadata?.resourceVersion ?? 0) || 0;
+        if (rv < lowest) {
+          lowest = rv;
+          next = sub;
+        }
+      }
+      if (next === undefined) return;
+      next.onEvent(next.queue.shift() as WatchEvent<Obj>);
+    }
+  }
+
+  /** A BOOKMARK on every open watch at the current resourceVersion, as the apiserver sends about once a minute. */
+  bookmark(): void {
+    for (const sub of this.#subscriptions) {
+      if (!sub.closed) sub.queue.push({ type: 'BOOKMARK', object: { metadata: { resourceVersion: String(this.#rv) } } as Obj });
+    }
+    if (this.autoDeliver) this.deliverAll();
   }
 
   /** Answers every held patch (their writes were applied when they arrived). */
@@ -196,6 +251,29 @@ export class FakeCluster implements ClusterApi {
   /** Forgets history below the current resourceVersion: a watch resuming from before gets 410. */
   compact(): void {
     this.#compactedTo = this.#rv;
+  }
+
+  /**
+   * While on, list and watch of `plural` are refused with 403 (RBAC not effective yet, or
+   * revoked), and its open watches end with that error.
+   */
+  forbid(plural: string, on: boolean): void {
+    if (!on) {
+      this.#forbidden.delete(plural);
+      return;
+    }
+    this.#forbidden.add(plural);
+    this.closeWatches(plural, forbiddenError(plural, 'WATCH'));
+  }
+
+  isForbidden(plural: string): boolean {
+    return this.#forbidden.has(plural);
+  }
+
+  /** While on, every merge patch of a workload named `name` is refused (422), unapplied: an admission policy. */
+  refusePatchesOf(name: string, on = true): void {
+    if (on) this.#refusedNames.add(name);
+    else this.#refusedNames.delete(name);
   }
 
   get(plural: string, namespace: string, name: string): Obj | undefined {
@@ -238,13 +316,17 @@ export class FakeCluster implements ClusterApi {
 
   // ---- internals --------------------------------------------------------------------------
 
-  #write(plural: string, next: Obj, by: string): WriteRecord | undefined {
+  #refuseIfForbidden(plural: string, verb: string): void {
+    if (this.#forbidden.has(plural)) throw forbiddenError(plural, verb);
+  }
+
+  #write(plural: string, next: Obj, by: string, actor?: string): WriteRecord | undefined {
     const store = this.#store(plural);
     const key = keyOf(next.metadata.namespace ?? '', next.metadata.name ?? '');
     const current = store.get(key);
     if (current && same(stripVolatile(current), stripVolatile(next))) return undefined; // a no-op write: no new version
     const rv = ++this.#rv;
-    const templateChanged = plural === 'deployments' && current !== undefined
+    const templateChanged = WORKLOAD_PLURALS.has(plural) && current !== undefined
       && !same((current as { spec?: { template?: unknown } }).spec?.template, (next as { spec?: { template?: unknown } }).spec?.template);
     const specChanged = current !== undefined && !same((current as { spec?: unknown }).spec, (next as { spec?: unknown }).spec);
     // The generation moves as the apiserver moves it (on spec changes): the operator's store
@@ -257,14 +339,14 @@ export class FakeCluster implements ClusterApi {
       generation: current === undefined ? 1 : (current.metadata.generation ?? 1) + (specChanged ? 1 : 0),
     };
     store.set(key, clone(next));
-    return this.#record(plural, { rv, type: current ? 'MODIFIED' : 'ADDED', object: clone(next) }, by, templateChanged);
+    return this.#record(plural, { rv, type: current ? 'MODIFIED' : 'ADDED', object: clone(next) }, by, templateChanged, actor);
   }
 
-  #record(plural: string, event: LoggedEvent, by: string, templateChanged: boolean): WriteRecord {
+  #record(plural: string, event: LoggedEvent, by: string, templateChanged: boolean, actor?: string): WriteRecord {
     this.#events(plural).push(event);
     const write: WriteRecord = {
       rv: event.rv, plural, namespace: event.object.metadata.namespace ?? '', name: event.object.metadata.name ?? '',
-      type: event.type, by, object: clone(event.object), templateChanged,
+      type: event.type, by, ...(actor !== undefined ? { actor } : {}), object: clone(event.object), templateChanged,
     };
     this.writes.push(write);
     for (const listener of this.onWrite) listener(write);
@@ -294,6 +376,14 @@ export class FakeCluster implements ClusterApi {
 
 function status(message: string, causes?: Array<{ field: string; reason: string }>): string {
   return JSON.stringify({ kind: 'Status', status: 'Failure', message, ...(causes ? { details: { causes } } : {}) });
+}
+
+function forbiddenError(plural: string, verb: string): ApiError {
+  return new ApiError(403, status(`${plural} is forbidden: User "system:serviceaccount:ns:config-reload-operator" cannot ${verb.toLowerCase()} resource "${plural}"`), `${verb} ${plural}`);
+}
+
+function abortError(): Error {
+  return new DOMException('This operation was aborted', 'AbortError');
 }
 
 function stripVolatile(o: Obj): unknown {

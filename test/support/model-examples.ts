@@ -1,0 +1,203 @@
+// Fixed histories of the model test, in its own language (./model-ops.ts): the reports and
+// review findings that shaped the rules, and the reproductions of /work/shared/repros/exactness
+// (each named after its file and case). test/unit/model.test.ts runs each as a named case and
+// as an example of the generated property.
+import { DEFAULT_SETTINGS, type ConfigKind, type ConfigName, type Op, type OptInSpec, type RefSpec, type Settings, type WorkloadName } from './model-ops.ts';
+
+export interface Example {
+  name: string;
+  ops: Op[];
+  settings: Settings;
+  /** The rolls (operator writes that change a pod template) a correct operator makes, when only one number is correct. */
+  rolls?: number;
+}
+
+const envFrom = (name: ConfigName, kind: ConfigKind = 'cm', optional = false): RefSpec => ({ kind, name, shape: 'envFrom', optional });
+const put = (name: ConfigName, value: number, kind: ConfigKind = 'cm'): Op => ({ op: 'put', kind, name, key: 'a', value });
+const create = (wl: WorkloadName, refs: RefSpec[], optIn: OptInSpec = 'true', settle = true): Op => ({ op: 'create', wl, type: 'deploy', refs, optIn, settle });
+const image = (wl: WorkloadName, n: number, refs: RefSpec[] | null = null): Op => ({ op: 'template', wl, refs, image: n });
+const optIn = (wl: WorkloadName, spec: OptInSpec): Op => ({ op: 'optIn', wl, optIn: spec, settle: true });
+const deliver = (plural: 'configmaps' | 'deployments', n = 4): Op => ({ op: 'deliver', plural, n });
+const advance = (ms: number): Op => ({ op: 'advance', ms });
+const settle: Op = { op: 'settle' };
+const ref = (kind: ConfigKind, name: ConfigName, shape: RefSpec['shape']): RefSpec => ({ kind, name, shape, optional: false });
+const relist = (plural: 'configmaps' | 'deployments'): Op[] => [{ op: 'relist', plural }, advance(1000)];
+/** The settings of the exactness reproductions: the image's defaults. */
+const REPRO: Settings = { ...DEFAULT_SETTINGS, debounceMs: 1000, workers: 2 };
+
+export const EXAMPLES: Example[] = [
+  {
+    // The report that started the model test: a template edit adding a ConfigMap, acknowledged
+    // while the rollout's own events arrive, then a change of the new ConfigMap.
+    name: 'reported: a template edit adds a ConfigMap, then it changes: rolls',
+    rolls: 1,
+    settings: { ...DEFAULT_SETTINGS, debounceMs: 1000 },
+    ops: [put('one', 1), put('two', 1), create('web', [envFrom('one')]), image('web', 1, [envFrom('one'), envFrom('two')]), deliver('deployments', 1),
+      { op: 'patchMode', mode: 'hold' }, advance(1000), { op: 'status', wl: 'web' }, deliver('deployments'), { op: 'answers' },
+      { op: 'patchMode', mode: 'ok' }, put('two', 2), deliver('configmaps'), advance(1000)],
+  },
+  {
+    name: 'a template edit between a change and its reversal rolls (its pods read the version in between)',
+    rolls: 1,
+    settings: DEFAULT_SETTINGS,
+    ops: [create('web', [envFrom('one')], 'named'), put('three', 0), image('web', 2), { op: 'delete', kind: 'cm', name: 'three' }],
+  },
+  {
+    name: 'a workload opting in again after its configuration changed rolls (catch-up)',
+    rolls: 1,
+    settings: DEFAULT_SETTINGS,
+    ops: [put('one', 1), create('web', [envFrom('one')]), optIn('web', 'false'), put('one', 2), optIn('web', 'true')],
+  },
+  {
+    name: 'opting in again, nothing read changed since the template was written: no roll',
+    rolls: 0,
+    settings: DEFAULT_SETTINGS,
+    ops: [create('web', [envFrom('one')]), optIn('web', 'false'), optIn('web', 'named')],
+  },
+  {
+    name: 'created opted out, then opted in twice, nothing changed: no roll',
+    rolls: 0,
+    settings: DEFAULT_SETTINGS,
+    ops: [create('web', [envFrom('one')], 'false'), optIn('web', 'true'), optIn('web', 'named'), deliver('configmaps', 1)],
+  },
+  {
+    name: 'dry-run writes nothing',
+    rolls: 0,
+    settings: { ...DEFAULT_SETTINGS, dryRun: true },
+    ops: [put('one', 1), create('web', [envFrom('one')]), put('one', 2), settle],
+  },
+  {
+    name: 'secret-403 G: the first Secret list refused, allowed later: adopted, not rolled',
+    rolls: 0,
+    settings: REPRO,
+    ops: [put('one', 1, 'secret'), create('web', [envFrom('one', 'secret')], 'true', false), { op: 'forbid', plural: 'secrets', on: true },
+      { op: 'restart' }, advance(1000), { op: 'forbid', plural: 'secrets', on: false }, settle],
+  },
+  {
+    name: 'ignore-restart F: a ConfigMap edited while ignored rolls nothing, across a restart either',
+    rolls: 0,
+    settings: REPRO,
+    ops: [put('one', 1), create('web', [envFrom('one')]), { op: 'ignore', kind: 'cm', name: 'one', on: true }, put('one', 2), put('one', 3),
+      settle, { op: 'restart' }, settle],
+  },
+  {
+    name: 'controller-defects B: a warm standby that becomes leader rolls nothing that is up to date',
+    rolls: 1,
+    settings: { ...REPRO, replicas: 2 },
+    ops: [put('one', 1), create('web', [envFrom('one')]), put('one', 2), settle, put('one', 3), put('one', 2), settle, { op: 'failover' }, settle],
+  },
+  {
+    name: 'controller-defects B2: failover after a ConfigMap was deleted and re-created with the same content',
+    rolls: 1,
+    settings: { ...REPRO, replicas: 2 },
+    ops: [put('one', 1), create('web', [envFrom('one')]), put('one', 2), settle, { op: 'delete', kind: 'cm', name: 'one' }, settle,
+      put('one', 2), settle, { op: 'failover' }, settle],
+  },
+  {
+    name: 'model-histories: a change seen while the roll is in flight is not dropped by its acknowledgement',
+    settings: DEFAULT_SETTINGS,
+    ops: [put('one', 1), create('web', [envFrom('one')]), put('one', 2), { op: 'patchMode', mode: 'hold' }, deliver('configmaps', 1),
+      put('one', 0), deliver('configmaps', 1), { op: 'answers' }, { op: 'patchMode', mode: 'ok' }, image('web', 2), put('one', 2),
+      deliver('configmaps', 1), deliver('deployments')],
+  },
+  {
+    name: 'controller-defects E: a relist (410) after a template edit between a change and its reversal still rolls',
+    rolls: 1,
+    settings: REPRO,
+    ops: [put('one', 1), create('web', [envFrom('one')]), put('one', 2), deliver('configmaps'), image('web', 2), put('one', 1),
+      deliver('configmaps'), ...relist('deployments')],
+  },
+  {
+    name: 'controller-defects D: before adoption, config changed, template edited, config changed back: rolls',
+    rolls: 1,
+    settings: REPRO,
+    ops: [{ op: 'patchMode', mode: 'fail' }, put('one', 1), create('web', [envFrom('one')], 'true', false), deliver('configmaps'),
+      deliver('deployments'), advance(100), put('one', 2), deliver('configmaps'), advance(100), image('web', 2), deliver('deployments'),
+      advance(100), put('one', 1), deliver('configmaps'), advance(100), { op: 'patchMode', mode: 'ok' }],
+  },
+  {
+    name: 'model-relist R1: a ConfigMap relist after a template edit naming an absent optional ConfigMap',
+    rolls: 0,
+    settings: { ...DEFAULT_SETTINGS, debounceMs: 1000 },
+    ops: [create('web', [envFrom('three')]), image('web', 1, [envFrom('one', 'cm', true)]), ...relist('configmaps')],
+  },
+  {
+    name: 'model-relist R2: a ConfigMap created, the template edited after it, Deployments relisted',
+    settings: DEFAULT_SETTINGS,
+    ops: [create('web', [envFrom('one')]), put('one', 0), ...relist('deployments'), image('web', 2), deliver('configmaps', 1)],
+  },
+  {
+    name: 'model-relist R3: ConfigMap and Deployment created while both watches relist: adopted, not rolled',
+    rolls: 0,
+    settings: DEFAULT_SETTINGS,
+    ops: [put('one', 0), ...relist('deployments'), ...relist('configmaps'), create('web', [envFrom('one')])],
+  },
+  {
+    name: 'controller-defects A: --template-order off, a change and its reversal, an image bump an hour later: no roll',
+    rolls: 0,
+    settings: { ...REPRO, templateOrder: 'off' },
+    ops: [put('one', 1), create('web', [envFrom('one')]), put('one', 2), put('one', 1), settle, advance(3_600_000), image('web', 2), settle],
+  },
+  {
+    name: 'waves W1: a canary whose patch is refused holds the other consumers, and says so (WaveHeld)',
+    rolls: 0,
+    settings: { ...DEFAULT_SETTINGS, workers: 2, waves: { threshold: 2, canarySize: 1, waves: 1 } },
+    ops: [put('one', 1), create('api', [envFrom('one')]), create('db', [envFrom('one')]), create('web', [envFrom('one')]), settle,
+      { op: 'refuse', wl: 'api' }, put('one', 2), settle],
+  },
+  {
+    name: 'oracle-blind: a change and its reversal (A → B → A) within the debounce rolls nothing, across a restart either',
+    rolls: 0,
+    settings: { ...DEFAULT_SETTINGS, debounceMs: 1000 },
+    ops: [put('one', 1), create('web', [envFrom('one')]), put('one', 2), put('one', 1), settle, { op: 'resync' }, { op: 'restart' }, settle],
+  },
+  {
+    name: 'every reference shape, config kind and workload kind: a change of what each reads rolls it, of another key nothing',
+    settings: DEFAULT_SETTINGS,
+    rolls: 4,
+    ops: [put('one', 1), { op: 'put', kind: 'cm', name: 'one', key: 'b', value: 1 }, put('two', 1, 'secret'), { op: 'put', kind: 'secret', name: 'two', key: 'b', value: 1 },
+      { op: 'create', wl: 'api', type: 'deploy', refs: [ref('cm', 'one', 'volumeItems'), ref('secret', 'two', 'projected')], optIn: 'true', settle: true },
+      { op: 'create', wl: 'db', type: 'stsOnDelete', refs: [ref('secret', 'two', 'keyRef'), ref('cm', 'one', 'projectedItems')], optIn: ' True ', settle: true },
+      { op: 'create', wl: 'web', type: 'ds', refs: [ref('cm', 'one', 'envFrom'), ref('secret', 'two', 'volume')], optIn: 'true', settle: true },
+      { op: 'put', kind: 'cm', name: 'one', key: 'b', value: 2 }, settle, put('two', 2, 'secret'), settle],
+  },
+  {
+    name: 'waves: a change of an object read by three workloads rolls each once',
+    settings: { ...DEFAULT_SETTINGS, workers: 2, waves: { threshold: 2, canarySize: 1, waves: 2 } },
+    rolls: 3,
+    ops: [put('one', 1), create('api', [envFrom('one')]), create('db', [envFrom('one')]), create('web', [envFrom('one')]), put('one', 2), settle],
+  },
+  {
+    name: 'waves: a canary whose rollout fails holds the other consumers, and says so (WaveHeld)',
+    settings: { ...DEFAULT_SETTINGS, workers: 2, waves: { threshold: 2, canarySize: 1, waves: 1 } },
+    rolls: 1,
+    ops: [put('one', 1), create('api', [envFrom('one')]), create('db', [envFrom('one')]), create('web', [envFrom('one')]), settle,
+      { op: 'failRollout', wl: 'api' }, put('one', 2), settle],
+  },
+  {
+    // Found by the generated histories (on fd3bbfe): the canary wave is an OnDelete StatefulSet,
+    // healthy by definition, so no status change moves the plan once it has rolled.
+    name: 'waves: after an OnDelete StatefulSet canary rolled, the next wave rolls too',
+    settings: { ...DEFAULT_SETTINGS, waves: { threshold: 1, canarySize: 1, waves: 1 } },
+    rolls: 2,
+    ops: [put('one', 0), create('web', [envFrom('one')], 'true', false),
+      { op: 'create', wl: 'api', type: 'stsOnDelete', refs: [envFrom('one')], optIn: 'true', settle: false }, put('one', 1),
+      { op: 'recreate', kind: 'cm', name: 'one' }],
+  },
+  {
+    // The twin of a restart that must not roll (nothing changed): here the pods read a version
+    // that is gone again, and only the restarted controller can roll them.
+    name: 'a template edit between a change and its reversal, hidden by a restart, rolls',
+    settings: DEFAULT_SETTINGS,
+    rolls: 1,
+    ops: [create('web', [envFrom('one')], 'named'), put('three', 0), image('web', 2), { op: 'delete', kind: 'cm', name: 'three' }, { op: 'restart' }],
+  },
+  {
+    // Found by the generated histories (on 5f18fc5): the operator re-recorded its own record
+    // forever, each write a new version to re-record ('the operator did not settle').
+    name: 'a ConfigMap created and ignored before the operator saw either: no endless re-recording',
+    settings: DEFAULT_SETTINGS,
+    rolls: 0,
+    ops: [create('api', [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }]), put('one', 0), { op: 'ignore', kind: 'cm', name: 'one', on: true }],
+  },
+];
