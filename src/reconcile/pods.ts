@@ -93,9 +93,9 @@ export function consumedParts({ w, view, record, sources, key, ordered, assumeCa
       // the object: a view behind it is read as it is, and corrected when the event arrives.
       const running = over(from !== undefined && lo < from ? from : lo, from !== undefined && hi < from ? from : hi, false);
       if (running !== undefined) return known(running, 'template');
-      // The pods started while this process watched, in a relist's gap (or while the object was
-      // changing there): they may run either version.
-      if (started !== undefined && lo >= started && (!reference.adoption || lo < hi)) return known(undefined, undefined);
+      // The pods started while this process watched the object, in a relist's gap (or while the
+      // object was changing there): they may run either version.
+      if (started !== undefined && lo >= started) return known(undefined, undefined);
     }
     if (record) {
       const recorded = record.parts.get(id);

@@ -216,7 +216,7 @@ export class SourceStore {
         }
         for (const [key, cm] of listed) {
           const previous = this.#entries.get(key);
-          const prior = previous?.history ?? this.#deleted.get(key);
+          const prior = previous?.history ?? this.#deleted.get(key) ?? this.#absence(scope);
           const writtenAt = this.#dater.item(cm.metadata?.resourceVersion, listedAt);
           const built = this.#entryFor(cm, previous, (content, same) => (writtenAt === undefined ? Object.freeze([])
             : listedAtVersion(prior, writtenAt, content, seenUntil, same && previous !== undefined)));

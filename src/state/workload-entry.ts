@@ -214,7 +214,11 @@ export function build(
         // Re-created under the same name (another uid) where a relist could not see it.
         : how.source === 'list' && previous !== undefined ? how.gap : undefined;
     firstSeen = how.source === 'list' ? how.gap : exact;
-  } else if (templateChanged) {
+  } else if (prior.optIn.kind !== 'in' && optIn.kind === 'in') {
+    // A malformed opt-in fixed: opted in from now, as an opt-in event (kept: the template date).
+    firstSeen = how.source === 'list' ? how.gap : exact;
+  }
+  if (prior !== undefined && templateChanged) {
     const ours = prior.pendingWrite;
     templateWritten = how.source !== 'list' ? exact
       // A relist cannot date it, unless it is the roll we wrote.
