@@ -250,6 +250,11 @@ export class Controller {
     return this.#synced;
   }
 
+  /** Timers that may still move the waves (a rolling wave's timeout, a coalesced plan rebuild). */
+  get waveTimers(): number {
+    return this.#waveTimers.size + (this.#movedFlush ? 1 : 0);
+  }
+
   /** Workloads whose decision waits for a watch of config objects to catch up (src/core/decide.ts, viewBehind). */
   get waitingForWatch(): number {
     return this.#waiting.size;

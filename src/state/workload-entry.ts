@@ -255,7 +255,8 @@ export function build(
     health, progressingSince, canary,
   });
   // The waves count our unconfirmed write as progressing: its confirmation moves them too.
-  const waveChanged = prior === undefined || prior.health !== health || prior.canary !== canary
+  // And a consumer that stops (or starts) reading a shared object changes that object's waves.
+  const waveChanged = prior === undefined || prior.health !== health || prior.canary !== canary || consumedChanged
     || (prior.pendingWrite !== undefined && pendingWrite === undefined);
   // Health alone changes no decision of its own: the controller moves the waves on waveChanged.
   const relevant = prior === undefined || !sameOptIn || consumedChanged || templateChanged

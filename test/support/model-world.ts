@@ -66,6 +66,11 @@ export class World {
     return this.#replicas[0]!.controller;
   }
 
+  /** The name the leading replica's writes carry. */
+  get leaderId(): string {
+    return this.#replicas[0]!.id;
+  }
+
   async start(): Promise<void> {
     for (let i = 0; i < this.settings.replicas; i++) this.#replicas.push(await this.#startReplica());
     this.#lead();
@@ -127,7 +132,9 @@ export class World {
       // Idle: wait out the timers that may still queue work (the waves' coalesced plans); quiet
       // but for timers (a retry, a debounce): jump ahead; else stop at the next timer.
       const next = clock.nextDue;
-      await clock.advance(idle ? IDLE_CONFIRM_MS : quiet ? 5_000 : next === undefined ? 1000 : Math.max(0, Math.min(next - clock.now(), 10_000)));
+      // Quiet but for a wave's timeout (a rollout progressing): jump to it.
+      const waveDue = quiet && this.leader.waveTimers > 0 && next !== undefined ? Math.max(0, next - clock.now()) : undefined;
+      await clock.advance(idle ? IDLE_CONFIRM_MS : waveDue ?? (quiet ? 5_000 : next === undefined ? 1000 : Math.max(0, Math.min(next - clock.now(), 10_000))));
     }
     if (!settled && !this.problems.includes('the operator did not settle')) this.problems.push('the operator did not settle');
     cluster.patchMode = mode;
@@ -170,7 +177,7 @@ export class World {
 
   #nothingWaiting(): boolean {
     const q = this.leader.queue;
-    return q.waiting === 0 && q.throttled === 0 && this.leader.waitingForWatch === 0;
+    return q.waiting === 0 && q.throttled === 0 && this.leader.waitingForWatch === 0 && this.leader.waveTimers === 0;
   }
 
   #lead(): void {

@@ -119,7 +119,7 @@ describe('decide: the pods run the current configuration, the record does not sa
     const d = decide(input({ hasRecord: true, templateMoved: true, parts: [part('a', NEW, NEW)] }));
     expect(d).to.deep.equal({
       action: 'adopt', code: 'template_changed', digest: desired,
-      reason: 'the pod template changed after the configuration did, and that rollout carries it: re-recorded without a second roll',
+      reason: 'the pod template was rewritten, and its pods run the current configuration: re-recorded without a roll',
       parts: new Map([['ConfigMap/a', NEW]]),
     });
   });

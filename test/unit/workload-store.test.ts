@@ -159,11 +159,12 @@ describe('workload store: what a decision reads', () => {
     const ours = deployment('15', ENABLED, { generation: 3, image: 'app:2', templateHash: 'v1-x' });
     expect(store.observe('Deployment', ours).state!.templateWritten).to.deep.equal({ lo: 15n, hi: 15n });
     expect(store.observe('Deployment', { ...ours, metadata: { ...ours.metadata, resourceVersion: '16' } }).state!.templateWritten).to.deep.equal({ lo: 15n, hi: 15n });
-    // A relist: somewhere after the last version the watch showed, up to the list.
+    // A relist: somewhere after the last version the watch showed, up to the workload's own
+    // version (its last write; the list is later).
     const relist = store.beginReplace('Deployment');
     relist.add(deployment('30', ENABLED, { generation: 4, image: 'app:3' }));
     relist.commit('31');
-    expect(store.get(WEB)!.templateWritten).to.deep.equal({ lo: 17n, hi: 31n });
+    expect(store.get(WEB)!.templateWritten).to.deep.equal({ lo: 17n, hi: 30n });
   });
 
   it('a relist\'s gap starts after the last version its own kind\'s watch showed, not another kind\'s', () => {
@@ -176,7 +177,7 @@ describe('workload store: what a decision reads', () => {
     const relist = store.beginReplace('Deployment');
     relist.add(deployment('150', ENABLED, { generation: 2, image: 'app:2' }));
     relist.commit('250');
-    expect(store.get(WEB)!.templateWritten).to.deep.equal({ lo: 31n, hi: 250n });
+    expect(store.get(WEB)!.templateWritten).to.deep.equal({ lo: 31n, hi: 150n });
   });
 
   it('a relist that finds the roll we wrote dates it by our write', () => {
@@ -211,7 +212,7 @@ describe('workload store: what a decision reads', () => {
     relist.add(deployment('5', ENABLED));
     relist.add({ ...deployment('65', ENABLED, { uid: 'u3' }), metadata: { ...deployment('65', ENABLED, { uid: 'u3' }).metadata, name: 'api' } });
     relist.commit('70');
-    expect(fresh.get(other)!.firstSeen).to.deep.equal({ lo: 61n, hi: 70n });
+    expect(fresh.get(other)!.firstSeen).to.deep.equal({ lo: 61n, hi: 65n });
     expect(fresh.get(WEB)!.firstSeen).to.deep.equal({ lo: 60n, hi: 60n });
   });
 
