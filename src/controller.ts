@@ -537,6 +537,13 @@ export class Controller {
       this.#waveTimers.get(source)?.timer.cancel();
       this.#waveTimers.delete(source);
       this.#opts.observer?.waveHeld?.(plan, 0);
+      // Its consumers waited for its waves: now each rolls (or not) on its own.
+      if (this.#synced) {
+        for (const key of this.index.consumersOf(source)) {
+          const w = this.workloads.get(key);
+          if (w) this.#enqueueIfNeeded(w, source);
+        }
+      }
       return;
     }
     const dry = this.#opts.dryRun;

@@ -515,6 +515,7 @@ function notRetained(kind: WorkloadKind, d: WorkloadLike): WorkloadState {
     templateWritten: undefined,
     firstSeen: undefined,
     firstListed: false,
+    firstSeenVersion: undefined,
     pendingWrite: undefined,
     simulated: undefined,
     refusedRoll: undefined,

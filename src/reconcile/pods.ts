@@ -129,7 +129,7 @@ function referenceOf(
   const recorded = record !== undefined || (view.recordedDigest !== undefined && isDigest(view.recordedDigest));
   // A record older than this process's first sight (an earlier opt-in, an earlier process) was
   // not made by that sight's adoption: the sight says nothing of what the pods run.
-  const seen = record?.at !== undefined && w.firstSeen !== undefined && record.at < w.firstSeen.lo ? undefined : w.firstSeen;
+  const seen = record?.at !== undefined && w.firstSeenVersion !== undefined && record.at < w.firstSeenVersion ? undefined : w.firstSeen;
   // With a record and no template write seen, the record speaks (a restart: the first list is
   // no evidence of what the pods run). Otherwise the later of the template write and the first
   // sight: a workload seen opting in after its template was written was adopted with what it

@@ -98,6 +98,8 @@ export interface WorkloadState {
   readonly firstSeen: VersionRange | undefined;
   /** First seen in the first list of its kind: the adoption point is the config objects' own first list. */
   readonly firstListed: boolean;
+  /** Its own resourceVersion when first seen opted in: a record written before it predates this sight. */
+  readonly firstSeenVersion: bigint | undefined;
   /** Our write the watch has not shown yet: it stands for the observed record until then. */
   readonly pendingWrite: OwnWrite | undefined;
   /** Dry-run only: the write it would have sent, so that it is reported once. */
@@ -205,6 +207,8 @@ export function build(
 
   let templateWritten = prior?.templateWritten;
   let firstSeen = prior?.firstSeen;
+  // Seen opted in for the first time (or again, or with its malformed opt-in fixed).
+  const fresh = prior === undefined || (prior.optIn.kind !== 'in' && optIn.kind === 'in');
   if (prior === undefined) {
     // Its creation is a template write this process can date, and so is one it saw while the
     // workload was not opted in (the store remembers it). First seen: the event, or what a
@@ -249,7 +253,7 @@ export function build(
   const state: WorkloadState = Object.freeze({
     key, kind, namespace, name, uid, resourceVersion, generation, optIn, consumed, rollout,
     template, templateBase: base, templateDigest, templateRestart, recordedDigest, record, recordValue, templateWritten, firstSeen,
-    firstListed: prior?.firstListed ?? false, pendingWrite,
+    firstListed: prior?.firstListed ?? false, firstSeenVersion: fresh ? parseResourceVersion(resourceVersion) : prior?.firstSeenVersion, pendingWrite,
     simulated: prior?.simulated,
     refusedRoll: prior?.refusedRoll,
     health, progressingSince, canary,
