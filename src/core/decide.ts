@@ -234,7 +234,7 @@ const upToDate: Check = ({ recordCurrent }) =>
 // The pods run the current configuration but the record does not say so: someone rolled the
 // workload after the configuration changed (that rollout carried it), or it reads an object
 // the record does not name yet. Re-recorded, without a second roll.
-const reRecord: Check = ({ desiredDigest, templateMoved, parts }) => templateMoved
+const reRecord: Check = ({ desiredDigest, recordedDigest, templateMoved, parts }) => templateMoved
   ? {
       action: 'adopt', code: 'template_changed',
       reason: 'the pod template was rewritten, and its pods run the current configuration: re-recorded without a roll',
@@ -242,7 +242,9 @@ const reRecord: Check = ({ desiredDigest, templateMoved, parts }) => templateMov
     }
   : {
       action: 'adopt', code: 're_recorded',
-      reason: 'what the workload reads changed without a change of what its pods run: re-recorded, no roll',
+      reason: recordedDigest !== desiredDigest && differing(parts, false).length === 0 && (parts ?? []).every((p) => p.running !== undefined)
+        ? 'the recorded digest is not that of the configuration the pods run (edited by hand?): re-recorded, no roll'
+        : 'what the workload reads changed without a change of what its pods run: re-recorded, no roll',
       digest: desiredDigest, parts: recordOf(parts, false),
     };
 

@@ -82,7 +82,10 @@ export function decisionInput(w: WorkloadState, ctx: EvaluationContext): Decisio
   const templateMoved = ordered && record !== undefined && record.template !== view.template;
   // What a re-record would write is what is recorded (an ignored object not known: UNKNOWN_PART).
   const recordCurrent = record !== undefined && !templateMoved
-    && parts.every((p) => (p.running ?? (p.ignored ? UNKNOWN_PART : undefined)) === record.parts.get(p.id));
+    && parts.every((p) => (p.running ?? (p.ignored ? UNKNOWN_PART : undefined)) === record.parts.get(p.id))
+    // The digest beside it says the same (a hand edit of it is put back), unless an ignored
+    // object's difference is why they differ.
+    && (view.recordedDigest === desiredDigest || parts.some((p) => p.ignored && p.running !== p.current));
   return {
     optIn: w.optIn,
     recordedDigest: view.recordedDigest,

@@ -115,15 +115,14 @@ describe('operator: bad input', () => {
     expect(await replicaSetsOf(ns, 'edited')).to.have.length(1);
     expect(linesAbout(op, ns, 'edited', 'adopted').map((l) => l.reason)).to.include('digest format unknown → v2: re-recorded without rolling');
 
-    // A well-formed digest under the same key (copied from another workload) looks like a change
-    // the operator missed; but its pods were made after the ConfigMap's last change (the operator
-    // saw both), so they run the current configuration: re-recorded, not rolled. (An operator
-    // that only listed the workload cannot know that order, and rolls once: test/unit/bad-input.test.ts.)
+    // A well-formed digest under the same key (copied from another workload): the operator's
+    // record beside it still says what the pods run — the current configuration — so the digest
+    // is put back, not rolled. (Without a record, it is compared whole: test/unit/bad-input.test.ts.)
     const foreign = workloadDigest([{ name: 'elsewhere', optional: true, keys: null }], () => undefined);
     await patchDeployment(ns, 'edited', { metadata: { annotations: { [HASH]: foreign } } });
     const line = await op.waitForLog('foreign digest re-recorded', (l) => l.workload === `Deployment/${ns}/edited` && l.oldDigest === foreign);
     expect(line).to.include({ message: 'adopted', newDigest: good });
-    expect(String(line.reason)).to.contain('the pod template changed after the configuration did');
+    expect(String(line.reason)).to.contain('the recorded digest is not that of the configuration the pods run');
     await sentinelRoll(ns);
     expect(await replicaSetsOf(ns, 'edited')).to.have.length(1);
     expect((await readDeployment(ns, 'edited')).metadata?.annotations?.[HASH]).to.equal(good);
