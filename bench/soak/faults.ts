@@ -1,13 +1,17 @@
 // Proxy faults of the soak: the operator's replicas reach the apiserver only through
 // testbed/fault-proxy.ts; a fault event draws one fault from this menu and holds it for 4-15 s
 // (a newer fault replaces an older one, as the proxy's set() does). Checkpoints clear them.
+// The hooks tell the oracle's windows (./windows.ts) when faults start — before the proxy
+// applies them — and when the faults in force end. A stalled watch stays silent after its
+// fault is lifted (until the operator's watchdog), so the end of a stall also cuts every open
+// watch: a stall lasts as long as its fault.
 import type { Fault, FaultProxy } from '../../testbed/fault-proxy.ts';
 import type { Rng } from './rng.ts';
 
 interface Choice {
   label: string;
   faults: Fault[];
-  /** Also cut every open watch at the start. */
+  /** Also cut every open watch at the start (the fault cuts or stalls watches: the replicas may relist). */
   resetWatches?: boolean;
 }
 
@@ -30,32 +34,51 @@ export interface InjectedFault {
   durationMs: number;
 }
 
+export interface FaultHooks {
+  /** Awaited before a fault is applied; `blinding`: it cuts or stalls watches. */
+  starting(blinding: boolean): Promise<void>;
+  /** The faults in force ended (their time ran out, or clear()). */
+  ended(): void;
+}
+
 export class FaultSchedule {
   readonly #proxy: FaultProxy;
+  readonly #hooks: FaultHooks | undefined;
   readonly injected: InjectedFault[] = [];
   #timer: NodeJS.Timeout | undefined;
+  #stalling = false;
 
-  constructor(proxy: FaultProxy) {
+  constructor(proxy: FaultProxy, hooks?: FaultHooks) {
     this.#proxy = proxy;
+    this.#hooks = hooks;
   }
 
   /** Draws a fault and holds it for a drawn duration; returns its label. */
   async event(rng: Rng): Promise<string> {
     const choice = rng.pick(MENU);
     const durationMs = 4000 + rng.int(11_000);
+    await this.#hooks?.starting(choice.resetWatches === true);
     if (this.#timer) clearTimeout(this.#timer);
     this.#proxy.set(choice.faults);
     if (choice.resetWatches) this.#proxy.resetWatches();
+    this.#stalling ||= choice.faults.some((f) => f.kind === 'stall-watch');
     this.injected.push({ at: Date.now(), label: choice.label, durationMs });
     // Pacing of the workload, not synchronisation: the fault simply ends after its duration.
-    this.#timer = setTimeout(() => this.#proxy.set([]), durationMs);
+    this.#timer = setTimeout(() => this.#end(), durationMs);
     return `${choice.label} for ${durationMs} ms`;
   }
 
   clear(): void {
+    this.#end();
+  }
+
+  #end(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#proxy.set([]);
+    if (this.#stalling) this.#proxy.resetWatches();
+    this.#stalling = false;
+    this.#hooks?.ended();
   }
 
   byLabel(): Record<string, number> {

@@ -62,7 +62,7 @@ try {
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(report, null, 1)}\n`);
   log(`report: ${out}`);
-  log(`seed ${seed}: ${report.events.total} events, ${report.faults.injected} faults, rolls ${report.rolls.seen} (at least ${report.rolls.expectedAtLeast} expected), ${report.violations.length} violation(s)`);
+  log(`seed ${seed}: ${report.events.total} events, ${report.faults.injected} faults, rolls ${report.rolls.seen}, other operator writes ${report.rolls.otherWrites}, ${report.violations.length} violation(s)`);
   for (const v of report.violations) log(`  ${v.kind} ${v.workload}: ${v.detail}\n    replay: ${v.replay}`);
   code = report.violations.length === 0 ? 0 : 1;
 } catch (err) {

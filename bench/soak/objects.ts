@@ -1,11 +1,14 @@
-// What the oracle reads of the API objects it watches, parsed here from plain JSON. Written for
-// the soak from the README's Annotations section, sharing no code with src/: a reading of the
-// contract that disagrees with the operator's is what the soak is there to find.
+// The plain-JSON shapes the soak's watches read, and what tells the operator's writes apart from
+// everyone else's. Which config objects a Deployment opts in to and reads is not read here: the
+// soak judges with the model test's oracle (test/support/pods-oracle.ts and its reading of the
+// README's Annotations, test/support/pods-reading.ts), which shares no code with src/.
 
 export const HASH = 'config-reload.dev/config-hash';
-export const ENABLED = 'config-reload.dev/enabled';
-export const NAMED = 'config-reload.dev/configmaps';
+export const RECORD = 'config-reload.dev/record';
+export const RESTART = 'config-reload.dev/restart';
 export const REVISION = 'deployment.kubernetes.io/revision';
+/** The annotations only the operator writes (metadata and pod template): a write that changes one is the operator's. */
+export const OPERATOR_ANNOTATIONS = [HASH, RECORD, RESTART];
 
 export interface Meta {
   name?: string;
@@ -29,21 +32,7 @@ export interface ConfigMapObject extends KubeObject {
 
 interface PodTemplate {
   metadata?: { annotations?: Record<string, string>; labels?: Record<string, string> };
-  spec?: PodSpec;
-}
-
-interface PodSpec {
-  containers?: Container[];
-  initContainers?: Container[];
-  volumes?: Array<{
-    configMap?: { name?: string; optional?: boolean; items?: Array<{ key?: string }> };
-    projected?: { sources?: Array<{ configMap?: { name?: string; optional?: boolean; items?: Array<{ key?: string }> } }> };
-  }>;
-}
-
-interface Container {
-  envFrom?: Array<{ configMapRef?: { name?: string; optional?: boolean } }>;
-  env?: Array<{ valueFrom?: { configMapKeyRef?: { name?: string; key?: string; optional?: boolean } } }>;
+  spec?: Record<string, unknown>;
 }
 
 export interface DeploymentObject extends KubeObject {
@@ -55,67 +44,23 @@ export interface ReplicaSetObject extends KubeObject {
   spec?: { replicas?: number; template?: PodTemplate };
 }
 
-/** One consumed ConfigMap: the keys read (null: all of them), and whether it may be absent. */
-export interface Ref {
-  name: string;
-  keys: string[] | null;
-  optional: boolean;
-}
-
-export interface OptIn {
-  optedIn: boolean;
-  /** A value the contract calls malformed: the workload is left alone. */
-  malformed: boolean;
-  refs: Ref[];
+export interface LeaseObject extends KubeObject {
+  spec?: { holderIdentity?: string };
 }
 
 export const rvOf = (o: KubeObject | undefined): number => Number(o?.metadata?.resourceVersion ?? NaN);
 
-/** The opt-in and what it makes the workload consume (README, Annotations). */
-export function optInOf(d: DeploymentObject): OptIn {
-  const a = d.metadata?.annotations ?? {};
-  const enabled = a[ENABLED];
-  const named = a[NAMED];
-  if (enabled !== undefined && enabled !== 'true' && enabled !== 'false') return { optedIn: false, malformed: true, refs: [] };
-  const names = (named ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const refs: Ref[] = [
-    ...(enabled === 'true' ? templateRefs(d.spec?.template) : []),
-    // Objects named by the annotation count as optional (the pods start without them).
-    ...names.map((name): Ref => ({ name, keys: null, optional: true })),
-  ];
-  return { optedIn: enabled === 'true' || names.length > 0, malformed: false, refs };
+/** The operator's annotations on a Deployment (metadata and template), canonically. */
+export function operatorMarks(d: DeploymentObject | undefined): string {
+  const pick = (a: Record<string, string> | undefined) => OPERATOR_ANNOTATIONS.map((k) => a?.[k] ?? null);
+  return canonical([pick(d?.metadata?.annotations), pick(d?.spec?.template?.metadata?.annotations)]);
 }
 
-function templateRefs(t: PodTemplate | undefined): Ref[] {
-  const refs: Ref[] = [];
-  const spec = t?.spec ?? {};
-  const keysOf = (items?: Array<{ key?: string }>) => (items && items.length > 0 ? items.map((i) => i.key ?? '') : null);
-  for (const v of spec.volumes ?? []) {
-    if (v.configMap?.name) refs.push({ name: v.configMap.name, keys: keysOf(v.configMap.items), optional: v.configMap.optional === true });
-    for (const s of v.projected?.sources ?? []) {
-      if (s.configMap?.name) refs.push({ name: s.configMap.name, keys: keysOf(s.configMap.items), optional: s.configMap.optional === true });
-    }
-  }
-  for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? [])]) {
-    for (const e of c.envFrom ?? []) if (e.configMapRef?.name) refs.push({ name: e.configMapRef.name, keys: null, optional: e.configMapRef.optional === true });
-    for (const e of c.env ?? []) {
-      const r = e.valueFrom?.configMapKeyRef;
-      if (r?.name) refs.push({ name: r.name, keys: [r.key ?? ''], optional: r.optional === true });
-    }
-  }
-  return refs;
-}
-
-/** The pod template without the operator's annotation: what changes only when someone else edits it. */
+/** The pod template without the operator's annotations: what changes only when someone else edits it. */
 export function templateFingerprint(t: PodTemplate | undefined): string {
   const annotations = { ...(t?.metadata?.annotations ?? {}) };
-  delete annotations[HASH];
+  for (const k of OPERATOR_ANNOTATIONS) delete annotations[k];
   return canonical({ ...t, metadata: { ...t?.metadata, annotations } });
-}
-
-/** A ConfigMap's content, canonically (key order does not matter): data and binaryData only. */
-export function contentOf(cm: ConfigMapObject): string {
-  return canonical({ d: cm.data ?? {}, b: cm.binaryData ?? {} });
 }
 
 export function canonical(value: unknown): string {

@@ -21,6 +21,8 @@ export interface PoolOptions {
   digestKeyFile: string;
   admin: Kube;
   log: (line: string) => void;
+  /** Told of every process spawned (the oracle's windows follow its log). */
+  onSpawn?: (identity: string, proc: BenchProcess) => void;
 }
 
 export interface RssSample {
@@ -193,6 +195,7 @@ export class OperatorPool {
     slot.identity = identity;
     slot.life = life;
     slot.httpPort = undefined;
+    o.onSpawn?.(identity, proc);
     void proc.waitFor('http server listening', (l) => l.message === 'http server listening', 120_000)
       .then(({ line }) => { if (slot.proc === proc) slot.httpPort = Number(line.port); }, () => undefined);
     void proc.waitFor('exit', () => false, 2_000_000_000).catch(() => {

@@ -1,57 +1,39 @@
-// The soak's oracle: an independent model of the README's rules (Rules, Ordering), fed by its
-// own watches of ConfigMaps, Deployments and ReplicaSets. It shares no code with src/.
+// The soak's oracle: the model test's judge (test/support/pods-oracle.ts, which shares no code
+// with src/) fed from the soak's own watches of ConfigMaps, Deployments and the operator's Lease,
+// plus the soak's checks of rollouts on ReplicaSets. One set of rules for both: pods run the
+// consumed keys as they were at their workload's last pod-template write by anyone; an operator
+// roll onto what the pods run already is an extra roll, an opted-in workload whose pods run other
+// configuration at quiescence a missed roll (see the pods oracle's header for its leniencies).
 //
-// What it records: every ConfigMap state (content changes are told apart from rewrites with the
-// same data), every Deployment state, and who wrote each Deployment change — the operator is the
-// only writer of `config-reload.dev/config-hash` (metadata or template), the soak's driver the
-// only writer of everything else in the pod template. A "roll" is an operator write that changes
-// the template's config-hash: each starts a rollout (a new ReplicaSet, or an old one scaled back
-// up when the template returns to an earlier one). Rolls are judged on these writes, which see
-// even rolls the Deployment controller coalesced; every checkpoint also checks, on the
-// ReplicaSets, that each Deployment's current template reached a ReplicaSet with all replicas.
-//
-// Definitions (per Deployment, identified by uid; "view" = the values of the keys it consumes of
-// each ConfigMap it consumes, with absence as a value; consumed = per the opt-in annotations and
-// template references it has now):
-// - The pods' baseline: the resourceVersion of the last pod-template write (creation, a driver
-//   edit or an operator roll) — its pods run the configuration of that moment — or of the
-//   operator's first adoption (adoption accepts the configuration of its moment, without
-//   rolling). A template edit after a config change therefore carries it.
-// - missed roll (state, at a quiescent checkpoint): an opted-in Deployment whose required
-//   ConfigMaps exist and whose view at its baseline differs from its view now. Also: opted in,
-//   required ConfigMaps present, and no recorded digest (never adopted).
-// - roll at adoption: the operator's first write to a Deployment with no recorded digest
-//   changes its template, though no consumed key changed since that template was written (a
-//   change between the operator's first sight and the adoption rolls: changed_before_adoption).
-// - write to an opted-out workload: any operator write to a Deployment not opted in (its patch
-//   carries the resourceVersion it decided on, so a decision made before an opt-out is refused).
-// - extra roll (no roll without a change, no duplicate per burst): a roll at resourceVersion w
-//   is justified when (1) the consumed view changed after the last template write before w
-//   (the pods' configuration changed), or (2) the view the operator's previous write accounted
-//   for (its references and the configuration at that write) differs from the view at w, or
-//   changed in between — the recorded digest was stale; a template edit after the change would
-//   carry it, but the contract rolls when the order cannot be established (an edit made before
-//   the deciding process started, or found by a relist) — or (3) a consumed change reached the
-//   oracle less than RACE_MS before the operator's previous write (that write may have been
-//   decided before the change reached the operator: its digest then lacks it, and a second roll
-//   is due). Anything else is an extra roll: a second roll for one burst, a roll on a
-//   same-content rewrite, a label edit or a change to a key not consumed.
-// Conservative on purpose where the contract allows either outcome: whether the operator could
-// date a template change (it rolls when it cannot), re-opting in with a stale recorded digest
-// (roll, or re-record then carried by a later template write), and a roll racing a change.
+// How the soak feeds it:
+// - Events are buffered as the watches deliver them and fed in resourceVersion order up to the
+//   version every watch has delivered (feed(), at each quiescent checkpoint, after a fence).
+// - A Deployment write is the operator's when it changed one of its annotations (config-hash,
+//   record, restart; metadata or template), anyone else's otherwise; templateChanged compares
+//   spec.template whole.
+// - The acting replica of an operator write is the Lease holder at its resourceVersion (the
+//   Lease is watched and fed in the same order); a holder released empty keeps the last one.
+// - What each replica could not see (./windows.ts): its first list (listed(identity, 0, at)),
+//   and the proxy faults that cut or stall watches (blind() at the start, listed() 10 s after the
+//   end). A warm standby that takes over gets no window.
+// - What a replica had seen when it wrote (the pods oracle's stale-view leniency) cannot be
+//   read from outside: outside fault windows it is taken to be everything committed before the
+//   write (the leniency is then off), inside one (any fault, to 10 s after its end) nothing
+//   committed after the window opened.
 import type { Kube } from '../lib/kube.ts';
+import { PodsOracle } from '../../test/support/pods-oracle.ts';
 import {
-  type ConfigMapObject, contentOf, type DeploymentObject, HASH, optInOf, type OptIn, type Ref, type ReplicaSetObject,
+  type ConfigMapObject, canonical, type DeploymentObject, HASH, type KubeObject, type LeaseObject, operatorMarks, type ReplicaSetObject,
   REVISION, rvOf, templateFingerprint,
 } from './objects.ts';
 import { ResourceWatcher } from './watcher.ts';
 
-/** How long before the operator's previous write a change may have reached the oracle but not yet the operator. */
-export const RACE_MS = 3000;
+type WriteRecord = Parameters<PodsOracle['observe']>[0];
+type Plural = 'configmaps' | 'deployments' | 'leases';
+export const PLURALS = ['configmaps', 'deployments'] as const;
 
 export type ViolationKind =
-  | 'missed-roll' | 'not-adopted' | 'extra-roll' | 'roll-at-adoption' | 'write-to-opted-out' | 'rollout-stuck' | 'unresponsive'
-  | 'memory-growth' | 'harness';
+  | 'missed-roll' | 'not-adopted' | 'extra-roll' | 'write-to-opted-out' | 'rollout-stuck' | 'unresponsive' | 'memory-growth' | 'harness';
 
 export interface Finding {
   kind: ViolationKind;
@@ -61,92 +43,80 @@ export interface Finding {
   detail: string;
 }
 
-interface CmState {
+interface Buffered {
+  plural: Plural;
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: KubeObject;
   rv: number;
-  seenAt: number;
-  values: Record<string, string> | undefined;
-  content: string | undefined;
 }
 
-interface Snap {
-  rv: number;
-  seenAt: number;
-  optIn: OptIn;
-  metaHash: string | undefined;
+interface Rollout {
+  workload: string;
   tmplHash: string | undefined;
-  fp: string;
+  revision: string | undefined;
   generation: number;
   observedGeneration: number;
   replicas: number;
   statusReplicas: number;
   updated: number;
   available: number;
-  revision: string | undefined;
 }
 
-interface OpWrite {
-  rv: number;
-  seenAt: number;
-  roll: boolean;
-  optedIn: boolean;
-  hadHash: boolean;
-  refs: Ref[];
-  audited: boolean;
-}
-
-interface DRec {
-  ns: string;
-  name: string;
-  uid: string;
-  last: Snap;
-  deleted: boolean;
-  /** Pod-template writes: creation, driver edits, operator rolls. */
-  templateWrites: Array<{ rv: number; by: 'create' | 'driver' | 'operator' }>;
-  opWrites: OpWrite[];
-  firstAdoptionRv: number | undefined;
-}
-
-interface RsRec {
-  owner: string | undefined;
-  tmplHash: string | undefined;
-  revision: string | undefined;
-  deleted: boolean;
+/** A stretch of versions, from a fault's start to 10 s after its end (`to` unset while open). */
+export interface LagWindow {
+  from: number;
+  to?: number;
 }
 
 export interface WindowAudit {
   rolls: number;
-  adoptions: number;
-  otherWrites: number;
-  racedRolls: number;
-  /** Rolls justified only because the operator could not date a template change (allowed). */
-  undatedRolls: number;
-  expectedRollsAtLeast: number;
+  operatorWrites: number;
   findings: Finding[];
 }
 
 export class Oracle {
-  readonly #cms = new Map<string, CmState[]>();
-  readonly #deployments = new Map<string, DRec>();
-  readonly #replicaSets = new Map<string, RsRec>();
+  readonly #pods = new PodsOracle();
+  readonly #lease: string;
+  readonly #judged: (namespace: string) => boolean;
+  #buffer: Buffered[] = [];
+  /** The last version fed. */
+  #fed = 0;
+  /** Per Deployment uid: its state as last fed, and its name. */
+  readonly #deployments = new Map<string, DeploymentObject>();
+  readonly #names = new Map<string, string>();
+  #holder: string | undefined;
+  readonly #lag: LagWindow[] = [];
+  #findings: Finding[] = [];
+  #audited = { rolls: 0, operatorWrites: 0 };
+  /** Rollouts and ReplicaSets as the watches deliver them (not fed: read at checkpoints). */
+  readonly #rollouts = new Map<string, Rollout>();
+  readonly #replicaSets = new Map<string, { owner: string | undefined; tmplHash: string | undefined; revision: string | undefined }>();
   /** ReplicaSets created for soak Deployments (ADDED events). */
   newReplicaSets = 0;
   readonly harness: Finding[] = [];
-  /** Stale pods accepted because the configuration returned to what the operator recorded. */
-  readonly abaAccepted = new Set<string>();
   readonly #watchers: Array<ResourceWatcher<never>>;
   readonly #cmWatch: ResourceWatcher<ConfigMapObject>;
   readonly #dWatch: ResourceWatcher<DeploymentObject>;
   readonly #rsWatch: ResourceWatcher<ReplicaSetObject>;
+  readonly #leaseWatch: ResourceWatcher<LeaseObject>;
 
-  readonly #judged: (namespace: string) => boolean;
-
-  /** `inScope`: namespaces watched (fences included); `judged`: those whose workloads are checked. */
-  constructor(kube: Kube, inScope: (namespace: string) => boolean, judged: (namespace: string) => boolean) {
+  /**
+   * `inScope`: namespaces watched (fences included); `judged`: those whose workloads are checked;
+   * `controlNamespace` and `lease`: where the operator's leader-election Lease is.
+   */
+  constructor(kube: Kube, inScope: (namespace: string) => boolean, judged: (namespace: string) => boolean, controlNamespace: string, lease: string) {
     this.#judged = judged;
-    this.#cmWatch = new ResourceWatcher<ConfigMapObject>(kube, '/api/v1/configmaps', inScope, (t, o, at) => this.#onConfigMap(t, o, at));
-    this.#dWatch = new ResourceWatcher<DeploymentObject>(kube, '/apis/apps/v1/deployments', inScope, (t, o, at) => this.#onDeployment(t, o, at));
+    this.#lease = lease;
+    const buffer = (plural: Plural) => (type: Buffered['type'], object: KubeObject) => void this.#buffer.push({ plural, type, object, rv: rvOf(object) });
+    const onDeployment = buffer('deployments');
+    this.#cmWatch = new ResourceWatcher<ConfigMapObject>(kube, '/api/v1/configmaps', inScope, buffer('configmaps'));
+    this.#dWatch = new ResourceWatcher<DeploymentObject>(kube, '/apis/apps/v1/deployments', inScope, (t, d) => {
+      onDeployment(t, d);
+      this.#onRollout(t, d);
+    });
     this.#rsWatch = new ResourceWatcher<ReplicaSetObject>(kube, '/apis/apps/v1/replicasets', inScope, (t, o) => this.#onReplicaSet(t, o));
-    this.#watchers = [this.#cmWatch, this.#dWatch, this.#rsWatch] as Array<ResourceWatcher<never>>;
+    this.#leaseWatch = new ResourceWatcher<LeaseObject>(kube, `/apis/coordination.k8s.io/v1/namespaces/${controlNamespace}/leases`, () => true, buffer('leases'));
+    this.#watchers = [this.#cmWatch, this.#dWatch, this.#rsWatch, this.#leaseWatch] as Array<ResourceWatcher<never>>;
   }
 
   async start(): Promise<void> {
@@ -162,235 +132,154 @@ export class Oracle {
   }
 
   /** True once every watch has delivered events up to these versions (a fence write of each type). */
-  caughtUp(fence: { configmaps: number; deployments: number; replicasets: number }): boolean {
-    return this.#cmWatch.seenRv >= fence.configmaps && this.#dWatch.seenRv >= fence.deployments && this.#rsWatch.seenRv >= fence.replicasets;
+  caughtUp(fence: { configmaps: number; deployments: number; replicasets: number; leases: number }): boolean {
+    return this.#cmWatch.seenRv >= fence.configmaps && this.#dWatch.seenRv >= fence.deployments
+      && this.#rsWatch.seenRv >= fence.replicasets && this.#leaseWatch.seenRv >= fence.leases;
   }
 
-  // ---- recording ---------------------------------------------------------------------------
+  // ---- what the replicas saw (told by ./windows.ts) -----------------------------------------
 
-  #onConfigMap(type: string, cm: ConfigMapObject, seenAt: number): void {
-    const key = `${cm.metadata?.namespace}/${cm.metadata?.name}`;
-    const history = this.#cms.get(key) ?? [];
-    const values = type === 'DELETED' ? undefined : { ...(cm.binaryData ?? {}), ...(cm.data ?? {}) };
-    history.push({ rv: rvOf(cm), seenAt, values, content: type === 'DELETED' ? undefined : contentOf(cm) });
-    this.#cms.set(key, history);
+  /** `identity` listed ConfigMaps and Deployments at `at`, having watched them up to `since` (0: its first list). */
+  listed(identity: string, since: number, at: Record<(typeof PLURALS)[number], number>): void {
+    for (const plural of PLURALS) this.#pods.listed(identity, plural, since, at[plural]);
   }
 
-  #onDeployment(type: string, d: DeploymentObject, seenAt: number): void {
-    const uid = d.metadata?.uid ?? '';
-    const snap = snapOf(d, seenAt);
-    const rec = this.#deployments.get(uid);
-    if (!rec) {
-      this.#deployments.set(uid, {
-        ns: d.metadata?.namespace ?? '', name: d.metadata?.name ?? '', uid, last: snap, deleted: type === 'DELETED',
-        templateWrites: [{ rv: snap.rv, by: 'create' }], opWrites: [], firstAdoptionRv: undefined,
-      });
-      if (snap.metaHash !== undefined || snap.tmplHash !== undefined) {
-        this.harness.push({ kind: 'harness', workload: `${d.metadata?.namespace}/${d.metadata?.name}`, uid, rv: snap.rv, detail: 'first seen with a config-hash: the oracle missed its earlier events' });
+  /** `identity`'s watches may be cut from after `since` until its next listed(). */
+  blind(identity: string, since: number): void {
+    for (const plural of PLURALS) this.#pods.blind(identity, plural, since);
+  }
+
+  /** A fault window: what a replica writing inside it had seen may stop at its start. */
+  lagging(window: LagWindow): void {
+    this.#lag.push(window);
+  }
+
+  // ---- feeding -------------------------------------------------------------------------------
+
+  /** Feeds the pods oracle every buffered event up to the version all its watches delivered. */
+  feed(): void {
+    const bound = Math.min(this.#cmWatch.seenRv, this.#dWatch.seenRv, this.#leaseWatch.seenRv);
+    const ready = this.#buffer.filter((e) => e.rv <= bound).sort((a, b) => a.rv - b.rv);
+    this.#buffer = this.#buffer.filter((e) => e.rv > bound);
+    for (const e of ready) {
+      // Equal or older: fed already (an object a relist after a gap delivered again).
+      if (!(e.rv > this.#fed)) continue;
+      this.#fed = e.rv;
+      const ns = e.object.metadata?.namespace ?? '';
+      if (e.plural === 'leases') {
+        const holder = (e.object as LeaseObject).spec?.holderIdentity;
+        if (e.object.metadata?.name === this.#lease && holder) this.#holder = holder;
+      } else if (this.#judged(ns)) {
+        if (e.plural === 'configmaps') this.#observe(e, 'user', false, undefined);
+        else this.#deployment(e);
       }
+    }
+  }
+
+  #deployment(e: Buffered): void {
+    const d = e.object as DeploymentObject;
+    const uid = d.metadata?.uid ?? '';
+    const workload = `${d.metadata?.namespace}/${d.metadata?.name}`;
+    const prev = this.#deployments.get(uid);
+    this.#names.set(uid, workload);
+    if (e.type === 'DELETED') this.#deployments.delete(uid);
+    else this.#deployments.set(uid, d);
+    if (prev === undefined || e.type === 'DELETED') {
+      if (prev === undefined && operatorMarks(d) !== operatorMarks(undefined)) {
+        this.harness.push({ kind: 'harness', workload, uid, rv: e.rv, detail: 'first seen with the operator\'s annotations: the oracle missed its earlier events' });
+      }
+      this.#observe(e, 'user', false, undefined);
       return;
     }
-    if (type === 'DELETED') {
-      rec.deleted = true;
-      rec.last = snap;
+    const byOperator = operatorMarks(prev) !== operatorMarks(d);
+    if (byOperator && templateFingerprint(prev.spec?.template) !== templateFingerprint(d.spec?.template)) {
+      this.harness.push({ kind: 'harness', workload, uid, rv: e.rv, detail: 'one event changed both the operator\'s annotations and the rest of the template: a gap in the oracle\'s watch?' });
+    }
+    const templateChanged = canonical(prev.spec?.template) !== canonical(d.spec?.template);
+    if (!byOperator) {
+      this.#observe(e, 'user', templateChanged, undefined);
       return;
     }
-    const prev = rec.last;
-    rec.last = snap;
-    const byOperator = snap.metaHash !== prev.metaHash || snap.tmplHash !== prev.tmplHash;
-    const byDriver = snap.fp !== prev.fp;
-    const workload = `${rec.ns}/${rec.name}`;
-    if (byOperator && byDriver) {
-      this.harness.push({ kind: 'harness', workload, uid, rv: snap.rv, detail: 'one event changed both the config-hash and the rest of the template: a gap in the oracle\'s watch?' });
+    const actor = this.#holder ?? 'unknown';
+    const seen = this.#seenAt(e.rv);
+    for (const plural of PLURALS) this.#pods.seen(actor, plural, seen);
+    const before = this.#pods.violations.length;
+    this.#observe(e, 'operator', templateChanged, actor);
+    for (const v of this.#pods.violations.splice(before)) {
+      const kind: ViolationKind = v.includes('not opted in') ? 'write-to-opted-out' : v.includes('extra roll') ? 'extra-roll' : 'harness';
+      const lag = seen < e.rv - 1 ? `; inside a fault window: taken to have seen up to rv ${seen}` : '';
+      this.#findings.push({ kind, workload, uid, rv: e.rv, detail: `${v} (acting replica: the Lease holder ${actor}${lag})` });
     }
-    if (byDriver) rec.templateWrites.push({ rv: snap.rv, by: 'driver' });
-    if (!byOperator) return;
-    const roll = snap.tmplHash !== prev.tmplHash;
-    if (roll) rec.templateWrites.push({ rv: snap.rv, by: 'operator' });
-    const hadHash = prev.metaHash !== undefined;
-    if (!roll && !hadHash && rec.firstAdoptionRv === undefined) rec.firstAdoptionRv = snap.rv;
-    rec.opWrites.push({ rv: snap.rv, seenAt, roll, optedIn: snap.optIn.optedIn && prev.optIn.optedIn, hadHash, refs: snap.optIn.refs, audited: false });
+  }
+
+  #observe(e: Buffered, by: string, templateChanged: boolean, actor: string | undefined): void {
+    const meta = e.object.metadata ?? {};
+    const write: WriteRecord = {
+      rv: e.rv, plural: e.plural, namespace: meta.namespace ?? '', name: meta.name ?? '', type: e.type, by, templateChanged,
+      object: e.object as WriteRecord['object'], ...(actor !== undefined ? { actor } : {}),
+    };
+    this.#pods.observe(write);
+  }
+
+  /** What a replica writing at `rv` is taken to have seen: see the header. */
+  #seenAt(rv: number): number {
+    const inside = this.#lag.filter((w) => w.from < rv && (w.to === undefined || rv <= w.to));
+    return inside.length > 0 ? Math.min(...inside.map((w) => w.from)) : rv - 1;
+  }
+
+  // ---- checks --------------------------------------------------------------------------------
+
+  /**
+   * Feeds what the watches delivered, then returns what keeps the system from being settled:
+   * missed rolls and workloads never adopted (the pods oracle at quiescence), rollouts not
+   * complete on their ReplicaSets. Empty when settled. Asking again is harmless.
+   */
+  pending(): Finding[] {
+    this.feed();
+    const out: Finding[] = [];
+    const before = this.#pods.violations.length;
+    // The leader at quiescence: what it could not see excuses the pods oracle's one residual.
+    this.#pods.checkQuiescent(this.#holder !== undefined ? { actor: this.#holder } : {});
+    for (const v of this.#pods.violations.splice(before)) {
+      const uid = /\(([^)]+)\)/.exec(v)?.[1] ?? '';
+      out.push({ kind: v.includes('never adopted') ? 'not-adopted' : 'missed-roll', workload: this.#names.get(uid) ?? '?', uid, rv: this.#fed, detail: v });
+    }
+    for (const [uid, r] of this.#rollouts) {
+      const rsOk = [...this.#replicaSets.values()].some((rs) => rs.owner === uid && rs.revision === r.revision && rs.tmplHash === r.tmplHash);
+      const complete = r.observedGeneration >= r.generation && r.updated === r.replicas && r.statusReplicas === r.replicas && r.available === r.replicas;
+      if (!rsOk || !complete) {
+        out.push({ kind: 'rollout-stuck', workload: r.workload, uid, detail: `rollout not complete: ${rsOk ? '' : 'no ReplicaSet carries the current template\'s digest at the current revision; '}generation ${r.generation}/${r.observedGeneration} observed, replicas ${r.statusReplicas}, updated ${r.updated}, available ${r.available} of ${r.replicas}` });
+      }
+    }
+    return out;
+  }
+
+  /** The operator writes fed since the last audit: counts, and the violations the pods oracle found in them. */
+  audit(): WindowAudit {
+    const result = { rolls: this.#pods.rolls - this.#audited.rolls, operatorWrites: this.#pods.operatorWrites - this.#audited.operatorWrites, findings: this.#findings };
+    this.#audited = { rolls: this.#pods.rolls, operatorWrites: this.#pods.operatorWrites };
+    this.#findings = [];
+    return result;
+  }
+
+  #onRollout(type: string, d: DeploymentObject): void {
+    const uid = d.metadata?.uid ?? '';
+    if (type === 'DELETED' || !this.#judged(d.metadata?.namespace ?? '')) {
+      this.#rollouts.delete(uid);
+      return;
+    }
+    this.#rollouts.set(uid, {
+      workload: `${d.metadata?.namespace}/${d.metadata?.name}`, tmplHash: d.spec?.template?.metadata?.annotations?.[HASH], revision: d.metadata?.annotations?.[REVISION],
+      generation: d.metadata?.generation ?? 0, observedGeneration: d.status?.observedGeneration ?? 0, replicas: d.spec?.replicas ?? 1,
+      statusReplicas: d.status?.replicas ?? 0, updated: d.status?.updatedReplicas ?? 0, available: d.status?.availableReplicas ?? 0,
+    });
   }
 
   #onReplicaSet(type: string, rs: ReplicaSetObject): void {
     const uid = rs.metadata?.uid ?? '';
     const owner = rs.metadata?.ownerReferences?.find((o) => o.kind === 'Deployment')?.uid;
     if (type === 'ADDED' && !this.#replicaSets.has(uid) && owner) this.newReplicaSets++;
-    this.#replicaSets.set(uid, {
-      owner, tmplHash: rs.spec?.template?.metadata?.annotations?.[HASH], revision: rs.metadata?.annotations?.[REVISION], deleted: type === 'DELETED',
-    });
-  }
-
-  // ---- views -------------------------------------------------------------------------------
-
-  #cmAt(ns: string, name: string, rv: number): CmState | undefined {
-    const history = this.#cms.get(`${ns}/${name}`);
-    if (!history) return undefined;
-    for (let i = history.length - 1; i >= 0; i--) if ((history[i] as CmState).rv <= rv) return history[i];
-    return undefined;
-  }
-
-  /** What pods started at `rv` would read, given these references. */
-  #view(ns: string, refs: Ref[], rv: number): string {
-    const byName = new Map<string, Set<string> | null>();
-    for (const r of refs) {
-      const seen = byName.get(r.name);
-      if (r.keys === null || seen === null) byName.set(r.name, null);
-      else byName.set(r.name, new Set([...(seen ?? []), ...r.keys]));
-    }
-    return [...byName.keys()].sort().map((name) => `${name}=${project(this.#cmAt(ns, name, rv)?.values, toKeys(byName.get(name)))}`).join(' ');
-  }
-
-  /** Versions in (after, before) at which the consumed projection of a ConfigMap in `refs` changed. */
-  #projectedChanges(ns: string, refs: Ref[], after: number, before: number): Array<{ rv: number; seenAt: number }> {
-    const out: Array<{ rv: number; seenAt: number }> = [];
-    for (const r of refs) {
-      const history = this.#cms.get(`${ns}/${r.name}`) ?? [];
-      let prev: string | undefined = project(undefined, r.keys);
-      for (const s of history) {
-        const now = project(s.values, r.keys);
-        if (now !== prev && s.rv < before && s.rv > after) out.push({ rv: s.rv, seenAt: s.seenAt });
-        prev = now;
-      }
-    }
-    return out;
-  }
-
-  #requiredMissing(rec: DRec, rv: number): boolean {
-    return rec.last.optIn.refs.some((r) => !r.optional && this.#cmAt(rec.ns, r.name, rv)?.values === undefined);
-  }
-
-  /**
-   * The contract's catch-up compares digests only: when the configuration returns to what the
-   * operator's last write recorded (A-B-A) while no leader saw a template edit in between, the
-   * pods may run B and nothing rolls. The recorded digest may stand for any configuration from
-   * the previous operator write to the last one (a decision can be made on a view a little older
-   * than its write): a current view among those is accepted, and counted.
-   */
-  #recordedMatches(rec: DRec, current: string): boolean {
-    const last = rec.opWrites[rec.opWrites.length - 1];
-    if (!last) return false;
-    const from = rec.opWrites[rec.opWrites.length - 2]?.rv ?? last.rv;
-    const refs = rec.last.optIn.refs;
-    const versions = [from, last.rv, ...this.#projectedChanges(rec.ns, refs, from, last.rv).map((c) => c.rv)];
-    const match = versions.some((v) => this.#view(rec.ns, refs, v) === current);
-    if (match) this.abaAccepted.add(`${rec.ns}/${rec.name}@${last.rv}`);
-    return match;
-  }
-
-  #baseline(rec: DRec): number {
-    const lastTemplate = rec.templateWrites[rec.templateWrites.length - 1]?.rv ?? 0;
-    return Math.max(lastTemplate, rec.firstAdoptionRv ?? 0);
-  }
-
-  // ---- checks ------------------------------------------------------------------------------
-
-  /**
-   * What keeps the system from being settled at version `now` (every watch caught up to it):
-   * missed rolls, workloads not adopted, rollouts not complete. Empty when settled.
-   */
-  pending(now: number): Finding[] {
-    const out: Finding[] = [];
-    for (const rec of this.#deployments.values()) {
-      if (rec.deleted || !this.#judged(rec.ns)) continue;
-      const workload = `${rec.ns}/${rec.name}`;
-      const s = rec.last;
-      if (s.optIn.optedIn && !this.#requiredMissing(rec, now)) {
-        if (s.metaHash === undefined) {
-          out.push({ kind: 'not-adopted', workload, uid: rec.uid, rv: s.rv, detail: 'opted in, its required ConfigMaps exist, and no digest is recorded' });
-        } else {
-          const base = this.#baseline(rec);
-          const running = this.#view(rec.ns, s.optIn.refs, base);
-          const current = this.#view(rec.ns, s.optIn.refs, now);
-          if (running !== current && !this.#recordedMatches(rec, current)) {
-            out.push({ kind: 'missed-roll', workload, uid: rec.uid, rv: base, detail: `pods started at rv ${base} read ${running}; the configuration now is ${current}` });
-          }
-        }
-      }
-      const rsOk = [...this.#replicaSets.values()].some((r) => !r.deleted && r.owner === rec.uid && r.revision === s.revision && r.tmplHash === s.tmplHash);
-      const complete = s.observedGeneration >= s.generation && s.updated === s.replicas && s.statusReplicas === s.replicas && s.available === s.replicas;
-      if (!rsOk || !complete) {
-        out.push({ kind: 'rollout-stuck', workload, uid: rec.uid, rv: s.rv, detail: `rollout not complete: ${rsOk ? '' : 'no ReplicaSet carries the current template\'s digest at the current revision; '}generation ${s.generation}/${s.observedGeneration} observed, replicas ${s.statusReplicas}, updated ${s.updated}, available ${s.available} of ${s.replicas}` });
-      }
-    }
-    return out;
-  }
-
-  /**
-   * Audits every operator write up to version `upTo` not audited yet (each once), and counts the
-   * rolls the window needed at least: Deployments whose view at the window's end differs from
-   * their view at the later of the window's start and their last non-operator baseline.
-   */
-  audit(windowStart: number, upTo: number): WindowAudit {
-    const result: WindowAudit = { rolls: 0, adoptions: 0, otherWrites: 0, racedRolls: 0, undatedRolls: 0, expectedRollsAtLeast: 0, findings: [] };
-    for (const rec of this.#deployments.values()) {
-      if (!this.#judged(rec.ns)) continue;
-      const workload = `${rec.ns}/${rec.name}`;
-      for (let i = 0; i < rec.opWrites.length; i++) {
-        const w = rec.opWrites[i] as OpWrite;
-        if (w.audited || w.rv > upTo) continue;
-        w.audited = true;
-        if (w.roll) result.rolls++;
-        else if (!w.hadHash) result.adoptions++;
-        else result.otherWrites++;
-        if (!w.optedIn) result.findings.push({ kind: 'write-to-opted-out', workload, uid: rec.uid, rv: w.rv, detail: `the operator wrote ${w.roll ? 'a roll' : 'its digest'} to a workload that is not opted in` });
-        if (!w.roll) continue;
-        const lastTemplate = [...rec.templateWrites].reverse().find((t) => t.rv < w.rv)?.rv ?? 0;
-        if (!w.hadHash) {
-          // A consumed key changed after the operator could have first seen the workload (its
-          // template's last write) and before its adoption: a roll is due (changed_before_adoption).
-          if (this.#projectedChanges(rec.ns, w.refs, lastTemplate, w.rv).length > 0) continue;
-          result.findings.push({ kind: 'roll-at-adoption', workload, uid: rec.uid, rv: w.rv, detail: 'the first write to a workload with no recorded digest changed its pod template, and no consumed key had changed since its template was written' });
-          continue;
-        }
-        const prevWrite = i > 0 ? (rec.opWrites[i - 1] as OpWrite) : undefined;
-        // (1) The configuration its pods read changed since their template was written.
-        if (this.#projectedChanges(rec.ns, w.refs, lastTemplate, w.rv).length > 0) continue;
-        // (2) The recorded digest was stale: what is consumed now (references included: a
-        // template edit may change them) differs from what the previous write accounted for.
-        // A template edit after the change would carry it, but the contract rolls when the
-        // order cannot be established (an edit made before this process started, a relist).
-        if (prevWrite && (this.#view(rec.ns, prevWrite.refs, prevWrite.rv) !== this.#view(rec.ns, w.refs, w.rv)
-          || this.#projectedChanges(rec.ns, w.refs, prevWrite.rv, w.rv).length > 0)) {
-          result.undatedRolls++;
-          continue;
-        }
-        const m = Math.min(lastTemplate, prevWrite?.rv ?? lastTemplate);
-        result.findings.push({
-          kind: 'extra-roll', workload, uid: rec.uid, rv: w.rv,
-          detail: `rolled at rv ${w.rv} though no consumed key changed since rv ${m} (last template write ${lastTemplate}, previous operator write ${prevWrite?.rv ?? 'none'})`,
-        });
-      }
-      if (rec.deleted || !rec.last.optIn.optedIn || rec.last.metaHash === undefined || this.#requiredMissing(rec, upTo)) continue;
-      const nonOperator = Math.max(windowStart, rec.firstAdoptionRv ?? 0, ...rec.templateWrites.filter((t) => t.by !== 'operator').map((t) => t.rv));
-      if (this.#view(rec.ns, rec.last.optIn.refs, nonOperator) !== this.#view(rec.ns, rec.last.optIn.refs, upTo)) result.expectedRollsAtLeast++;
-    }
-    return result;
+    if (type === 'DELETED') this.#replicaSets.delete(uid);
+    else this.#replicaSets.set(uid, { owner, tmplHash: rs.spec?.template?.metadata?.annotations?.[HASH], revision: rs.metadata?.annotations?.[REVISION] });
   }
 }
-
-function project(values: Record<string, string> | undefined, keys: readonly string[] | null): string {
-  if (values === undefined) return 'absent';
-  const chosen = keys === null ? Object.keys(values).sort() : [...keys].sort();
-  return `{${chosen.map((k) => `${k}:${values[k] ?? '∅'}`).join(',')}}`;
-}
-
-function snapOf(d: DeploymentObject, seenAt: number): Snap {
-  return {
-    rv: rvOf(d),
-    seenAt,
-    optIn: optInOf(d),
-    metaHash: d.metadata?.annotations?.[HASH],
-    tmplHash: d.spec?.template?.metadata?.annotations?.[HASH],
-    fp: templateFingerprint(d.spec?.template),
-    generation: d.metadata?.generation ?? 0,
-    observedGeneration: d.status?.observedGeneration ?? 0,
-    replicas: d.spec?.replicas ?? 1,
-    statusReplicas: d.status?.replicas ?? 0,
-    updated: d.status?.updatedReplicas ?? 0,
-    available: d.status?.availableReplicas ?? 0,
-    revision: d.metadata?.annotations?.[REVISION],
-  };
-}
-
-const toKeys = (keys: Set<string> | null | undefined): string[] | null => (keys ? [...keys] : null);

@@ -1,12 +1,15 @@
 // The soak: a seeded workload against the operator's replicas (behind the fault proxy), judged
-// by an independent oracle at quiescent checkpoints. See bench/soak/README.md.
+// by the model test's oracle (test/support/pods-oracle.ts) fed from the soak's own watches, at
+// quiescent checkpoints. See bench/soak/README.md.
 //
 // Loop: load for a window (events at `rate` per second) → checkpoint: stop the load, clear the
-// faults, wait for a leader, then poll the oracle's view (fenced: every watch has caught up to a
-// write made after the load stopped) until nothing is pending — no missed roll, every opted-in
+// faults, wait for the replicas' fault windows to close and for a leader, then poll the oracle
+// (fenced: every watch has caught up to a write made after the load stopped; what they delivered
+// is fed in resourceVersion order) until nothing is pending — no missed roll, every opted-in
 // workload adopted, every rollout complete on its ReplicaSets — and a sentinel has gone through
-// the operator (every earlier event processed); audit the window's operator writes; sample RSS.
-// A condition still pending at the deadline is a violation. Repeat until the time is up.
+// the operator (every earlier event processed); collect the violations found in the window's
+// operator writes; sample RSS. A condition still pending at the deadline is a violation.
+// Repeat until the time is up.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,10 +21,11 @@ import { adminFromKubeconfig, digestKeyFile, operatorToken } from './cluster.ts'
 import { type AppliedEvent, Driver, type EventType } from './driver.ts';
 import { FaultSchedule, type InjectedFault } from './faults.ts';
 import { HASH } from './objects.ts';
-import { type Finding, Oracle, RACE_MS } from './oracle.ts';
-import { OperatorPool, type ProcessLife, type RssSample } from './operators.ts';
+import { type Finding, Oracle } from './oracle.ts';
+import { LEASE, OperatorPool, type ProcessLife, type RssSample } from './operators.ts';
 import { Rng } from './rng.ts';
 import { pollInterval } from './poll.ts';
+import { type ColdStart, type FaultWindow, ReplicaWindows } from './windows.ts';
 
 export interface SoakOptions {
   minutes: number;
@@ -54,10 +58,7 @@ export interface CheckpointRecord {
   events: [number, number];
   settleMs: number;
   rolls: number;
-  expectedRollsAtLeast: number;
-  racedRolls: number;
-  undatedRolls: number;
-  adoptions: number;
+  /** Operator writes that did not change the pod template (adoptions, re-records). */
   otherWrites: number;
   newReplicaSets: number;
   violations: number;
@@ -76,10 +77,11 @@ export interface SoakReport {
   events: { total: number; byType: Partial<Record<EventType, number>> };
   faults: { injected: number; byLabel: Record<string, number>; list: InjectedFault[]; proxyRequests: number; proxyByStatus: Record<string, number> };
   operator: { processes: ProcessLife[]; unexpectedExits: Array<ProcessLife & { tail: string[] }> };
-  rolls: { expectedAtLeast: number; seen: number; racedRolls: number; undatedRolls: number; adoptions: number; otherWrites: number; newReplicaSets: number };
+  rolls: { seen: number; otherWrites: number; newReplicaSets: number };
   checkpoints: CheckpointRecord[];
   violations: Violation[];
-  oracle: { gaps: number; harness: Finding[]; raceMs: number; abaAccepted: string[] };
+  /** The oracle's own relists (gaps), harness notes, and the windows it was told of. */
+  oracle: { gaps: number; harness: Finding[]; coldStarts: ColdStart[]; faultWindows: FaultWindow[] };
   memory: MemorySummary[];
   rss: RssSample[];
   logs: string;
@@ -109,10 +111,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const rng = new Rng(o.seed);
   const violations: Violation[] = [];
   const checkpoints: CheckpointRecord[] = [];
-  const totals = { expectedAtLeast: 0, seen: 0, racedRolls: 0, undatedRolls: 0, adoptions: 0, otherWrites: 0 };
+  const totals = { seen: 0, otherWrites: 0 };
   let proxy: FaultProxy | undefined;
   let pool: OperatorPool | undefined;
-  const oracle = new Oracle(kube, (ns) => ns.startsWith(`${prefix}-`), (ns) => ns.startsWith(`${prefix}-`) && ns !== ctl);
+  const oracle = new Oracle(kube, (ns) => ns.startsWith(`${prefix}-`), (ns) => ns.startsWith(`${prefix}-`) && ns !== ctl, ctl, LEASE);
+  const windows = new ReplicaWindows(kube, ctl, oracle);
   const eventLogFile = path.join(o.workDir, 'events.jsonl');
   writeFileSync(eventLogFile, '');
   let driver: Driver | undefined;
@@ -136,7 +139,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       proxy = await startFaultProxy({ upstream: admin.server, upstreamCaData: admin.caData });
       operatorKubeconfig = path.join(o.workDir, 'kubeconfig-operator');
       writeFileSync(operatorKubeconfig, kubeconfigThroughProxy(proxy, token), { mode: 0o600 });
-      faults = new FaultSchedule(proxy);
+      faults = new FaultSchedule(proxy, { starting: (blinding) => windows.faultStarting(blinding), ended: () => windows.faultEnded() });
     } else {
       operatorKubeconfig = path.join(o.workDir, 'kubeconfig-operator');
       writeFileSync(operatorKubeconfig, `apiVersion: v1
@@ -162,23 +165,24 @@ current-context: c
       root: path.resolve(import.meta.dirname, '../..'), logDir: path.join(o.workDir, 'operator-logs'),
       kubeconfig: () => operatorKubeconfig, namespaces: driver.namespaceNames, controlNamespace: ctl,
       digestKeyFile: digestKeyFile(o.workDir), admin: kube, log: (l) => o.log(`operator: ${l}`),
+      onSpawn: (identity, proc) => windows.follow(identity, proc),
     });
     poolRef.pool = pool;
     await pool.start();
 
-    let windowStart = 0;
     let sentinels = 0;
     let eventIndex = 0;
     let lastCheckpointEvent = 0;
     const checkpoint = async (index: number) => {
       const t0 = Date.now();
       const p = pool as OperatorPool;
-            faults?.clear();
+      faults?.clear();
       await p.idle();
+      // The replicas' fault windows close 10 s after the faults end: the oracle is fed only then.
+      await windows.settled();
       const findings: Finding[] = [];
       let settled = false;
       let sentinelDone = false;
-      let fenceRv = 0;
       const deadline = Date.now() + SETTLE_DEADLINE_MS;
       try {
         await p.waitForLeader(SETTLE_DEADLINE_MS);
@@ -189,9 +193,8 @@ current-context: c
       let lastProgress = Date.now();
       while (Date.now() < deadline) {
         const fence = await touchFences(kube, ctl);
-        fenceRv = Math.max(fence.configmaps, fence.deployments, fence.replicasets);
         while (!oracle.caughtUp(fence) && Date.now() < deadline) await pollInterval(100);
-        pending = oracle.pending(fenceRv);
+        pending = oracle.pending();
         if (pending.length === 0) {
           if (sentinelDone) {
             settled = true;
@@ -213,16 +216,11 @@ current-context: c
         await pollInterval(500);
       }
       if (!settled) findings.push(...pending);
-      const audit = oracle.audit(windowStart, fenceRv);
+      const audit = oracle.audit();
       findings.push(...audit.findings);
       addViolations(findings, index);
-      totals.expectedAtLeast += audit.expectedRollsAtLeast;
       totals.seen += audit.rolls;
-      totals.racedRolls += audit.racedRolls;
-      totals.undatedRolls += audit.undatedRolls;
-      totals.adoptions += audit.adoptions;
-      totals.otherWrites += audit.otherWrites;
-      windowStart = fenceRv;
+      totals.otherWrites += audit.operatorWrites - audit.rolls;
       await p.sampleCheckpoint();
       let proxyRequests: number | undefined;
       if (proxy) {
@@ -234,13 +232,12 @@ current-context: c
       }
       const rec: CheckpointRecord = {
         index, at: new Date().toISOString(), events: [lastCheckpointEvent, eventIndex], settleMs: Date.now() - t0,
-        rolls: audit.rolls, expectedRollsAtLeast: audit.expectedRollsAtLeast, racedRolls: audit.racedRolls, undatedRolls: audit.undatedRolls, adoptions: audit.adoptions,
-        otherWrites: audit.otherWrites, newReplicaSets: oracle.newReplicaSets, violations: findings.length,
+        rolls: audit.rolls, otherWrites: audit.operatorWrites - audit.rolls, newReplicaSets: oracle.newReplicaSets, violations: findings.length,
         ...(proxyRequests !== undefined ? { proxyRequests } : {}),
       };
       checkpoints.push(rec);
       lastCheckpointEvent = eventIndex;
-      o.log(`checkpoint ${index}: events ${rec.events[0]}-${rec.events[1]}, settled in ${rec.settleMs} ms, rolls ${rec.rolls} (at least ${rec.expectedRollsAtLeast} expected; ${rec.undatedRolls} after an undated template change, ${rec.racedRolls} raced), adoptions ${rec.adoptions}, violations ${findings.length}, load ${os.loadavg()[0]?.toFixed(1)}`);
+      o.log(`checkpoint ${index}: events ${rec.events[0]}-${rec.events[1]}, settled in ${rec.settleMs} ms, rolls ${rec.rolls}, other operator writes ${rec.otherWrites}, violations ${findings.length}, load ${os.loadavg()[0]?.toFixed(1)}`);
     };
 
     await checkpoint(0);
@@ -283,12 +280,13 @@ current-context: c
       operator: { processes: pool.lives, unexpectedExits: pool.unexpectedExits },
       rolls: { ...totals, newReplicaSets: oracle.newReplicaSets },
       checkpoints, violations,
-      oracle: { gaps: oracle.gaps, harness: oracle.harness, raceMs: RACE_MS, abaAccepted: [...oracle.abaAccepted] },
+      oracle: { gaps: oracle.gaps, harness: oracle.harness, coldStarts: windows.coldStarts, faultWindows: windows.faultWindows },
       memory, rss: pool.rss,
       logs: path.join(o.workDir, 'operator-logs'), eventLog: eventLogFile,
     };
   } finally {
     await pool?.stop();
+    windows.stop();
     await oracle.stop();
     await proxy?.close();
     // Leave nothing behind in a shared control plane.
@@ -303,9 +301,10 @@ interface Fences {
   configmaps: number;
   deployments: number;
   replicasets: number;
+  leases: number;
 }
 
-/** Objects in the control namespace whose writes fence the oracle's three watches. */
+/** Objects in the control namespace whose writes fence the oracle's four watches. */
 async function createFences(kube: Kube, ns: string): Promise<void> {
   await kube.requestRetry('POST', `/api/v1/namespaces/${ns}/configmaps`, { metadata: { name: 'fence' } });
   const selector = { matchLabels: { fence: 'soak' } };
@@ -314,6 +313,7 @@ async function createFences(kube: Kube, ns: string): Promise<void> {
   await kube.requestRetry('POST', `/apis/apps/v1/namespaces/${ns}/replicasets`, {
     metadata: { name: 'fence-rs' }, spec: { replicas: 0, selector: { matchLabels: { fence: 'rs' } }, template: { ...template, metadata: { labels: { fence: 'rs' } } } },
   });
+  await kube.requestRetry('POST', `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`, { metadata: { name: 'fence' }, spec: {} });
 }
 
 let fenceCount = 0;
@@ -322,12 +322,13 @@ async function touchFences(kube: Kube, ns: string): Promise<Fences> {
   const patch = { metadata: { annotations: { 'soak/fence': String(++fenceCount) } } };
   const rvOf = (r: { body: { metadata: { resourceVersion: string } } }) => Number(r.body.metadata.resourceVersion);
   type R = { metadata: { resourceVersion: string } };
-  const [cm, d, rs] = await Promise.all([
+  const [cm, d, rs, lease] = await Promise.all([
     kube.requestRetry<R>('PATCH', `/api/v1/namespaces/${ns}/configmaps/fence`, patch, 'application/merge-patch+json'),
     kube.requestRetry<R>('PATCH', `/apis/apps/v1/namespaces/${ns}/deployments/fence`, patch, 'application/merge-patch+json'),
     kube.requestRetry<R>('PATCH', `/apis/apps/v1/namespaces/${ns}/replicasets/fence-rs`, patch, 'application/merge-patch+json'),
+    kube.requestRetry<R>('PATCH', `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/fence`, patch, 'application/merge-patch+json'),
   ]);
-  return { configmaps: rvOf(cm), deployments: rvOf(d), replicasets: rvOf(rs) };
+  return { configmaps: rvOf(cm), deployments: rvOf(d), replicasets: rvOf(rs), leases: rvOf(lease) };
 }
 
 /**
