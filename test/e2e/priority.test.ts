@@ -63,7 +63,7 @@ describe('operator: changes go before housekeeping and take turns with fan-outs'
     const adopted = [...atRoll.values()].filter((d) => d.recorded !== undefined).length;
     expect(adopted, 'adoptions done when the change had rolled').to.be.below(names.length / 2);
     const roll = op.logs.find((l) => l.message === 'rolled' && l['workload'] === `Deployment/${ns}/${last}`);
-    expect(roll?.['reason']).to.equal(`ConfigMap ${last}-cfg changed after the operator first saw the workload, before it was adopted: rolling`);
+    expect(roll?.['reason']).to.equal(`ConfigMap ${last}-cfg changed after the workload's pods started, before it was adopted: rolling`);
 
     await waitFor('every adoption', async () => ([...(await digests(ns)).values()].every((d) => d.recorded !== undefined) ? true : undefined), 120_000);
     await sentinelRoll(ns);
