@@ -18,6 +18,9 @@ import { judgeHistory, opsArb, runHistory, settingsArb } from '../support/model-
 // version (bench/model-run.ts prints the rate).
 const RUNS = Number(process.env.MODEL_RUNS ?? 9_000);
 
+/** The seed of the unit tier's histories (see the property below). */
+const DEFAULT_SEED = 20261206;
+
 describe('model: generated histories judged by what the pods run', function () {
   this.timeout(15 * 60_000);
 
@@ -30,7 +33,9 @@ describe('model: generated histories judged by what the pods run', function () {
   }
 
   it(`keeps the rules through ${RUNS} generated histories`, async () => {
-    const seed = process.env.MODEL_SEED ? Number(process.env.MODEL_SEED) : undefined;
+    // A fixed seed in `npm test`, so that a run is the same run everywhere; `npm run model`
+    // explores (its reports are in bench/results/model/). MODEL_SEED=random for a fresh one.
+    const seed = process.env.MODEL_SEED === 'random' ? undefined : Number(process.env.MODEL_SEED ?? DEFAULT_SEED);
     const path = process.env.MODEL_PATH;
     await fc.assert(
       fc.asyncProperty(opsArb, settingsArb, async (ops, settings) => {
