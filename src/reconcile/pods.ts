@@ -59,6 +59,7 @@ export interface PodsInput {
 
 export function consumedParts({ w, view, record, sources, key, ordered, assumeCaughtUp = false }: PodsInput): ConsumedPart[] {
   const reference = !view.simulated ? referenceOf(w, view, record) : undefined;
+  const adoptedAt = record?.at !== undefined && w.firstSeenVersion !== undefined && record.at >= w.firstSeenVersion ? w.firstSeen : undefined;
   const observedAt = parseResourceVersion(w.resourceVersion);
   return w.consumed.map((c) => {
     const store = sources.store(c.kind);
@@ -98,7 +99,9 @@ export function consumedParts({ w, view, record, sources, key, ordered, assumeCa
       if (started !== undefined && lo >= started) return known(undefined, undefined);
     }
     if (record) {
-      const recorded = record.parts.get(id);
+      // An object named since the record was made by this process's adoption: what the pods read
+      // of it counts from that adoption's point, as for every other object then.
+      const recorded = record.parts.get(id) ?? (adoptedAt !== undefined ? over(adoptedAt.lo, adoptedAt.hi, false) : undefined);
       // Unordered, a template write this process did not see cannot be placed: taken to carry
       // what the record says (`--template-order off`, README).
       // An object the record does not name (named since by annotation) was read by the pods
