@@ -250,7 +250,9 @@ export class WaveGates {
       this.#decisions.set(w, { ...known, sources });
       return known.rolls;
     }
-    const rolls = decide(decisionInput(w, ctx)).action === 'roll';
+    // Waiting for a watch to catch up is not up to date: it may yet have to roll.
+    const own = decide(decisionInput(w, ctx));
+    const rolls = own.action === 'roll' || own.code === 'waiting_for_watch';
     const expires = w.pendingWrite?.expiresAt;
     this.#decisions.set(w, { inputs, sources, validUntil: expires !== undefined && expires > ctx.now ? expires : Infinity, rolls });
     return rolls;
