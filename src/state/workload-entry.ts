@@ -253,7 +253,7 @@ export function build(
   const state: WorkloadState = Object.freeze({
     key, kind, namespace, name, uid, resourceVersion, generation, optIn, consumed, rollout,
     template, templateBase: base, templateDigest, templateRestart, recordedDigest, record, recordValue, templateWritten, firstSeen,
-    firstListed: prior?.firstListed ?? false, firstSeenVersion: fresh ? parseResourceVersion(resourceVersion) : prior?.firstSeenVersion, pendingWrite,
+    firstListed: !fresh && (prior?.firstListed ?? false), firstSeenVersion: fresh ? parseResourceVersion(resourceVersion) : prior?.firstSeenVersion, pendingWrite,
     simulated: prior?.simulated,
     refusedRoll: prior?.refusedRoll,
     health, progressingSince, canary,

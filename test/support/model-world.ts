@@ -19,7 +19,8 @@ const silent = process.env.MODEL_LOG
   : winston.createLogger({ silent: true });
 export const WAVE_TIMEOUT_MS = 60_000;
 /** With patches refused for good, the operator is never idle (it retries each minute): quiet this long is settled. */
-const QUIET_MS = WAVE_TIMEOUT_MS + 3 * 60_000;
+// Longer than the work queue's longest retry backoff (5 min): a key still retrying is not quiet.
+const QUIET_MS = Math.max(WAVE_TIMEOUT_MS, 5 * 60_000) + 2 * 60_000;
 const MAX_SETTLE_STEPS = 3000;
 /** Longer than the operator's own short timers that queue work with nothing queued: the waves' plan rebuilds (at most 1 s apart). */
 const IDLE_CONFIRM_MS = 1_500;
