@@ -58,6 +58,11 @@ interface WorkloadModel {
   /** The configuration its pods run (the adoption convention applied at the operator's first write). */
   pods: Snapshot;
   lastOperatorWrite: number | undefined;
+  /**
+   * The controller whose last write recorded a view its watch had not caught up with (a change
+   * before the pods' template write not yet delivered): the second residual of the README.
+   */
+  recordedBehind: string | undefined;
 }
 
 export interface QuiescenceOptions {
@@ -143,7 +148,7 @@ export class PodsOracle {
       const now = view(w.optIn.reads, this.#current, counted);
       const problem = w.lastOperatorWrite === undefined
         ? `${w.label} (${w.uid}): opted in, never adopted`
-        : running !== now && !this.#livedUnseen(w, opts.actor) ? `${w.label} (${w.uid}): missed roll — pods run ${running || 'nothing'}, configuration is ${now || 'nothing'}` : undefined;
+        : running !== now && !this.#livedUnseen(w, opts.actor) && !this.#recordedUnseen(w, opts.actor) ? `${w.label} (${w.uid}): missed roll — pods run ${running || 'nothing'}, configuration is ${now || 'nothing'}` : undefined;
       if (problem === undefined) continue;
       const isFailing = failing.includes(w);
       if (isFailing || w.optIn.reads.some((r) => shared.has(r.id))) held.push({ name: w.name, failing: isFailing, problem });
@@ -175,7 +180,7 @@ export class PodsOracle {
     if (w === undefined) {
       this.#workloads.set(uid, {
         uid, plural: write.plural, name: write.name, label: `${WORKLOADS[write.plural]}/${write.name}`, createdRv: write.rv, optIn, optInRv: write.rv,
-        templateRv: write.rv, pods: this.#current, lastOperatorWrite: undefined,
+        templateRv: write.rv, pods: this.#current, lastOperatorWrite: undefined, recordedBehind: undefined,
       });
       return;
     }
@@ -208,6 +213,12 @@ export class PodsOracle {
       w.pods = this.#current;
     }
     w.lastOperatorWrite = write.rv;
+    // Did it write on a view that had not yet shown a change made before the pods started?
+    const behind = w.optIn.reads.some((r) => {
+      const seen = this.#seen.get(`${actor}|${r.plural}`);
+      return seen !== undefined && (this.#writes.get(r.id) ?? []).some((rv) => rv > seen && rv <= w.templateRv);
+    });
+    w.recordedBehind = behind && !write.templateChanged ? actor : undefined;
   }
 
   /** The later of its creation (or last opt-in) and when `actor` could first see its kind and every consumed kind. */
@@ -288,6 +299,19 @@ export class PodsOracle {
       const deleted = Math.min(...(this.#deletions.get(r.id) ?? []).filter((rv) => rv > w.templateRv), Infinity);
       return (this.#windows.get(`${actor}|${r.plural}`) ?? []).some((win) => !win.first && win.since < created && deleted <= win.at);
     });
+  }
+
+  /**
+   * The other residual on the side of no roll: the last write recorded a view its controller's
+   * watch had not caught up with, and that controller stopped (a restart, a failover) before
+   * the event arrived, so that the one now acting, started cold after it, trusts the record.
+   */
+  #recordedUnseen(w: WorkloadModel, actor: string | undefined): boolean {
+    if (actor === undefined || w.recordedBehind === undefined || w.lastOperatorWrite === undefined) return false;
+    // Only a cold start (a list from nothing seen) after that write: a warm standby saw the same
+    // events, and must have corrected it.
+    const written = w.lastOperatorWrite;
+    return (this.#windows.get(`${actor}|${w.plural}`) ?? []).some((win) => (win.first || win.since === 0) && win.at >= written);
   }
 
   #pluralsOf(w: WorkloadModel): string[] {
