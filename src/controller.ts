@@ -709,8 +709,9 @@ export class Controller {
   }
 }
 
-/** What the verdicts of a plan's pending consumers depend on: the content, the frontier, the failures, a release. */
+/** What the verdicts of a plan's pending consumers depend on: the content, the frontier and its members, the failures, a release. */
 function verdictsOf(plan: SourcePlan): string {
   const waves = plan.plan;
-  return `${plan.token}|${waves.active}|${waves.frontier}|${waves.failing.join(',')}|${plan.released}`;
+  // The frontier wave's members too: a canary that leaves (deleted, opted out) makes another one.
+  return `${plan.token}|${waves.active}|${waves.frontier}|${waves.failing.join(',')}|${plan.released}|${waves.waves[waves.frontier]?.join(',') ?? ''}`;
 }

@@ -211,7 +211,7 @@ export class WaveGates {
     this.#order.set(source, consumers.map((c) => c.key as WorkloadKey));
     const plan = planWaves(consumers, this.settings, ctx.now, released);
     const signature = plan.active
-      ? `${token}|${plan.frontier}|${[...plan.failing].sort().join(',')}|${plan.held.length > 0}|${plan.recheckAt ?? ''}`
+      ? `${token}|${plan.frontier}|${[...plan.failing].sort().join(',')}|${plan.held.length > 0}|${plan.recheckAt ?? ''}|${plan.waves[plan.frontier]?.join(',') ?? ''}`
       : `inactive|${token}|${released}`;
     return { ...ref, source, display: `${ref.kind} ${ref.name}`, token, released, plan, signature };
   }
