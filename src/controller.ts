@@ -514,12 +514,17 @@ export class Controller {
     this.#pendingEvaluated.clear();
     const plan = this.waves.plan(change);
     const evaluated = plan && this.#pendingEvaluated.has(change.key) ? new Set<string>(plan.plan.pending) : undefined;
+    const others: SourceRef[] = [];
     for (const key of consumers) {
-      if (evaluated?.has(key)) continue;
       const w = this.workloads.get(key);
+      // A consumer's own decision moved, so may the waves of the other shared objects it reads
+      // (a canary whose required object went missing is no longer rolling).
+      if (w && this.waves.enabled) others.push(...this.waves.sourcesOf(w, undefined).filter((r) => sourceKey(r.kind, r.namespace, r.name) !== change.key));
+      if (evaluated?.has(key)) continue;
       // Every consumer of one change takes turns with every other change, never in front of it.
       if (w) this.#enqueueIfNeeded(w, change.key);
     }
+    if (others.length > 0) this.#planSoon(others);
   }
 
   /**
