@@ -243,7 +243,7 @@ const reRecord: Check = ({ desiredDigest, recordedDigest, templateMoved, parts }
   : {
       action: 'adopt', code: 're_recorded',
       reason: recordedDigest !== desiredDigest && differing(parts, false).length === 0 && (parts ?? []).every((p) => p.running !== undefined)
-        ? 'the recorded digest is not that of the configuration the pods run (edited by hand?): re-recorded, no roll'
+        ? 'the recorded digest is not that of the configuration the pods run: re-recorded, no roll'
         : 'what the workload reads changed without a change of what its pods run: re-recorded, no roll',
       digest: desiredDigest, parts: recordOf(parts, false),
     };
