@@ -18,8 +18,6 @@ import { type SourceStore, VIEW_BEHIND } from '../state/source-store.ts';
 import { parseResourceVersion } from '../core/ordering.ts';
 import type { RecordView, VersionRange, WorkloadState } from '../state/workload-store.ts';
 
-export type Basis = 'template' | 'record' | 'unchanged' | 'adopted';
-
 export interface ConsumedPart {
   readonly kind: SourceKind;
   readonly name: string;
@@ -29,7 +27,6 @@ export interface ConsumedPart {
   readonly current: string;
   /** What its pods run; undefined when that cannot be established (or not yet: `behind`). */
   readonly running: string | undefined;
-  readonly basis: Basis | undefined;
   /** config-reload.dev/ignore: a difference in it rolls nothing. */
   readonly ignored: boolean;
   /** The watch of its kind has not shown the version asked about yet: wait for it, decide nothing. */
@@ -81,8 +78,8 @@ export function consumedParts({ w, view, record, sources, key, ordered, assumeCa
       }
       return single(contents?.map((content) => partOf(c, content, key)));
     };
-    const known = (running: string | undefined, basis: Basis | undefined): ConsumedPart =>
-      ({ kind: c.kind, name: c.name, id, current, running, basis, ignored, behind: running === undefined && behind });
+    const known = (running: string | undefined): ConsumedPart =>
+      ({ kind: c.kind, name: c.name, id, current, running, ignored, behind: running === undefined && behind });
     const started = store?.startedAt(w.namespace);
     if (reference) {
       // Without a record, a kind first listed after the adoption point counts from its list; a
@@ -93,10 +90,10 @@ export function consumedParts({ w, view, record, sources, key, ordered, assumeCa
       // The template write is known to this process, which looks again at every later event of
       // the object: a view behind it is read as it is, and corrected when the event arrives.
       const running = over(from !== undefined && lo < from ? from : lo, from !== undefined && hi < from ? from : hi, false);
-      if (running !== undefined) return known(running, 'template');
+      if (running !== undefined) return known(running);
       // The pods started while this process watched the object, in a relist's gap (or while the
       // object was changing there): they may run either version.
-      if (started !== undefined && lo >= started) return known(undefined, undefined);
+      if (started !== undefined && lo >= started) return known(undefined);
     }
     if (record) {
       // An object named since the record was made by this process's adoption: what the pods read
@@ -106,18 +103,18 @@ export function consumedParts({ w, view, record, sources, key, ordered, assumeCa
       // what the record says (`--template-order off`, README).
       // An object the record does not name (named since by annotation) was read by the pods
       // when their template was written, which this process did not see: unknown.
-      if (view.template === record.template || !ordered) return known(recorded, recorded === undefined ? undefined : 'record');
+      if (view.template === record.template || !ordered) return known(recorded);
       // Rolled by someone after the record, so after `at` and by the version observed: an object
       // with one content over that range ran as it is.
       if (ordered && record.at !== undefined && observedAt !== undefined && observedAt > record.at) {
         // Nothing in memory dates the template write: a re-record now would be final, so the
         // watch of the object must have shown the whole range first.
-        if (over(record.at + 1n, observedAt, true) === current) return known(current, 'unchanged');
+        if (over(record.at + 1n, observedAt, true) === current) return known(current);
       }
-      return known(undefined, undefined);
+      return known(undefined);
     }
-    if (view.recordedDigest !== undefined && isDigest(view.recordedDigest)) return known(undefined, undefined);
-    return known(current, 'adopted');
+    if (view.recordedDigest !== undefined && isDigest(view.recordedDigest)) return known(undefined);
+    return known(current);
   });
 }
 

@@ -147,11 +147,6 @@ export class SourceStore {
     return this.#firstListed.get(this.#scopeOf(namespace));
   }
 
-  /** The last version the watch of this namespace's scope has shown. */
-  seenAt(namespace: string): bigint | undefined {
-    return this.#seen.get(this.#scopeOf(namespace));
-  }
-
   /** A bookmark: the watch of `scope` has shown everything up to `resourceVersion`. */
   progress(resourceVersion: string, scope = ''): void {
     this.#saw(scope, this.#dater.event(resourceVersion));
