@@ -684,6 +684,7 @@ export class Controller {
       remove: (d) => {
         const removed = this.workloads.remove(this.workloads.keyOf(kind, d));
         if (removed) {
+          this.#waiting.delete(removed.key);
           this.index.delete(removed.key);
           this.#consumerMoved(removed.namespace, removed.consumed);
         }
