@@ -428,10 +428,11 @@ export class Controller {
       }
       case 'requeueAfter':
         this.queue.forget(key);
-        // A refused roll fails its wave: the plans it belongs to are built again.
+        // A refused roll fails its wave in every shared object it reads, not only those that
+        // changed (the waves count it failed for its digest): those plans are built again.
         if (result.refused) {
           const w = this.workloads.get(key);
-          if (w) this.#planSoon(this.waves.sourcesOf(w, result.refused));
+          if (w) this.#planSoon(this.waves.sourcesOf(w, undefined));
         }
         observer?.reconciled?.(seconds, 'success');
         this.#log.debug('requeued', { workload: key, afterMs: result.delayMs, reason: result.reason });

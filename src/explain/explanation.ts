@@ -516,6 +516,7 @@ function notRetained(kind: WorkloadKind, d: WorkloadLike): WorkloadState {
     firstSeen: undefined,
     firstListed: false,
     firstSeenVersion: undefined,
+    ownRecord: undefined,
     pendingWrite: undefined,
     simulated: undefined,
     refusedRoll: undefined,

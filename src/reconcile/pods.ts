@@ -130,13 +130,17 @@ function referenceOf(
   // A record older than this process's first sight (an earlier opt-in, an earlier process) was
   // not made by that sight's adoption: the sight says nothing of what the pods run.
   const seen = record?.at !== undefined && w.firstSeenVersion !== undefined && record.at < w.firstSeenVersion ? undefined : w.firstSeen;
+  // The record is this sight's own when this process wrote it (its adoption, or a re-record of
+  // it): what it recorded was read off views that may have been behind, and is read again.
+  const ours = record !== undefined && (record === w.pendingWrite?.record || (w.ownRecord !== undefined && w.recordValue === w.ownRecord));
+  const bySight = seen !== undefined && (!recorded || ours);
   // With a record and no template write seen, the record speaks (a restart: the first list is
-  // no evidence of what the pods run). Otherwise the later of the template write and the first
-  // sight: a workload seen opting in after its template was written was adopted with what it
-  // read then, and that adoption's record says so.
-  if (written === undefined) return recorded || seen === undefined ? undefined : { range: seen, adoption: true, firstList: w.firstListed };
+  // no evidence of what the pods run), unless it is this sight's. Otherwise the later of the
+  // template write and the first sight: a workload seen opting in after its template was
+  // written was adopted with what it read then, and that adoption's record says so.
+  if (written === undefined) return bySight ? { range: seen, adoption: true, firstList: w.firstListed } : undefined;
   if (seen === undefined || written.lo >= seen.lo) return { range: written, adoption: !recorded, firstList: false };
-  return { range: seen, adoption: !recorded, firstList: w.firstListed };
+  return { range: seen, adoption: bySight, firstList: w.firstListed };
 }
 
 /** A well-formed digest of any format: a record made before records existed (its parts are unknown). */

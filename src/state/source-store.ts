@@ -219,7 +219,9 @@ export class SourceStore {
           if (!entry) continue;
           next.set(key, entry);
           this.#deleted.delete(key);
-          if (built?.changed) changes.push(change(key, entry, previous?.content, entry.content));
+          // Written in the gap with its content back as it was: what it held there is unknown
+          // now, so its consumers look again (a template written in the gap may run neither).
+          if (built?.changed || (built && previous && built.entry.history !== previous.history)) changes.push(change(key, entry, previous?.content, entry.content));
           else if (built?.released) changes.push(change(key, entry, entry.content, entry.content, false));
         }
         // Deleted objects still absent stay absent: as for objects never seen (contentsOver).

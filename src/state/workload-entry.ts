@@ -100,6 +100,11 @@ export interface WorkloadState {
   readonly firstListed: boolean;
   /** Its own resourceVersion when first seen opted in: a record written before it predates this sight. */
   readonly firstSeenVersion: bigint | undefined;
+  /**
+   * The record (its text) of this process's last acknowledged write: a record that is ours was
+   * read off this process's own views, which it may read again once they caught up.
+   */
+  readonly ownRecord: string | undefined;
   /** Our write the watch has not shown yet: it stands for the observed record until then. */
   readonly pendingWrite: OwnWrite | undefined;
   /** Dry-run only: the write it would have sent, so that it is reported once. */
@@ -168,6 +173,17 @@ export interface Remembered {
   readonly generation: number;
   readonly template: string;
   readonly templateWritten: VersionRange | undefined;
+  /** The sight that adopted it when it was last opted in (see AdoptionSight). */
+  readonly sight?: AdoptionSight | undefined;
+}
+
+/** When this process first saw a workload opted in: the point its adoption counts from. */
+export interface AdoptionSight {
+  readonly firstSeen: VersionRange | undefined;
+  readonly firstListed: boolean;
+  readonly firstSeenVersion: bigint | undefined;
+  /** The record (its text) of this process's last acknowledged write to it. */
+  readonly ownRecord: string | undefined;
 }
 
 /** The entry for an observation of `d`, given the entry it replaces. */
@@ -205,10 +221,23 @@ export function build(
   const exact = how.at === undefined ? undefined : { lo: how.at, hi: how.at };
   const remembered = how.remembered !== undefined && how.remembered.uid === uid ? how.remembered : undefined;
 
+  const recordValue = annotations[RECORD_ANNOTATION];
+  const record = prior !== undefined && prior.record !== undefined && recordValue !== undefined && recordValue === prior.recordValue
+    ? prior.record : parseRecord(recordValue);
+
   let templateWritten = prior?.templateWritten;
-  let firstSeen = prior?.firstSeen;
   // Seen opted in for the first time (or again, or with its malformed opt-in fixed).
   const fresh = prior === undefined || (prior.optIn.kind !== 'in' && optIn.kind === 'in');
+  let sight: AdoptionSight = prior ?? { firstSeen: undefined, firstListed: false, firstSeenVersion: undefined, ownRecord: undefined };
+  if (fresh) {
+    // Opted in again after this process adopted it (an opt-out, a malformed value between): the
+    // record that adoption made still says what the pods run, so the adoption point stays.
+    const earlier = prior ?? remembered?.sight;
+    const adoptedBy = earlier?.firstSeenVersion !== undefined && record?.at !== undefined && record.at >= earlier.firstSeenVersion;
+    sight = adoptedBy ? earlier : {
+      firstSeen: how.source === 'list' ? how.gap : exact, firstListed: false, firstSeenVersion: parseResourceVersion(resourceVersion), ownRecord: undefined,
+    };
+  }
   if (prior === undefined) {
     // Its creation is a template write this process can date, and so is one it saw while the
     // workload was not opted in (the store remembers it). First seen: the event, or what a
@@ -217,10 +246,6 @@ export function build(
       : remembered !== undefined && remembered.template === templateOf(d, templateBase) ? remembered.templateWritten
         // Re-created under the same name (another uid) where a relist could not see it.
         : how.source === 'list' && previous !== undefined ? how.gap : undefined;
-    firstSeen = how.source === 'list' ? how.gap : exact;
-  } else if (prior.optIn.kind !== 'in' && optIn.kind === 'in') {
-    // A malformed opt-in fixed: opted in from now, as an opt-in event (kept: the template date).
-    firstSeen = how.source === 'list' ? how.gap : exact;
   }
   if (prior !== undefined && templateChanged) {
     const ours = prior.pendingWrite;
@@ -236,9 +261,6 @@ export function build(
   if (pendingWrite && (pendingWrite.resourceVersion === resourceVersion || atOrAfter(resourceVersion, pendingWrite.resourceVersion) === true)) {
     pendingWrite = undefined;
   }
-  const recordValue = annotations[RECORD_ANNOTATION];
-  const record = prior !== undefined && prior.record !== undefined && recordValue !== undefined && recordValue === prior.recordValue
-    ? prior.record : parseRecord(recordValue);
   const recordedDigest = annotations[HASH_ANNOTATION];
 
   const health = workloadHealth(kind, {
@@ -252,8 +274,9 @@ export function build(
 
   const state: WorkloadState = Object.freeze({
     key, kind, namespace, name, uid, resourceVersion, generation, optIn, consumed, rollout,
-    template, templateBase: base, templateDigest, templateRestart, recordedDigest, record, recordValue, templateWritten, firstSeen,
-    firstListed: !fresh && (prior?.firstListed ?? false), firstSeenVersion: fresh ? parseResourceVersion(resourceVersion) : prior?.firstSeenVersion, pendingWrite,
+    template, templateBase: base, templateDigest, templateRestart, recordedDigest, record, recordValue, templateWritten,
+    firstSeen: sight.firstSeen, firstListed: sight.firstListed, firstSeenVersion: sight.firstSeenVersion,
+    ownRecord: sight.ownRecord, pendingWrite,
     simulated: prior?.simulated,
     refusedRoll: prior?.refusedRoll,
     health, progressingSince, canary,

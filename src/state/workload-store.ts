@@ -12,7 +12,7 @@ import type { WorkloadKey, WorkloadKind } from '../core/keys.ts';
 import { workloadKey } from '../core/keys.ts';
 import { LRUCache } from 'lru-cache';
 import { atOrAfter, BY_RESOURCE_VERSION, type Dater } from '../core/ordering.ts';
-import type { WorkloadRecord } from '../core/record.ts';
+import { formatRecord, type WorkloadRecord } from '../core/record.ts';
 import type { SourceKind } from '../core/types.ts';
 import type { Clock } from '../time/clock.ts';
 import {
@@ -121,7 +121,11 @@ export class WorkloadStore {
     const generation = d.metadata?.generation ?? 0;
     const noted = this.#remembered.peek(key);
     if (previous !== undefined && previous.uid === uid) {
-      this.#remembered.set(key, { uid, generation: previous.generation, template: previous.template, templateWritten: previous.templateWritten });
+      const { firstSeen, firstListed, firstSeenVersion, ownRecord } = previous;
+      this.#remembered.set(key, {
+        uid, generation: previous.generation, template: previous.template, templateWritten: previous.templateWritten,
+        sight: { firstSeen, firstListed, firstSeenVersion, ownRecord },
+      });
     }
     const last = this.#remembered.peek(key) ?? noted;
     if (last !== undefined && last.uid === uid && last.generation === generation) return;
@@ -129,7 +133,7 @@ export class WorkloadStore {
     const template = templateOf(d);
     const same = last !== undefined && last.uid === uid && last.template === template;
     const templateWritten = same ? last.templateWritten : created || last !== undefined && last.uid === uid ? written : undefined;
-    this.#remembered.set(key, { uid, generation, template, templateWritten });
+    this.#remembered.set(key, { uid, generation, template, templateWritten, sight: last?.uid === uid ? last.sight : undefined });
   }
 
   remove(key: WorkloadKey): WorkloadState | undefined {
@@ -212,7 +216,7 @@ export class WorkloadStore {
     if (!current || current.uid !== uid) return;
     const alreadySeen = current.resourceVersion === write.resourceVersion || atOrAfter(current.resourceVersion, write.resourceVersion) === true;
     const written = own({ ...write, writtenAt: this.#dater.answer(write.resourceVersion) }, this.#clock.now() + PENDING_WRITE_TTL_MS);
-    this.#replace(current, { pendingWrite: alreadySeen ? current.pendingWrite : written, refusedRoll: undefined });
+    this.#replace(current, { pendingWrite: alreadySeen ? current.pendingWrite : written, refusedRoll: undefined, ownRecord: formatRecord(write.record) });
   }
 
   /** The apiserver refused our roll to `digest` (a policy, RBAC): no retry soon will pass. */

@@ -200,4 +200,39 @@ export const EXAMPLES: Example[] = [
     rolls: 0,
     ops: [create('api', [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }]), put('one', 0), { op: 'ignore', kind: 'cm', name: 'one', on: true }],
   },
+  {
+    name: 'model run s20261207 #77157: a template written in a ConfigMap relist gap names an optional ConfigMap created and deleted there (the documented residual), across a restart',
+    settings: { debounceMs: 0, workers: 1, adoptionQps: 0, templateOrder: 'resource-version', resyncPeriodMs: 0, dryRun: false, replicas: 1, waves: null },
+    ops: [{ op: 'create', wl: 'api', type: 'deploy', refs: [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }], optIn: 'true', settle: true }, { op: 'relist', plural: 'configmaps' }, { op: 'create', wl: 'web', type: 'deploy', refs: [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }], optIn: 'true', settle: false }, { op: 'put', kind: 'cm', name: 'two', key: 'a', value: 0 }, { op: 'template', wl: 'api', refs: [{ kind: 'cm', name: 'two', shape: 'volume', optional: true }], image: 1 }, { op: 'delete', kind: 'cm', name: 'two' }, { op: 'create', wl: 'db', type: 'deploy', refs: [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }], optIn: 'true', settle: true }, { op: 'restart' }, { op: 'put', kind: 'cm', name: 'one', key: 'a', value: 0 }],
+  },
+  {
+    name: 'model run s20261207 #94211: adopted, a malformed opt-in, fixed again, with waves: no roll (the adoption point stays)',
+    settings: { debounceMs: 0, workers: 1, adoptionQps: 0, templateOrder: 'resource-version', resyncPeriodMs: 0, dryRun: false, replicas: 1, waves: { threshold: 1, canarySize: 1, waves: 1 } },
+    ops: [{ op: 'create', wl: 'api', type: 'deploy', refs: [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }], optIn: 'false', settle: true }, { op: 'put', kind: 'cm', name: 'one', key: 'a', value: 0 }, { op: 'optIn', wl: 'api', optIn: 'true', settle: true }, { op: 'optIn', wl: 'api', optIn: 'yes', settle: true }, { op: 'optIn', wl: 'api', optIn: 'true', settle: true }, { op: 'ignore', kind: 'cm', name: 'one', on: false }],
+  },
+  {
+    name: 'model run s20261207 #112030: a template written while the ConfigMap watch relists, the ConfigMap changed and back in the gap: rolls',
+    settings: { debounceMs: 0, workers: 1, adoptionQps: 0, templateOrder: 'resource-version', resyncPeriodMs: 0, dryRun: false, replicas: 1, waves: null },
+    ops: [{ op: 'create', wl: 'db', type: 'deploy', refs: [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }], optIn: 'true', settle: true }, { op: 'template', wl: 'db', refs: null, image: 2 }, { op: 'put', kind: 'cm', name: 'one', key: 'a', value: 1 }, { op: 'restart' }, { op: 'relist', plural: 'configmaps' }, { op: 'put', kind: 'cm', name: 'one', key: 'a', value: 0 }, { op: 'template', wl: 'db', refs: null, image: 1 }, { op: 'put', kind: 'cm', name: 'one', key: 'a', value: 1 }, { op: 'delete', kind: 'cm', name: 'three' }],
+  },
+  {
+    name: 'model run s20261207 #188354: adopted while the ConfigMap watch relists, an object created and deleted in the gap (the documented residual)',
+    settings: { debounceMs: 0, workers: 1, adoptionQps: 0, templateOrder: 'resource-version', resyncPeriodMs: 0, dryRun: false, replicas: 1, waves: null },
+    ops: [{ op: 'create', wl: 'web', type: 'deploy', refs: [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }], optIn: 'true', settle: true }, { op: 'relist', plural: 'configmaps' }, { op: 'create', wl: 'api', type: 'deploy', refs: [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }], optIn: 'yes', settle: false }, { op: 'put', kind: 'cm', name: 'one', key: 'a', value: 0 }, { op: 'optIn', wl: 'api', optIn: 'falseNamed', settle: false }, { op: 'delete', kind: 'cm', name: 'one' }],
+  },
+  {
+    name: 'model run s20261207 #196281: a DaemonSet relisted, adopted on a ConfigMap view behind it: read again once the view caught up, rolls',
+    settings: { debounceMs: 0, workers: 1, adoptionQps: 1, templateOrder: 'resource-version', resyncPeriodMs: 0, dryRun: false, replicas: 1, waves: null },
+    ops: [{ op: 'deliver', plural: 'configmaps', n: 3 }, { op: 'put', kind: 'secret', name: 'two', key: 'a', value: 1 }, { op: 'status', wl: 'api' }, { op: 'put', kind: 'cm', name: 'one', key: 'a', value: 1 }, { op: 'put', kind: 'cm', name: 'three', key: 'a', value: 1 }, { op: 'relist', plural: 'daemonsets' }, { op: 'put', kind: 'secret', name: 'one', key: 'a', value: 2 }, { op: 'put', kind: 'cm', name: 'one', key: 'a', value: 0 }, { op: 'put', kind: 'cm', name: 'two', key: 'a', value: 1 }, { op: 'create', wl: 'api', type: 'ds', refs: [{ kind: 'cm', name: 'two', shape: 'keyRef', optional: true }], optIn: 'true', settle: false }, { op: 'advance', ms: 100 }, { op: 'resync' }, { op: 'create', wl: 'db', type: 'deploy', refs: [{ kind: 'cm', name: 'one', shape: 'keyRef', optional: true }], optIn: 'yes', settle: false }, { op: 'put', kind: 'cm', name: 'three', key: 'a', value: 1 }, { op: 'answers' }, { op: 'advance', ms: 5000 }, { op: 'advance', ms: 600 }, { op: 'create', wl: 'db', type: 'deploy', refs: [{ kind: 'cm', name: 'two', shape: 'projected', optional: true }, { kind: 'secret', name: 'three', shape: 'volumeItems', optional: true }], optIn: 'named', settle: true }, { op: 'delete', kind: 'cm', name: 'two' }, { op: 'create', wl: 'api', type: 'ds', refs: [{ kind: 'secret', name: 'two', shape: 'volumeItems', optional: true }, { kind: 'secret', name: 'one', shape: 'volumeItems', optional: false }], optIn: 'true', settle: true }, { op: 'answers' }, { op: 'status', wl: 'web' }, { op: 'deliver', plural: 'daemonsets', n: 3 }],
+  },
+  {
+    name: 'model run 210b3ce-s20261206 #144793: a roll recorded on a ConfigMap view behind it, then a cold restart (the documented residual), --template-order off',
+    settings: { debounceMs: 1000, workers: 1, adoptionQps: 0, templateOrder: 'off', resyncPeriodMs: 0, dryRun: false, replicas: 1, waves: null },
+    ops: [{ op: 'create', wl: 'api', type: 'deploy', refs: [{ kind: 'cm', name: 'two', shape: 'volume', optional: false }, { kind: 'cm', name: 'one', shape: 'volume', optional: false }], optIn: 'true', settle: true }, { op: 'put', kind: 'cm', name: 'one', key: 'a', value: 0 }, { op: 'put', kind: 'cm', name: 'two', key: 'a', value: 1 }, { op: 'deliver', plural: 'configmaps', n: 1 }, { op: 'put', kind: 'cm', name: 'two', key: 'a', value: 0 }, { op: 'advance', ms: 5000 }, { op: 'restart' }, { op: 'put', kind: 'cm', name: 'two', key: 'a', value: 1 }, { op: 'deliver', plural: 'configmaps', n: 1 }],
+  },
+  {
+    name: 'model run 210b3ce-s20261206 #186149: waves: a canary refused for a change of an object it alone reads holds the shared one too, and says so (WaveHeld)',
+    settings: { debounceMs: 1000, workers: 1, adoptionQps: 0, templateOrder: 'resource-version', resyncPeriodMs: 0, dryRun: false, replicas: 1, waves: { threshold: 1, canarySize: 1, waves: 1 } },
+    ops: [{ op: 'create', wl: 'db', type: 'deploy', refs: [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }], optIn: 'true', settle: true }, { op: 'create', wl: 'web', type: 'deploy', refs: [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }], optIn: 'true', settle: true }, { op: 'refuse', wl: 'db' }, { op: 'put', kind: 'cm', name: 'one', key: 'a', value: 0 }, { op: 'template', wl: 'db', refs: [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }, { kind: 'cm', name: 'two', shape: 'volume', optional: false }], image: 1 }, { op: 'put', kind: 'cm', name: 'two', key: 'a', value: 0 }, { op: 'create', wl: 'api', type: 'deploy', refs: [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }], optIn: 'false', settle: true }],
+  },
 ];

@@ -61,6 +61,8 @@ export class World {
 
   constructor(readonly settings: Settings) {
     this.cluster.onWrite.push((w) => this.oracle.observe(w));
+    // MODEL_TRACE=1: every write the cluster applies, as it applies it (reading a failing history).
+    if (process.env.MODEL_TRACE) this.cluster.onWrite.push((w) => console.log(`W rv${w.rv} ${w.type} ${w.plural}/${w.name} by=${w.by}/${w.actor ?? ''} tmpl=${w.templateChanged} ann=${JSON.stringify(w.object.metadata.annotations ?? {})} data=${JSON.stringify(w.object['data'] ?? '')}`));
   }
 
   get leader(): Controller {

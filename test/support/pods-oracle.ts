@@ -57,10 +57,15 @@ interface WorkloadModel {
   templateRv: number;
   /** The configuration its pods run (the adoption convention applied at the operator's first write). */
   pods: Snapshot;
+  /** The version whose configuration that is: the template write, or the adoption point. */
+  podsRv: number;
   lastOperatorWrite: number | undefined;
+  /** The controller that made that write. */
+  lastActor: string | undefined;
   /**
-   * The controller whose last write recorded a view its watch had not caught up with (a change
-   * before the pods' template write not yet delivered): the second residual of the README.
+   * The controller whose last write (a roll, an adoption) recorded a view its watch had not
+   * caught up with (a change before the pods' template write not yet delivered): the second
+   * residual of the README.
    */
   recordedBehind: string | undefined;
 }
@@ -180,7 +185,7 @@ export class PodsOracle {
     if (w === undefined) {
       this.#workloads.set(uid, {
         uid, plural: write.plural, name: write.name, label: `${WORKLOADS[write.plural]}/${write.name}`, createdRv: write.rv, optIn, optInRv: write.rv,
-        templateRv: write.rv, pods: this.#current, lastOperatorWrite: undefined, recordedBehind: undefined,
+        templateRv: write.rv, pods: this.#current, podsRv: write.rv, lastOperatorWrite: undefined, lastActor: undefined, recordedBehind: undefined,
       });
       return;
     }
@@ -190,6 +195,7 @@ export class PodsOracle {
       if (write.templateChanged) {
         w.templateRv = write.rv;
         w.pods = this.#current;
+        w.podsRv = write.rv;
       }
       return;
     }
@@ -202,7 +208,10 @@ export class PodsOracle {
     if (!w.optIn.in) this.violations.push(`rv ${write.rv}: ${actor} wrote to ${w.label}, which is not opted in`);
     if (w.lastOperatorWrite === undefined) {
       const point = this.#adoptionPoint(w, actor);
-      if (w.templateRv < point) w.pods = this.#snapshotAt(point);
+      if (w.templateRv < point) {
+        w.pods = this.#snapshotAt(point);
+        w.podsRv = point;
+      }
     }
     if (write.templateChanged) {
       this.rolls++;
@@ -211,14 +220,16 @@ export class PodsOracle {
       if (running === view(w.optIn.reads, this.#current, counted)) this.#extra(w, actor, write.rv, running, counted);
       w.templateRv = write.rv;
       w.pods = this.#current;
+      w.podsRv = write.rv;
     }
     w.lastOperatorWrite = write.rv;
+    w.lastActor = actor;
     // Did it write on a view that had not yet shown a change made before the pods started?
     const behind = w.optIn.reads.some((r) => {
       const seen = this.#seen.get(`${actor}|${r.plural}`);
       return seen !== undefined && (this.#writes.get(r.id) ?? []).some((rv) => rv > seen && rv <= w.templateRv);
     });
-    w.recordedBehind = behind && !write.templateChanged ? actor : undefined;
+    w.recordedBehind = behind ? actor : undefined;
   }
 
   /** The later of its creation (or last opt-in) and when `actor` could first see its kind and every consumed kind. */
@@ -285,19 +296,21 @@ export class PodsOracle {
   /**
    * The one residual on the side of no roll (README, "What the pods run"): what the pods read of
    * an object that is absent now existed only inside one list window of the controller — created
-   * and deleted where it saw neither — so that, to it, the object was always absent.
+   * and deleted where it saw neither — so that, to it, the object was always absent. The
+   * controller is the one leading now, or the one whose record it trusts (its last writer).
    */
   #livedUnseen(w: WorkloadModel, actor: string | undefined): boolean {
     if (actor === undefined) return false;
+    const actors = [...new Set([actor, ...(w.lastActor === undefined ? [] : [w.lastActor])])];
     const differing = w.optIn.reads.filter((r) => !this.#current.has(r.id) && w.pods.has(r.id));
     if (differing.length === 0 || differing.length !== w.optIn.reads.filter((r) => {
       const a = view([r], w.pods, () => true);
       return a !== view([r], this.#current, () => true);
     }).length) return false;
     return differing.every((r) => {
-      const created = Math.max(...(this.#created.get(r.id) ?? []).filter((rv) => rv <= w.templateRv), -1);
-      const deleted = Math.min(...(this.#deletions.get(r.id) ?? []).filter((rv) => rv > w.templateRv), Infinity);
-      return (this.#windows.get(`${actor}|${r.plural}`) ?? []).some((win) => !win.first && win.since < created && deleted <= win.at);
+      const created = Math.max(...(this.#created.get(r.id) ?? []).filter((rv) => rv <= w.podsRv), -1);
+      const deleted = Math.min(...(this.#deletions.get(r.id) ?? []).filter((rv) => rv > w.podsRv), Infinity);
+      return actors.some((a) => (this.#windows.get(`${a}|${r.plural}`) ?? []).some((win) => !win.first && win.since < created && deleted <= win.at));
     });
   }
 

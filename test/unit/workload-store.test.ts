@@ -216,6 +216,25 @@ describe('workload store: what a decision reads', () => {
     expect(fresh.get(WEB)!.firstSeen).to.deep.equal({ lo: 60n, hi: 60n });
   });
 
+  it('opted in again after its adoption (opted out, or a malformed value, between): the adoption point stays; before one, it moves', () => {
+    const store = new WorkloadStore(new VirtualClock());
+    const adopted = (rv: string, enabled: string) => {
+      const record = formatRecord({ template: T, at: 40n, parts: new Map() });
+      return deployment(rv, { 'config-reload.dev/enabled': enabled, [RECORD_ANNOTATION]: record });
+    };
+    store.observe('Deployment', deployment('40', ENABLED));
+    store.writeAcknowledged(WEB, 'u1', write('v1-x', '41', false));
+    for (const enabled of ['yes', 'false']) {
+      store.observe('Deployment', adopted('42', enabled));
+      expect(store.observe('Deployment', adopted('43', 'true')).state).to.deep.include({ firstSeen: { lo: 40n, hi: 40n }, firstSeenVersion: 40n });
+    }
+    // A record older than the sight (another process's, or none): the opt-in is a new sight.
+    const other = new WorkloadStore(new VirtualClock());
+    other.observe('Deployment', adopted('50', 'true'));
+    other.observe('Deployment', adopted('51', 'false'));
+    expect(other.observe('Deployment', adopted('52', 'true')).state).to.deep.include({ firstSeen: { lo: 52n, hi: 52n }, firstSeenVersion: 52n });
+  });
+
   it('a relist keeps what transitions applied while it ran (a pending write)', () => {
     const clock = new VirtualClock();
     const store = new WorkloadStore(clock);
