@@ -11,7 +11,7 @@ export const HASH_ANNOTATION = `${ANNOTATION_PREFIX}config-hash`;
  * the digest it records (src/reconcile/patch.ts): the value makes the template change.
  */
 export const RESTART_ANNOTATION = `${ANNOTATION_PREFIX}restart`;
-/** On a workload: it is in the canary wave of every shared config object it consumes (src/core/waves.ts). */
+/** On a workload: it is in the canary wave of every shared config object it consumes (src/waves/plan.ts). */
 export const CANARY_ANNOTATION = `${ANNOTATION_PREFIX}canary`;
 /** On a ConfigMap or Secret: "<token>" rolls the rest of a held change of that content anyway. */
 export const RELEASE_ANNOTATION = `${ANNOTATION_PREFIX}release`;

@@ -1,8 +1,10 @@
 // A workload's rollout health from its status, as `kubectl rollout status` reads it (its
 // DeploymentStatusViewer, StatefulSetStatusViewer, DaemonSetStatusViewer). The waves read it
-// (src/core/waves.ts): an earlier wave must be healthy before the next one rolls.
+// (src/waves/plan.ts): an earlier wave must be healthy before the next one rolls.
 import type { WorkloadKind } from './keys.ts';
-import type { Health } from './waves.ts';
+
+/** A workload's rollout health as `kubectl rollout status` reads it. */
+export type Health = 'healthy' | 'progressing' | 'failed';
 
 /** What is read of a workload to judge its health (never retained: only the result is). */
 export interface HealthInput {

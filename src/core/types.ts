@@ -69,6 +69,6 @@ export interface Decision {
   parts?: ReadonlyMap<string, string>;
   /** The config objects ("Kind name") a roll is for: those whose difference it carries. */
   for?: readonly string[];
-  /** A roll gated by the waves of a shared config object (src/core/waves.ts): which wave it is in. */
+  /** A roll gated by the waves of a shared config object (src/waves/plan.ts): which wave it is in. */
   wave?: { source: string; position: string; token: string };
 }

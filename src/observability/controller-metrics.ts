@@ -1,5 +1,5 @@
 // Feeds the controller's hooks into the Prometheus metrics.
-import type { ControllerObserver } from '../controller.ts';
+import type { ControllerObserver } from '../controller/observer.ts';
 import type { OperatorMetrics } from './metrics.ts';
 
 export function metricsObserver(m: OperatorMetrics): ControllerObserver {

@@ -25,7 +25,7 @@ export interface EvaluationContext {
   /** Monotonic now, for the expiry of a pending write. */
   now: number;
   templateOrder: TemplateOrder;
-  /** The waves of shared config objects (src/reconcile/waves.ts); absent: every roll goes at once. */
+  /** The waves of shared config objects (src/waves/gates.ts); absent: every roll goes at once. */
   waves?: WaveGate | undefined;
   /** Workloads that waited long enough for a watch to catch up: their views are read as they are. */
   caughtUp?: ((w: WorkloadState) => boolean) | undefined;

@@ -184,7 +184,7 @@ export class Reconciler {
     // is counted, not repeated).
     this.#deps.log.error('patch refused by the API server', { ...fields, error, retryInMs: REFUSED_REQUEUE_MS });
     void this.#deps.events?.warning(involvedObject(w), 'PatchRejected', `config-hash patch refused: ${error}`);
-    // A roll that cannot be written is a failed rollout to the waves it belongs to (src/reconcile/waves.ts).
+    // A roll that cannot be written is a failed rollout to the waves it belongs to (src/waves/gates.ts).
     if (decision.action === 'roll' && decision.digest) this.#deps.workloads.writeRefused(w.key, w.uid, decision.digest);
     return { kind: 'requeueAfter', delayMs: REFUSED_REQUEUE_MS, reason: error, refused: decision };
   }

@@ -34,7 +34,7 @@ export interface SourceEntry {
   readonly ignored: boolean;
   /** The ignore annotation's value when it is malformed (reported once per value). */
   readonly malformedIgnore: string | undefined;
-  /** config-reload.dev/release: the content token whose held waves a person released (src/core/waves.ts). */
+  /** config-reload.dev/release: the content token whose held waves a person released (src/waves/plan.ts). */
   readonly release: string | undefined;
 }
 

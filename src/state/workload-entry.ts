@@ -11,7 +11,7 @@ import { atOrAfter, parseResourceVersion } from '../core/ordering.ts';
 import { parseRecord, RECORD_ANNOTATION, type WorkloadRecord } from '../core/record.ts';
 import { consumedSources } from '../core/references.ts';
 import type { ConsumedSource, OptIn, SourceKind } from '../core/types.ts';
-import type { Health } from '../core/waves.ts';
+import type { Health } from '../core/health.ts';
 import { templateBase, templateFingerprint } from './template.ts';
 
 /** A Deployment, StatefulSet or DaemonSet (apps/v1), as the API sends it (only what is read). */
@@ -111,7 +111,7 @@ export interface WorkloadState {
   readonly simulated: OwnWrite | undefined;
   /** The digest of a roll the apiserver refused (403, 422): its wave counts it failed until a write goes through. */
   readonly refusedRoll: string | undefined;
-  /** The rollout's health from the last status seen (the waves wait for it, src/core/waves.ts). */
+  /** The rollout's health from the last status seen (the waves wait for it, src/waves/plan.ts). */
   readonly health: Health;
   /** Monotonic time since which it has been progressing, as this process saw it (the wave timeout). */
   readonly progressingSince: number | undefined;

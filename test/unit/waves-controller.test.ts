@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import winston from 'winston';
 import { digestKey } from '../../src/core/digest.ts';
 import { Controller, type ControllerSettings } from '../../src/controller.ts';
-import { contentToken } from '../../src/core/waves.ts';
+import { contentToken } from '../../src/waves/plan.ts';
 import type { InvolvedObject } from '../../src/observability/events.ts';
 import { startSettled } from '../support/controller-start.ts';
 import { FakeCluster } from '../support/fake-cluster.ts';

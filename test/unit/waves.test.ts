@@ -1,8 +1,8 @@
-// The pure wave plan (src/core/waves.ts) and rollout health (src/core/health.ts): every
+// The pure wave plan (src/waves/plan.ts) and rollout health (src/core/health.ts): every
 // verdict from fixed consumer states.
 import { expect } from 'chai';
 import { workloadHealth } from '../../src/core/health.ts';
-import { assignWaves, contentToken, describeWave, planWaves, type WaveConsumer, type WaveSettings } from '../../src/core/waves.ts';
+import { assignWaves, contentToken, describeWave, planWaves, type WaveConsumer, type WaveSettings } from '../../src/waves/plan.ts';
 
 const SETTINGS: WaveSettings = { threshold: 5, canarySize: 1, waves: 1, timeoutMs: 600_000 };
 const NOW = 1_000_000;

@@ -1,5 +1,5 @@
 // The waves of shared config objects, over the stores (docs/architecture.md, "Waves"): builds
-// the pure plan (src/core/waves.ts) of one config object from its consumers' entries, caches
+// the pure plan (src/waves/plan.ts) of one config object from its consumers' entries, caches
 // it until a store moves or a wave times out, and gates one workload's roll by the plans of
 // the shared objects whose change it rolls for. It holds nothing the cluster does not show:
 // a cache, and the last plan's signature per object so that the controller learns when a
@@ -8,10 +8,10 @@ import { RELEASE_ANNOTATION } from '../core/annotations.ts';
 import { decide } from '../core/decide.ts';
 import { type SourceKey, sourceKey, type WorkloadKey } from '../core/keys.ts';
 import type { Decision, SourceKind } from '../core/types.ts';
-import { byOrder, contentToken, describeWave, planWaves, type WaveConsumer, type WavePlan, type WaveSettings, type WaveVerdict } from '../core/waves.ts';
+import { byOrder, contentToken, describeWave, planWaves, type WaveConsumer, type WavePlan, type WaveSettings, type WaveVerdict } from './plan.ts';
 import { currentSince } from '../state/source-history.ts';
 import { recordView, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
-import { decisionInput, type EvaluationContext } from './evaluate.ts';
+import { decisionInput, type EvaluationContext } from '../reconcile/evaluate.ts';
 
 /** A config object, by its parts (keys are never split back, src/core/keys.ts). */
 export interface SourceRef {

@@ -4,9 +4,7 @@
 // a plan out. Nothing here remembers anything — the plan is derived from what the cluster
 // shows (recorded digests and status) every time, so a restarted operator resumes it.
 import { createHash } from 'node:crypto';
-
-/** A workload's rollout health as `kubectl rollout status` reads it (src/core/health.ts). */
-export type Health = 'healthy' | 'progressing' | 'failed';
+import type { Health } from '../core/health.ts';
 
 export interface WaveConsumer {
   /** The workload key (unique). */

@@ -1,0 +1,220 @@
+// The informers: one reflector per watched kind and namespace (or one for all), each feeding its
+// store through a sink, and telling triage what moved. Scoping happens at the watch — one
+// watch per namespace, selectors applied by the apiserver — so that what is not watched costs
+// neither memory nor bandwidth. Which watches are refused (403) now is kept in one place,
+// WatchAvailability: decisions read it, and it says each refusal and each recovery once.
+import type { Logger } from 'winston';
+import type { WorkloadKind } from '../core/keys.ts';
+import type { SourceKind } from '../core/types.ts';
+import {
+  type ClusterApi, CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, type ResourceType, SECRETS, STATEFULSETS,
+} from '../kube/cluster-api.ts';
+import type { SourceLike, SourceStore } from '../state/source-store.ts';
+import type { WorkloadLike, WorkloadStore } from '../state/workload-store.ts';
+import type { Clock } from '../time/clock.ts';
+import { Reflector, type ReflectorSink } from '../watch/reflector.ts';
+import type { ControllerObserver } from './observer.ts';
+import type { Triage } from './triage.ts';
+
+// A ConfigMap or Secret may hold up to 1 MiB: smaller pages bound what one page costs in transit.
+const SOURCE_PAGE_SIZE = 100;
+const WORKLOAD_PAGE_SIZE = 500;
+
+export const SOURCE_TYPES: Record<SourceKind, ResourceType> = { ConfigMap: CONFIGMAPS, Secret: SECRETS };
+const WORKLOAD_TYPES: Record<WorkloadKind, ResourceType> = { Deployment: DEPLOYMENTS, StatefulSet: STATEFULSETS, DaemonSet: DAEMONSETS };
+
+/** Which watches are refused (403) now, per resource and scope (a namespace, '' for all). */
+export class WatchAvailability {
+  readonly #log: Logger;
+  readonly #refused = new Map<string, Set<string>>();
+  #revision = 0;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /** Moves whenever a resource becomes watchable in every scope, or stops being (decisions read it). */
+  get revision(): number {
+    return this.#revision;
+  }
+
+  /** Whether every scope of the resource can be watched. */
+  available(plural: string): boolean {
+    return !this.#refused.has(plural);
+  }
+
+  /**
+   * A watch of `plural` in `scope` works (synced) or is refused: said once each way, naming the
+   * permission and the flag that drops it. Returns whether the resource's availability changed.
+   */
+  set(plural: string, scope: string, usable: boolean, error?: string, flag?: string): boolean {
+    const scopes = this.#refused.get(plural) ?? new Set<string>();
+    const was = scopes.size === 0;
+    const said = scopes.has(scope);
+    if (usable) scopes.delete(scope);
+    else scopes.add(scope);
+    if (scopes.size === 0) this.#refused.delete(plural);
+    else this.#refused.set(plural, scopes);
+    if (!usable && !said) {
+      this.#log.error(`cannot watch ${plural}: serving everything else, retrying with backoff`, {
+        error,
+        missingPermission: `list and watch on ${plural} (${scope ? `namespace ${scope}` : 'all namespaces'})`,
+        ...(flag ? { toTurnOff: flag } : {}),
+      });
+    } else if (usable && said) {
+      this.#log.info(`${plural} can be watched again`, { scope: scope || '(all namespaces)' });
+    }
+    const changed = (scopes.size === 0) !== was;
+    if (changed) this.#revision++;
+    return changed;
+  }
+}
+
+export interface InformersOptions {
+  api: ClusterApi;
+  clock: Clock;
+  log: Logger;
+  sources: ReadonlyMap<SourceKind, SourceStore>;
+  workloads: WorkloadStore;
+  workloadKinds: readonly WorkloadKind[];
+  availability: WatchAvailability;
+  triage: Triage;
+  namespaces?: readonly string[] | undefined;
+  configMapSelector?: string | undefined;
+  secretSelector?: string | undefined;
+  secretFieldSelector?: string | undefined;
+  pageSize?: number | undefined;
+  watchdogMs?: number | undefined;
+  observer?: ControllerObserver | undefined;
+  /** A kind of config object became watchable again in every scope: the workloads it held are decided now. */
+  sourceRecovered(): void;
+}
+
+export interface Informer {
+  name: string;
+  reflector: Reflector<SourceLike> | Reflector<WorkloadLike>;
+  /** Resolves once it has synced, or been refused. */
+  settled: Promise<void>;
+}
+
+/** One reflector per kind and watched namespace, each with its sink. */
+export function informers(opts: InformersOptions): Informer[] {
+  const { observer, availability } = opts;
+  const common = { api: opts.api, clock: opts.clock, log: opts.log, ...(opts.watchdogMs ? { watchdogMs: opts.watchdogMs } : {}) };
+  const labelSelectors: Record<SourceKind, string | undefined> = { ConfigMap: opts.configMapSelector, Secret: opts.secretSelector };
+  const scopes: Array<string | undefined> = opts.namespaces && opts.namespaces.length > 0 ? [...opts.namespaces] : [undefined];
+  const out: Informer[] = [];
+  for (const namespace of scopes) {
+    const scope = namespace ?? '';
+    const suffix = namespace ? ` (${namespace})` : '';
+    for (const [kind, store] of opts.sources) {
+      const type = SOURCE_TYPES[kind];
+      const { settled, settle } = signal();
+      const sourceUsable = (usable: boolean, error?: string) => {
+        const flag = kind === 'Secret' ? '--config-sources configmaps' : '--config-sources';
+        const changed = availability.set(type.plural, scope, usable, error, flag);
+        observer?.sourceAvailable?.(type.plural, availability.available(type.plural));
+        if (changed && usable) opts.sourceRecovered();
+      };
+      out.push({ name: `${kind} reflector${suffix}`, settled, reflector: new Reflector<SourceLike>({
+        ...common, type, namespace, pageSize: opts.pageSize ?? SOURCE_PAGE_SIZE,
+        labelSelector: labelSelectors[kind],
+        // Helm keeps every release in a Secret of up to 1 MiB that no pod mounts: excluded by
+        // the apiserver, they cost neither memory nor bandwidth.
+        ...(kind === 'Secret' && opts.secretFieldSelector ? { fieldSelector: opts.secretFieldSelector } : {}),
+        hooks: {
+          onRelist: (reason) => observer?.relist?.(type.plural, reason),
+          onWatchRestart: (reason) => observer?.watchRestart?.(type.plural, reason),
+          onSynced: () => {
+            observer?.synced?.(type.plural, store.size);
+            settle();
+            sourceUsable(true);
+          },
+          onForbidden: (error) => {
+            settle();
+            sourceUsable(false, error);
+          },
+        },
+      }, sourceSink(store, namespace ?? '', opts.triage)) });
+    }
+    for (const kind of opts.workloadKinds) {
+      const type = WORKLOAD_TYPES[kind];
+      const { settled, settle } = signal();
+      out.push({ name: `${kind} reflector${suffix}`, settled, reflector: new Reflector<WorkloadLike>({
+        ...common, type, namespace, pageSize: opts.pageSize ?? WORKLOAD_PAGE_SIZE,
+        hooks: {
+          onRelist: (reason) => observer?.relist?.(type.plural, reason),
+          onWatchRestart: (reason) => observer?.watchRestart?.(type.plural, reason),
+          onSynced: () => {
+            observer?.synced?.(type.plural, opts.workloads.countOf(kind));
+            settle();
+            availability.set(type.plural, scope, true);
+          },
+          // A kind it may not watch holds nothing back: the other kinds are served.
+          onForbidden: (error) => {
+            settle();
+            availability.set(type.plural, scope, false, error, '--workload-kinds');
+          },
+        },
+      }, workloadSink(opts.workloads, kind, namespace, opts.triage)) });
+    }
+  }
+  return out;
+}
+
+function signal(): { settled: Promise<void>; settle: () => void } {
+  let settle!: () => void;
+  const settled = new Promise<void>((resolve) => (settle = resolve));
+  return { settled, settle };
+}
+
+function sourceSink(store: SourceStore, scope: string, triage: Triage): ReflectorSink<SourceLike> {
+  return {
+    upsert: (obj) => {
+      const change = store.observe(obj, scope);
+      if (change) triage.configChanged(change);
+      triage.viewMoved();
+    },
+    remove: (obj) => {
+      const change = store.observeDeleted(obj, scope);
+      if (change) triage.configChanged(change);
+      triage.viewMoved();
+    },
+    progress: (rv) => {
+      store.progress(rv, scope);
+      triage.viewMoved();
+    },
+    beginList: () => {
+      const replacement = store.beginReplace(scope === '' ? undefined : scope);
+      return {
+        add: (obj) => replacement.add(obj),
+        commit: (rv) => {
+          for (const change of replacement.commit(rv)) triage.configChanged(change);
+          triage.viewMoved();
+        },
+      };
+    },
+  };
+}
+
+function workloadSink(workloads: WorkloadStore, kind: WorkloadKind, namespace: string | undefined, triage: Triage): ReflectorSink<WorkloadLike> {
+  return {
+    upsert: (d, created) => triage.workloadObserved(workloads.observe(kind, d, created, namespace ?? '')),
+    progress: (rv) => workloads.progress(kind, rv, namespace ?? ''),
+    remove: (d) => {
+      const removed = workloads.remove(workloads.keyOf(kind, d));
+      if (removed) triage.workloadRemoved(removed);
+    },
+    beginList: () => {
+      const replacement = workloads.beginReplace(kind, namespace);
+      return {
+        add: (d) => replacement.add(d),
+        commit: (rv) => {
+          const { observed, removed } = replacement.commit(rv);
+          for (const gone of removed) triage.workloadRemoved(gone);
+          for (const o of observed) triage.workloadObserved(o);
+        },
+      };
+    },
+  };
+}
