@@ -2,15 +2,13 @@
 // API on one virtual clock, and what the exactness tests read off the cluster's write log —
 // the rolls (operator writes that changed a pod template) and what a workload's pods run (the
 // content of a config object when the workload's pod template was last written).
-import winston from 'winston';
-import { digestKey } from '../../src/core/digest.ts';
-import { Controller, type ControllerSettings } from '../../src/controller.ts';
+import type { Controller, ControllerSettings } from '../../src/controller.ts';
 import { ApiError } from '../../src/kube/api-error.ts';
-import type { InvolvedObject } from '../../src/observability/events.ts';
-import { FakeCluster, type WriteRecord } from './fake-cluster.ts';
-import { flushMicrotasks, VirtualClock } from './virtual-clock.ts';
+import { ControllerHarness, NS } from './controller-harness.ts';
+import type { WriteRecord } from './fake-cluster.ts';
+import { flushMicrotasks } from './virtual-clock.ts';
 
-export const NS = 'ns';
+export { NS, type RecordedEvent } from './controller-harness.ts';
 
 /** What a container reads: all of a ConfigMap or Secret (envFrom), or one key of it (env). */
 export interface Ref {
@@ -55,53 +53,13 @@ export const setImage = (image: string) => (w: unknown) => {
   (w as { spec: { template: { spec: { containers: Array<{ image: string }> } } } }).spec.template.spec.containers[0]!.image = image;
 };
 
-export interface RecordedEvent {
-  type: 'Normal' | 'Warning';
-  target: InvolvedObject;
-  reason: string;
-  message: string;
-}
-
-const silent = winston.createLogger({ silent: true });
-
 /** A write of the log, with whether it wrote a pod template (its creation, or a change of spec.template). */
 interface TemplateWrite extends WriteRecord {
   templateWritten: boolean;
 }
 
-export class Exactness {
-  readonly clock = new VirtualClock();
-  readonly cluster = new FakeCluster();
-  /** Every Event any controller of this harness recorded. */
-  readonly events: RecordedEvent[] = [];
-  /** Every waveHeld report: [config object name, workloads held]. */
-  readonly waveHeld: Array<[string, number]> = [];
-
-  constructor(autoDeliver = true) {
-    this.cluster.autoDeliver = autoDeliver;
-  }
-
-  /** A controller on this cluster and clock, recording its Events and waveHeld reports here. */
-  controller(settings: Partial<ControllerSettings> = {}): Controller {
-    return new Controller({
-      api: this.cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock: this.clock, log: silent, namespaces: [NS], dryRun: false,
-      debounceMs: 1000, workers: 2, resyncPeriodMs: 0, qps: 0, burst: 1, ...settings,
-      events: {
-        normal: async (target, reason, message) => void this.events.push({ type: 'Normal', target, reason, message }),
-        warning: async (target, reason, message) => void this.events.push({ type: 'Warning', target, reason, message }),
-      },
-      observer: { waveHeld: (source, held) => void this.waveHeld.push([source.name, held]) },
-    });
-  }
-
-  /** A controller that has synced and runs its workers (the leader). */
-  async leader(settings: Partial<ControllerSettings> = {}): Promise<Controller> {
-    const c = this.controller(settings);
-    await c.start();
-    c.runWorkers();
-    return c;
-  }
-
+/** The controller harness (./controller-harness.ts), with what the exactness tests read off the write log. */
+export class Exactness extends ControllerHarness {
   /**
    * As the model test runs its histories: a leader started with events delivered as they
    * happen, then delivery under the test's control (deliver(), step(), quiesce()).
@@ -119,12 +77,6 @@ export class Exactness {
     this.cluster.closeWatches(plural);
     await this.clock.advance(1000);
     await flushMicrotasks();
-  }
-
-  /** Runs what is due: pending callbacks, then every timer within the next minute. */
-  async settle(): Promise<void> {
-    await flushMicrotasks();
-    await this.clock.runUntilIdle(60_000);
   }
 
   /** Makes merge patches fail (503, unapplied) until the returned function is called. */
@@ -183,11 +135,6 @@ export class Exactness {
   /** The rolls: operator writes that changed a pod template (of `name`, when given). */
   rolls(name?: string): WriteRecord[] {
     return this.#templateWrites().filter((w) => w.by === 'operator' && w.templateWritten && (name === undefined || w.name === name));
-  }
-
-  /** The operator's writes (of `name`, when given): adoptions, re-records and rolls. */
-  operatorWrites(name?: string): WriteRecord[] {
-    return this.cluster.writes.filter((w) => w.by === 'operator' && (name === undefined || w.name === name));
   }
 
   /**

@@ -5,12 +5,9 @@ import { expect } from 'chai';
 import { Writable } from 'node:stream';
 import winston from 'winston';
 import { HASH_ANNOTATION } from '../../src/core/annotations.ts';
-import { digestKey } from '../../src/core/digest.ts';
-import { Controller } from '../../src/controller.ts';
-import { FakeCluster } from '../support/fake-cluster.ts';
-import { flushMicrotasks, VirtualClock } from '../support/virtual-clock.ts';
+import { ControllerHarness, NS } from '../support/controller-harness.ts';
+import { flushMicrotasks } from '../support/virtual-clock.ts';
 
-const NS = 'ns';
 const DEBOUNCE_MS = 1000;
 
 function deployment(name: string, configMap: string, annotations: Record<string, string> = {}) {
@@ -33,24 +30,13 @@ function collectingLogger() {
   return { lines, log: winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] }) };
 }
 
+/** A leader on an empty cluster (test/support/controller-harness.ts) whose log is kept. */
 async function harness() {
-  const clock = new VirtualClock();
-  const cluster = new FakeCluster();
-  cluster.autoDeliver = true;
+  const h = new ControllerHarness();
   const logs = collectingLogger();
-  const controller = new Controller({
-    api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: logs.log,
-    namespaces: [NS], dryRun: false, debounceMs: DEBOUNCE_MS, workers: 2, resyncPeriodMs: 0, qps: 0, burst: 1,
-  });
-  await controller.start();
-  controller.runWorkers();
-  const patches = () => cluster.writes.filter((w) => w.by === 'operator');
-  const settle = async () => {
-    await flushMicrotasks();
-    await clock.runUntilIdle(60_000);
-  };
+  const controller = await h.leader({ log: logs.log, debounceMs: DEBOUNCE_MS });
   const complaints = () => logs.lines.filter((l) => l.level === 'warn' || l.level === 'error');
-  return { clock, cluster, controller, patches, settle, complaints, lines: logs.lines };
+  return { clock: h.clock, cluster: h.cluster, controller, patches: () => h.operatorWrites(), settle: () => h.settle(), complaints, lines: logs.lines };
 }
 
 describe('bad input: workloads that vanish while queued', () => {

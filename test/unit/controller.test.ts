@@ -1,14 +1,10 @@
 // The controller's state machine against the in-memory API on a virtual clock: the exact API
 // actions it takes (as sample-controller's tests assert), one scenario each.
 import { expect } from 'chai';
-import winston from 'winston';
-import { digestKey } from '../../src/core/digest.ts';
-import { Controller, type ControllerSettings } from '../../src/controller.ts';
+import type { ControllerSettings } from '../../src/controller.ts';
 import { HASH_ANNOTATION } from '../../src/core/annotations.ts';
-import { FakeCluster } from '../support/fake-cluster.ts';
-import { flushMicrotasks, VirtualClock } from '../support/virtual-clock.ts';
-
-const NS = 'ns';
+import { ControllerHarness, NS } from '../support/controller-harness.ts';
+import { flushMicrotasks } from '../support/virtual-clock.ts';
 
 function deployment(name: string, configMap: string, image = 'app:1') {
   return {
@@ -19,22 +15,11 @@ function deployment(name: string, configMap: string, image = 'app:1') {
 
 const configMap = (name: string, data: Record<string, string>) => ({ metadata: { name, namespace: NS }, data });
 
+/** A leader on an empty cluster (test/support/controller-harness.ts); patches: the operator's writes. */
 async function harness(settings: Partial<ControllerSettings> = {}, leadership?: AbortSignal) {
-  const clock = new VirtualClock();
-  const cluster = new FakeCluster();
-  cluster.autoDeliver = true;
-  const controller = new Controller({
-    api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: winston.createLogger({ silent: true }), namespaces: [NS], dryRun: false, debounceMs: 1000,
-    workers: 2, resyncPeriodMs: 0, qps: 0, burst: 1, ...settings,
-  });
-  await controller.start();
-  controller.runWorkers(leadership);
-  const patches = () => cluster.writes.filter((w) => w.by === 'operator');
-  const settle = async () => {
-    await flushMicrotasks();
-    await clock.runUntilIdle(60_000);
-  };
-  return { clock, cluster, controller, patches, settle };
+  const h = new ControllerHarness();
+  const controller = await h.leader(settings, leadership);
+  return { clock: h.clock, cluster: h.cluster, controller, patches: () => h.operatorWrites(), settle: () => h.settle() };
 }
 
 describe('controller: API actions against the in-memory API', () => {
@@ -120,17 +105,13 @@ describe('controller: API actions against the in-memory API', () => {
   });
 
   it('rolls a change ahead of a mass adoption, which goes at its own pace; echoes of its writes cost no token', async () => {
-    const clock = new VirtualClock();
-    const cluster = new FakeCluster();
-    cluster.autoDeliver = true;
+    const h = new ControllerHarness();
+    const { clock, cluster } = h;
     for (let i = 0; i < 20; i++) {
       cluster.put('configmaps', configMap(`cfg-${i}`, { a: '1' }));
       cluster.put('deployments', deployment(`web-${i}`, `cfg-${i}`));
     }
-    const controller = new Controller({
-      api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: winston.createLogger({ silent: true }), namespaces: [NS], dryRun: false,
-      debounceMs: 0, workers: 2, resyncPeriodMs: 0, qps: 1, burst: 1, adoptionQps: 2,
-    });
+    const controller = h.controller({ debounceMs: 0, workers: 2, qps: 1, burst: 1, adoptionQps: 2 });
     await controller.start();
     controller.runWorkers();
     await flushMicrotasks();

@@ -3,16 +3,13 @@
 // by a workload's patch retries (the fault matrix's 429 storm found both retrying at their own
 // backoff, ~250 ms at first).
 import { expect } from 'chai';
-import winston from 'winston';
-import { digestKey } from '../../src/core/digest.ts';
-import { Controller } from '../../src/controller.ts';
 import { ApiError, MAX_RETRY_AFTER_MS, parseRetryAfter, retryAfterMs } from '../../src/kube/api-error.ts';
 import { CONFIGMAPS, type ClusterApi, type KubeObject } from '../../src/kube/cluster-api.ts';
 import { Reflector } from '../../src/watch/reflector.ts';
+import { ControllerHarness, silentLog as silent } from '../support/controller-harness.ts';
 import { FakeCluster } from '../support/fake-cluster.ts';
 import { flushMicrotasks, VirtualClock } from '../support/virtual-clock.ts';
 
-const silent = winston.createLogger({ silent: true });
 const throttled = (what: string, retryAfter: string | null) =>
   new ApiError(429, JSON.stringify({ kind: 'Status', code: 429, message: 'too many requests' }), what, retryAfter);
 const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
@@ -58,13 +55,9 @@ describe('Retry-After', () => {
   });
 
   it('a throttled patch is retried after Retry-After, not on the key\'s shorter backoff, and rolls once', async () => {
-    const clock = new VirtualClock();
-    const cluster = new FakeCluster();
-    cluster.autoDeliver = true;
-    const controller = new Controller({
-      api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: silent, namespaces: ['ns'], dryRun: false,
-      debounceMs: 0, workers: 1, resyncPeriodMs: 0, qps: 0, burst: 1,
-    });
+    const h = new ControllerHarness();
+    const { clock, cluster } = h;
+    const controller = h.controller({ debounceMs: 0, workers: 1 });
     const attempts: number[] = [];
     let refusals = 0;
     const mergePatch = cluster.mergePatch.bind(cluster);

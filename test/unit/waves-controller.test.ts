@@ -3,16 +3,11 @@
 // FakeCluster runs no controllers: the tests write each Deployment's status by hand, as the
 // deployment controller would (by 'kube-controller-manager').
 import { expect } from 'chai';
-import winston from 'winston';
-import { digestKey } from '../../src/core/digest.ts';
-import { Controller, type ControllerSettings } from '../../src/controller.ts';
+import type { ControllerSettings } from '../../src/controller.ts';
 import { contentToken } from '../../src/waves/plan.ts';
-import type { InvolvedObject } from '../../src/observability/events.ts';
-import { startSettled } from '../support/controller-start.ts';
-import { FakeCluster } from '../support/fake-cluster.ts';
-import { flushMicrotasks, VirtualClock } from '../support/virtual-clock.ts';
+import { ControllerHarness, NS, startSettled } from '../support/controller-harness.ts';
+import { flushMicrotasks } from '../support/virtual-clock.ts';
 
-const NS = 'ns';
 const NAMES = Array.from({ length: 8 }, (_, i) => `web-${i}`);
 
 function deployment(name: string, canary = false) {
@@ -22,24 +17,17 @@ function deployment(name: string, canary = false) {
   };
 }
 
+/**
+ * The 8 consumers of `shared`, adopted and healthy, and a started controller (with Events and
+ * waveHeld reports recorded: test/support/controller-harness.ts); `settle` runs the next second.
+ */
 async function harness(settings: Partial<ControllerSettings> = {}, canary?: string) {
-  const clock = new VirtualClock();
-  const cluster = new FakeCluster();
-  cluster.autoDeliver = true;
-  const events: Array<{ type: string; target: InvolvedObject; reason: string; message: string }> = [];
-  const held: Array<[string, number]> = [];
+  const base = new ControllerHarness();
+  const { clock, cluster } = base;
   const shared = { metadata: { name: 'shared', namespace: NS }, data: { a: '1' } };
   cluster.put('configmaps', shared);
   for (const name of NAMES) cluster.put('deployments', deployment(name, name === canary));
-  const controller = new Controller({
-    api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: winston.createLogger({ silent: true }), namespaces: [NS], dryRun: false,
-    debounceMs: 0, workers: 2, resyncPeriodMs: 0, qps: 0, burst: 1, waveThreshold: 5, waveTimeoutMs: 60_000, ...settings,
-    events: {
-      normal: async (target, reason, message) => void events.push({ type: 'Normal', target, reason, message }),
-      warning: async (target, reason, message) => void events.push({ type: 'Warning', target, reason, message }),
-    },
-    observer: { waveHeld: (source, n) => void held.push([source.name, n]) },
-  });
+  const controller = base.controller({ debounceMs: 0, waveThreshold: 5, waveTimeoutMs: 60_000, ...settings });
   /** Writes the status the deployment controller would: observed, and healthy or failed. */
   const status = (name: string, state: 'healthy' | 'failed' | 'progressing') => cluster.update('deployments', NS, name, (d) => {
     const generation = d.metadata.generation ?? 1;
@@ -51,13 +39,15 @@ async function harness(settings: Partial<ControllerSettings> = {}, canary?: stri
   }, 'kube-controller-manager');
   for (const name of NAMES) status(name, 'healthy');
   const settle = await startSettled(controller, clock);
-  const rolled = () => cluster.writes.filter((w) => w.by === 'operator' && w.templateChanged).map((w) => w.name);
+  const rolled = () => base.rolled();
   const change = async (value: string) => {
     cluster.update('configmaps', NS, 'shared', (cm) => void ((cm as Record<string, unknown>)['data'] = { a: value }));
     await settle();
   };
   const token = () => contentToken(controller.configMaps!.get(`ConfigMap/${NS}/shared` as never)!.content.keyDigests);
-  return { clock, cluster, controller, events, held, settle, status, rolled, change, token };
+  /** Another controller on the same cluster and clock (a restart), not started. */
+  const newController = (s: Partial<ControllerSettings>) => base.controller(s);
+  return { clock, cluster, controller, events: base.events, held: base.waveHeld, settle, status, rolled, change, token, newController };
 }
 
 /**
@@ -66,9 +56,8 @@ async function harness(settings: Partial<ControllerSettings> = {}, canary?: stri
  * (first of b's consumers) but in a's second wave; x-1 and x-2 read all of b.
  */
 async function twoSharedHarness() {
-  const clock = new VirtualClock();
-  const cluster = new FakeCluster();
-  cluster.autoDeliver = true;
+  const base = new ControllerHarness();
+  const { clock, cluster } = base;
   const a = { metadata: { name: 'a', namespace: NS }, data: { x: '1', y: '1' } };
   const b = { metadata: { name: 'b', namespace: NS }, data: { k: '1' } };
   cluster.put('configmaps', a);
@@ -91,12 +80,9 @@ async function twoSharedHarness() {
       (d as Record<string, unknown>)['status'] = { observedGeneration: d.metadata.generation ?? 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 };
     }, 'kube-controller-manager');
   }
-  const controller = new Controller({
-    api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: winston.createLogger({ silent: true }), namespaces: [NS], dryRun: false,
-    debounceMs: 0, workers: 2, resyncPeriodMs: 0, qps: 0, burst: 1, waveThreshold: 2, waveTimeoutMs: 10 * 60_000,
-  });
+  const controller = base.controller({ debounceMs: 0, waveThreshold: 2, waveTimeoutMs: 10 * 60_000 });
   const settle = await startSettled(controller, clock);
-  const rolled = () => cluster.writes.filter((w) => w.by === 'operator' && w.templateChanged).map((w) => w.name);
+  const rolled = () => base.rolled();
   return { clock, cluster, controller, settle, rolled };
 }
 
@@ -215,10 +201,7 @@ describe('waves through the controller', () => {
     await h.change('2');
     await h.controller.stop();
     h.status('web-0', 'healthy');
-    const again = new Controller({
-      api: h.cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock: h.clock, log: winston.createLogger({ silent: true }), namespaces: [NS], dryRun: false,
-      debounceMs: 0, workers: 2, resyncPeriodMs: 0, qps: 0, burst: 1, waveThreshold: 5,
-    });
+    const again = h.newController({ debounceMs: 0, waveThreshold: 5 });
     await again.start();
     again.runWorkers();
     await h.settle();
