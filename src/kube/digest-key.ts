@@ -10,7 +10,7 @@
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../core/errors.ts';
 import type { Logger } from 'winston';
 import { type DigestKey, digestKey } from '../core/digest.ts';
 import { type Clock, delay } from '../time/clock.ts';
@@ -47,7 +47,7 @@ export function clusterSecretApi(kc: KubeConfig): SecretApi {
 export async function loadDigestKey(
   api: SecretApi, where: DigestKeyLocation, log: Logger, clock: Clock, signal?: AbortSignal,
 ): Promise<DigestKey | undefined> {
-  const backoff = new ExponentialBackoff({ baseMs: 1000, maxMs: 30_000, jitter: 'half' });
+  const backoff = new ExponentialBackoff({ baseMs: 1000, maxMs: 30_000, jitter: 'half', random: () => clock.random() });
   const secret = `${where.namespace}/${where.name}`;
   while (!signal?.aborted) {
     try {

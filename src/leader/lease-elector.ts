@@ -150,7 +150,7 @@ export class LeaseElector {
       if (this.#isStopping) return undefined;
       // A write acknowledged after its own deadline is no basis for leading: try again.
       if (attempt.result === 'ok' && this.#clock.now() < attempt.writtenAt + renewDeadlineMs) return attempt.writtenAt;
-      await delay(this.#clock, retryPeriodMs * (1 + Math.random() * JITTER_FACTOR), this.#stopping.signal);
+      await delay(this.#clock, retryPeriodMs * (1 + this.#clock.random() * JITTER_FACTOR), this.#stopping.signal);
     }
     return undefined;
   }

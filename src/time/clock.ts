@@ -1,5 +1,7 @@
 // Time as a dependency: every timer and every "now" the operator reads comes from a Clock, so
 // that unit tests drive time themselves (test/support/virtual-clock.ts) instead of sleeping.
+// Randomness (the jitter of timers) comes from the clock too: a seeded virtual clock replays a
+// run exactly.
 
 /** A scheduled callback; cancel() is idempotent and harmless after it ran. */
 export interface Timer {
@@ -16,6 +18,8 @@ export interface Clock {
    * watches and servers, never a pending delay.
    */
   after(ms: number, fn: () => void): Timer;
+  /** Uniform in [0, 1): the jitter of backoffs and timeouts. */
+  random(): number;
 }
 
 export const systemClock: Clock = {
@@ -26,6 +30,7 @@ export const systemClock: Clock = {
     handle.unref();
     return { cancel: () => clearTimeout(handle) };
   },
+  random: () => Math.random(),
 };
 
 /** Runs `fn` every `ms` until cancelled (a chain of after(), so a virtual clock drives it too). */

@@ -84,7 +84,7 @@ export class Reflector<T extends KubeObject> {
     this.#sink = sink;
     // Half jitter keeps at least half of each step: replicas restarted together spread out, and
     // no retry comes in a hot loop.
-    this.#backoff = new ExponentialBackoff({ baseMs: opts.backoffInitialMs ?? 500, maxMs: opts.backoffMaxMs ?? 30_000, jitter: 'half' });
+    this.#backoff = new ExponentialBackoff({ baseMs: opts.backoffInitialMs ?? 500, maxMs: opts.backoffMaxMs ?? 30_000, jitter: 'half', random: () => opts.clock.random() });
   }
 
   /** The resourceVersion the next watch resumes from (undefined: the next step is a list). */
@@ -202,7 +202,7 @@ export class Reflector<T extends KubeObject> {
     let watchdog: Timer | undefined;
     let events = 0;
     // client-go's choice: a server-side timeout of 5-10 min spreads reconnections.
-    const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
+    const timeoutSeconds = 300 + Math.floor(this.#opts.clock.random() * 300);
     const stream = api.watch<T>(type, { namespace, resourceVersion: this.#resourceVersion ?? '', timeoutSeconds, ...this.#selectors() }, (event) => {
       if (failure) return;
       events++;

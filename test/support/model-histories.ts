@@ -24,27 +24,9 @@ export async function runHistory(ops: readonly Op[], settings: Settings): Promis
 }
 
 export async function judgeHistory(ops: readonly Op[], settings: Settings): Promise<Verdict> {
-  // The reflectors jitter their backoffs with Math.random: seeded, a history replays exactly
-  // (and shrinks) the same way every time. Histories run one at a time, so the swap is safe.
-  const random = Math.random;
-  Math.random = seededRandom(0x5eed);
-  try {
-    return await judge(ops, settings);
-  } finally {
-    Math.random = random;
-  }
-}
-
-/** mulberry32: a small, good-enough PRNG. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  // Every jitter (the reflectors' backoffs and watch timeouts) comes from the virtual clock's
+  // seeded random(): a history replays (and shrinks) the same way every time.
+  return await judge(ops, settings);
 }
 
 async function judge(ops: readonly Op[], settings: Settings): Promise<Verdict> {

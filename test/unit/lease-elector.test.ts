@@ -29,6 +29,9 @@ class SteppedClock implements Clock {
   after(ms: number, fn: () => void): Timer {
     return this.inner.after(ms, fn);
   }
+  random(): number {
+    return this.inner.random();
+  }
 }
 
 interface Happening {
