@@ -1,18 +1,32 @@
 #!/usr/bin/env bash
-# `npm test`: type-check, then the unit suite, then the e2e suite (which starts the local
-# control plane, building it first if the cache is cold). Both suites always run; the last
-# line sums mocha's own counts: "N passed, N failed, N skipped".
+# `npm test`: type-check, then the three tiers (README, "Tests"): unit (pure, in memory: no
+# process, socket, file or build), system (processes, files, a loopback socket, the chart's
+# tools, built first if the cache is cold) and e2e (the local control plane, built first if
+# the cache is cold). Every tier always runs; the last line sums mocha's own counts over all
+# of them: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-rc=0
-npx tsc -p tsconfig.json --noEmit || { echo "typecheck failed"; rc=1; }
-for suite in unit e2e; do
-  npx mocha --config "test/mocharc.$suite.json" "$@" 2>&1 | tee -a "$log"
-  [[ ${PIPESTATUS[0]} -eq 0 ]] || rc=1
-done
+tier="$(mktemp)"
+trap 'rm -f "$log" "$tier"' EXIT
 # Colour codes stripped first: mocha colours its output when CI is set, even into a pipe.
-sum() { sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E "^ +[0-9]+ $1" | awk '{s += $1} END {print s + 0}'; }
-echo "$(sum passing) passed, $(sum failing) failed, $(sum pending) skipped"
+plain() { sed 's/\x1b\[[0-9;]*m//g' "$1"; }
+rc=0
+unsummed=0
+npx tsc -p tsconfig.json --noEmit || { echo "typecheck failed"; rc=1; }
+for suite in unit system e2e; do
+  npx mocha --config "test/mocharc.$suite.json" "$@" 2>&1 | tee "$tier"
+  status=${PIPESTATUS[0]}
+  cat "$tier" >>"$log"
+  if [[ $status -ne 0 ]]; then
+    rc=1
+    # A tier that died before mocha's summary (a file that does not load) is one failure.
+    if ! plain "$tier" | grep -qE "^ +[0-9]+ (passing|failing)"; then
+      echo "test/run.sh: the $suite tier ended (exit $status) without mocha's counts: counted as 1 failed"
+      unsummed=$((unsummed + 1))
+    fi
+  fi
+done
+sum() { plain "$log" | grep -E "^ +[0-9]+ $1" | awk '{s += $1} END {print s + 0}'; }
+echo "$(sum passing) passed, $(($(sum failing) + unsummed)) failed, $(sum pending) skipped"
 exit $rc

@@ -1,5 +1,5 @@
 // The chart and manifests/ as objects: `helm template` and `kubectl kustomize` run with the
-// testbed's helm and kubectl, their output parsed by testbed/chart-check. Shared by the unit tests (drift, values) and
+// testbed's helm and kubectl, their output parsed by testbed/chart-check. Shared by the system tests (drift, values) and
 // the e2e tests (install, monitoring).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';

@@ -1,16 +1,13 @@
 // Loading the installation's digest key against an in-memory stand-in of the Secret calls:
 // created when absent, the winner's read on a create race, retried (saying why) until it can.
+// (A key read from a file, --digest-key-file: test/system/digest-key-file.test.ts.)
 import type { V1Secret } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import winston from 'winston';
-import { ConfigError } from '../../src/config.ts';
 import { digestKey } from '../../src/core/digest.ts';
 import { ApiError } from '../../src/kube/api-error.ts';
-import { digestKeyFromFile, loadDigestKey, type SecretApi } from '../../src/kube/digest-key.ts';
+import { loadDigestKey, type SecretApi } from '../../src/kube/digest-key.ts';
 import { VirtualClock } from '../support/virtual-clock.ts';
 
 const WHERE = { namespace: 'ops', name: 'config-reload-digest-key' };
@@ -104,20 +101,5 @@ describe('digest key: loading and creating it', () => {
     await clock.advance(60_000);
     expect(await loading).to.equal(undefined);
     expect(String(lines.find((l) => l.message === 'cannot load the digest key: not ready, retrying')?.error)).to.contain('delete it to have a new one made');
-  });
-
-  it('reads a key file (base64 of at least 32 bytes); anything else is a start-up error', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'cro-key-'));
-    try {
-      const good = path.join(dir, 'good');
-      writeFileSync(good, `${Buffer.alloc(32, 5).toString('base64')}\n`);
-      expect(digestKeyFromFile(good).id).to.equal(digestKey(Buffer.alloc(32, 5)).id);
-      const short = path.join(dir, 'short');
-      writeFileSync(short, Buffer.alloc(16, 5).toString('base64'));
-      expect(() => digestKeyFromFile(short)).to.throw(ConfigError, /at least 32 bytes in base64/);
-      expect(() => digestKeyFromFile(path.join(dir, 'missing'))).to.throw(ConfigError, /--digest-key-file/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

@@ -1,9 +1,9 @@
 // explain, the pure part: from the objects as read (or their absence, or a refusal) and the
 // digest key (or its refusal) to the explanation — each decision code the operator can reach
 // for a workload read once, what cannot be known without the key or an object, and that no
-// value or key ever reaches the output.
+// value or key ever reaches the output. (The command, started as a process:
+// test/system/explain-cli.test.ts.)
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
 import { ConfigError } from '../../src/config.ts';
 import { digestKey, sourceContent, sourcePart, workloadDigest } from '../../src/core/digest.ts';
 import { formatRecord, RECORD_ANNOTATION } from '../../src/core/record.ts';
@@ -17,7 +17,6 @@ import { renderJson, renderText } from '../../src/explain/render.ts';
 import type { SourceLike } from '../../src/state/source-store.ts';
 import { fingerprintOf } from '../../src/state/template.ts';
 import type { WorkloadLike } from '../../src/state/workload-store.ts';
-import { scratchDir } from '../scratch-dir.ts';
 
 const KEY = digestKey(Buffer.alloc(32, 7));
 const OTHER_KEY = digestKey(Buffer.alloc(32, 8));
@@ -451,18 +450,5 @@ describe('explain: arguments', () => {
       expect(() => parseExplainArgs(argv, {}), argv.join(' ')).to.throw(ConfigError);
     }
     expect(parseExplainArgs(['-h'], {})).to.deep.equal({ help: true });
-  });
-
-  it('config-reload-operator explain: exit 2 on bad usage and on a missing kubeconfig, one line on stderr', function () {
-    this.timeout(90_000);
-    const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'explain', ...args], {
-      encoding: 'utf8', timeout: 60_000, env: { ...process.env, KUBECONFIG: '', HOME: scratchDir('home') },
-    });
-    const usage = run(['frob/web']);
-    expect(usage.status).to.equal(2);
-    expect(usage.stderr.trim()).to.match(/^config-reload-operator explain: error: "frob" is not a kind/);
-    const noKubeconfig = run(['deploy/web', '--kubeconfig', '/nonexistent/kubeconfig']);
-    expect(noKubeconfig.status).to.equal(2);
-    expect(noKubeconfig.stderr).to.contain('no such file');
   });
 });
