@@ -16,12 +16,14 @@ import { parseArgs } from 'node:util';
 import { startCluster } from './lib/cluster.ts';
 import { pool } from './lib/kube.ts';
 import { BENCH_DIGEST_KEY, cfgOf, changeConfigMap, createPairs, HASH, loadDigester, NS } from './lib/objects.ts';
-import { IMAGE_ENV, IMAGE_NODE_FLAGS, startOperator, type RunningOperator } from './lib/operator.ts';
+import { startOperator, type RunningOperator } from './lib/operator.ts';
 import { BenchProcess } from './lib/procs.ts';
 import { summarizeHeapSnapshot } from './lib/profile.ts';
-import { queueIdle, untilStill } from './lib/scenarios.ts';
+import { queueIdle } from './lib/harness.ts';
 import { buildDist, snapshotOperator } from './lib/snapshot.ts';
 import { DeploymentTracker, until } from './lib/tracker.ts';
+import { untilStill } from './lib/util.ts';
+import { IMAGE_ENV, IMAGE_NODE_FLAGS } from '../test/support/image.ts';
 
 const HELP = `npm run bench:memory -- [options]
   --scales LIST       NxKiB pairs, comma-separated (default 100x1,2000x64)

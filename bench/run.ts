@@ -8,12 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { watchLoad } from './lib/load.ts';
 import { loadDigester } from './lib/objects.ts';
-import { renderPlot, renderSummary, type RunMeta } from './lib/report.ts';
-import { type Ctx, runBurstK, runHelm, runScale, runShared, runWaves, type ScenarioResult, type ScenarioSpec, type Settings } from './lib/scenarios.ts';
-import { runScoping } from './lib/scoping.ts';
-import { type ContentionSpec, runFanOut, runMassAdoption } from './lib/contention.ts';
+import type { Ctx, Settings } from './lib/context.ts';
 import { parsePeers, peerCommand } from './lib/peers.ts';
 import { snapshotOperator } from './lib/snapshot.ts';
+import { renderPlot } from './report/plot.ts';
+import { renderSummary, type RunMeta } from './report/summary.ts';
+import { type ContentionSpec, runScenario, type ScenarioResult, type ScenarioSpec } from './scenarios/index.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -281,15 +281,7 @@ for (const spec of [...specs, ...contention]) {
   log(`scenario ${spec.name}: start`);
   const load = watchLoad();
   try {
-    let result: ScenarioResult;
-    if (spec.kind === 'scale') result = await runScale(ctx, spec);
-    else if (spec.kind === 'burst-k') result = await runBurstK(ctx, spec);
-    else if (spec.kind === 'helm-secrets') result = await runHelm(ctx, spec);
-    else if (spec.kind === 'scoping') result = await runScoping(ctx, spec);
-    else if (spec.kind === 'mass-adoption') result = await runMassAdoption(ctx, spec);
-    else if (spec.kind === 'fan-out') result = await runFanOut(ctx, spec);
-    else if (spec.kind === 'waves') result = await runWaves(ctx, spec);
-    else result = await runShared(ctx, spec);
+    const result = await runScenario(ctx, spec);
     writeFileSync(path.join(out, `${spec.name}.json`), `${JSON.stringify(result, null, 1)}\n`);
   } catch (err) {
     meta.failures[spec.name] = err instanceof Error ? (err.stack ?? err.message) : String(err);

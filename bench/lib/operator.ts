@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BenchProcess, freePort, operatorMemory, type OperatorMemory } from './procs.ts';
 import { BENCH_DIGEST_KEY } from './objects.ts';
+import { IMAGE_ENV, IMAGE_NODE_FLAGS } from '../../test/support/image.ts';
 
 export type Runtime = 'dist' | 'tsx';
 
@@ -44,10 +45,6 @@ export interface RunningOperator {
 }
 
 const LOGGED = new Set(['debug', 'info']);
-
-/** How the image starts Node (Dockerfile: ENTRYPOINT and ENV); keep the two in step. */
-export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=2', '--heap-growing-percent=20'];
-export const IMAGE_ENV: Record<string, string> = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '32768' };
 
 export async function startOperator(o: OperatorOptions, timeoutMs: number): Promise<RunningOperator> {
   mkdirSync(o.logDir, { recursive: true });

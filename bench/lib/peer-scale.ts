@@ -4,10 +4,12 @@
 import path from 'node:path';
 import { pool } from './kube.ts';
 import { BASELINE_KEY, changeSource, sourceOf } from './objects.ts';
+import { type Env, openWindow } from './harness.ts';
+import { type LatencyResult, measureLatency } from './latency.ts';
 import { BenchProcess } from './procs.ts';
-import { type Env, type LatencyResult, measureLatency, openWindow, round1, shuffled } from './scenarios.ts';
 import { procMemory, startSystem } from './systems.ts';
 import { until } from './tracker.ts';
+import { round1, shuffled } from './util.ts';
 
 export interface PeerScaleRun {
   system: string;

@@ -7,7 +7,8 @@ import { cfgOf, changeConfigMap, HASH } from './objects.ts';
 import type { RunningOperator } from './operator.ts';
 import { type PeerSpec, peerCommand, spawnPeer } from './peers.ts';
 import type { BenchProcess } from './procs.ts';
-import { type Env, sleep, startOp, stopOp } from './scenarios.ts';
+import { type Env, startOp, stopOp } from './harness.ts';
+import { sleep } from './util.ts';
 
 /** An opted-in pair that only says when a peer without a "synced" log line reacts: never sampled. */
 export const SENTINEL = 'app-sentinel';

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { IMAGE_ENV, IMAGE_NODE_FLAGS } from '../../bench/lib/operator.ts';
+import { IMAGE_ENV, IMAGE_NODE_FLAGS } from '../support/image.ts';
 import { OperatorProcess } from './operator-process.ts';
 import {
   configMapContent, createConfigMap, createDeployment, createNamespace, deleteNamespace, deployment, ENABLED, HASH, httpGet,

@@ -2,7 +2,7 @@
 // only true of the image if the two start Node the same way.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { IMAGE_ENV, IMAGE_NODE_FLAGS } from '../../bench/lib/operator.ts';
+import { IMAGE_ENV, IMAGE_NODE_FLAGS } from '../support/image.ts';
 
 describe('image: Node flags and environment', () => {
   const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');

@@ -12,17 +12,19 @@
 // it wrote) and the bytes the process read (rchar); every configmaps LIST/WATCH of the operator
 // with its namespace and label selector (audit log); latency of a change of a selected
 // ConfigMap; then `churn` unselected ConfigMaps rewritten: the watch traffic and work they cost.
-import { type AuditRequest, readAudit, type Window } from './audit.ts';
-import { OPERATOR_USER } from './cluster.ts';
-import { pool } from './kube.ts';
-import { type LoadReport, watchLoad } from './load.ts';
-import { configMap, DATA_KEY, type Data, deployment, ENABLED, HASH, NS, payload, podSpec } from './objects.ts';
-import type { OperatorMemory } from './procs.ts';
-import {
-  type Ctx, type Env, type LatencyResult, measureLatency, openWindow, queueIdle, startOp, stopOp, withCluster, settledMemory, untilStill,
-} from './scenarios.ts';
-import { mib } from './stats.ts';
-import { until } from './tracker.ts';
+import { type ApiserverFigures, apiserverFigures, apiserverStill, diff } from '../lib/apiserver-metrics.ts';
+import { type AuditRequest, countByVerb, readAudit, type Window } from '../lib/audit.ts';
+import { OPERATOR_USER } from '../lib/cluster.ts';
+import type { Ctx } from '../lib/context.ts';
+import { type Env, openWindow, queueIdle, settledMemory, startOp, stopOp, withCluster } from '../lib/harness.ts';
+import { pool } from '../lib/kube.ts';
+import { type LatencyResult, measureLatency } from '../lib/latency.ts';
+import { type LoadReport, watchLoad } from '../lib/load.ts';
+import { configMap, DATA_KEY, type Data, deployment, ENABLED, HASH, NS, payload, podSpec } from '../lib/objects.ts';
+import type { OperatorMemory } from '../lib/procs.ts';
+import { mib } from '../lib/stats.ts';
+import { until } from '../lib/tracker.ts';
+import { round1 } from '../lib/util.ts';
 
 export interface ScopingSpec {
   kind: 'scoping';
@@ -46,25 +48,13 @@ export const SCOPING_LABEL = 'reload';
 export const SCOPING_VALUE = 'yes';
 export const OTHER_NS_PREFIX = 'bench-other-';
 
-type ArmId = 'unscoped' | 'selector' | 'namespace';
+export type ArmId = 'unscoped' | 'selector' | 'namespace';
 
-const ARMS: ReadonlyArray<{ id: ArmId; label: string; args: string[] }> = [
+export const ARMS: ReadonlyArray<{ id: ArmId; label: string; args: string[] }> = [
   { id: 'unscoped', label: 'unscoped', args: [] },
   { id: 'selector', label: `--configmap-selector ${SCOPING_LABEL}=${SCOPING_VALUE}`, args: ['--configmap-selector', `${SCOPING_LABEL}=${SCOPING_VALUE}`] },
   { id: 'namespace', label: `--namespace ${NS}`, args: ['--namespace', NS] },
 ];
-
-/** The apiserver's own counters (its /metrics), to every client. */
-export interface ApiserverFigures {
-  /** LIST configmaps responses: count, and bytes written (apiserver_response_sizes: after gzip when the client accepts it). */
-  listConfigMapsRequests: number;
-  listConfigMapsBytes: number;
-  listDeploymentsRequests: number;
-  listDeploymentsBytes: number;
-  /** ConfigMap watch events sent, to every watcher (apiserver_watch_events_sizes, encoded size). */
-  configMapWatchEvents: number;
-  configMapWatchEventBytes: number;
-}
 
 export interface RequestGroup {
   verb: string;
@@ -138,39 +128,6 @@ export interface ScopingResult {
   operatorProblems: string[];
 }
 
-const round1 = (x: number) => Math.round(x * 10) / 10;
-
-async function apiserverFigures(env: Env): Promise<ApiserverFigures> {
-  const res = await env.cl.admin.requestRetry<unknown>('GET', '/metrics');
-  const text = typeof res.body === 'string' ? res.body : '';
-  const sum = (metric: string, match: (labels: string) => boolean): number => {
-    let total = 0;
-    for (const m of text.matchAll(new RegExp(`^${metric}\\{([^}]*)\\} ([0-9.e+-]+)$`, 'gm'))) {
-      if (match(m[1] ?? '')) total += Number(m[2]);
-    }
-    return total;
-  };
-  const list = (resource: string) => (l: string) => l.includes(`resource="${resource}"`) && l.includes('verb="LIST"');
-  const cmEvents = (l: string) => l.includes('kind="ConfigMap"') || l.includes('resource="configmaps"');
-  return {
-    listConfigMapsRequests: sum('apiserver_response_sizes_count', list('configmaps')),
-    listConfigMapsBytes: sum('apiserver_response_sizes_sum', list('configmaps')),
-    listDeploymentsRequests: sum('apiserver_response_sizes_count', list('deployments')),
-    listDeploymentsBytes: sum('apiserver_response_sizes_sum', list('deployments')),
-    configMapWatchEvents: sum('apiserver_watch_events_sizes_count', cmEvents),
-    configMapWatchEventBytes: sum('apiserver_watch_events_sizes_sum', cmEvents),
-  };
-}
-
-function diff(a: ApiserverFigures, b: ApiserverFigures): ApiserverFigures {
-  return Object.fromEntries(Object.keys(a).map((k) => [k, b[k as keyof ApiserverFigures] - a[k as keyof ApiserverFigures]])) as unknown as ApiserverFigures;
-}
-
-/** Waits until the apiserver's ConfigMap counters stand still for 2 s (events of earlier writes delivered). */
-function apiserverStill(env: Env): Promise<ApiserverFigures> {
-  return untilStill(() => apiserverFigures(env), (a, b) => a.configMapWatchEvents === b.configMapWatchEvents && a.listConfigMapsRequests === b.listConfigMapsRequests);
-}
-
 /** The operator's configmaps LISTs and WATCHes inside a window, by verb, namespace and labelSelector. */
 function configMapRequests(requests: readonly AuditRequest[], w: Window): RequestGroup[] {
   const groups = new Map<string, RequestGroup>();
@@ -186,16 +143,6 @@ function configMapRequests(requests: readonly AuditRequest[], w: Window): Reques
     groups.set(k, g);
   }
   return [...groups.values()].sort((a, b) => a.verb.localeCompare(b.verb) || a.namespace.localeCompare(b.namespace) || a.labelSelector.localeCompare(b.labelSelector));
-}
-
-function countsIn(requests: readonly AuditRequest[], w: Window): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const r of requests) {
-    if (r.user !== OPERATOR_USER || r.at < w.from || r.at > w.to) continue;
-    const k = `${r.verb} ${r.resource}`;
-    counts[k] = (counts[k] ?? 0) + 1;
-  }
-  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 function otherConfigMap(index: number, perNamespace: number): { namespace: string; name: string } {
@@ -335,7 +282,7 @@ export async function runScoping(ctx: Ctx, sc: ScopingSpec): Promise<ScopingResu
       createSeconds, quietSeconds, calibration,
       runs: runs.map((r, i) => {
         const w = windows[i] as Window;
-        return { ...r, configMapRequests: configMapRequests(requests, w), api: countsIn(requests, w) };
+        return { ...r, configMapRequests: configMapRequests(requests, w), api: countByVerb(requests, OPERATOR_USER, w) };
       }),
       operatorProblems: env.problems,
     };
@@ -345,76 +292,4 @@ export async function runScoping(ctx: Ctx, sc: ScopingSpec): Promise<ScopingResu
     }
     return result;
   });
-}
-
-// ---- summary.md ----------------------------------------------------------------------------
-
-const fmt = (x: number | undefined, digits = 0) => (typeof x !== 'number' || !Number.isFinite(x) ? '—' : x.toFixed(digits));
-const mibText = (bytes: number | undefined, digits = 1) => `${fmt(mib(bytes ?? NaN), digits)} MiB`;
-/** Bytes: KiB below 1 MiB (a scoped run reads next to nothing), else MiB. */
-const bytesText = (bytes: number | undefined) => {
-  if (typeof bytes !== 'number' || !Number.isFinite(bytes)) return '—';
-  return Math.abs(bytes) < 1024 * 1024 ? `${fmt(bytes / 1024, 0)} KiB` : `${fmt(bytes / 1024 / 1024, 1)} MiB`;
-};
-const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
-
-export function renderScoping(results: readonly ScopingResult[]): string[] {
-  const L: string[] = [];
-  if (!results.length) return L;
-  L.push('## Scoping at the watch', '');
-  for (const r of results) {
-    const unselected = r.total - r.selected;
-    const c = r.calibration;
-    L.push(`**${r.scenario}**: ${r.total.toLocaleString('en-US')} ConfigMaps of ${Math.round(r.configMapBytes / 1024)} KiB (random data; ${fmt(mib(r.total * r.configMapBytes), 0)} MiB in all). `
-      + `${r.selected.toLocaleString('en-US')} of them carry the label \`${r.selector}\`, live in namespace \`${r.namespaces.selected}\` and are each consumed by one opted-in Deployment `
-      + `(replicas 0, created already adopted: every start is a restart); the other ${unselected.toLocaleString('en-US')} carry no label, are consumed by nothing, and live in `
-      + `${r.namespaces.others} other namespaces (${r.namespaces.perNamespace.toLocaleString('en-US')} each). Created in ${r.createSeconds} s. `
-      + 'The operator runs on these same objects, in one cluster, with `--debounce 0`, in rounds of three: unscoped, '
-      + `\`--configmap-selector ${r.selector}\`, and \`--namespace ${r.namespaces.selected}\`.`, '');
-    L.push('RSS at sync: VmRSS read from /proc/<pid>/status by the harness the moment "caches synced" arrives; idle: the operator\'s /metrics once its queue is idle (before the latency samples); peak = VmHWM. '
-      + '**LIST bytes**: what `apiserver_response_sizes` (LIST, configmaps) grew by over the run — the bytes the apiserver wrote for the LIST responses, gzip-compressed as the operator\'s client accepts; '
-      + 'no other client lists ConfigMaps during a run, and the audit log gives the operator\'s configmaps requests beside it. '
-      + `Checked by the harness: a LIST of every ConfigMap received ${mibText(c.gzipBytes)} with gzip (apiserver counted ${mibText(c.gzipApiserverBytes)}) `
-      + `and ${mibText(c.plainBytes)} plain (counted ${mibText(c.plainApiserverBytes)}). `
-      + '**Read**: bytes the process read through read() (rchar of /proc/<pid>/io) from spawn to sync: everything it received, TLS and gzip included (Deployments too, and module loading: the same in every run). '
-      + `Churn: ${r.runs[0]?.churn?.changes ?? 0} unselected ConfigMaps rewritten (same size) at the end of each run; what the operator read meanwhile, and the ConfigMap watch events the apiserver sent to every watcher (the garbage collector\'s metadata watch included). `
-      + `Latency: ${r.runs[0]?.latency.summary.n ?? 0} changes of a selected ConfigMap per run, write acknowledged → pod-template annotation observed changed.`, '');
-    L.push('| run | ConfigMaps in store | synced ms | RSS at sync (/proc) | RSS idle | peak RSS | heap at sync | LIST configmaps: requests / bytes (apiserver) | read to sync (rchar) | configmaps LIST / WATCH of the operator (audit) | churn: operator read / decisions | change → template p50 / p95 / p99 ms | rolls at start | load avg (kube-apiservers) |');
-    L.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const x of r.runs) {
-      const reqs = x.configMapRequests.map((g) => `${g.verb} ×${g.count} (${g.namespace ? `\`${g.namespace}\`` : 'all'}${g.labelSelector ? `, \`${g.labelSelector}\`` : ''})`).join('; ') || '—';
-      const ch = x.churn ? `${bytesText(x.churn.readBytes)} / ${Object.entries(x.churn.decisions).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}` : '—';
-      const l = x.latency.summary;
-      L.push(`| ${x.label} #${x.round} | ${x.stored['ConfigMap'] ?? '?'} | ${x.syncedMs} | ${mibText(x.procRssAtSyncBytes)} | ${mibText(x.memorySettled.rssBytes)} | ${mibText(x.memorySettled.peakRssBytes)} | `
-        + `${mibText(x.memoryAtSync.heapUsedBytes)} | ${x.apiserver.listConfigMapsRequests} / ${bytesText(x.apiserver.listConfigMapsBytes)} | ${bytesText(x.readBytesAtSync)} | ${reqs} | ${ch} | `
-        + `${fmt(l.p50, 1)} / ${fmt(l.p95, 1)} / ${fmt(l.p99, 1)}${x.latency.timeouts ? ` (${x.latency.timeouts} timeouts)` : ''} | ${x.rollsMetric} | ${x.load.loadAvgMean} (${x.load.apiServersMax}) |`);
-    }
-    const by = (arm: ArmId) => r.runs.filter((x) => x.arm === arm);
-    const base = by('unscoped');
-    if (base.length) {
-      L.push('', '**Against the unscoped runs**', '');
-      L.push('Each figure is the mean over the runs of that kind; in brackets, the difference from the unscoped runs\' mean and the ratio to it.', '');
-      L.push('| run | synced ms | RSS at sync (/proc) | RSS idle | peak RSS | LIST configmaps bytes (apiserver) | read to sync (rchar) | churn: operator read | change → template p50 / p99 ms |');
-      L.push('|---|---|---|---|---|---|---|---|---|');
-      const row = (arm: ArmId) => {
-        const xs = by(arm);
-        if (!xs.length) return;
-        const m = (f: (x: ScopingRun) => number) => mean(xs.map(f));
-        const b = (f: (x: ScopingRun) => number) => mean(base.map(f));
-        const rel = (f: (x: ScopingRun) => number, text: (v: number) => string) => {
-          const v = m(f);
-          const d = v - b(f);
-          return arm === 'unscoped' ? text(v) : `${text(v)} (${d < 0 ? '−' : '+'}${text(Math.abs(d))}, ${fmt((v / b(f)) * 100, 0)}%)`;
-        };
-        L.push(`| ${xs[0]?.label} (${xs.length} run${xs.length > 1 ? 's' : ''}) | ${rel((x) => x.syncedMs, (v) => fmt(v))} | ${rel((x) => x.procRssAtSyncBytes, (v) => mibText(v))} | `
-          + `${rel((x) => x.memorySettled.rssBytes, (v) => mibText(v))} | ${rel((x) => x.memorySettled.peakRssBytes, (v) => mibText(v))} | `
-          + `${rel((x) => x.apiserver.listConfigMapsBytes, bytesText)} | ${rel((x) => x.readBytesAtSync, bytesText)} | `
-          + `${xs.every((x) => x.churn) ? rel((x) => x.churn?.readBytes ?? NaN, bytesText) : '—'} | `
-          + `${fmt(m((x) => x.latency.summary.p50), 1)} / ${fmt(m((x) => x.latency.summary.p99), 1)} |`);
-      };
-      for (const arm of ARMS) row(arm.id);
-    }
-    L.push('');
-  }
-  return L;
 }

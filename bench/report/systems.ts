@@ -1,8 +1,9 @@
 // summary.md sections of the systems side by side: the mass-adoption and fan-out scenarios
 // (changes timed while the system is busy), and the peers' rows of the scale scenarios.
-import type { ContentionResult, SystemRun } from './contention.ts';
-import type { LatencyResult, ScaleResult } from './scenarios.ts';
-import { mib } from './stats.ts';
+import type { ContentionResult, SystemRun } from '../lib/contention.ts';
+import type { LatencyResult } from '../lib/latency.ts';
+import type { ScaleResult } from '../scenarios/scale.ts';
+import { mib } from '../lib/stats.ts';
 
 const fmt = (x: number | null | undefined, digits = 0) => (typeof x !== 'number' || !Number.isFinite(x) ? '—' : x.toFixed(digits));
 const mibs = (...b: number[]) => b.map((x) => fmt(mib(x), 0)).join(' / ');
