@@ -19,7 +19,7 @@ import type { Decision, SourceKind } from './core/types.ts';
 import type { ClusterApi } from './kube/cluster-api.ts';
 import { WorkQueue } from './queue/workqueue.ts';
 import { type EventSink, Reconciler } from './reconcile/reconciler.ts';
-import { ReferenceIndex } from './state/reference-index.ts';
+import type { ReferenceIndex } from './state/reference-index.ts';
 import { SourceStore } from './state/source-store.ts';
 import { type WorkloadState, WorkloadStore } from './state/workload-store.ts';
 import { type Clock, every, systemClock, type Timer } from './time/clock.ts';
@@ -53,7 +53,7 @@ export class Controller {
   /** One store per kind of config object watched. */
   readonly sources = new Map<SourceKind, SourceStore>();
   readonly workloads: WorkloadStore;
-  readonly index = new ReferenceIndex();
+  readonly index: ReferenceIndex;
   readonly queue: WorkQueue;
   readonly reconciler: Reconciler;
   readonly waves: WaveGates;
@@ -82,6 +82,7 @@ export class Controller {
     // Unordered, the only order there is is the one this process saw things in.
     const dater = templateOrder === 'off' ? byArrival() : BY_RESOURCE_VERSION;
     this.workloads = new WorkloadStore(clock, new Set(sourceKinds), dater);
+    this.index = this.workloads.index;
     for (const kind of sourceKinds) {
       this.sources.set(kind, new SourceStore(kind, opts.digestKey, (entry, value, reason) => {
         log.warn('malformed annotation', {
@@ -105,7 +106,7 @@ export class Controller {
     const caughtUp = (w: WorkloadState) => this.#triage.waitedEnough(w.key);
     const synced = () => this.#synced;
     const stopping = () => this.#stopping;
-    this.#triage = new Triage({ workloads: this.workloads, index: this.index, queue: this.queue, reconciler: { evaluate: (w) => this.reconciler.evaluate(w) }, clock, log, synced, stopping });
+    this.#triage = new Triage({ workloads: this.workloads, queue: this.queue, reconciler: { evaluate: (w) => this.reconciler.evaluate(w) }, clock, log, synced, stopping });
     this.#coordinator = new WaveCoordinator({
       settings: {
         threshold: opts.waveThreshold ?? 0, canarySize: opts.canarySize ?? 1, waves: opts.waves ?? 1, timeoutMs: opts.waveTimeoutMs ?? 10 * 60_000,

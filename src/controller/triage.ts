@@ -9,7 +9,6 @@ import { sourceKey } from '../core/keys.ts';
 import type { Decision } from '../core/types.ts';
 import type { WorkQueue } from '../queue/workqueue.ts';
 import type { Reconciler } from '../reconcile/reconciler.ts';
-import type { ReferenceIndex } from '../state/reference-index.ts';
 import type { SourceChange } from '../state/source-store.ts';
 import type { WorkloadObservation, WorkloadState, WorkloadStore } from '../state/workload-store.ts';
 import type { Clock } from '../time/clock.ts';
@@ -27,7 +26,6 @@ export const VIEW_PATIENCE_MS = 10_000;
 
 export interface TriageOptions {
   workloads: WorkloadStore;
-  index: ReferenceIndex;
   queue: WorkQueue;
   /** Reads the decision (evaluate) only: triage never writes. */
   reconciler: Pick<Reconciler, 'evaluate'>;
@@ -125,8 +123,8 @@ export class Triage {
       waves?.gates.plan(change);
       return;
     }
-    const { index, workloads } = this.#opts;
-    const consumers = [...index.consumersOf(change.key)];
+    const { workloads } = this.#opts;
+    const consumers = [...workloads.index.consumersOf(change.key)];
     // A shared object's plan, rebuilt for the new content, hands its consumers not rolled yet
     // back (see WaveCoordinator): they are not evaluated a second time here.
     const evaluated = waves?.planChanged(change);
@@ -143,10 +141,8 @@ export class Triage {
     if (others.length > 0) waves?.planSoon(others);
   }
 
-  /** A workload was seen (an event, a list): the index follows it, and it is evaluated when relevant. */
+  /** A workload was seen (an event, a list): it is evaluated when relevant. */
   workloadObserved(o: WorkloadObservation): void {
-    const consumed = o.state ? o.state.consumed.map((c) => sourceKey(c.kind, o.state!.namespace, c.name)) : [];
-    this.#opts.index.set(o.key, consumed);
     if (o.relevant && o.state && this.#opts.synced()) this.enqueueIfNeeded(o.state, o.key);
     // What it consumes now and what it consumed before (it may have left a wave, or opted out).
     if (o.waveChanged) this.#waves?.consumerMoved(o.state?.namespace ?? o.previous?.namespace ?? '', [...o.previous?.consumed ?? [], ...o.state?.consumed ?? []]);
@@ -155,7 +151,6 @@ export class Triage {
   /** A workload is gone (deleted, or absent from a relist). */
   workloadRemoved(gone: WorkloadState): void {
     this.#waiting.delete(gone.key);
-    this.#opts.index.delete(gone.key);
     this.#waves?.consumerMoved(gone.namespace, gone.consumed);
   }
 }

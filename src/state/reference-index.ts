@@ -1,5 +1,6 @@
 // Config object → workloads and workload → config objects, so that a ConfigMap or Secret event
-// costs O(workloads that consume it) and never a LIST.
+// costs O(workloads that consume it) and never a LIST. Written only by the workload store's own
+// transitions (src/state/workload-store.ts): it is always in step with the entries.
 import type { SourceKey, WorkloadKey } from '../core/keys.ts';
 
 export class ReferenceIndex {
@@ -7,15 +8,15 @@ export class ReferenceIndex {
   readonly #consumed = new Map<WorkloadKey, readonly SourceKey[]>();
 
   /** Replaces what `workload` consumes. */
-  set(workload: WorkloadKey, configMaps: readonly SourceKey[]): void {
+  set(workload: WorkloadKey, sources: readonly SourceKey[]): void {
     const previous = this.#consumed.get(workload);
-    if (previous && sameList(previous, configMaps)) return;
+    if (previous && sameList(previous, sources)) return;
     this.delete(workload);
-    if (configMaps.length === 0) return;
-    this.#consumed.set(workload, configMaps);
-    for (const cm of configMaps) {
-      let set = this.#consumers.get(cm);
-      if (!set) this.#consumers.set(cm, (set = new Set()));
+    if (sources.length === 0) return;
+    this.#consumed.set(workload, sources);
+    for (const source of sources) {
+      let set = this.#consumers.get(source);
+      if (!set) this.#consumers.set(source, (set = new Set()));
       set.add(workload);
     }
   }
@@ -24,15 +25,15 @@ export class ReferenceIndex {
     const previous = this.#consumed.get(workload);
     if (!previous) return;
     this.#consumed.delete(workload);
-    for (const cm of previous) {
-      const set = this.#consumers.get(cm);
+    for (const source of previous) {
+      const set = this.#consumers.get(source);
       set?.delete(workload);
-      if (set?.size === 0) this.#consumers.delete(cm);
+      if (set?.size === 0) this.#consumers.delete(source);
     }
   }
 
-  consumersOf(configMap: SourceKey): ReadonlySet<WorkloadKey> {
-    return this.#consumers.get(configMap) ?? EMPTY;
+  consumersOf(source: SourceKey): ReadonlySet<WorkloadKey> {
+    return this.#consumers.get(source) ?? EMPTY;
   }
 
   consumedBy(workload: WorkloadKey): readonly SourceKey[] {

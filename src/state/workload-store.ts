@@ -9,7 +9,8 @@
 // reports what it did through these transitions; it never writes into the snapshot
 // (docs/architecture.md, "Who owns which state").
 import type { WorkloadKey, WorkloadKind } from '../core/keys.ts';
-import { workloadKey } from '../core/keys.ts';
+import { sourceKey, workloadKey } from '../core/keys.ts';
+import { ReferenceIndex } from './reference-index.ts';
 import { LRUCache } from 'lru-cache';
 import { atOrAfter, BY_RESOURCE_VERSION, type Dater } from '../core/ordering.ts';
 import { formatRecord, type WorkloadRecord } from '../core/record.ts';
@@ -49,6 +50,8 @@ const MAX_REMEMBERED = 10_000;
 
 export class WorkloadStore {
   #entries = new Map<WorkloadKey, WorkloadState>();
+  /** Which config objects each entry consumes, and the reverse: kept by this store's own transitions. */
+  readonly index = new ReferenceIndex();
   /** Per watch (kind and scope: a namespace, '' for all): the last version it showed. */
   readonly #seen = new Map<string, bigint>();
   /**
@@ -104,6 +107,7 @@ export class WorkloadStore {
     this.#revision++;
     if (built.state) this.#entries.set(key, built.state);
     else this.#entries.delete(key);
+    this.#indexed(key, built.state);
     return built;
   }
 
@@ -141,6 +145,7 @@ export class WorkloadStore {
     this.#remembered.delete(key);
     this.#revision++;
     this.#entries.delete(key);
+    this.index.delete(key);
     return previous;
   }
 
@@ -188,6 +193,8 @@ export class WorkloadStore {
         }
         this.#entries = next;
         this.#revision++;
+        for (const gone of removed) this.index.delete(gone.key);
+        for (const o of observed) this.#indexed(o.key, o.state);
         this.#saw(kind, scope, listedAt);
         return { observed, removed };
       },
@@ -244,6 +251,11 @@ export class WorkloadStore {
     const id = `${kind}|${scope}`;
     const seen = this.#seen.get(id);
     if (version !== undefined && (seen === undefined || version > seen)) this.#seen.set(id, version);
+  }
+
+  #indexed(key: WorkloadKey, state: WorkloadState | undefined): void {
+    if (state) this.index.set(key, state.consumed.map((c) => sourceKey(c.kind, state.namespace, c.name)));
+    else this.index.delete(key);
   }
 
   #replace(current: WorkloadState, patch: Partial<WorkloadState>): void {

@@ -3,7 +3,7 @@
 // seen, the operator's record read back, and our own writes standing in until the watch shows them.
 import { expect } from 'chai';
 import { HASH_ANNOTATION } from '../../src/core/annotations.ts';
-import { workloadKey } from '../../src/core/keys.ts';
+import { sourceKey, workloadKey } from '../../src/core/keys.ts';
 import { formatRecord, RECORD_ANNOTATION } from '../../src/core/record.ts';
 import { templateFingerprint } from '../../src/state/template.ts';
 import { PENDING_WRITE_TTL_MS, recordView, type WriteOutcome, WorkloadStore } from '../../src/state/workload-store.ts';
@@ -233,6 +233,28 @@ describe('workload store: what a decision reads', () => {
     other.observe('Deployment', adopted('50', 'true'));
     other.observe('Deployment', adopted('51', 'false'));
     expect(other.observe('Deployment', adopted('52', 'true')).state).to.deep.include({ firstSeen: { lo: 52n, hi: 52n }, firstSeenVersion: 52n });
+  });
+
+  it('keeps the reference index in step with its entries: an event, an opt-out, a relist, a deletion', () => {
+    const store = new WorkloadStore(new VirtualClock());
+    const CM = sourceKey('ConfigMap', 'ns', 'cm');
+    const OTHER = sourceKey('ConfigMap', 'ns', 'other');
+    store.observe('Deployment', deployment('1', ENABLED));
+    expect([...store.index.consumersOf(CM)]).to.deep.equal([WEB]);
+    store.observe('Deployment', deployment('2', ENABLED, { generation: 2, cm: 'other' }));
+    expect([...store.index.consumersOf(CM)]).to.deep.equal([]);
+    expect([...store.index.consumersOf(OTHER)]).to.deep.equal([WEB]);
+    store.observe('Deployment', deployment('3', {}, { generation: 2, cm: 'other' }));
+    expect(store.index.consumedBy(WEB)).to.deep.equal([]);
+    const relist = store.beginReplace('Deployment');
+    relist.add(deployment('4', ENABLED, { generation: 3 }));
+    relist.commit('5');
+    expect([...store.index.consumersOf(CM)]).to.deep.equal([WEB]);
+    store.beginReplace('Deployment').commit('6');
+    expect(store.index.consumedBy(WEB)).to.deep.equal([]);
+    store.observe('Deployment', deployment('7', ENABLED, { generation: 4 }));
+    store.remove(WEB);
+    expect([...store.index.consumersOf(CM)]).to.deep.equal([]);
   });
 
   it('a relist keeps what transitions applied while it ran (a pending write)', () => {
