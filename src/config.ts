@@ -2,6 +2,7 @@
 // Pure: argv and env in, a Config or one precise error out; main() turns the error into exit 2.
 import { parseArgs } from 'node:util';
 import { isObjectName } from './core/annotations.ts';
+import { ConfigError } from './core/errors.ts';
 import type { WorkloadKind } from './core/keys.ts';
 import type { SourceKind } from './core/types.ts';
 
@@ -174,7 +175,7 @@ Every flag can also be set with the environment variable shown in the README
 (CONFIG_RELOAD_<FLAG>, e.g. CONFIG_RELOAD_DRY_RUN=true); a flag wins over its variable.
 Durations: 250ms, 2s, 5m, 1h, or 0.`;
 
-export class ConfigError extends Error {}
+export { ConfigError } from './core/errors.ts';
 
 export type ParseResult = { help: true } | { help: false; config: Config };
 

@@ -3,7 +3,7 @@
 // ConfigMap and Secret it consumes by name, the operator's digest key Secret — then the pure
 // explanation (explanation.ts) and its rendering (render.ts). Writes nothing to the cluster.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../core/errors.ts';
 import type { WorkloadKind } from '../core/keys.ts';
 import type { SourceKind } from '../core/types.ts';
 import { describeError, httpStatus } from '../kube/api-error.ts';

@@ -4,7 +4,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../core/errors.ts';
 import { SharedConnectionsKubeConfig } from './shared-connections.ts';
 
 /** `context`: use that context of the kubeconfig instead of its current one (explain's --context). */
