@@ -1,9 +1,14 @@
 // `explain`'s command line: pure, argv and env in, the arguments or one precise error out
-// (ConfigError; the caller exits 2). Kept apart from the operator's own flags (src/config.ts),
-// whose parser is strict and takes no positional argument.
-import { parseArgs } from 'node:util';
-import { ConfigError, DEFAULTS, ENV, listOf, SOURCES } from '../config.ts';
+// (ConfigError; the caller exits 2). Its flags are a table (src/config/spec.ts): its own, and the
+// operator's flags that say what the operator watches, taken from the operator's table
+// (src/config/flags.ts) with their variables and validation, so that explain takes exactly the
+// values the operator takes. Unlike the operator's, this command line takes positional arguments.
+import { FLAGS, type FlagName } from '../config/flags.ts';
+import { flagUsage, plain, wrap } from '../config/help.ts';
+import { type Flag, type FlagTable, readFlags, value } from '../config/spec.ts';
+import { optionalText } from '../config/values.ts';
 import { isObjectName } from '../core/annotations.ts';
+import { ConfigError } from '../core/errors.ts';
 import type { WorkloadKind } from '../core/keys.ts';
 import type { SourceKind } from '../core/types.ts';
 import { parseLabelSelector } from './label-selector.ts';
@@ -39,6 +44,57 @@ export type ExplainParse = { help: true } | { help: false; args: ExplainArgs };
 /** The namespace `manifests/` and the Helm chart install the operator (and its key) into. */
 export const DEFAULT_DIGEST_KEY_NAMESPACE = 'config-reload-system';
 
+/**
+ * An operator flag explain reads too: the operator's variable and parser, in explain's own words;
+ * `default` only where the operator's flag has one.
+ */
+function operatorFlag<K extends FlagName>(
+  name: K, own: Partial<Pick<Flag, 'help' | 'details' | 'defaultText'>> & { env?: undefined; default?: string },
+): (typeof FLAGS)[K] {
+  return { ...FLAGS[name], ...own };
+}
+
+const workloadNamespace = (raw: string | undefined, flag: string): string | undefined => {
+  if (raw !== undefined && !isObjectName(raw)) throw new ConfigError(`${flag} ${JSON.stringify(raw)}: not a valid namespace name`);
+  return raw;
+};
+
+const outputFormat = (raw: string, flag: string): OutputFormat => {
+  if (raw !== 'text' && raw !== 'json') throw new ConfigError(`${flag} ${JSON.stringify(raw)}: expected text or json`);
+  return raw;
+};
+
+export const EXPLAIN_FLAGS = {
+  namespace: value({
+    short: 'n', arg: 'NS', parse: workloadNamespace, defaultText: 'the context\'s, else `default`',
+    help: 'the workload\'s namespace',
+  }),
+  // No variable: the kubeconfig loader reads $KUBECONFIG itself, as kubectl does (a list of files too).
+  kubeconfig: operatorFlag('kubeconfig', { env: undefined }),
+  context: value({ arg: 'NAME', parse: optionalText, help: 'a context of the kubeconfig other than its current one' }),
+  output: value({ short: 'o', arg: 'FORMAT', default: 'text', parse: outputFormat, help: '`text` or `json`' }),
+  'digest-key-secret': operatorFlag('digest-key-secret', { help: 'the operator\'s digest key Secret', details: '(its flag of the same name)' }),
+  'digest-key-namespace': operatorFlag('digest-key-namespace', {
+    default: DEFAULT_DIGEST_KEY_NAMESPACE, defaultText: undefined,
+    help: 'its namespace', details: '(where `manifests/` and the chart install it)',
+  }),
+  'config-sources': operatorFlag('config-sources', {
+    help: 'the operator\'s `--config-sources`',
+    details: '(a ConfigMaps-only operator does not follow Secret references, and explain lists them as not followed)',
+  }),
+  'configmap-selector': operatorFlag('configmap-selector', {
+    help: 'the operator\'s `--configmap-selector`',
+    details: '(a ConfigMap outside it is absent to the operator, and explain says so: `yes, unwatched`)',
+  }),
+  'secret-selector': operatorFlag('secret-selector', { help: 'the operator\'s `--secret-selector`', details: '(the same for Secrets)' }),
+  'exclude-secret-types': operatorFlag('exclude-secret-types', {
+    help: 'the operator\'s `--exclude-secret-types`', details: '(a Secret of such a type is absent to it)',
+  }),
+} satisfies FlagTable;
+
+/** The workload argument, for --help and the README. */
+export const TARGET_HELP = '`deployment/web`, `deploy/web`, `statefulset/db`, `sts/db`, `daemonset/agent`, `ds/agent`, `deployments.apps/web`; or `KIND NAME` as two arguments';
+
 export const EXPLAIN_USAGE = `Usage: config-reload-operator explain KIND/NAME [flags]
        kubectl config-reload explain KIND/NAME [flags]
 
@@ -46,20 +102,9 @@ Why did (or didn't) the operator roll a workload? Reads the workload, the Config
 it consumes and the operator's digest key once, with your credentials, and prints what the
 operator would do now and why — from the operator's own decision function. Writes nothing.
 
-KIND/NAME: deployment/web, deploy/web, statefulset/db, sts/db, daemonset/agent, ds/agent
-           (or KIND NAME as two arguments)
+${wrap(plain(TARGET_HELP), 11).map((line, i) => (i === 0 ? 'KIND/NAME: ' : ' '.repeat(11)) + line).join('\n')}
 
-  -n, --namespace NS             the workload's namespace (default: the context's, else default)
-      --kubeconfig PATH          kubeconfig file (else $KUBECONFIG, ~/.kube/config, in-cluster)
-      --context NAME             a context of the kubeconfig other than its current one
-  -o, --output FORMAT            text or json (default text)
-      --digest-key-secret NAME   the operator's digest key Secret (default ${DEFAULTS.digestKeySecret})
-      --digest-key-namespace NS  its namespace (default ${DEFAULT_DIGEST_KEY_NAMESPACE})
-      --config-sources LIST      the operator's --config-sources (default ${DEFAULTS.configSources})
-      --configmap-selector SEL   the operator's --configmap-selector (default: none)
-      --secret-selector SEL      the operator's --secret-selector (default: none)
-      --exclude-secret-types L   the operator's --exclude-secret-types (default ${DEFAULTS.excludeSecretTypes})
-  -h, --help                     this text
+${flagUsage(EXPLAIN_FLAGS)}
 
 The digest key and the last four flags, and their CONFIG_RELOAD_* variables, mean what they mean
 for the operator: pass the values it runs with (an object its watches filter out is absent to it). Exit codes: 0 explained, 1 the workload was not found or
@@ -79,61 +124,25 @@ export function workloadKindOf(raw: string): WorkloadKind | undefined {
 }
 
 export function parseExplainArgs(argv: string[], env: Record<string, string | undefined>): ExplainParse {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        namespace: { type: 'string', short: 'n' },
-        kubeconfig: { type: 'string' },
-        context: { type: 'string' },
-        output: { type: 'string', short: 'o' },
-        'digest-key-secret': { type: 'string' },
-        'digest-key-namespace': { type: 'string' },
-        'config-sources': { type: 'string' },
-        'configmap-selector': { type: 'string' },
-        'secret-selector': { type: 'string' },
-        'exclude-secret-types': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new ConfigError((err as Error).message.split('\n')[0] ?? 'invalid arguments');
-  }
-  const v = parsed.values;
-  if (v.help) return { help: true };
-
-  const { kind, name } = target(parsed.positionals);
-  const namespace = v.namespace;
-  if (namespace !== undefined && !isObjectName(namespace)) throw new ConfigError(`--namespace ${JSON.stringify(namespace)}: not a valid namespace name`);
-  const output = v.output ?? 'text';
-  if (output !== 'text' && output !== 'json') throw new ConfigError(`--output ${JSON.stringify(output)}: expected text or json`);
-  const fromEnv = (flag: keyof typeof ENV): string | undefined => {
-    const value = env[ENV[flag]];
-    return value === undefined || value === '' ? undefined : value;
-  };
-  const digestKeySecret = v['digest-key-secret'] ?? fromEnv('digest-key-secret') ?? DEFAULTS.digestKeySecret;
-  const digestKeyNamespace = v['digest-key-namespace'] ?? fromEnv('digest-key-namespace') ?? DEFAULT_DIGEST_KEY_NAMESPACE;
-  for (const [flag, value] of [['--digest-key-secret', digestKeySecret], ['--digest-key-namespace', digestKeyNamespace]] as const) {
-    if (!isObjectName(value)) throw new ConfigError(`${flag} ${JSON.stringify(value)}: not a valid Kubernetes object name`);
-  }
+  const read = readFlags(EXPLAIN_FLAGS, argv, env, true);
+  if (read.help) return { help: true };
+  const v = read.values;
+  const { kind, name } = target(read.positionals);
   return {
     help: false,
     args: {
-      kind, name, namespace,
+      kind, name,
+      namespace: v.namespace,
       kubeconfig: v.kubeconfig,
       context: v.context,
-      output,
-      digestKeySecret,
-      digestKeyNamespace,
-      sourceKinds: listOf('--config-sources', v['config-sources'] ?? fromEnv('config-sources') ?? DEFAULTS.configSources, SOURCES),
+      output: v.output,
+      digestKeySecret: v['digest-key-secret'],
+      digestKeyNamespace: v['digest-key-namespace'],
+      sourceKinds: v['config-sources'],
       watchFilters: {
-        configMapSelector: selector('--configmap-selector', v['configmap-selector'] ?? fromEnv('configmap-selector')),
-        secretSelector: selector('--secret-selector', v['secret-selector'] ?? fromEnv('secret-selector')),
-        // "" on purpose excludes nothing, so only an unset flag and variable fall back to the default.
-        excludedSecretTypes: secretTypes(v['exclude-secret-types'] ?? env[ENV['exclude-secret-types']] ?? DEFAULTS.excludeSecretTypes),
+        configMapSelector: evaluable('--configmap-selector', v['configmap-selector']),
+        secretSelector: evaluable('--secret-selector', v['secret-selector']),
+        excludedSecretTypes: v['exclude-secret-types'],
       },
     },
   };
@@ -161,21 +170,16 @@ function target(positionals: string[]): { kind: WorkloadKind; name: string } {
   return { kind, name };
 }
 
-function selector(flag: string, raw: string | undefined): string | undefined {
-  const text = raw?.trim();
-  if (text === undefined || text === '') return undefined;
+/**
+ * A selector the operator takes (its check ran already) that explain must also evaluate: the
+ * operator hands its selectors to the apiserver, explain matches objects against them itself.
+ */
+function evaluable(flag: string, selector: string | undefined): string | undefined {
+  if (selector === undefined) return undefined;
   try {
-    parseLabelSelector(text);
+    parseLabelSelector(selector);
   } catch (err) {
-    throw new ConfigError(`${flag} ${JSON.stringify(raw)}: not a label selector: ${(err as Error).message}`);
+    throw new ConfigError(`${flag} ${JSON.stringify(selector)}: not a label selector: ${(err as Error).message}`);
   }
-  return text;
-}
-
-function secretTypes(raw: string): string[] {
-  const types = raw.split(',').map((t) => t.trim()).filter((t) => t !== '');
-  for (const type of types) {
-    if (!/^[A-Za-z0-9._/-]+$/.test(type)) throw new ConfigError(`--exclude-secret-types: ${JSON.stringify(type)} is not a Secret type`);
-  }
-  return types;
+  return selector;
 }

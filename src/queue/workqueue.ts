@@ -52,7 +52,7 @@ export interface WorkQueueOptions {
   debounceMs: number;
   /**
    * The change lane's write budget: writes per second (0 = unlimited) and burst. No defaults
-   * here: the operator's live in src/config.ts.
+   * here: the operator's live in its flag table, src/config/flags.ts.
    */
   qps: number;
   burst: number;

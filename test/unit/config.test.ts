@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigError, DEFAULTS, parseConfig, parseDuration } from '../../src/config.ts';
+import { ConfigError, parseConfig, parseDuration } from '../../src/config.ts';
 
 function config(argv: string[], env: Record<string, string> = {}) {
   const r = parseConfig(argv, env);
@@ -12,7 +12,7 @@ describe('config: flags and environment', () => {
     const c = config([]);
     expect(c.dryRun).to.equal(false);
     expect(c.debounceMs).to.equal(1000);
-    expect(c.workers).to.equal(DEFAULTS.workers);
+    expect(c.workers).to.equal(4);
     expect(c.resyncPeriodMs).to.equal(10 * 60_000);
     expect(c.watchIdleTimeoutMs).to.equal(150_000);
     expect(c.logFormat).to.equal('json');

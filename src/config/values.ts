@@ -1,0 +1,118 @@
+// The value parsers of the flag table (flags.ts): each takes the raw text of one flag (from the
+// command line, its variable or its default) and the flag's name, and returns the value or throws
+// one ConfigError that names the flag. Pure.
+import { isObjectName } from '../core/annotations.ts';
+import { ConfigError } from '../core/errors.ts';
+
+/** A flag's value from its raw text; `flag` is `--name`, for the error. */
+export type Parser<T> = (raw: string, flag: string) => T;
+/** The parser of a flag without a default: `raw` is undefined when neither the flag nor its variable is set. */
+export type OptionalParser<T> = (raw: string | undefined, flag: string) => T;
+
+function invalid(flag: string, raw: string, why: string): ConfigError {
+  return new ConfigError(`${flag} ${JSON.stringify(raw)}: ${why}`);
+}
+
+/** The text as given. */
+export const text: Parser<string> = (raw) => raw;
+/** The text as given; unset stays undefined. */
+export const optionalText: OptionalParser<string | undefined> = (raw) => raw;
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `250ms`, `2s`, `1.5m`, `1h` or `0`, in milliseconds. */
+export function parseDuration(flag: string, raw: string): number {
+  const trimmed = raw.trim();
+  if (trimmed === '0') return 0;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(trimmed);
+  if (!m) throw invalid(flag, raw, 'expected a duration such as 500ms, 2s, 5m or 0');
+  return Math.round(Number(m[1]) * UNITS[m[2] as string]!);
+}
+
+/** A duration in milliseconds; `rule` (e.g. "must be at least 1s") refuses what `ok` does not hold. */
+export function duration(ok: (ms: number) => boolean = () => true, rule = ''): Parser<number> {
+  return (raw, flag) => {
+    const ms = parseDuration(flag, raw);
+    if (!ok(ms)) throw invalid(flag, raw, rule);
+    return ms;
+  };
+}
+
+/** A whole number in [min, max]. */
+export function integer(min: number, max: number): Parser<number> {
+  return (raw, flag) => {
+    if (!/^\d+$/.test(raw.trim())) throw invalid(flag, raw, 'expected a whole number');
+    const n = Number(raw);
+    if (n < min || n > max) throw new ConfigError(`${flag} ${n}: must be between ${min} and ${max}`);
+    return n;
+  };
+}
+
+/** One of `allowed`, exactly. */
+export function oneOf<T extends string>(allowed: readonly T[]): Parser<T> {
+  return (raw, flag) => {
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    throw invalid(flag, raw, `expected one of ${allowed.join(', ')}`);
+  };
+}
+
+/** A comma list of names from `allowed`, at least one, each once, in the order of `allowed`. */
+export function listOf<T>(flag: string, raw: string, allowed: Readonly<Record<string, T>>): T[] {
+  const names = raw.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '');
+  const unknown = names.filter((n) => !(n in allowed));
+  if (names.length === 0 || unknown.length > 0) throw invalid(flag, raw, `expected a comma list of ${Object.keys(allowed).join(', ')}`);
+  return Object.entries(allowed).filter(([n]) => names.includes(n)).map(([, kind]) => kind);
+}
+
+export function kinds<T>(allowed: Readonly<Record<string, T>>): Parser<T[]> {
+  return (raw, flag) => listOf(flag, raw, allowed);
+}
+
+/** A Kubernetes object name (DNS-1123 subdomain). */
+export const objectName: Parser<string> = (raw, flag) => {
+  if (!isObjectName(raw)) throw invalid(flag, raw, 'not a valid Kubernetes object name');
+  return raw;
+};
+
+/** Namespace names, comma-separated, each once, sorted; none (unset or empty): every namespace. */
+export const namespaceList: OptionalParser<string[]> = (raw, flag) => {
+  const names = [...new Set((raw ?? '').split(',').map((n) => n.trim()).filter((n) => n !== ''))];
+  for (const name of names) {
+    // A namespace name is a DNS-1123 label.
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) throw new ConfigError(`${flag}: ${JSON.stringify(name)} is not a namespace name`);
+  }
+  return names.sort();
+};
+
+/**
+ * A label selector is passed to the apiserver as it is; here only what cannot be one is refused
+ * (the apiserver's own parser gives the precise error for the rest, on the first list).
+ * Unset or blank: no selector.
+ */
+export const labelSelector: OptionalParser<string | undefined> = (raw, flag) => {
+  const trimmed = raw?.trim() ?? '';
+  if (raw === undefined || trimmed === '') return undefined;
+  if (/[\s]{2,}|^,|,$|,,/.test(trimmed) || !/^[A-Za-z0-9_./=!,()\- ]+$/.test(trimmed)) {
+    throw invalid(flag, raw, 'not a label selector (e.g. app=web,tier!=cache or env in (prod,staging))');
+  }
+  return trimmed;
+};
+
+/** Secret types, comma-separated; "" is none. */
+export const secretTypes: Parser<string[]> = (raw, flag) => {
+  const types = raw.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  for (const type of types) {
+    // A field selector value cannot hold ',' or '=' or '!', and a Secret type has no spaces.
+    if (!/^[A-Za-z0-9._/-]+$/.test(type)) throw new ConfigError(`${flag}: ${JSON.stringify(type)} is not a Secret type`);
+  }
+  return types;
+};
+
+/** `[HOST]:PORT` (no host: every interface), or `off`: port -1. */
+export const httpAddr: Parser<{ host: string; port: number }> = (raw, flag) => {
+  if (raw === 'off') return { host: '', port: -1 };
+  const m = /^(.*):(\d+)$/.exec(raw);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw invalid(flag, raw, 'expected [HOST]:PORT or off');
+  return { host: m[1] || '0.0.0.0', port };
+};

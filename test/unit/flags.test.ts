@@ -1,0 +1,107 @@
+// The flag table (src/config/flags.ts) and what is derived from it: the variables, --help, and
+// explain's subset, which must take exactly what the operator takes. README.md's tables are
+// checked against it in test/system/flag-docs.test.ts (that test reads a file).
+import { expect } from 'chai';
+import { ConfigError, parseConfig, USAGE } from '../../src/config.ts';
+import { FLAGS } from '../../src/config/flags.ts';
+import { flagMarkdown, flagUsage } from '../../src/config/help.ts';
+import { readFlags, value } from '../../src/config/spec.ts';
+import { objectName, text } from '../../src/config/values.ts';
+import { EXPLAIN_FLAGS, EXPLAIN_USAGE, parseExplainArgs } from '../../src/explain/args.ts';
+
+const errorOf = (f: () => unknown): string => {
+  try {
+    f();
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  return 'no error';
+};
+
+describe('flags: one table', () => {
+  it('every flag has its own variable, CONFIG_RELOAD_<FLAG> (--kubeconfig: KUBECONFIG)', () => {
+    for (const [name, flag] of Object.entries(FLAGS)) {
+      expect(flag.env, name).to.equal(name === 'kubeconfig' ? 'KUBECONFIG' : `CONFIG_RELOAD_${name.toUpperCase().replaceAll('-', '_')}`);
+    }
+  });
+
+  it('--help lists every flag with its default; explain --help every flag of its own', () => {
+    for (const [name, flag] of Object.entries(FLAGS)) {
+      expect(USAGE, name).to.contain(`--${name}`);
+      if (flag.kind === 'value' && typeof flag.default === 'string') expect(USAGE, name).to.contain(`(default ${flag.default})`);
+    }
+    for (const name of Object.keys(EXPLAIN_FLAGS)) expect(EXPLAIN_USAGE, name).to.contain(`--${name}`);
+    expect(USAGE).to.contain('(default $POD_NAMESPACE, else default)').and.not.contain('`');
+    expect(EXPLAIN_USAGE).to.contain('-n, --namespace NS').and.contain('-o, --output FORMAT').and.contain('(default config-reload-system)');
+  });
+
+  it('a flag wins over its variable; an empty variable is unset, unless the flag keeps it ("" = none)', () => {
+    const c = (argv: string[], env: Record<string, string>) => {
+      const r = parseConfig(argv, env);
+      if (r.help) throw new Error('help');
+      return r.config;
+    };
+    expect(c(['--workers', '2'], { CONFIG_RELOAD_WORKERS: '3' }).workers).to.equal(2);
+    expect(c([], { CONFIG_RELOAD_WORKERS: '' }).workers).to.equal(4);
+    expect(c([], { CONFIG_RELOAD_EXCLUDE_SECRET_TYPES: '' }).secretFieldSelector).to.equal(undefined);
+    expect(c([], {}).secretFieldSelector).to.equal('type!=helm.sh/release.v1');
+    expect(c([], { POD_NAMESPACE: 'ops' })).to.deep.include({ digestKeyNamespace: 'ops', leaderElectionNamespace: 'ops' });
+    expect(c([], { POD_NAMESPACE: 'ops', CONFIG_RELOAD_DIGEST_KEY_NAMESPACE: 'keys' }).digestKeyNamespace).to.equal('keys');
+  });
+
+  it('explain takes the operator\'s flags it shares with the operator\'s variables and validation', () => {
+    const shared = Object.keys(EXPLAIN_FLAGS).filter((name) => name in FLAGS && name !== 'namespace');
+    expect(shared).to.deep.equal(['kubeconfig', 'digest-key-secret', 'digest-key-namespace', 'config-sources', 'configmap-selector', 'secret-selector', 'exclude-secret-types']);
+    const bad: Record<string, string[]> = {
+      'digest-key-secret': ['Bad_Name', ''],
+      'digest-key-namespace': ['-x'],
+      'config-sources': ['pods', '', 'configmaps,pods'],
+      'configmap-selector': ['a=b,', 'app==web,,x', 'a  in (b)', 'a;b'],
+      'secret-selector': ['a=b,', ',a'],
+      'exclude-secret-types': ['a b', 'x=y'],
+    };
+    for (const [name, values] of Object.entries(bad)) {
+      for (const raw of values) {
+        const operator = errorOf(() => parseConfig([`--${name}`, raw], {}));
+        expect(operator, `${name} ${raw}`).to.not.equal('no error');
+        expect(errorOf(() => parseExplainArgs(['deploy/web', `--${name}`, raw], {})), `${name} ${raw}`).to.equal(operator);
+        // The same through the variable ("" there is unset: the default).
+        const env = { [FLAGS[name as keyof typeof FLAGS].env!]: raw || 'Bad_Name' };
+        const fromEnv = errorOf(() => parseConfig([], env));
+        expect(fromEnv, JSON.stringify(env)).to.not.equal('no error');
+        expect(errorOf(() => parseExplainArgs(['deploy/web'], env)), JSON.stringify(env)).to.equal(fromEnv);
+      }
+    }
+    // The kubeconfig's variable is read by the kubeconfig loader, as kubectl reads it (a list of files too).
+    const r = parseExplainArgs(['deploy/web'], { KUBECONFIG: '/a:/b' });
+    expect(!r.help && r.args.kubeconfig).to.equal(undefined);
+  });
+
+  it('explain refuses too a selector the operator takes but cannot evaluate itself (the apiserver would refuse it)', () => {
+    expect(errorOf(() => parseConfig(['--secret-selector', 'a in (b'], {}))).to.equal('no error');
+    expect(errorOf(() => parseExplainArgs(['deploy/web', '--secret-selector', 'a in (b'], {})))
+      .to.equal('--secret-selector "a in (b": not a label selector: unbalanced "(" in "a in (b"');
+  });
+
+  it('renders any table: --help aligned and wrapped, Markdown with pipes escaped, a computed default shown as written', () => {
+    const table = {
+      name: value({ short: 'x', env: 'X', arg: 'A|B', default: 'a', parse: text, help: 'one of `a` or `b`', details: 'more' }),
+      where: value({ arg: 'NS', default: (env) => env.HOME ?? 'none', defaultText: '`$HOME`', parse: objectName, help: 'w' }),
+    };
+    expect(flagUsage(table)).to.equal([
+      '  -x, --name A|B  one of a or b (default a)',
+      '      --where NS  w (default $HOME)',
+      '  -h, --help      this text',
+    ].join('\n'));
+    expect(flagMarkdown(table, { env: true }).split('\n')).to.deep.equal([
+      '| flag | environment | default | meaning |',
+      '|---|---|---|---|',
+      '| `-x, --name A\\|B` | `X` | `a` | one of `a` or `b` more |',
+      '| `--where NS` | — | `$HOME` | w |',
+    ]);
+    const read = readFlags(table, ['-x', 'b'], { HOME: 'home' });
+    expect(read).to.deep.equal({ help: false, values: { name: 'b', where: 'home' }, positionals: [] });
+    expect(errorOf(() => readFlags(table, [], { HOME: 'Home' }))).to.equal('--where "Home": not a valid Kubernetes object name');
+  });
+});
