@@ -18,13 +18,13 @@
 // whether it exists, and digests; of the key, its public id.
 import { CONFIGMAPS_ANNOTATION, ENABLED_ANNOTATION, HASH_ANNOTATION, IGNORE_ANNOTATION, parseIgnore, SECRETS_ANNOTATION } from '../core/annotations.ts';
 import { DIGEST_FORMAT, type DigestKey, digestFormat, digestKey, digestKeyId } from '../core/digest.ts';
-import { type WorkloadKind, workloadKey } from '../core/keys.ts';
+import type { WorkloadKind } from '../core/keys.ts';
 import { referencesOf } from '../core/references.ts';
 import type { Action, ConsumedSource, DecisionCode, SourceKind } from '../core/types.ts';
 import { decisionInput, evaluateWorkload, type EvaluationContext } from '../reconcile/evaluate.ts';
 import { type SourceLike, SourceStore } from '../state/source-store.ts';
-import { fingerprintOf, templateBase } from '../state/template.ts';
-import { type WorkloadLike, type WorkloadState, WorkloadStore } from '../state/workload-store.ts';
+import { entryOf } from '../state/workload-entry.ts';
+import type { WorkloadLike, WorkloadState } from '../state/workload-store.ts';
 import type { WatchFilters } from './args.ts';
 import { matchesLabelSelector, parseLabelSelector } from './label-selector.ts';
 
@@ -174,15 +174,15 @@ const RESOURCE_OF: Record<SourceKind, string> = { ConfigMap: 'configmaps', Secre
  */
 const STAND_IN_KEY = digestKey(Buffer.alloc(32, 0));
 
-/** The workload's state as the operator's store builds it from one observation. */
-function observeWorkload(kind: WorkloadKind, workload: WorkloadLike, sourceKinds: readonly SourceKind[]): WorkloadState | undefined {
+/** The workload's state as the operator's store builds it from one observation (opted in or not). */
+function observeWorkload(kind: WorkloadKind, workload: WorkloadLike, sourceKinds: readonly SourceKind[]): WorkloadState {
   // As a list finds it: a one-time read does not date the template (see the file comment).
-  return WorkloadStore.entryOf(kind, workload, new Set(sourceKinds));
+  return entryOf(kind, workload, new Set(sourceKinds));
 }
 
 /** The config objects to read for this workload: what the operator's store says it consumes. */
 export function sourcesToRead(kind: WorkloadKind, workload: WorkloadLike, sourceKinds: readonly SourceKind[]): ConsumedSource[] {
-  return [...(observeWorkload(kind, workload, sourceKinds)?.consumed ?? [])];
+  return [...observeWorkload(kind, workload, sourceKinds).consumed];
 }
 
 /** Whether the digest key is needed: only an opted-in workload is digested. */
@@ -202,7 +202,7 @@ export function buildExplanation(input: ExplainInput): Explanation {
   const annotations = workload.metadata?.annotations ?? {};
   // A workload that has not opted in is not retained by the store; the decision still comes
   // from the same function, on the state the store would hold for it.
-  const state = observeWorkload(kind, workload, sourceKinds) ?? notRetained(kind, workload);
+  const state = observeWorkload(kind, workload, sourceKinds);
 
   const keyLoaded = input.key.state === 'loaded' ? input.key.key : undefined;
   const key = keyLoaded ?? STAND_IN_KEY;
@@ -487,42 +487,4 @@ function assumptions(decision: Explanation['decision'], optedIn: boolean, source
   notes.push('Not visible here: whether an operator runs and watches this namespace and kind (--namespace, --workload-kinds), ' +
     'and whether it may watch the consumed kinds (a refused watch holds the workload: source_unavailable in its log).');
   return notes;
-}
-
-/**
- * The state the operator would hold for a workload that has not opted in (the store keeps
- * none): nothing consumed, nothing recorded that matters. The decision chain settles on the
- * opt-in before it reads anything else.
- */
-function notRetained(kind: WorkloadKind, d: WorkloadLike): WorkloadState {
-  const namespace = d.metadata?.namespace ?? '';
-  const name = d.metadata?.name ?? '';
-  const state: WorkloadState = {
-    key: workloadKey(kind, namespace, name), kind, namespace, name,
-    uid: d.metadata?.uid ?? '',
-    resourceVersion: d.metadata?.resourceVersion ?? '',
-    generation: d.metadata?.generation ?? 0,
-    optIn: { kind: 'out' },
-    consumed: [],
-    rollout: { onDelete: false, partition: 0 },
-    template: fingerprintOf(d.spec?.template),
-    templateBase: templateBase(d.spec?.template),
-    templateDigest: d.spec?.template?.metadata?.annotations?.[HASH_ANNOTATION],
-    templateRestart: undefined,
-    recordedDigest: d.metadata?.annotations?.[HASH_ANNOTATION],
-    record: undefined,
-    recordValue: undefined,
-    templateWritten: undefined,
-    firstSeen: undefined,
-    firstListed: false,
-    firstSeenVersion: undefined,
-    ownRecord: undefined,
-    pendingWrite: undefined,
-    simulated: undefined,
-    refusedRoll: undefined,
-    health: 'healthy',
-    progressingSince: undefined,
-    canary: false,
-  };
-  return Object.freeze(state);
 }

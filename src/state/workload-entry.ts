@@ -165,6 +165,8 @@ export interface Observed {
   gap?: VersionRange | undefined;
   /** What the store remembers of it from while it was not opted in (src/state/workload-store.ts). */
   remembered?: Remembered | undefined;
+  /** A state even when it did not opt in (it then consumes nothing): explain's one read. */
+  keepOptedOut?: boolean | undefined;
 }
 
 /** A workload not opted in, as the store remembers it: when its template was last written. */
@@ -197,7 +199,7 @@ export function build(
   const optIn = parseOptIn(annotations);
   // Workloads that did not opt in are not retained at all: most of a cluster's workloads cost
   // no memory here. Opting in later arrives as an update, which adds the entry.
-  if (optIn.kind === 'out') return { key, state: undefined, relevant: false, waveChanged: previous !== undefined, previous };
+  if (optIn.kind === 'out' && !how.keepOptedOut) return { key, state: undefined, relevant: false, waveChanged: previous !== undefined, previous };
 
   const uid = d.metadata?.uid ?? '';
   const resourceVersion = d.metadata?.resourceVersion ?? '';
@@ -289,6 +291,14 @@ export function build(
   const relevant = prior === undefined || !sameOptIn || consumedChanged || templateChanged
     || prior.recordedDigest !== recordedDigest || prior.record !== record || prior.pendingWrite !== pendingWrite;
   return { key, state, relevant, waveChanged, previous: prior };
+}
+
+/**
+ * What one read of `d` would be as a store entry, as a list finds it (no history: the template
+ * undated, nothing pending), opted in or not: `explain` evaluates this, as an operator starting now does.
+ */
+export function entryOf(kind: WorkloadKind, d: WorkloadLike, sources: ReadonlySet<SourceKind>): WorkloadState {
+  return build(kind, d, undefined, { source: 'list', keepOptedOut: true }, sources, 0).state!;
 }
 
 /** The fingerprint of the template of `d` (for a workload the store does not retain). */

@@ -149,11 +149,6 @@ export class WorkloadStore {
     return previous;
   }
 
-  /** What a single object would be as an entry of this store (explain: one read, no history). */
-  static entryOf(kind: WorkloadKind, d: WorkloadLike, sources: ReadonlySet<SourceKind>): WorkloadState | undefined {
-    return build(kind, d, undefined, { source: 'list' }, sources, 0).state;
-  }
-
   /**
    * A complete list of one kind, page by page; the store changes only at commit. `namespace`:
    * the list covers that namespace only (one watch per namespace); entries of others are kept.

@@ -6,6 +6,7 @@ import { HASH_ANNOTATION } from '../../src/core/annotations.ts';
 import { sourceKey, workloadKey } from '../../src/core/keys.ts';
 import { formatRecord, RECORD_ANNOTATION } from '../../src/core/record.ts';
 import { templateFingerprint } from '../../src/state/template.ts';
+import { entryOf } from '../../src/state/workload-entry.ts';
 import { PENDING_WRITE_TTL_MS, recordView, type WriteOutcome, WorkloadStore } from '../../src/state/workload-store.ts';
 import { VirtualClock } from '../support/virtual-clock.ts';
 
@@ -270,11 +271,11 @@ describe('workload store: what a decision reads', () => {
     expect(recordView(after, clock.now()).templateWritten).to.deep.equal({ lo: 12n, hi: 12n });
   });
 
-  it('an entry of a single read (explain) knows nothing of the template\'s history', () => {
-    const entry = WorkloadStore.entryOf('Deployment', deployment('10', ENABLED), new Set(['ConfigMap']));
+  it('an entry of a single read (explain) knows nothing of the template\'s history; one not opted in consumes nothing', () => {
+    const entry = entryOf('Deployment', deployment('10', ENABLED), new Set(['ConfigMap']));
     expect(entry).to.deep.include({ templateWritten: undefined, firstSeen: undefined, pendingWrite: undefined });
-    expect(entry!.consumed.map((c) => c.name)).to.deep.equal(['cm']);
-    expect(WorkloadStore.entryOf('Deployment', deployment('10', {}), new Set(['ConfigMap']))).to.equal(undefined);
+    expect(entry.consumed.map((c) => c.name)).to.deep.equal(['cm']);
+    expect(entryOf('Deployment', deployment('10', {}), new Set(['ConfigMap']))).to.deep.include({ optIn: { kind: 'out' }, consumed: [] });
   });
 
   it('reads how a StatefulSet or DaemonSet rolls: OnDelete, a partition', () => {
