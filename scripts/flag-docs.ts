@@ -3,7 +3,7 @@
 //   <!-- flags:NAME begin … -->
 //   …the table…
 //   <!-- flags:NAME end -->
-// `npm run docs:flags` writes them (scripts/docs-flags.ts); test/unit/flag-docs.test.ts fails
+// `npm run docs:flags` writes them (scripts/docs-flags.ts); test/system/flag-docs.test.ts fails
 // when README.md's differ from these.
 import { FLAGS } from '../src/config/flags.ts';
 import { flagMarkdown } from '../src/config/help.ts';

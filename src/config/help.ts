@@ -1,5 +1,5 @@
 // A flag table (spec.ts) as the flags part of --help, and as a Markdown table for the README
-// (scripts/docs-flags.ts writes it there; test/unit/flag-docs.test.ts fails when it is stale).
+// (scripts/docs-flags.ts writes it there; test/system/flag-docs.test.ts fails when it is stale).
 import type { Flag, FlagTable } from './spec.ts';
 
 const WIDTH = 110;
@@ -51,7 +51,7 @@ export function flagUsage(table: FlagTable): string {
 }
 
 /** A row of a Markdown table: `|` in a cell (code spans included) is escaped. */
-export function markdownRow(cells: readonly string[]): string {
+function markdownRow(cells: readonly string[]): string {
   return `| ${cells.map((cell) => cell.replaceAll('|', '\\|')).join(' | ')} |`;
 }
 

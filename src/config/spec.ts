@@ -46,6 +46,10 @@ export interface OptionalFlag<T> extends ValueBase {
   readonly parse: OptionalParser<T>;
 }
 
+/**
+ * No flag takes a secret value: error messages quote the value they refuse. Key material comes
+ * from a file or a Secret (--digest-key-file, --digest-key-secret), never from the command line.
+ */
 export type Flag = SwitchFlag | DefaultedFlag<unknown> | OptionalFlag<unknown>;
 export type FlagTable = Readonly<Record<string, Flag>>;
 

@@ -57,7 +57,7 @@ export function oneOf<T extends string>(allowed: readonly T[]): Parser<T> {
 }
 
 /** A comma list of names from `allowed`, at least one, each once, in the order of `allowed`. */
-export function listOf<T>(flag: string, raw: string, allowed: Readonly<Record<string, T>>): T[] {
+function listOf<T>(flag: string, raw: string, allowed: Readonly<Record<string, T>>): T[] {
   const names = raw.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '');
   const unknown = names.filter((n) => !(n in allowed));
   if (names.length === 0 || unknown.length > 0) throw invalid(flag, raw, `expected a comma list of ${Object.keys(allowed).join(', ')}`);
