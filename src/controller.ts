@@ -18,6 +18,7 @@ import { BY_RESOURCE_VERSION, byArrival } from './core/ordering.ts';
 import type { Decision, SourceKind } from './core/types.ts';
 import type { ClusterApi } from './kube/cluster-api.ts';
 import { WorkQueue } from './queue/workqueue.ts';
+import { DigestMemo } from './reconcile/digest-memo.ts';
 import { type EventSink, Reconciler } from './reconcile/reconciler.ts';
 import type { ReferenceIndex } from './state/reference-index.ts';
 import { SourceStore } from './state/source-store.ts';
@@ -102,6 +103,8 @@ export class Controller {
       maxInFlightPerFlow: Math.max(1, opts.workers - 1),
     });
     const availability = (this.#availability = new WatchAvailability(log));
+    // The triage, the waves and the reconciler evaluate the same entries: one memo of their digests.
+    const memo = new DigestMemo();
     const sourceView = { store: (kind: SourceKind) => this.sources.get(kind), available: (kind: SourceKind) => availability.available(SOURCE_TYPES[kind].plural) };
     const caughtUp = (w: WorkloadState) => this.#triage.waitedEnough(w.key);
     const synced = () => this.#synced;
@@ -113,7 +116,7 @@ export class Controller {
       },
       workloads: this.workloads,
       consumersOf: (source) => this.index.consumersOf(source),
-      context: () => ({ sources: sourceView, digestKey: opts.digestKey, now: clock.now(), templateOrder, caughtUp }),
+      context: () => ({ sources: sourceView, digestKey: opts.digestKey, memo, now: clock.now(), templateOrder, caughtUp }),
       sourcesRevision: () => {
         let revision = availability.revision;
         for (const store of this.sources.values()) revision += store.revision;
@@ -128,7 +131,7 @@ export class Controller {
     this.#triage.waves = this.#coordinator;
     this.waves = this.#coordinator.gates;
     this.reconciler = new Reconciler({
-      api: opts.api, workloads: this.workloads, clock, log, digestKey: opts.digestKey,
+      api: opts.api, workloads: this.workloads, clock, log, digestKey: opts.digestKey, memo,
       sources: sourceView, waves: this.waves.enabled ? this.waves : undefined, caughtUp,
       dryRun: opts.dryRun, events: opts.events, templateOrder,
       observer: {

@@ -21,6 +21,7 @@ import { DIGEST_FORMAT, type DigestKey, digestFormat, digestKey, digestKeyId } f
 import type { WorkloadKind } from '../core/keys.ts';
 import { referencesOf } from '../core/references.ts';
 import type { Action, ConsumedSource, DecisionCode, SourceKind } from '../core/types.ts';
+import { DigestMemo } from '../reconcile/digest-memo.ts';
 import { decisionInput, evaluateWorkload, type EvaluationContext } from '../reconcile/evaluate.ts';
 import { type SourceLike, SourceStore } from '../state/source-store.ts';
 import { entryOf } from '../state/workload-entry.ts';
@@ -220,6 +221,7 @@ export function buildExplanation(input: ExplainInput): Explanation {
   const ctx: EvaluationContext = {
     sources: { store: (k) => stores.get(k), available: (k) => !unreadableKinds.has(k) },
     digestKey: key,
+    memo: new DigestMemo(),
     now: 0,
     // As an operator starting now: what one read shows, no event history.
     templateOrder: 'resource-version',

@@ -3,13 +3,14 @@
 // consumed object (src/reconcile/pods.ts) — handed to the pure decision chain. The operator's
 // reconciler and the `explain` command both call this, so the two cannot disagree.
 import { decide, type DecisionInput } from '../core/decide.ts';
-import { type DigestKey, digestFormat, digestKeyId, DIGEST_FORMAT, workloadDigest } from '../core/digest.ts';
+import { type DigestKey, digestFormat, digestKeyId, DIGEST_FORMAT } from '../core/digest.ts';
 import { sourceKey } from '../core/keys.ts';
 import type { TemplateOrder } from '../core/ordering.ts';
-import type { Decision, SourceContent, SourceKind } from '../core/types.ts';
+import type { Decision, SourceKind } from '../core/types.ts';
 import type { SourceStore } from '../state/source-store.ts';
 import { recordView, type WorkloadState } from '../state/workload-store.ts';
 import { UNKNOWN_PART } from '../core/record.ts';
+import type { DigestMemo } from './digest-memo.ts';
 import { consumedParts } from './pods.ts';
 
 /** The config objects the decisions read: one store per kind watched, and whether it is usable now. */
@@ -22,6 +23,8 @@ export interface SourceView {
 export interface EvaluationContext {
   sources: SourceView;
   digestKey: DigestKey;
+  /** The digests already computed (one memo per controller; explain's one read brings its own). */
+  memo: DigestMemo;
   /** Monotonic now, for the expiry of a pending write. */
   now: number;
   templateOrder: TemplateOrder;
@@ -41,31 +44,12 @@ export function evaluateWorkload(w: WorkloadState, ctx: EvaluationContext): Deci
   return ctx.waves ? ctx.waves.gate(w, decision) : decision;
 }
 
-/**
- * The last desired digest of each workload entry, with the contents it was computed from. A
- * change of a ConfigMap read by N workloads evaluates each of them several times in one
- * synchronous pass (the change's fan-out, the waves' plan, the verdicts when a wave moves): each
- * workload is hashed once per content. Entries and contents are immutable values that their
- * stores replace on any change (an unchanged content keeps its object), so identity is the key;
- * the weak map lets a replaced entry's digest go with it.
- */
-const lastDigest = new WeakMap<WorkloadState, { key: DigestKey; contents: ReadonlyArray<SourceContent | undefined>; digest: string }>();
-
-function desiredDigestOf(w: WorkloadState, contents: ReadonlyArray<SourceContent | undefined>, key: DigestKey): string {
-  const last = lastDigest.get(w);
-  if (last && last.key === key && last.contents.every((c, i) => c === contents[i])) return last.digest;
-  const byName = (kind: SourceKind, name: string) => contents[w.consumed.findIndex((c) => c.kind === kind && c.name === name)];
-  const digest = workloadDigest(w.consumed, byName, key);
-  lastDigest.set(w, { key, contents, digest });
-  return digest;
-}
-
 /** What the decision chain reads for one workload (explain also shows the desired digest). */
 export function decisionInput(w: WorkloadState, ctx: EvaluationContext): DecisionInput {
   const { sources, digestKey } = ctx;
   const key = (kind: SourceKind, name: string) => sourceKey(kind, w.namespace, name);
   const content = (kind: SourceKind, name: string) => sources.store(kind)?.content(key(kind, name));
-  const desiredDigest = desiredDigestOf(w, w.consumed.map((c) => content(c.kind, c.name)), digestKey);
+  const desiredDigest = ctx.memo.desiredDigest(w, w.consumed.map((c) => content(c.kind, c.name)), digestKey);
   const missingRequired = w.consumed
     .filter((c) => !c.optional && sources.store(c.kind)?.has(key(c.kind, c.name)) !== true)
     .map((c) => ({ kind: c.kind, name: c.name }));
@@ -76,7 +60,7 @@ export function decisionInput(w: WorkloadState, ctx: EvaluationContext): Decisio
     && digestKeyId(view.recordedDigest) === digestKey.id;
   const record = comparable ? view.record : undefined;
   const ordered = ctx.templateOrder === 'resource-version';
-  const parts = consumedParts({ w, view, record, sources, key: digestKey, ordered, assumeCaughtUp: ctx.caughtUp?.(w) ?? false });
+  const parts = consumedParts({ w, view, record, sources, key: digestKey, memo: ctx.memo, ordered, assumeCaughtUp: ctx.caughtUp?.(w) ?? false });
   // Unordered, a template write by someone else tells nothing (src/reconcile/pods.ts): the record
   // is not refreshed for it. Ordered, it is, so that a restart finds the record current.
   const templateMoved = ordered && record !== undefined && record.template !== view.template;

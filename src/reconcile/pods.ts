@@ -10,12 +10,13 @@
 // 3. adopted: nothing is recorded and nothing known: adoption accepts what exists at the
 //    moment the operator first saw the workload (the contract: adoption never rolls).
 // Anything else is unknown, and an unknown falls on the side of a roll.
-import { type DigestKey, sourcePart } from '../core/digest.ts';
+import type { DigestKey } from '../core/digest.ts';
 import { sourceKey } from '../core/keys.ts';
 import { partName, type WorkloadRecord } from '../core/record.ts';
-import type { ConsumedSource, SourceContent, SourceKind } from '../core/types.ts';
+import type { SourceKind } from '../core/types.ts';
 import { type SourceStore, VIEW_BEHIND } from '../state/source-store.ts';
 import { parseResourceVersion } from '../core/ordering.ts';
+import type { DigestMemo } from './digest-memo.ts';
 import type { RecordView, VersionRange, WorkloadState } from '../state/workload-store.ts';
 
 export interface ConsumedPart {
@@ -45,6 +46,7 @@ export interface PodsInput {
   record: WorkloadRecord | undefined;
   sources: SourceStores;
   key: DigestKey;
+  memo: DigestMemo;
   /**
    * 'off': resourceVersions of workloads and config objects are not comparable: the stores date
    * by arrival (src/core/ordering.ts), which holds only within this process.
@@ -54,7 +56,7 @@ export interface PodsInput {
   assumeCaughtUp?: boolean;
 }
 
-export function consumedParts({ w, view, record, sources, key, ordered, assumeCaughtUp = false }: PodsInput): ConsumedPart[] {
+export function consumedParts({ w, view, record, sources, key, memo, ordered, assumeCaughtUp = false }: PodsInput): ConsumedPart[] {
   const reference = !view.simulated ? referenceOf(w, view, record) : undefined;
   const adoptedAt = record?.at !== undefined && w.firstSeenVersion !== undefined && record.at >= w.firstSeenVersion ? w.firstSeen : undefined;
   const observedAt = parseResourceVersion(w.resourceVersion);
@@ -63,7 +65,7 @@ export function consumedParts({ w, view, record, sources, key, ordered, assumeCa
     const skey = sourceKey(c.kind, w.namespace, c.name);
     const entry = store?.get(skey);
     const id = partName(c.kind, c.name);
-    const current = partOf(c, entry?.content, key);
+    const current = memo.part(c, entry?.content, key);
     const ignored = entry?.ignored ?? false;
     let behind = false;
     /**
@@ -76,7 +78,7 @@ export function consumedParts({ w, view, record, sources, key, ordered, assumeCa
         behind = true;
         return undefined;
       }
-      return single(contents?.map((content) => partOf(c, content, key)));
+      return single(contents?.map((content) => memo.part(c, content, key)));
     };
     const known = (running: string | undefined): ConsumedPart =>
       ({ kind: c.kind, name: c.name, id, current, running, ignored, behind: running === undefined && behind });
@@ -151,33 +153,4 @@ function isDigest(value: string): boolean {
 function single(parts: readonly string[] | undefined): string | undefined {
   if (parts === undefined || parts.length === 0) return undefined;
   return parts.every((p) => p === parts[0]) ? parts[0] : undefined;
-}
-
-/**
- * One part per (content, consumer shape): a shared ConfigMap's change evaluates each of its
- * consumers several times in one pass (fan-out, waves), and contents are immutable values the
- * stores replace on change, so the content object is the key.
- */
-const parts = new WeakMap<DigestKey, WeakMap<SourceContent, Map<string, string>>>();
-const absentParts = new WeakMap<DigestKey, Map<string, string>>();
-
-function partOf(c: ConsumedSource, content: SourceContent | undefined, key: DigestKey): string {
-  const shape = `${c.kind}/${c.name}/${c.keys === null ? '*' : c.keys.join('\u0000')}`;
-  let byShape: Map<string, string> | undefined;
-  if (content === undefined) {
-    byShape = absentParts.get(key);
-    if (!byShape) absentParts.set(key, (byShape = new Map()));
-  } else {
-    let byContent = parts.get(key);
-    if (!byContent) parts.set(key, (byContent = new WeakMap()));
-    byShape = byContent.get(content);
-    if (!byShape) byContent.set(content, (byShape = new Map()));
-  }
-  let part = byShape.get(shape);
-  if (part === undefined) {
-    part = sourcePart(c, content, key);
-    if (byShape.size > 10_000) byShape.clear();
-    byShape.set(shape, part);
-  }
-  return part;
 }

@@ -14,6 +14,7 @@ import { type ClusterApi, DAEMONSETS, DEPLOYMENTS, type ResourceType, STATEFULSE
 import type { InvolvedObject } from '../observability/events.ts';
 import { recordView, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
 import type { Clock } from '../time/clock.ts';
+import type { DigestMemo } from './digest-memo.ts';
 import { evaluateWorkload, type SourceView, type WaveGate } from './evaluate.ts';
 import { hashPatch } from './patch.ts';
 
@@ -43,6 +44,8 @@ export interface ReconcilerDeps {
   api: ClusterApi;
   sources: SourceView;
   digestKey: DigestKey;
+  /** The controller's digests already computed (shared with its waves). */
+  memo: DigestMemo;
   workloads: WorkloadStore;
   clock: Clock;
   log: Logger;
@@ -82,8 +85,8 @@ export class Reconciler {
 
   /** Pure with respect to the API: what reconcile would do for this workload now. */
   evaluate(w: WorkloadState): Decision {
-    const { sources, digestKey, clock, templateOrder, waves, caughtUp } = this.#deps;
-    return evaluateWorkload(w, { sources, digestKey, now: clock.now(), templateOrder, waves, caughtUp });
+    const { sources, digestKey, memo, clock, templateOrder, waves, caughtUp } = this.#deps;
+    return evaluateWorkload(w, { sources, digestKey, memo, now: clock.now(), templateOrder, waves, caughtUp });
   }
 
   /**
