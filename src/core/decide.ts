@@ -84,6 +84,7 @@ const malformedAnnotation: Check = ({ optIn }) =>
         code: 'malformed_annotation',
         reason: `annotation ${optIn.annotation}=${quoteValue(optIn.value)} is malformed: ${optIn.reason}; ignoring the workload`,
         warning: 'MalformedAnnotation',
+        cause: `annotation ${optIn.annotation}=${quoteValue(optIn.value)} is malformed`,
       }
     : undefined;
 
@@ -96,6 +97,7 @@ const sourceUnavailable: Check = ({ unavailable }) =>
         code: 'source_unavailable',
         reason: `consumes ${list(unavailable)}s, which the operator cannot watch now (see its log): nothing decided until it can`,
         warning: 'SourceUnavailable',
+        cause: `cannot watch ${list(unavailable)}s`,
       }
     : undefined;
 
@@ -111,11 +113,11 @@ const requiredSourceMissing: Check = ({ recordedDigest, desiredDigest, missingRe
   const missing = `required ${names(missingRequired)} missing`;
   if (recordedDigest === undefined || !isComparable(recordedDigest, keyId)) {
     return {
-      action: 'adopt', code, warning, digest: desiredDigest, parts: recordOf(parts, false),
+      action: 'adopt', code, warning, cause: missing, digest: desiredDigest, parts: recordOf(parts, false),
       reason: `${missing}: recorded digest without rolling; the workload rolls once ${missingRequired.length > 1 ? 'they appear' : 'it appears'}`,
     };
   }
-  return { action: 'none', code, warning, reason: `${missing}: not rolling, the new pods could not start` };
+  return { action: 'none', code, warning, cause: missing, reason: `${missing}: not rolling, the new pods could not start` };
 };
 
 function differing(parts: readonly PartInput[] | undefined, unknown: boolean): PartInput[] {

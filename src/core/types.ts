@@ -65,6 +65,11 @@ export interface Decision {
   digest?: string;
   /** Set when the situation deserves a Warning (malformed annotation, missing required ConfigMap). */
   warning?: 'MalformedAnnotation' | 'ConfigMapMissing' | 'SecretMissing' | 'SourceUnavailable' | 'WaveHeld';
+  /**
+   * With a warning: the situation alone ("required Secret db missing"), without what was done
+   * about it (which changes once the digest is recorded): a warning is said once per cause.
+   */
+  cause?: string;
   /** What to record as the pods' parts (src/core/record.ts): with adopt and roll. */
   parts?: ReadonlyMap<string, string>;
   /** The config objects ("Kind name") a roll is for: those whose difference it carries. */

@@ -258,7 +258,7 @@ export function buildExplanation(input: ExplainInput): Explanation {
       reason: `unknown: explain cannot read ${what}, and the decision depends on ${unreadable.length > 1 ? 'them' : 'it'}`,
     };
   } else if (keyLoaded === undefined && optedIn) {
-    decision = withoutKey(decision, recorded, keySecret, input.key, keyMissingPermission);
+    decision = withoutKey(decision, operatorDecision.cause, recorded, keySecret, input.key, keyMissingPermission);
   }
 
   const sources = state.consumed.map((c) => explainSource(c, input.sources.get(sourceId(c.kind, c.name))!, workload, state, sourceKinds, namespace, filtered));
@@ -301,7 +301,7 @@ export function buildExplanation(input: ExplainInput): Explanation {
  * comparable recorded, first seen, another format. Anything later compares digests or key ids.
  */
 function withoutKey(
-  decision: Explanation['decision'], recorded: string | null, keySecret: string, key: KeyRead, missingPermission: string | null,
+  decision: Explanation['decision'], cause: string | undefined, recorded: string | null, keySecret: string, key: KeyRead, missingPermission: string | null,
 ): Explanation['decision'] {
   // The full error is in the digests section; the reason says what to do about it.
   const why = `explain cannot read the digest key Secret ${keySecret}` +
@@ -321,7 +321,7 @@ function withoutKey(
       // Never a roll; whether the digest is re-recorded depends on the key it was made with.
       return {
         ...decision, known: false, action: null, digest: null,
-        reason: `${decision.reason.split(':')[0]}: no roll, the new pods could not start; whether the operator also re-records the digest (made with key ${digestKeyId(recorded) ?? '?'}) depends on its digest key, and ${why}`,
+        reason: `${cause ?? decision.reason}: no roll, the new pods could not start; whether the operator also re-records the digest (made with key ${digestKeyId(recorded) ?? '?'}) depends on its digest key, and ${why}`,
       };
     default:
       return {

@@ -208,9 +208,7 @@ export class Reconciler {
   }
 
   async #warnOnce(w: WorkloadState, decision: Decision): Promise<void> {
-    // The cause is the reason's first clause ("required Secret db missing"); what follows says
-    // what was done about it, which changes once the digest is recorded.
-    const id = `${w.uid}|${decision.warning}|${decision.reason.split(': ')[0]}`;
+    const id = `${w.uid}|${decision.warning}|${decision.cause ?? decision.reason}`;
     if (this.#warned.has(id)) return;
     this.#warned.set(id, true);
     // A held wave says it once for the config object (the controller); per workload it is detail.

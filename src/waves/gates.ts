@@ -265,7 +265,7 @@ function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
 
 function held(w: WorkloadState, plan: SourcePlan, verdict: Extract<WaveVerdict, { gate: 'held' }>): Decision {
   return {
-    action: 'none', code: 'wave_held', warning: 'WaveHeld',
+    action: 'none', code: 'wave_held', warning: 'WaveHeld', cause: `${plan.display} change held at content ${plan.token}`,
     reason: `${plan.display} change held at content ${plan.token}: ${heldBecause(verdict.failing)}; `
       + `not rolling ${w.kind} ${w.name} (in ${describeWave(verdict.wave)}) until the next change of ${plan.display}, `
       + `or: ${releaseCommand(plan)}`,
