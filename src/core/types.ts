@@ -77,3 +77,15 @@ export interface Decision {
   /** A roll gated by the waves of a shared config object (src/waves/plan.ts): which wave it is in. */
   wave?: { source: string; position: string; token: string };
 }
+
+/** The object an Event is about (the Event's involvedObject field). */
+export interface InvolvedObject {
+  /** A workload kind (src/core/keys.ts, WorkloadKind), or a config object's. */
+  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet' | SourceKind;
+  /** apps/v1 for a workload, v1 for a ConfigMap or Secret. */
+  apiVersion: 'apps/v1' | 'v1';
+  namespace: string;
+  name: string;
+  uid: string;
+  resourceVersion?: string;
+}

@@ -16,6 +16,9 @@
 //
 // Never a value: of a ConfigMap or Secret the explanation keeps key names, which keys count,
 // whether it exists, and digests; of the key, its public id.
+//
+// Longer than 300 lines: one answer in sections (workload, objects, digests, decision, notes);
+// the sections share the one read. To be split by section (noted in issue 20).
 import { CONFIGMAPS_ANNOTATION, ENABLED_ANNOTATION, HASH_ANNOTATION, IGNORE_ANNOTATION, parseIgnore, SECRETS_ANNOTATION } from '../core/annotations.ts';
 import { DIGEST_FORMAT, type DigestKey, digestFormat, digestKey, digestKeyId } from '../core/digest.ts';
 import type { WorkloadKind } from '../core/keys.ts';

@@ -14,6 +14,9 @@
 //   earlier, and waits leaseDuration > renewDeadline from then), whether or not the renew
 //   request in flight has returned; that request is aborted at the same moment. Stepping down
 //   aborts the leadership signal synchronously, so writes guarded by it stop at once.
+//
+// Longer than 300 lines: the Lease protocol (acquire, renew, step down, release) is one state
+// machine whose safety argument above spans all of it.
 import type { KubeConfig, V1Lease, V1ObjectMeta } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import { describeError, httpStatus, isRetryable } from '../kube/api-error.ts';

@@ -18,19 +18,10 @@ import { hostname } from 'node:os';
 import type { Logger } from 'winston';
 import { describeError, httpStatus } from '../kube/api-error.ts';
 import { requestTimeout } from '../kube/request-timeout.ts';
-import type { WorkloadKind } from '../core/keys.ts';
-import type { SourceKind } from '../core/types.ts';
+import type { InvolvedObject } from '../core/types.ts';
 
-/** The object an Event is about (the Event's involvedObject field). */
-export interface InvolvedObject {
-  kind: WorkloadKind | SourceKind;
-  /** apps/v1 for a workload, v1 for a ConfigMap or Secret. */
-  apiVersion: 'apps/v1' | 'v1';
-  namespace: string;
-  name: string;
-  uid: string;
-  resourceVersion?: string;
-}
+export type { InvolvedObject } from '../core/types.ts';
+
 
 export interface EventRecorderOptions {
   log: Logger;

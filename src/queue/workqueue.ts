@@ -15,6 +15,9 @@
 //   delayed    - waiting on its own timer (debounce, backoff, addAfter)
 //   due        - in its lane, waiting for a worker and a token of the lane
 //   processing - handed to a worker, until done() (it may be due again meanwhile: "redo")
+//
+// Longer than 300 lines: lanes, flows, token buckets, debounce and backoff act on the same
+// per-key state; split apart, each would reach into the others.
 import { ExponentialBackoff } from '../time/backoff.ts';
 import { type Clock, systemClock, type Timer } from '../time/clock.ts';
 import { FairQueue } from './fair-queue.ts';

@@ -5,6 +5,9 @@
 // The store owns its entries: they are immutable values that only the store replaces, one
 // named transition per kind of observation (a watch event, a deletion, a complete list). Each
 // transition reports the content changes it saw, for the controller to fan out.
+//
+// Longer than 300 lines: the store and its transitions are one value-owner; what a relist
+// does to each object's history needs every transition beside it.
 import { type DigestKey, sourceContent } from '../core/digest.ts';
 import { type SourceKey, sourceKeyOf } from '../core/keys.ts';
 import { parseIgnore, RELEASE_ANNOTATION } from '../core/annotations.ts';
