@@ -152,11 +152,6 @@ export class Controller {
     });
   }
 
-  /** The store of ConfigMaps (undefined when they are not watched). */
-  get configMaps(): SourceStore | undefined {
-    return this.sources.get('ConfigMap');
-  }
-
   get synced(): boolean {
     return this.#synced;
   }

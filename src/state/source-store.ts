@@ -55,7 +55,7 @@ export interface SourceChange {
 }
 
 export interface SourceReplacement {
-  add(cm: SourceLike): void;
+  add(obj: SourceLike): void;
   /** Swaps the store for the list's contents; returns what changed against the old contents. */
   commit(resourceVersion: string): SourceChange[];
 }
@@ -160,12 +160,12 @@ export class SourceStore {
   }
 
   /** A watch event (ADDED or MODIFIED), from the watch of `scope` (a namespace, '' for all). */
-  observe(cm: SourceLike, scope = ''): SourceChange | undefined {
-    const key = sourceKeyOf(this.kind, cm);
-    const version = this.#dater.event(cm.metadata?.resourceVersion);
+  observe(obj: SourceLike, scope = ''): SourceChange | undefined {
+    const key = sourceKeyOf(this.kind, obj);
+    const version = this.#dater.event(obj.metadata?.resourceVersion);
     this.#saw(scope, version);
     const previous = this.#entries.get(key);
-    const next = this.#entryFor(cm, previous, (content, same) => (same && previous ? previous.history
+    const next = this.#entryFor(obj, previous, (content, same) => (same && previous ? previous.history
       : version === undefined ? Object.freeze([]) : changedAt(previous?.history ?? this.#deleted.get(key) ?? this.#absence(scope), version, content)));
     if (next === undefined) return undefined;
     this.#entries.set(key, next.entry);
@@ -176,9 +176,9 @@ export class SourceStore {
   }
 
   /** A watch DELETED event: its resourceVersion is the deletion's. */
-  observeDeleted(cm: SourceLike, scope = ''): SourceChange | undefined {
-    const key = sourceKeyOf(this.kind, cm);
-    const version = this.#dater.event(cm.metadata?.resourceVersion);
+  observeDeleted(obj: SourceLike, scope = ''): SourceChange | undefined {
+    const key = sourceKeyOf(this.kind, obj);
+    const version = this.#dater.event(obj.metadata?.resourceVersion);
     this.#saw(scope, version);
     const previous = this.#entries.get(key);
     if (!previous) return undefined;
@@ -199,7 +199,7 @@ export class SourceStore {
     const scope = namespace ?? '';
     const listed = new Map<SourceKey, SourceLike>();
     return {
-      add: (cm) => void listed.set(sourceKeyOf(this.kind, cm), cm),
+      add: (obj) => void listed.set(sourceKeyOf(this.kind, obj), obj),
       commit: (resourceVersion) => {
         const listedAt = this.#dater.list(resourceVersion);
         const seenUntil = this.#seen.get(scope);
@@ -212,11 +212,11 @@ export class SourceStore {
             changes.push(change(key, entry, entry.content, undefined));
           }
         }
-        for (const [key, cm] of listed) {
+        for (const [key, obj] of listed) {
           const previous = this.#entries.get(key);
           const prior = previous?.history ?? this.#deleted.get(key) ?? this.#absence(scope);
-          const writtenAt = this.#dater.item(cm.metadata?.resourceVersion, listedAt);
-          const built = this.#entryFor(cm, previous, (content, same) => (writtenAt === undefined ? Object.freeze([])
+          const writtenAt = this.#dater.item(obj.metadata?.resourceVersion, listedAt);
+          const built = this.#entryFor(obj, previous, (content, same) => (writtenAt === undefined ? Object.freeze([])
             : listedAtVersion(prior, writtenAt, content, seenUntil, same && previous !== undefined)));
           const entry = built?.entry ?? previous;
           if (!entry) continue;
@@ -257,26 +257,26 @@ export class SourceStore {
    * `historyFor(content, same)`: the history the new entry carries.
    */
   #entryFor(
-    cm: SourceLike, previous: SourceEntry | undefined, historyFor: (content: SourceContent, same: boolean) => History,
+    obj: SourceLike, previous: SourceEntry | undefined, historyFor: (content: SourceContent, same: boolean) => History,
   ): { entry: SourceEntry; changed: boolean; released: boolean } | undefined {
-    const resourceVersion = cm.metadata?.resourceVersion ?? '';
+    const resourceVersion = obj.metadata?.resourceVersion ?? '';
     if (previous && previous.resourceVersion === resourceVersion) return undefined;
-    const ignore = parseIgnore(cm.metadata?.annotations);
-    const fresh = sourceContent(this.kind, cm, this.#key);
+    const ignore = parseIgnore(obj.metadata?.annotations);
+    const fresh = sourceContent(this.kind, obj, this.#key);
     const same = previous !== undefined && sameContent(previous.content, fresh);
     // Equal content keeps the previous Map (shared, not doubled).
     const content = same ? previous.content : fresh;
     const entry: SourceEntry = Object.freeze({
       kind: this.kind,
-      namespace: cm.metadata?.namespace ?? '',
-      name: cm.metadata?.name ?? '',
-      uid: cm.metadata?.uid ?? '',
+      namespace: obj.metadata?.namespace ?? '',
+      name: obj.metadata?.name ?? '',
+      uid: obj.metadata?.uid ?? '',
       resourceVersion,
       content,
       history: historyFor(content, same),
       ignored: ignore.ignored,
       malformedIgnore: ignore.malformed?.value,
-      release: cm.metadata?.annotations?.[RELEASE_ANNOTATION]?.trim() || undefined,
+      release: obj.metadata?.annotations?.[RELEASE_ANNOTATION]?.trim() || undefined,
     });
     if (ignore.malformed && previous?.malformedIgnore !== ignore.malformed.value) {
       this.#onMalformedIgnore?.(entry, ignore.malformed.value, ignore.malformed.reason);

@@ -44,7 +44,7 @@ async function harness(settings: Partial<ControllerSettings> = {}, canary?: stri
     cluster.update('configmaps', NS, 'shared', (cm) => void ((cm as Record<string, unknown>)['data'] = { a: value }));
     await settle();
   };
-  const token = () => contentToken(controller.configMaps!.get(`ConfigMap/${NS}/shared` as never)!.content.keyDigests);
+  const token = () => contentToken(controller.sources.get('ConfigMap')!.get(`ConfigMap/${NS}/shared` as never)!.content.keyDigests);
   /** Another controller on the same cluster and clock (a restart), not started. */
   const newController = (s: Partial<ControllerSettings>) => base.controller(s);
   return { clock, cluster, controller, events: base.events, held: base.waveHeld, settle, status, rolled, change, token, newController };
