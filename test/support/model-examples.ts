@@ -235,4 +235,14 @@ export const EXAMPLES: Example[] = [
     settings: { debounceMs: 1000, workers: 1, adoptionQps: 0, templateOrder: 'resource-version', resyncPeriodMs: 0, dryRun: false, replicas: 1, waves: { threshold: 1, canarySize: 1, waves: 1 } },
     ops: [{ op: 'create', wl: 'db', type: 'deploy', refs: [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }], optIn: 'true', settle: true }, { op: 'create', wl: 'web', type: 'deploy', refs: [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }], optIn: 'true', settle: true }, { op: 'refuse', wl: 'db' }, { op: 'put', kind: 'cm', name: 'one', key: 'a', value: 0 }, { op: 'template', wl: 'db', refs: [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }, { kind: 'cm', name: 'two', shape: 'volume', optional: false }], image: 1 }, { op: 'put', kind: 'cm', name: 'two', key: 'a', value: 0 }, { op: 'create', wl: 'api', type: 'deploy', refs: [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }], optIn: 'false', settle: true }],
   },
+  {
+    name: 'model run d513a84-s20261208 #127986: adopted on a ConfigMap view behind the opt-in, a key it does not read written in a relist gap: the roll on the unknown is excused (the adoption point was hidden)',
+    settings: { debounceMs: 0, workers: 1, adoptionQps: 0, templateOrder: 'resource-version', resyncPeriodMs: 0, dryRun: false, replicas: 1, waves: null },
+    ops: [{ op: 'create', wl: 'db', type: 'deploy', refs: [{ kind: 'cm', name: 'one', shape: 'volumeItems', optional: false }], optIn: 'false', settle: true }, { op: 'put', kind: 'cm', name: 'one', key: 'a', value: 0 }, { op: 'optIn', wl: 'db', optIn: 'true', settle: true }, { op: 'put', kind: 'cm', name: 'one', key: 'b', value: 0 }, { op: 'relist', plural: 'configmaps' }, { op: 'template', wl: 'api', refs: null, image: 1 }],
+  },
+  {
+    name: 'model run d513a84-s20261208 #173549: --template-order off: a template edit and a deletion just before a restart: taken to carry the record, nothing rolls (documented)',
+    settings: { debounceMs: 0, workers: 1, adoptionQps: 0, templateOrder: 'off', resyncPeriodMs: 0, dryRun: false, replicas: 1, waves: null },
+    ops: [{ op: 'create', wl: 'api', type: 'deploy', refs: [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }], optIn: 'falseNamed', settle: true }, { op: 'put', kind: 'cm', name: 'three', key: 'a', value: 0 }, { op: 'template', wl: 'api', refs: null, image: 2 }, { op: 'delete', kind: 'cm', name: 'three' }, { op: 'restart' }],
+  },
 ];

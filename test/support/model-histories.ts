@@ -55,7 +55,7 @@ function check(world: World): void {
     return;
   }
   const failing = new Set([...world.refused, ...(settings.waves ? world.failingRollouts : [])]);
-  const { held } = oracle.checkQuiescent({ failing, waves: settings.waves !== null, actor: world.leaderId });
+  const { held } = oracle.checkQuiescent({ failing, waves: settings.waves !== null, actor: world.leaderId, unordered: settings.templateOrder === 'off' });
   // A held wave is correct only when said: the consumers left behind get a WaveHeld warning.
   const silent = held.filter((h) => !h.failing);
   if (silent.length > 0 && !world.warnings.includes('WaveHeld')) {

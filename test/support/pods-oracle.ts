@@ -77,6 +77,11 @@ export interface QuiescenceOptions {
   waves?: boolean;
   /** The controller leading at quiescence: what it could not see excuses the one documented residual. */
   actor?: string;
+  /**
+   * `--template-order off`: a template write the acting controller did not see (before its
+   * first list) and no operator write recorded is taken to carry the record (README).
+   */
+  unordered?: boolean;
 }
 
 /** A miss excused as held: by a failing workload itself, or by a consumer its wave holds back. */
@@ -153,7 +158,7 @@ export class PodsOracle {
       const now = view(w.optIn.reads, this.#current, counted);
       const problem = w.lastOperatorWrite === undefined
         ? `${w.label} (${w.uid}): opted in, never adopted`
-        : running !== now && !this.#livedUnseen(w, opts.actor) && !this.#recordedUnseen(w, opts.actor) ? `${w.label} (${w.uid}): missed roll — pods run ${running || 'nothing'}, configuration is ${now || 'nothing'}` : undefined;
+        : running !== now && !this.#livedUnseen(w, opts.actor) && !this.#recordedUnseen(w, opts.actor) && !this.#unorderedUnseen(w, opts) ? `${w.label} (${w.uid}): missed roll — pods run ${running || 'nothing'}, configuration is ${now || 'nothing'}` : undefined;
       if (problem === undefined) continue;
       const isFailing = failing.includes(w);
       if (isFailing || w.optIn.reads.some((r) => shared.has(r.id))) held.push({ name: w.name, failing: isFailing, problem });
@@ -257,9 +262,9 @@ export class PodsOracle {
    * acted on a view its watch had not caught up with yet.
    */
   #extra(w: WorkloadModel, actor: string, rollRv: number, running: string, counted: (id: string) => boolean): void {
-    // What it could not place: the pods' template write, or (never adopted yet) the opt-in its
-    // adoption counts from.
-    const points = [w.templateRv, ...(w.lastOperatorWrite === undefined ? [w.optInRv] : [])];
+    // What it could not place: the pods' template write, the adoption point their configuration
+    // counts from, or (never adopted yet) the opt-in its adoption would count from.
+    const points = [w.templateRv, w.podsRv, ...(w.lastOperatorWrite === undefined ? [w.optInRv] : [])];
     const windows = this.#pluralsOf(w).flatMap((plural) =>
       (this.#windows.get(`${actor}|${plural}`) ?? []).filter((win) => points.some((p) => win.since < p && p <= win.at)));
     const hidden = windows.length > 0;
@@ -325,6 +330,20 @@ export class PodsOracle {
     // events, and must have corrected it.
     const written = w.lastOperatorWrite;
     return (this.#windows.get(`${actor}|${w.plural}`) ?? []).some((win) => (win.first || win.since === 0) && win.at >= written);
+  }
+
+  /**
+   * `--template-order off`'s documented behaviour: a template write by someone else that the
+   * acting controller did not see (it came before that controller's first list) and that no
+   * operator write followed is taken to carry what the record says — the configuration of the
+   * last operator write: while that is still the configuration, nothing rolls.
+   */
+  #unorderedUnseen(w: WorkloadModel, opts: QuiescenceOptions): boolean {
+    const recorded = w.lastOperatorWrite;
+    if (!opts.unordered || opts.actor === undefined || recorded === undefined || w.templateRv <= recorded) return false;
+    const counted = this.#notIgnored(this.#current);
+    if (view(w.optIn.reads, this.#snapshotAt(recorded), counted) !== view(w.optIn.reads, this.#current, counted)) return false;
+    return (this.#windows.get(`${opts.actor}|${w.plural}`) ?? []).some((win) => win.first && win.since < w.templateRv && w.templateRv <= win.at);
   }
 
   #pluralsOf(w: WorkloadModel): string[] {

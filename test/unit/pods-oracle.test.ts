@@ -219,4 +219,44 @@ describe('pods oracle', () => {
     expect(story(false, 'c1')).to.have.length(1);
     expect(story(false, 'c2')).to.have.length(1);
   });
+
+  it('counts the adoption point as where the pods\' configuration starts: hidden by a relist, a roll there is excused only if an object it reads was written since', () => {
+    const OUT = { 'config-reload.dev/enabled': 'false' };
+    const story = (written: boolean) => {
+      const o = new PodsOracle();
+      for (const plural of ['configmaps', 'secrets', 'deployments']) o.listed('c1', plural, 0, 100);
+      // web created opted out (its pods wait for one), one created, web opted in at 103 and adopted: its pods count as reading a=1.
+      o.observe(write(101, 'deployments', 'ADDED', 'user', workload(101, 'x', OUT)));
+      watched(o, write(102, 'configmaps', 'ADDED', 'user', configMap(102, { a: '1' })));
+      o.observe(write(103, 'deployments', 'MODIFIED', 'user', workload(103, 'x')));
+      o.observe(write(104, 'deployments', 'MODIFIED', 'operator', workload(104, 'x'), false, 'c1'));
+      // c1's ConfigMap watch broke after 102 and relisted at 106: a label edit of one at 105 (or nothing) hid what it held at 103.
+      if (written) o.observe(write(105, 'configmaps', 'MODIFIED', 'user', configMap(105, { a: '1' }, { edited: 'yes' })));
+      o.listed('c1', 'configmaps', 102, 106);
+      o.observe(write(107, 'deployments', 'MODIFIED', 'operator', workload(107, 'rolled'), true, 'c1'));
+      return o.violations;
+    };
+    expect(story(true)).to.deep.equal([]);
+    expect(story(false)).to.have.length(1);
+  });
+
+  it('--template-order off: excuses a miss only where a template write by someone else came before the acting controller\'s first list, with no operator write since', () => {
+    const story = (coldStart: boolean, unordered: boolean, changedAfter: boolean) => {
+      const o = adopted();
+      // one goes to a=2, a template edit at 105 (its pods read a=2), one back to a=1 at 106: a roll was due.
+      watched(o, write(104, 'configmaps', 'MODIFIED', 'user', configMap(104, { a: '2' })));
+      o.observe(write(105, 'deployments', 'MODIFIED', 'user', workload(105, 'edited'), true));
+      watched(o, write(106, 'configmaps', 'MODIFIED', 'user', configMap(106, { a: changedAfter ? '3' : '1' })));
+      if (coldStart) for (const plural of ['configmaps', 'secrets', 'deployments']) o.listed('c2', plural, 0, 107);
+      o.checkQuiescent({ actor: coldStart ? 'c2' : 'c1', unordered });
+      return o.violations;
+    };
+    // Unordered, c2 started after the edit: it takes the pods to run what c1 recorded (a=1), which is the configuration.
+    expect(story(true, true, false)).to.deep.equal([]);
+    // The configuration is not what was recorded (a=3): c2 rolls, so a miss is one.
+    expect(story(true, true, true)).to.have.length(1);
+    // c1 saw the edit; or resourceVersions are ordered: a miss either way.
+    expect(story(false, true, false)).to.have.length(1);
+    expect(story(true, false, false)).to.have.length(1);
+  });
 });
