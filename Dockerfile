@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # config-reload-operator image: the operator and its production dependencies, bundled into one
-# JavaScript file (scripts/build.sh), on the pinned Node.
-#   docker build -t ghcr.io/config-reload/config-reload-operator:0.1.0 .
+# JavaScript file (scripts/build.sh), on the pinned Node. No image is published yet: build and
+# push your own, tagged with package.json's version (the chart's appVersion), e.g.
+#   docker build --build-arg REVISION=$(git rev-parse HEAD) -t REGISTRY/config-reload-operator:0.1.0 .
+#   docker push REGISTRY/config-reload-operator:0.1.0
 
 # --- build: bundle src/ (TypeScript) and its dependencies to dist/, and the SBOM of what ships --
 # Node is pinned to the exact version of the project's `node` devDependency (package-lock.json),
@@ -15,6 +17,9 @@ RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.sh ./scripts/
 COPY src ./src
+# The git revision built (--version, the start-up log line, config_reload_build_info): the
+# context holds no .git, so scripts/build.sh takes it from this argument; unset, `unknown`.
+ARG REVISION=""
 RUN npx tsc -p tsconfig.build.json --noEmit && npm run build
 # A CycloneDX SBOM of the production dependencies, from the lockfile (scripts/sbom.sh).
 COPY scripts/sbom.sh ./scripts/

@@ -11,12 +11,24 @@
 # Identifiers are not mangled, so stack traces still name the functions (at main.js:LINE:COL;
 # no source map, whose retention costs as much memory as it would save).
 # Types are checked by `npm run typecheck` (and `npm test`), not here.
+# The git revision built (src/core/version.ts: --version, the start-up log line,
+# config_reload_build_info): $REVISION when set (the image's build, whose context holds no
+# .git: `docker build --build-arg REVISION=$(git rev-parse HEAD)`), else the checkout's HEAD,
+# with `-dirty` when the work tree differs from it; else none (`unknown`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-dist}"
+revision="${REVISION:-}"
+if [ -z "$revision" ] && revision=$(git rev-parse HEAD 2>/dev/null); then
+  git diff --quiet HEAD -- 2>/dev/null || revision="$revision-dirty"
+fi
+case $revision in
+  *[!0-9a-zA-Z._-]*) echo "build.sh: REVISION ${revision@Q}: expected a commit (letters, digits, . _ -)" >&2; exit 2 ;;
+esac
 rm -rf "$out"
 # CommonJS dependencies call require(): an ES module has none, so the bundle makes one.
 node_modules/.bin/esbuild src/main.ts --bundle --platform=node --target=node24 --format=esm \
   --minify-whitespace --minify-syntax --legal-comments=external --log-level=warning \
   --banner:js="import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" \
+  --define:CONFIG_RELOAD_REVISION="\"$revision\"" \
   --outfile="$out/main.js"

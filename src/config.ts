@@ -71,6 +71,7 @@ export interface Config {
 
 export const USAGE = `Usage: config-reload-operator [flags]
        config-reload-operator explain KIND/NAME [flags]   why did (or didn't) it roll? (explain --help)
+       config-reload-operator --version                   its version (and the git revision built)
 
 ${flagUsage(FLAGS)}
 

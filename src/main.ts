@@ -1,8 +1,10 @@
 // Entry point: parse the start-up configuration (exit 2 on anything wrong with it), then run
 // the operator until SIGTERM/SIGINT. Everything after start-up is retried, never fatal.
 // A first argument `explain` runs the explain command instead (src/explain/), with flags of
-// its own: the operator's parser is strict and takes no positional argument.
+// its own: the operator's parser is strict and takes no positional argument. `--version`
+// prints the version (and the git revision built, when known) and exits 0, whatever else is given.
 import { ConfigError, parseConfig, USAGE } from './config.ts';
+import { REVISION, VERSION } from './core/version.ts';
 import { explainMain } from './explain/main.ts';
 import { loadKubeConfig } from './kube/kubeconfig.ts';
 import { createLogger } from './log.ts';
@@ -62,6 +64,8 @@ async function main(): Promise<void> {
 
 if (process.argv[2] === 'explain') {
   process.exitCode = await explainMain(process.argv.slice(3), process.env);
+} else if (process.argv.slice(2).includes('--version')) {
+  process.stdout.write(`config-reload-operator ${VERSION}${REVISION === 'unknown' ? '' : ` (revision ${REVISION})`}\n`);
 } else {
   await main();
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'winston';
 import type { Config } from './config.ts';
 import { Controller } from './controller.ts';
 import { systemClock } from './time/clock.ts';
+import { REVISION, VERSION } from './core/version.ts';
 import { clusterSecretApi, digestKeyFromFile, loadDigestKey } from './kube/digest-key.ts';
 import { HttpClusterApi } from './kube/http-cluster-api.ts';
 import { LeaseElector } from './leader/lease-elector.ts';
@@ -33,6 +34,7 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
   // A key file that cannot be read is bad start-up configuration: it throws ConfigError (exit 2).
   const fileKey = config.digestKeyFile === undefined ? undefined : digestKeyFromFile(config.digestKeyFile);
   log.info('starting', {
+    version: VERSION, revision: REVISION,
     namespaces: config.namespaces.length > 0 ? config.namespaces : '(all)', dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
     resyncPeriodMs: config.resyncPeriodMs, waveThreshold: config.waveThreshold, leaderElect: config.leaderElect, server: kubeConfig.getCurrentCluster()?.server,
     configSources: config.sourceKinds, workloadKinds: config.workloadKinds, secretFieldSelector: config.secretFieldSelector ?? null,

@@ -2,6 +2,7 @@
 // prom-client's global one, so that two instances (tests, or two operators in one process)
 // never collide on "metric already registered" and each exposes only what it owns.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { REVISION, VERSION } from '../core/version.ts';
 
 const PREFIX = 'config_reload_';
 
@@ -41,6 +42,8 @@ export class OperatorMetrics {
   readonly isLeader: Gauge<never>;
   /** Per shared config object whose change is held by a failed wave: the workloads not rolled. */
   readonly waveHeld: Gauge<'namespace' | 'kind' | 'name'>;
+  /** 1, labelled with what runs: package.json's version and the git revision built (src/core/version.ts). */
+  readonly buildInfo: Gauge<'version' | 'revision'>;
 
   constructor() {
     const registry = new Registry();
@@ -144,5 +147,12 @@ export class OperatorMetrics {
       labelNames: ['namespace', 'kind', 'name'] as const,
       registers,
     });
+    this.buildInfo = new Gauge({
+      name: `${PREFIX}build_info`,
+      help: 'Always 1; its labels say which build runs: version (package.json) and revision (git commit, or unknown).',
+      labelNames: ['version', 'revision'] as const,
+      registers,
+    });
+    this.buildInfo.set({ version: VERSION, revision: REVISION }, 1);
   }
 }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { REVISION, VERSION } from '../../src/core/version.ts';
 import { OperatorMetrics } from '../../src/observability/metrics.ts';
 
 describe('metrics: OperatorMetrics', () => {
@@ -55,6 +56,14 @@ describe('metrics: OperatorMetrics', () => {
     expect((await metrics.registry.metrics()).split('\n')).to.include('config_reload_leader 0');
     metrics.isLeader.set(1);
     expect((await metrics.registry.metrics()).split('\n')).to.include('config_reload_leader 1');
+  });
+
+  it('says which build runs: config_reload_build_info{version,revision} 1, version from package.json', async () => {
+    const lines = (await new OperatorMetrics().registry.metrics()).split('\n');
+    expect(VERSION).to.match(/^\d+\.\d+\.\d+/);
+    // Run from source (tsx), no revision was built in.
+    expect(REVISION).to.equal('unknown');
+    expect(lines).to.include(`config_reload_build_info{version="${VERSION}",revision="unknown"} 1`);
   });
 
   it('includes the standard process metrics', async () => {
