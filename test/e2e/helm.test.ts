@@ -15,11 +15,15 @@ import {
   canI, clients, createConfigMap, createDeployment, createNamespace, deleteNamespace, deployment, ENABLED, HASH, kubectl,
   podSpecWithVolume, readDeployment, recordedHash, replicaSetsOf, rewriteConfigMap, serviceAccountKubeconfig, waitFor, waitForReplicaSets,
 } from './support.ts';
-import { CHART, chartTools, helmEnv, type K8sObject, operatorContainer, parseObjects, run, valuesFile } from '../support/chart.ts';
+import {
+  CHART, chartTools, helmEnv, type K8sObject, operatorContainer, parseObjects, PLACEHOLDER_IMAGE_REPOSITORY, run, valuesFile,
+} from '../support/chart.ts';
 
 const RELEASE = 'cro-e2e';
 const FULLNAME = `${RELEASE}-config-reload-operator`;
 const INSTANCE = `app.kubernetes.io/instance=${RELEASE}`;
+/** The chart needs an image; kwok runs no container, so the placeholder of manifests/ does. */
+const IMAGE = ['--set', `image.repository=${PLACEHOLDER_IMAGE_REPOSITORY}`];
 
 /** Resource names for kubectl of each kind the chart can render. */
 const RESOURCE: Record<string, string> = {
@@ -86,8 +90,8 @@ describe('helm: the chart installed, upgraded and uninstalled', () => {
   });
 
   it('1. helm lint --strict passes, with the defaults and with every optional object on', () => {
-    helm('lint', '--strict', CHART);
-    helm('lint', '--strict', CHART, '-f', valuesFile({
+    helm('lint', '--strict', CHART, ...IMAGE);
+    helm('lint', '--strict', CHART, ...IMAGE, '-f', valuesFile({
       serviceMonitor: { enabled: true }, prometheusRule: { enabled: true }, grafanaDashboard: { enabled: true },
       watchNamespaces: ['a', 'b'], secrets: { enabled: false }, dryRun: true, leaderElection: { enabled: false }, replicaCount: 1,
     }));
@@ -103,7 +107,7 @@ describe('helm: the chart installed, upgraded and uninstalled', () => {
       },
     ];
     for (const values of renderings) {
-      const yaml = helm('template', RELEASE, CHART, '-n', releaseNs, '-f', valuesFile(values));
+      const yaml = helm('template', RELEASE, CHART, '-n', releaseNs, ...IMAGE, '-f', valuesFile(values));
       const rendered = await parseObjects(yaml);
       const out = kubectl('apply', '--dry-run=server', '-o', 'name', '-f', writeScratch(yaml));
       for (const o of rendered) {
@@ -114,7 +118,7 @@ describe('helm: the chart installed, upgraded and uninstalled', () => {
   });
 
   it('3. helm install: pods admitted under the restricted Pod Security Standard; as the chart\'s ServiceAccount, with the chart\'s args, the operator adopts and rolls a Deployment on a ConfigMap change', async () => {
-    helm('install', RELEASE, CHART, '-n', releaseNs);
+    helm('install', RELEASE, CHART, '-n', releaseNs, ...IMAGE);
     installed = await parseObjects(helm('get', 'manifest', RELEASE, '-n', releaseNs));
 
     // The Deployment's own pods: created (admitted by the namespace's restricted policy) and

@@ -12,6 +12,13 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const CHART = path.join(ROOT, 'charts', 'config-reload-operator');
 export const MANIFESTS = path.join(ROOT, 'manifests');
 export const DASHBOARD = path.join(CHART, 'dashboards', 'config-reload-operator.json');
+/**
+ * The image manifests/ name: a placeholder, as no image is published. The chart has no default
+ * image and refuses to render without one (test/system/release.test.ts); renderChart gives
+ * it this one unless the values name another, and the e2e tests install with it (kwok pulls
+ * nothing).
+ */
+export const PLACEHOLDER_IMAGE_REPOSITORY = 'ghcr.io/config-reload/config-reload-operator';
 
 /** A Kubernetes object as rendered: only what the tests read is typed. */
 export interface K8sObject {
@@ -75,10 +82,12 @@ export interface RenderOptions {
   values?: Record<string, unknown>;
 }
 
-/** `helm template` of the chart, as objects. */
+/** `helm template` of the chart, as objects; the image is PLACEHOLDER_IMAGE_REPOSITORY unless `values` name one. */
 export async function renderChart(opts: RenderOptions = {}): Promise<K8sObject[]> {
   const { helm } = await chartTools();
   const args = ['template', opts.release ?? 'config-reload-operator', CHART, '--namespace', opts.namespace ?? 'config-reload-system'];
+  // A later -f wins, key by key.
+  args.push('-f', valuesFile({ image: { repository: PLACEHOLDER_IMAGE_REPOSITORY } }));
   if (opts.values) args.push('-f', valuesFile(opts.values));
   return parseObjects(run(helm, args, { env: helmEnv() }));
 }

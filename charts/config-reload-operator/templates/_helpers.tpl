@@ -58,7 +58,14 @@ helm.sh/chart: {{ include "cro.chart" . }}
 {{- printf "%s-metrics" (include "cro.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{/*
+The operator image. No image is published yet: without image.repository the chart refuses to
+render (rather than default to one that does not exist and end in ImagePullBackOff).
+*/}}
 {{- define "cro.image" -}}
+{{- if not .Values.image.repository }}
+{{- fail (printf "image.repository is not set, and no image of config-reload-operator is published yet: build and push one from a checkout of its repository (docker build -t REGISTRY/config-reload-operator:%s . && docker push REGISTRY/config-reload-operator:%s), then install with --set image.repository=REGISTRY/config-reload-operator (README, Install)" .Chart.AppVersion .Chart.AppVersion) }}
+{{- end }}
 {{- if .Values.image.digest }}
 {{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
 {{- else }}
