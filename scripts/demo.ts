@@ -331,7 +331,9 @@ rolls it. Everything below runs on this machine and is removed at the end (Ctrl-
 
   step('Start the operator');
   say(`As you would run it: ${dim('npm start -- --kubeconfig $KUBECONFIG --log-format text')}
-Its log lines about our Deployment show up below as "operator │ …".`);
+Its log lines about our Deployment show up below as "operator │ …". It keeps its digest key in
+namespace config-reload-system (its default outside a cluster), which must exist.`);
+  await showKubectl(['create', 'namespace', 'config-reload-system']);
   tStep = Date.now();
   operator = new OperatorProcess(cp.kubeconfigPath);
   await operator.waitFor('that its workers started', (l) => l.message === 'resync' && l.fields.includes('why=start'), 60_000);

@@ -18,6 +18,9 @@ const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 const LOG_FORMATS = ['json', 'text'] as const;
 const TEMPLATE_ORDERS: readonly TemplateOrder[] = ['resource-version', 'off'];
 
+/** The namespace manifests/ and the README's Helm install put the operator (and its digest key) in. */
+export const INSTALL_NAMESPACE = 'config-reload-system';
+
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
@@ -122,10 +125,12 @@ export const FLAGS = {
     env: 'CONFIG_RELOAD_DIGEST_KEY_SECRET', arg: 'NAME', default: 'config-reload-digest-key', parse: objectName,
     help: 'the Secret holding the digest key', details: '(see *The digest key*)',
   }),
-  // Outside a cluster (no POD_NAMESPACE) the key goes where kubectl's defaults go.
+  // In a cluster, the operator's own namespace (manifests/ and the chart set POD_NAMESPACE);
+  // outside one, where they install it. explain takes the same default (src/explain/args.ts), so
+  // that an operator and an explain run with the same environment look in the same place.
   'digest-key-namespace': value({
     env: 'CONFIG_RELOAD_DIGEST_KEY_NAMESPACE', arg: 'NS', parse: objectName,
-    default: (env: Env) => env.POD_NAMESPACE || 'default', defaultText: '`$POD_NAMESPACE`, else `default`',
+    default: (env: Env) => env.POD_NAMESPACE || INSTALL_NAMESPACE, defaultText: `\`$POD_NAMESPACE\`, else \`${INSTALL_NAMESPACE}\``,
     help: 'its namespace',
   }),
   'digest-key-file': value({

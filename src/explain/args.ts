@@ -41,15 +41,9 @@ export interface WatchFilters {
 
 export type ExplainParse = { help: true } | { help: false; args: ExplainArgs };
 
-/** The namespace `manifests/` and the Helm chart install the operator (and its key) into. */
-export const DEFAULT_DIGEST_KEY_NAMESPACE = 'config-reload-system';
-
-/**
- * An operator flag explain reads too: the operator's variable and parser, in explain's own words;
- * `default` only where the operator's flag has one.
- */
+/** An operator flag explain reads too: the operator's variable, default and parser, in explain's own words. */
 function operatorFlag<K extends FlagName>(
-  name: K, own: Partial<Pick<Flag, 'help' | 'details' | 'defaultText'>> & { env?: undefined; default?: string },
+  name: K, own: Partial<Pick<Flag, 'help' | 'details' | 'defaultText'>> & { env?: undefined },
 ): (typeof FLAGS)[K] {
   return { ...FLAGS[name], ...own };
 }
@@ -74,9 +68,9 @@ export const EXPLAIN_FLAGS = {
   context: value({ arg: 'NAME', parse: optionalText, help: 'a context of the kubeconfig other than its current one' }),
   output: value({ short: 'o', arg: 'FORMAT', default: 'text', parse: outputFormat, help: '`text` or `json`' }),
   'digest-key-secret': operatorFlag('digest-key-secret', { help: 'the operator\'s digest key Secret', details: '(its flag of the same name)' }),
+  // The operator's default too: run with the same environment, the two look in the same place.
   'digest-key-namespace': operatorFlag('digest-key-namespace', {
-    default: DEFAULT_DIGEST_KEY_NAMESPACE, defaultText: undefined,
-    help: 'its namespace', details: '(where `manifests/` and the chart install it)',
+    help: 'its namespace', details: '(the operator\'s default: where `manifests/` and the chart install it)',
   }),
   'config-sources': operatorFlag('config-sources', {
     help: 'the operator\'s `--config-sources`',

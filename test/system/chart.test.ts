@@ -300,7 +300,7 @@ describe('chart: values', () => {
     const alerts = (rule.spec as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap((g) => g.rules);
     expect(alerts.map((a) => a.alert)).to.include.members([
       'ConfigReloadOperatorDown', 'ConfigReloadOperatorNotReady', 'ConfigReloadPatchesFailing', 'ConfigReloadReconcileBacklogGrowing',
-      'ConfigReloadWatchRestartsClimbing', 'ConfigReloadWorkloadHeldByMissingConfigMap',
+      'ConfigReloadWatchRestartsClimbing', 'ConfigReloadWorkloadHeldByMissingConfig', 'ConfigReloadWaveHeld', 'ConfigReloadWatchUnavailable',
     ]);
     // Every rule selects the ServiceMonitor's job: the Service's name.
     for (const a of alerts) expect(a.expr, a.alert).to.contain(`job="${NAME}-metrics"`);

@@ -3,7 +3,7 @@
 // checked against it in test/system/flag-docs.test.ts (that test reads a file).
 import { expect } from 'chai';
 import { ConfigError, parseConfig, USAGE } from '../../src/config.ts';
-import { FLAGS } from '../../src/config/flags.ts';
+import { FLAGS, INSTALL_NAMESPACE } from '../../src/config/flags.ts';
 import { flagMarkdown, flagUsage } from '../../src/config/help.ts';
 import { readFlags, value } from '../../src/config/spec.ts';
 import { objectName, text } from '../../src/config/values.ts';
@@ -32,8 +32,9 @@ describe('flags: one table', () => {
       if (flag.kind === 'value' && typeof flag.default === 'string') expect(USAGE, name).to.contain(`(default ${flag.default})`);
     }
     for (const name of Object.keys(EXPLAIN_FLAGS)) expect(EXPLAIN_USAGE, name).to.contain(`--${name}`);
-    expect(USAGE).to.contain('(default $POD_NAMESPACE, else default)').and.not.contain('`');
-    expect(EXPLAIN_USAGE).to.contain('-n, --namespace NS').and.contain('-o, --output FORMAT').and.contain('(default config-reload-system)');
+    expect(USAGE).to.contain('(default $POD_NAMESPACE, else config-reload-system)').and.not.contain('`');
+    expect(USAGE).to.contain('config-reload-operator --version');
+    expect(EXPLAIN_USAGE).to.contain('-n, --namespace NS').and.contain('-o, --output FORMAT').and.contain('(default $POD_NAMESPACE, else config-reload-system)');
   });
 
   it('a flag wins over its variable; an empty variable is unset, unless the flag keeps it ("" = none)', () => {
@@ -48,6 +49,28 @@ describe('flags: one table', () => {
     expect(c([], {}).secretFieldSelector).to.equal('type!=helm.sh/release.v1');
     expect(c([], { POD_NAMESPACE: 'ops' })).to.deep.include({ digestKeyNamespace: 'ops', leaderElectionNamespace: 'ops' });
     expect(c([], { POD_NAMESPACE: 'ops', CONFIG_RELOAD_DIGEST_KEY_NAMESPACE: 'keys' }).digestKeyNamespace).to.equal('keys');
+  });
+
+  it('one default for the digest key\'s namespace: the operator and explain, given the same environment, look in the same place', () => {
+    const operator = (env: Record<string, string>) => {
+      const r = parseConfig([], env);
+      if (r.help) throw new Error('help');
+      return r.config.digestKeyNamespace;
+    };
+    const explain = (env: Record<string, string>) => {
+      const r = parseExplainArgs(['deploy/web'], env);
+      if (r.help) throw new Error('help');
+      return r.args.digestKeyNamespace;
+    };
+    // Outside a cluster: where manifests/ and the README's Helm install put the operator.
+    for (const [env, expected] of [
+      [{}, INSTALL_NAMESPACE], [{ POD_NAMESPACE: '' }, INSTALL_NAMESPACE], [{ POD_NAMESPACE: 'ops' }, 'ops'],
+      [{ POD_NAMESPACE: 'ops', CONFIG_RELOAD_DIGEST_KEY_NAMESPACE: 'keys' }, 'keys'],
+    ] as const) {
+      expect(operator(env), JSON.stringify(env)).to.equal(expected);
+      expect(explain(env), JSON.stringify(env)).to.equal(expected);
+    }
+    expect(INSTALL_NAMESPACE).to.equal('config-reload-system');
   });
 
   it('explain takes the operator\'s flags it shares with the operator\'s variables and validation', () => {
