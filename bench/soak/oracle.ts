@@ -16,10 +16,12 @@
 // - What each replica could not see (./windows.ts): its first list (listed(identity, 0, at)),
 //   and the proxy faults that cut or stall watches (blind() at the start, listed() 10 s after the
 //   end). A warm standby that takes over gets no window.
-// - What a replica had seen when it wrote (the pods oracle's stale-view leniency) cannot be
-//   read from outside: outside fault windows it is taken to be everything committed before the
-//   write (the leniency is then off), inside one (any fault, to 10 s after its end) nothing
-//   committed after the window opened.
+// - What a replica had seen when it wrote (the pods oracle's stale-view leniency): the operator
+//   logs it with each write (`views`: the version each of its watches had reached, and the
+//   write's `resourceVersion`), which ./windows.ts hands over (viewsOf). A write whose line has
+//   not arrived is taken to have seen, outside fault windows, everything committed before it (the
+//   leniency is then off), inside one (any fault, to 10 s after its end) nothing committed after
+//   the window opened.
 import type { Kube } from '../lib/kube.ts';
 import { PodsOracle } from '../../test/support/pods-oracle.ts';
 import {
@@ -86,6 +88,8 @@ export class Oracle {
   readonly #names = new Map<string, string>();
   #holder: string | undefined;
   readonly #lag: LagWindow[] = [];
+  /** Per operator write (its resourceVersion): what its replica's watches had reached, as it logged. */
+  readonly #views = new Map<number, Partial<Record<(typeof PLURALS)[number], number>>>();
   #findings: Finding[] = [];
   #audited = { rolls: 0, operatorWrites: 0 };
   /** Rollouts and ReplicaSets as the watches deliver them (not fed: read at checkpoints). */
@@ -149,6 +153,11 @@ export class Oracle {
     for (const plural of PLURALS) this.#pods.blind(identity, plural, since);
   }
 
+  /** An operator's log line for one of its writes: what its watches had reached when it decided. */
+  viewsOf(rv: number, views: Partial<Record<(typeof PLURALS)[number], number>>): void {
+    this.#views.set(rv, views);
+  }
+
   /** A fault window: what a replica writing inside it had seen may stop at its start. */
   lagging(window: LagWindow): void {
     this.#lag.push(window);
@@ -202,12 +211,15 @@ export class Oracle {
     }
     const actor = this.#holder ?? 'unknown';
     const seen = this.#seenAt(e.rv);
-    for (const plural of PLURALS) this.#pods.seen(actor, plural, seen);
+    const logged = this.#views.get(e.rv);
+    this.#views.delete(e.rv);
+    for (const plural of PLURALS) this.#pods.seen(actor, plural, logged?.[plural] ?? seen);
     const before = this.#pods.violations.length;
     this.#observe(e, 'operator', templateChanged, actor);
     for (const v of this.#pods.violations.splice(before)) {
       const kind: ViolationKind = v.includes('not opted in') ? 'write-to-opted-out' : v.includes('extra roll') ? 'extra-roll' : 'harness';
-      const lag = seen < e.rv - 1 ? `; inside a fault window: taken to have seen up to rv ${seen}` : '';
+      const lag = logged ? `; its watches had reached ${PLURALS.map((p) => `${p} ${logged[p] ?? '?'}`).join(', ')}`
+        : seen < e.rv - 1 ? `; inside a fault window: taken to have seen up to rv ${seen}` : '';
       this.#findings.push({ kind, workload, uid, rv: e.rv, detail: `${v} (acting replica: the Lease holder ${actor}${lag})` });
     }
   }

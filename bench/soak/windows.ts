@@ -75,6 +75,19 @@ export class ReplicaWindows {
       this.#synced.set(identity, first);
       if (this.#open?.blinding) this.#blind(identity, first);
     }), () => undefined);
+    // Each write's line says what the replica's watches had reached when it decided.
+    void proc.waitFor('writes', (l) => {
+      if ((l.message === 'rolled' || l.message === 'adopted') && typeof l.resourceVersion === 'string') {
+        const views = (l.views ?? {}) as Record<string, unknown>;
+        const at = (plural: string) => (typeof views[plural] === 'string' ? Number(views[plural]) : undefined);
+        const configmaps = at('configmaps');
+        const deployments = at('deployments');
+        this.#oracle.viewsOf(Number(l.resourceVersion), {
+          ...(configmaps !== undefined ? { configmaps } : {}), ...(deployments !== undefined ? { deployments } : {}),
+        });
+      }
+      return false;
+    }, 2_000_000_000).catch(() => undefined);
     void proc.waitFor('relists', (l) => {
       if (l.message === 'resourceVersion too old (410 Gone): relisting' && this.#open === undefined && this.#closeTimer === undefined) {
         this.#oracle.harness.push({ kind: 'harness', workload: `operator ${identity}`, detail: `relisted ${String(l.resource)} (410) at ${new Date().toISOString()}, outside every fault window: what it hid is not known to the oracle` } satisfies Finding);

@@ -116,7 +116,7 @@ export class Reconciler {
     const patch = planned.patch;
     const changed = [...decision.for ?? []].sort();
     const detail = {
-      ...fields, changed, oldDigest: recordView(w, clock.now()).recordedDigest ?? null, newDigest: digest,
+      ...fields, changed, oldDigest: recordView(w, clock.now()).recordedDigest ?? null, newDigest: digest, ...this.#views(w),
     };
     const outcome = { digest, record: planned.record, template: planned.template, rolled: decision.action === 'roll' };
     if (dryRun) {
@@ -143,7 +143,7 @@ export class Reconciler {
     }
     workloads.writeAcknowledged(key, w.uid, { ...outcome, resourceVersion: writtenAt });
     counted();
-    log.info(decision.action === 'roll' ? 'rolled' : 'adopted', detail);
+    log.info(decision.action === 'roll' ? 'rolled' : 'adopted', { ...detail, resourceVersion: writtenAt });
     if (decision.action === 'roll') {
       const which = detail.changed.length > 0 ? `${detail.changed.join(', ')} changed` : 'consumed configuration changed';
       const wave = decision.wave ? `, ${decision.wave.position} of ${decision.wave.source}` : '';
@@ -204,6 +204,22 @@ export class Reconciler {
       : `updateStrategy partition ${w.rollout.partition}: only pods with an ordinal of ${w.rollout.partition} or more roll to config-hash ${digest}`;
     this.#deps.log.info('rollout left to the update strategy', { workload: w.key, onDelete: w.rollout.onDelete, partition: w.rollout.partition });
     void this.#deps.events?.normal(involvedObject(w), w.rollout.onDelete ? 'RolloutOnDelete' : 'RolloutPartitioned', message);
+  }
+
+  /**
+   * The versions the decision's views had reached (`views`: per resource, for the workload's
+   * namespace): what it could know when it wrote. Only where they are resourceVersions.
+   */
+  #views(w: WorkloadState): { views?: Record<string, string> } {
+    if (this.#deps.templateOrder !== 'resource-version') return {};
+    const views: Record<string, string> = {};
+    for (const [kind, plural] of [['ConfigMap', 'configmaps'], ['Secret', 'secrets']] as const) {
+      const at = this.#deps.sources.store(kind)?.viewAt(w.namespace);
+      if (at !== undefined) views[plural] = String(at);
+    }
+    const own = this.#deps.workloads.viewAt(w.kind, w.namespace);
+    if (own !== undefined) views[RESOURCE[w.kind].plural] = String(own);
+    return { views };
   }
 
   async #warnOnce(w: WorkloadState, decision: Decision): Promise<void> {

@@ -145,6 +145,11 @@ export class SourceStore {
     return [undefined];
   }
 
+  /** The last version the view of `namespace`'s scope reached (an event, a list, a bookmark), as dated. */
+  viewAt(namespace: string): bigint | undefined {
+    return this.#seen.get(this.#scopeOf(namespace));
+  }
+
   /** The version of the first list of the object's scope: its view starts there (undefined: not listed yet). */
   startedAt(namespace: string): bigint | undefined {
     return this.#firstListed.get(this.#scopeOf(namespace));

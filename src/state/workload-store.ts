@@ -242,6 +242,11 @@ export class WorkloadStore {
     this.#saw(kind, scope, this.#dater.event(resourceVersion));
   }
 
+  /** The last version the watch of `kind` covering `namespace` reached, as dated. */
+  viewAt(kind: WorkloadKind, namespace: string): bigint | undefined {
+    return this.#seen.get(`${kind}|${namespace}`) ?? this.#seen.get(`${kind}|`);
+  }
+
   #saw(kind: WorkloadKind, scope: string, version: bigint | undefined): void {
     const id = `${kind}|${scope}`;
     const seen = this.#seen.get(id);

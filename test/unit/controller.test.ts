@@ -1,6 +1,8 @@
 // The controller's state machine against the in-memory API on a virtual clock: the exact API
 // actions it takes (as sample-controller's tests assert), one scenario each.
 import { expect } from 'chai';
+import { Writable } from 'node:stream';
+import winston from 'winston';
 import type { ControllerSettings } from '../../src/controller.ts';
 import { HASH_ANNOTATION } from '../../src/core/annotations.ts';
 import { ControllerHarness, NS } from '../support/controller-harness.ts';
@@ -47,6 +49,24 @@ describe('controller: API actions against the in-memory API', () => {
     expect(h.patches()).to.have.length(2);
     expect(h.patches()[1]!.templateChanged).to.equal(true);
     await h.controller.stop();
+  });
+
+  it('logs with each write its resourceVersion and how far its watches had reached when it decided (views)', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = winston.createLogger({ transports: [new winston.transports.Stream({ stream: new Writable({ objectMode: true, write: (line, _enc, done) => { lines.push(line as Record<string, unknown>); done(); } }) })] });
+    const h = await harness({ log } as Partial<ControllerSettings>);
+    h.cluster.put('configmaps', configMap('cfg', { a: '1' }));
+    h.cluster.put('deployments', deployment('web', 'cfg'));
+    await h.settle();
+    h.cluster.put('configmaps', configMap('cfg', { a: '2' }));
+    const changedAt = h.cluster.resourceVersion;
+    await h.settle();
+    const rolled = lines.find((l) => l['message'] === 'rolled')!;
+    expect(rolled['resourceVersion']).to.equal(h.cluster.get('deployments', NS, 'web')!.metadata.resourceVersion);
+    const views = rolled['views'] as Record<string, string>;
+    expect(Number(views['configmaps'])).to.be.at.least(changedAt);
+    expect(views).to.have.keys('configmaps', 'secrets', 'deployments');
+    expect(lines.find((l) => l['message'] === 'adopted')).to.have.property('views');
   });
 
   it('a conflict (the workload changed since the snapshot) is decided again once the watch caught up', async () => {
