@@ -60,6 +60,7 @@ export function consumedParts({ w, view, record, sources, key, memo, ordered, as
   const reference = !view.simulated ? referenceOf(w, view, record) : undefined;
   const adoptedAt = record?.at !== undefined && w.firstSeenVersion !== undefined && record.at >= w.firstSeenVersion ? w.firstSeen : undefined;
   const observedAt = parseResourceVersion(w.resourceVersion);
+  const ownCurrent = record !== undefined && isOwn(w, record) && record.template === view.template;
   return w.consumed.map((c) => {
     const store = sources.store(c.kind);
     const skey = sourceKey(c.kind, w.namespace, c.name);
@@ -68,12 +69,16 @@ export function consumedParts({ w, view, record, sources, key, memo, ordered, as
     const current = memo.part(c, entry?.content, key);
     const ignored = entry?.ignored ?? false;
     let behind = false;
+    /** The last over() asked about versions the object's history no longer reaches back to (trimmed). */
+    let trimmed = false;
     /**
      * The one part the object had over [lo, hi]; undefined when not known (or not one). `wait`:
      * a watch that has not shown `hi` yet is waited for; else its view is read as it is.
      */
     const over = (lo: bigint, hi: bigint, wait: boolean): string | undefined => {
       const contents = store?.contentsOver(skey, w.namespace, lo, hi, !wait || assumeCaughtUp);
+      const first = contents === undefined ? store?.history(skey)?.[0] : undefined;
+      trimmed = first !== undefined && lo < first.from;
       if (contents === VIEW_BEHIND) {
         behind = true;
         return undefined;
@@ -93,9 +98,14 @@ export function consumedParts({ w, view, record, sources, key, memo, ordered, as
       // the object: a view behind it is read as it is, and corrected when the event arrives.
       const running = over(from !== undefined && lo < from ? from : lo, from !== undefined && hi < from ? from : hi, false);
       if (running !== undefined) return known(running);
+      // A record of ours describing this template was read off this same history, and read
+      // again while the history reached back (every event of the object looks again): once a
+      // busy object's history no longer does (it keeps a few segments), the record speaks. (A
+      // relist's gap is not forgetting: what the object held there was never known.)
+      const forgotten = trimmed && ownCurrent;
       // The pods started while this process watched the object, in a relist's gap (or while the
       // object was changing there): they may run either version.
-      if (started !== undefined && lo >= started) return known(undefined);
+      if (!forgotten && started !== undefined && lo >= started) return known(undefined);
     }
     if (record) {
       // An object named since the record was made by this process's adoption: what the pods read
@@ -134,8 +144,7 @@ function referenceOf(
   const seen = record?.at !== undefined && w.firstSeenVersion !== undefined && record.at < w.firstSeenVersion ? undefined : w.firstSeen;
   // The record is this sight's own when this process wrote it (its adoption, or a re-record of
   // it): what it recorded was read off views that may have been behind, and is read again.
-  const ours = record !== undefined && (record === w.pendingWrite?.record || (w.ownRecord !== undefined && w.recordValue === w.ownRecord));
-  const bySight = seen !== undefined && (!recorded || ours);
+  const bySight = seen !== undefined && (!recorded || (record !== undefined && isOwn(w, record)));
   // With a record and no template write seen, the record speaks (a restart: the first list is
   // no evidence of what the pods run), unless it is this sight's. Otherwise the later of the
   // template write and the first sight: a workload seen opting in after its template was
@@ -143,6 +152,11 @@ function referenceOf(
   if (written === undefined) return bySight ? { range: seen, adoption: true, firstList: w.firstListed } : undefined;
   if (seen === undefined || written.lo >= seen.lo) return { range: written, adoption: !recorded, firstList: false };
   return { range: seen, adoption: bySight, firstList: w.firstListed };
+}
+
+/** The record is this process's own: its pending write, or the last write it made (ownRecord). */
+function isOwn(w: WorkloadState, record: WorkloadRecord): boolean {
+  return record === w.pendingWrite?.record || (w.ownRecord !== undefined && w.recordValue === w.ownRecord);
 }
 
 /** A well-formed digest of any format: a record made before records existed (its parts are unknown). */

@@ -245,4 +245,13 @@ export const EXAMPLES: Example[] = [
     settings: { debounceMs: 0, workers: 1, adoptionQps: 0, templateOrder: 'off', resyncPeriodMs: 0, dryRun: false, replicas: 1, waves: null },
     ops: [{ op: 'create', wl: 'api', type: 'deploy', refs: [{ kind: 'cm', name: 'one', shape: 'volume', optional: false }], optIn: 'falseNamed', settle: true }, { op: 'put', kind: 'cm', name: 'three', key: 'a', value: 0 }, { op: 'template', wl: 'api', refs: null, image: 2 }, { op: 'delete', kind: 'cm', name: 'three' }, { op: 'restart' }],
   },
+  {
+    // Found by the 30-minute soak (seed 7): adopted on its own sight, then a busy object (more
+    // writes than its history keeps) changed only keys it does not read: no roll.
+    name: 'adopted at an opt-in, then nine writes of a key it does not read: the record speaks once the history is trimmed, no roll',
+    rolls: 0,
+    settings: DEFAULT_SETTINGS,
+    ops: [create('web', [{ kind: 'cm', name: 'one', shape: 'volumeItems', optional: false }], 'false'), put('one', 1), optIn('web', 'true'),
+      ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map((v): Op => ({ op: 'put', kind: 'cm', name: 'one', key: 'b', value: v })), settle],
+  },
 ];
