@@ -1,7 +1,8 @@
 // The unit tier stays pure (README, "Tests"): no test file under test/unit, nor any test file it
 // imports (test/support/…), imports a process, the file system, a socket, the chart's tools or
-// the benchmark's process harness, or calls fetch. Those tests belong in test/system. (What src/ imports is
-// not checked: a unit test may load a module that can read a file, as long as it does not.)
+// the benchmark's process harness, or calls fetch. Those tests belong in test/system. (What
+// src/ imports is not checked: a unit test may load a module that can read a file, as long as
+// it does not.)
 import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
