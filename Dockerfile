@@ -8,7 +8,7 @@
 # --- build: bundle src/ (TypeScript) and its dependencies to dist/, and the SBOM of what ships --
 # Node is pinned to the exact version of the project's `node` devDependency (package-lock.json),
 # which every npm script and the tests run on: the image runs what was tested.
-# test/unit/supply-chain.test.ts checks the two agree.
+# test/system/supply-chain.test.ts checks the two agree.
 FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /src
 # Manifests first, so the dependency layer is cached until they change.
