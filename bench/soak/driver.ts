@@ -5,7 +5,7 @@
 // replayed with `--seed S --until-event I` (the timing differs, the sequence does not).
 // Operator and fault events are handed to the callbacks the soak gives it.
 import type { Kube } from '../lib/kube.ts';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../../test/support/rng.ts';
 import { pollInterval } from './poll.ts';
 
 export type EventType =

@@ -6,7 +6,7 @@
 // fault is lifted (until the operator's watchdog), so the end of a stall also cuts every open
 // watch: a stall lasts as long as its fault.
 import type { Fault, FaultProxy } from '../../testbed/fault-proxy.ts';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../../test/support/rng.ts';
 
 interface Choice {
   label: string;

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { BenchProcess } from '../lib/procs.ts';
 import type { Kube } from '../lib/kube.ts';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../../test/support/rng.ts';
 import { pollInterval } from './poll.ts';
 
 export interface PoolOptions {

@@ -23,7 +23,7 @@ import { FaultSchedule, type InjectedFault } from './faults.ts';
 import { HASH } from './objects.ts';
 import { type Finding, Oracle } from './oracle.ts';
 import { LEASE, OperatorPool, type ProcessLife, type RssSample } from './operators.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../../test/support/rng.ts';
 import { pollInterval } from './poll.ts';
 import { type ColdStart, type FaultWindow, ReplicaWindows } from './windows.ts';
 

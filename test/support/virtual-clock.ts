@@ -2,6 +2,7 @@
 // the order they were set); between two firings pending promise callbacks are flushed, so async
 // code that a timer wakes runs before the next timer, as it would on a real event loop.
 import type { Clock, Timer } from '../../src/time/clock.ts';
+import { Rng } from './rng.ts';
 
 interface Pending {
   at: number;
@@ -21,22 +22,17 @@ export class VirtualClock implements Clock {
   #seq = 0;
   #pending: Pending[] = [];
   readonly #wallOffset: number;
-  #seed: number;
+  readonly #random: Rng;
 
   /** `seed`: of random(), so that the jitter of every timer replays the same way each run. */
   constructor(start = 1_000_000, wallStart = Date.UTC(2026, 0, 1), seed = 0x5eed) {
     this.#now = start;
     this.#wallOffset = wallStart - start;
-    this.#seed = seed >>> 0;
+    this.#random = new Rng(seed);
   }
 
-  /** mulberry32: small, and good enough for jitter. */
   random(): number {
-    this.#seed = (this.#seed + 0x6d2b79f5) >>> 0;
-    let t = this.#seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.#random.next();
   }
 
   now(): number {

@@ -1,4 +1,4 @@
-// The soak's only source of randomness: a seeded PRNG (mulberry32), so that a seed names one
+// The soak's and the virtual clock's only source of randomness: a seeded PRNG (mulberry32), so that a seed names one
 // sequence of events and a violation can be replayed (`--seed S --until-event I`). Small enough
 // to own: the generators on the registry (pure-rand, seedrandom) would be a dependency for
 // fifteen lines, and the sequence must never change under a version bump.
