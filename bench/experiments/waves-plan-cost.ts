@@ -10,11 +10,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import winston from 'winston';
-import { digestKey } from '../../src/core/digest.ts';
-import { Controller } from '../../src/controller.ts';
 import type { KubeObject } from '../../src/kube/cluster-api.ts';
-import { startSettled } from '../../test/support/controller-start.ts';
+import { NS, startSettled, testController } from '../../test/support/controller-harness.ts';
 import { FakeCluster } from '../../test/support/fake-cluster.ts';
 import { VirtualClock } from '../../test/support/virtual-clock.ts';
 
@@ -22,7 +19,6 @@ const { values } = parseArgs({ options: { sizes: { type: 'string' }, out: { type
 const sizes = (values.sizes ?? '500,1000,2000').split(',').map(Number);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const out = values.out ?? path.join(repo, 'bench/results/waves/plan-cost.json');
-const NS = 'ns';
 
 /** Milliseconds from the ConfigMap change until all N rolled (each roll answered by its status). */
 async function fanOut(n: number, threshold: number): Promise<{ rolled: number; ms: number }> {
@@ -43,11 +39,7 @@ async function fanOut(n: number, threshold: number): Promise<{ rolled: number; m
       : { observedGeneration: g, replicas: 2, updatedReplicas: 1, availableReplicas: 1 };
   }, 'kube-controller-manager');
   for (const name of names) status(name, true);
-  const controller = new Controller({
-    api: cluster, digestKey: digestKey(Buffer.alloc(32, 3)), clock, log: winston.createLogger({ silent: true }), namespaces: [NS], dryRun: false,
-    debounceMs: 0, workers: 2, resyncPeriodMs: 0, qps: 0, burst: 1, waveThreshold: threshold, waveTimeoutMs: 600_000,
-    events: { normal: async () => undefined, warning: async () => undefined },
-  });
+  const controller = testController({ api: cluster, clock, debounceMs: 0, waveThreshold: threshold, waveTimeoutMs: 600_000 });
   const settle = await startSettled(controller, clock);
   const t0 = performance.now();
   cluster.update('configmaps', NS, 'shared', (cm) => void ((cm as Record<string, unknown>)['data'] = { a: '2' }));

@@ -4,7 +4,8 @@
 // its controllers make, and the operator's writes as the cluster logged them. Used by
 // test/unit/controller.test.ts, bad-input-controller.test.ts, bad-input-credentials.test.ts,
 // retry-after.test.ts, waves-controller.test.ts and, through ./exactness-harness.ts,
-// exactness.test.ts. (The model test's world, ./model-world.ts, wires its replicas itself.)
+// exactness.test.ts. The model test's replicas (./model-world.ts) and the waves cost experiment
+// (bench/experiments/waves-plan-cost.ts) are built by its `testController` too.
 import winston from 'winston';
 import { digestKey } from '../../src/core/digest.ts';
 import { Controller, type ControllerOptions, type ControllerSettings } from '../../src/controller.ts';
@@ -24,6 +25,17 @@ export const silentLog = winston.createLogger({ silent: true });
 export const DEFAULT_SETTINGS = {
   namespaces: [NS], dryRun: false, debounceMs: 1000, workers: 2, resyncPeriodMs: 0, qps: 0, burst: 1,
 } satisfies Partial<ControllerSettings>;
+
+/** Events nobody reads. */
+const DISCARDED_EVENTS: ControllerOptions['events'] = { normal: async () => undefined, warning: async () => undefined };
+
+/**
+ * The one way tests build a Controller: the test key, a silent log, DEFAULT_SETTINGS and
+ * discarded Events, then `options` over them (an API and a clock at least).
+ */
+export function testController(options: Pick<ControllerOptions, 'api' | 'clock'> & Partial<ControllerOptions>): Controller {
+  return new Controller({ digestKey: TEST_DIGEST_KEY, log: silentLog, ...DEFAULT_SETTINGS, events: DISCARDED_EVENTS, ...options });
+}
 
 export interface RecordedEvent {
   type: 'Normal' | 'Warning';
@@ -50,8 +62,8 @@ export class ControllerHarness {
    * reports recorded here, then `settings` over them.
    */
   controller(settings: Partial<ControllerOptions> = {}): Controller {
-    return new Controller({
-      api: this.cluster, digestKey: TEST_DIGEST_KEY, clock: this.clock, log: silentLog, ...DEFAULT_SETTINGS,
+    return testController({
+      api: this.cluster, clock: this.clock,
       events: {
         normal: async (target, reason, message) => void this.events.push({ type: 'Normal', target, reason, message }),
         warning: async (target, reason, message) => void this.events.push({ type: 'Warning', target, reason, message }),

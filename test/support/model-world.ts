@@ -4,17 +4,16 @@
 // oracle fed with every write. Each replica reaches the cluster through a witness that tells
 // the oracle which controller made each write and what each controller saw only as a list.
 import winston from 'winston';
-import { digestKey } from '../../src/core/digest.ts';
-import { Controller } from '../../src/controller.ts';
+import type { Controller } from '../../src/controller.ts';
 import type { ClusterApi, WatchStream } from '../../src/kube/cluster-api.ts';
+import { testController } from './controller-harness.ts';
 import { FakeCluster } from './fake-cluster.ts';
 import { NS, rolloutStatus } from './model-objects.ts';
 import { PLURAL_OF, type RefSpec, type Settings, type WorkloadName, type WorkloadType } from './model-ops.ts';
 import { PodsOracle } from './pods-oracle.ts';
 import { flushMicrotasks, VirtualClock } from './virtual-clock.ts';
 
-const KEY = digestKey(Buffer.alloc(32, 3));
-const silent = process.env.MODEL_LOG
+const modelLog = process.env.MODEL_LOG
   ? winston.createLogger({ level: 'debug', transports: [new winston.transports.Console({ format: winston.format.simple() })] })
   : winston.createLogger({ silent: true });
 export const WAVE_TIMEOUT_MS = 60_000;
@@ -198,9 +197,10 @@ export class World {
     const id = `c${++this.#started}`;
     const { settings } = this;
     const watching = new Map<string, number>();
-    const controller = new Controller({
-      api: this.#witness(id, watching), digestKey: KEY, clock: this.clock, log: silent, dryRun: settings.dryRun, debounceMs: settings.debounceMs,
-      workers: settings.workers, resyncPeriodMs: settings.resyncPeriodMs, qps: 0, burst: 1, adoptionQps: settings.adoptionQps,
+    const controller = testController({
+      // Every namespace, one watch per kind: the model's replicas are not scoped.
+      api: this.#witness(id, watching), clock: this.clock, log: modelLog, namespaces: undefined, dryRun: settings.dryRun, debounceMs: settings.debounceMs,
+      workers: settings.workers, resyncPeriodMs: settings.resyncPeriodMs, adoptionQps: settings.adoptionQps,
       templateOrder: settings.templateOrder,
       ...(settings.waves ? { waveThreshold: settings.waves.threshold, canarySize: settings.waves.canarySize, waves: settings.waves.waves, waveTimeoutMs: WAVE_TIMEOUT_MS } : {}),
       events: {
