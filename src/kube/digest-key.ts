@@ -98,40 +98,65 @@ async function readOrCreate(api: SecretApi, where: DigestKeyLocation, log: Logge
   }
 }
 
+/**
+ * The one decoding rule of the key, for the API and the file alike. `value` is the Secret's
+ * `key` item as the kubelet writes it to the file, which is `data.key` decoded once. When that
+ * value is base64 text of at least 32 bytes (what `--from-literal=key="$(head -c 32 /dev/urandom
+ * | base64)"` stores), the key is what the text decodes to; otherwise it is the value itself (the
+ * 32 raw bytes the operator stores when it creates the Secret: 32 bytes are never base64 text
+ * of 32 bytes, which takes 44 characters). So operator, `explain` and a file mount of the same
+ * Secret see the same key id. Undefined: shorter than 32 bytes either way.
+ */
+export function keyMaterial(value: Buffer): Buffer | undefined {
+  const text = value.toString('latin1').trim();
+  if (/^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
+    const decoded = Buffer.from(text, 'base64');
+    if (decoded.length >= 32 && decoded.toString('base64').replace(/=+$/, '') === text.replace(/=+$/, '')) return decoded;
+    decoded.fill(0);
+  }
+  return value.length >= 32 ? Buffer.from(value) : undefined;
+}
+
 /** The key a Secret holds, as read (also by `explain`, with its caller's credentials). */
 export function digestKeyFromSecret(secret: Pick<V1Secret, 'data'>, where: DigestKeyLocation): DigestKey {
-  const encoded = secret.data?.[KEY_FIELD];
-  const bytes = encoded === undefined ? Buffer.alloc(0) : Buffer.from(encoded, 'base64');
+  const encoded: unknown = secret.data?.[KEY_FIELD];
+  // The value is never quoted: a malformed one may still be most of a key.
+  const value = typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : Buffer.alloc(0);
+  const bytes = keyMaterial(value);
+  value.fill(0);
   try {
-    if (bytes.length < 32) {
-      throw new Error(`Secret ${where.namespace}/${where.name} has no usable "${KEY_FIELD}" (at least 32 bytes, base64): delete it to have a new one made`);
+    if (bytes === undefined) {
+      throw new Error(`Secret ${where.namespace}/${where.name} has no usable "${KEY_FIELD}" (at least 32 bytes, or base64 text of at least 32 bytes): delete it to have a new one made`);
     }
     return digestKey(bytes);
   } finally {
-    bytes.fill(0);
+    bytes?.fill(0);
   }
 }
 
 /**
  * The key from a file: a Secret the kubelet mounts (its `key` item), for installs that grant the
- * operator no Secret access at all. The content is the key in base64 (as `kubectl create secret
- * --from-literal` stores what it is given) — a file that does not decode to at least 32 bytes is
- * a start-up error.
+ * operator no Secret access at all. Read by the same rule as the API path (keyMaterial), so the
+ * key id is the same either way: a file of fewer than 32 bytes (or base64 text of fewer) is a
+ * start-up error.
  */
 export function digestKeyFromFile(file: string): DigestKey {
-  let text: string;
+  let value: Buffer;
   try {
-    text = readFileSync(file, 'utf8').trim();
+    value = readFileSync(file);
   } catch (err) {
-    throw new ConfigError(`--digest-key-file ${file}: ${(err as Error).message}`);
+    throw new ConfigError(`--digest-key-file ${file}: ${(err as NodeJS.ErrnoException).code === 'EACCES'
+      ? 'permission denied: the file must be readable by the operator\'s user (mount it with defaultMode 0440 and the pod\'s securityContext.fsGroup)'
+      : (err as Error).message}`);
   }
-  const bytes = Buffer.from(text, 'base64');
+  const bytes = keyMaterial(value);
+  value.fill(0);
   try {
-    if (bytes.length < 32 || bytes.toString('base64').replace(/=+$/, '') !== text.replace(/=+$/, '')) {
-      throw new ConfigError(`--digest-key-file ${file}: expected at least 32 bytes in base64 (e.g. head -c 32 /dev/urandom | base64)`);
+    if (bytes === undefined) {
+      throw new ConfigError(`--digest-key-file ${file}: expected at least 32 bytes, or base64 text of at least 32 bytes (e.g. head -c 32 /dev/urandom | base64)`);
     }
     return digestKey(bytes);
   } finally {
-    bytes.fill(0);
+    bytes?.fill(0);
   }
 }

@@ -10,6 +10,7 @@ import {
   chartTools, DASHBOARD, deploymentSpec, find, type K8sObject, MANIFESTS, mustFind, operatorContainer, type PolicyRule,
   renderChart, renderKustomize, rulesOf,
 } from '../support/chart.ts';
+import { mountedSecretFile, readableBy } from '../support/kubelet-files.ts';
 
 const NAME = 'config-reload-operator';
 const NS = 'config-reload-system';
@@ -177,6 +178,23 @@ describe('chart: renders the objects of manifests/', () => {
     expect(podSpec(mustFind(cmOnly, 'Deployment', NAME)).volumes).to.deep.equal(podSpec(mustFind(overlay, 'Deployment', NAME)).volumes);
     expect(podSpec(mustFind(cmOnly, 'Deployment', NAME)).containers[0]?.volumeMounts)
       .to.deep.equal(podSpec(mustFind(overlay, 'Deployment', NAME)).containers[0]?.volumeMounts);
+  });
+
+  it('the ConfigMaps-only install: the mounted key is readable by the non-root user, as the kubelet writes it, and by no other', async () => {
+    const overlay = await renderKustomize(path.join(MANIFESTS, 'overlays', 'configmaps-only'));
+    const cmOnly = await renderChart({ release: NAME, namespace: NS, values: { secrets: { enabled: false } } });
+    for (const [what, objects] of [['manifests/', overlay], ['chart', cmOnly]] as const) {
+      const d = mustFind(objects, 'Deployment', NAME);
+      const file = mountedSecretFile(d, 'operator', 'key');
+      expect(argsOf(objects), what).to.include(`--digest-key-file=${file.path}`);
+      expect(readableBy(d, 'operator', file), `${what}: ${JSON.stringify({ ...file, mode: file.mode.toString(8) })}`).to.equal(true);
+      expect(file.mode & 0o007, `${what}: others`).to.equal(0);
+    }
+    // The rule the check applies: without the fsGroup, the same mount is root's alone (the crash loop
+    // of a 0400 mount read by uid 65532).
+    const noFsGroup = await renderChart({ release: NAME, namespace: NS, values: { secrets: { enabled: false }, podSecurityContext: { fsGroup: null } } });
+    const d = mustFind(noFsGroup, 'Deployment', NAME);
+    expect(readableBy(d, 'operator', mountedSecretFile(d, 'operator', 'key'))).to.equal(false);
   });
 });
 
