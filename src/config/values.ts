@@ -3,6 +3,8 @@
 // one ConfigError that names the flag. Pure.
 import { isObjectName } from '../core/annotations.ts';
 import { ConfigError } from '../core/errors.ts';
+import { parseLabelSelector } from '../core/label-selector.ts';
+import { MAX_TIMER_MS } from '../time/clock.ts';
 
 /** A flag's value from its raw text; `flag` is `--name`, for the error. */
 export type Parser<T> = (raw: string, flag: string) => T;
@@ -20,13 +22,22 @@ export const optionalText: OptionalParser<string | undefined> = (raw) => raw;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** `250ms`, `2s`, `1.5m`, `1h` or `0`, in milliseconds. */
+/** The longest duration any flag takes, as said in its error: 2³¹−1 ms, just under 596h 31m. */
+export const MAX_DURATION_TEXT = '596h (2147483647 ms, the longest timer Node.js can arm)';
+
+/**
+ * `250ms`, `2s`, `1.5m`, `1h` or `0`, in milliseconds; at most MAX_TIMER_MS. Refused, not
+ * clamped: every duration flag is a timer, and a longer one would be taken for 1 ms (a 1000h
+ * watchdog re-opened its watch at once, 640 times in 2 s); no flag means "25 days or more".
+ */
 export function parseDuration(flag: string, raw: string): number {
   const trimmed = raw.trim();
   if (trimmed === '0') return 0;
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(trimmed);
   if (!m) throw invalid(flag, raw, 'expected a duration such as 500ms, 2s, 5m or 0');
-  return Math.round(Number(m[1]) * UNITS[m[2] as string]!);
+  const ms = Math.round(Number(m[1]) * UNITS[m[2] as string]!);
+  if (!(ms <= MAX_TIMER_MS)) throw invalid(flag, raw, `too long: at most ${MAX_DURATION_TEXT}`);
+  return ms;
 }
 
 /** A duration in milliseconds; `rule` (e.g. "must be at least 1s") refuses what `ok` does not hold. */
@@ -85,15 +96,17 @@ export const namespaceList: OptionalParser<string[]> = (raw, flag) => {
 };
 
 /**
- * A label selector is passed to the apiserver as it is; here only what cannot be one is refused
- * (the apiserver's own parser gives the precise error for the rest, on the first list).
- * Unset or blank: no selector.
+ * A label selector, checked by the parser explain evaluates it with (src/core/label-selector.ts,
+ * the apiserver's grammar) and passed to the apiserver as given: one it would refuse failed
+ * every list with 400, forever. Unset or blank: no selector.
  */
 export const labelSelector: OptionalParser<string | undefined> = (raw, flag) => {
   const trimmed = raw?.trim() ?? '';
   if (raw === undefined || trimmed === '') return undefined;
-  if (/[\s]{2,}|^,|,$|,,/.test(trimmed) || !/^[A-Za-z0-9_./=!,()\- ]+$/.test(trimmed)) {
-    throw invalid(flag, raw, 'not a label selector (e.g. app=web,tier!=cache or env in (prod,staging))');
+  try {
+    parseLabelSelector(trimmed);
+  } catch (err) {
+    throw invalid(flag, raw, `not a label selector: ${(err as Error).message} (e.g. app=web,tier!=cache or env in (prod,staging))`);
   }
   return trimmed;
 };

@@ -11,7 +11,6 @@ import { isObjectName } from '../core/annotations.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { WorkloadKind } from '../core/keys.ts';
 import type { SourceKind } from '../core/types.ts';
-import { parseLabelSelector } from './label-selector.ts';
 
 export type OutputFormat = 'text' | 'json';
 
@@ -134,8 +133,9 @@ export function parseExplainArgs(argv: string[], env: Record<string, string | un
       digestKeyNamespace: v['digest-key-namespace'],
       sourceKinds: v['config-sources'],
       watchFilters: {
-        configMapSelector: evaluable('--configmap-selector', v['configmap-selector']),
-        secretSelector: evaluable('--secret-selector', v['secret-selector']),
+        // Checked by the operator's parser, the one explain evaluates them with.
+        configMapSelector: v['configmap-selector'],
+        secretSelector: v['secret-selector'],
         excludedSecretTypes: v['exclude-secret-types'],
       },
     },
@@ -162,18 +162,4 @@ function target(positionals: string[]): { kind: WorkloadKind; name: string } {
   }
   if (!isObjectName(name)) throw new ConfigError(`${JSON.stringify(name)} is not a valid ${kind} name`);
   return { kind, name };
-}
-
-/**
- * A selector the operator takes (its check ran already) that explain must also evaluate: the
- * operator hands its selectors to the apiserver, explain matches objects against them itself.
- */
-function evaluable(flag: string, selector: string | undefined): string | undefined {
-  if (selector === undefined) return undefined;
-  try {
-    parseLabelSelector(selector);
-  } catch (err) {
-    throw new ConfigError(`${flag} ${JSON.stringify(selector)}: not a label selector: ${(err as Error).message}`);
-  }
-  return selector;
 }

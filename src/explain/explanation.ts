@@ -30,7 +30,7 @@ import { type SourceLike, SourceStore } from '../state/source-store.ts';
 import { entryOf } from '../state/workload-entry.ts';
 import type { WorkloadLike, WorkloadState } from '../state/workload-store.ts';
 import type { WatchFilters } from './args.ts';
-import { matchesLabelSelector, parseLabelSelector } from './label-selector.ts';
+import { matchesLabelSelector, parseLabelSelector } from '../core/label-selector.ts';
 
 /** What a GET returned: the object, a 404, or another failure (its HTTP status when there was one). */
 export type ReadResult<T> =

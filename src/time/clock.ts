@@ -22,14 +22,61 @@ export interface Clock {
   random(): number;
 }
 
+/**
+ * The longest delay a host timer takes: Node (like browsers) stores it in a signed 32-bit int, and
+ * anything longer (2³¹ ms, about 24.8 days, and up) is armed as 1 ms, with only a warning. A
+ * 1000 h watchdog then fired at once, over and over: 640 watch requests in 2 s.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The host's timers, injected so that a test can see what is armed (globalThis by default). */
+export interface TimerHost {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const nodeTimers: TimerHost = {
+  setTimeout(fn, ms) {
+    const handle = setTimeout(fn, ms);
+    handle.unref();
+    return handle;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/**
+ * `fn` after `ms` on `host`, whatever `ms` is: a delay past MAX_TIMER_MS is a chain of host timers
+ * none longer than it (so it fires when due, never early); Infinity never fires; a negative delay
+ * is 0. NaN is a bug of the caller, refused rather than turned into 1 ms.
+ */
+export function hostTimer(host: TimerHost, ms: number, fn: () => void): Timer {
+  if (Number.isNaN(ms)) throw new RangeError('timer delay is NaN');
+  let remaining = Math.max(0, ms);
+  let handle: unknown;
+  let cancelled = false;
+  const arm = () => {
+    if (remaining === Infinity) return; // never due: nothing to arm
+    const step = Math.min(remaining, MAX_TIMER_MS);
+    remaining -= step;
+    handle = host.setTimeout(() => {
+      if (cancelled) return;
+      if (remaining > 0) arm();
+      else fn();
+    }, step);
+  };
+  arm();
+  return {
+    cancel() {
+      cancelled = true;
+      if (handle !== undefined) host.clearTimeout(handle);
+    },
+  };
+}
+
 export const systemClock: Clock = {
   now: () => performance.now(),
   wallNow: () => Date.now(),
-  after(ms, fn) {
-    const handle = setTimeout(fn, Math.max(0, ms));
-    handle.unref();
-    return { cancel: () => clearTimeout(handle) };
-  },
+  after: (ms, fn) => hostTimer(nodeTimers, ms, fn),
   random: () => Math.random(),
 };
 

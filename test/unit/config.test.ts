@@ -94,6 +94,22 @@ describe('config: flags and environment', () => {
     expect(() => parseDuration('--x', '-1s')).to.throw(ConfigError);
   });
 
+  it('refuses every duration past the longest timer Node.js arms (2^31-1 ms), by flag or variable, naming the flag and the maximum', () => {
+    // A longer timer fires after 1 ms: --watch-idle-timeout=1000h re-opened its watch 640 times in 2 s.
+    expect(parseDuration('--x', '596h')).to.equal(596 * 3_600_000);
+    expect(parseDuration('--x', '2147483647ms')).to.equal(2 ** 31 - 1);
+    expect(() => parseDuration('--x', '2147483648ms')).to.throw(ConfigError);
+    expect(() => parseDuration('--x', '9'.repeat(400) + 'h')).to.throw(ConfigError); // Infinity
+    const durations = { debounce: 'DEBOUNCE', 'resync-period': 'RESYNC_PERIOD', 'watch-idle-timeout': 'WATCH_IDLE_TIMEOUT', 'wave-timeout': 'WAVE_TIMEOUT', 'lease-duration': 'LEASE_DURATION' };
+    for (const [flag, variable] of Object.entries(durations)) {
+      const message = `--${flag} "1000h": too long: at most 596h (2147483647 ms, the longest timer Node.js can arm)`;
+      expect(() => config([`--${flag}`, '1000h']), flag).to.throw(ConfigError).with.property('message', message);
+      expect(() => config([], { [`CONFIG_RELOAD_${variable}`]: '1000h' }), variable).to.throw(ConfigError).with.property('message', message);
+      expect(() => config([`--${flag}`, '597h']), flag).to.throw(ConfigError, /too long/);
+    }
+    expect(config(['--watch-idle-timeout', '596h']).watchIdleTimeoutMs).to.equal(596 * 3_600_000);
+  });
+
   it('--help asks for the usage text', () => {
     expect(parseConfig(['--help'], {})).to.deep.equal({ help: true });
   });

@@ -9,7 +9,7 @@ import { digestKey, sourceContent, sourcePart, workloadDigest } from '../../src/
 import { formatRecord, RECORD_ANNOTATION } from '../../src/core/record.ts';
 import type { ConsumedSource, SourceContent, SourceKind } from '../../src/core/types.ts';
 import { parseExplainArgs, type WatchFilters, workloadKindOf } from '../../src/explain/args.ts';
-import { matchesLabelSelector, parseLabelSelector } from '../../src/explain/label-selector.ts';
+import { matchesLabelSelector, parseLabelSelector } from '../../src/core/label-selector.ts';
 import {
   buildExplanation, type Explanation, type KeyRead, needsDigestKey, type ReadResult, sourceId, sourcesToRead,
 } from '../../src/explain/explanation.ts';

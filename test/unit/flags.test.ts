@@ -80,7 +80,7 @@ describe('flags: one table', () => {
       'digest-key-secret': ['Bad_Name', ''],
       'digest-key-namespace': ['-x'],
       'config-sources': ['pods', '', 'configmaps,pods'],
-      'configmap-selector': ['a=b,', 'app==web,,x', 'a  in (b)', 'a;b'],
+      'configmap-selector': ['a=b,', 'app==web,,x', 'a in (b', 'a;b'],
       'secret-selector': ['a=b,', ',a'],
       'exclude-secret-types': ['a b', 'x=y'],
     };
@@ -101,10 +101,18 @@ describe('flags: one table', () => {
     expect(!r.help && r.args.kubeconfig).to.equal(undefined);
   });
 
-  it('explain refuses too a selector the operator takes but cannot evaluate itself (the apiserver would refuse it)', () => {
-    expect(errorOf(() => parseConfig(['--secret-selector', 'a in (b'], {}))).to.equal('no error');
-    expect(errorOf(() => parseExplainArgs(['deploy/web', '--secret-selector', 'a in (b'], {})))
-      .to.equal('--secret-selector "a in (b": not a label selector: unbalanced "(" in "a in (b"');
+  it('a selector the apiserver would refuse is refused at start by the one parser, alike by the operator and explain', () => {
+    const expected = '--secret-selector "a in (b": not a label selector: unbalanced "(" in "a in (b" (e.g. app=web,tier!=cache or env in (prod,staging))';
+    expect(errorOf(() => parseConfig(['--secret-selector', 'a in (b'], {}))).to.equal(expected);
+    expect(errorOf(() => parseExplainArgs(['deploy/web', '--secret-selector', 'a in (b'], {}))).to.equal(expected);
+    // Characters a selector may hold, in an order the apiserver refuses (each passed the old check).
+    for (const bad of ['a=b c', '=x', 'a in b', 'Tier=web!', 'a>b', 'x/y/z=1']) {
+      expect(errorOf(() => parseConfig(['--configmap-selector', bad], {})), bad).to.match(/^--configmap-selector .*: not a label selector: /);
+      expect(errorOf(() => parseConfig([], { CONFIG_RELOAD_CONFIGMAP_SELECTOR: bad })), bad).to.match(/^--configmap-selector .*: not a label selector: /);
+    }
+    for (const good of ['app=web,tier!=cache', 'env in (prod, staging)', '!canary', 'example.com/team notin (a,b)', 'n>3']) {
+      expect(errorOf(() => parseConfig(['--configmap-selector', good], {})), good).to.equal('no error');
+    }
   });
 
   it('renders any table: --help aligned and wrapped, Markdown with pipes escaped, a computed default shown as written', () => {

@@ -1,7 +1,8 @@
-// Label selectors as the apiserver reads them (k8s.io/apimachinery labels.Parse): explain must
-// know whether the operator's --configmap-selector / --secret-selector lets it see an object,
-// since an object outside them is absent to the operator. The operator itself never evaluates
-// one: it passes its selectors to the apiserver.
+// Label selectors as the apiserver reads them (k8s.io/apimachinery labels.Parse), the one parser
+// of both commands: the operator checks its --configmap-selector / --secret-selector with it at
+// start (a selector the apiserver refuses would fail every list, forever) and then passes them to
+// the apiserver as given; explain also evaluates them, since an object outside them is absent to
+// the operator.
 //
 // Grammar: requirements separated by commas — `k`, `!k`, `k=v`, `k==v`, `k!=v`,
 // `k in (a,b)`, `k notin (a,b)`, `k>n`, `k<n`. `!=` and `notin` match objects without the key.
