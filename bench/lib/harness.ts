@@ -7,10 +7,10 @@ import path from 'node:path';
 import { countByVerb, readAudit, verbTotal, type Window } from './audit.ts';
 import { type BenchCluster, startCluster } from './cluster.ts';
 import type { Ctx } from './context.ts';
-import { BASELINE_KEY, createPairs, type Data, HASH, NS, type PairSpec, sourceOf } from './objects.ts';
+import { BASELINE_KEY, createPairs, type Data, DATA_KEY, HASH, NS, type PairSpec, payload, sourceOf } from './objects.ts';
 import { startOperator, type RunningOperator } from './operator.ts';
 import { peerOptIns } from './peers.ts';
-import { BenchProcess } from './procs.ts';
+import { BenchProcess, type OperatorMemory } from './procs.ts';
 import { DeploymentTracker, until } from './tracker.ts';
 import { round1, sleep, untilStill } from './util.ts';
 
@@ -99,6 +99,41 @@ export function meanMs(a: { sum: number; count: number }, b: { sum: number; coun
 /** The operator's memory once idle: RSS read until two readings 500 ms apart agree within 1 MiB. */
 export function settledMemory(op: RunningOperator): ReturnType<RunningOperator['memory']> {
   return untilStill(() => op.memory(), (a, b) => Math.abs(a.rssBytes - b.rssBytes) < 1024 * 1024, 500, 1, 20);
+}
+
+/** What an operator held and used from its sync until idle, read the same way by every scenario. */
+export interface SyncReading {
+  /** Objects in its stores, from its "caches synced" line. */
+  stored: Record<string, number>;
+  memoryAtSync: OperatorMemory;
+  memorySettled: OperatorMemory;
+  rollsMetric: number;
+  adoptions: number;
+}
+
+/** Read just after `startOp` returned: memory at once, then the stores, then idle memory and the counters. */
+export async function readSync(op: RunningOperator): Promise<SyncReading> {
+  const memoryAtSync = await op.memory();
+  const synced = await op.proc.waitFor('"caches synced"', (l) => l.message === 'caches synced', 1).catch(() => undefined);
+  const stored: Record<string, number> = {};
+  for (const k of ['ConfigMap', 'Secret', 'workloads']) {
+    const v = synced?.line[k];
+    if (typeof v === 'number') stored[k] = v;
+  }
+  await queueIdle(op, 60_000);
+  const memorySettled = await settledMemory(op);
+  const rollsMetric = await op.metric('config_reload_rolls_total');
+  const adoptions = await op.metric('config_reload_adoptions_total');
+  return { stored, memoryAtSync, memorySettled, rollsMetric, adoptions };
+}
+
+/** One ConfigMap `name` and `m` opted-in Deployments app-0… consuming it; returns their names. */
+export async function createSharedConsumers(env: Env, name: string, m: number): Promise<string[]> {
+  const data = { [DATA_KEY]: payload(1024) };
+  await env.cl.admin.requestRetry('POST', `/api/v1/namespaces/${NS}/configmaps`, { metadata: { name, namespace: NS }, data });
+  const apps = Array.from({ length: m }, (_, i) => `app-${i}`);
+  await createObjects(env, apps.map((app) => ({ app, configMaps: [name] })), 1024, true, new Map([[name, data]]));
+  return apps;
 }
 
 export function openWindow(env: Env, name: string, user: string): Window & { user: string; changes: number } {

@@ -5,9 +5,9 @@
 import { OPERATOR_USER } from '../lib/cluster.ts';
 import type { Ctx } from '../lib/context.ts';
 import {
-  apiCounts, createObjects, debounceOf, meanMs, openWindow, queueIdle, reconcileReading, startOp, stopOp, withCluster,
+  apiCounts, createSharedConsumers, debounceOf, meanMs, openWindow, queueIdle, reconcileReading, startOp, stopOp, withCluster,
 } from '../lib/harness.ts';
-import { changeConfigMap, DATA_KEY, HASH, NS, payload } from '../lib/objects.ts';
+import { changeConfigMap, HASH } from '../lib/objects.ts';
 import { summarize, type Summary } from '../lib/stats.ts';
 import { until } from '../lib/tracker.ts';
 import { sleep } from '../lib/util.ts';
@@ -40,10 +40,7 @@ export interface SharedResult {
 export async function runShared(ctx: Ctx, sc: SharedSpec): Promise<SharedResult> {
   return withCluster(ctx, sc.name, async (env) => {
     const shared = 'cfg-shared';
-    const data = { [DATA_KEY]: payload(1024) };
-    await env.cl.admin.requestRetry('POST', `/api/v1/namespaces/${NS}/configmaps`, { metadata: { name: shared, namespace: NS }, data });
-    const apps = Array.from({ length: sc.m }, (_, i) => `app-${i}`);
-    await createObjects(env, apps.map((app) => ({ app, configMaps: [shared] })), 1024, true, new Map([[shared, data]]));
+    const apps = await createSharedConsumers(env, shared, sc.m);
     const phases: SharedPhase[] = [];
     for (const debounce of [undefined, '0']) {
       const label = debounce === undefined ? 'default' : 'debounce0';

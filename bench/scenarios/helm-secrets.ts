@@ -7,7 +7,7 @@ import { apiserverSecretFigures } from '../lib/apiserver-metrics.ts';
 import { countByVerb, listWatchSelectors, readAudit, type SelectorCount, type Window } from '../lib/audit.ts';
 import { OPERATOR_USER } from '../lib/cluster.ts';
 import type { Ctx } from '../lib/context.ts';
-import { createObjects, openWindow, pairOf, queueIdle, settledMemory, startOp, stopOp, withCluster } from '../lib/harness.ts';
+import { createObjects, openWindow, pairOf, queueIdle, readSync, startOp, stopOp, withCluster } from '../lib/harness.ts';
 import { pool } from '../lib/kube.ts';
 import { type LatencyResult, measureLatency } from '../lib/latency.ts';
 import { HASH, NS, SECRET_APP_PREFIX, secret, secretPayload, sourceOf } from '../lib/objects.ts';
@@ -82,17 +82,7 @@ export async function runHelm(ctx: Ctx, sc: HelmSpec): Promise<HelmResult> {
       const w = openWindow(env, `helm: ${label}`, OPERATOR_USER);
       windows.set(label, w);
       const op = await startOp(env, `helm-${arms.length + 1}`, '0', 600_000, { args });
-      const memoryAtSync = await op.memory();
-      const synced = await op.proc.waitFor('"caches synced"', (l) => l.message === 'caches synced', 1).catch(() => undefined);
-      const stored: Record<string, number> = {};
-      for (const k of ['ConfigMap', 'Secret', 'workloads']) {
-        const v = synced?.line[k];
-        if (typeof v === 'number') stored[k] = v;
-      }
-      await queueIdle(op, 60_000);
-      const memorySettled = await settledMemory(op);
-      const rollsMetric = await op.metric('config_reload_rolls_total');
-      const adoptions = await op.metric('config_reload_adoptions_total');
+      const { stored, memoryAtSync, memorySettled, rollsMetric, adoptions } = await readSync(op);
       ctx.log(`  ${label}: synced ${Math.round(op.syncedMs)} ms, stored ${JSON.stringify(stored)}, RSS at sync ${mib(memoryAtSync.rssBytes)} MiB, `
         + `settled ${mib(memorySettled.rssBytes)} MiB, peak ${mib(memorySettled.peakRssBytes)} MiB, read ${mib(memoryAtSync.readBytes ?? NaN)} MiB to sync`);
       const [latency] = await measureLatency(env, [{ label: `operator (${label}), Secret changes`, key: HASH, apps: secretApps }], 1024) as [LatencyResult];

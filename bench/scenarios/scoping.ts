@@ -16,7 +16,7 @@ import { type ApiserverFigures, apiserverFigures, apiserverStill, diff } from '.
 import { type AuditRequest, countByVerb, readAudit, type Window } from '../lib/audit.ts';
 import { OPERATOR_USER } from '../lib/cluster.ts';
 import type { Ctx } from '../lib/context.ts';
-import { type Env, openWindow, queueIdle, settledMemory, startOp, stopOp, withCluster } from '../lib/harness.ts';
+import { type Env, openWindow, queueIdle, readSync, startOp, stopOp, withCluster } from '../lib/harness.ts';
 import { pool } from '../lib/kube.ts';
 import { type LatencyResult, measureLatency } from '../lib/latency.ts';
 import { type LoadReport, watchLoad } from '../lib/load.ts';
@@ -215,17 +215,7 @@ export async function runScoping(ctx: Ctx, sc: ScopingSpec): Promise<ScopingResu
         windows.push(w);
         const op = await startOp(env, `${arm.id}-${round}`, '0', 600_000, { args: arm.args });
         const atSync = op.proc.stat();
-        const memoryAtSync = await op.memory();
-        const synced = await op.proc.waitFor('"caches synced"', (l) => l.message === 'caches synced', 1).catch(() => undefined);
-        const stored: Record<string, number> = {};
-        for (const k of ['ConfigMap', 'Secret', 'workloads']) {
-          const v = synced?.line[k];
-          if (typeof v === 'number') stored[k] = v;
-        }
-        await queueIdle(op, 60_000);
-        const memorySettled = await settledMemory(op);
-        const rollsMetric = await op.metric('config_reload_rolls_total');
-        const adoptions = await op.metric('config_reload_adoptions_total');
+        const { stored, memoryAtSync, memorySettled, rollsMetric, adoptions } = await readSync(op);
         ctx.log(`  ${arm.label} #${round}: synced ${Math.round(op.syncedMs)} ms, stored ${JSON.stringify(stored)}, RSS at sync ${mib(atSync?.rssBytes ?? NaN)} MiB `
           + `(/proc), idle ${mib(memorySettled.rssBytes)} MiB, peak ${mib(memorySettled.peakRssBytes)} MiB, read ${mib(atSync?.readBytes ?? NaN)} MiB to sync; `
           + `rolls ${rollsMetric}, adoptions ${adoptions}`);

@@ -1,7 +1,7 @@
 // waves: one ConfigMap consumed by M Deployments, changed once per arm (see runWaves).
 import type { Ctx } from '../lib/context.ts';
-import { createObjects, queueIdle, startOp, stopOp, withCluster } from '../lib/harness.ts';
-import { changeConfigMap, DATA_KEY, HASH, NS, payload } from '../lib/objects.ts';
+import { createSharedConsumers, queueIdle, startOp, stopOp, withCluster } from '../lib/harness.ts';
+import { changeConfigMap, HASH } from '../lib/objects.ts';
 import { until } from '../lib/tracker.ts';
 
 export interface WavesSpec { kind: 'waves'; name: string; m: number }
@@ -35,10 +35,7 @@ export interface WavesResult {
 export async function runWaves(ctx: Ctx, sc: WavesSpec): Promise<WavesResult> {
   return withCluster(ctx, sc.name, async (env) => {
     const shared = 'cfg-waves';
-    const data = { [DATA_KEY]: payload(1024) };
-    await env.cl.admin.requestRetry('POST', `/api/v1/namespaces/${NS}/configmaps`, { metadata: { name: shared, namespace: NS }, data });
-    const apps = Array.from({ length: sc.m }, (_, i) => `app-${i}`);
-    await createObjects(env, apps.map((app) => ({ app, configMaps: [shared] })), 1024, true, new Map([[shared, data]]));
+    const apps = await createSharedConsumers(env, shared, sc.m);
     const arms: WavesArm[] = [];
     for (const [label, args] of [
       ['at once (--wave-threshold 0)', ['--wave-threshold', '0']],
