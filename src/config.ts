@@ -4,6 +4,7 @@
 import { ConfigError } from './core/errors.ts';
 import type { WorkloadKind } from './core/keys.ts';
 import type { TemplateOrder } from './core/ordering.ts';
+import type { Peer } from './core/peer-annotations.ts';
 import type { SourceKind } from './core/types.ts';
 import { FLAGS, type LogFormat, type LogLevel } from './config/flags.ts';
 import { flagUsage } from './config/help.ts';
@@ -18,6 +19,13 @@ export interface Config {
   kubeconfig: string | undefined;
   /** Watch only these namespaces (one watch each); empty: every namespace. */
   namespaces: string[];
+  /**
+   * Watch the namespaces whose labels match (a Namespace watch opens and closes their watches:
+   * src/controller/namespaces.ts); undefined: `namespaces` says. Never both.
+   */
+  namespaceSelector: string | undefined;
+  /** Never watched, whichever way the others are chosen (already taken out of `namespaces`). */
+  excludeNamespaces: string[];
   /** Label selectors the apiserver applies to the ConfigMap and Secret watches. */
   configMapSelector: string | undefined;
   secretSelector: string | undefined;
@@ -67,6 +75,8 @@ export interface Config {
   leaderElectionId: string;
   leaseDurationMs: number;
   identity: string;
+  /** Peers whose opt-in annotations are honoured, mapped to this operator's (src/core/peer-annotations.ts). */
+  acceptAnnotations: Peer[];
 }
 
 export const USAGE = `Usage: config-reload-operator [flags]
@@ -89,11 +99,14 @@ export function parseConfig(argv: string[], env: Env): ParseResult {
     throw new ConfigError('--leader-elect needs --leader-election-namespace (or POD_NAMESPACE)');
   }
   const excluded = v['exclude-secret-types'];
+  const namespaces = namespaceScope(v.namespace, v['namespace-selector'], v['exclude-namespaces']);
   return {
     help: false,
     config: {
       kubeconfig: v.kubeconfig,
-      namespaces: v.namespace,
+      namespaces,
+      namespaceSelector: v['namespace-selector'],
+      excludeNamespaces: v['exclude-namespaces'],
       configMapSelector: v['configmap-selector'],
       secretSelector: v['secret-selector'],
       dryRun: v['dry-run'],
@@ -111,6 +124,7 @@ export function parseConfig(argv: string[], env: Env): ParseResult {
       waveTimeoutMs: v['wave-timeout'],
       sourceKinds: v['config-sources'],
       workloadKinds: v['workload-kinds'],
+      acceptAnnotations: v['accept-annotations'],
       secretFieldSelector: excluded.length === 0 ? undefined : excluded.map((type) => `type!=${type}`).join(','),
       digestKeySecret: v['digest-key-secret'],
       digestKeyNamespace: v['digest-key-namespace'],
@@ -126,4 +140,18 @@ export function parseConfig(argv: string[], env: Env): ParseResult {
       identity: env.POD_NAME || `${env.HOSTNAME || 'config-reload-operator'}-${process.pid}`,
     },
   };
+}
+
+/**
+ * The namespaces watched: a list and a selector exclude each other (a list is the install
+ * without cluster-wide permissions, a selector needs list/watch on Namespaces); an exclusion
+ * applies to either, and leaving a list empty by it is an error, not "every namespace".
+ */
+function namespaceScope(list: string[], selector: string | undefined, exclude: string[]): string[] {
+  if (list.length > 0 && selector !== undefined) {
+    throw new ConfigError('--namespace and --namespace-selector exclude each other: list the namespaces, or select them by label');
+  }
+  const kept = list.filter((ns) => !exclude.includes(ns));
+  if (list.length > 0 && kept.length === 0) throw new ConfigError('--exclude-namespaces excludes every namespace of --namespace: nothing would be watched');
+  return kept;
 }

@@ -113,4 +113,22 @@ describe('config: flags and environment', () => {
   it('--help asks for the usage text', () => {
     expect(parseConfig(['--help'], {})).to.deep.equal({ help: true });
   });
+
+  describe('namespace selection', () => {
+    it('a selector, exclusions, and each with the fixed list: a list minus its exclusions', () => {
+      expect(config(['--namespace-selector', 'team in (a,b),!legacy'])).to.deep.include({ namespaceSelector: 'team in (a,b),!legacy', namespaces: [], excludeNamespaces: [] });
+      expect(config([], { CONFIG_RELOAD_NAMESPACE_SELECTOR: 'reload=on', CONFIG_RELOAD_EXCLUDE_NAMESPACES: 'kube-system,b' }))
+        .to.deep.include({ namespaceSelector: 'reload=on', excludeNamespaces: ['b', 'kube-system'] });
+      expect(config(['--namespace', 'a,b,c', '--exclude-namespaces', 'b'])).to.deep.include({ namespaces: ['a', 'c'], excludeNamespaces: ['b'] });
+      expect(config(['--exclude-namespaces', 'kube-system'])).to.deep.include({ namespaces: [], namespaceSelector: undefined, excludeNamespaces: ['kube-system'] });
+    });
+
+    it('refuses a list with a selector, a list emptied by its exclusions, a bad selector or name, each naming the flags', () => {
+      expect(() => config(['--namespace', 'a', '--namespace-selector', 'x=y'])).to.throw(ConfigError, /--namespace and --namespace-selector exclude each other/);
+      expect(() => config(['--namespace', 'a'], { CONFIG_RELOAD_NAMESPACE_SELECTOR: 'x=y' })).to.throw(ConfigError, /exclude each other/);
+      expect(() => config(['--namespace', 'a,b', '--exclude-namespaces', 'b,a'])).to.throw(ConfigError, /--exclude-namespaces excludes every namespace of --namespace/);
+      expect(() => config(['--namespace-selector', 'a in (b'])).to.throw(ConfigError, /--namespace-selector .*not a label selector/);
+      expect(() => config(['--exclude-namespaces', 'Not_A_Name'])).to.throw(ConfigError, /--exclude-namespaces: "Not_A_Name" is not a namespace name/);
+    });
+  });
 });
