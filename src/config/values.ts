@@ -121,11 +121,15 @@ export const secretTypes: Parser<string[]> = (raw, flag) => {
   return types;
 };
 
-/** `[HOST]:PORT` (no host: every interface), or `off`: port -1. */
+/**
+ * `[HOST]:PORT`, or `off`: port -1. No host: every interface of both stacks (host '', which the
+ * HTTP server binds as `::`, dual-stack, falling back to 0.0.0.0 without IPv6); `0.0.0.0:PORT`
+ * is IPv4 only; an IPv6 address in brackets, `[::1]:8080`.
+ */
 export const httpAddr: Parser<{ host: string; port: number }> = (raw, flag) => {
   if (raw === 'off') return { host: '', port: -1 };
-  const m = /^(.*):(\d+)$/.exec(raw);
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[^[\]:]*):(\d+)$/.exec(raw);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw invalid(flag, raw, 'expected [HOST]:PORT or off');
-  return { host: m[1] || '0.0.0.0', port };
+  if (!m || port > 65535) throw invalid(flag, raw, 'expected [HOST]:PORT (an IPv6 address in brackets, [::1]:8080) or off');
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 };

@@ -3,6 +3,8 @@ import type { ControllerObserver } from '../controller/observer.ts';
 import type { OperatorMetrics } from './metrics.ts';
 
 export function metricsObserver(m: OperatorMetrics): ControllerObserver {
+  /** Held workloads per Secret (its series is per namespace: see waveHeld). */
+  const heldSecrets = new Map<string, { namespace: string; held: number }>();
   return {
     decided(decision, namespace, dryRun) {
       m.decisions.inc({ action: decision.action, reason: decision.code });
@@ -24,6 +26,19 @@ export function metricsObserver(m: OperatorMetrics): ControllerObserver {
     },
     queueWait: (seconds) => m.queueWait.observe(seconds),
     waveHeld(source, held) {
+      if (source.kind === 'Secret') {
+        // No Secret name in a label: a Secret's name can itself tell what it guards (and every
+        // scrape, dashboard and remote store would keep it). Its series is per namespace, the
+        // sum over its held Secrets, with name=""; the WaveHeld Event names the Secret.
+        const key = `${source.namespace}/${source.name}`;
+        if (held > 0) heldSecrets.set(key, { namespace: source.namespace, held });
+        else heldSecrets.delete(key);
+        const labels = { namespace: source.namespace, kind: 'Secret', name: '' };
+        const total = [...heldSecrets.values()].filter((s) => s.namespace === source.namespace).reduce((sum, s) => sum + s.held, 0);
+        if (total > 0) m.waveHeld.set(labels, total);
+        else m.waveHeld.remove(labels);
+        return;
+      }
       const labels = { namespace: source.namespace, kind: source.kind, name: source.name };
       // A series per held object only while it is held: nothing accumulates for objects that recovered.
       if (held > 0) m.waveHeld.set(labels, held);

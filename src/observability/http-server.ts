@@ -1,6 +1,6 @@
 // The operator's only listening socket: kubelet probes and the Prometheus scrape. Plain
 // node:http — three read-only routes do not justify a framework in a hardened image.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'winston';
 import type { OperatorMetrics } from './metrics.ts';
@@ -14,13 +14,26 @@ export interface HealthSources {
 }
 
 export interface HttpServerOptions {
+  /** '' : every interface of both stacks (`::`, dual-stack), or every IPv4 one where there is no IPv6. */
   host: string;
   /** 0 picks an ephemeral port; the real one is returned. */
   port: number;
   health: HealthSources;
   metrics: OperatorMetrics;
   log: Logger;
+  /** Connections open at once; more are closed on arrival. Default MAX_CONNECTIONS. */
+  maxConnections?: number;
+  /** How long a client may take to send its request headers. Default HEADERS_TIMEOUT_MS. */
+  headersTimeoutMs?: number;
 }
+
+/**
+ * Probes and a scrape or two at a time need a handful of connections; the cap keeps a flood of
+ * them from costing memory and file descriptors the watches need.
+ */
+export const MAX_CONNECTIONS = 64;
+/** A kubelet or Prometheus sends its headers at once; a client still sending after this is dropped. */
+export const HEADERS_TIMEOUT_MS = 5_000;
 
 export interface RunningHttpServer {
   port: number;
@@ -30,7 +43,7 @@ export interface RunningHttpServer {
 export function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
   const { health, metrics, log } = opts;
 
-  const server = createServer((req, res) => {
+  const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       log.warn('http handler failed', { path: req.url, error: String(err) });
       if (!res.headersSent) send(res, 500, 'internal error');
@@ -40,6 +53,13 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpSer
   // Probes and scrapes are short; a connection idle longer than this is a leak, not a client.
   server.keepAliveTimeout = 5_000;
   server.requestTimeout = 10_000;
+  // A slow-header client (slowloris) is cut after headersTimeout; Node checks the deadlines of
+  // open connections every connectionsCheckingInterval (30 s by default, which let one hold a
+  // connection that long), so the check runs every second.
+  server.headersTimeout = opts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+  server.maxConnections = opts.maxConnections ?? MAX_CONNECTIONS;
+  // A socket with no byte either way for this long (a connection opened and left silent) is closed.
+  server.timeout = 15_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -47,8 +67,10 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpSer
       send(res, 405, 'method not allowed');
       return;
     }
-    // Only the path matters: probes may add a query string (e.g. ?verbose).
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    // Only the path matters: probes may add a query string (e.g. ?verbose). Taken as written,
+    // not through new URL(), which throws on `//` (a 500 and a warning per request) and reads
+    // `//host/metrics` as a host: anything but the three paths exactly is a 404.
+    const path = (req.url ?? '/').split('?', 1)[0];
     switch (path) {
       case '/healthz':
         if (health.isAlive()) send(res, 200, 'ok');
@@ -68,24 +90,47 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpSer
     }
   }
 
+  return listen(server, opts.host, opts.port).then((address) => {
+    // After start-up a socket error must not crash the operator: log it and keep serving.
+    server.on('error', (err) => log.error('http server error', { error: String(err) }));
+    log.info('http server listening', { host: address.address, port: address.port, maxConnections: server.maxConnections });
+    return {
+      port: address.port,
+      close: () =>
+        new Promise<void>((done) => {
+          // Idle keep-alive connections (Prometheus keeps one) would hold close() open.
+          server.close(() => done());
+          server.closeIdleConnections();
+        }),
+    };
+  });
+}
+
+/** Errors of binding `::` on a host without IPv6 (disabled in the kernel, or no IPv6 address). */
+const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EPROTONOSUPPORT', 'EINVAL']);
+
+/**
+ * Binds `host`; '' is `::`, which libuv opens dual-stack (IPV6_V6ONLY off, whatever the sysctl):
+ * kubelet probes reach it over IPv4 and IPv6 alike, an IPv6-only cluster included. A host
+ * without IPv6 falls back to 0.0.0.0.
+ */
+async function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  if (host !== '') return listenOn(server, host, port);
+  try {
+    return await listenOn(server, '::', port);
+  } catch (err) {
+    if (!NO_IPV6.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    return listenOn(server, '0.0.0.0', port);
+  }
+}
+
+function listenOn(server: Server, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     const onListenError = (err: Error) => reject(err);
     server.once('error', onListenError);
-    server.listen(opts.port, opts.host, () => {
+    server.listen(port, host, () => {
       server.off('error', onListenError);
-      // After start-up a socket error must not crash the operator: log it and keep serving.
-      server.on('error', (err) => log.error('http server error', { error: String(err) }));
-      const { port } = server.address() as AddressInfo;
-      log.info('http server listening', { host: opts.host, port });
-      resolve({
-        port,
-        close: () =>
-          new Promise<void>((done) => {
-            // Idle keep-alive connections (Prometheus keeps one) would hold close() open.
-            server.close(() => done());
-            server.closeIdleConnections();
-          }),
-      });
+      resolve(server.address() as AddressInfo);
     });
   });
 }

@@ -40,7 +40,10 @@ export class OperatorMetrics {
   /** Failed API calls by verb and HTTP status code (0 when there was no response). */
   readonly apiErrors: Counter<'verb' | 'code'>;
   readonly isLeader: Gauge<never>;
-  /** Per shared config object whose change is held by a failed wave: the workloads not rolled. */
+  /**
+   * Per shared ConfigMap whose change is held by a failed wave: the workloads not rolled. For
+   * Secrets, per namespace with name="" (no Secret name in any label): the sum over its Secrets.
+   */
   readonly waveHeld: Gauge<'namespace' | 'kind' | 'name'>;
   /** 1, labelled with what runs: package.json's version and the git revision built (src/core/version.ts). */
   readonly buildInfo: Gauge<'version' | 'revision'>;
@@ -143,7 +146,7 @@ export class OperatorMetrics {
     this.isLeader.set(0);
     this.waveHeld = new Gauge({
       name: `${PREFIX}wave_held`,
-      help: 'Workloads not rolled because an earlier wave of a change of this ConfigMap or Secret failed (one series per held object).',
+      help: 'Workloads not rolled because an earlier wave of a change of this ConfigMap or Secret failed (one series per held ConfigMap; per namespace for Secrets, whose names no label carries: name is empty).',
       labelNames: ['namespace', 'kind', 'name'] as const,
       registers,
     });

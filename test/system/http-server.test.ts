@@ -1,6 +1,8 @@
 import { expect } from 'chai';
+import { connect, type Socket } from 'node:net';
 import winston from 'winston';
-import { startHttpServer } from '../../src/observability/http-server.ts';
+import { httpAddr } from '../../src/config/values.ts';
+import { HEADERS_TIMEOUT_MS, MAX_CONNECTIONS, startHttpServer } from '../../src/observability/http-server.ts';
 import { OperatorMetrics } from '../../src/observability/metrics.ts';
 
 const silent = winston.createLogger({ silent: true });
@@ -98,3 +100,94 @@ describe('http-server: probes and metrics', () => {
     expect((error as NodeJS.ErrnoException | undefined)?.code).to.equal('EADDRINUSE');
   });
 });
+
+/** A raw connection to `port` on `host`, once connected. */
+function rawSocket(port: number, host = '127.0.0.1'): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host }, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** Everything the server sends until it closes the connection, and when it closed (ms after `since`). */
+function untilClosed(socket: Socket, since: number): Promise<{ text: string; afterMs: number }> {
+  let text = '';
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+  socket.on('error', () => undefined);
+  return new Promise((resolve) => socket.once('close', () => resolve({ text, afterMs: performance.now() - since })));
+}
+
+describe('http-server: hardening (issue 21)', () => {
+  const warnings: unknown[] = [];
+  const log = winston.createLogger({
+    level: 'debug',
+    transports: [new winston.transports.Console({ silent: true })],
+  });
+  log.on('data', (entry: { level: string }) => {
+    if (entry.level === 'warn' || entry.level === 'error') warnings.push(entry);
+  });
+  const health = { isAlive: () => true, isReady: () => true };
+  let servers: Array<{ close(): Promise<void> }> = [];
+  const start = async (opts: { host?: string; maxConnections?: number; headersTimeoutMs?: number } = {}) => {
+    const server = await startHttpServer({ host: '127.0.0.1', port: 0, health, metrics: new OperatorMetrics(), log, ...opts });
+    servers.push(server);
+    return server;
+  };
+
+  beforeEach(() => {
+    warnings.length = 0;
+  });
+  afterEach(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    servers = [];
+  });
+
+  it('by default (--http-addr :PORT, no host) listens dual-stack: probes answer on IPv4 and IPv6 alike', async () => {
+    const server = await start({ host: httpAddr(':0', '--http-addr').host });
+    for (const host of ['127.0.0.1', '[::1]']) {
+      const res = await fetch(`http://${host}:${server.port}/healthz`);
+      expect([host, res.status, await res.text()]).to.deep.equal([host, 200, 'ok']);
+    }
+  });
+
+  it('odd paths answer 404, not 500, and log nothing', async () => {
+    const server = await start();
+    for (const target of ['//', '//evil.example/metrics', '///healthz', 'http://x/healthz', '/%', '/healthz/', '*']) {
+      const socket = await rawSocket(server.port);
+      const closed = untilClosed(socket, performance.now());
+      socket.end(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      const { text } = await closed;
+      expect(text.split('\r\n')[0], target).to.equal('HTTP/1.1 404 Not Found');
+    }
+    expect(warnings).to.deep.equal([]);
+  });
+
+  it('drops a client still sending its headers after the headers timeout (seconds, not 30 s)', async () => {
+    expect(HEADERS_TIMEOUT_MS).to.be.at.most(5_000);
+    const server = await start({ headersTimeoutMs: 1_000 });
+    const socket = await rawSocket(server.port);
+    const since = performance.now();
+    const closed = untilClosed(socket, since);
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n'); // and never the blank line
+    const { text, afterMs } = await closed;
+    expect(text.split('\r\n')[0]).to.equal('HTTP/1.1 408 Request Timeout');
+    // The deadline plus at most one check interval (1 s), with room for a loaded machine.
+    expect(afterMs).to.be.within(900, 4_000);
+  });
+
+  it('caps open connections: one more is closed on arrival, and a slot freed serves again', async () => {
+    expect(MAX_CONNECTIONS).to.be.within(8, 1024);
+    const server = await start({ maxConnections: 2 });
+    const held = [await rawSocket(server.port), await rawSocket(server.port)];
+    const extra = await rawSocket(server.port);
+    const { text } = await untilClosed(extra, performance.now());
+    expect(text).to.equal('');
+    const freed = untilClosed(held[0]!, performance.now());
+    held[0]!.destroy();
+    await freed;
+    const res = await fetch(`http://127.0.0.1:${server.port}/healthz`, { headers: { connection: 'close' } });
+    expect(res.status).to.equal(200);
+    held[1]!.destroy();
+  });
+});
+

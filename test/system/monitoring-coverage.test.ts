@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { metricsObserver } from '../../src/observability/controller-metrics.ts';
 import { OperatorMetrics } from '../../src/observability/metrics.ts';
 import { chartTools, DASHBOARD, mustFind, renderChart, ROOT } from '../support/chart.ts';
 
@@ -65,9 +66,25 @@ describe('monitoring coverage: documented, on the dashboard, alerted on', functi
     const alerting = (what: string, test: (expr: string) => boolean) =>
       expect(alerts.filter((a) => test(a.expr)).map((a) => a.alert), what).to.have.length.greaterThan(0);
     alerting('held waves', (e) => e.includes('config_reload_wave_held'));
+    // A held Secret's series has name="" (no label carries a Secret's name): the alert's text
+    // must read without it, and point at the Event that names the Secret.
+    const held = alerts.find((a) => a.expr.includes('config_reload_wave_held')) as unknown as { annotations: { summary: string; description: string } };
+    expect(held.annotations.summary).to.contain('{{ if $labels.name }}').and.contain('in namespace {{ $labels.namespace }}');
+    expect(held.annotations.description).to.contain('reason=WaveHeld');
     alerting('unavailable watches', (e) => e.includes('config_reload_watch_available'));
     for (const reason of ['configmap_missing', 'secret_missing']) {
       alerting(reason, (e) => e.includes('config_reload_decisions_total') && e.includes(reason));
     }
+  });
+
+  it('no metric label carries a Secret\'s name (issue 21): a held Secret is counted per namespace', async () => {
+    const metrics = new OperatorMetrics();
+    const observer = metricsObserver(metrics);
+    observer.waveHeld!({ kind: 'Secret', namespace: 'shop', name: 'stripe-live-key' }, 3);
+    observer.waveHeld!({ kind: 'ConfigMap', namespace: 'shop', name: 'shared' }, 2);
+    const text = await metrics.registry.metrics();
+    expect(text).not.to.contain('stripe-live-key');
+    expect(text.split('\n')).to.include('config_reload_wave_held{namespace="shop",kind="Secret",name=""} 3');
+    expect(text.split('\n')).to.include('config_reload_wave_held{namespace="shop",kind="ConfigMap",name="shared"} 2');
   });
 });

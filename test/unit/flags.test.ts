@@ -6,7 +6,7 @@ import { ConfigError, parseConfig, USAGE } from '../../src/config.ts';
 import { FLAGS, INSTALL_NAMESPACE } from '../../src/config/flags.ts';
 import { flagMarkdown, flagUsage } from '../../src/config/help.ts';
 import { readFlags, value } from '../../src/config/spec.ts';
-import { objectName, text } from '../../src/config/values.ts';
+import { httpAddr, objectName, text } from '../../src/config/values.ts';
 import { EXPLAIN_FLAGS, EXPLAIN_USAGE, parseExplainArgs } from '../../src/explain/args.ts';
 
 const errorOf = (f: () => unknown): string => {
@@ -112,6 +112,17 @@ describe('flags: one table', () => {
     }
     for (const good of ['app=web,tier!=cache', 'env in (prod, staging)', '!canary', 'example.com/team notin (a,b)', 'n>3']) {
       expect(errorOf(() => parseConfig(['--configmap-selector', good], {})), good).to.equal('no error');
+    }
+  });
+
+  it('--http-addr: no host is every interface of both stacks (\'\'), an IPv6 host in brackets, anything else refused', () => {
+    expect(httpAddr(':8080', '--http-addr')).to.deep.equal({ host: '', port: 8080 });
+    expect(httpAddr('0.0.0.0:8080', '--http-addr')).to.deep.equal({ host: '0.0.0.0', port: 8080 });
+    expect(httpAddr('[::1]:9090', '--http-addr')).to.deep.equal({ host: '::1', port: 9090 });
+    expect(httpAddr('[::]:9090', '--http-addr')).to.deep.equal({ host: '::', port: 9090 });
+    expect(httpAddr('off', '--http-addr').port).to.equal(-1);
+    for (const bad of ['::1:8080', '8080', ':99999', '[::1]', 'a:b:80']) {
+      expect(errorOf(() => httpAddr(bad, '--http-addr')), bad).to.match(/^--http-addr .*: expected \[HOST\]:PORT/);
     }
   });
 

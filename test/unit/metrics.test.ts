@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { REVISION, VERSION } from '../../src/core/version.ts';
+import { metricsObserver } from '../../src/observability/controller-metrics.ts';
 import { OperatorMetrics } from '../../src/observability/metrics.ts';
 
 describe('metrics: OperatorMetrics', () => {
@@ -78,5 +79,28 @@ describe('metrics: OperatorMetrics', () => {
     a.reconcileErrors.inc();
     expect((await a.registry.metrics()).split('\n')).to.include('config_reload_reconcile_errors_total 1');
     expect((await b.registry.metrics()).split('\n')).to.include('config_reload_reconcile_errors_total 0');
+  });
+
+  it('wave_held names a held ConfigMap but no Secret: Secrets are summed per namespace, name empty', async () => {
+    const metrics = new OperatorMetrics();
+    const observer = metricsObserver(metrics);
+    const series = async () => (await metrics.registry.metrics()).split('\n').filter((l) => l.startsWith('config_reload_wave_held{'));
+    observer.waveHeld!({ kind: 'ConfigMap', namespace: 'shop', name: 'shared-config' }, 4);
+    observer.waveHeld!({ kind: 'Secret', namespace: 'shop', name: 'payment-gateway-api-key' }, 3);
+    observer.waveHeld!({ kind: 'Secret', namespace: 'shop', name: 'db-root-password' }, 2);
+    observer.waveHeld!({ kind: 'Secret', namespace: 'ops', name: 'pager-token' }, 1);
+    expect(await series()).to.deep.equal([
+      'config_reload_wave_held{namespace="shop",kind="ConfigMap",name="shared-config"} 4',
+      'config_reload_wave_held{namespace="shop",kind="Secret",name=""} 5',
+      'config_reload_wave_held{namespace="ops",kind="Secret",name=""} 1',
+    ]);
+    const text = await metrics.registry.metrics();
+    for (const name of ['payment-gateway-api-key', 'db-root-password', 'pager-token']) expect(text).not.to.contain(name);
+    // Released one by one: the namespace's series goes with its last held Secret.
+    observer.waveHeld!({ kind: 'Secret', namespace: 'shop', name: 'payment-gateway-api-key' }, 0);
+    expect(await series()).to.include('config_reload_wave_held{namespace="shop",kind="Secret",name=""} 2');
+    observer.waveHeld!({ kind: 'Secret', namespace: 'shop', name: 'db-root-password' }, 0);
+    observer.waveHeld!({ kind: 'ConfigMap', namespace: 'shop', name: 'shared-config' }, 0);
+    expect(await series()).to.deep.equal(['config_reload_wave_held{namespace="ops",kind="Secret",name=""} 1']);
   });
 });
