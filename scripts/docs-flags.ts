@@ -1,20 +1,20 @@
-// `npm run docs:flags`: writes README.md's flag tables from the flag tables (scripts/flag-docs.ts).
-// `npm run docs:flags -- --check`: writes nothing; exits 1 when README.md's tables are stale.
+// `npm run docs:flags`: writes docs/flags.md's flag tables from the flag tables (scripts/flag-docs.ts).
+// `npm run docs:flags -- --check`: writes nothing; exits 1 when docs/flags.md's tables are stale.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { withFlagSections } from './flag-docs.ts';
+import { FLAG_DOCS, withFlagSections } from './flag-docs.ts';
 
-const readmePath = fileURLToPath(new URL('../README.md', import.meta.url));
-const readme = readFileSync(readmePath, 'utf8');
-const fresh = withFlagSections(readme);
+const pagePath = fileURLToPath(new URL(`../${FLAG_DOCS}`, import.meta.url));
+const page = readFileSync(pagePath, 'utf8');
+const fresh = withFlagSections(page);
 if (process.argv.includes('--check')) {
-  if (fresh !== readme) {
-    process.stderr.write('README.md: the flag tables are stale; run npm run docs:flags\n');
+  if (fresh !== page) {
+    process.stderr.write(`${FLAG_DOCS}: the flag tables are stale; run npm run docs:flags\n`);
     process.exit(1);
   }
-} else if (fresh !== readme) {
-  writeFileSync(readmePath, fresh);
-  process.stdout.write('README.md: flag tables written\n');
+} else if (fresh !== page) {
+  writeFileSync(pagePath, fresh);
+  process.stdout.write(`${FLAG_DOCS}: flag tables written\n`);
 } else {
-  process.stdout.write('README.md: flag tables up to date\n');
+  process.stdout.write(`${FLAG_DOCS}: flag tables up to date\n`);
 }

@@ -1,5 +1,5 @@
 // The flag table (src/config/flags.ts) and what is derived from it: the variables, --help, and
-// explain's subset, which must take exactly what the operator takes. README.md's tables are
+// explain's subset, which must take exactly what the operator takes. docs/flags.md's tables are
 // checked against it in test/system/flag-docs.test.ts (that test reads a file).
 import { expect } from 'chai';
 import { ConfigError, parseConfig, USAGE } from '../../src/config.ts';
