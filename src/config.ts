@@ -82,7 +82,7 @@ export const USAGE = `Usage: config-reload-operator [flags]
 
 ${flagUsage(FLAGS)}
 
-Every flag can also be set with the environment variable shown in the README
+Every flag can also be set with the environment variable shown in docs/flags.md
 (CONFIG_RELOAD_<FLAG>, e.g. CONFIG_RELOAD_DRY_RUN=true); a flag wins over its variable.
 Durations: 250ms, 2s, 5m, 1h, or 0.`;
 
