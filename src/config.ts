@@ -4,6 +4,7 @@
 import { ConfigError } from './core/errors.ts';
 import type { WorkloadKind } from './core/keys.ts';
 import type { TemplateOrder } from './core/ordering.ts';
+import type { Peer } from './core/peer-annotations.ts';
 import type { SourceKind } from './core/types.ts';
 import { FLAGS, type LogFormat, type LogLevel } from './config/flags.ts';
 import { flagUsage } from './config/help.ts';
@@ -74,6 +75,8 @@ export interface Config {
   leaderElectionId: string;
   leaseDurationMs: number;
   identity: string;
+  /** Peers whose opt-in annotations are honoured, mapped to this operator's (src/core/peer-annotations.ts). */
+  acceptAnnotations: Peer[];
 }
 
 export const USAGE = `Usage: config-reload-operator [flags]
@@ -121,6 +124,7 @@ export function parseConfig(argv: string[], env: Env): ParseResult {
       waveTimeoutMs: v['wave-timeout'],
       sourceKinds: v['config-sources'],
       workloadKinds: v['workload-kinds'],
+      acceptAnnotations: v['accept-annotations'],
       secretFieldSelector: excluded.length === 0 ? undefined : excluded.map((type) => `type!=${type}`).join(','),
       digestKeySecret: v['digest-key-secret'],
       digestKeyNamespace: v['digest-key-namespace'],

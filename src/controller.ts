@@ -36,7 +36,7 @@ export type { ControllerObserver } from './controller/observer.ts';
 /** The start-up settings the controller acts on; their meaning is documented on Config. */
 export type ControllerSettings = Pick<Config, 'dryRun' | 'debounceMs' | 'workers' | 'resyncPeriodMs' | 'qps' | 'burst'>
   & Partial<Pick<Config, 'adoptionQps' | 'namespaces' | 'templateOrder' | 'sourceKinds' | 'workloadKinds' | 'secretFieldSelector' | 'configMapSelector' | 'secretSelector'
-    | 'waveThreshold' | 'canarySize' | 'waves' | 'waveTimeoutMs'>>;
+    | 'waveThreshold' | 'canarySize' | 'waves' | 'waveTimeoutMs' | 'acceptAnnotations'>>;
 
 export interface ControllerOptions extends ControllerSettings {
   api: ClusterApi;
@@ -82,7 +82,8 @@ export class Controller {
     const templateOrder = opts.templateOrder ?? 'resource-version';
     // Unordered, the only order there is is the one this process saw things in.
     const dater = templateOrder === 'off' ? byArrival() : BY_RESOURCE_VERSION;
-    this.workloads = new WorkloadStore(clock, new Set(sourceKinds), dater);
+    const accept = new Set(opts.acceptAnnotations ?? []);
+    this.workloads = new WorkloadStore(clock, new Set(sourceKinds), dater, accept);
     this.index = this.workloads.index;
     for (const kind of sourceKinds) {
       this.sources.set(kind, new SourceStore(kind, opts.digestKey, (entry, value, reason) => {
@@ -90,7 +91,7 @@ export class Controller {
           object: `${entry.kind}/${entry.namespace}/${entry.name}`,
           reason: `annotation config-reload.dev/ignore=${quoteValue(value)} is malformed: ${reason}; its changes roll nothing until it is fixed`,
         });
-      }, dater));
+      }, dater, accept));
     }
     const observer = opts.observer;
     this.queue = new WorkQueue({

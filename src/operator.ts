@@ -72,7 +72,7 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
       debounceMs: config.debounceMs, workers: config.workers, resyncPeriodMs: config.resyncPeriodMs, watchdogMs: config.watchIdleTimeoutMs, qps: config.qps,
       burst: config.burst, adoptionQps: config.adoptionQps, templateOrder: config.templateOrder, sourceKinds: config.sourceKinds,
       waveThreshold: config.waveThreshold, canarySize: config.canarySize, waves: config.waves, waveTimeoutMs: config.waveTimeoutMs,
-      workloadKinds: config.workloadKinds, secretFieldSelector: config.secretFieldSelector,
+      workloadKinds: config.workloadKinds, secretFieldSelector: config.secretFieldSelector, acceptAnnotations: config.acceptAnnotations,
       observer: metricsObserver(metrics),
       events: new EventRecorder(kubeConfig, { log, host: config.identity }),
     });

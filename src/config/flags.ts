@@ -6,6 +6,7 @@
 // The table's order is the order of --help, of the README and of the checks.
 import type { WorkloadKind } from '../core/keys.ts';
 import type { TemplateOrder } from '../core/ordering.ts';
+import type { Peer } from '../core/peer-annotations.ts';
 import type { SourceKind } from '../core/types.ts';
 import { type Env, type FlagTable, toggle, value } from './spec.ts';
 import {
@@ -13,6 +14,9 @@ import {
 } from './values.ts';
 
 const SOURCES: Readonly<Record<string, SourceKind>> = { configmaps: 'ConfigMap', secrets: 'Secret' };
+const PEERS: Readonly<Record<string, Peer>> = { reloader: 'reloader', wave: 'wave' };
+/** Peers, comma-separated; unset or empty: none. */
+const peerList = (raw: string | undefined, flag: string): Peer[] => (raw === undefined || raw.trim() === '' ? [] : kinds(PEERS)(raw, flag));
 const WORKLOADS: Readonly<Record<string, WorkloadKind>> = { deployments: 'Deployment', statefulsets: 'StatefulSet', daemonsets: 'DaemonSet' };
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 const LOG_FORMATS = ['json', 'text'] as const;
@@ -127,6 +131,11 @@ export const FLAGS = {
   'workload-kinds': value({
     env: 'CONFIG_RELOAD_WORKLOAD_KINDS', arg: 'LIST', default: 'deployments,statefulsets,daemonsets', parse: kinds(WORKLOADS),
     help: `the kinds of workload watched and patched: some of ${code(Object.keys(WORKLOADS))}, comma-separated`,
+  }),
+  'accept-annotations': value({
+    env: 'CONFIG_RELOAD_ACCEPT_ANNOTATIONS', arg: 'LIST', parse: peerList, defaultText: 'none',
+    help: `also honour the opt-in annotations of ${code(Object.keys(PEERS))}, comma-separated, mapped to this operator's; its own win`,
+    details: '(see [docs/migrating.md](docs/migrating.md))',
   }),
   'exclude-secret-types': value({
     env: 'CONFIG_RELOAD_EXCLUDE_SECRET_TYPES', arg: 'LIST', default: 'helm.sh/release.v1', parse: secretTypes, keepEmpty: true,

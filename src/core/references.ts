@@ -4,6 +4,7 @@
 // (docs/architecture.md, "Rules"). `imagePullSecrets` do not count: a pull secret is read when
 // an image is pulled, and changing it needs no restart.
 import { CONFIGMAPS_ANNOTATION, SECRETS_ANNOTATION } from './annotations.ts';
+import { followsReference } from './peer-annotations.ts';
 import type { ConsumedSource, OptIn, SourceKind } from './types.ts';
 
 // The pod spec arrives as plain JSON from the API. It is read as untyped data and every level
@@ -130,12 +131,14 @@ function merge(references: readonly Reference[]): ConsumedSource[] {
  */
 export function referencesOf(podSpec: unknown, optIn: OptIn & { kind: 'in' }, kinds: ReadonlySet<SourceKind>): Reference[] {
   const spec = record(podSpec);
-  const referenced = optIn.referenced && spec !== undefined ? podSpecReferences(spec) : [];
+  // A peer's opt-in (--accept-annotations) may follow one kind only, or leave names out.
+  const referenced = optIn.referenced && spec !== undefined ? podSpecReferences(spec).filter((ref) => followsReference(optIn, ref.kind, ref.name)) : [];
   // Named by annotation: the app reads them through the API, so their absence is a state it
   // handles and never keeps a pod from starting.
+  const peer = optIn.peer === undefined ? undefined : `${optIn.peer.from.join(' and ')} annotations`;
   const named = [
-    ...optIn.extraConfigMaps.map((name): Reference => ({ kind: 'ConfigMap', name, optional: true, keys: null, via: `annotation ${CONFIGMAPS_ANNOTATION}` })),
-    ...optIn.extraSecrets.map((name): Reference => ({ kind: 'Secret', name, optional: true, keys: null, via: `annotation ${SECRETS_ANNOTATION}` })),
+    ...optIn.extraConfigMaps.map((name): Reference => ({ kind: 'ConfigMap', name, optional: true, keys: null, via: peer ?? `annotation ${CONFIGMAPS_ANNOTATION}` })),
+    ...optIn.extraSecrets.map((name): Reference => ({ kind: 'Secret', name, optional: true, keys: null, via: peer ?? `annotation ${SECRETS_ANNOTATION}` })),
   ];
   return [...referenced, ...named].filter((ref) => kinds.has(ref.kind));
 }

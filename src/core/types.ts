@@ -27,10 +27,26 @@ export interface SourceContent {
   keyDigests: ReadonlyMap<string, string>;
 }
 
+/**
+ * An opt-in read from a peer's annotations (src/core/peer-annotations.ts, --accept-annotations):
+ * which references of the pod spec it follows, per kind: all, only objects carrying Reloader's
+ * match switch, or none.
+ */
+export interface PeerOptIn {
+  from: Array<'reloader' | 'wave'>;
+  follow: Record<SourceKind, 'all' | 'matched' | 'none'>;
+  /** Names never followed (Reloader's exclude annotations). */
+  excluded: Record<SourceKind, string[]>;
+  /** Names the annotations name (followed even when not referenced, as extraConfigMaps/extraSecrets). */
+  named: Record<SourceKind, string[]>;
+  /** What could not be honoured exactly, a sentence each: logged and sent as an Event once. */
+  notes: string[];
+}
+
 /** Result of reading the opt-in annotations of a workload. */
 export type OptIn =
   | { kind: 'out' }
-  | { kind: 'in'; referenced: boolean; extraConfigMaps: string[]; extraSecrets: string[] }
+  | { kind: 'in'; referenced: boolean; extraConfigMaps: string[]; extraSecrets: string[]; peer?: PeerOptIn }
   | { kind: 'malformed'; annotation: string; value: string; reason: string };
 
 export type Action = 'none' | 'adopt' | 'roll';

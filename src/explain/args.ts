@@ -10,6 +10,7 @@ import { optionalText } from '../config/values.ts';
 import { isObjectName } from '../core/annotations.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { WorkloadKind } from '../core/keys.ts';
+import type { Peer } from '../core/peer-annotations.ts';
 import type { SourceKind } from '../core/types.ts';
 
 export type OutputFormat = 'text' | 'json';
@@ -29,6 +30,8 @@ export interface ExplainArgs {
   sourceKinds: SourceKind[];
   /** What the operator's watches filter out: an object outside them is absent to it. */
   watchFilters: WatchFilters;
+  /** The peers whose opt-in annotations the operator honours (its --accept-annotations). */
+  acceptAnnotations: Peer[];
 }
 
 /** The operator's --configmap-selector, --secret-selector and --exclude-secret-types. */
@@ -83,6 +86,9 @@ export const EXPLAIN_FLAGS = {
   'exclude-secret-types': operatorFlag('exclude-secret-types', {
     help: 'the operator\'s `--exclude-secret-types`', details: '(a Secret of such a type is absent to it)',
   }),
+  'accept-annotations': operatorFlag('accept-annotations', {
+    help: 'the operator\'s `--accept-annotations`', details: '(a workload opted in by a peer\'s annotations is explained as the operator reads it)',
+  }),
 } satisfies FlagTable;
 
 /** The workload argument, for --help and the README. */
@@ -99,7 +105,7 @@ ${wrap(plain(TARGET_HELP), 11).map((line, i) => (i === 0 ? 'KIND/NAME: ' : ' '.r
 
 ${flagUsage(EXPLAIN_FLAGS)}
 
-The digest key and the last four flags, and their CONFIG_RELOAD_* variables, mean what they mean
+The digest key and the last five flags, and their CONFIG_RELOAD_* variables, mean what they mean
 for the operator: pass the values it runs with (an object its watches filter out is absent to it). Exit codes: 0 explained, 1 the workload was not found or
 could not be read, 2 bad usage.`;
 
@@ -138,6 +144,7 @@ export function parseExplainArgs(argv: string[], env: Record<string, string | un
         secretSelector: v['secret-selector'],
         excludedSecretTypes: v['exclude-secret-types'],
       },
+      acceptAnnotations: v['accept-annotations'],
     },
   };
 }

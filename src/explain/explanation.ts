@@ -19,9 +19,10 @@
 //
 // Longer than 300 lines: one answer in sections (workload, objects, digests, decision, notes);
 // the sections share the one read. To be split by section (noted in issue 20).
-import { CONFIGMAPS_ANNOTATION, ENABLED_ANNOTATION, HASH_ANNOTATION, IGNORE_ANNOTATION, parseIgnore, SECRETS_ANNOTATION } from '../core/annotations.ts';
+import { CONFIGMAPS_ANNOTATION, ENABLED_ANNOTATION, HASH_ANNOTATION, IGNORE_ANNOTATION, SECRETS_ANNOTATION } from '../core/annotations.ts';
 import { DIGEST_FORMAT, type DigestKey, digestFormat, digestKey, digestKeyId } from '../core/digest.ts';
 import type { WorkloadKind } from '../core/keys.ts';
+import { isMatched, type Peer, readIgnore, unmatched } from '../core/peer-annotations.ts';
 import { referencesOf } from '../core/references.ts';
 import type { Action, ConsumedSource, DecisionCode, SourceKind } from '../core/types.ts';
 import { DigestMemo } from '../reconcile/digest-memo.ts';
@@ -57,6 +58,8 @@ export interface ExplainInput {
   sourceKinds: readonly SourceKind[];
   /** The operator's watch filters (selectors, excluded Secret types); none when absent. */
   watchFilters?: WatchFilters;
+  /** The operator's --accept-annotations: peers whose opt-in annotations it honours. */
+  acceptAnnotations?: readonly Peer[];
 }
 
 /** A ConfigMap or Secret as read: what the decisions read, plus what the watch filters look at. */
@@ -179,19 +182,19 @@ const RESOURCE_OF: Record<SourceKind, string> = { ConfigMap: 'configmaps', Secre
 const STAND_IN_KEY = digestKey(Buffer.alloc(32, 0));
 
 /** The workload's state as the operator's store builds it from one observation (opted in or not). */
-function observeWorkload(kind: WorkloadKind, workload: WorkloadLike, sourceKinds: readonly SourceKind[]): WorkloadState {
+function observeWorkload(kind: WorkloadKind, workload: WorkloadLike, sourceKinds: readonly SourceKind[], accept: readonly Peer[] = []): WorkloadState {
   // As a list finds it: a one-time read does not date the template (see the file comment).
-  return entryOf(kind, workload, new Set(sourceKinds));
+  return entryOf(kind, workload, new Set(sourceKinds), new Set(accept));
 }
 
 /** The config objects to read for this workload: what the operator's store says it consumes. */
-export function sourcesToRead(kind: WorkloadKind, workload: WorkloadLike, sourceKinds: readonly SourceKind[]): ConsumedSource[] {
-  return [...observeWorkload(kind, workload, sourceKinds).consumed];
+export function sourcesToRead(kind: WorkloadKind, workload: WorkloadLike, sourceKinds: readonly SourceKind[], accept: readonly Peer[] = []): ConsumedSource[] {
+  return [...observeWorkload(kind, workload, sourceKinds, accept).consumed];
 }
 
 /** Whether the digest key is needed: only an opted-in workload is digested. */
-export function needsDigestKey(kind: WorkloadKind, workload: WorkloadLike, sourceKinds: readonly SourceKind[]): boolean {
-  return observeWorkload(kind, workload, sourceKinds)?.optIn.kind === 'in';
+export function needsDigestKey(kind: WorkloadKind, workload: WorkloadLike, sourceKinds: readonly SourceKind[], accept: readonly Peer[] = []): boolean {
+  return observeWorkload(kind, workload, sourceKinds, accept)?.optIn.kind === 'in';
 }
 
 /** The permission a 403 on GET of one named object lacks. */
@@ -206,11 +209,12 @@ export function buildExplanation(input: ExplainInput): Explanation {
   const annotations = workload.metadata?.annotations ?? {};
   // A workload that has not opted in is not retained by the store; the decision still comes
   // from the same function, on the state the store would hold for it.
-  const state = observeWorkload(kind, workload, sourceKinds);
+  const accept = input.acceptAnnotations ?? [];
+  const state = observeWorkload(kind, workload, sourceKinds, accept);
 
   const keyLoaded = input.key.state === 'loaded' ? input.key.key : undefined;
   const key = keyLoaded ?? STAND_IN_KEY;
-  const stores = new Map(sourceKinds.map((k) => [k, new SourceStore(k, key)] as const));
+  const stores = new Map(sourceKinds.map((k) => [k, new SourceStore(k, key, undefined, undefined, new Set(accept))] as const));
   const unreadable: Array<{ kind: SourceKind; name: string; status: number | undefined; error: string }> = [];
   const filtered = notWatchedBy(input.watchFilters);
   for (const c of state.consumed) {
@@ -264,7 +268,7 @@ export function buildExplanation(input: ExplainInput): Explanation {
     decision = withoutKey(decision, operatorDecision.cause, recorded, keySecret, input.key, keyMissingPermission);
   }
 
-  const sources = state.consumed.map((c) => explainSource(c, input.sources.get(sourceId(c.kind, c.name))!, workload, state, sourceKinds, namespace, filtered));
+  const sources = state.consumed.map((c) => explainSource(c, input.sources.get(sourceId(c.kind, c.name))!, workload, state, sourceKinds, namespace, filtered, accept));
 
   return {
     explanationVersion: EXPLANATION_VERSION,
@@ -348,7 +352,7 @@ function comparison(
 
 function explainSource(
   c: ConsumedSource, read: ReadResult<SourceObject>, workload: WorkloadLike, state: WorkloadState,
-  sourceKinds: readonly SourceKind[], namespace: string, filtered: (kind: SourceKind, obj: SourceObject) => string | null,
+  sourceKinds: readonly SourceKind[], namespace: string, filtered: (kind: SourceKind, obj: SourceObject) => string | null, accept: readonly Peer[],
 ): ExplainedSource {
   const references = state.optIn.kind === 'in'
     ? referencesOf(workload.spec?.template?.spec, state.optIn, new Set(sourceKinds))
@@ -377,13 +381,14 @@ function explainSource(
   const held = [...new Set([...Object.keys(obj.data ?? {}), ...(c.kind === 'ConfigMap' ? Object.keys(obj.binaryData ?? {}) : [])])].sort();
   const selected = c.keys;
   const notWatchedBecause = filtered(c.kind, obj);
-  const ignore = parseIgnore(obj.metadata?.annotations);
+  const ignore = readIgnore(obj.metadata?.annotations, new Set(accept));
   return {
     ...base,
     exists: true,
     watched: notWatchedBecause === null,
     notWatchedBecause,
-    ignored: ignore.ignored,
+    // Reloader's search (--accept-annotations) leaves out an object without its match switch, as if ignored.
+    ignored: ignore.ignored || unmatched(state.optIn, c.kind, c.name, isMatched(obj.metadata?.annotations)),
     malformedIgnore: ignore.malformed ? { value: ignore.malformed.value, problem: ignore.malformed.reason } : null,
     resourceVersion: obj.metadata?.resourceVersion ?? null,
     keys: held,

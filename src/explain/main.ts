@@ -68,14 +68,14 @@ export async function explainMain(argv: string[], env: Record<string, string | u
     return 1;
   }
 
-  const consumed = sourcesToRead(args.kind, workload, args.sourceKinds);
+  const consumed = sourcesToRead(args.kind, workload, args.sourceKinds, args.acceptAnnotations);
   const keySecret = { namespace: args.digestKeyNamespace, name: args.digestKeySecret };
   const [reads, key] = await Promise.all([
     Promise.all(consumed.map(async (c) => [sourceId(c.kind, c.name), await read<SourceObject>(api, SOURCE_RESOURCE[c.kind], namespace, c.name)] as const)),
-    needsDigestKey(args.kind, workload, args.sourceKinds) ? readKey(api, keySecret) : Promise.resolve<KeyRead>({ state: 'skipped' }),
+    needsDigestKey(args.kind, workload, args.sourceKinds, args.acceptAnnotations) ? readKey(api, keySecret) : Promise.resolve<KeyRead>({ state: 'skipped' }),
   ]);
   const explanation = buildExplanation({
-    kind: args.kind, workload, sources: new Map(reads), key, keySecret, sourceKinds: args.sourceKinds, watchFilters: args.watchFilters,
+    kind: args.kind, workload, sources: new Map(reads), key, keySecret, sourceKinds: args.sourceKinds, watchFilters: args.watchFilters, acceptAnnotations: args.acceptAnnotations,
   });
   io.stdout(args.output === 'json' ? renderJson(explanation) : renderText(explanation));
   return 0;

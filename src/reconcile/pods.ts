@@ -12,6 +12,7 @@
 // Anything else is unknown, and an unknown falls on the side of a roll.
 import type { DigestKey } from '../core/digest.ts';
 import { sourceKey } from '../core/keys.ts';
+import { unmatched } from '../core/peer-annotations.ts';
 import { partName, type WorkloadRecord } from '../core/record.ts';
 import type { SourceKind } from '../core/types.ts';
 import { type SourceStore, VIEW_BEHIND } from '../state/source-store.ts';
@@ -67,7 +68,8 @@ export function consumedParts({ w, view, record, sources, key, memo, ordered, as
     const entry = store?.get(skey);
     const id = partName(c.kind, c.name);
     const current = memo.part(c, entry?.content, key);
-    const ignored = entry?.ignored ?? false;
+    // Reloader's search (--accept-annotations): an object without its match switch is left out like an ignored one.
+    const ignored = (entry?.ignored ?? false) || unmatched(w.optIn, c.kind, c.name, entry?.matched ?? false);
     let behind = false;
     /** The last over() asked about versions the object's history no longer reaches back to (trimmed). */
     let trimmed = false;

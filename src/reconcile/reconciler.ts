@@ -105,6 +105,7 @@ export class Reconciler {
 
     // An Event must never hold up the reconcile: the recorder resolves within its own deadline.
     if (decision.warning) void this.#warnOnce(w, decision);
+    if (w.optIn.kind === 'in' && w.optIn.peer !== undefined && w.optIn.peer.notes.length > 0) void this.#notHonouredOnce(w, w.optIn.peer.notes);
     if (decision.action === 'none') {
       counted();
       if (!decision.warning) log.debug('skipped', fields);
@@ -232,7 +233,19 @@ export class Reconciler {
     });
     await this.#deps.events?.warning(involvedObject(w), decision.warning as string, decision.reason);
   }
+
+  async #notHonouredOnce(w: WorkloadState, notes: readonly string[]): Promise<void> {
+    const reason = notes.join('; ');
+    const id = `${w.uid}|${NOT_HONOURED}|${reason}`;
+    if (this.#warned.has(id)) return;
+    this.#warned.set(id, true);
+    this.#deps.log.warn('peer annotation not honoured exactly', { workload: w.key, reason });
+    await this.#deps.events?.warning(involvedObject(w), NOT_HONOURED, reason);
+  }
 }
+
+/** Why a peer's annotation (--accept-annotations) is not honoured exactly: said once per workload and set of notes. */
+const NOT_HONOURED = 'PeerAnnotationNotHonoured';
 
 const WARNING_MESSAGE: Record<NonNullable<Decision['warning']>, string> = {
   MalformedAnnotation: 'malformed annotation',

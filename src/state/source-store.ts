@@ -10,7 +10,8 @@
 // does to each object's history needs every transition beside it.
 import { type DigestKey, sourceContent } from '../core/digest.ts';
 import { type SourceKey, sourceKeyOf } from '../core/keys.ts';
-import { parseIgnore, RELEASE_ANNOTATION } from '../core/annotations.ts';
+import { RELEASE_ANNOTATION } from '../core/annotations.ts';
+import { type AcceptedPeers, isMatched, NO_PEERS, readIgnore } from '../core/peer-annotations.ts';
 import { BY_RESOURCE_VERSION, type Dater } from '../core/ordering.ts';
 import { changedAt, contentsOver, type History, listedAt as listedAtVersion } from './source-history.ts';
 import type { SourceContent, SourceKind } from '../core/types.ts';
@@ -35,6 +36,8 @@ export interface SourceEntry {
   readonly history: History;
   /** config-reload.dev/ignore: its changes roll nothing by themselves (src/core/decide.ts). */
   readonly ignored: boolean;
+  /** Reloader's reloader.stakater.com/match: "true": found by workloads that search (src/core/peer-annotations.ts). */
+  readonly matched: boolean;
   /** The ignore annotation's value when it is malformed (reported once per value). */
   readonly malformedIgnore: string | undefined;
   /** config-reload.dev/release: the content token whose held waves a person released (src/waves/plan.ts). */
@@ -83,6 +86,8 @@ export class SourceStore {
   readonly #onMalformedIgnore: ((entry: SourceEntry, value: string, reason: string) => void) | undefined;
 
   readonly #dater: Dater;
+  /** The peers' annotations honoured (--accept-annotations): Reloader's ignore switch. */
+  readonly #accept: AcceptedPeers;
 
   /**
    * `onMalformedIgnore`: told when an ignore annotation cannot be read (the object is ignored
@@ -90,11 +95,13 @@ export class SourceStore {
    */
   constructor(
     kind: SourceKind, key: DigestKey, onMalformedIgnore?: (entry: SourceEntry, value: string, reason: string) => void, dater: Dater = BY_RESOURCE_VERSION,
+    accept: AcceptedPeers = NO_PEERS,
   ) {
     this.kind = kind;
     this.#key = key;
     this.#onMalformedIgnore = onMalformedIgnore;
     this.#dater = dater;
+    this.#accept = accept;
   }
 
   get size(): number {
@@ -266,7 +273,7 @@ export class SourceStore {
   ): { entry: SourceEntry; changed: boolean; released: boolean } | undefined {
     const resourceVersion = obj.metadata?.resourceVersion ?? '';
     if (previous && previous.resourceVersion === resourceVersion) return undefined;
-    const ignore = parseIgnore(obj.metadata?.annotations);
+    const ignore = readIgnore(obj.metadata?.annotations, this.#accept);
     const fresh = sourceContent(this.kind, obj, this.#key);
     const same = previous !== undefined && sameContent(previous.content, fresh);
     // Equal content keeps the previous Map (shared, not doubled).
@@ -280,6 +287,7 @@ export class SourceStore {
       content,
       history: historyFor(content, same),
       ignored: ignore.ignored,
+      matched: isMatched(obj.metadata?.annotations),
       malformedIgnore: ignore.malformed?.value,
       release: obj.metadata?.annotations?.[RELEASE_ANNOTATION]?.trim() || undefined,
     });
@@ -287,7 +295,7 @@ export class SourceStore {
       this.#onMalformedIgnore?.(entry, ignore.malformed.value, ignore.malformed.reason);
     }
     // An ignore switch turned on or off changes what decisions leave out: its consumers look again.
-    const changed = !same || (previous !== undefined && previous.ignored !== entry.ignored);
+    const changed = !same || (previous !== undefined && (previous.ignored !== entry.ignored || previous.matched !== entry.matched));
     return { entry, changed, released: previous !== undefined && previous.release !== entry.release };
   }
 

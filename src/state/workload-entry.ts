@@ -7,11 +7,12 @@
 //
 // Longer than 300 lines: the entry's fields and the one builder that fills them belong
 // together (each field is documented where it is built).
-import { CANARY_ANNOTATION, HASH_ANNOTATION, parseOptIn, RESTART_ANNOTATION } from '../core/annotations.ts';
+import { CANARY_ANNOTATION, HASH_ANNOTATION, RESTART_ANNOTATION } from '../core/annotations.ts';
 import { type WorkloadStatus, workloadHealth } from '../core/health.ts';
 import { type WorkloadKey, type WorkloadKind, workloadKey } from '../core/keys.ts';
 import { atOrAfter, parseResourceVersion } from '../core/ordering.ts';
 import { parseRecord, RECORD_ANNOTATION, type WorkloadRecord } from '../core/record.ts';
+import { type AcceptedPeers, NO_PEERS, readOptIn } from '../core/peer-annotations.ts';
 import { consumedSources } from '../core/references.ts';
 import type { ConsumedSource, OptIn, SourceKind } from '../core/types.ts';
 import type { Health } from '../core/health.ts';
@@ -191,15 +192,16 @@ export interface AdoptionSight {
   readonly ownRecord: string | undefined;
 }
 
-/** The entry for an observation of `d`, given the entry it replaces. */
+/** The entry for an observation of `d`, given the entry it replaces; `accept`: the peers' annotations honoured (--accept-annotations). */
 export function build(
   kind: WorkloadKind, d: WorkloadLike, previous: WorkloadState | undefined, how: Observed, sources: ReadonlySet<SourceKind>, now: number,
+  accept: AcceptedPeers = NO_PEERS,
 ): WorkloadObservation {
   const namespace = d.metadata?.namespace ?? '';
   const name = d.metadata?.name ?? '';
   const key = workloadKey(kind, namespace, name);
   const annotations = d.metadata?.annotations ?? {};
-  const optIn = parseOptIn(annotations);
+  const optIn = readOptIn(annotations, d.spec?.template?.metadata?.annotations, accept, namespace);
   // Workloads that did not opt in are not retained at all: most of a cluster's workloads cost
   // no memory here. Opting in later arrives as an update, which adds the entry.
   if (optIn.kind === 'out' && !how.keepOptedOut) return { key, state: undefined, relevant: false, waveChanged: previous !== undefined, previous };
@@ -300,8 +302,8 @@ export function build(
  * What one read of `d` would be as a store entry, as a list finds it (no history: the template
  * undated, nothing pending), opted in or not: `explain` evaluates this, as an operator starting now does.
  */
-export function entryOf(kind: WorkloadKind, d: WorkloadLike, sources: ReadonlySet<SourceKind>): WorkloadState {
-  return build(kind, d, undefined, { source: 'list', keepOptedOut: true }, sources, 0).state!;
+export function entryOf(kind: WorkloadKind, d: WorkloadLike, sources: ReadonlySet<SourceKind>, accept: AcceptedPeers = NO_PEERS): WorkloadState {
+  return build(kind, d, undefined, { source: 'list', keepOptedOut: true }, sources, 0, accept).state!;
 }
 
 /** The fingerprint of the template of `d` (for a workload the store does not retain). */

@@ -15,6 +15,7 @@ import { LRUCache } from 'lru-cache';
 import { atOrAfter, BY_RESOURCE_VERSION, type Dater } from '../core/ordering.ts';
 import { formatRecord, type WorkloadRecord } from '../core/record.ts';
 import type { SourceKind } from '../core/types.ts';
+import { type AcceptedPeers, NO_PEERS } from '../core/peer-annotations.ts';
 import type { Clock } from '../time/clock.ts';
 import {
   build, type OwnWrite, type Remembered, templateOf, type VersionRange, type WorkloadLike, type WorkloadObservation, type WorkloadState,
@@ -65,15 +66,19 @@ export class WorkloadStore {
   readonly #clock: Clock;
   readonly #sources: ReadonlySet<SourceKind>;
   readonly #dater: Dater;
+  readonly #accept: AcceptedPeers;
 
   /**
    * `sources`: the kinds of config object watched (references to others are not retained);
-   * `dater`: how observations are dated (src/core/ordering.ts).
+   * `dater`: how observations are dated (src/core/ordering.ts); `accept`: the peers' annotations honoured.
    */
-  constructor(clock: Clock, sources: ReadonlySet<SourceKind> = new Set<SourceKind>(['ConfigMap', 'Secret']), dater: Dater = BY_RESOURCE_VERSION) {
+  constructor(
+    clock: Clock, sources: ReadonlySet<SourceKind> = new Set<SourceKind>(['ConfigMap', 'Secret']), dater: Dater = BY_RESOURCE_VERSION, accept: AcceptedPeers = NO_PEERS,
+  ) {
     this.#clock = clock;
     this.#sources = sources;
     this.#dater = dater;
+    this.#accept = accept;
   }
 
   get size(): number {
@@ -102,7 +107,7 @@ export class WorkloadStore {
     const at = this.#dater.event(d.metadata?.resourceVersion);
     this.#saw(kind, scope, at);
     const previous = this.#entries.get(key);
-    const built = build(kind, d, previous, { source: created ? 'created' : 'event', at, remembered: this.#remembered.get(key) }, this.#sources, this.#clock.now());
+    const built = build(kind, d, previous, { source: created ? 'created' : 'event', at, remembered: this.#remembered.get(key) }, this.#sources, this.#clock.now(), this.#accept);
     this.#remember(key, d, previous, built.state, at === undefined ? undefined : { lo: at, hi: at }, created);
     this.#revision++;
     if (built.state) this.#entries.set(key, built.state);
@@ -176,7 +181,7 @@ export class WorkloadStore {
           // Its last write is its own version: nothing of it happened after that.
           const writtenBy = this.#dater.item(d.metadata?.resourceVersion, listedAt);
           const itsGap = gap && writtenBy !== undefined && writtenBy < gap.hi ? { lo: gap.lo, hi: writtenBy < gap.lo ? gap.lo : writtenBy } : gap;
-          const built = build(kind, d, previous, { source: 'list', gap: itsGap, remembered: this.#remembered.get(key) }, this.#sources, this.#clock.now());
+          const built = build(kind, d, previous, { source: 'list', gap: itsGap, remembered: this.#remembered.get(key) }, this.#sources, this.#clock.now(), this.#accept);
           this.#remember(key, d, previous, built.state, itsGap, false);
           observed.push(built);
           if (!built.state) continue;
