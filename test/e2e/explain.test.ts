@@ -13,7 +13,7 @@ import type { DecisionCode } from '../../src/core/types.ts';
 import type { Explanation } from '../../src/explain/explanation.ts';
 import { E2E_KEY_NAMESPACE } from './digest-key.ts';
 import { testbed } from './hooks.ts';
-import { namespaceWithOperator } from './operator-process.ts';
+import { namespaceWithOperator, operatorEntry } from './operator-process.ts';
 import {
   clients, configMapContent, createConfigMap, createDeployment, createNamespace, deleteNamespace, deployment, ENABLED, HASH,
   podSpecWithVolume, readDeployment, recordedHash, rewriteConfigMap, secretContent, serviceAccountKubeconfig, waitForReplicaSets, workloadDigest,
@@ -41,7 +41,7 @@ function run(command: string, args: string[], env: Record<string, string> = {}):
 
 /** `config-reload-operator explain TARGET -n NS` with the e2e harness's digest key. */
 function explainCommand(ns: string, target: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Run> {
-  return run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'explain', target, '-n', ns, '--digest-key-namespace', E2E_KEY_NAMESPACE, ...extra], env);
+  return run(process.execPath, [...operatorEntry(), 'explain', target, '-n', ns, '--digest-key-namespace', E2E_KEY_NAMESPACE, ...extra], env);
 }
 
 /** The decision section of the text output: its head line and the reason (unwrapped). */
@@ -320,7 +320,7 @@ describe('explain: as a kubectl plugin', function () {
   });
 
   it('kubectl config-reload explain, with the launcher\'s directory on the PATH', async () => {
-    const kubectl = testbed().controlPlane?.bins.kubectl ?? 'kubectl';
+    const kubectl = testbed().kubectl;
     // kubectl passes every argument after the plugin's name, and the environment (KUBECONFIG).
     const env = { PATH: `${path.join(root, 'bin')}${path.delimiter}${process.env.PATH ?? ''}` };
     const args = ['config-reload', 'explain', 'deploy/web', '-n', ns, '--digest-key-namespace', E2E_KEY_NAMESPACE];

@@ -12,16 +12,16 @@ import { clients, createNamespace, deleteNamespace, waitFor } from './support.ts
 
 export function localControlPlane(why: string): ControlPlane {
   const cp = testbed().controlPlane;
-  if (!cp) throw new Error(`${why}: it needs the local control plane, not USE_EXISTING_CLUSTER`);
+  if (!cp) throw new Error(`${why}: it needs the local control plane object, not USE_EXISTING_CLUSTER, in the serial group (test/mocharc.e2e-serial.json)`);
   return cp;
 }
 
-/** A proxy in front of the testbed's apiserver. */
+/** A proxy in front of the testbed's apiserver (no control plane object needed: parallel-safe). */
 export async function proxyToTestbed(): Promise<FaultProxy> {
-  const cp = localControlPlane('the fault proxy');
-  const ca = /certificate-authority-data: (\S+)/.exec(readFileSync(cp.kubeconfigPath, 'utf8'))?.[1];
+  const { kubeconfigPath, server } = testbed();
+  const ca = /certificate-authority-data: (\S+)/.exec(readFileSync(kubeconfigPath, 'utf8'))?.[1];
   if (!ca) throw new Error('the admin kubeconfig has no certificate-authority-data');
-  return startFaultProxy({ upstream: cp.server, upstreamCaData: ca });
+  return startFaultProxy({ upstream: server, upstreamCaData: ca });
 }
 
 /**

@@ -1,82 +1,72 @@
-// Root hooks for the e2e suite: one control plane for the whole run (each test works in its
-// own namespace), stopped at the end whatever happened. With USE_EXISTING_CLUSTER=true (the
-// envtest convention) the tests run against the cluster KUBECONFIG names instead.
+// Root hooks for the e2e suite. The control plane is started once per mocha run by the global
+// setup (test/e2e/global-setup.ts, re-exported here so that `--require test/e2e/hooks.ts` is all
+// a run needs, one file or the tier); each test works in its own namespace. With --parallel the
+// tests run in worker processes, which reach the cluster through what the setup published.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeConfig as KubeConfigClass } from '@kubernetes/client-node';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ControlPlane } from '../../testbed/controlplane.ts';
-import { scratchDir } from '../scratch-dir.ts';
-import { installE2eDigestKey } from './digest-key.ts';
+import type { ControlPlane } from '../../testbed/controlplane.ts';
+import { ownControlPlane, type TestbedInfo } from './global-setup.ts';
+
+export { mochaGlobalSetup, mochaGlobalTeardown } from './global-setup.ts';
 
 export interface Testbed {
   kubeconfigPath: string;
   kubeConfig(): KubeConfig;
-  /** Present only for the local control plane; fault tests need it. */
+  /** The apiserver's URL. */
+  server: string;
+  /** The kubectl binary to run (the testbed's, or the one on PATH for an existing cluster). */
+  kubectl: string;
+  /**
+   * The control plane object, to stop, restart or fault it: present only in the serial group
+   * (test/mocharc.e2e-serial.json) on the local control plane; a parallel worker never has it.
+   */
   controlPlane: ControlPlane | undefined;
   /** The apiserver's audit log of every request on Secrets (local control plane only). */
   secretsAuditLog: string | undefined;
+  /** The control plane's component logs (local control plane only). */
+  logsDir: string | undefined;
 }
-
-// What the operator asks of Secrets is part of its contract (helm release Secrets are never
-// listed or watched): the local apiserver records every request on them.
-const SECRETS_AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: ["RequestReceived"]
-rules:
-  - level: Metadata
-    resources: [{group: "", resources: ["secrets"]}]
-  - level: None
-`;
 
 let current: Testbed | undefined;
 
 export function testbed(): Testbed {
-  if (!current) throw new Error('e2e: the control plane did not start (see the root hook failure above)');
+  if (current) return current;
+  const published = process.env.CRO_E2E_TESTBED;
+  if (!published) throw new Error('e2e: no control plane (run with --require test/e2e/hooks.ts; see the global setup failure above)');
+  const info = JSON.parse(published) as TestbedInfo;
+  current = {
+    ...info,
+    kubeConfig: () => {
+      const kc = new KubeConfigClass();
+      kc.loadFromFile(info.kubeconfigPath);
+      return kc;
+    },
+    controlPlane: ownControlPlane(),
+  };
   return current;
 }
 
+/** The last lines of each control plane component's log. */
+function logTails(dir: string, lines: number): string {
+  return readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => {
+    const tail = readFileSync(path.join(dir, f), 'utf8').trimEnd().split('\n').slice(-lines);
+    return `--- ${f} (last ${tail.length} lines) ---\n${tail.join('\n')}`;
+  }).join('\n');
+}
+
 export const mochaHooks = {
-  async beforeAll(this: Mocha.Context) {
-    // A cold build of the control plane runs here when nothing is cached (tens of minutes).
-    this.timeout(75 * 60_000);
-    if (process.env.USE_EXISTING_CLUSTER === 'true') {
-      const kubeconfigPath = process.env.KUBECONFIG;
-      if (!kubeconfigPath) throw new Error('e2e: USE_EXISTING_CLUSTER=true needs KUBECONFIG to name the cluster');
-      current = {
-        kubeconfigPath,
-        kubeConfig: () => {
-          const kc = new KubeConfigClass();
-          kc.loadFromFile(kubeconfigPath);
-          return kc;
-        },
-        controlPlane: undefined,
-        secretsAuditLog: undefined,
-      };
-      await installE2eDigestKey(current.kubeConfig());
-      return;
-    }
-    const auditDir = scratchDir('audit');
-    const policy = path.join(auditDir, 'policy.yaml');
-    const secretsAuditLog = path.join(auditDir, 'secrets.log');
-    writeFileSync(policy, SECRETS_AUDIT_POLICY);
-    const cp = await ControlPlane.start({
-      nodes: 2,
-      apiServerFlags: [`--audit-policy-file=${policy}`, `--audit-log-path=${secretsAuditLog}`, '--audit-log-maxsize=0'],
-    });
-    current = { kubeconfigPath: cp.kubeconfigPath, kubeConfig: () => cp.kubeConfig(), controlPlane: cp, secretsAuditLog };
-    await installE2eDigestKey(cp.kubeConfig());
-  },
   // A failed e2e test prints the control plane's recent logs: the apiserver or a controller
-  // is often where the explanation is.
+  // is often where the explanation is. (In parallel, other files' requests are in them too.)
   afterEach(this: Mocha.Context) {
-    if (this.currentTest?.state === 'failed' && current?.controlPlane) {
-      process.stderr.write(`${current.controlPlane.logTails(20)}\n`);
+    const dir = process.env.CRO_E2E_TESTBED ? testbed().logsDir : undefined;
+    if (this.currentTest?.state === 'failed' && dir) {
+      try {
+        process.stderr.write(`${logTails(dir, 20)}\n`);
+      } catch {
+        // the control plane is gone (its directory removed)
+      }
     }
-  },
-  async afterAll(this: Mocha.Context) {
-    this.timeout(60_000);
-    await current?.controlPlane?.stop();
-    current = undefined;
   },
 };

@@ -1,8 +1,8 @@
 // The operator as the image runs it: the esbuild bundle of `npm run build` (scripts/build.sh),
 // started with the image's Node flags and environment, from a directory holding nothing but the
 // bundle and package.json (the image has no node_modules). The rest of the e2e suite runs the
-// sources through tsx; this proves the bundle is the same operator: it adopts, rolls once per
-// change, serves its metrics and reads its kubeconfig.
+// run's bundle from the checkout (test/e2e/global-setup.ts); this one proves the bundle needs
+// nothing beside it: it adopts, rolls once per change, serves its metrics and reads its kubeconfig.
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';

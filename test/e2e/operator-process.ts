@@ -1,9 +1,12 @@
-// The operator as its own process, as users run it (`node src/main.ts` through tsx), with its
-// JSON log lines captured for assertions.
+// The operator as its own process, as the image runs it (the bundle of scripts/build.sh, built
+// once per run by the global setup, with the image's Node flags and environment), with its JSON
+// log lines captured for assertions. The bundle starts in about 0.3 s and 0.15 s of CPU, the
+// sources through tsx in about 2.3 s and 1.4 s (each of the suite's ~45 operators paid that).
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { IMAGE_ENV, IMAGE_NODE_FLAGS } from '../support/image.ts';
 import { E2E_KEY_NAMESPACE } from './digest-key.ts';
 import { testbed } from './hooks.ts';
 import { createNamespace, deleteNamespace } from './support.ts';
@@ -17,7 +20,7 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Resolve once the workers run (default) or as soon as the process is spawned. */
   waitFor?: 'workers' | 'spawned';
-  /** Node's arguments before the operator's flags (default: the sources through tsx). */
+  /** Node's arguments before the operator's flags (default: operatorEntry(), the bundle). */
   entry?: string[];
 }
 
@@ -56,11 +59,11 @@ export class OperatorProcess {
   }
 
   static async start(opts: StartOptions = {}): Promise<OperatorProcess> {
-    const entry = opts.entry ?? ['--import', 'tsx', 'src/main.ts'];
+    const entry = opts.entry ?? operatorEntry();
     const child = spawn(process.execPath, [...entry, '--log-format', 'json', '--http-addr', '127.0.0.1:0', ...(opts.args ?? [])], {
       cwd: root,
       // Every e2e operator digests with the key the tests know (test/e2e/digest-key.ts).
-      env: { ...process.env, KUBECONFIG: testbed().kubeconfigPath, CONFIG_RELOAD_DIGEST_KEY_NAMESPACE: E2E_KEY_NAMESPACE, ...opts.env },
+      env: { ...process.env, ...IMAGE_ENV, KUBECONFIG: testbed().kubeconfigPath, CONFIG_RELOAD_DIGEST_KEY_NAMESPACE: E2E_KEY_NAMESPACE, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const op = new OperatorProcess(child);
@@ -125,6 +128,16 @@ export class OperatorProcess {
     if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill(signal);
     return this.#exit;
   }
+}
+
+/**
+ * Node's arguments that start the operator (its command line follows): the image's Node flags
+ * and the run's bundle (CRO_E2E_BUNDLE, set by the global setup); the sources through tsx when
+ * no bundle was built (a test file run without the global setup).
+ */
+export function operatorEntry(): string[] {
+  const bundle = process.env.CRO_E2E_BUNDLE;
+  return bundle ? [...IMAGE_NODE_FLAGS, bundle] : ['--import', 'tsx', 'src/main.ts'];
 }
 
 const live = new Set<OperatorProcess>();

@@ -46,7 +46,7 @@ describe('operator: patch safety', () => {
   let op: OperatorProcess;
   let dir: string;
   const kubectl = (...args: string[]) =>
-    execFileSync(testbed().controlPlane?.bins.kubectl ?? 'kubectl', ['--kubeconfig', testbed().kubeconfigPath, ...args], { encoding: 'utf8' });
+    execFileSync(testbed().kubectl, ['--kubeconfig', testbed().kubeconfigPath, ...args], { encoding: 'utf8' });
 
   before(async () => {
     ns = await createNamespace('patch');

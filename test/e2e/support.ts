@@ -213,7 +213,7 @@ export async function sentinelRoll(namespace: string, opts: { name?: string; dry
 }
 
 export function kubectl(...args: string[]): string {
-  return execFileSync(testbed().controlPlane?.bins.kubectl ?? 'kubectl', ['--kubeconfig', testbed().kubeconfigPath, ...args], {
+  return execFileSync(testbed().kubectl, ['--kubeconfig', testbed().kubeconfigPath, ...args], {
     encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
