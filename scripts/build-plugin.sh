@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The kubectl plugin as one file a user puts on the PATH: scripts/kubectl-plugin.ts (`explain`,
+# `--help`, `--version`) and every dependency bundled by esbuild into OUT (default
+# dist/kubectl-config_reload), a `#!/usr/bin/env node` script, executable, that needs Node
+# >= 22.19 and nothing else: no checkout, no node_modules. The licence comments of what it
+# bundles go to OUT.LEGAL.txt. The release workflow publishes both as release assets.
+#   bash scripts/build-plugin.sh [OUT]      (`npm run build:plugin`)
+#
+# CommonJS, not an ES module: a file without an extension is read as CommonJS or as an ES
+# module depending on the nearest package.json's "type" (a stray ~/package.json decides for
+# ~/.local/bin), and an ES module under "type": "commonjs" does not run. The banner makes
+# `require` resolve Node's built-in modules (and fail, as require does, for anything else: the
+# optional native add-ons of ws) and gives `module` an object when the file is read as an ES
+# module instead ("type": "module"), so the same file runs under either. Nothing it bundles may
+# use import.meta, which CommonJS has not: esbuild's warning about it is made an error.
+# The git revision (--version) is chosen as scripts/build.sh chooses it: $REVISION, else the
+# checkout's HEAD (with -dirty), else none.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-dist/kubectl-config_reload}"
+revision="${REVISION:-}"
+if [ -z "$revision" ] && revision=$(git rev-parse HEAD 2>/dev/null); then
+  git diff --quiet HEAD -- 2>/dev/null || revision="$revision-dirty"
+fi
+case $revision in
+  *[!0-9a-zA-Z._-]*) echo "build-plugin.sh: REVISION ${revision@Q}: expected a commit (letters, digits, . _ -)" >&2; exit 2 ;;
+esac
+mkdir -p "$(dirname "$out")"
+rm -f "$out" "$out.LEGAL.txt"
+node_modules/.bin/esbuild scripts/kubectl-plugin.ts --bundle --platform=node --target=node22 --format=cjs \
+  --minify-whitespace --minify-syntax --legal-comments=external --log-level=warning --log-override:empty-import-meta=error \
+  --banner:js="#!/usr/bin/env node
+var require = typeof require === 'function' ? require : (id) => process.getBuiltinModule(id) ?? (() => { throw Object.assign(new Error('Cannot find module ' + id), { code: 'MODULE_NOT_FOUND' }); })();
+var module = typeof module === 'object' ? module : { exports: {} }, exports = module.exports;" \
+  --define:CONFIG_RELOAD_REVISION="\"$revision\"" \
+  --outfile="$out"
+chmod 755 "$out"
