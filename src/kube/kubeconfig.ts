@@ -1,25 +1,39 @@
 // Where the operator's credentials come from: --kubeconfig, else $KUBECONFIG, else
-// ~/.kube/config, else the in-cluster service account. Anything unreadable is a start-up error.
+// ~/.kube/config, else the in-cluster service account. Anything unreadable is a start-up error,
+// said by file (and line, for YAML) without quoting the file: a kubeconfig holds tokens and keys.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../core/errors.ts';
-import { SharedConnectionsKubeConfig } from './shared-connections.ts';
+import { KubeconfigSyntaxError, SharedConnectionsKubeConfig } from './shared-connections.ts';
 
-/** `context`: use that context of the kubeconfig instead of its current one (explain's --context). */
+/**
+ * The files a kubeconfig setting names: one file, or a list as $KUBECONFIG holds one (`a:b`,
+ * the platform's path delimiter). As kubectl, files of a list that do not exist are skipped;
+ * none existing is an error.
+ */
+export function kubeconfigFiles(setting: string): string[] {
+  if (existsSync(setting)) return [setting];
+  const listed = [...new Set(setting.split(path.delimiter).filter((f) => f !== ''))];
+  const present = listed.filter((f) => existsSync(f));
+  if (present.length === 0) throw new ConfigError(`kubeconfig ${setting}: no such file${listed.length > 1 ? ' (none of the list exists)' : ''}`);
+  return present;
+}
+
+/**
+ * `explicitPath`: --kubeconfig, whose variable is $KUBECONFIG: a list too, merged as kubectl
+ * merges one. `context`: use that context instead of the current one (explain's --context).
+ */
 export function loadKubeConfig(explicitPath: string | undefined, env: Record<string, string | undefined>, context?: string): KubeConfig {
   const kc = new SharedConnectionsKubeConfig();
   const home = path.join(os.homedir(), '.kube', 'config');
+  const setting = explicitPath || env.KUBECONFIG || undefined;
   let source: string;
   try {
-    if (explicitPath) {
-      if (!existsSync(explicitPath)) throw new Error('no such file');
-      source = explicitPath;
-      kc.loadFromFile(explicitPath);
-    } else if (env.KUBECONFIG) {
-      source = `$KUBECONFIG (${env.KUBECONFIG})`;
-      kc.loadFromDefault();
+    if (setting !== undefined) {
+      source = setting === env.KUBECONFIG && !explicitPath ? `$KUBECONFIG (${setting})` : setting;
+      kc.loadFromFiles(kubeconfigFiles(setting));
     } else if (existsSync(home)) {
       source = home;
       kc.loadFromFile(home);
@@ -31,7 +45,9 @@ export function loadKubeConfig(explicitPath: string | undefined, env: Record<str
     }
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`kubeconfig ${explicitPath ?? env.KUBECONFIG ?? home}: ${(err as Error).message}`);
+    // The syntax error names its file itself (one of a list).
+    if (err instanceof KubeconfigSyntaxError) throw new ConfigError(`kubeconfig ${err.message}`);
+    throw new ConfigError(`kubeconfig ${setting ?? home}: ${(err as Error).message}`);
   }
   if (context !== undefined) {
     if (!kc.getContextObject(context)) throw new ConfigError(`kubeconfig from ${source}: no context named ${JSON.stringify(context)}`);
@@ -42,7 +58,8 @@ export function loadKubeConfig(explicitPath: string | undefined, env: Record<str
   try {
     new URL(cluster.server);
   } catch {
-    throw new ConfigError(`kubeconfig from ${source}: cluster server ${JSON.stringify(cluster.server)} is not a URL`);
+    // Not quoted: a server URL may carry user:password.
+    throw new ConfigError(`kubeconfig from ${source}: the server of cluster ${JSON.stringify(cluster.name)} is not a URL`);
   }
   return kc;
 }
