@@ -24,7 +24,7 @@ import { DIGEST_FORMAT, type DigestKey, digestFormat, digestKey, digestKeyId } f
 import type { WorkloadKind } from '../core/keys.ts';
 import { isMatched, type Peer, readIgnore, unmatched } from '../core/peer-annotations.ts';
 import { referencesOf } from '../core/references.ts';
-import type { Action, ConsumedSource, DecisionCode, SourceKind } from '../core/types.ts';
+import type { Action, ConsumedSource, DecisionCode, PeerOptIn, SourceKind } from '../core/types.ts';
 import { DigestMemo } from '../reconcile/digest-memo.ts';
 import { decisionInput, evaluateWorkload, type EvaluationContext } from '../reconcile/evaluate.ts';
 import { type SourceLike, SourceStore } from '../state/source-store.ts';
@@ -460,11 +460,23 @@ function optInOf(state: WorkloadState, annotations: Record<string, string>): Exp
     ...(optIn.referenced ? ['every ConfigMap and Secret the pod template references'] : []),
     ...named,
   ].join(', and ');
-  return {
-    state: 'in', annotations: raw, referenced: optIn.referenced,
-    namedConfigMaps: [...optIn.extraConfigMaps], namedSecrets: [...optIn.extraSecrets], malformed: null,
-    summary: `opted in: the digest covers ${what}${optIn.referenced ? '' : ' (only those: not the pod template\'s references)'}`,
-  };
+  const base = { state: 'in' as const, annotations: raw, referenced: optIn.referenced, namedConfigMaps: [...optIn.extraConfigMaps], namedSecrets: [...optIn.extraSecrets], malformed: null };
+  if (optIn.peer !== undefined) return { ...base, summary: peerSummary(optIn.peer, optIn.extraConfigMaps, optIn.extraSecrets) };
+  return { ...base, summary: `opted in: the digest covers ${what}${optIn.referenced ? '' : ' (only those: not the pod template\'s references)'}` };
+}
+
+/** A workload opted in by a peer's annotations (--accept-annotations): what they were read as. */
+function peerSummary(peer: PeerOptIn, configMaps: readonly string[], secrets: readonly string[]): string {
+  const covers = (['ConfigMap', 'Secret'] as const).flatMap((kind) => {
+    const follow = peer.follow[kind];
+    const excluded = peer.excluded[kind].length > 0 ? ` but ${peer.excluded[kind].join(', ')}` : '';
+    return follow === 'all' ? [`every ${kind} the pod template references${excluded}`]
+      : follow === 'matched' ? [`the ${kind}s the pod template references that carry reloader.stakater.com/match: "true"${excluded}`] : [];
+  });
+  if (configMaps.length > 0) covers.push(`ConfigMaps ${configMaps.join(', ')}`);
+  if (secrets.length > 0) covers.push(`Secrets ${secrets.join(', ')}`);
+  const notes = peer.notes.length > 0 ? `; not honoured exactly: ${peer.notes.join('; ')}` : '';
+  return `opted in by ${peer.from.join(' and ')} annotations (--accept-annotations): the digest covers ${covers.join(', and ')}${notes}`;
 }
 
 function rolloutOf(state: WorkloadState): string {

@@ -11,6 +11,8 @@ import { consumedSources } from '../../src/core/references.ts';
 import type { OptIn } from '../../src/core/types.ts';
 import { parseConfig } from '../../src/config.ts';
 import { parseExplainArgs } from '../../src/explain/args.ts';
+import { buildExplanation, needsDigestKey, sourcesToRead } from '../../src/explain/explanation.ts';
+import { digestKey } from '../../src/core/digest.ts';
 import { ControllerHarness, NS } from '../support/controller-harness.ts';
 
 const BOTH: AcceptedPeers = new Set(['reloader', 'wave']);
@@ -137,6 +139,28 @@ describe('peer annotations: mapping (--accept-annotations)', () => {
     expect(() => run(['--accept-annotations', 'kyverno'])).to.throw(/--accept-annotations "kyverno": expected a comma list of reloader, wave/);
     const explain = parseExplainArgs(['deploy/web'], { CONFIG_RELOAD_ACCEPT_ANNOTATIONS: 'wave' });
     expect(explain.help ? undefined : explain.args.acceptAnnotations).to.deep.equal(['wave']);
+  });
+});
+
+describe('peer annotations: explain reads them as the operator does', () => {
+  const w = {
+    metadata: { name: 'web', namespace: 'shop', uid: 'u', resourceVersion: '10', generation: 1, annotations: { 'reloader.stakater.com/search': 'true', 'deployment.reloader.stakater.com/pause-period': '1m' } },
+    spec: { template: { metadata: {}, spec: { containers: [{ name: 'app', image: 'x', envFrom: [{ configMapRef: { name: 'a' } }, { configMapRef: { name: 'b' } }] }] } } },
+  };
+  const cmOf = (name: string, annotations: Record<string, string>) => ({ metadata: { name, namespace: 'shop', resourceVersion: '5', annotations }, data: { k: 'v' } });
+
+  it('opted in only with the flag; a ConfigMap without match: "true" counts as ignored; the notice is in the summary', () => {
+    expect(needsDigestKey('Deployment', w, ['ConfigMap', 'Secret'])).to.equal(false);
+    expect(needsDigestKey('Deployment', w, ['ConfigMap', 'Secret'], ['reloader'])).to.equal(true);
+    expect(sourcesToRead('Deployment', w, ['ConfigMap', 'Secret'], ['reloader']).map((c) => c.name)).to.deep.equal(['a', 'b']);
+    const e = buildExplanation({
+      kind: 'Deployment', workload: w, key: { state: 'loaded', key: digestKey(Buffer.alloc(32, 1)) }, keySecret: { namespace: 'x', name: 'y' },
+      sourceKinds: ['ConfigMap', 'Secret'], acceptAnnotations: ['reloader'],
+      sources: new Map([['ConfigMap/a', { state: 'found', object: cmOf('a', { 'reloader.stakater.com/match': 'true' }) }], ['ConfigMap/b', { state: 'found', object: cmOf('b', {}) }]]),
+    });
+    expect(e.optIn.summary).to.contain('opted in by reloader annotations (--accept-annotations)')
+      .and.contain('reloader.stakater.com/match').and.contain('deployment.reloader.stakater.com/pause-period');
+    expect(e.sources.map((x) => [x.name, x.ignored])).to.deep.equal([['a', false], ['b', true]]);
   });
 });
 
