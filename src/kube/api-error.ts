@@ -104,15 +104,23 @@ export function isRetryable(status: number | undefined): boolean {
 export const UNAUTHORIZED_HINT = 'the apiserver rejected the credentials (an expired or revoked token?): '
   + 'retrying with backoff; a kubeconfig tokenFile is read again when it changes';
 
-/** The Status message of an apiserver answer body, or its start when it is not a Status. */
+/**
+ * The Status message of an apiserver answer body. Other JSON (an object where a Status belongs)
+ * may be a Secret's data and is described, never quoted; text that is not JSON (a proxy's error
+ * page) is shown by its start.
+ */
 export function statusMessage(body: string): string {
+  let parsed: unknown;
   try {
-    const message = (JSON.parse(body) as { message?: unknown }).message;
-    if (typeof message === 'string') return message;
+    parsed = JSON.parse(body);
   } catch {
-    // not JSON: fall through
+    return body.slice(0, 200).replace(/\s+/g, ' ').trim();
   }
-  return body.slice(0, 300);
+  const message = (parsed as { message?: unknown } | null)?.message;
+  if (typeof message === 'string') return message.slice(0, 1000);
+  const kind = (parsed as { kind?: unknown } | null)?.kind;
+  const shown = typeof kind === 'string' && /^[A-Za-z][A-Za-z0-9]{0,62}$/.test(kind) ? `a ${kind}` : Array.isArray(parsed) ? 'an array' : `JSON ${parsed === null ? 'null' : typeof parsed}`;
+  return `an answer that is not a Status (${shown}, ${Buffer.byteLength(body)} bytes): not quoted`;
 }
 
 /** A short message for logs: the API's own Status message when there is one. */

@@ -5,7 +5,7 @@
 import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch, type Dispatcher } from 'undici';
 import { ApiError } from './api-error.ts';
-import { readLines, readList } from './json-stream.ts';
+import { MAX_ERROR_BODY_BYTES, MAX_OBJECT_BYTES, readLines, readList, readText } from './json-stream.ts';
 import {
   type ClusterApi, collectionPath, type KubeObject, type ListPage, type ListRequest, type MergePatchRequest,
   type ResourceType, selectorQuery, type WatchEvent, type WatchRequest, type WatchStream,
@@ -35,7 +35,7 @@ export class HttpClusterApi implements ClusterApi {
     const signal = withDeadline(req.signal, LIST_TIMEOUT_MS);
     const what = `LIST ${collectionPath(type, req.namespace)}`;
     const res = await this.#request('GET', collectionPath(type, req.namespace), query, signal);
-    if (res.status !== 200) throw new ApiError(res.status, await res.text(), what, res.headers.get('retry-after'));
+    if (res.status !== 200) throw new ApiError(res.status, await errorBody(res, what), what, res.headers.get('retry-after'));
     if (!res.body) throw new Error(`${what}: empty response`);
     const body = res.body;
     try {
@@ -57,11 +57,12 @@ export class HttpClusterApi implements ClusterApi {
     const ended = (async () => {
       try {
         const res = await this.#request('GET', path, query, controller.signal);
-        if (res.status !== 200) throw new ApiError(res.status, await res.text(), `WATCH ${path}`, res.headers.get('retry-after'));
+        if (res.status !== 200) throw new ApiError(res.status, await errorBody(res, `WATCH ${path}`), `WATCH ${path}`, res.headers.get('retry-after'));
         if (!res.body) return;
         // One line per event, pulled as it is handled (src/kube/json-stream.ts). Whatever ends the
         // loop (a bad line, the consumer's error) cancels the body, and with it the connection.
-        await readLines(res.body, (line) => onEvent(parseJson<WatchEvent<T>>(line, `WATCH ${path}`)));
+        // A line over the cap rejects (OversizedObjectError) before it is held: the reflector relists.
+        await readLines(res.body, (line) => onEvent(parseJson<WatchEvent<T>>(line, `WATCH ${path}`)), `WATCH ${path}`);
       } catch (err) {
         if (controller.signal.aborted) return; // our own abort() is a clean end
         throw err;
@@ -79,7 +80,7 @@ export class HttpClusterApi implements ClusterApi {
   async get<T extends KubeObject>(type: ResourceType, namespace: string, name: string, signal?: AbortSignal): Promise<T> {
     const path = `${collectionPath(type, namespace)}/${encodeURIComponent(name)}`;
     const res = await this.#request('GET', path, {}, withDeadline(signal, GET_TIMEOUT_MS));
-    const text = await res.text();
+    const text = await bodyOf(res, `GET ${path}`);
     if (res.status !== 200) throw new ApiError(res.status, text, `GET ${path}`, res.headers.get('retry-after'));
     return parseJson<T>(text, `GET ${path}`);
   }
@@ -90,7 +91,7 @@ export class HttpClusterApi implements ClusterApi {
     const res = await this.#request('PATCH', path, { fieldManager: req.fieldManager }, signal, {
       contentType: 'application/merge-patch+json', body: JSON.stringify(req.body),
     });
-    const text = await res.text();
+    const text = await bodyOf(res, `PATCH ${path}`);
     if (res.status !== 200) throw new ApiError(res.status, text, `PATCH ${path}`, res.headers.get('retry-after'));
     return parseJson<KubeObject>(text, `PATCH ${path}`);
   }
@@ -119,6 +120,26 @@ export class HttpClusterApi implements ClusterApi {
       ...(dispatcher ? { dispatcher } : {}),
       ...(payload ? { body: payload.body } : {}),
     });
+  }
+}
+
+type Answer = Awaited<ReturnType<typeof fetch>>;
+
+/** An answer's body, bounded: an error's start (for its Status message), else one object up to the cap. */
+async function bodyOf(res: Answer, what: string): Promise<string> {
+  return res.status === 200 ? bounded(res, what, MAX_OBJECT_BYTES, 'reject') : errorBody(res, what);
+}
+
+function errorBody(res: Answer, what: string): Promise<string> {
+  return bounded(res, what, MAX_ERROR_BODY_BYTES, 'truncate');
+}
+
+async function bounded(res: Answer, what: string, maxBytes: number, over: 'truncate' | 'reject'): Promise<string> {
+  try {
+    return await readText(res.body, what, maxBytes, over);
+  } finally {
+    // What is left past the cap is not read: cancelling frees the connection.
+    if (res.body && !res.body.locked) void res.body.cancel().catch(() => undefined);
   }
 }
 

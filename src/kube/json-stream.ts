@@ -9,6 +9,23 @@
 // page of 100 × 64 KiB: 49 MB/s against JSON.parse's 88 MB/s (bench/results/memory/steps.md).
 import { JSONParser } from '@streamparser/json';
 
+/**
+ * The most JSON one object (a list item, a watch line) may take: beyond it the response is
+ * abandoned with OversizedObjectError rather than buffered — a 300 MiB watch line added 324 MiB
+ * of RSS, past the chart's memory limit. etcd refuses a write over 1.5 MiB by default (a few MiB
+ * where raised), and JSON's escapes can make that at most six times longer: 16 MiB leaves room
+ * for any object the apiserver can hold, and a tenth of the memory limit.
+ */
+export const MAX_OBJECT_BYTES = 16 * 1024 * 1024;
+
+/** One object larger than the cap: the response (list page, watch) was abandoned unread. */
+export class OversizedObjectError extends Error {
+  constructor(what: string, maxBytes: number) {
+    super(`${what}: an object of more than ${maxBytes / (1024 * 1024)} MiB of JSON (the cap on one object): abandoned`);
+    this.name = 'OversizedObjectError';
+  }
+}
+
 export interface ListMetadata {
   resourceVersion: string;
   continueToken: string | undefined;
@@ -20,13 +37,18 @@ export interface ListMetadata {
  * the caller abandons the list), or with whatever `onItem` threw. The error names neither the
  * content nor the token at fault: the input may be a Secret's data.
  */
-export async function readList<T>(body: AsyncIterable<Uint8Array>, what: string, onItem: (item: T) => void): Promise<ListMetadata> {
+export async function readList<T>(
+  body: AsyncIterable<Uint8Array>, what: string, onItem: (item: T) => void, maxObjectBytes = MAX_OBJECT_BYTES,
+): Promise<ListMetadata> {
   const parser = new JSONParser({ paths: ['$.metadata', '$.items.*'], keepStack: false });
   let metadata: { resourceVersion?: unknown; continue?: unknown } | undefined;
   let consumerError: { error: unknown } | undefined;
   let malformed = false;
   let bytes = 0;
+  /** Bytes written since the last value was handed over: what the parser may be holding. */
+  let sinceValue = 0;
   parser.onValue = ({ value, stack }) => {
+    sinceValue = 0;
     if (consumerError) return;
     // stack: the containers above the value — [root] for $.metadata, [root, items] for an item.
     if (stack.length === 1) {
@@ -47,8 +69,11 @@ export async function readList<T>(body: AsyncIterable<Uint8Array>, what: string,
     if (malformed) throw new Error(`${what}: malformed JSON (${bytes} bytes read)`);
   };
   for await (const chunk of body) {
+    // Checked before the parser takes the chunk: it never holds more than the cap.
+    if (sinceValue + chunk.byteLength > maxObjectBytes) throw new OversizedObjectError(what, maxObjectBytes);
     bytes += chunk.byteLength;
     parser.write(chunk);
+    sinceValue += chunk.byteLength;
     check();
   }
   if (!parser.isEnded) parser.end();
@@ -66,10 +91,14 @@ export async function readList<T>(body: AsyncIterable<Uint8Array>, what: string,
  * Reads a stream of JSON lines (a watch), calling `onLine` with each non-empty line as it
  * completes. Pulled chunk by chunk: while `onLine` runs nothing more is read, so a burst of
  * events waits in the socket, not in memory. Lines are cut at the byte 0x0A, which never occurs
- * inside a multi-byte UTF-8 character, and decoded whole.
+ * inside a multi-byte UTF-8 character, and decoded whole. A line longer than `maxLineBytes`
+ * rejects with OversizedObjectError as soon as that many bytes of it are pending.
  */
-export async function readLines(body: AsyncIterable<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+export async function readLines(
+  body: AsyncIterable<Uint8Array>, onLine: (line: string) => void, what = 'watch', maxLineBytes = MAX_OBJECT_BYTES,
+): Promise<void> {
   let pending: Buffer[] = [];
+  let pendingBytes = 0;
   const emit = (line: string) => {
     if (line.trim() !== '') onLine(line);
   };
@@ -79,16 +108,49 @@ export async function readLines(body: AsyncIterable<Uint8Array>, onLine: (line: 
     for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
       const part = buf.subarray(start, nl);
       start = nl + 1;
+      if (pendingBytes + part.length > maxLineBytes) throw new OversizedObjectError(what, maxLineBytes);
       if (pending.length === 0) {
         emit(part.toString('utf8'));
       } else {
         pending.push(part);
         const whole = Buffer.concat(pending);
         pending = [];
+        pendingBytes = 0;
         emit(whole.toString('utf8'));
       }
     }
-    if (start < buf.length) pending.push(buf.subarray(start));
+    if (start < buf.length) {
+      pendingBytes += buf.length - start;
+      if (pendingBytes > maxLineBytes) throw new OversizedObjectError(what, maxLineBytes);
+      pending.push(buf.subarray(start));
+    }
   }
   if (pending.length > 0) emit(Buffer.concat(pending).toString('utf8'));
+}
+
+/** The most of an error answer kept: its Status message is near the start. */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/**
+ * A whole response body as text, at most `maxBytes` of it: past that, 'truncate' keeps the start
+ * (an error answer, read for its Status message), 'reject' throws OversizedObjectError (an object
+ * answer, unusable in part). Stops reading at the cap either way; the caller cancels the rest.
+ */
+export async function readText(
+  body: AsyncIterable<Uint8Array> | null, what: string, maxBytes: number, over: 'truncate' | 'reject',
+): Promise<string> {
+  if (body === null) return '';
+  const parts: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of body) {
+    const room = maxBytes - bytes;
+    if (chunk.byteLength > room) {
+      if (over === 'reject') throw new OversizedObjectError(what, maxBytes);
+      parts.push(Buffer.from(chunk.buffer, chunk.byteOffset, room));
+      break;
+    }
+    parts.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    bytes += chunk.byteLength;
+  }
+  return Buffer.concat(parts).toString('utf8');
 }

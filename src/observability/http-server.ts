@@ -45,7 +45,7 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpSer
 
   const server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
-      log.warn('http handler failed', { path: req.url, error: String(err) });
+      log.warn('http handler failed', { path: req.url?.slice(0, 200), error: String(err) });
       if (!res.headersSent) send(res, 500, 'internal error');
       else res.destroy();
     });

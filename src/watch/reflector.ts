@@ -14,6 +14,7 @@
 import type { Logger } from 'winston';
 import { describeError, httpStatus, retryAfterMs } from '../kube/api-error.ts';
 import type { ClusterApi, KubeObject, ResourceType, Selectors, WatchEvent } from '../kube/cluster-api.ts';
+import { OversizedObjectError } from '../kube/json-stream.ts';
 import { type Clock, delay, type Timer } from '../time/clock.ts';
 import { ExponentialBackoff } from '../time/backoff.ts';
 
@@ -140,6 +141,12 @@ export class Reflector<T extends KubeObject> {
         const forbidden = httpStatus(err) === 403 && this.#opts.hooks?.onForbidden !== undefined;
         if (this.#resourceVersion === undefined) relistReason = 'error';
         else this.#opts.hooks?.onWatchRestart?.(watchdog ? 'watchdog' : 'error');
+        if (err instanceof OversizedObjectError) {
+          // Nothing past the line was read, and the line was never parsed: the watch's position is
+          // lost, so the next step is a list (after the backoff below), as after 410.
+          this.#resourceVersion = undefined;
+          relistReason = 'error';
+        }
         if (forbidden) {
           this.#opts.hooks?.onForbidden?.(describeError(err));
           // Once allowed again, start with a list: its completion is what says "usable" again.
@@ -253,11 +260,28 @@ export class Reflector<T extends KubeObject> {
         break;
       case 'ERROR':
         if (event.object.code === 410) throw new GoneError('410 Gone');
-        throw new Error(`watch error event: ${event.object.message ?? JSON.stringify(event.object).slice(0, 300)}`);
+        throw new Error(`watch error event: ${watchErrorText(event.object)}`);
       default:
         return;
     }
     const rv = event.object.metadata?.resourceVersion;
     if (rv) this.#resourceVersion = rv;
   }
+}
+
+/**
+ * What an ERROR event says: a Status's message (the apiserver's own words), else only the shape
+ * of what came — an ERROR carrying anything else (a proxy's or a broken server's object) may be a
+ * Secret, and is never quoted.
+ */
+export function watchErrorText(object: unknown): string {
+  if (typeof object !== 'object' || object === null || Array.isArray(object)) {
+    return `not a Status (${Array.isArray(object) ? 'an array' : object === null ? 'null' : typeof object}): not quoted`;
+  }
+  const o = object as { kind?: unknown; message?: unknown; code?: unknown; status?: unknown };
+  const isStatus = o.kind === 'Status' || (o.kind === undefined && o.status === 'Failure' && typeof o.code === 'number');
+  if (isStatus && typeof o.message === 'string') return o.message.slice(0, 500);
+  const kind = typeof o.kind === 'string' && /^[A-Za-z][A-Za-z0-9]{0,62}$/.test(o.kind) ? `kind ${o.kind}` : 'no kind';
+  const code = typeof o.code === 'number' ? `, code ${o.code}` : '';
+  return `not a Status (an object of ${kind}, ${Object.keys(o).length} fields${code}): not quoted`;
 }
