@@ -87,7 +87,7 @@ ${flagUsage(FLAGS)}
 
 Every flag can also be set with the environment variable shown in docs/flags.md
 (CONFIG_RELOAD_<FLAG>, e.g. CONFIG_RELOAD_DRY_RUN=true); a flag wins over its variable.
-Durations: 250ms, 2s, 5m, 1h, or 0.`;
+Durations: 250ms, 2s, 5m, 1h, or 0; at most 596h.`;
 
 export type ParseResult = { help: true } | { help: false; config: Config };
 

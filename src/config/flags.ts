@@ -167,7 +167,8 @@ export const FLAGS = {
   }),
   'http-addr': value({
     env: 'CONFIG_RELOAD_HTTP_ADDR', arg: '[HOST]:PORT', default: ':8080', parse: httpAddr,
-    help: 'serves `/healthz`, `/readyz`, `/metrics`; `off` disables', details: '(see *Health and metrics*)',
+    help: 'serves `/healthz`, `/readyz`, `/metrics`; no HOST: every interface, IPv4 and IPv6 (an IPv6 HOST in brackets, `[::1]:8080`); `off` disables',
+    details: '(see *Health and metrics*)',
   }),
   'leader-elect': toggle({
     env: 'CONFIG_RELOAD_LEADER_ELECT',
