@@ -125,4 +125,17 @@ describe('kubectl plugin: one bundled file, without this repository', function (
     expect(version.status, version.stderr).to.equal(0);
     expect(version.stdout).to.equal(`config-reload-operator ${pkg.version} (revision ${REVISION})\n`);
   });
+
+  it('the checkout\'s launcher, bin/kubectl-config_reload, still works and answers --help and --version the same way', () => {
+    const launcher = path.join(ROOT, 'bin', PLUGIN);
+    const opts = { cwd: home, encoding: 'utf8' as const, timeout: 60_000, env: { ...process.env, HOME: home } };
+    const version = spawnSync(launcher, ['--version'], opts);
+    expect(version.status, version.stderr).to.equal(0);
+    expect(version.stdout).to.equal(`config-reload-operator ${pkg.version}\n`); // from source: no revision built in
+    const help = spawnSync(launcher, ['--help'], opts);
+    expect(help.status).to.equal(0);
+    expect(help.stdout).to.contain('Usage: kubectl config-reload explain KIND/NAME [flags]').and.contain('kubectl config-reload --version');
+    const bundled = plugin(['--help']);
+    expect(bundled.stdout.split('\n').slice(0, 2)).to.deep.equal(help.stdout.split('\n').slice(0, 2));
+  });
 });
