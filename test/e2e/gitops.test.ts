@@ -110,7 +110,11 @@ async function settled(ns: string, kind: Kind, name: string, count: number, dige
     const s = w.status as Record<string, unknown> | undefined;
     if (!s || Number(s.observedGeneration ?? 0) < (w.metadata?.generation ?? 0)) return undefined;
     if (Number(s.updatedReplicas ?? 0) !== 1 || Number(s.replicas ?? 0) !== 1 || Number(s.readyReplicas ?? 0) !== 1) return undefined;
+    if (Number(s.availableReplicas ?? 0) !== 1) return undefined;
     if (kind === 'StatefulSet' && s.currentRevision !== s.updateRevision) return undefined;
+    // The Deployment controller's last status write of a rollout: after it, the status stays.
+    const conditions = (s.conditions ?? []) as Array<{ type: string; reason?: string }>;
+    if (kind === 'Deployment' && conditions.find((c) => c.type === 'Progressing')?.reason !== 'NewReplicaSetAvailable') return undefined;
     const pods = await livePods(ns, name);
     const ready = pods.length === 1 && pods[0]?.status?.phase === 'Running' && pods[0].metadata?.annotations?.[HASH] === digest;
     return ready ? { w, pod: pods[0]!.metadata!.uid! } : undefined;
@@ -137,7 +141,7 @@ function operatorAnnotations(w: Workload) {
 }
 
 describe('gitops: the manifest re-applied after a roll (kubectl client-side, server-side as Flux, helm upgrade)', () => {
-  const suite = namespaceWithOperator('gitops', ['--log-level', 'debug']);
+  const suite = namespaceWithOperator('gitops');
   let helmBin: string;
 
   before(async function () {
@@ -267,15 +271,17 @@ describe('gitops: the manifest re-applied after a roll (kubectl client-side, ser
   it('e. kubectl replace (Argo CD Replace=true, helm --force-replace) removes the annotations: the Deployment goes back to its first ReplicaSet with new pods, the operator re-records without rolling, then nothing', async () => {
     const ns = suite.ns;
     const apply = kubectlApplier('rep', []);
-    apply(manifest('rep', 'v1'));
+    const gitRep = (config: string) => manifest('rep', config).filter((o) => o.metadata.name.startsWith('rep-web'));
+    apply(gitRep('v1'));
     await settled(ns, 'Deployment', 'rep-web', 1, undefined);
+    await waitFor('rep-web adopted', async () => ((await read(ns, 'Deployment', 'rep-web')).metadata?.annotations?.[HASH] === digestOf('rep-web', 'v1') ? true : undefined));
     const firstReplicaSet = (await replicaSetsOf(ns, 'rep-web'))[0]?.metadata?.name;
-    apply(manifest('rep', 'v2'));
+    apply(gitRep('v2'));
     const digest = digestOf('rep-web', 'v2');
     const rolled = await settled(ns, 'Deployment', 'rep-web', 2, digest);
     const before = writes(ns, 'Deployment', 'rep-web').length;
 
-    const file = writeManifest(path.join(scratchDir('gitops-replace'), 'web.yaml'), manifest('rep', 'v2').filter((o) => o.kind === 'Deployment'));
+    const file = writeManifest(path.join(scratchDir('gitops-replace'), 'web.yaml'), gitRep('v2').filter((o) => o.kind === 'Deployment'));
     kubectl('replace', '-n', ns, '-f', file);
     const replaced = await read(ns, 'Deployment', 'rep-web');
     expect(operatorAnnotations(replaced), 'replace removed them').to.deep.equal({ hash: undefined, record: undefined, template: {} });
@@ -285,10 +291,9 @@ describe('gitops: the manifest re-applied after a roll (kubectl client-side, ser
     expect(back.pod).to.not.equal(rolled.pod);
     const scale = Object.fromEntries((await replicaSetsOf(ns, 'rep-web')).map((r) => [r.metadata?.name === firstReplicaSet ? 'first' : 'roll', r.spec?.replicas]));
     expect(scale, 'the first ReplicaSet runs again, the roll\'s is scaled down').to.deep.equal({ first: 1, roll: 0 });
-    const adopted = await waitFor('metadata config-hash re-recorded', async () => {
-      const w = await read(ns, 'Deployment', 'rep-web');
-      return w.metadata?.annotations?.[HASH] !== undefined ? w : undefined;
-    });
+    await waitFor('metadata config-hash re-recorded', async () => ((await read(ns, 'Deployment', 'rep-web')).metadata?.annotations?.[HASH] !== undefined ? true : undefined));
+    // Read once the rollout is complete again: the controller's status writes are behind it.
+    const adopted = (await settled(ns, 'Deployment', 'rep-web', 2, undefined)).w;
     expect(adopted.metadata?.annotations?.[HASH], 'the digest of the config the new pods read').to.equal(digest);
     expect(operatorAnnotations(adopted).template, 'no template write').to.deep.equal({});
 
@@ -313,11 +318,11 @@ describe('gitops: the manifest re-applied after a roll (kubectl client-side, ser
     const settledAfter = new Map<string, Workload>();
     for (const [kind, name] of WORKLOADS('img')) {
       const digest = digestOf(name, 'v2');
-      await settled(ns, kind, name, 3, digest);
-      const w = await waitFor(`${name}: re-recorded on the new template`, async () => {
+      await waitFor(`${name}: re-recorded on the new template`, async () => {
         const x = await read(ns, kind, name);
         return x.metadata?.annotations?.[RECORD_ANNOTATION] !== before.get(name)!.w.metadata?.annotations?.[RECORD_ANNOTATION] ? x : undefined;
       });
+      const { w } = await settled(ns, kind, name, 3, digest);
       expect(w.spec?.template?.spec?.containers?.[0]?.image).to.equal('registry.example/app:2');
       expect(operatorAnnotations(w).template, `${name}: the operator's template annotation carried into Git's roll`).to.deep.equal(operatorAnnotations(before.get(name)!.w).template);
       expect(w.metadata?.annotations?.[HASH]).to.equal(digest);
