@@ -38,6 +38,8 @@ interface Ports {
 const CONTROLLERS = [
   'deployment-controller', 'replicaset-controller', 'garbage-collector-controller',
   'namespace-controller', 'serviceaccount-controller', 'statefulset-controller', 'daemonset-controller',
+  // Type-checks ValidatingAdmissionPolicies into their status (the chart's: test/e2e/admission-policy.test.ts).
+  'validatingadmissionpolicy-status-controller',
 ];
 
 let exitHooksInstalled = false;

@@ -31,6 +31,8 @@ const RESOURCE: Record<string, string> = {
   ClusterRoleBinding: 'clusterrolebindings.rbac.authorization.k8s.io', Role: 'roles.rbac.authorization.k8s.io',
   RoleBinding: 'rolebindings.rbac.authorization.k8s.io', Deployment: 'deployments.apps', Lease: 'leases.coordination.k8s.io',
   PodDisruptionBudget: 'poddisruptionbudgets.policy', Service: 'services', ConfigMap: 'configmaps',
+  ValidatingAdmissionPolicy: 'validatingadmissionpolicies.admissionregistration.k8s.io',
+  ValidatingAdmissionPolicyBinding: 'validatingadmissionpolicybindings.admissionregistration.k8s.io',
 };
 
 describe('helm: the chart installed, upgraded and uninstalled', () => {
@@ -215,7 +217,10 @@ describe('helm: the chart installed, upgraded and uninstalled', () => {
   it('5. helm uninstall leaves nothing of the release behind: no object of any kind it created, cluster-wide, no pod, no release record', async () => {
     await op?.stop();
     op = undefined;
-    expect(installed.map((o) => o.kind)).to.include.members(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'Lease', 'PodDisruptionBudget']);
+    expect(installed.map((o) => o.kind)).to.include.members([
+      'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'Lease', 'PodDisruptionBudget',
+      'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding',
+    ]);
     helm('uninstall', RELEASE, '-n', releaseNs, '--wait', '--timeout', '2m');
 
     const kinds = [...new Set([...installed.map((o) => o.kind), 'ReplicaSet', 'Pod', 'Secret'])];

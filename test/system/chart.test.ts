@@ -146,6 +146,15 @@ describe('chart: renders the objects of manifests/', () => {
     compareDeployments(mustFind(chart, 'Deployment', NAME), mustFind(manifests, 'Deployment', NAME), tolerated);
   });
 
+  it('the same ValidatingAdmissionPolicy and binding (the chart\'s template, rendered into manifests/)', () => {
+    for (const kind of ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']) {
+      const c = mustFind(chart, kind, NAME);
+      const m = mustFind(manifests, kind, NAME);
+      expect(c.spec, kind).to.deep.equal(m.spec);
+      expect(m.metadata.namespace, `${kind} is cluster-scoped`).to.equal(undefined);
+    }
+  });
+
   it('the same PodDisruptionBudget', () => {
     const c = mustFind(chart, 'PodDisruptionBudget', NAME);
     const m = mustFind(manifests, 'PodDisruptionBudget', NAME);
@@ -278,6 +287,27 @@ describe('chart: values', () => {
 
     const digest = operatorContainer(mustFind(await render({ image: { digest: `sha256:${'a'.repeat(64)}` } }), 'Deployment'));
     expect(digest.image).to.equal(`ghcr.io/config-reload/config-reload-operator@sha256:${'a'.repeat(64)}`);
+  });
+
+  it('admissionPolicy: on by default, matching the release\'s ServiceAccount and key Secret; admissionPolicy.enabled=false leaves it out', async () => {
+    type Policy = {
+      matchConditions: Array<{ expression: string }>;
+      validations: Array<{ expression: string; message: string }>;
+      matchConstraints: { resourceRules: Array<{ resources: string[]; operations: string[] }> };
+    };
+    const objects = await render({ digestKey: { secretName: 'my-key' } }, 'edge');
+    const policy = mustFind(objects, 'ValidatingAdmissionPolicy', 'edge-config-reload-operator').spec as Policy;
+    expect(policy.matchConditions.map((c) => c.expression))
+      .to.deep.equal([`request.userInfo.username == 'system:serviceaccount:${NS}:edge-config-reload-operator'`]);
+    expect(policy.validations.map((v) => v.expression).join('\n')).to.contain(`object.metadata.name == 'my-key'`).and.to.contain(`request.namespace == '${NS}'`);
+    expect(policy.matchConstraints.resourceRules.flatMap((r) => r.resources)).to.include.members(['deployments', 'statefulsets', 'daemonsets', 'secrets']);
+    expect((mustFind(objects, 'ValidatingAdmissionPolicyBinding', 'edge-config-reload-operator').spec as { policyName: string; validationActions: string[] }))
+      .to.deep.equal({ policyName: 'edge-config-reload-operator', validationActions: ['Deny'] });
+    const off = await render({ admissionPolicy: { enabled: false } });
+    for (const kind of ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']) expect(find(off, kind), kind).to.equal(undefined);
+    const offManifests = await renderKustomize(path.join(MANIFESTS, 'overlays', 'without-admission-policy'));
+    for (const kind of ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']) expect(find(offManifests, kind), kind).to.equal(undefined);
+    expect(find(offManifests, 'Deployment', NAME), 'the rest of the install').to.not.equal(undefined);
   });
 
   it('another release name: its own Lease, the one its Role names and --leader-election-id passes', async () => {
