@@ -12,7 +12,8 @@
 # `require` resolve Node's built-in modules (and fail, as require does, for anything else: the
 # optional native add-ons of ws) and gives `module` an object when the file is read as an ES
 # module instead ("type": "module"), so the same file runs under either. Nothing it bundles may
-# use import.meta, which CommonJS has not: esbuild's warning about it is made an error.
+# use import.meta, which CommonJS has not: esbuild's warning about it is made an error. The
+# banner's first line refuses a Node older than 22.19 with a clear message.
 # The git revision (--version) is chosen as scripts/build.sh chooses it: $REVISION, else the
 # checkout's HEAD (with -dirty), else none.
 set -euo pipefail
@@ -30,6 +31,7 @@ rm -f "$out" "$out.LEGAL.txt"
 node_modules/.bin/esbuild scripts/kubectl-plugin.ts --bundle --platform=node --target=node22 --format=cjs \
   --minify-whitespace --minify-syntax --legal-comments=external --log-level=warning --log-override:empty-import-meta=error \
   --banner:js="#!/usr/bin/env node
+if (process.versions.node.split('.').map(Number).reduce((a, n, i) => i < 2 ? a * 1000 + n : a, 0) < 22019) { process.stderr.write('kubectl config-reload: error: Node >= 22.19 is needed, this is ' + process.version + '\\n'); process.exit(2); }
 var require = typeof require === 'function' ? require : (id) => process.getBuiltinModule(id) ?? (() => { throw Object.assign(new Error('Cannot find module ' + id), { code: 'MODULE_NOT_FOUND' }); })();
 var module = typeof module === 'object' ? module : { exports: {} }, exports = module.exports;" \
   --define:CONFIG_RELOAD_REVISION="\"$revision\"" \

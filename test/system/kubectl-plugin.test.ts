@@ -114,6 +114,17 @@ describe('kubectl plugin: one bundled file, without this repository', function (
     }
   });
 
+  it('on a Node older than 22.19 it says so and exits 2 (the banner\'s check, its threshold raised past this Node)', () => {
+    const text = readFileSync(path.join(installDir, PLUGIN), 'utf8');
+    expect(text).to.contain('< 22019)');
+    const dir = scratchDir('plugin-old-node');
+    writeFileSync(path.join(dir, PLUGIN), text.replace('< 22019)', '< 999019)'));
+    const r = spawnSync('node', [path.join(dir, PLUGIN), '--version'], { cwd: dir, encoding: 'utf8', timeout: 60_000, env: env() });
+    expect(r.status).to.equal(2);
+    expect(r.stdout).to.equal('');
+    expect(r.stderr).to.equal(`kubectl config-reload: error: Node >= 22.19 is needed, this is ${process.version}\n`);
+  });
+
   it('kubectl finds it on the PATH: `kubectl plugin list`, `kubectl config-reload --version`', async function () {
     this.timeout(75 * 60_000); // a cold testbed build includes kubectl
     const { kubectl } = await chartTools();
