@@ -13,8 +13,9 @@
 // re-apply to the end of the sentinel). `kubectl diff`, client- and server-side, reports no
 // drift on a workload the operator rolled: that is what Argo CD's legacy diff (three-way, with
 // last-applied) and its Server-Side Diff compute. A `kubectl replace` (Argo CD's Replace=true,
-// `helm upgrade --force-replace`) does remove the annotations: what happens then is pinned too.
-// docs/gitops.md cites these tests by name.
+// `helm upgrade --force-replace`) does remove the annotations, a Git change to the pod template
+// rolls (once, by Git), and Git that carries the operator's annotation is reverted by a self-heal:
+// what happens then is pinned too. docs/gitops.md cites these tests by their letter.
 import type { V1ControllerRevision, V1Deployment, V1ManagedFieldsEntry, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -336,5 +337,47 @@ describe('gitops: the manifest re-applied after a roll (kubectl client-side, ser
       const since = writes(ns, kind, name).slice(before.get(name)!.writes);
       expect(since.map((l) => [l.message, l.action]), `${name}: one write, a re-record`).to.deep.equal([['adopted', 'adopt']]);
     }
+  });
+  it('g. Git carrying the operator\'s template annotation (exported from the cluster): after the next roll kubectl diff shows that line as drift; a self-heal apply reverts it, one rollout back, the operator re-records without rolling, then no drift and nothing', async () => {
+    const ns = suite.ns;
+    const apply = kubectlApplier('exp', []);
+    const git = (config: string, exported?: string) => manifest('exp', config).filter((o) => o.metadata.name.startsWith('exp-web')).map((o) => {
+      if (o.kind !== 'Deployment' || exported === undefined) return o;
+      const copy = structuredClone(o) as Obj & { spec: { template: { metadata: { annotations: Record<string, string> } } } };
+      copy.spec.template.metadata.annotations[HASH] = exported;
+      return copy;
+    });
+    apply(git('v1'));
+    await waitFor('exp-web adopted', async () => ((await read(ns, 'Deployment', 'exp-web')).metadata?.annotations?.[HASH] === digestOf('exp-web', 'v1') ? true : undefined));
+    apply(git('v2'));
+    const v2 = digestOf('exp-web', 'v2');
+    await settled(ns, 'Deployment', 'exp-web', 2, v2);
+    // Someone commits the live object's template annotation to Git; then the config changes in Git.
+    apply(git('v2', v2));
+    apply(git('v3', v2));
+    const v3 = digestOf('exp-web', 'v3');
+    await settled(ns, 'Deployment', 'exp-web', 3, v3);
+
+    const file = writeManifest(path.join(scratchDir('gitops-exported'), 'git.yaml'), git('v3', v2));
+    const drift = kubectlDiff(ns, file, false);
+    expect(drift.code, 'kubectl diff: drift').to.equal(1);
+    const changed = drift.out.split('\n').filter((l) => /^[-+] /.test(l)).map((l) => l.replace(/\s+/g, ' ').trim());
+    expect(changed.filter((l) => !/^[-+] generation: /.test(l)), 'the only drift: the template\'s config-hash').to.deep.equal([
+      `- ${HASH}: ${v3}`, `+ ${HASH}: ${v2}`,
+    ]);
+    const before = writes(ns, 'Deployment', 'exp-web').length;
+
+    // Self-heal: Git's manifest applied again puts Git's value back; the Deployment goes back to the ReplicaSet with that template.
+    apply(git('v3', v2));
+    await waitFor('exp-web re-recorded', async () => (writes(ns, 'Deployment', 'exp-web').length > before ? true : undefined));
+    const healed = (await settled(ns, 'Deployment', 'exp-web', 3, v2)).w;
+    expect(healed.metadata?.annotations?.[HASH], 'the digest of the config the new pods read').to.equal(v3);
+    expect(kubectlDiff(ns, file, false), 'kubectl diff after the self-heal').to.deep.equal({ code: 0, out: '' });
+    await sentinelRoll(ns);
+    expect((await read(ns, 'Deployment', 'exp-web')).metadata?.resourceVersion, 'nothing written since').to.equal(healed.metadata?.resourceVersion);
+    expect(await replicaSetsOf(ns, 'exp-web')).to.have.length(3);
+    expect(writes(ns, 'Deployment', 'exp-web').slice(before).map((l) => [l.message, l.reason]), 'one write: a re-record').to.deep.equal([
+      ['adopted', 'the pod template was rewritten, and its pods run the current configuration: re-recorded without a roll'],
+    ]);
   });
 });
