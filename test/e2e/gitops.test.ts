@@ -245,6 +245,8 @@ describe('gitops: the manifest re-applied after a roll (kubectl client-side, ser
     const { diffs } = await story('csa', kubectlApplier('csa', []), { diff: true });
     expect(diffs!.client, 'kubectl diff (three-way, last-applied)').to.deep.equal({ code: 0, out: '' });
     expect(diffs!.server, 'kubectl diff --server-side').to.deep.equal({ code: 0, out: '' });
+    const w = await read(suite.ns, 'Deployment', 'csa-web');
+    expect(ownersOf(w, 'config-reload.dev/enabled', 'metadata'), 'the opt-in is kubectl\'s').to.deep.equal(['kubectl-client-side-apply/Update']);
   });
 
   it('b. kubectl apply --server-side --field-manager=kustomize-controller --force-conflicts (Flux): the annotations stay, owned by the operator; no second roll, no write; no drift', async () => {
@@ -261,6 +263,8 @@ describe('gitops: the manifest re-applied after a roll (kubectl client-side, ser
 
   it('c. helm upgrade, client-side (Helm 3\'s three-way merge; Helm 4 --server-side=false): the annotations stay, no second roll, no write', async () => {
     await story('helm3', helmApplier('helm3', ['--server-side=false']));
+    const w = await read(suite.ns, 'Deployment', 'helm3-web');
+    expect(ownersOf(w, 'config-reload.dev/enabled', 'metadata'), 'helm applied client-side').to.deep.equal(['helm/Update']);
   });
 
   it('d. helm upgrade, server-side (Helm 4\'s default): the annotations stay, no second roll, no write', async () => {
