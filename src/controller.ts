@@ -30,6 +30,7 @@ import { type Informer, informers, SOURCE_TYPES, WatchAvailability } from './con
 import type { ControllerObserver } from './controller/observer.ts';
 import { Triage } from './controller/triage.ts';
 import { Workers } from './controller/worker.ts';
+import { NamespaceScopes } from './controller/namespaces.ts';
 
 export type { ControllerObserver } from './controller/observer.ts';
 
@@ -39,6 +40,9 @@ export type ControllerSettings = Pick<Config, 'dryRun' | 'debounceMs' | 'workers
     | 'waveThreshold' | 'canarySize' | 'waves' | 'waveTimeoutMs' | 'acceptAnnotations'>>;
 
 export interface ControllerOptions extends ControllerSettings {
+  /** Config.namespaceSelector and Config.excludeNamespaces. */
+  namespaceSelector?: string | undefined;
+  excludeNamespaces?: readonly string[] | undefined;
   api: ClusterApi;
   /** The installation's digest key (src/kube/digest-key.ts). */
   digestKey: DigestKey;
@@ -63,6 +67,8 @@ export class Controller {
   readonly #clock: Clock;
   readonly #availability: WatchAvailability;
   readonly #informers: Informer[];
+  /** With --namespace-selector: the namespaces' watches, opened and closed as their labels match. */
+  readonly #namespaces: NamespaceScopes | undefined;
   readonly #triage: Triage;
   readonly #coordinator: WaveCoordinator;
   readonly #workers: Workers;
@@ -144,13 +150,42 @@ export class Controller {
       queue: this.queue, reconciler: this.reconciler, workloads: this.workloads, triage: this.#triage, waves: this.#coordinator,
       clock, log, observer, stopping,
     });
-    this.#informers = informers({
+    const informerOptions = {
       ...opts, clock, sources: this.sources, workloads: this.workloads, workloadKinds, availability, triage: this.#triage,
       // Workloads held while a kind was refused are decided now.
       sourceRecovered: () => {
         if (this.#synced) this.resync('periodic');
       },
+    };
+    const selector = opts.namespaceSelector;
+    this.#informers = selector === undefined ? informers(informerOptions) : [];
+    this.#namespaces = selector === undefined ? undefined : new NamespaceScopes({
+      informers: informerOptions, selector, exclude: opts.excludeNamespaces ?? [], closed: (ns) => this.#dropNamespace(ns),
     });
+  }
+
+  /** The namespaces watched by --namespace-selector now (undefined without one). */
+  get selectedNamespaces(): string[] | undefined {
+    return this.#namespaces?.namespaces;
+  }
+
+  /**
+   * A namespace left the selection: everything of it is forgotten — config objects, workloads,
+   * the index, queued keys, waves (their plans are rebuilt without its consumers), views,
+   * refusals, its metric series. Nothing is written: a key still queued finds no workload.
+   */
+  #dropNamespace(namespace: string): void {
+    for (const store of this.sources.values()) store.dropNamespace(namespace);
+    for (const gone of this.workloads.dropNamespace(namespace)) {
+      this.#triage.workloadRemoved(gone);
+      this.queue.forget(gone.key);
+    }
+    const observer = this.#opts.observer;
+    // Refused there only: the kind is watchable everywhere now, and what it held is decided.
+    const recovered = this.#availability.forget(namespace);
+    for (const kind of this.sources.keys()) if (recovered.includes(SOURCE_TYPES[kind].plural)) observer?.sourceAvailable?.(SOURCE_TYPES[kind].plural, true);
+    if (recovered.length > 0 && this.#synced) this.resync('periodic');
+    observer?.namespaceClosed?.(namespace);
   }
 
   get synced(): boolean {
@@ -173,6 +208,7 @@ export class Controller {
    */
   health(): { alive: boolean; problems: string[] } {
     const problems = this.#loops.filter((l) => !l.running && !this.#stopping).map((l) => `${l.name} stopped`);
+    problems.push(...this.#namespaces?.problems ?? []);
     problems.push(...this.#workers.stuck());
     return { alive: problems.length === 0, problems };
   }
@@ -183,7 +219,7 @@ export class Controller {
    */
   async start(): Promise<void> {
     for (const { name, reflector } of this.#informers) this.#supervise(name, reflector.run());
-    await Promise.all(this.#informers.map((i) => i.settled));
+    await Promise.all([...this.#informers.map((i) => i.settled), this.#namespaces?.start()]);
     this.#synced = true;
     const counts = Object.fromEntries([...this.sources].map(([kind, store]) => [kind, store.size]));
     const unavailable = [...this.sources.keys()].filter((kind) => !this.#availability.available(SOURCE_TYPES[kind].plural));
@@ -222,6 +258,7 @@ export class Controller {
     await this.queue.shutDownWithDrain();
     await Promise.all(this.#workersRunning);
     for (const { reflector } of this.#informers) reflector.stop();
+    this.#namespaces?.stop();
   }
 
   #supervise(name: string, loop: Promise<void>): void {

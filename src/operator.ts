@@ -69,6 +69,7 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
     controller = new Controller({
       api: new HttpClusterApi(kubeConfig), clock, log, digestKey, namespaces: config.namespaces, dryRun: config.dryRun,
       configMapSelector: config.configMapSelector, secretSelector: config.secretSelector,
+      namespaceSelector: config.namespaceSelector, excludeNamespaces: config.excludeNamespaces,
       debounceMs: config.debounceMs, workers: config.workers, resyncPeriodMs: config.resyncPeriodMs, watchdogMs: config.watchIdleTimeoutMs, qps: config.qps,
       burst: config.burst, adoptionQps: config.adoptionQps, templateOrder: config.templateOrder, sourceKinds: config.sourceKinds,
       waveThreshold: config.waveThreshold, canarySize: config.canarySize, waves: config.waves, waveTimeoutMs: config.waveTimeoutMs,

@@ -68,6 +68,18 @@ export class WatchAvailability {
     if (changed) this.#revision++;
     return changed;
   }
+
+  /** A namespace no longer watched: its refusals go with it, unsaid. Returns the resources that became available. */
+  forget(scope: string): string[] {
+    const recovered: string[] = [];
+    for (const [plural, scopes] of this.#refused) {
+      if (!scopes.delete(scope) || scopes.size > 0) continue;
+      this.#refused.delete(plural);
+      recovered.push(plural);
+    }
+    if (recovered.length > 0) this.#revision++;
+    return recovered;
+  }
 }
 
 export interface InformersOptions {
@@ -80,6 +92,8 @@ export interface InformersOptions {
   availability: WatchAvailability;
   triage: Triage;
   namespaces?: readonly string[] | undefined;
+  /** Left out of a watch of every namespace by a field selector (with a list or a Namespace selector they are never opened). */
+  excludeNamespaces?: readonly string[] | undefined;
   configMapSelector?: string | undefined;
   secretSelector?: string | undefined;
   secretFieldSelector?: string | undefined;
@@ -99,67 +113,100 @@ export interface Informer {
 
 /** One reflector per kind and watched namespace, each with its sink. */
 export function informers(opts: InformersOptions): Informer[] {
+  const scopes: Array<string | undefined> = opts.namespaces && opts.namespaces.length > 0 ? [...opts.namespaces] : [undefined];
+  return scopes.flatMap((namespace) => {
+    const { sources, workloads } = scopeInformers(opts, namespace);
+    return [...sources, ...workloads];
+  });
+}
+
+/**
+ * The reflectors of one scope (a namespace, or undefined for all), config objects and workloads
+ * apart: a namespace opened while the operator runs lists its config objects before its
+ * workloads (src/controller/namespaces.ts). `open`: while false, their sinks take nothing (a
+ * namespace closed while an event was on its way).
+ */
+export function scopeInformers(opts: InformersOptions, namespace: string | undefined, open: () => boolean = () => true): { sources: Informer[]; workloads: Informer[] } {
   const { observer, availability } = opts;
   const common = { api: opts.api, clock: opts.clock, log: opts.log, ...(opts.watchdogMs ? { watchdogMs: opts.watchdogMs } : {}) };
   const labelSelectors: Record<SourceKind, string | undefined> = { ConfigMap: opts.configMapSelector, Secret: opts.secretSelector };
-  const scopes: Array<string | undefined> = opts.namespaces && opts.namespaces.length > 0 ? [...opts.namespaces] : [undefined];
-  const out: Informer[] = [];
-  for (const namespace of scopes) {
-    const scope = namespace ?? '';
-    const suffix = namespace ? ` (${namespace})` : '';
-    for (const [kind, store] of opts.sources) {
-      const type = SOURCE_TYPES[kind];
-      const { settled, settle } = signal();
-      const sourceUsable = (usable: boolean, error?: string) => {
-        const flag = kind === 'Secret' ? '--config-sources configmaps' : '--config-sources';
-        const changed = availability.set(type.plural, scope, usable, error, flag);
-        observer?.sourceAvailable?.(type.plural, availability.available(type.plural));
-        if (changed && usable) opts.sourceRecovered();
-      };
-      out.push({ name: `${kind} reflector${suffix}`, settled, reflector: new Reflector<SourceLike>({
-        ...common, type, namespace, pageSize: opts.pageSize ?? SOURCE_PAGE_SIZE,
-        labelSelector: labelSelectors[kind],
-        // Helm keeps every release in a Secret of up to 1 MiB that no pod mounts: excluded by
-        // the apiserver, they cost neither memory nor bandwidth.
-        ...(kind === 'Secret' && opts.secretFieldSelector ? { fieldSelector: opts.secretFieldSelector } : {}),
-        hooks: {
-          onRelist: (reason) => observer?.relist?.(type.plural, reason),
-          onWatchRestart: (reason) => observer?.watchRestart?.(type.plural, reason),
-          onSynced: () => {
-            observer?.synced?.(type.plural, store.size);
-            settle();
-            sourceUsable(true);
-          },
-          onForbidden: (error) => {
-            settle();
-            sourceUsable(false, error);
-          },
+  // Excluded namespaces cost nothing on a watch of every namespace either: the apiserver leaves them out.
+  const excluded = namespace === undefined ? (opts.excludeNamespaces ?? []).map((ns) => `metadata.namespace!=${ns}`) : [];
+  const fieldSelector = (...more: Array<string | undefined>) => [...more.filter((f) => f !== undefined), ...excluded].join(',') || undefined;
+  const scope = namespace ?? '';
+  const suffix = namespace ? ` (${namespace})` : '';
+  const sources: Informer[] = [];
+  const workloads: Informer[] = [];
+  for (const [kind, store] of opts.sources) {
+    const type = SOURCE_TYPES[kind];
+    const { settled, settle } = signal();
+    const sourceUsable = (usable: boolean, error?: string) => {
+      const flag = kind === 'Secret' ? '--config-sources configmaps' : '--config-sources';
+      const changed = availability.set(type.plural, scope, usable, error, flag);
+      observer?.sourceAvailable?.(type.plural, availability.available(type.plural));
+      if (changed && usable) opts.sourceRecovered();
+    };
+    // Helm keeps every release in a Secret of up to 1 MiB that no pod mounts: excluded by
+    // the apiserver, they cost neither memory nor bandwidth.
+    const selected = fieldSelector(kind === 'Secret' ? opts.secretFieldSelector : undefined);
+    sources.push({ name: `${kind} reflector${suffix}`, settled, reflector: new Reflector<SourceLike>({
+      ...common, type, namespace, pageSize: opts.pageSize ?? SOURCE_PAGE_SIZE,
+      labelSelector: labelSelectors[kind],
+      ...(selected ? { fieldSelector: selected } : {}),
+      hooks: {
+        onRelist: (reason) => observer?.relist?.(type.plural, reason),
+        onWatchRestart: (reason) => observer?.watchRestart?.(type.plural, reason),
+        onSynced: () => {
+          if (!open()) return settle();
+          observer?.synced?.(type.plural, store.size);
+          settle();
+          sourceUsable(true);
         },
-      }, sourceSink(store, namespace ?? '', opts.triage)) });
-    }
-    for (const kind of opts.workloadKinds) {
-      const type = WORKLOAD_TYPES[kind];
-      const { settled, settle } = signal();
-      out.push({ name: `${kind} reflector${suffix}`, settled, reflector: new Reflector<WorkloadLike>({
-        ...common, type, namespace, pageSize: opts.pageSize ?? WORKLOAD_PAGE_SIZE,
-        hooks: {
-          onRelist: (reason) => observer?.relist?.(type.plural, reason),
-          onWatchRestart: (reason) => observer?.watchRestart?.(type.plural, reason),
-          onSynced: () => {
-            observer?.synced?.(type.plural, opts.workloads.countOf(kind));
-            settle();
-            availability.set(type.plural, scope, true);
-          },
-          // A kind it may not watch holds nothing back: the other kinds are served.
-          onForbidden: (error) => {
-            settle();
-            availability.set(type.plural, scope, false, error, '--workload-kinds');
-          },
+        onForbidden: (error) => {
+          settle();
+          if (open()) sourceUsable(false, error);
         },
-      }, workloadSink(opts.workloads, kind, namespace, opts.triage)) });
-    }
+      },
+    }, guarded(sourceSink(store, scope, opts.triage), open)) });
   }
-  return out;
+  for (const kind of opts.workloadKinds) {
+    const type = WORKLOAD_TYPES[kind];
+    const { settled, settle } = signal();
+    const selected = fieldSelector();
+    workloads.push({ name: `${kind} reflector${suffix}`, settled, reflector: new Reflector<WorkloadLike>({
+      ...common, type, namespace, pageSize: opts.pageSize ?? WORKLOAD_PAGE_SIZE,
+      ...(selected ? { fieldSelector: selected } : {}),
+      hooks: {
+        onRelist: (reason) => observer?.relist?.(type.plural, reason),
+        onWatchRestart: (reason) => observer?.watchRestart?.(type.plural, reason),
+        onSynced: () => {
+          settle();
+          if (!open()) return;
+          observer?.synced?.(type.plural, opts.workloads.countOf(kind));
+          availability.set(type.plural, scope, true);
+        },
+        // A kind it may not watch holds nothing back: the other kinds are served.
+        onForbidden: (error) => {
+          settle();
+          if (open()) availability.set(type.plural, scope, false, error, '--workload-kinds');
+        },
+      },
+    }, guarded(workloadSink(opts.workloads, kind, namespace, opts.triage), open)) });
+  }
+  return { sources, workloads };
+}
+
+/** A sink that takes nothing while `open()` is false. */
+function guarded<T>(sink: ReflectorSink<T>, open: () => boolean): ReflectorSink<T> {
+  return {
+    upsert: (obj, created) => void (open() && sink.upsert(obj, created)),
+    remove: (obj) => void (open() && sink.remove(obj)),
+    progress: (rv) => void (open() && sink.progress?.(rv)),
+    beginList: () => {
+      const list = sink.beginList();
+      return { add: (obj) => list.add(obj), commit: (rv) => void (open() && list.commit(rv)) };
+    },
+  };
 }
 
 function signal(): { settled: Promise<void>; settle: () => void } {

@@ -13,6 +13,8 @@ export interface ControllerObserver extends Partial<ReconcileObserver> {
   reconciled?(seconds: number, result: 'success' | 'error'): void;
   queueWait?(seconds: number): void;
   queueDepth?(ready: number, waiting: number): void;
+  /** A namespace left --namespace-selector: its series go. */
+  namespaceClosed?(namespace: string): void;
   /** Workloads held by a failed wave of one config object; 0 once it is no longer held. */
   waveHeld?(source: SourceRef, held: number): void;
 }

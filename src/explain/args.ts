@@ -12,6 +12,7 @@ import { ConfigError } from '../core/errors.ts';
 import type { WorkloadKind } from '../core/keys.ts';
 import type { Peer } from '../core/peer-annotations.ts';
 import type { SourceKind } from '../core/types.ts';
+import type { NamespaceScope } from './namespace-scope.ts';
 
 export type OutputFormat = 'text' | 'json';
 
@@ -32,6 +33,8 @@ export interface ExplainArgs {
   watchFilters: WatchFilters;
   /** The peers whose opt-in annotations the operator honours (its --accept-annotations). */
   acceptAnnotations: Peer[];
+  /** The operator's --namespace-selector and --exclude-namespaces: whether it watches the namespace at all. */
+  namespaceScope: NamespaceScope;
 }
 
 /** The operator's --configmap-selector, --secret-selector and --exclude-secret-types. */
@@ -86,6 +89,10 @@ export const EXPLAIN_FLAGS = {
   'exclude-secret-types': operatorFlag('exclude-secret-types', {
     help: 'the operator\'s `--exclude-secret-types`', details: '(a Secret of such a type is absent to it)',
   }),
+  'namespace-selector': operatorFlag('namespace-selector', {
+    help: 'the operator\'s `--namespace-selector`', details: '(explain reads the Namespace, and a workload in one that does not match is decided by nobody)',
+  }),
+  'exclude-namespaces': operatorFlag('exclude-namespaces', { help: 'the operator\'s `--exclude-namespaces`', details: '(the same)' }),
   'accept-annotations': operatorFlag('accept-annotations', {
     help: 'the operator\'s `--accept-annotations`', details: '(a workload opted in by a peer\'s annotations is explained as the operator reads it)',
   }),
@@ -145,6 +152,7 @@ export function parseExplainArgs(argv: string[], env: Record<string, string | un
         excludedSecretTypes: v['exclude-secret-types'],
       },
       acceptAnnotations: v['accept-annotations'],
+      namespaceScope: { selector: v['namespace-selector'], exclude: v['exclude-namespaces'] },
     },
   };
 }

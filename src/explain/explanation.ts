@@ -25,6 +25,7 @@ import type { WorkloadKind } from '../core/keys.ts';
 import { isMatched, type Peer, readIgnore, unmatched } from '../core/peer-annotations.ts';
 import { referencesOf } from '../core/references.ts';
 import type { Action, ConsumedSource, DecisionCode, PeerOptIn, SourceKind } from '../core/types.ts';
+import type { NamespaceWatch } from './namespace-scope.ts';
 import { DigestMemo } from '../reconcile/digest-memo.ts';
 import { decisionInput, evaluateWorkload, type EvaluationContext } from '../reconcile/evaluate.ts';
 import { type SourceLike, SourceStore } from '../state/source-store.ts';
@@ -60,6 +61,8 @@ export interface ExplainInput {
   watchFilters?: WatchFilters;
   /** The operator's --accept-annotations: peers whose opt-in annotations it honours. */
   acceptAnnotations?: readonly Peer[];
+  /** Whether the operator watches the namespace (--namespace-selector, --exclude-namespaces); null: not asked. */
+  namespaceWatch?: NamespaceWatch | null;
 }
 
 /** A ConfigMap or Secret as read: what the decisions read, plus what the watch filters look at. */
@@ -133,6 +136,8 @@ export interface Explanation {
   };
   /** What a one-time read cannot know, and what explain assumed for it. */
   assumptions: string[];
+  /** Whether the operator watches the workload's namespace; null when neither namespace flag was given. */
+  namespace: NamespaceWatch | null;
 }
 
 export interface ExplainedSource {
@@ -297,9 +302,16 @@ export function buildExplanation(input: ExplainInput): Explanation {
       },
       comparison: comparison(optedIn, recorded, current, keyLoaded),
     },
-    decision,
+    decision: notWatched(decision, input.namespaceWatch),
     assumptions: assumptions(decision, optedIn, sources),
+    namespace: input.namespaceWatch ?? null,
   };
+}
+
+/** In a namespace the operator does not watch nothing is decided: what it would decide there is moot. */
+function notWatched(decision: Explanation['decision'], watch: NamespaceWatch | null | undefined): Explanation['decision'] {
+  if (watch?.watched !== false) return decision;
+  return { known: true, action: 'none', code: null, reason: `${watch.reason}: nothing here is adopted or rolled`, digest: null, warning: null };
 }
 
 /**

@@ -7,7 +7,7 @@ import { ConfigError } from '../core/errors.ts';
 import type { WorkloadKind } from '../core/keys.ts';
 import type { SourceKind } from '../core/types.ts';
 import { describeError, httpStatus } from '../kube/api-error.ts';
-import { CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, type ResourceType, SECRETS, STATEFULSETS } from '../kube/cluster-api.ts';
+import { CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, NAMESPACES, type ResourceType, SECRETS, STATEFULSETS } from '../kube/cluster-api.ts';
 import { digestKeyFromSecret } from '../kube/digest-key.ts';
 import { HttpClusterApi } from '../kube/http-cluster-api.ts';
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
@@ -16,6 +16,7 @@ import { EXPLAIN_USAGE, type ExplainArgs, parseExplainArgs } from './args.ts';
 import {
   buildExplanation, type KeyRead, missingGetPermission, needsDigestKey, type ReadResult, sourceId, type SourceObject, sourcesToRead,
 } from './explanation.ts';
+import { type NamespaceRead, namespaceWatch, needsNamespace } from './namespace-scope.ts';
 import { renderJson, renderText } from './render.ts';
 
 const PROGRAM = 'config-reload-operator explain';
@@ -70,12 +71,14 @@ export async function explainMain(argv: string[], env: Record<string, string | u
 
   const consumed = sourcesToRead(args.kind, workload, args.sourceKinds, args.acceptAnnotations);
   const keySecret = { namespace: args.digestKeyNamespace, name: args.digestKeySecret };
-  const [reads, key] = await Promise.all([
+  const [reads, key, namespaceRead] = await Promise.all([
     Promise.all(consumed.map(async (c) => [sourceId(c.kind, c.name), await read<SourceObject>(api, SOURCE_RESOURCE[c.kind], namespace, c.name)] as const)),
     needsDigestKey(args.kind, workload, args.sourceKinds, args.acceptAnnotations) ? readKey(api, keySecret) : Promise.resolve<KeyRead>({ state: 'skipped' }),
+    needsNamespace(args.namespaceScope, namespace) ? readNamespace(api, namespace) : Promise.resolve(undefined),
   ]);
   const explanation = buildExplanation({
     kind: args.kind, workload, sources: new Map(reads), key, keySecret, sourceKinds: args.sourceKinds, watchFilters: args.watchFilters, acceptAnnotations: args.acceptAnnotations,
+    namespaceWatch: namespaceWatch(args.namespaceScope, namespace, namespaceRead),
   });
   io.stdout(args.output === 'json' ? renderJson(explanation) : renderText(explanation));
   return 0;
@@ -88,6 +91,18 @@ async function read<T>(api: HttpClusterApi, type: ResourceType, namespace: strin
     const status = httpStatus(err);
     if (status === 404) return { state: 'absent' };
     return { state: 'unreadable', status, error: describeError(err) };
+  }
+}
+
+/** The workload's Namespace, for its labels (--namespace-selector). */
+async function readNamespace(api: HttpClusterApi, namespace: string): Promise<NamespaceRead> {
+  try {
+    const ns = await api.get<{ metadata?: { labels?: Record<string, string> } }>(NAMESPACES, '', namespace);
+    return { state: 'found', labels: ns.metadata?.labels };
+  } catch (err) {
+    const status = httpStatus(err);
+    if (status === 404) return { state: 'absent' };
+    return { state: 'unreadable', error: describeError(err), missingPermission: status === 403 ? `get on namespaces/${namespace}` : undefined };
   }
 }
 

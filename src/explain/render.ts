@@ -12,6 +12,10 @@ export function renderText(e: Explanation): string {
   const w = e.workload;
   out.push(`${w.kind} ${w.namespace}/${w.name}`);
   out.push(`  uid ${w.uid || '-'}, resourceVersion ${w.resourceVersion || '-'}, generation ${w.generation}, rollout ${w.rollout}`);
+  if (e.namespace !== null) {
+    const watched = e.namespace.watched === null ? 'unknown' : e.namespace.watched ? 'watched' : 'not watched';
+    out.push(...wrap(`namespace ${watched}: ${e.namespace.reason}`, '  ', '  '));
+  }
   out.push('');
 
   out.push(`Opt-in: ${e.optIn.state === 'in' ? 'opted in' : e.optIn.state === 'out' ? 'not opted in' : 'malformed annotation'}`);
@@ -47,7 +51,7 @@ export function renderText(e: Explanation): string {
 
   const dec = e.decision;
   const head = dec.known
-    ? `${dec.action} (${dec.code})`
+    ? dec.code === null ? `${dec.action}` : `${dec.action} (${dec.code})`
     : dec.code !== null ? `${dec.code}, action unknown` : 'unknown';
   out.push(`Decision: ${head}`);
   out.push(...wrap(dec.reason, '  ', '  '));

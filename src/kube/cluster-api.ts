@@ -18,6 +18,8 @@ export const SECRETS: ResourceType = { kind: 'Secret', apiPath: '/api/v1', plura
 export const DEPLOYMENTS: ResourceType = { kind: 'Deployment', apiPath: '/apis/apps/v1', plural: 'deployments' };
 export const STATEFULSETS: ResourceType = { kind: 'StatefulSet', apiPath: '/apis/apps/v1', plural: 'statefulsets' };
 export const DAEMONSETS: ResourceType = { kind: 'DaemonSet', apiPath: '/apis/apps/v1', plural: 'daemonsets' };
+/** Cluster-scoped: listed and watched with namespace undefined (--namespace-selector). */
+export const NAMESPACES: ResourceType = { kind: 'Namespace', apiPath: '/api/v1', plural: 'namespaces' };
 
 /** Filters the apiserver applies before anything is sent: what they exclude costs nothing here. */
 export interface Selectors {
@@ -108,7 +110,8 @@ export function selectorQuery(selectors: Selectors): Record<string, string> {
 }
 
 export function collectionPath(type: ResourceType, namespace: string | undefined): string {
-  return namespace === undefined
+  // '' is no namespace either: a cluster-scoped object (a Namespace) is read with it.
+  return namespace === undefined || namespace === ''
     ? `${type.apiPath}/${type.plural}`
     : `${type.apiPath}/namespaces/${encodeURIComponent(namespace)}/${type.plural}`;
 }

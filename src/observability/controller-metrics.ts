@@ -44,6 +44,13 @@ export function metricsObserver(m: OperatorMetrics): ControllerObserver {
       if (held > 0) m.waveHeld.set(labels, held);
       else m.waveHeld.remove(labels);
     },
+    // A namespace no longer watched keeps no series: selected again, its counters start afresh.
+    namespaceClosed(namespace) {
+      for (const dryRun of ['true', 'false']) {
+        m.rolls.remove({ namespace, dry_run: dryRun });
+        m.adoptions.remove({ namespace, dry_run: dryRun });
+      }
+    },
     queueDepth(ready, waiting) {
       m.queueDepth.set(ready);
       m.queueWaiting.set(waiting);

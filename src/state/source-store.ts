@@ -9,7 +9,7 @@
 // Longer than 300 lines: the store and its transitions are one value-owner; what a relist
 // does to each object's history needs every transition beside it.
 import { type DigestKey, sourceContent } from '../core/digest.ts';
-import { type SourceKey, sourceKeyOf } from '../core/keys.ts';
+import { type SourceKey, sourceKey, sourceKeyOf } from '../core/keys.ts';
 import { RELEASE_ANNOTATION } from '../core/annotations.ts';
 import { type AcceptedPeers, isMatched, NO_PEERS, readIgnore } from '../core/peer-annotations.ts';
 import { BY_RESOURCE_VERSION, type Dater } from '../core/ordering.ts';
@@ -249,6 +249,20 @@ export class SourceStore {
         return changes;
       },
     };
+  }
+
+  /**
+   * The namespace is no longer watched (it left --namespace-selector): everything of it goes —
+   * entries, histories of deleted objects, its view — and no change is reported. Watched again,
+   * it starts from its first list as if never seen (docs/namespace-selection.md).
+   */
+  dropNamespace(namespace: string): void {
+    const prefix = sourceKey(this.kind, namespace, '');
+    for (const [key, entry] of this.#entries) if (entry.namespace === namespace) this.#entries.delete(key);
+    for (const key of this.#deleted.keys()) if (key.startsWith(prefix)) this.#deleted.delete(key);
+    this.#seen.delete(namespace);
+    this.#firstListed.delete(namespace);
+    this.#revision++;
   }
 
   /** The history of an object never seen: absent from the scope's first list on (see contentsOver). */

@@ -201,6 +201,27 @@ export class WorkloadStore {
     };
   }
 
+  /**
+   * The namespace is no longer watched (it left --namespace-selector): its entries, what is
+   * remembered of its workloads and its watches' views go; returns the entries dropped. Watched
+   * again, its first list is a first list (its workloads adopted, none seen in a relist's gap).
+   */
+  dropNamespace(namespace: string): WorkloadState[] {
+    const dropped: WorkloadState[] = [];
+    for (const entry of this.#entries.values()) if (entry.namespace === namespace) dropped.push(entry);
+    for (const entry of dropped) {
+      this.#entries.delete(entry.key);
+      this.index.delete(entry.key);
+    }
+    for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet'] as const) {
+      const prefix = workloadKey(kind, namespace, '');
+      for (const key of [...this.#remembered.keys()]) if (key.startsWith(prefix)) this.#remembered.delete(key);
+      this.#seen.delete(`${kind}|${namespace}`);
+    }
+    this.#revision++;
+    return dropped;
+  }
+
   /** Opted-in workloads of one kind (the watched_objects metric). */
   countOf(kind: WorkloadKind): number {
     let n = 0;

@@ -8,6 +8,9 @@
 // Faults a test can inject: a 410 relist (compact() + closeWatches()), a kind whose list and
 // watch are refused (forbid(): RBAC not effective yet, or revoked), patches that fail (500),
 // are held, or are refused by an admission policy (422), for all workloads or for one.
+// Label and field selectors are applied as the apiserver applies them, a watch included: an
+// object whose change makes it start matching arrives as ADDED, one that stops as DELETED.
+import { type LabelSelector, matchesLabelSelector, parseLabelSelector } from '../../src/core/label-selector.ts';
 import { ApiError } from '../../src/kube/api-error.ts';
 import {
   type ClusterApi, type KubeObject, type ListPage, type ListRequest, type MergePatchRequest, type ResourceType,
@@ -20,11 +23,21 @@ interface LoggedEvent {
   rv: number;
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   object: Obj;
+  /** For MODIFIED: the object before (a watch with a selector tells entering and leaving by it). */
+  previous?: Obj | undefined;
+}
+
+/** A list's or watch's selectors, parsed: what the apiserver would filter with. */
+interface Filter {
+  labels: LabelSelector | undefined;
+  /** `path=value` (equal) or `path!=value` (not equal), every one must hold. */
+  fields: Array<{ path: string; value: string; equal: boolean }>;
 }
 
 interface Subscription {
   plural: string;
   namespace: string | undefined;
+  filter: Filter;
   queue: Array<WatchEvent<Obj>>;
   onEvent: (event: WatchEvent<Obj>) => void;
   end: (err?: Error) => void;
@@ -103,8 +116,9 @@ export class FakeCluster implements ClusterApi {
     this.requests.list++;
     this.#refuseIfForbidden(type.plural, 'LIST');
     // One page holds everything: a snapshot at the current resourceVersion.
+    const filter = filterOf(req);
     const items = [...this.#store(type.plural).values()]
-      .filter((o) => req.namespace === undefined || o.metadata.namespace === req.namespace)
+      .filter((o) => (req.namespace === undefined || o.metadata.namespace === req.namespace) && passes(filter, o))
       .sort((a, b) => keyOf(a.metadata.namespace ?? '', a.metadata.name ?? '').localeCompare(keyOf(b.metadata.namespace ?? '', b.metadata.name ?? '')))
       .map(clone);
     for (const item of items) onItem(item as unknown as T);
@@ -119,7 +133,7 @@ export class FakeCluster implements ClusterApi {
       end = (err) => (err ? reject(err) : resolve());
     });
     const sub: Subscription = {
-      plural: type.plural, namespace: req.namespace, queue: [], onEvent: onEvent as (e: WatchEvent<Obj>) => void,
+      plural: type.plural, namespace: req.namespace, filter: filterOf(req), queue: [], onEvent: onEvent as (e: WatchEvent<Obj>) => void,
       end: (err) => {
         if (sub.closed) return;
         sub.closed = true;
@@ -134,7 +148,8 @@ export class FakeCluster implements ClusterApi {
       sub.queue.push({ type: 'ERROR', object: { metadata: {}, code: 410, message: 'too old resource version' } as never });
     } else {
       for (const e of this.#events(type.plural)) {
-        if (e.rv > from && this.#matches(sub, e.object)) sub.queue.push({ type: e.type, object: clone(e.object) });
+        const seen = e.rv > from ? this.#seenBy(sub, e) : undefined;
+        if (seen) sub.queue.push(seen);
       }
     }
     if (this.autoDeliver) queueMicrotask(() => this.deliverAll());
@@ -339,7 +354,7 @@ export class FakeCluster implements ClusterApi {
       generation: current === undefined ? 1 : (current.metadata.generation ?? 1) + (specChanged ? 1 : 0),
     };
     store.set(key, clone(next));
-    return this.#record(plural, { rv, type: current ? 'MODIFIED' : 'ADDED', object: clone(next) }, by, templateChanged, actor);
+    return this.#record(plural, { rv, type: current ? 'MODIFIED' : 'ADDED', object: clone(next), previous: current && clone(current) }, by, templateChanged, actor);
   }
 
   #record(plural: string, event: LoggedEvent, by: string, templateChanged: boolean, actor?: string): WriteRecord {
@@ -351,14 +366,27 @@ export class FakeCluster implements ClusterApi {
     this.writes.push(write);
     for (const listener of this.onWrite) listener(write);
     for (const sub of this.#subscriptions) {
-      if (sub.plural === plural && this.#matches(sub, event.object)) sub.queue.push({ type: event.type, object: clone(event.object) });
+      const seen = sub.plural === plural ? this.#seenBy(sub, event) : undefined;
+      if (seen) sub.queue.push(seen);
     }
     if (this.autoDeliver) this.deliverAll();
     return write;
   }
 
   #matches(sub: Subscription, o: Obj): boolean {
-    return sub.namespace === undefined || o.metadata.namespace === sub.namespace;
+    return (sub.namespace === undefined || o.metadata.namespace === sub.namespace) && passes(sub.filter, o);
+  }
+
+  /** The event as the watch `sub` sees it: a change into its selectors is ADDED, out of them DELETED (at the new version). */
+  #seenBy(sub: Subscription, e: LoggedEvent): WatchEvent<Obj> | undefined {
+    const now = this.#matches(sub, e.object);
+    const before = e.type === 'MODIFIED' && e.previous !== undefined && this.#matches(sub, e.previous);
+    if (e.type !== 'MODIFIED') return now ? { type: e.type, object: clone(e.object) } : undefined;
+    if (now) return { type: before ? 'MODIFIED' : 'ADDED', object: clone(e.object) };
+    if (!before) return undefined;
+    const left = clone(e.previous as Obj);
+    left.metadata.resourceVersion = e.object.metadata.resourceVersion;
+    return { type: 'DELETED', object: left };
   }
 
   #store(plural: string): Map<string, Obj> {
@@ -372,6 +400,24 @@ export class FakeCluster implements ClusterApi {
     if (!log) this.#log.set(plural, (log = []));
     return log;
   }
+}
+
+function filterOf(req: { labelSelector?: string | undefined; fieldSelector?: string | undefined }): Filter {
+  const fields = (req.fieldSelector ?? '').split(',').filter((f) => f !== '').map((f) => {
+    const m = /^([^!=]+)(!=|==|=)(.*)$/.exec(f);
+    if (!m) throw new ApiError(400, status(`invalid field selector: ${f}`), 'LIST');
+    return { path: m[1] as string, value: m[3] as string, equal: m[2] !== '!=' };
+  });
+  return { labels: req.labelSelector ? parseLabelSelector(req.labelSelector) : undefined, fields };
+}
+
+function passes(filter: Filter, o: Obj): boolean {
+  if (filter.labels && !matchesLabelSelector(filter.labels, o.metadata.labels)) return false;
+  return filter.fields.every(({ path, value, equal }) => {
+    let at: unknown = o;
+    for (const part of path.split('.')) at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[part] : undefined;
+    return (String(at ?? '') === value) === equal;
+  });
 }
 
 function status(message: string, causes?: Array<{ field: string; reason: string }>): string {

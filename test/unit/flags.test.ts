@@ -75,7 +75,7 @@ describe('flags: one table', () => {
 
   it('explain takes the operator\'s flags it shares with the operator\'s variables and validation', () => {
     const shared = Object.keys(EXPLAIN_FLAGS).filter((name) => name in FLAGS && name !== 'namespace');
-    expect(shared).to.deep.equal(['kubeconfig', 'digest-key-secret', 'digest-key-namespace', 'config-sources', 'configmap-selector', 'secret-selector', 'exclude-secret-types', 'accept-annotations']);
+    expect(shared).to.deep.equal(['kubeconfig', 'digest-key-secret', 'digest-key-namespace', 'config-sources', 'configmap-selector', 'secret-selector', 'exclude-secret-types', 'namespace-selector', 'exclude-namespaces', 'accept-annotations']);
     const bad: Record<string, string[]> = {
       'digest-key-secret': ['Bad_Name', ''],
       'digest-key-namespace': ['-x'],
