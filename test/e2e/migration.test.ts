@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { testbed } from './hooks.ts';
 import { OperatorProcess } from './operator-process.ts';
 import {
-  clients, createConfigMap, createDeployment, createNamespace, deleteNamespace, deployment, HASH, readDeployment, recordedHash,
+  clients, createDeployment, createNamespace, deleteNamespace, deployment, HASH, readDeployment, recordedHash,
   replicaSetsOf, rewriteConfigMap, sentinelRoll, waitFor, waitForReplicaSets,
 } from './support.ts';
 
@@ -66,34 +66,46 @@ async function reloaderEvents(eventType: string, resource: string): Promise<numb
 }
 
 /**
- * Reloader scoped to `ns`, once its ConfigMap informer has listed every ConfigMap there (an
+ * Reloader scoped to `ns`, once its informers have listed every ConfigMap and Secret there (an
  * update after that reaches it; one before could be taken for the initial list's add).
  */
 async function startReloader(ns: string, strategy: 'env-vars' | 'annotations'): Promise<Peer> {
   const peer = new Peer('reloader', [`--reload-strategy=${strategy}`, '--log-level=info'], {
     KUBECONFIG: testbed().kubeconfigPath, KUBERNETES_NAMESPACE: ns,
   });
-  const configMaps = (await clients().core.listNamespacedConfigMap({ namespace: ns })).items.length;
-  await waitFor(`Reloader to list the ${configMaps} ConfigMaps of ${ns}`, async () => {
+  const { core } = clients();
+  const configMaps = (await core.listNamespacedConfigMap({ namespace: ns })).items.length;
+  const secrets = (await core.listNamespacedSecret({ namespace: ns })).items.length;
+  await waitFor(`Reloader to list the ${configMaps} ConfigMaps and ${secrets} Secrets of ${ns}`, async () => {
     if (peer.exited) throw new Error(`reloader exited:\n${peer.tail()}`);
-    return (await reloaderEvents('add', 'configmaps').catch(() => 0)) >= configMaps ? true : undefined;
+    const listed = await Promise.all([reloaderEvents('add', 'configmaps'), reloaderEvents('add', 'secrets')]).catch(() => [0, 0]);
+    return listed[0]! >= configMaps && listed[1]! >= secrets ? true : undefined;
   }, 60_000).catch((err: Error) => {
     throw new Error(`${err.message}\nreloader output:\n${peer.tail()}`);
   });
   return peer;
 }
 
-function podSpec(configMap: string, how: 'envFrom' | 'volume' | 'key'): Record<string, unknown> {
+function podSpec(w: Workload): Record<string, unknown> {
   const container: Record<string, unknown> = { name: 'app', image: 'registry.example/app:1' };
-  if (how === 'envFrom') container.envFrom = [{ configMapRef: { name: configMap } }];
-  if (how === 'key') container.env = [{ name: 'SETTING', valueFrom: { configMapKeyRef: { name: configMap, key: 'setting' } } }];
-  if (how === 'volume') container.volumeMounts = [{ name: 'cfg', mountPath: '/cfg' }];
-  return { containers: [container], ...(how === 'volume' ? { volumes: [{ name: 'cfg', configMap: { name: configMap } }] } : {}) };
+  const name = w.configMap;
+  if (w.secret) {
+    container.env = [{ name: 'SETTING', valueFrom: { secretKeyRef: { name, key: 'setting' } } }];
+    return { containers: [container] };
+  }
+  if (w.how === 'envFrom') container.envFrom = [{ configMapRef: { name } }];
+  if (w.how === 'key') container.env = [{ name: 'SETTING', valueFrom: { configMapKeyRef: { name, key: 'setting' } } }];
+  if (w.how === 'volume') container.volumeMounts = [{ name: 'cfg', mountPath: '/cfg' }];
+  return { containers: [container], ...(w.how === 'volume' ? { volumes: [{ name: 'cfg', configMap: { name } }] } : {}) };
 }
 
 interface Workload {
   name: string;
+  /** The object it consumes: a ConfigMap, or with `secret` a Secret (by a key reference). */
   configMap: string;
+  secret?: boolean;
+  /** On the ConfigMap or Secret (Reloader's match switch). */
+  sourceAnnotations?: Record<string, string>;
   /** The peer's opt-in on the workload's metadata. */
   annotations?: Record<string, string>;
   /** The peer's opt-in on the pod template instead (Reloader reads it there too). */
@@ -102,9 +114,12 @@ interface Workload {
 }
 
 async function create(ns: string, workloads: Workload[]): Promise<void> {
+  const { core } = clients();
   for (const w of workloads) {
-    await createConfigMap(ns, w.configMap, { setting: 'v1' });
-    const d = deployment(w.name, { annotations: w.annotations ?? {}, podSpec: podSpec(w.configMap, w.how) });
+    const metadata = { name: w.configMap, annotations: w.sourceAnnotations ?? {} };
+    if (w.secret) await core.createNamespacedSecret({ namespace: ns, body: { metadata, stringData: { setting: 'v1' } } });
+    else await core.createNamespacedConfigMap({ namespace: ns, body: { metadata, data: { setting: 'v1' } } });
+    const d = deployment(w.name, { annotations: w.annotations ?? {}, podSpec: podSpec(w) });
     if (w.templateAnnotations) d.spec!.template.metadata!.annotations = w.templateAnnotations;
     await createDeployment(ns, d);
   }
@@ -112,7 +127,16 @@ async function create(ns: string, workloads: Workload[]): Promise<void> {
 }
 
 async function change(ns: string, workloads: Workload[], value: string): Promise<void> {
-  for (const w of workloads) await rewriteConfigMap(ns, w.configMap, { setting: value });
+  const { core } = clients();
+  for (const w of workloads) {
+    if (!w.secret) {
+      await rewriteConfigMap(ns, w.configMap, { setting: value });
+      continue;
+    }
+    const secret = await core.readNamespacedSecret({ namespace: ns, name: w.configMap });
+    secret.data = { setting: Buffer.from(value).toString('base64') };
+    await core.replaceNamespacedSecret({ namespace: ns, name: w.configMap, body: secret });
+  }
 }
 
 async function counts(ns: string, workloads: Workload[]): Promise<Record<string, number>> {
@@ -130,13 +154,16 @@ function stakaterEnv(d: V1Deployment): string[] {
 
 /**
  * The switch: the operator starts with --accept-annotations `peer` on a namespace the peer left;
- * adopts every workload (its digest recorded) with no roll; a change then rolls each once.
+ * adopts every workload (its digest recorded) with no roll; a change then rolls each once, and
+ * none of `quiet` (opted in, but the peer's rules leave their change out: 1 ReplicaSet each).
  */
-async function switchTo(ns: string, peer: 'reloader' | 'wave', workloads: Workload[], before: number, marker: (d: V1Deployment) => unknown) {
+async function switchTo(
+  ns: string, peer: 'reloader' | 'wave', workloads: Workload[], before: number, marker: (d: V1Deployment) => unknown, quiet: Workload[] = [],
+) {
   const markers = Object.fromEntries(await Promise.all(workloads.map(async (w) => [w.name, marker(await readDeployment(ns, w.name))])));
   const op = await OperatorProcess.start({ args: ['--namespace', ns, '--accept-annotations', peer] });
   try {
-    for (const w of workloads) await recordedHash(ns, w.name, 60_000);
+    for (const w of [...workloads, ...quiet]) await recordedHash(ns, w.name, 60_000);
     await sentinelRoll(ns);
     expect(await counts(ns, workloads), 'ReplicaSets after the switch').to.deep.equal(each(workloads, before));
     for (const w of workloads) {
@@ -147,10 +174,12 @@ async function switchTo(ns: string, peer: 'reloader' | 'wave', workloads: Worklo
     }
     expect(op.logs.filter((l) => l.message === 'peer annotation not honoured exactly'), 'notices').to.deep.equal([]);
 
-    await change(ns, workloads, 'v-operator');
+    await change(ns, [...quiet, ...workloads], 'v-operator');
     for (const w of workloads) await waitForReplicaSets(ns, w.name, before + 1, 120_000);
     await sentinelRoll(ns);
     expect(await counts(ns, workloads), 'ReplicaSets after a change under the operator').to.deep.equal(each(workloads, before + 1));
+    expect(await counts(ns, quiet), 'ReplicaSets of the quiet ones').to.deep.equal(each(quiet, 1));
+    for (const w of quiet) expect(op.decisions(`Deployment/${ns}/${w.name}`).map((l) => l.message), w.name).to.not.include('rolled');
     for (const w of workloads) {
       const rolled = op.decisions(`Deployment/${ns}/${w.name}`).filter((l) => l.message === 'rolled');
       expect(rolled, `${w.name}: rolled once`).to.have.length(1);
@@ -187,10 +216,19 @@ describe('migration: from Reloader and Wave, the switch rolls nothing (--accept-
         { name: 'named', configMap: 'named-cfg', annotations: { 'configmap.reloader.stakater.com/reload': 'named-cfg' }, how: 'volume' },
         { name: 'typed', configMap: 'typed-cfg', annotations: { 'configmap.reloader.stakater.com/auto': 'true' }, how: 'key' },
         { name: 'in-template', configMap: 'tmpl-cfg', templateAnnotations: { 'reloader.stakater.com/auto': 'true' }, how: 'envFrom' },
+        {
+          name: 'searcher', configMap: 'search-cfg', annotations: { 'reloader.stakater.com/search': 'true' },
+          sourceAnnotations: { 'reloader.stakater.com/match': 'true' }, how: 'volume',
+        },
+        { name: 'secret-user', configMap: 'app-secret', secret: true, annotations: { 'secret.reloader.stakater.com/auto': 'true' }, how: 'key' },
       ];
-      await create(ns, workloads);
+      // Searching, but its ConfigMap lacks the match switch: neither Reloader nor the operator rolls it.
+      const quiet: Workload[] = [{ name: 'unmatched', configMap: 'unmatched-cfg', annotations: { 'reloader.stakater.com/search': 'true' }, how: 'envFrom' }];
+      await create(ns, [...workloads, ...quiet]);
       peer = await startReloader(ns, strategy);
-      await change(ns, workloads, 'v-reloader');
+      // The quiet one's change first: Reloader handles its events in order, so the others' rolls
+      // mean it has decided on that one too.
+      await change(ns, [...quiet, ...workloads], 'v-reloader');
       for (const w of workloads) {
         await waitForReplicaSets(ns, w.name, 2, 120_000).catch((err: Error) => {
           throw new Error(`${err.message}\nreloader output:\n${peer?.tail()}`);
@@ -203,12 +241,14 @@ describe('migration: from Reloader and Wave, the switch rolls nothing (--accept-
         const m = marker(await readDeployment(ns, w.name));
         if (strategy === 'env-vars') expect(m, `${w.name}: Reloader's env var`).to.have.length(1);
         else expect(m, `${w.name}: Reloader's annotation`).to.be.a('string').and.contain(w.configMap);
+        if (strategy === 'env-vars') expect(m).to.deep.equal([`STAKATER_${w.configMap.toUpperCase().replace(/-/g, '_')}_${w.secret ? 'SECRET' : 'CONFIGMAP'}`]);
       }
       await peer.stop();
       peer = undefined;
       expect(await counts(ns, workloads), 'ReplicaSets after Reloader').to.deep.equal(each(workloads, 2));
+      expect(await counts(ns, quiet), 'ReplicaSets of the unmatched one after Reloader').to.deep.equal(each(quiet, 1));
 
-      await switchTo(ns, 'reloader', workloads, 2, marker);
+      await switchTo(ns, 'reloader', workloads, 2, marker, quiet);
     });
   }
 
