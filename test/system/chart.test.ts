@@ -90,6 +90,12 @@ function valuesFor(manifests: K8sObject[]): { values: Record<string, unknown>; t
   return { values: { secrets: { enabled: secrets } }, toleratedArgs: [] };
 }
 
+/** Kinds that live outside any namespace: a tenant install (watchNamespaces) renders none. */
+const CLUSTER_SCOPED = new Set([
+  'ClusterRole', 'ClusterRoleBinding', 'Namespace', 'CustomResourceDefinition', 'PriorityClass', 'StorageClass',
+  'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration',
+]);
+
 /** Objects the chart has and manifests/ do not, each with its reason. */
 const CHART_ONLY = new Map([
   // helm uninstall removes the Lease; with manifests/, deleting the namespace does.
@@ -189,6 +195,22 @@ describe('chart: renders the objects of manifests/', () => {
       .to.deep.equal(podSpec(mustFind(overlay, 'Deployment', NAME)).containers[0]?.volumeMounts);
   });
 
+  it('namespaceSelector renders manifests/overlays/namespace-selector: list/watch on Namespaces, --namespace-selector', async () => {
+    const overlay = await renderKustomize(path.join(MANIFESTS, 'overlays', 'namespace-selector'));
+    const selected = await renderChart({ release: NAME, namespace: NS, values: { ...valuesFor(overlay).values, namespaceSelector: 'config-reload.dev/watch=true' } });
+    expect(rulesOf(mustFind(overlay, 'ClusterRole', NAME))).to.deep.include({ apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] });
+    for (const m of overlay.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')) {
+      expect(canonicalRules(rulesOf(mustFind(selected, m.kind, m.metadata.name))), id(m)).to.deep.equal(canonicalRules(rulesOf(m)));
+    }
+    compareDeployments(mustFind(selected, 'Deployment', NAME), mustFind(overlay, 'Deployment', NAME), []);
+    // Without it, nothing on Namespaces anywhere.
+    for (const objects of [manifests, chart]) {
+      for (const o of objects.filter((x) => x.kind === 'ClusterRole' || x.kind === 'Role')) {
+        expect(rulesOf(o).some((r) => r.resources?.includes('namespaces')), id(o)).to.equal(false);
+      }
+    }
+  });
+
   it('the ConfigMaps-only install: the mounted key is readable by the non-root user, as the kubelet writes it, and by no other', async () => {
     const overlay = await renderKustomize(path.join(MANIFESTS, 'overlays', 'configmaps-only'));
     const cmOnly = await renderChart({ release: NAME, namespace: NS, values: { secrets: { enabled: false } } });
@@ -230,16 +252,38 @@ describe('chart: values', () => {
     expect(argsOf(objects).some((a) => a.startsWith('--secret-selector')), 'no Secret selector without Secrets').to.equal(false);
   });
 
-  it('watchNamespaces and selectors: --namespace=a,b, a RoleBinding in each and no ClusterRoleBinding; selector flags', async () => {
+  it('watchNamespaces and selectors: --namespace=a,b, a Role and RoleBinding in each, no cluster-scoped object at all; selector flags', async () => {
     const objects = await render({ watchNamespaces: ['shop', 'blog'], selectors: { configMaps: 'reload in (yes)', secrets: 'team=a' } });
     expect(argsOf(objects)).to.include.members(['--namespace=shop,blog', '--configmap-selector=reload in (yes)', '--secret-selector=team=a']);
-    expect(find(objects, 'ClusterRoleBinding')).to.equal(undefined);
-    const bindings = objects.filter((o) => o.kind === 'RoleBinding' && (o.roleRef as { kind: string }).kind === 'ClusterRole');
+    // A tenant (a namespace admin) can install it: nothing here needs cluster-admin.
+    expect(objects.filter((o) => CLUSTER_SCOPED.has(o.kind) || o.metadata.namespace === undefined).map(id)).to.deep.equal([]);
+    const clusterWide = rulesOf(mustFind(await render({}), 'ClusterRole', NAME));
+    const roles = objects.filter((o) => o.kind === 'Role' && o.metadata.name === NAME);
+    expect(roles.map((r) => r.metadata.namespace).sort()).to.deep.equal(['blog', 'shop']);
+    for (const r of roles) expect(canonicalRules(rulesOf(r)), id(r)).to.deep.equal(canonicalRules(clusterWide));
+    const bindings = objects.filter((o) => o.kind === 'RoleBinding' && o.metadata.name === NAME);
     expect(bindings.map((b) => b.metadata.namespace).sort()).to.deep.equal(['blog', 'shop']);
-    for (const b of bindings) expect(b.subjects).to.deep.equal([{ kind: 'ServiceAccount', name: NAME, namespace: NS }]);
+    for (const b of bindings) {
+      expect(b.roleRef).to.deep.equal({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: NAME });
+      expect(b.subjects).to.deep.equal([{ kind: 'ServiceAccount', name: NAME, namespace: NS }]);
+    }
     // Unset, they render nothing.
     const plain = argsOf(await render({ watchNamespaces: [], selectors: { configMaps: '', secrets: '' } }));
-    expect(plain.filter((a) => /^--(namespace|configmap-selector|secret-selector)/.test(a))).to.deep.equal([]);
+    expect(plain.filter((a) => /^--(namespace|configmap-selector|secret-selector|exclude-namespaces)/.test(a))).to.deep.equal([]);
+  });
+
+  it('namespaceSelector and excludeNamespaces: their flags, list/watch on Namespaces only with the selector; never with watchNamespaces', async () => {
+    const selected = await render({ namespaceSelector: 'team in (a,b)', excludeNamespaces: ['kube-system', 'legacy'] });
+    expect(argsOf(selected)).to.include.members(['--namespace-selector=team in (a,b)', '--exclude-namespaces=kube-system,legacy']);
+    expect(rulesOf(mustFind(selected, 'ClusterRole', NAME))).to.deep.include({ apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] });
+    const excluded = await render({ excludeNamespaces: ['kube-system'] });
+    expect(argsOf(excluded)).to.include('--exclude-namespaces=kube-system');
+    expect(rulesOf(mustFind(excluded, 'ClusterRole', NAME)).some((r) => r.resources?.includes('namespaces'))).to.equal(false);
+    const tenant = await render({ watchNamespaces: ['shop'], excludeNamespaces: ['legacy'] });
+    expect(argsOf(tenant)).to.include.members(['--namespace=shop', '--exclude-namespaces=legacy']);
+    let refused: unknown;
+    await render({ watchNamespaces: ['shop'], namespaceSelector: 'team=a' }).catch((err: unknown) => (refused = err));
+    expect(String((refused as Error | undefined)?.message)).to.match(/watchNamespaces and namespaceSelector exclude each other/);
   });
 
   it('image, replicas, dry-run, log level, extra args and env, resources, security contexts, placement, priority class', async () => {

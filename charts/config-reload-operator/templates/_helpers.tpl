@@ -92,8 +92,17 @@ arguments of manifests/.
 {{- with .Values.logLevel }}
 - {{ printf "--log-level=%s" . | quote }}
 {{- end }}
+{{- if and .Values.watchNamespaces .Values.namespaceSelector }}
+{{- fail "watchNamespaces and namespaceSelector exclude each other: list the namespaces (a tenant install, no cluster-scoped object), or select them by label (list/watch on Namespaces, cluster-wide)" }}
+{{- end }}
 {{- with .Values.watchNamespaces }}
 - {{ printf "--namespace=%s" (join "," .) | quote }}
+{{- end }}
+{{- with .Values.namespaceSelector }}
+- {{ printf "--namespace-selector=%s" . | quote }}
+{{- end }}
+{{- with .Values.excludeNamespaces }}
+- {{ printf "--exclude-namespaces=%s" (join "," .) | quote }}
 {{- end }}
 {{- with .Values.selectors.configMaps }}
 - {{ printf "--configmap-selector=%s" . | quote }}
@@ -118,4 +127,36 @@ arguments of manifests/.
 {{/* The label matcher of every alert rule. */}}
 {{- define "cro.ruleSelector" -}}
 {{- default (printf "job=%q" (include "cro.metricsServiceName" .)) .Values.prometheusRule.selector }}
+{{- end }}
+
+{{/*
+The rules of the operator in the namespaces it watches: a ClusterRole's (clusterrole.yaml) or,
+with watchNamespaces, a Role's in each (rolebindings-watch.yaml).
+*/}}
+{{- define "cro.watchRules" -}}
+# Watch ConfigMaps to digest what the workloads consume: list+watch feed the reflector
+# (paginated initial list, then a watch from its resourceVersion). No get: it never reads
+# one object on its own.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["list", "watch"]
+{{- if .Values.secrets.enabled }}
+# Secrets beside ConfigMaps (secrets.enabled), read the same way: list+watch, no get. Only
+# keyed digests are kept, never a value.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["list", "watch"]
+{{- end }}
+# Watch the workloads to learn who opted in and which ConfigMaps and Secrets they reference;
+# patch writes the config-hash annotations (metadata on adoption, pod template on a roll) as a
+# merge patch of the annotations alone. No update: the operator never PUTs a whole object.
+- apiGroups: ["apps"]
+  resources: ["deployments", "statefulsets", "daemonsets"]
+  verbs: ["list", "watch", "patch"]
+# Record Events on workloads (Normal on a roll, Warning on a missing ConfigMap or Secret or a
+# malformed annotation), through core/v1. patch increments the count of a repeated Event
+# instead of creating a new one.
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create", "patch"]
 {{- end }}
