@@ -72,10 +72,14 @@ function writeManifest(file: string, objects: Obj[]): string {
   return file;
 }
 
-/** `kubectl diff`: its exit code (0 no difference, 1 differences) and output. */
-function kubectlDiff(ns: string, file: string, serverSide: boolean): { code: number; out: string } {
+/**
+ * `kubectl diff`: its exit code (0 no difference, 1 differences) and output. Client-side without
+ * `manager`; with it, a server-side dry-run apply under that field manager, forced (as Argo CD's
+ * Server-Side Diff and Flux's drift detection run theirs).
+ */
+function kubectlDiff(ns: string, file: string, manager?: string): { code: number; out: string } {
   try {
-    return { code: 0, out: kubectl('diff', '-n', ns, '-f', file, ...(serverSide ? ['--server-side', '--field-manager=argocd-controller', '--force-conflicts'] : [])) };
+    return { code: 0, out: kubectl('diff', '-n', ns, '-f', file, ...(manager ? ['--server-side', `--field-manager=${manager}`, '--force-conflicts'] : [])) };
   } catch (err) {
     const e = err as { status?: number; stdout?: string; stderr?: string };
     if (e.status !== 1) throw new Error(`kubectl diff failed (exit ${e.status}): ${e.stderr ?? ''}`);
@@ -182,7 +186,7 @@ describe('gitops: the manifest re-applied after a roll (kubectl client-side, ser
    * applied again (a resync or self-heal) and once more with a change outside the pod template
    * (a later commit). Returns what the diff tools said after the roll.
    */
-  async function story(prefix: string, apply: Apply, opts: { diff?: boolean } = {}) {
+  async function story(prefix: string, apply: Apply, opts: { diffAs?: string } = {}) {
     const ns = suite.ns;
     apply(manifest(prefix, 'v1'));
     for (const [kind, name] of WORKLOADS(prefix)) await settled(ns, kind, name, 1, undefined);
@@ -210,9 +214,9 @@ describe('gitops: the manifest re-applied after a roll (kubectl client-side, ser
     // What a GitOps tool's diff sees now (Argo CD: legacy three-way diff ≈ kubectl diff,
     // Server-Side Diff ≈ kubectl diff --server-side).
     let diffs: { client: ReturnType<typeof kubectlDiff>; server: ReturnType<typeof kubectlDiff> } | undefined;
-    if (opts.diff) {
+    if (opts.diffAs) {
       const file = writeManifest(path.join(scratchDir(`gitops-diff-${prefix}`), 'git.yaml'), manifest(prefix, 'v2'));
-      diffs = { client: kubectlDiff(ns, file, false), server: kubectlDiff(ns, file, true) };
+      diffs = { client: kubectlDiff(ns, file), server: kubectlDiff(ns, file, opts.diffAs) };
     }
 
     // Re-applied as it is (resync, self-heal), then with a change outside the pod template.
@@ -242,15 +246,15 @@ describe('gitops: the manifest re-applied after a roll (kubectl client-side, ser
   }
 
   it('a. kubectl apply (client-side): the operator\'s annotations stay, no second roll, no write after the re-apply; kubectl diff (client- and server-side) shows no drift', async () => {
-    const { diffs } = await story('csa', kubectlApplier('csa', []), { diff: true });
+    const { diffs } = await story('csa', kubectlApplier('csa', []), { diffAs: 'argocd-controller' });
     expect(diffs!.client, 'kubectl diff (three-way, last-applied)').to.deep.equal({ code: 0, out: '' });
-    expect(diffs!.server, 'kubectl diff --server-side').to.deep.equal({ code: 0, out: '' });
+    expect(diffs!.server, 'kubectl diff --server-side --field-manager=argocd-controller').to.deep.equal({ code: 0, out: '' });
     const w = await read(suite.ns, 'Deployment', 'csa-web');
     expect(ownersOf(w, 'config-reload.dev/enabled', 'metadata'), 'the opt-in is kubectl\'s').to.deep.equal(['kubectl-client-side-apply/Update']);
   });
 
   it('b. kubectl apply --server-side --field-manager=kustomize-controller --force-conflicts (Flux): the annotations stay, owned by the operator; no second roll, no write; no drift', async () => {
-    const { diffs, rolled } = await story('ssa', kubectlApplier('ssa', ['--server-side', '--field-manager=kustomize-controller', '--force-conflicts']), { diff: true });
+    const { diffs, rolled } = await story('ssa', kubectlApplier('ssa', ['--server-side', '--field-manager=kustomize-controller', '--force-conflicts']), { diffAs: 'kustomize-controller' });
     expect(diffs!.client.code, 'kubectl diff').to.equal(0);
     expect(diffs!.server, 'kubectl diff --server-side').to.deep.equal({ code: 0, out: '' });
     for (const [kind, name] of WORKLOADS('ssa')) {
@@ -363,7 +367,7 @@ describe('gitops: the manifest re-applied after a roll (kubectl client-side, ser
     await settled(ns, 'Deployment', 'exp-web', 3, v3);
 
     const file = writeManifest(path.join(scratchDir('gitops-exported'), 'git.yaml'), git('v3', v2));
-    const drift = kubectlDiff(ns, file, false);
+    const drift = kubectlDiff(ns, file);
     expect(drift.code, 'kubectl diff: drift').to.equal(1);
     const changed = drift.out.split('\n').filter((l) => /^[-+] /.test(l)).map((l) => l.replace(/\s+/g, ' ').trim());
     expect(changed.filter((l) => !/^[-+] generation: /.test(l)), 'the only drift: the template\'s config-hash').to.deep.equal([
@@ -376,7 +380,7 @@ describe('gitops: the manifest re-applied after a roll (kubectl client-side, ser
     await waitFor('exp-web re-recorded', async () => (writes(ns, 'Deployment', 'exp-web').length > before ? true : undefined));
     const healed = (await settled(ns, 'Deployment', 'exp-web', 3, v2)).w;
     expect(healed.metadata?.annotations?.[HASH], 'the digest of the config the new pods read').to.equal(v3);
-    expect(kubectlDiff(ns, file, false), 'kubectl diff after the self-heal').to.deep.equal({ code: 0, out: '' });
+    expect(kubectlDiff(ns, file), 'kubectl diff after the self-heal').to.deep.equal({ code: 0, out: '' });
     await sentinelRoll(ns);
     expect((await read(ns, 'Deployment', 'exp-web')).metadata?.resourceVersion, 'nothing written since').to.equal(healed.metadata?.resourceVersion);
     expect(await replicaSetsOf(ns, 'exp-web')).to.have.length(3);
