@@ -115,7 +115,7 @@ export class NamespaceScopes {
     const { sources, workloads } = scopeInformers(this.#opts.informers, namespace, () => scope.open);
     scope.informers.push(...sources, ...workloads);
     const run = (list: Informer[]) => {
-      for (const { name, reflector } of list) this.#watch(name, reflector.run(), () => scope.open);
+      for (const { name, reflector } of list) this.#watch(name, reflector.run(), () => scope.open && !this.#stopped);
       return Promise.race([Promise.all(list.map((i) => i.settled)), closed]);
     };
     scope.settled = (async () => {

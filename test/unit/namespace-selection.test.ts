@@ -108,7 +108,11 @@ describe('namespace selection: --namespace-selector and --exclude-namespaces', (
     change(h, 'team-a', '4');
     await h.settle();
     expect(h.operatorWrites().slice(before + 2).map((w) => [w.name, w.templateChanged])).to.have.deep.members([['web', true], ['late', true]]);
+    // Closed and re-opened reflectors, then a stop: no loop counts as dead.
+    expect(c.health()).to.deep.equal({ alive: true, problems: [] });
     await c.stop();
+    await h.settle();
+    expect(c.health().problems).to.deep.equal([]);
   });
 
   it('a namespace in, out and in again with nothing changed while out: no write on re-entry', async () => {
