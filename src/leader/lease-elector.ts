@@ -111,7 +111,7 @@ export class LeaseElector {
     this.#callbacks = callbacks;
     this.#campaign = this.#runCampaign().catch((err: unknown) => {
       // Every API failure is handled inside; reaching here is a bug. Never leave a false leader.
-      this.#log.error('leader election loop crashed', { error: String(err) });
+      this.#log.error('leader election loop crashed', { error: describeError(err) });
       this.#stepDown(this.#term, 'leader election loop crashed');
     });
   }

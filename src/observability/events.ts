@@ -90,7 +90,7 @@ export class EventRecorder {
       .catch((err: unknown) => {
         // #emit handles API errors itself; this is the last line that keeps the promise
         // from ever rejecting into a caller that is in the middle of a roll.
-        this.#log.warn('event dropped', { reason: safeReason, object: describe(target), error: String(err) });
+        this.#log.warn('event dropped', { reason: safeReason, object: describe(target), error: describeError(err) });
       });
     this.#pending.set(key, emission);
     void emission.then(() => {

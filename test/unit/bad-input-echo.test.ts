@@ -2,6 +2,7 @@
 // abandoned as soon as the cap is read (a 300 MiB line added 324 MiB of RSS), the reflector then
 // relists; an ERROR event that is not a Status, an answer that is not a Status, and a digest key
 // Secret whose value is not text are described, never quoted.
+import { ApiException } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import type { Logger } from 'winston';
 import { ApiError, describeError, statusMessage } from '../../src/kube/api-error.ts';
@@ -158,6 +159,13 @@ describe('bad input: error text quotes no object data', () => {
     expect(describeError(err)).not.to.contain('aHVudGVyMg');
     expect(statusMessage(JSON.stringify({ kind: 'Status', message: 'deployments.apps "web" not found' }))).to.equal('deployments.apps "web" not found');
     expect(statusMessage('<html>502 Bad Gateway</html>')).to.equal('<html>502 Bad Gateway</html>');
+  });
+
+  it('client-node\'s ApiException (Lease, Event and key Secret calls), whose own message holds the whole body, is described by its Status only', () => {
+    const body = JSON.stringify(SECRET_DATA);
+    const err = new ApiException(500, 'Unknown API Status Code!', body, { 'content-type': 'application/json' });
+    expect(err.message).to.contain('aHVudGVyMg'); // why String(err) is never logged
+    expect(describeError(err)).to.equal(`HTTP 500: an answer that is not a Status (a Secret, ${Buffer.byteLength(body)} bytes): not quoted`);
   });
 
   it('a digest key Secret whose data.key is a number (or an object) is refused without its value', () => {
