@@ -8,8 +8,10 @@ import type { Config } from './config.ts';
 import { Controller } from './controller.ts';
 import { systemClock } from './time/clock.ts';
 import { REVISION, VERSION } from './core/version.ts';
-import { clusterSecretApi, digestKeyFromFile, loadDigestKey } from './kube/digest-key.ts';
+import { clusterSecretApi, digestKeyFromFile, type HeldDigestKey, loadDigestKey } from './kube/digest-key.ts';
 import { HttpClusterApi } from './kube/http-cluster-api.ts';
+import { guardKey, keyCreationGate } from './leader/key-custody.ts';
+import { clusterLeaseApi } from './leader/lease-api.ts';
 import { LeaseElector } from './leader/lease-elector.ts';
 import { EventRecorder } from './observability/events.ts';
 import { metricsObserver } from './observability/controller-metrics.ts';
@@ -60,10 +62,17 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
   const stopping = new AbortController();
   let stopped = false;
   let elector: LeaseElector | undefined;
+  /** The key from the Secret (not from a file): the leader checks and restores it (src/leader/key-custody.ts). */
+  let heldKey: HeldDigestKey | undefined;
   const started = (async () => {
-    const digestKey = fileKey ?? await loadDigestKey(
-      clusterSecretApi(kubeConfig), { namespace: config.digestKeyNamespace, name: config.digestKeySecret }, log, clock, stopping.signal,
-    );
+    // With leader election, a replica creates the key only while no other may be leading.
+    const gate = config.leaderElect
+      ? { mayCreate: keyCreationGate(clusterLeaseApi(kubeConfig, config.leaderElectionNamespace, config.leaderElectionId), config.identity, clock) }
+      : {};
+    heldKey = fileKey === undefined ? await loadDigestKey(
+      clusterSecretApi(kubeConfig), { namespace: config.digestKeyNamespace, name: config.digestKeySecret }, log, clock, stopping.signal, gate,
+    ) : undefined;
+    const digestKey = fileKey ?? heldKey;
     if (digestKey === undefined) return;
     // The composition root: the one place that builds clients and hands them down.
     controller = new Controller({
@@ -84,9 +93,18 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
   function lead(controller: Controller): LeaseElector | undefined {
     const synced = controller.start();
     const startWorkers = (leadership?: AbortSignal) => {
-      void synced.then(() => {
+      void synced.then(async () => {
+        if (stopped || leadership?.aborted) return;
+        const key = heldKey;
+        if (key && !(await guardKey({ key, clock, log, onReplaced: () => exitAfterStop() }, leadership ?? stopping.signal))) return;
         if (!stopped && !leadership?.aborted) controller.runWorkers(leadership);
       });
+    };
+    // The key Secret holds another key than this replica's: no write with ours; release the
+    // Lease and exit, and the kubelet restarts the replica, which loads the Secret's.
+    const exitAfterStop = () => {
+      stopped = true;
+      void controller.stop().then(() => elector?.stop()).finally(() => process.exit(1));
     };
 
     let elector: LeaseElector | undefined;

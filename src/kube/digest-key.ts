@@ -5,8 +5,12 @@
 // carries it.
 //
 // RBAC: get on that one Secret (resourceNames) and create on Secrets in that namespace (create
-// cannot be limited by name). Deleting the Secret makes a new key: every recorded digest is then
-// re-recorded without a roll, and changes made while the operator was down are not caught up.
+// cannot be limited by name; the admission policy limits it to this Secret). One key per
+// installation: a replica creates a key only when no other may hold one (the Lease is free or
+// expired), and the leader puts a deleted Secret back with the key it holds (confirm), so a
+// deleted Secret costs nothing while a replica runs. Deleted while none runs, a new key is
+// made: every recorded digest is then re-recorded without a roll, and changes made while the
+// operator was down are not caught up.
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -40,58 +44,142 @@ export function clusterSecretApi(kc: KubeConfig): SecretApi {
   };
 }
 
+/** What the key Secret holds, seen by the leader against the key it works with. */
+export type KeyCheck = 'kept' | 'restored' | 'replaced';
+
+/** The installation's key as a replica holds it: the DigestKey, and the leader's check of it. */
+export interface HeldDigestKey extends DigestKey {
+  /**
+   * Reads the key Secret. Gone: puts this key back ('restored'), so that a replica started in
+   * the meantime loads the key every running replica holds rather than a new one (which would
+   * make each change of leader re-record every digest under the other key, dropping the changes
+   * made in between). Holding another key: 'replaced', and the caller must stop acting with
+   * this one. Throws when the Secret cannot be read or written (the caller retries).
+   */
+  confirm(): Promise<KeyCheck>;
+}
+
+/** Not an API error: the key is absent and this replica may not create it (another may hold one). */
+class KeyAbsent extends Error {}
+
+export interface LoadOptions {
+  /**
+   * Whether this replica may create the key when the Secret is absent: only when no other
+   * replica may be holding one (src/leader/key-gate.ts: the Lease is free, ours or expired).
+   * Default: always (one replica, no leader election).
+   */
+  mayCreate?: () => Promise<boolean>;
+}
+
 /**
- * Reads the key, creating it when absent; retries (with backoff, saying why) until it has one
- * or `signal` aborts. Resolves undefined only when aborted.
+ * Reads the key, creating it when absent and `mayCreate` allows; retries (with backoff, saying
+ * why) until it has one or `signal` aborts. Resolves undefined only when aborted.
  */
 export async function loadDigestKey(
-  api: SecretApi, where: DigestKeyLocation, log: Logger, clock: Clock, signal?: AbortSignal,
-): Promise<DigestKey | undefined> {
+  api: SecretApi, where: DigestKeyLocation, log: Logger, clock: Clock, signal?: AbortSignal, opts: LoadOptions = {},
+): Promise<HeldDigestKey | undefined> {
   const backoff = new ExponentialBackoff({ baseMs: 1000, maxMs: 30_000, jitter: 'half', random: () => clock.random() });
   const secret = `${where.namespace}/${where.name}`;
   while (!signal?.aborted) {
     try {
-      const key = await readOrCreate(api, where, log);
+      const key = await readOrCreate(api, where, log, opts.mayCreate ?? (async () => true));
       log.info('digest key loaded', { secret, keyId: key.id });
       return key;
     } catch (err) {
-      const status = httpStatus(err);
       const wait = backoff.next();
-      log.error('cannot load the digest key: not ready, retrying', {
-        secret, error: describeError(err), retryInMs: Math.round(wait),
-        ...(status === 403 ? { missingPermission: `get on secrets/${where.name} and create on secrets in namespace ${where.namespace}` } : {}),
-        ...(status === 404 ? { hint: `namespace ${where.namespace} must exist (--digest-key-namespace)` } : {}),
-      });
+      if (err instanceof KeyAbsent) {
+        log.warn('the digest key Secret is absent and another replica leads: waiting for the leader to restore it', {
+          secret, retryInMs: Math.round(wait),
+        });
+      } else {
+        const status = httpStatus(err);
+        log.error('cannot load the digest key: not ready, retrying', {
+          secret, error: describeError(err), retryInMs: Math.round(wait),
+          ...(status === 403 ? { missingPermission: `get on secrets/${where.name} and create on secrets in namespace ${where.namespace}` } : {}),
+          ...(status === 404 ? { hint: `namespace ${where.namespace} must exist (--digest-key-namespace)` } : {}),
+        });
+      }
       await delay(clock, wait, signal);
     }
   }
   return undefined;
 }
 
-async function readOrCreate(api: SecretApi, where: DigestKeyLocation, log: Logger): Promise<DigestKey> {
+function keySecret(where: DigestKeyLocation, value: Buffer): V1Secret {
+  return {
+    metadata: {
+      name: where.name, namespace: where.namespace,
+      labels: { 'app.kubernetes.io/name': 'config-reload-operator', 'app.kubernetes.io/component': 'digest-key' },
+      annotations: { 'config-reload.dev/purpose': 'HMAC key of the config-hash digests; deleting it while no replica runs re-records every digest without rolling and loses the catch-up of changes made while the operator was down' },
+    },
+    type: 'Opaque',
+    data: { [KEY_FIELD]: value.toString('base64') },
+  };
+}
+
+/** The Secret's value (data.key decoded once) and the key it makes; undefined value: unusable. */
+function secretValue(secret: Pick<V1Secret, 'data'>): Buffer {
+  const encoded: unknown = secret.data?.[KEY_FIELD];
+  return typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : Buffer.alloc(0);
+}
+
+/** A held key over the Secret value `value` (kept, to put the same Secret back). */
+function held(value: Buffer, api: SecretApi, where: DigestKeyLocation, log: Logger): HeldDigestKey {
+  const key = digestKeyFromSecret({ data: { [KEY_FIELD]: value.toString('base64') } }, where);
+  const kept = Buffer.from(value);
+  const secret = `${where.namespace}/${where.name}`;
+  const compare = (stored: V1Secret): KeyCheck => {
+    const value = secretValue(stored);
+    try {
+      return digestKeyFromSecret({ data: { [KEY_FIELD]: value.toString('base64') } }, where).id === key.id ? 'kept' : 'replaced';
+    } finally {
+      value.fill(0);
+    }
+  };
+  const confirm = async (): Promise<KeyCheck> => {
+    try {
+      return compare(await api.read(where));
+    } catch (err) {
+      if (httpStatus(err) !== 404) throw err;
+    }
+    try {
+      await api.create(where, keySecret(where, kept));
+    } catch (err) {
+      // Someone created it between the read and the create: compare theirs.
+      if (httpStatus(err) === 409) return compare(await api.read(where));
+      throw err;
+    }
+    log.warn('the digest key Secret was gone: restored it with the key this replica holds', { secret, keyId: key.id });
+    return 'restored';
+  };
+  return Object.freeze({ id: key.id, hmac: key.hmac, confirm });
+}
+
+async function readOrCreate(api: SecretApi, where: DigestKeyLocation, log: Logger, mayCreate: () => Promise<boolean>): Promise<HeldDigestKey> {
+  const fromSecret = (secret: V1Secret): HeldDigestKey => {
+    const value = secretValue(secret);
+    try {
+      return held(value, api, where, log);
+    } finally {
+      value.fill(0);
+    }
+  };
   try {
-    return digestKeyFromSecret(await api.read(where), where);
+    return fromSecret(await api.read(where));
   } catch (err) {
     if (httpStatus(err) !== 404) throw err;
   }
+  if (!(await mayCreate())) throw new KeyAbsent('absent');
   const material = randomBytes(32);
   try {
-    const created = await api.create(where, {
-      metadata: {
-        name: where.name, namespace: where.namespace,
-        labels: { 'app.kubernetes.io/name': 'config-reload-operator', 'app.kubernetes.io/component': 'digest-key' },
-        annotations: { 'config-reload.dev/purpose': 'HMAC key of the config-hash digests; deleting it re-records every digest without rolling and loses the catch-up of changes made while the operator was down' },
-      },
-      type: 'Opaque',
-      data: { [KEY_FIELD]: material.toString('base64') },
-    });
+    const created = await api.create(where, keySecret(where, material));
     log.warn('created a new digest key: digests recorded under another key will be re-recorded without rolling', {
       secret: `${where.namespace}/${where.name}`,
     });
-    return digestKeyFromSecret(created, where);
+    return fromSecret(created);
   } catch (err) {
     // Another replica created it first: use theirs, so that every replica digests alike.
-    if (httpStatus(err) === 409) return digestKeyFromSecret(await api.read(where), where);
+    if (httpStatus(err) === 409) return fromSecret(await api.read(where));
     throw err;
   } finally {
     material.fill(0);
@@ -119,9 +207,8 @@ export function keyMaterial(value: Buffer): Buffer | undefined {
 
 /** The key a Secret holds, as read (also by `explain`, with its caller's credentials). */
 export function digestKeyFromSecret(secret: Pick<V1Secret, 'data'>, where: DigestKeyLocation): DigestKey {
-  const encoded: unknown = secret.data?.[KEY_FIELD];
   // The value is never quoted: a malformed one may still be most of a key.
-  const value = typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : Buffer.alloc(0);
+  const value = secretValue(secret);
   const bytes = keyMaterial(value);
   value.fill(0);
   try {

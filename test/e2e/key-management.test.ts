@@ -245,7 +245,7 @@ describe('digest key management', () => {
     expect(await op.stop()).to.equal(0);
   });
 
-  it('4. a --digest-key-file that is missing, too short or not base64: exit 2 with one line on stderr', async () => {
+  it('4. a --digest-key-file that is missing, too short or empty: exit 2 with one line on stderr', async () => {
     const dir = scratchDir('bad-key');
     const file = (name: string, content: string) => {
       const p = path.join(dir, name);
@@ -257,7 +257,9 @@ describe('digest key management', () => {
       ['missing', path.join(dir, 'absent')],
       ['too short', file('short', `${short}\n`)],
       ['empty', file('empty', '')],
-      ['not base64', file('garbled', 'this is not base64 at all, though it is long enough for 32 bytes!\n')],
+      // The file is read as the API reads the Secret (keyMaterial): base64 text of at least 32
+      // bytes, or at least 32 bytes as they are; text shorter than that is neither.
+      ['short text, not base64', file('garbled', 'not base64, and short\n')],
     ];
     for (const [what, keyFile] of cases) {
       const op = await start({ args: ['--digest-key-file', keyFile], waitFor: 'spawned' });
