@@ -1,6 +1,7 @@
 // The installation's digest key (src/kube/digest-key.ts): made by the first start when its Secret
-// does not exist and shared by every later replica and restart; made anew when the Secret is
-// deleted, which re-records every workload without rolling; a v1 digest re-recorded as v2
+// does not exist and shared by every later replica and restart; put back by the leader when the
+// Secret is deleted while a replica runs; made anew when it is deleted while none runs, which
+// re-records every workload without rolling; a v1 digest re-recorded as v2
 // without rolling; a bad --digest-key-file refused at start-up; a key that cannot be loaded yet
 // keeps the operator not ready, retrying, until it can. "Nothing rolled" is always proven with a
 // sentinel roll before ReplicaSets are counted.
@@ -204,6 +205,49 @@ describe('digest key management', () => {
     expect(keysCreated(second), 'the new key is said once').to.have.length(1);
     expectNoKeyMaterial([first, second], bytes2);
     expect(await second.stop()).to.equal(0);
+  });
+
+  it('2b. the key Secret deleted while two replicas run: the leader restores it, a restarted replica and the next leader use that key, a change across the failover rolls once', async () => {
+    const ns = await fresh('keys-custody');
+    const keyNs = await fresh('keys-custody-key');
+    await createConfigMap(ns, 'c-cm', { v: '1' });
+    await createDeployment(ns, deployment('custody', { annotations: ENABLED, podSpec: podSpecWithVolume('c-cm') }));
+    await waitForReplicaSets(ns, 'custody', 1);
+    const replica = (id: string) => start({
+      args: ['--namespace', ns, '--leader-elect', '--leader-election-namespace', ns, '--leader-election-id', 'custody-lease', '--lease-duration=4s'],
+      env: { CONFIG_RELOAD_DIGEST_KEY_NAMESPACE: keyNs, POD_NAME: id }, waitFor: 'spawned',
+    });
+    const leads = (op: OperatorProcess) => op.waitForLog('leadership', (l) => l.message === 'became leader: starting workers once synced');
+    const a = await replica('custody-a');
+    const key1 = (await keyLoaded(a)).keyId;
+    await leads(a);
+    const b = await replica('custody-b');
+    expect((await keyLoaded(b)).keyId).to.equal(key1);
+    await recordedHash(ns, 'custody');
+
+    // Deleted while both run; the standby restarts: it makes no key, and loads the one the
+    // leader puts back.
+    const { core } = clients();
+    await core.deleteNamespacedSecret({ namespace: keyNs, name: E2E_KEY_SECRET });
+    await b.stop('SIGKILL');
+    const c = await replica('custody-c');
+    expect((await keyLoaded(c)).keyId, 'the restarted replica loads the running key').to.equal(key1);
+    expect((await readDigestKeySecret(keyNs)).key.id, 'the Secret holds it again').to.equal(key1);
+    expect(a.logs.filter((l) => l.message === 'the digest key Secret was gone: restored it with the key this replica holds')).to.have.length(1);
+
+    // Deleted again, the leader killed, a real change made before the other takes over: the new
+    // leader restores the key and rolls the change, re-recording nothing.
+    await core.deleteNamespacedSecret({ namespace: keyNs, name: E2E_KEY_SECRET });
+    await a.stop('SIGKILL');
+    await rewriteConfigMap(ns, 'c-cm', { v: '2' });
+    await leads(c);
+    await waitForReplicaSets(ns, 'custody', 2);
+    const key = (await readDigestKeySecret(keyNs)).key;
+    expect(key.id).to.equal(key1);
+    await sentinelRollUnder(key, ns);
+    expect(await replicaSetsOf(ns, 'custody'), 'rolled once').to.have.length(2);
+    expect(workloadLines(c, ns, 'custody', 'adopted'), 'nothing re-recorded under another key').to.have.length(0);
+    expect([...keysCreated(a), ...keysCreated(b), ...keysCreated(c)], 'one key made, ever').to.have.length(1);
   });
 
   it('3. a hand-written v1 digest is re-recorded as v2 without a roll; the next change rolls once', async () => {
