@@ -112,7 +112,7 @@ ${wrap(plain(TARGET_HELP), 11).map((line, i) => (i === 0 ? 'KIND/NAME: ' : ' '.r
 
 ${flagUsage(EXPLAIN_FLAGS)}
 
-The digest key and the last five flags, and their CONFIG_RELOAD_* variables, mean what they mean
+The digest key and the flags after it, and their CONFIG_RELOAD_* variables, mean what they mean
 for the operator: pass the values it runs with (an object its watches filter out is absent to it). Exit codes: 0 explained, 1 the workload was not found or
 could not be read, 2 bad usage.`;
 
