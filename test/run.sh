@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: type-check, then the three tiers (README, "Tests"): unit (pure, in memory: no
+# `npm test`: type-check, then the three tiers (docs/testing.md): unit (pure, in memory: no
 # process, socket, file or build), system (processes, files, a loopback socket, the chart's
 # tools, built first if the cache is cold) and e2e (the local control plane, built first if
 # the cache is cold), the last in two mocha runs: the files isolated by namespace in parallel

@@ -1,7 +1,7 @@
 // The plain-JSON shapes the soak's watches read, and what tells the operator's writes apart from
 // everyone else's. Which config objects a Deployment opts in to and reads is not read here: the
 // soak judges with the model test's oracle (test/support/pods-oracle.ts and its reading of the
-// README's Annotations, test/support/pods-reading.ts), which shares no code with src/.
+// docs/annotations.md, test/support/pods-reading.ts), which shares no code with src/.
 
 export const HASH = 'config-reload.dev/config-hash';
 export const RECORD = 'config-reload.dev/record';

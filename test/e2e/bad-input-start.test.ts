@@ -1,4 +1,4 @@
-// Bad input about reaching the apiserver (README, "Troubleshooting", the bad-input table): an
+// Bad input about reaching the apiserver (docs/troubleshooting.md, the bad-input table): an
 // apiserver unreachable at start, and a token revoked while running. The operator reaches the
 // apiserver through a TCP forwarder this test controls (closed at first, then open; later it cuts
 // every connection, the operator's watches included), and authenticates with a kubeconfig

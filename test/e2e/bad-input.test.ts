@@ -1,4 +1,4 @@
-// Bad input that needs the API (README, "Troubleshooting", the bad-input table): big and many
+// Bad input that needs the API (docs/troubleshooting.md, the bad-input table): big and many
 // config objects, hand-edited digests, a paused Deployment, a patch an admission policy refuses,
 // a quota that stops the new pods, workloads and a namespace deleted while queued. One operator
 // serves every case (two namespaces: the second is deleted by its case); "nothing more

@@ -1,4 +1,4 @@
-// Waves on the testbed (README, "Waves"): a ConfigMap shared by 20 Deployments rolls its
+// Waves on the testbed (docs/rules.md, "Waves"): a ConfigMap shared by 20 Deployments rolls its
 // canary first and the rest only once the canary rolled out healthy; a canary whose new pods
 // cannot run holds the other 19, with Events, and a fixing change rolls the canary, then all.
 //

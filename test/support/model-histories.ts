@@ -147,7 +147,7 @@ async function apply(world: World, o: Op): Promise<void> {
       cluster.patchMode = o.mode;
       return;
     case 'relist':
-      // Unordered, a broken watch breaks the one order there is (see 'deliver'): README, --template-order.
+      // Unordered, a broken watch breaks the one order there is (see 'deliver'): docs/flags.md, --template-order.
       if (world.settings.templateOrder === 'off') return;
       // The reflector re-watches (at once, or after a short backoff) and meets 410 on its next delivery.
       cluster.compact();

@@ -65,7 +65,7 @@ interface WorkloadModel {
   /**
    * The controller whose last write (a roll, an adoption) recorded a view its watch had not
    * caught up with (a change before the pods' template write not yet delivered): the second
-   * residual of the README.
+   * residual of docs/rules.md ("What the pods run").
    */
   recordedBehind: string | undefined;
 }
@@ -79,7 +79,7 @@ export interface QuiescenceOptions {
   actor?: string;
   /**
    * `--template-order off`: a template write the acting controller did not see (before its
-   * first list) and no operator write recorded is taken to carry the record (README).
+   * first list) and no operator write recorded is taken to carry the record (docs/rules.md).
    */
   unordered?: boolean;
 }
@@ -299,7 +299,7 @@ export class PodsOracle {
   }
 
   /**
-   * The one residual on the side of no roll (README, "What the pods run"): what the pods read of
+   * The one residual on the side of no roll (docs/rules.md, "What the pods run"): what the pods read of
    * an object that is absent now existed only inside one list window of the controller — created
    * and deleted where it saw neither — so that, to it, the object was always absent. The
    * controller is the one leading now, or the one whose record it trusts (its last writer).

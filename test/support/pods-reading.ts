@@ -1,5 +1,5 @@
 // What the pods oracle (./pods-oracle.ts) reads off raw objects, written from the rules as the
-// README states them and sharing no code with src/: which config objects a workload opts in to
+// README and docs/ state them and sharing no code with src/: which config objects a workload opts in to
 // and reads (per key), whether a config object is ignored, and the "view" of a configuration
 // that a workload's pods read — the values of the keys they consume, absence being a value.
 
@@ -49,7 +49,7 @@ function bool(raw: string): boolean | undefined {
   return v === 'true' ? true : v === 'false' ? false : undefined;
 }
 
-/** The ignore switch: "true" ignores; a malformed value ignores too (the README: guessing "false" could roll everything). */
+/** The ignore switch: "true" ignores; a malformed value ignores too (docs/annotations.md: guessing "false" could roll everything). */
 export function isIgnored(annotations: Record<string, string> | undefined): boolean {
   const raw = annotations?.[`${PREFIX}ignore`];
   return raw !== undefined && bool(raw) !== false;

@@ -1,4 +1,4 @@
-// Bad credentials (README, "Troubleshooting", the bad-input table): a kubeconfig whose user
+// Bad credentials (docs/troubleshooting.md, the bad-input table): a kubeconfig whose user
 // reads its token from a file that is rotated (files in a temporary directory; an apiserver
 // answering 401 is test/unit/bad-input-credentials.test.ts). The end-to-end proof against a
 // real apiserver is in test/e2e/bad-input-start.test.ts.

@@ -1,5 +1,5 @@
 // The Helm chart renders the objects of manifests/ (the two must not drift; the chart given the
-// image of manifests/, as it has none of its own), and each value does what the README's values
+// image of manifests/, as it has none of its own), and each value does what docs/helm.md's values
 // table says. No cluster: `helm template` and `kubectl kustomize` only, with the helm and kubectl
 // that testbed/build.sh builds (missing ones fail the suite). Versions and the missing image:
 // test/system/release.test.ts.

@@ -1,4 +1,4 @@
-// The benchmark measures the operator as the image starts it; the figures in the README are
+// The benchmark measures the operator as the image starts it; the figures in docs/figures.md are
 // only true of the image if the two start Node the same way.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';

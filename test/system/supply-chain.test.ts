@@ -1,5 +1,5 @@
-// What can be checked of the supply chain without an advisory database (see "Supply chain" in
-// the README): the image runs the Node the tests run on, the production tree is exactly what
+// What can be checked of the supply chain without an advisory database (see docs/supply-chain.md):
+// the image runs the Node the tests run on, the production tree is exactly what
 // the lockfile pins, and the SBOM lists the production dependencies and nothing else.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';

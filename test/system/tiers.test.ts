@@ -1,4 +1,4 @@
-// The unit tier stays pure (README, "Tests"): no test file under test/unit, nor any test file it
+// The unit tier stays pure (docs/testing.md): no test file under test/unit, nor any test file it
 // imports (test/support/…), imports a process, the file system, a socket, the chart's tools or
 // the benchmark's process harness, or calls fetch. Those tests belong in test/system. (What
 // src/ imports is not checked: a unit test may load a module that can read a file, as long as

@@ -1,4 +1,4 @@
-// Bad input where the timing decides (README, "Troubleshooting", the bad-input table): workloads
+// Bad input where the timing decides (docs/troubleshooting.md, the bad-input table): workloads
 // that vanish or come back while their key waits out the debounce. The controller against the
 // in-memory API on a virtual clock, asserting the exact API actions and what was logged.
 import { expect } from 'chai';

@@ -1,4 +1,4 @@
-// Bad credentials (README, "Troubleshooting", the bad-input table): an apiserver answering 401,
+// Bad credentials (docs/troubleshooting.md, the bad-input table): an apiserver answering 401,
 // or not reached at all. A kubeconfig whose user reads its token from a file that is rotated is
 // test/system/bad-input-token-file.test.ts; the end-to-end proof against a real apiserver is in
 // test/e2e/bad-input-start.test.ts.

@@ -1,6 +1,6 @@
-// Bad input the pure core decides (README, "Troubleshooting", the bad-input table): each case
+// Bad input the pure core decides (docs/troubleshooting.md, the bad-input table): each case
 // states what the operator does with it. Cases that need the API are in
-// test/e2e/bad-input.test.ts; cases already covered elsewhere are cited in the README table.
+// test/e2e/bad-input.test.ts; cases already covered elsewhere are cited in that table.
 import { expect } from 'chai';
 import {
   CONFIGMAPS_ANNOTATION, ENABLED_ANNOTATION, HASH_ANNOTATION, parseOptIn, quoteValue,
