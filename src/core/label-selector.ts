@@ -83,6 +83,10 @@ function requirement(item: string): Requirement {
     }
     return { key: key(k, item), op: op === '!=' ? 'notin' : 'in', values: [value(v, item)] };
   }
+  // Neither a set, a negation nor a comparison: a bare key, unless it holds what a key cannot.
+  if (/[\s=!<>()]/.test(item)) {
+    throw new Error(`${JSON.stringify(item)}: a requirement is KEY, !KEY, KEY=VALUE, KEY!=VALUE, KEY in (V,…), KEY notin (V,…), KEY>N or KEY<N`);
+  }
   return { key: key(item, item), op: 'exists' };
 }
 
