@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ControlPlane } from '../../testbed/controlplane.ts';
 import { ownControlPlane, type TestbedInfo } from './global-setup.ts';
+import { stopAllOperators } from './operator-process.ts';
 
 export { mochaGlobalSetup, mochaGlobalTeardown } from './global-setup.ts';
 
@@ -57,6 +58,11 @@ function logTails(dir: string, lines: number): string {
 }
 
 export const mochaHooks = {
+  // An operator a failed test left running would keep mocha's process (or a parallel worker,
+  // which runs each file's root hooks) alive after the run: none outlives its file's run.
+  async afterAll() {
+    await stopAllOperators();
+  },
   // A failed e2e test prints the control plane's recent logs: the apiserver or a controller
   // is often where the explanation is. (In parallel, other files' requests are in them too.)
   afterEach(this: Mocha.Context) {
