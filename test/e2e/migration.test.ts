@@ -1,5 +1,5 @@
-// Switching from Reloader or Wave (docs/migrating.md): the real peer binaries
-// (/work/shared/peers, see its README) run first and roll the workloads their way, leaving their
+// Switching from Reloader or Wave (docs/migrating.md): the real peer binaries (../shared/peers
+// beside the checkout, see its README) run first and roll the workloads their way, leaving their
 // marker in the pod templates (Reloader's STAKATER_<NAME>_CONFIGMAP env var or its
 // reloader.stakater.com/last-reloaded-from annotation, Wave's wave.pusher.com/config-hash); then
 // the peer stops and the operator starts with --accept-annotations. Proven, counting ReplicaSets:
@@ -13,6 +13,8 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { testbed } from './hooks.ts';
 import { OperatorProcess } from './operator-process.ts';
 import {
@@ -20,7 +22,8 @@ import {
   replicaSetsOf, rewriteConfigMap, sentinelRoll, waitFor, waitForReplicaSets,
 } from './support.ts';
 
-const PEERS = '/work/shared/peers';
+/** The peers' binaries: ../shared/peers beside the checkout (as the benchmarks find them), or $CRO_PEERS_DIR. */
+const PEERS = process.env.CRO_PEERS_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/peers');
 const RELOADER_MARKER = 'reloader.stakater.com/last-reloaded-from';
 const WAVE_MARKER = 'wave.pusher.com/config-hash';
 
