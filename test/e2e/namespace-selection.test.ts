@@ -25,18 +25,19 @@ describe('namespace selection: --namespace-selector on the testbed', () => {
     // A label of this run alone: other namespaces of the testbed never match.
     const label = `e2e-nsel-${randomBytes(3).toString('hex')}`;
     const setLabel = (ns: string, value: string | null) => kubectl('label', 'namespace', ns, value === null ? `${label}-` : `${label}=${value}`, '--overwrite');
-    const [a, b, control] = [await createNamespace('nsel-a'), await createNamespace('nsel-b'), await createNamespace('nsel-ctl')];
-    namespaces.push(a, b, control);
-    for (const ns of [a, b, control]) {
+    const [a, b, control, excluded] = [await createNamespace('nsel-a'), await createNamespace('nsel-b'), await createNamespace('nsel-ctl'), await createNamespace('nsel-x')];
+    namespaces.push(a, b, control, excluded);
+    for (const ns of [a, b, control, excluded]) {
       await createConfigMap(ns, 'cfg', { v: '1' });
       await createDeployment(ns, deployment('web', { annotations: ENABLED, podSpec: envFrom('cfg') }));
     }
     setLabel(a, 'on');
     setLabel(control, 'on');
     setLabel(b, 'off');
-    for (const ns of [a, b, control]) await waitForReplicaSets(ns, 'web', 1);
+    setLabel(excluded, 'on'); // matches, but --exclude-namespaces names it (a field selector on the Namespace watch)
+    for (const ns of [a, b, control, excluded]) await waitForReplicaSets(ns, 'web', 1);
 
-    op = await OperatorProcess.start({ args: ['--namespace-selector', `${label}=on`, '--debounce', '200ms'] });
+    op = await OperatorProcess.start({ args: ['--namespace-selector', `${label}=on`, '--exclude-namespaces', excluded, '--debounce', '200ms'] });
     // Adopted, not rolled.
     await recordedHash(a, 'web');
     await recordedHash(control, 'web');
@@ -51,6 +52,7 @@ describe('namespace selection: --namespace-selector on the testbed', () => {
     // Rolls while in; b, not selected, is never written to.
     await rewriteConfigMap(a, 'cfg', { v: '2' });
     await rewriteConfigMap(b, 'cfg', { v: '2' });
+    await rewriteConfigMap(excluded, 'cfg', { v: '2' });
     await waitForReplicaSets(a, 'web', 2);
     await sentinel();
     expect((await readDeployment(b, 'web')).metadata?.annotations?.[HASH]).to.equal(undefined);
@@ -93,5 +95,9 @@ describe('namespace selection: --namespace-selector on the testbed', () => {
     // Entering, leaving and entering again never rolled b, nor the control beyond its own changes.
     expect(await replicaSetsOf(b, 'web')).to.have.length(2);
     expect(await replicaSetsOf(control, 'web')).to.have.length(controlRolls);
+    // The excluded namespace, labelled all along: never written to.
+    expect((await readDeployment(excluded, 'web')).metadata?.annotations?.[HASH]).to.equal(undefined);
+    expect(await replicaSetsOf(excluded, 'web')).to.have.length(1);
+    expect(op.logs.filter((l) => l.namespace === excluded && String(l.message).startsWith('namespace selected'))).to.deep.equal([]);
   });
 });
