@@ -16,8 +16,9 @@
 //    test/e2e/helm.test.ts does.
 //  - The commands find the testbed's kubectl and helm first on PATH, KUBECONFIG names the
 //    testbed's, helm keeps its cache and config in a scratch directory, and the kubectl plugin
-//    is installed as docs/explain.md says (bin/ on PATH). explain's default key namespace is
-//    `config-reload-system`, renamed here: CONFIG_RELOAD_DIGEST_KEY_NAMESPACE says so.
+//    is the one file the README points to, built by `npm run build:plugin`'s script into a
+//    scratch directory on PATH. explain's default key namespace is `config-reload-system`,
+//    renamed here: CONFIG_RELOAD_DIGEST_KEY_NAMESPACE says so.
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { OperatorProcess } from './operator-process.ts';
 import {
   clients, deleteNamespace, HASH, readDeployment, recordedHash, replicaSetsOf, serviceAccountKubeconfig, waitFor, waitForReplicaSets,
 } from './support.ts';
+import { scratchDir } from '../scratch-dir.ts';
 import { chartTools, helmEnv, type K8sObject, operatorContainer, PLACEHOLDER_IMAGE_REPOSITORY, ROOT } from '../support/chart.ts';
 
 const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
@@ -72,8 +74,11 @@ describe('README: the install and first-use commands, as written', () => {
   before(async function () {
     this.timeout(75 * 60_000); // a cold testbed build includes helm
     const { helm } = await chartTools();
+    // The kubectl plugin as a user installs it: the one bundled file, alone in a PATH directory.
+    const pluginDir = scratchDir('readme-plugin');
+    execFileSync('bash', [path.join(ROOT, 'scripts', 'build-plugin.sh'), path.join(pluginDir, 'kubectl-config_reload')], { cwd: ROOT, stdio: 'ignore' });
     env = helmEnv({
-      PATH: [path.dirname(testbed().kubectl), path.dirname(helm), path.join(ROOT, 'bin'), process.env.PATH ?? ''].join(path.delimiter),
+      PATH: [path.dirname(testbed().kubectl), path.dirname(helm), pluginDir, process.env.PATH ?? ''].join(path.delimiter),
       KUBECONFIG: testbed().kubeconfigPath,
     });
   });
