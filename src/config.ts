@@ -9,6 +9,7 @@ import type { SourceKind } from './core/types.ts';
 import { FLAGS, type LogFormat, type LogLevel } from './config/flags.ts';
 import { flagUsage } from './config/help.ts';
 import { type Env, readFlags } from './config/spec.ts';
+import type { NotifyTarget } from './config/notify-targets.ts';
 
 export { ConfigError } from './core/errors.ts';
 export type { TemplateOrder } from './core/ordering.ts';
@@ -77,6 +78,10 @@ export interface Config {
   identity: string;
   /** Peers whose opt-in annotations are honoured, mapped to this operator's (src/core/peer-annotations.ts). */
   acceptAnnotations: Peer[];
+  /** Webhooks told of rolls, held waves and refused writes (src/notify/); their URLs are secrets. */
+  notifyTargets: NotifyTarget[];
+  /** More of them, one per line, read at start (a mounted Secret). */
+  notifyUrlFile: string | undefined;
 }
 
 export const USAGE = `Usage: config-reload-operator [flags]
@@ -137,6 +142,8 @@ export function parseConfig(argv: string[], env: Env): ParseResult {
       leaderElectionNamespace: v['leader-election-namespace'],
       leaderElectionId: v['leader-election-id'],
       leaseDurationMs: v['lease-duration'],
+      notifyTargets: v['notify-url'],
+      notifyUrlFile: v['notify-url-file'],
       identity: env.POD_NAME || `${env.HOSTNAME || 'config-reload-operator'}-${process.pid}`,
     },
   };

@@ -8,6 +8,7 @@ import type { WorkloadKind } from '../core/keys.ts';
 import type { TemplateOrder } from '../core/ordering.ts';
 import type { Peer } from '../core/peer-annotations.ts';
 import type { SourceKind } from '../core/types.ts';
+import { parseNotifyTargets } from './notify-targets.ts';
 import { type Env, type FlagTable, toggle, value } from './spec.ts';
 import {
   duration, httpAddr, integer, kinds, labelSelector, namespaceList, objectName, oneOf, optionalText, secretTypes, text,
@@ -156,6 +157,18 @@ export const FLAGS = {
   'digest-key-file': value({
     env: 'CONFIG_RELOAD_DIGEST_KEY_FILE', arg: 'PATH', parse: optionalText,
     help: 'read the key from this file (a mounted Secret) instead: no Secret access',
+  }),
+  // A webhook URL is a credential (its path is the secret): its parser never quotes it in an error,
+  // and a file (a mounted Secret) keeps it off the command line and out of the pod spec.
+  'notify-url': value({
+    env: 'CONFIG_RELOAD_NOTIFY_URL', arg: '[FORMAT+]URL', repeatable: true, parse: (raw: string | undefined, flag: string) => parseNotifyTargets(raw, flag),
+    defaultText: 'none',
+    help: 'post a message per rolled change, held wave and refused write to this webhook; repeatable (the variable: comma- or newline-separated); FORMAT `slack`, `teams`, `gchat`, none: generic JSON',
+    details: '(see [docs/notifications.md](docs/notifications.md))',
+  }),
+  'notify-url-file': value({
+    env: 'CONFIG_RELOAD_NOTIFY_URL_FILE', arg: 'PATH', parse: optionalText,
+    help: 'more such webhooks, one per line, read from this file (a mounted Secret) at start',
   }),
   'log-level': value({
     env: 'CONFIG_RELOAD_LOG_LEVEL', arg: 'LEVEL', default: 'info', parse: oneOf(LOG_LEVELS),

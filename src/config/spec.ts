@@ -32,6 +32,8 @@ interface ValueBase extends Described {
   readonly arg: string;
   /** An empty variable is a value ("" meaning none), not unset. An empty flag always is a value. */
   readonly keepEmpty?: boolean;
+  /** Given more than once, its values reach the parser joined by newlines. */
+  readonly repeatable?: boolean;
 }
 
 export interface DefaultedFlag<T> extends ValueBase {
@@ -47,8 +49,9 @@ export interface OptionalFlag<T> extends ValueBase {
 }
 
 /**
- * No flag takes a secret value: error messages quote the value they refuse. Key material comes
- * from a file or a Secret (--digest-key-file, --digest-key-secret), never from the command line.
+ * Error messages quote the value they refuse, so no flag takes key material: it comes from a file
+ * or a Secret (--digest-key-file, --digest-key-secret). The one secret a flag may take, a webhook
+ * URL (--notify-url), has a parser that never quotes it (src/config/notify-targets.ts).
  */
 export type Flag = SwitchFlag | DefaultedFlag<unknown> | OptionalFlag<unknown>;
 export type FlagTable = Readonly<Record<string, Flag>>;
@@ -75,9 +78,12 @@ export type FlagRead<T extends FlagTable> = { help: true } | { help: false; valu
  * positional argument where none is allowed) comes first, then --help, then the values.
  */
 export function readFlags<T extends FlagTable>(table: T, argv: readonly string[], env: Env, allowPositionals = false): FlagRead<T> {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const [name, flag] of Object.entries(table)) {
-    options[name] = { type: flag.kind === 'switch' ? 'boolean' : 'string', ...(flag.short === undefined ? {} : { short: flag.short }) };
+    options[name] = {
+      type: flag.kind === 'switch' ? 'boolean' : 'string', ...(flag.short === undefined ? {} : { short: flag.short }),
+      ...(flag.kind === 'value' && flag.repeatable ? { multiple: true } : {}),
+    };
   }
   options.help = { type: 'boolean', short: 'h' };
   let parsed;
@@ -101,7 +107,7 @@ function valueOf(name: string, flag: Flag, given: unknown, env: Env): unknown {
     if (/^(false|0|no)$/i.test(fromEnv)) return false;
     throw new ConfigError(`${flag.env}=${JSON.stringify(fromEnv)}: expected true or false`);
   }
-  const raw = typeof given === 'string' ? given : fromEnv === '' && !flag.keepEmpty ? undefined : fromEnv;
+  const raw = Array.isArray(given) ? given.join('\n') : typeof given === 'string' ? given : fromEnv === '' && !flag.keepEmpty ? undefined : fromEnv;
   if (flag.default === undefined) return flag.parse(raw, `--${name}`);
   return flag.parse(raw ?? (typeof flag.default === 'function' ? flag.default(env) : flag.default), `--${name}`);
 }
