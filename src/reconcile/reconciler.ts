@@ -8,7 +8,7 @@ import type { Logger } from 'winston';
 import type { DigestKey } from '../core/digest.ts';
 import type { WorkloadKey, WorkloadKind } from '../core/keys.ts';
 import type { TemplateOrder } from '../core/ordering.ts';
-import type { Decision, InvolvedObject } from '../core/types.ts';
+import type { Decision, EventFacts, InvolvedObject } from '../core/types.ts';
 import { describeError, httpStatus, isRetryable, isUidMismatch, retryAfterMs } from '../kube/api-error.ts';
 import { type ClusterApi, DAEMONSETS, DEPLOYMENTS, type ResourceType, STATEFULSETS } from '../kube/cluster-api.ts';
 import { recordView, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
@@ -27,9 +27,10 @@ const REFUSED_REQUEUE_MS = 60_000;
 /** The shortest wait after a Retry-After, whatever it said (0 included): never a hot loop. */
 const MIN_RETRY_AFTER_MS = 1000;
 
+/** `facts`: what the message was made from, for listeners besides the Event recorder (src/notify/). */
 export interface EventSink {
-  normal(target: InvolvedObject, reason: string, message: string): Promise<void>;
-  warning(target: InvolvedObject, reason: string, message: string): Promise<void>;
+  normal(target: InvolvedObject, reason: string, message: string, facts?: EventFacts): Promise<void>;
+  warning(target: InvolvedObject, reason: string, message: string, facts?: EventFacts): Promise<void>;
 }
 
 export interface ReconcileObserver {
@@ -148,7 +149,9 @@ export class Reconciler {
     if (decision.action === 'roll') {
       const which = detail.changed.length > 0 ? `${detail.changed.join(', ')} changed` : 'consumed configuration changed';
       const wave = decision.wave ? `, ${decision.wave.position} of ${decision.wave.source}` : '';
-      void this.#deps.events?.normal(involvedObject(w), 'ConfigChanged', `${which}: rolling (config-hash ${digest}${wave})`);
+      void this.#deps.events?.normal(involvedObject(w), 'ConfigChanged', `${which}: rolling (config-hash ${digest}${wave})`, {
+        kind: 'rolled', changed: detail.changed, wave: decision.wave ? { source: decision.wave.source, position: decision.wave.position } : undefined,
+      });
       this.#saySlowRollout(w, digest);
     }
     // The watch confirms the write; should it never (the pending write expires), the periodic
@@ -186,7 +189,9 @@ export class Reconciler {
     // but the cause may be fixed, so it is looked at again after a long, fixed delay (the Event
     // is counted, not repeated).
     this.#deps.log.error('patch refused by the API server', { ...fields, error, retryInMs: REFUSED_REQUEUE_MS });
-    void this.#deps.events?.warning(involvedObject(w), 'PatchRejected', `config-hash patch refused: ${error}`);
+    void this.#deps.events?.warning(involvedObject(w), 'PatchRejected', `config-hash patch refused: ${error}`, {
+      kind: 'refused', action: decision.action === 'roll' ? 'roll' : 'adopt', status, changed: [...decision.for ?? []].sort(), change: decision.digest ?? '',
+    });
     // A roll that cannot be written is a failed rollout to the waves it belongs to (src/waves/gates.ts).
     if (decision.action === 'roll' && decision.digest) this.#deps.workloads.writeRefused(w.key, w.uid, decision.digest);
     return { kind: 'requeueAfter', delayMs: REFUSED_REQUEUE_MS, reason: error, refused: decision };

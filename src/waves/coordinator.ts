@@ -190,7 +190,11 @@ export class WaveCoordinator {
         + `${waves.held.length} workloads not rolled until the next change of ${plan.display}, or: ${releaseCommand(plan)}`;
       log.warn('wave held', { object, content: plan.token, failing: waves.failing, held: waves.held.length, toRelease: releaseCommand(plan) });
       const uid = this.#opts.sourceUid(plan.kind, source);
-      if (uid !== undefined) void events?.warning({ kind: plan.kind, apiVersion: 'v1', namespace: plan.namespace, name: plan.name, uid }, 'WaveHeld', message);
+      if (uid !== undefined) {
+        void events?.warning({ kind: plan.kind, apiVersion: 'v1', namespace: plan.namespace, name: plan.name, uid }, 'WaveHeld', message, {
+          kind: 'held', failing: waves.failing, held: waves.held.length, release: releaseCommand(plan),
+        });
+      }
     } else if (!heldNow && this.#held.delete(source)) {
       log.info('wave no longer held', { object, content: plan.token, released: plan.released });
     }
