@@ -8,7 +8,7 @@ const LAYERS = [
   ['reconcile', 'leader'],
   ['waves'],
   ['controller'],
-  ['observability', 'explain'],
+  ['observability', 'explain', 'notify'],
   ['operator', 'main'],
 ];
 // A folder src/<name>/ and a module src/<name>.ts are one unit of the layering.

@@ -5,6 +5,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { Config } from './config.ts';
+import type { EventSink } from './reconcile/reconciler.ts';
 import { Controller } from './controller.ts';
 import { systemClock } from './time/clock.ts';
 import { REVISION, VERSION } from './core/version.ts';
@@ -17,6 +18,11 @@ import { EventRecorder } from './observability/events.ts';
 import { metricsObserver } from './observability/controller-metrics.ts';
 import { startHttpServer, type RunningHttpServer } from './observability/http-server.ts';
 import { OperatorMetrics } from './observability/metrics.ts';
+import { Notifier } from './notify/notifier.ts';
+import { notifyTargetsFromFile } from './notify/targets-file.ts';
+
+/** How long a stopping operator gives the webhooks to take what is queued (docs/notifications.md). */
+const NOTIFY_GRACE_MS = 1_500;
 
 export interface RunningOperator {
   httpPort: number | undefined;
@@ -35,6 +41,14 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
   const clock = systemClock;
   // A key file that cannot be read is bad start-up configuration: it throws ConfigError (exit 2).
   const fileKey = config.digestKeyFile === undefined ? undefined : digestKeyFromFile(config.digestKeyFile);
+  // Likewise an unreadable webhook file. Only the replica that leads notifies: it is the one that rolls.
+  const notifyTargets = [...config.notifyTargets, ...notifyTargetsFromFile(config.notifyUrlFile)];
+  let leading = !config.leaderElect;
+  const notifier = notifyTargets.length === 0 ? undefined : new Notifier({
+    targets: notifyTargets, clock, log, version: VERSION, leading: () => leading,
+    onOutcome: (format, outcome) => metrics.notifications.inc({ format, outcome }),
+  });
+  if (notifier) log.info('notifications on', { targets: notifyTargets.map((t) => t.label) });
   log.info('starting', {
     version: VERSION, revision: REVISION,
     namespaces: config.namespaces.length > 0 ? config.namespaces : '(all)', dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
@@ -84,10 +98,15 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
       waveThreshold: config.waveThreshold, canarySize: config.canarySize, waves: config.waves, waveTimeoutMs: config.waveTimeoutMs,
       workloadKinds: config.workloadKinds, secretFieldSelector: config.secretFieldSelector, acceptAnnotations: config.acceptAnnotations,
       observer: metricsObserver(metrics),
-      events: new EventRecorder(kubeConfig, { log, host: config.identity }),
+      events: tapped(new EventRecorder(kubeConfig, { log, host: config.identity })),
     });
     elector = lead(controller);
   })();
+
+  /** The Event recorder, also telling the notifier (when there is one) of each Event's facts. */
+  function tapped(events: EventRecorder): EventSink {
+    return notifier ? notifier.tap(events) : events;
+  }
 
   /** Starts the controller; standby replicas keep their reflectors warm (and report ready), only the leader runs workers. */
   function lead(controller: Controller): LeaseElector | undefined {
@@ -120,11 +139,13 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
         // the Lease: no write starts after that, and a patch in flight is cancelled.
         onStartedLeading: (leadership) => {
           metrics.isLeader.set(1);
+          leading = true;
           log.info('became leader: starting workers once synced', { identity: config.identity });
           startWorkers(leadership);
         },
         onStoppedLeading: () => {
           metrics.isLeader.set(0);
+          leading = false;
           // As controller-runtime does: a replica that lost the Lease may hold a stale view;
           // exiting hands the work to the new leader cleanly, and the kubelet restarts us as a standby.
           log.error('lost the leader Lease: exiting', { identity: config.identity });
@@ -149,6 +170,8 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
       // leader could act on the same workload at the same time.
       await controller?.stop();
       await elector?.stop();
+      // What gathered is sent now; the webhooks get a second or two, never more.
+      await notifier?.stop(NOTIFY_GRACE_MS);
       await http?.close();
       log.info('stopped');
     },

@@ -45,6 +45,8 @@ export class OperatorMetrics {
    * Secrets, per namespace with name="" (no Secret name in any label): the sum over its Secrets.
    */
   readonly waveHeld: Gauge<'namespace' | 'kind' | 'name'>;
+  /** Notifications (src/notify/) by webhook format and what became of them: sent, failed (after retries), dropped (queue full, shutdown). */
+  readonly notifications: Counter<'format' | 'outcome'>;
   /** 1, labelled with what runs: package.json's version and the git revision built (src/core/version.ts). */
   readonly buildInfo: Gauge<'version' | 'revision'>;
 
@@ -148,6 +150,12 @@ export class OperatorMetrics {
       name: `${PREFIX}wave_held`,
       help: 'Workloads not rolled because an earlier wave of a change of this ConfigMap or Secret failed (one series per held ConfigMap; per namespace for Secrets, whose names no label carries: name is empty).',
       labelNames: ['namespace', 'kind', 'name'] as const,
+      registers,
+    });
+    this.notifications = new Counter({
+      name: `${PREFIX}notifications_total`,
+      help: 'Notifications to webhooks, by format (json, slack, teams, gchat) and outcome: sent, failed (refused, or retries exhausted), dropped (queue full or shutdown).',
+      labelNames: ['format', 'outcome'] as const,
       registers,
     });
     this.buildInfo = new Gauge({
