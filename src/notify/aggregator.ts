@@ -5,8 +5,8 @@
 //   consumers is one message listing them, not 1,000;
 // - a held wave is one message as it is said (the coordinator says it once per content and
 //   failures);
-// - a refused write is one message per workload and change: the reconciler retries it every
-//   minute, and each retry's Event is a repeat, not news.
+// - a refused roll is one message per workload and change: the reconciler retries it every
+//   minute, and each retry's Event is a repeat, not news (a refused adoption changes no pods: none).
 import { LRUCache } from 'lru-cache';
 import type { EventFacts } from '../core/types.ts';
 import type { Clock, Timer } from '../time/clock.ts';
@@ -85,12 +85,14 @@ export class Aggregator {
         });
         return;
       case 'refused': {
-        const id = `${target.uid}|${facts.action}|${facts.change}`;
+        // A refused adoption leaves the pods as they are; a refused roll leaves a change not rolled out.
+        if (facts.action !== 'roll') return;
+        const id = `${target.uid}|${facts.change}`;
         if (this.#refused.has(id)) return;
         this.#refused.set(id, true);
         this.#opts.emit({
           type: 'write_refused', at, workload: { kind: target.kind, namespace: target.namespace, name: target.name },
-          action: facts.action, status: facts.status,
+          status: facts.status,
           objects: facts.changed.map((c) => objectOf(c, target.namespace)).filter((o) => o !== undefined),
         });
         return;

@@ -42,7 +42,7 @@ export function partsOf(n: Notification): Parts {
       const status = n.status === undefined ? '' : ` (HTTP ${n.status})`;
       const objects = n.objects.length > 0 ? ` for ${n.objects.map(short).join(', ')}` : '';
       return {
-        title: `${full(n.workload)}: ${n.action} refused by the API server${status}`,
+        title: `${full(n.workload)}: roll refused by the API server${status}`,
         detail: `The config-hash patch${objects} was refused (RBAC or an admission policy); its PatchRejected Event says why: kubectl describe ${n.workload.kind.toLowerCase()} ${n.workload.name} -n ${n.workload.namespace}`,
         command: undefined,
       };
@@ -69,7 +69,7 @@ function genericJson(n: Notification, parts: Parts, sender: Sender): unknown {
     case 'wave_held':
       return { ...common, object: n.object, failing: n.failing, heldCount: n.heldCount, releaseCommand: n.releaseCommand };
     case 'write_refused':
-      return { ...common, workload: n.workload, action: n.action, status: n.status ?? null, objects: n.objects };
+      return { ...common, workload: n.workload, status: n.status ?? null, objects: n.objects };
   }
 }
 

@@ -27,8 +27,8 @@ export type Notification =
   }
   /** A change of `object` is held: its wave failed; `releaseCommand` rolls the rest anyway. */
   | { type: 'wave_held'; at: number; object: ObjectRef; failing: ObjectRef[]; heldCount: number; releaseCommand: string }
-  /** The apiserver refused the operator's write to `workload` (403: RBAC, 422: an admission policy). */
-  | { type: 'write_refused'; at: number; workload: ObjectRef; action: 'roll' | 'adopt'; status: number | undefined; objects: ObjectRef[] };
+  /** The apiserver refused the operator's roll of `workload` (403: RBAC, 422: an admission policy). */
+  | { type: 'write_refused'; at: number; workload: ObjectRef; status: number | undefined; objects: ObjectRef[] };
 
 /** At most this many workloads are listed in one message (the count says how many in all). */
 export const MAX_LISTED = 1000;
