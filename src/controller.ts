@@ -160,7 +160,7 @@ export class Controller {
     const selector = opts.namespaceSelector;
     this.#informers = selector === undefined ? informers(informerOptions) : [];
     this.#namespaces = selector === undefined ? undefined : new NamespaceScopes({
-      informers: informerOptions, selector, exclude: opts.excludeNamespaces ?? [], closed: (ns) => this.#dropNamespace(ns),
+      informers: informerOptions, selector, exclude: opts.excludeNamespaces ?? [], closed: (ns) => this.#dropNamespace(ns), ordered: templateOrder !== 'off',
     });
   }
 

@@ -124,9 +124,11 @@ export function informers(opts: InformersOptions): Informer[] {
  * The reflectors of one scope (a namespace, or undefined for all), config objects and workloads
  * apart: a namespace opened while the operator runs lists its config objects before its
  * workloads (src/controller/namespaces.ts). `open`: while false, their sinks take nothing (a
- * namespace closed while an event was on its way).
+ * namespace closed while an event was on its way). `held`: the workloads' sinks wait for it.
  */
-export function scopeInformers(opts: InformersOptions, namespace: string | undefined, open: () => boolean = () => true): { sources: Informer[]; workloads: Informer[] } {
+export function scopeInformers(
+  opts: InformersOptions, namespace: string | undefined, open: () => boolean = () => true, held?: SinkGate,
+): { sources: Informer[]; workloads: Informer[] } {
   const { observer, availability } = opts;
   const common = { api: opts.api, clock: opts.clock, log: opts.log, ...(opts.watchdogMs ? { watchdogMs: opts.watchdogMs } : {}) };
   const labelSelectors: Record<SourceKind, string | undefined> = { ConfigMap: opts.configMapSelector, Secret: opts.secretSelector };
@@ -191,7 +193,7 @@ export function scopeInformers(opts: InformersOptions, namespace: string | undef
           if (open()) availability.set(type.plural, scope, false, error, '--workload-kinds');
         },
       },
-    }, guarded(workloadSink(opts.workloads, kind, namespace, opts.triage), open)) });
+    }, gated(guarded(workloadSink(opts.workloads, kind, namespace, opts.triage), open), held)) });
   }
   return { sources, workloads };
 }
@@ -205,6 +207,52 @@ function guarded<T>(sink: ReflectorSink<T>, open: () => boolean): ReflectorSink<
     beginList: () => {
       const list = sink.beginList();
       return { add: (obj) => list.add(obj), commit: (rv) => void (open() && list.commit(rv)) };
+    },
+  };
+}
+
+/**
+ * Holds a sink's calls, in order, until released: a namespace opened while the operator runs
+ * watches its workloads from the moment it opens (a workload created while its config objects
+ * are listed is an event, dated), but none is observed before what it reads is known.
+ */
+export class SinkGate {
+  #held: Array<() => void> | undefined = [];
+
+  get released(): boolean {
+    return this.#held === undefined;
+  }
+
+  run(call: () => void): void {
+    if (this.#held) this.#held.push(call);
+    else call();
+  }
+
+  release(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const call of held) call();
+  }
+}
+
+/** A sink whose calls wait for `gate` (none: as it is); a list begun while held is replayed whole at its commit. */
+function gated<T>(sink: ReflectorSink<T>, gate: SinkGate | undefined): ReflectorSink<T> {
+  if (gate === undefined) return sink;
+  return {
+    upsert: (obj, created) => gate.run(() => sink.upsert(obj, created)),
+    remove: (obj) => gate.run(() => sink.remove(obj)),
+    progress: (rv) => gate.run(() => sink.progress?.(rv)),
+    beginList: () => {
+      if (gate.released) return sink.beginList();
+      const items: T[] = [];
+      return {
+        add: (obj) => void items.push(obj),
+        commit: (rv) => gate.run(() => {
+          const list = sink.beginList();
+          for (const obj of items) list.add(obj);
+          list.commit(rv);
+        }),
+      };
     },
   };
 }

@@ -11,7 +11,7 @@
 // Level-based: a relist of Namespaces opens and closes whatever differs from what is open.
 import { type KubeObject, NAMESPACES } from '../kube/cluster-api.ts';
 import { Reflector } from '../watch/reflector.ts';
-import { type Informer, type InformersOptions, scopeInformers } from './informers.ts';
+import { type Informer, type InformersOptions, scopeInformers, SinkGate } from './informers.ts';
 
 export interface NamespaceScopesOptions {
   informers: InformersOptions;
@@ -21,6 +21,12 @@ export interface NamespaceScopesOptions {
   exclude: readonly string[];
   /** The namespace's watches are closed: drop everything of it, write nothing. */
   closed(namespace: string): void;
+  /**
+   * Versions of workloads and config objects compare (not `--template-order off`): a namespace's
+   * workloads are watched from the moment it opens, their events held until its config objects
+   * are listed. Unordered, events are dated by arrival, so its workloads are listed after.
+   */
+  ordered?: boolean | undefined;
 }
 
 interface Scope {
@@ -112,15 +118,23 @@ export class NamespaceScopes {
     let close!: () => void;
     const closed = new Promise<void>((resolve) => (close = resolve));
     const scope: Scope = { namespace, open: true, informers: [], settled: closed, close };
-    const { sources, workloads } = scopeInformers(this.#opts.informers, namespace, () => scope.open);
+    // Its workloads are watched from now on, as its config objects are: one created while those
+    // are listed is an event (its creation, dated), not an item of a later list that could only
+    // be taken to have existed when they were listed (an adoption rolled for a change it read).
+    const gate = this.#opts.ordered === false ? undefined : new SinkGate();
+    const { sources, workloads } = scopeInformers(this.#opts.informers, namespace, () => scope.open, gate);
     scope.informers.push(...sources, ...workloads);
-    const run = (list: Informer[]) => {
+    const start = (list: Informer[]) => {
       for (const { name, reflector } of list) this.#watch(name, reflector.run(), () => scope.open && !this.#stopped);
-      return Promise.race([Promise.all(list.map((i) => i.settled)), closed]);
     };
+    const settled = (list: Informer[]) => Promise.race([Promise.all(list.map((i) => i.settled)), closed]);
+    start(sources);
+    if (gate) start(workloads);
     scope.settled = (async () => {
-      await run(sources);
-      if (scope.open) await run(workloads);
+      await settled(sources);
+      gate?.release();
+      if (!gate && scope.open) start(workloads);
+      if (scope.open) await settled(workloads);
     })();
     this.#scopes.set(namespace, scope);
     this.#opts.informers.log.info('namespace selected: watching it', { namespace });
