@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The operator as the image runs it: src/ and its production dependencies bundled by esbuild
-# into one ES module, OUT/main.js (default dist/), with the licence comments of what it bundles
-# in OUT/main.js.LEGAL.txt.
+# into ES modules: the entry OUT/main.js (default dist/) and the chunks it imports, OUT/chunks/
+# (the image copies all of OUT), with the licence comments of what they bundle in
+# OUT/*.LEGAL.txt.
 #   bash scripts/build.sh [OUT]      (`npm run build`)
 #
 # Why a bundle (bench/results/memory/steps.md, step 5): Node keeps every loaded module's source
@@ -11,6 +12,10 @@
 # Identifiers are not mangled, so stack traces still name the functions (at main.js:LINE:COL;
 # no source map, whose retention costs as much memory as it would save).
 # Types are checked by `npm run typecheck` (and `npm test`), not here.
+# Code splitting: what src/ imports with import() (the kubeconfig path and its
+# @kubernetes/client-node, `explain`) goes to chunks loaded only when used, so that the operator
+# in a cluster never parses client-node (docs/figures.md, "Memory floor"); test/system/bundle.test.ts
+# holds the entry's static imports to that.
 # The git revision built (src/core/version.ts: --version, the start-up log line,
 # config_reload_build_info): $REVISION when set (the image's build, whose context holds no
 # .git: `docker build --build-arg REVISION=$(git rev-parse HEAD)`), else the checkout's HEAD,
@@ -31,4 +36,4 @@ node_modules/.bin/esbuild src/main.ts --bundle --platform=node --target=node24 -
   --minify-whitespace --minify-syntax --legal-comments=external --log-level=warning \
   --banner:js="import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" \
   --define:CONFIG_RELOAD_REVISION="\"$revision\"" \
-  --outfile="$out/main.js"
+  --splitting --outdir="$out" --entry-names='[name]' --chunk-names='chunks/[name]-[hash]'

@@ -3,23 +3,24 @@
 // A first argument `explain` runs the explain command instead (src/explain/), with flags of
 // its own: the operator's parser is strict and takes no positional argument. `--version`
 // prints the version (and the git revision built, when known) and exits 0, whatever else is given.
+// explain and the kubeconfig path are imported when used: in a cluster, the operator never loads
+// @kubernetes/client-node (src/kube/connect.ts; docs/figures.md, "Memory floor").
 import { ConfigError, parseConfig, USAGE } from './config.ts';
 import { REVISION, VERSION } from './core/version.ts';
-import { explainMain } from './explain/main.ts';
-import { loadKubeConfig } from './kube/kubeconfig.ts';
+import { connect } from './kube/connect.ts';
 import { createLogger } from './log.ts';
 import { runOperator } from './operator.ts';
 
 async function main(): Promise<void> {
   let parsed;
-  let kubeConfig;
+  let connection;
   try {
     parsed = parseConfig(process.argv.slice(2), process.env);
     if (parsed.help) {
       process.stdout.write(`${USAGE}\n`);
       return;
     }
-    kubeConfig = loadKubeConfig(parsed.config.kubeconfig, process.env);
+    connection = await connect(parsed.config.kubeconfig, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`config-reload-operator: error: ${err.message}\n`);
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel, config.logFormat);
   let operator;
   try {
-    operator = await runOperator(config, kubeConfig, log);
+    operator = await runOperator(config, connection, log);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`config-reload-operator: error: ${err.message}\n`);
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === 'explain') {
+  const { explainMain } = await import('./explain/main.ts');
   process.exitCode = await explainMain(process.argv.slice(3), process.env);
 } else if (process.argv.slice(2).includes('--version')) {
   process.stdout.write(`config-reload-operator ${VERSION}${REVISION === 'unknown' ? '' : ` (revision ${REVISION})`}\n`);

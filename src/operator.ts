@@ -2,13 +2,13 @@
 // index, queue, workers), Events and, when asked, leader election. Returns a handle whose
 // stop() is the graceful shutdown: stop taking work, finish the write in flight, release the
 // Lease, close the endpoints.
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { Config } from './config.ts';
 import type { EventSink } from './reconcile/reconciler.ts';
 import { Controller } from './controller.ts';
 import { systemClock } from './time/clock.ts';
 import { REVISION, VERSION } from './core/version.ts';
+import type { Connection } from './kube/connection.ts';
 import { clusterSecretApi, digestKeyFromFile, type HeldDigestKey, loadDigestKey } from './kube/digest-key.ts';
 import { HttpClusterApi } from './kube/http-cluster-api.ts';
 import { guardKey, keyCreationGate } from './leader/key-custody.ts';
@@ -29,7 +29,7 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-export async function runOperator(config: Config, kubeConfig: KubeConfig, log: Logger): Promise<RunningOperator> {
+export async function runOperator(config: Config, connection: Connection, log: Logger): Promise<RunningOperator> {
   // A rejection nobody handled is a bug whose consequences are unknown: say so, and stop
   // reporting alive, so that the kubelet restarts the replica (a Go controller would panic).
   let unhandled: string | undefined;
@@ -52,7 +52,7 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
   log.info('starting', {
     version: VERSION, revision: REVISION,
     namespaces: config.namespaces.length > 0 ? config.namespaces : '(all)', dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
-    resyncPeriodMs: config.resyncPeriodMs, waveThreshold: config.waveThreshold, leaderElect: config.leaderElect, server: kubeConfig.getCurrentCluster()?.server,
+    resyncPeriodMs: config.resyncPeriodMs, waveThreshold: config.waveThreshold, leaderElect: config.leaderElect, server: connection.server, credentials: connection.source,
     configSources: config.sourceKinds, workloadKinds: config.workloadKinds, secretFieldSelector: config.secretFieldSelector ?? null,
   });
 
@@ -73,6 +73,8 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
     });
   }
 
+  // The composition root: the one place that builds clients and hands them down.
+  const cluster = new HttpClusterApi(connection);
   const stopping = new AbortController();
   let stopped = false;
   let elector: LeaseElector | undefined;
@@ -81,16 +83,15 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
   const started = (async () => {
     // With leader election, a replica creates the key only while no other may be leading.
     const gate = config.leaderElect
-      ? { mayCreate: keyCreationGate(clusterLeaseApi(kubeConfig, config.leaderElectionNamespace, config.leaderElectionId), config.identity, clock) }
+      ? { mayCreate: keyCreationGate(clusterLeaseApi(cluster, config.leaderElectionNamespace, config.leaderElectionId), config.identity, clock) }
       : {};
     heldKey = fileKey === undefined ? await loadDigestKey(
-      clusterSecretApi(kubeConfig), { namespace: config.digestKeyNamespace, name: config.digestKeySecret }, log, clock, stopping.signal, gate,
+      clusterSecretApi(cluster), { namespace: config.digestKeyNamespace, name: config.digestKeySecret }, log, clock, stopping.signal, gate,
     ) : undefined;
     const digestKey = fileKey ?? heldKey;
     if (digestKey === undefined) return;
-    // The composition root: the one place that builds clients and hands them down.
     controller = new Controller({
-      api: new HttpClusterApi(kubeConfig), clock, log, digestKey, namespaces: config.namespaces, dryRun: config.dryRun,
+      api: cluster, clock, log, digestKey, namespaces: config.namespaces, dryRun: config.dryRun,
       configMapSelector: config.configMapSelector, secretSelector: config.secretSelector,
       namespaceSelector: config.namespaceSelector, excludeNamespaces: config.excludeNamespaces,
       debounceMs: config.debounceMs, workers: config.workers, resyncPeriodMs: config.resyncPeriodMs, watchdogMs: config.watchIdleTimeoutMs, qps: config.qps,
@@ -98,7 +99,7 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
       waveThreshold: config.waveThreshold, canarySize: config.canarySize, waves: config.waves, waveTimeoutMs: config.waveTimeoutMs,
       workloadKinds: config.workloadKinds, secretFieldSelector: config.secretFieldSelector, acceptAnnotations: config.acceptAnnotations,
       observer: metricsObserver(metrics),
-      events: tapped(new EventRecorder(kubeConfig, { log, host: config.identity })),
+      events: tapped(new EventRecorder(cluster, { log, host: config.identity })),
     });
     elector = lead(controller);
   })();
@@ -129,7 +130,8 @@ export async function runOperator(config: Config, kubeConfig: KubeConfig, log: L
     let elector: LeaseElector | undefined;
     if (config.leaderElect) {
       const lease = config.leaseDurationMs;
-      elector = new LeaseElector(kubeConfig, {
+      elector = new LeaseElector({
+        api: clusterLeaseApi(cluster, config.leaderElectionNamespace, config.leaderElectionId),
         namespace: config.leaderElectionNamespace, name: config.leaderElectionId, identity: config.identity,
         // client-go's proportions: 15 s lease, 10 s renew deadline, 2 s retry period.
         leaseDurationMs: lease, renewDeadlineMs: Math.round((lease * 2) / 3), retryPeriodMs: Math.round((lease * 2) / 15), log,

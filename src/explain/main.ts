@@ -11,6 +11,7 @@ import { CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, NAMESPACES, type ResourceType, SEC
 import { digestKeyFromSecret } from '../kube/digest-key.ts';
 import { HttpClusterApi } from '../kube/http-cluster-api.ts';
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
+import { kubeconfigConnection } from '../kube/kubeconfig-connection.ts';
 import type { WorkloadLike } from '../state/workload-store.ts';
 import { EXPLAIN_USAGE, type ExplainArgs, parseExplainArgs } from './args.ts';
 import {
@@ -54,7 +55,7 @@ export async function explainMain(argv: string[], env: Record<string, string | u
     throw err;
   }
   const namespace = args.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
-  const api = new HttpClusterApi(kc);
+  const api = new HttpClusterApi(kubeconfigConnection(kc));
   const resource = WORKLOAD_RESOURCE[args.kind];
 
   let workload: WorkloadLike;

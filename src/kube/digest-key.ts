@@ -11,7 +11,6 @@
 // deleted Secret costs nothing while a replica runs. Deleted while none runs, a new key is
 // made: every recorded digest is then re-recorded without a roll, and changes made while the
 // operator was down are not caught up.
-import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../core/errors.ts';
@@ -20,10 +19,20 @@ import { type DigestKey, digestKey } from '../core/digest.ts';
 import { type Clock, delay } from '../time/clock.ts';
 import { ExponentialBackoff } from '../time/backoff.ts';
 import { describeError, httpStatus } from './api-error.ts';
-import { requestTimeout } from './request-timeout.ts';
+import { type ObjectMeta, SECRETS } from './cluster-api.ts';
+import type { HttpClusterApi } from './http-cluster-api.ts';
 
 const KEY_FIELD = 'key';
 const CALL_TIMEOUT_MS = 15_000;
+
+/** A core/v1 Secret, as far as key management reads and writes it. */
+export interface Secret {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: ObjectMeta;
+  type?: string;
+  data?: Record<string, string>;
+}
 
 export interface DigestKeyLocation {
   namespace: string;
@@ -32,15 +41,14 @@ export interface DigestKeyLocation {
 
 /** The three calls key management makes; the default goes to the apiserver. */
 export interface SecretApi {
-  read(location: DigestKeyLocation): Promise<V1Secret>;
-  create(location: DigestKeyLocation, body: V1Secret): Promise<V1Secret>;
+  read(location: DigestKeyLocation): Promise<Secret>;
+  create(location: DigestKeyLocation, body: Secret): Promise<Secret>;
 }
 
-export function clusterSecretApi(kc: KubeConfig): SecretApi {
-  const core = kc.makeApiClient(CoreV1Api);
+export function clusterSecretApi(api: HttpClusterApi): SecretApi {
   return {
-    read: ({ namespace, name }) => core.readNamespacedSecret({ namespace, name }, requestTimeout(CALL_TIMEOUT_MS)),
-    create: ({ namespace }, body) => core.createNamespacedSecret({ namespace, body }, requestTimeout(CALL_TIMEOUT_MS)),
+    read: ({ namespace, name }) => api.get<Secret>(SECRETS, namespace, name, AbortSignal.timeout(CALL_TIMEOUT_MS)),
+    create: ({ namespace }, body) => api.create<Secret>(SECRETS, namespace, body, AbortSignal.timeout(CALL_TIMEOUT_MS)),
   };
 }
 
@@ -105,8 +113,10 @@ export async function loadDigestKey(
   return undefined;
 }
 
-function keySecret(where: DigestKeyLocation, value: Buffer): V1Secret {
+function keySecret(where: DigestKeyLocation, value: Buffer): Secret {
   return {
+    apiVersion: 'v1',
+    kind: 'Secret',
     metadata: {
       name: where.name, namespace: where.namespace,
       labels: { 'app.kubernetes.io/name': 'config-reload-operator', 'app.kubernetes.io/component': 'digest-key' },
@@ -118,7 +128,7 @@ function keySecret(where: DigestKeyLocation, value: Buffer): V1Secret {
 }
 
 /** The Secret's value (data.key decoded once) and the key it makes; undefined value: unusable. */
-function secretValue(secret: Pick<V1Secret, 'data'>): Buffer {
+function secretValue(secret: Pick<Secret, 'data'>): Buffer {
   const encoded: unknown = secret.data?.[KEY_FIELD];
   return typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : Buffer.alloc(0);
 }
@@ -128,7 +138,7 @@ function held(value: Buffer, api: SecretApi, where: DigestKeyLocation, log: Logg
   const key = digestKeyFromSecret({ data: { [KEY_FIELD]: value.toString('base64') } }, where);
   const kept = Buffer.from(value);
   const secret = `${where.namespace}/${where.name}`;
-  const compare = (stored: V1Secret): KeyCheck => {
+  const compare = (stored: Secret): KeyCheck => {
     const value = secretValue(stored);
     try {
       return digestKeyFromSecret({ data: { [KEY_FIELD]: value.toString('base64') } }, where).id === key.id ? 'kept' : 'replaced';
@@ -156,7 +166,7 @@ function held(value: Buffer, api: SecretApi, where: DigestKeyLocation, log: Logg
 }
 
 async function readOrCreate(api: SecretApi, where: DigestKeyLocation, log: Logger, mayCreate: () => Promise<boolean>): Promise<HeldDigestKey> {
-  const fromSecret = (secret: V1Secret): HeldDigestKey => {
+  const fromSecret = (secret: Secret): HeldDigestKey => {
     const value = secretValue(secret);
     try {
       return held(value, api, where, log);
@@ -206,7 +216,7 @@ export function keyMaterial(value: Buffer): Buffer | undefined {
 }
 
 /** The key a Secret holds, as read (also by `explain`, with its caller's credentials). */
-export function digestKeyFromSecret(secret: Pick<V1Secret, 'data'>, where: DigestKeyLocation): DigestKey {
+export function digestKeyFromSecret(secret: Pick<Secret, 'data'>, where: DigestKeyLocation): DigestKey {
   // The value is never quoted: a malformed one may still be most of a key.
   const value = secretValue(secret);
   const bytes = keyMaterial(value);

@@ -1,9 +1,9 @@
-// ClusterApi over HTTP: list, watch and merge patch as plain JSON requests. client-node keeps
-// what it is good at — reading the kubeconfig and authenticating each request (client
-// certificates, tokens, exec plugins, in-cluster credentials) — while these three hot calls skip
-// its generated models: objects arrive as the JSON the apiserver sent, parsed once.
-import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { fetch, type Dispatcher } from 'undici';
+// ClusterApi over HTTP: list, watch and merge patch as plain JSON requests, and the few single
+// object verbs the Lease, the digest key and Events need (get, create, replace). Credentials come
+// from a Connection (src/kube/connection.ts): the in-cluster ServiceAccount, or a kubeconfig read
+// by client-node. No generated model is used: objects arrive as the JSON the apiserver sent.
+import { fetch } from 'undici';
+import type { Connection } from './connection.ts';
 import { ApiError } from './api-error.ts';
 import { MAX_ERROR_BODY_BYTES, MAX_OBJECT_BYTES, readLines, readList, readText } from './json-stream.ts';
 import {
@@ -15,18 +15,16 @@ import {
 const LIST_TIMEOUT_MS = 60_000;
 /** A patch that has not answered by then is treated as failed (and retried with backoff). */
 const PATCH_TIMEOUT_MS = 15_000;
-/** One object read (explain only: the operator itself never GETs an object). */
+/** One object read (the Lease, the digest key; explain's reads). */
 const GET_TIMEOUT_MS = 15_000;
+/** One object written whole (a Lease, the digest key Secret, an Event). */
+const WRITE_TIMEOUT_MS = 15_000;
 
 export class HttpClusterApi implements ClusterApi {
-  readonly #kc: KubeConfig;
-  readonly #server: string;
+  readonly #connection: Connection;
 
-  constructor(kc: KubeConfig) {
-    this.#kc = kc;
-    const server = kc.getCurrentCluster()?.server;
-    if (!server) throw new Error('kubeconfig has no current cluster');
-    this.#server = server.replace(/\/+$/, '');
+  constructor(connection: Connection) {
+    this.#connection = connection;
   }
 
   async listPage<T extends KubeObject>(type: ResourceType, req: ListRequest, onItem: (item: T) => void): Promise<ListPage> {
@@ -74,8 +72,8 @@ export class HttpClusterApi implements ClusterApi {
   }
 
   /**
-   * One object by name, as the JSON the apiserver sent. Not part of ClusterApi: the operator
-   * lists and watches; only `explain` reads single objects, with its caller's credentials.
+   * One object by name, as the JSON the apiserver sent. Not part of ClusterApi (the controller
+   * lists and watches): the Lease, the digest key, and `explain` read single objects.
    */
   async get<T extends KubeObject>(type: ResourceType, namespace: string, name: string, signal?: AbortSignal): Promise<T> {
     const path = `${collectionPath(type, namespace)}/${encodeURIComponent(name)}`;
@@ -83,6 +81,27 @@ export class HttpClusterApi implements ClusterApi {
     const text = await bodyOf(res, `GET ${path}`);
     if (res.status !== 200) throw new ApiError(res.status, text, `GET ${path}`, res.headers.get('retry-after'));
     return parseJson<T>(text, `GET ${path}`);
+  }
+
+  /** Creates an object (POST); 409 when one of that name exists. `body` is sent as JSON. */
+  async create<T extends KubeObject>(type: ResourceType, namespace: string, body: T, signal?: AbortSignal): Promise<T> {
+    return this.#write<T>('POST', collectionPath(type, namespace), 201, body, signal);
+  }
+
+  /** Replaces an object whole (PUT); 409 unless body.metadata.resourceVersion is current. */
+  async replace<T extends KubeObject>(type: ResourceType, namespace: string, name: string, body: T, signal?: AbortSignal): Promise<T> {
+    return this.#write<T>('PUT', `${collectionPath(type, namespace)}/${encodeURIComponent(name)}`, 200, body, signal);
+  }
+
+  async #write<T>(method: 'POST' | 'PUT', path: string, created: 200 | 201, body: unknown, signal?: AbortSignal): Promise<T> {
+    const res = await this.#request(method, path, {}, withDeadline(signal, WRITE_TIMEOUT_MS), {
+      contentType: 'application/json', body: JSON.stringify(body),
+    });
+    const text = await bodyOf(res, `${method} ${path}`);
+    // A create answers 201, or 200 when the apiserver had it already (a retried request); a
+    // replace answers 200, or 201 when it created the object.
+    if (res.status !== 200 && res.status !== created) throw new ApiError(res.status, text, `${method} ${path}`, res.headers.get('retry-after'));
+    return parseJson<T>(text, `${method} ${path}`);
   }
 
   async mergePatch(type: ResourceType, req: MergePatchRequest): Promise<KubeObject> {
@@ -97,29 +116,30 @@ export class HttpClusterApi implements ClusterApi {
   }
 
   async #request(
-    method: 'GET' | 'PATCH', path: string, query: Record<string, string>, signal: AbortSignal,
+    method: 'GET' | 'PATCH' | 'POST' | 'PUT', path: string, query: Record<string, string>, signal: AbortSignal,
     payload?: { contentType: string; body: string },
   ) {
-    const url = new URL(this.#server + path);
+    const url = new URL(this.#connection.server + path);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-    const ctx = new RequestContext(url.toString(), method === 'GET' ? HttpMethod.GET : HttpMethod.PATCH);
     // Credentials are applied per request: a rotated token file or an exec plugin's new token
     // is picked up without a restart.
-    await this.#kc.applySecurityAuthentication(ctx);
+    const auth = await this.#connection.authorize(url, method);
     // Uncompressed responses (as client-go's DisableCompression, kubectl's --disable-compression):
     // the apiserver gzips any LIST page over 128 KiB, and inflating hundreds of them left glibc's
     // heap fragmented — measured at 2,000 ConfigMaps of 64 KiB, 27-45 MiB of freed memory kept
     // after sync (malloc_trim gave it back) against 10-11 MiB uncompressed, RSS at sync 149-172
     // against 130-134 MiB (bench/results/memory/steps.md, step 2). The price is bytes on the wire
     // (+31% for random data, more for text), for an apiserver spared the compression.
-    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json', 'accept-encoding': 'identity' };
+    const headers: Record<string, string> = { ...auth.headers, accept: 'application/json', 'accept-encoding': 'identity' };
     if (payload) headers['content-type'] = payload.contentType;
-    const dispatcher = ctx.getDispatcher() as Dispatcher | undefined;
-    return fetch(url, {
+    const res = await fetch(url, {
       method, headers, signal,
-      ...(dispatcher ? { dispatcher } : {}),
+      ...(auth.dispatcher ? { dispatcher: auth.dispatcher } : {}),
       ...(payload ? { body: payload.body } : {}),
     });
+    // A refused token (rotated, revoked) is read again before the next request, as client-go does.
+    if (res.status === 401) this.#connection.rejected?.();
+    return res;
   }
 }
 

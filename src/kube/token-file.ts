@@ -6,7 +6,8 @@
 //
 // The file is checked on every request (one stat) and read again when it changed, or at the
 // latest a minute after the last read (client-go's cached file token source re-reads as often),
-// so a token revoked and rotated on disk is picked up by the next retry.
+// so a token revoked and rotated on disk is picked up by the next retry. The in-cluster
+// ServiceAccount token (src/kube/in-cluster.ts) is read the same way, and again after a 401.
 import { readFileSync, statSync } from 'node:fs';
 
 const REREAD_MS = 60_000;
@@ -16,13 +17,23 @@ export class TokenFile {
   #token: string;
   #stamp: string;
   #readAt: number;
+  readonly #now: () => number;
 
-  /** Reads the file now: an unreadable or empty file is the caller's start-up error. */
-  constructor(path: string) {
+  /**
+   * Reads the file now: an unreadable or empty file is the caller's start-up error. `now`: the
+   * clock of the minute between re-reads (tests turn it).
+   */
+  constructor(path: string, now: () => number = Date.now) {
     this.path = path;
+    this.#now = now;
     this.#stamp = stampOf(path);
     this.#token = readToken(path);
-    this.#readAt = Date.now();
+    this.#readAt = now();
+  }
+
+  /** The token was refused (401): read the file again on the next request, changed or not. */
+  invalidate(): void {
+    this.#readAt = Number.NEGATIVE_INFINITY;
   }
 
   /**
@@ -32,11 +43,11 @@ export class TokenFile {
   current(): string {
     try {
       const stamp = stampOf(this.path);
-      if (stamp !== this.#stamp || Date.now() - this.#readAt > REREAD_MS) {
+      if (stamp !== this.#stamp || this.#now() - this.#readAt > REREAD_MS) {
         const token = readToken(this.path);
         this.#token = token;
         this.#stamp = stamp;
-        this.#readAt = Date.now();
+        this.#readAt = this.#now();
       }
     } catch {
       // keep the last token

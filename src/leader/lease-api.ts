@@ -4,8 +4,11 @@
 // Every call takes an AbortSignal rather than a timeout: the elector aborts a request at a
 // deadline it measures on its own (monotonic, injectable) clock — a renewal that hangs must
 // end no later than the moment the replica stops being leader.
-import { CoordinationV1Api, type ConfigurationOptions, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
-import { requestSignal } from '../kube/request-timeout.ts';
+import type { ResourceType } from '../kube/cluster-api.ts';
+import type { HttpClusterApi } from '../kube/http-cluster-api.ts';
+import type { Lease } from './lease-rules.ts';
+
+const LEASES: ResourceType = { kind: 'Lease', apiPath: '/apis/coordination.k8s.io/v1', plural: 'leases' };
 
 /**
  * One Lease, namespace and name bound. Failures reject with the API's error, whose status
@@ -14,23 +17,17 @@ import { requestSignal } from '../kube/request-timeout.ts';
  * with the signal's reason.
  */
 export interface LeaseApi {
-  read(signal: AbortSignal): Promise<V1Lease>;
-  create(body: V1Lease, signal: AbortSignal): Promise<V1Lease>;
+  read(signal: AbortSignal): Promise<Lease>;
+  create(body: Lease, signal: AbortSignal): Promise<Lease>;
   /** Optimistic concurrency: rejected with 409 unless body.metadata.resourceVersion is current. */
-  replace(body: V1Lease, signal: AbortSignal): Promise<V1Lease>;
+  replace(body: Lease, signal: AbortSignal): Promise<Lease>;
 }
 
-/** The LeaseApi of a real cluster, through client-node. */
-export function clusterLeaseApi(kc: KubeConfig, namespace: string, name: string): LeaseApi {
-  const api = kc.makeApiClient(CoordinationV1Api);
+/** The LeaseApi of a real cluster, through the operator's own HTTP layer. */
+export function clusterLeaseApi(api: HttpClusterApi, namespace: string, name: string): LeaseApi {
   return {
-    read: (signal) => api.readNamespacedLease({ namespace, name }, abortedBy(signal)),
-    create: (body, signal) => api.createNamespacedLease({ namespace, body }, abortedBy(signal)),
-    replace: (body, signal) => api.replaceNamespacedLease({ namespace, name, body }, abortedBy(signal)),
+    read: (signal) => api.get<Lease>(LEASES, namespace, name, signal),
+    create: (body, signal) => api.create<Lease>(LEASES, namespace, body, signal),
+    replace: (body, signal) => api.replace<Lease>(LEASES, namespace, name, body, signal),
   };
-}
-
-/** Hands `signal` to the request's fetch (client-node 2.x has no signal parameter of its own). */
-function abortedBy(signal: AbortSignal): ConfigurationOptions {
-  return requestSignal(() => signal);
 }

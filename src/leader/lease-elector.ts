@@ -17,11 +17,11 @@
 //
 // Longer than 300 lines: the Lease protocol (acquire, renew, step down, release) is one state
 // machine whose safety argument above spans all of it.
-import type { KubeConfig, V1Lease, V1ObjectMeta } from '@kubernetes/client-node';
+import type { ObjectMeta } from '../kube/cluster-api.ts';
 import type { Logger } from 'winston';
 import { describeError, httpStatus, isRetryable } from '../kube/api-error.ts';
 import { delay, systemClock, type Clock, type Timer } from '../time/clock.ts';
-import { clusterLeaseApi, type LeaseApi } from './lease-api.ts';
+import type { LeaseApi } from './lease-api.ts';
 import {
   JITTER_FACTOR,
   isHeldBy,
@@ -32,6 +32,7 @@ import {
   releasedRecord,
   specFromRecord,
   timingProblems,
+  type Lease,
   type LeaderElectionRecord,
   type Observation,
 } from './lease-rules.ts';
@@ -50,8 +51,8 @@ export interface LeaseElectorOptions {
   log: Logger;
   /** Time source: deadlines use its monotonic now(), the Lease's timestamps its wallNow(). Default: systemClock. */
   clock?: Clock;
-  /** The Lease calls. Default: the cluster's, through client-node and the KubeConfig. */
-  api?: LeaseApi;
+  /** The Lease calls: the cluster's (clusterLeaseApi), or an in-memory Lease in tests. */
+  api: LeaseApi;
 }
 
 export interface LeaderCallbacks {
@@ -84,7 +85,7 @@ export class LeaseElector {
   readonly #log: Logger;
   #observed: Observation | undefined;
   /** The Lease as last read or written: its resourceVersion guards the next write. */
-  #lease: V1Lease | undefined;
+  #lease: Lease | undefined;
   #term: Term | undefined;
   #callbacks: LeaderCallbacks | undefined;
   /** Aborted by stop(): ends every wait at once (stop() must not sit out a retry period). */
@@ -92,10 +93,10 @@ export class LeaseElector {
   #campaign: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
 
-  constructor(kc: KubeConfig, opts: LeaseElectorOptions) {
+  constructor(opts: LeaseElectorOptions) {
     const problems = timingProblems(opts);
     if (problems.length > 0) throw new Error(`invalid leader election timing: ${problems.join('; ')}`);
-    this.#api = opts.api ?? clusterLeaseApi(kc, opts.namespace, opts.name);
+    this.#api = opts.api;
     this.#clock = opts.clock ?? systemClock;
     this.#opts = opts;
     this.#log = opts.log.child({ component: 'leader-election', lease: `${opts.namespace}/${opts.name}`, identity: opts.identity });
@@ -218,7 +219,7 @@ export class LeaseElector {
 
   /** 'held': someone else has the lease (or beat us to a write); 'failed': the API did not let us find out. */
   async #readDecideWrite(signal: AbortSignal): Promise<Attempt> {
-    let lease: V1Lease;
+    let lease: Lease;
     try {
       lease = await this.#api.read(signal);
     } catch (err) {
@@ -318,7 +319,7 @@ export class LeaseElector {
  * optimistic-concurrency guard) minus managedFields, which the apiserver keeps when omitted.
  * The spec is rewritten whole: the Lease belongs to this election and nothing else.
  */
-function leaseBody(metadata: V1ObjectMeta, record: LeaderElectionRecord): V1Lease {
+function leaseBody(metadata: ObjectMeta & { managedFields?: unknown }, record: LeaderElectionRecord): Lease {
   const { managedFields: _managedFields, ...kept } = metadata;
   return { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: kept, spec: specFromRecord(record) };
 }

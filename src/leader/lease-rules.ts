@@ -12,7 +12,34 @@
 //   steps of either wall clock.
 // - An empty holderIdentity means the holder released the lease on shutdown: it is free now,
 //   no need to wait for expiry.
-import { V1MicroTime, type V1LeaseSpec } from '@kubernetes/client-node';
+import type { ObjectMeta } from '../kube/cluster-api.ts';
+
+/**
+ * A MicroTime as the apiserver writes and requires it: RFC 3339 with six fractional digits
+ * ("2026-01-01T00:00:00.123000Z"); its decoder refuses a Date's three.
+ */
+export type MicroTime = string;
+
+/** The coordination.k8s.io/v1 Lease, as far as leader election reads and writes it. */
+export interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: MicroTime;
+  renewTime?: MicroTime;
+  leaseTransitions?: number;
+}
+
+export interface Lease {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: ObjectMeta;
+  spec?: LeaseSpec;
+}
+
+/** A time as a MicroTime (microseconds always 000: a JavaScript time holds milliseconds). */
+export function microTime(at: Date | number): MicroTime {
+  return new Date(at).toISOString().replace(/Z$/, '000Z');
+}
 
 /** The part of a Lease that leader election reads and writes. */
 export interface LeaderElectionRecord {
@@ -33,12 +60,8 @@ export interface Observation {
   observedAtMs: number;
 }
 
-/**
- * Reads the record out of a Lease spec. client-node types MicroTime fields as Date but its
- * deserializer does not know the MicroTime type and leaves them as the wire strings, so both
- * shapes are accepted.
- */
-export function recordFromSpec(spec: V1LeaseSpec | undefined): LeaderElectionRecord {
+/** Reads the record out of a Lease spec; a MicroTime that is not a time reads as none. */
+export function recordFromSpec(spec: LeaseSpec | undefined): LeaderElectionRecord {
   return {
     holderIdentity: spec?.holderIdentity ?? '',
     leaseDurationSeconds: spec?.leaseDurationSeconds ?? 0,
@@ -48,19 +71,15 @@ export function recordFromSpec(spec: V1LeaseSpec | undefined): LeaderElectionRec
   };
 }
 
-/**
- * Writes a record as a Lease spec. MicroTime values are V1MicroTime instances, whose JSON form
- * carries six fractional digits ("2026-01-01T00:00:00.123000Z"), the format the apiserver's
- * MicroTime decoder requires — a plain Date's three digits are rejected.
- */
-export function specFromRecord(record: LeaderElectionRecord): V1LeaseSpec {
-  const spec: V1LeaseSpec = {
+/** Writes a record as a Lease spec, its times as MicroTimes (six fractional digits). */
+export function specFromRecord(record: LeaderElectionRecord): LeaseSpec {
+  const spec: LeaseSpec = {
     holderIdentity: record.holderIdentity,
     leaseDurationSeconds: record.leaseDurationSeconds,
     leaseTransitions: record.leaseTransitions,
   };
-  if (record.acquireTime) spec.acquireTime = new V1MicroTime(record.acquireTime.getTime());
-  if (record.renewTime) spec.renewTime = new V1MicroTime(record.renewTime.getTime());
+  if (record.acquireTime) spec.acquireTime = microTime(record.acquireTime);
+  if (record.renewTime) spec.renewTime = microTime(record.renewTime);
   return spec;
 }
 
@@ -176,8 +195,8 @@ function sameRecord(a: LeaderElectionRecord, b: LeaderElectionRecord): boolean {
   );
 }
 
-function toDate(value: Date | string | undefined): Date | undefined {
-  if (value === undefined || value === null) return undefined;
-  const date = value instanceof Date ? value : new Date(value);
+function toDate(value: unknown): Date | undefined {
+  if (typeof value !== 'string' && !(value instanceof Date)) return undefined;
+  const date = new Date(value);
   return Number.isNaN(date.getTime()) ? undefined : date;
 }

@@ -6,22 +6,40 @@
 //   one Event with a count, not sixty.
 // - Recording is best effort. An Event must never block or fail a roll: every failure is
 //   logged at warn and dropped, and each API call has a deadline.
-import {
-  CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type CoreV1Event,
-  type KubeConfig,
-} from '@kubernetes/client-node';
 import { LRUCache } from 'lru-cache';
 import { hostname } from 'node:os';
 import type { Logger } from 'winston';
 import { describeError, httpStatus } from '../kube/api-error.ts';
-import { requestTimeout } from '../kube/request-timeout.ts';
+import type { ResourceType } from '../kube/cluster-api.ts';
+import type { HttpClusterApi } from '../kube/http-cluster-api.ts';
 import type { InvolvedObject } from '../core/types.ts';
 
 export type { InvolvedObject } from '../core/types.ts';
 
+
+const EVENTS: ResourceType = { kind: 'Event', apiPath: '/api/v1', plural: 'events' };
+/** The field manager of the count patches (the create's is the apiserver's default). */
+const FIELD_MANAGER = 'config-reload-operator';
+
+/** A core/v1 Event, as the recorder writes it. */
+interface CoreEvent {
+  apiVersion: 'v1';
+  kind: 'Event';
+  metadata: { generateName?: string; name?: string; namespace: string };
+  involvedObject: { kind: string; apiVersion: string; namespace: string; name: string; uid: string; resourceVersion?: string };
+  type: EventType;
+  reason: string;
+  message: string;
+  count: number;
+  firstTimestamp: string;
+  lastTimestamp: string;
+  source: { component: string; host: string };
+  reportingComponent: string;
+  reportingInstance: string;
+}
+
+/** The two calls the recorder makes (HttpClusterApi's). */
+export type EventApi = Pick<HttpClusterApi, 'create' | 'mergePatch'>;
 
 export interface EventRecorderOptions {
   log: Logger;
@@ -53,7 +71,7 @@ interface RecordedEvent {
 }
 
 export class EventRecorder {
-  readonly #api: CoreV1Api;
+  readonly #api: EventApi;
   readonly #log: Logger;
   readonly #component: string;
   readonly #host: string;
@@ -64,8 +82,8 @@ export class EventRecorder {
    */
   readonly #pending = new Map<string, Promise<void>>();
 
-  constructor(kc: KubeConfig, opts: EventRecorderOptions) {
-    this.#api = kc.makeApiClient(CoreV1Api);
+  constructor(api: EventApi, opts: EventRecorderOptions) {
+    this.#api = api;
     this.#log = opts.log.child({ component: 'events' });
     this.#component = opts.component ?? DEFAULT_COMPONENT;
     this.#host = opts.host ?? hostname();
@@ -104,14 +122,10 @@ export class EventRecorder {
     const seen = this.#recent.get(key);
     if (seen) {
       try {
-        await this.#api.patchNamespacedEvent(
-          {
-            namespace: seen.namespace,
-            name: seen.name,
-            body: { count: seen.count + 1, lastTimestamp: now.toISOString() },
-          },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch, requestTimeout(REQUEST_TIMEOUT_MS)),
-        );
+        await this.#api.mergePatch(EVENTS, {
+          namespace: seen.namespace, name: seen.name, fieldManager: FIELD_MANAGER,
+          body: { count: seen.count + 1, lastTimestamp: now.toISOString() }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
         // set() rather than mutate: it also restarts the window, as each repeat extends it.
         this.#recent.set(key, { ...seen, count: seen.count + 1 });
         return;
@@ -125,7 +139,7 @@ export class EventRecorder {
       }
     }
 
-    const event: CoreV1Event = {
+    const event: CoreEvent = {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: {
@@ -145,17 +159,14 @@ export class EventRecorder {
       reason,
       message,
       count: 1,
-      firstTimestamp: now,
-      lastTimestamp: now,
+      firstTimestamp: now.toISOString(),
+      lastTimestamp: now.toISOString(),
       source: { component: this.#component, host: this.#host },
       reportingComponent: REPORTING_CONTROLLER,
       reportingInstance: this.#host,
     };
     try {
-      const created = await this.#api.createNamespacedEvent(
-        { namespace: target.namespace, body: event },
-        requestTimeout(REQUEST_TIMEOUT_MS),
-      );
+      const created = await this.#api.create(EVENTS, target.namespace, event, AbortSignal.timeout(REQUEST_TIMEOUT_MS));
       const name = created.metadata?.name;
       if (name) this.#recent.set(key, { namespace: target.namespace, name, count: 1 });
     } catch (err) {

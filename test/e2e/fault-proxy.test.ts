@@ -6,6 +6,7 @@ import { Agent, fetch } from 'undici';
 import { ApiError } from '../../src/kube/api-error.ts';
 import { CONFIGMAPS, type KubeObject, type WatchEvent } from '../../src/kube/cluster-api.ts';
 import { HttpClusterApi } from '../../src/kube/http-cluster-api.ts';
+import { kubeconfigConnection } from '../../src/kube/kubeconfig-connection.ts';
 import { namespaceBehindProxy } from './fault-support.ts';
 import { createConfigMap, waitFor } from './support.ts';
 
@@ -15,7 +16,7 @@ describe('testbed: the fault proxy', () => {
   before(() => {
     const kc = new KubeConfig();
     kc.loadFromFile(s.kubeconfig);
-    api = new HttpClusterApi(kc);
+    api = new HttpClusterApi(kubeconfigConnection(kc));
   });
   afterEach(() => s.proxy.set([]));
 

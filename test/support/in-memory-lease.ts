@@ -2,9 +2,10 @@
 // missing Lease, 409 on a create of an existing one or a replace with a stale resourceVersion,
 // a new resourceVersion on every write), served to any number of clients. Each client has its
 // own faults and latency, so one replica can be partitioned while another is not. Answers come
-// back in wire form (JSON round trip: MicroTime fields are strings, as client-node returns them).
-import { ApiException, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node';
+// back in wire form (a JSON round trip, as the apiserver sends them).
+import { ApiError } from '../../src/kube/api-error.ts';
 import type { LeaseApi } from '../../src/leader/lease-api.ts';
+import type { Lease as V1Lease, LeaseSpec as V1LeaseSpec } from '../../src/leader/lease-rules.ts';
 import type { Clock, Timer } from '../../src/time/clock.ts';
 
 type Verb = 'read' | 'create' | 'replace';
@@ -167,8 +168,8 @@ function wire(lease: V1Lease): V1Lease {
   return JSON.parse(JSON.stringify(lease)) as V1Lease;
 }
 
-/** What client-node raises for an HTTP error: an ApiException with the Status as a JSON string body. */
-function apiError(code: number, message: string): ApiException<string> {
+/** What the operator's HTTP layer raises for an HTTP error: an ApiError with the Status body. */
+function apiError(code: number, message: string): ApiError {
   const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message, code });
-  return new ApiException(code, `HTTP-Code: ${code}\nMessage: ${message}`, body, {});
+  return new ApiError(code, body, 'LEASE');
 }

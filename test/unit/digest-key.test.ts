@@ -1,7 +1,7 @@
 // Loading the installation's digest key against an in-memory stand-in of the Secret calls:
 // created when absent, the winner's read on a create race, retried (saying why) until it can.
 // (A key read from a file, --digest-key-file: test/system/digest-key-file.test.ts.)
-import type { V1Secret } from '@kubernetes/client-node';
+import type { Secret as V1Secret } from '../../src/kube/digest-key.ts';
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
 import winston from 'winston';

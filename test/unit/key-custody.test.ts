@@ -4,14 +4,13 @@
 // and leadership fails over. Every key ever stored is the first one, only a replica that may
 // lead creates one, and the workload is adopted once and rolled exactly once per real change
 // (none dropped by a re-record under another key, none spurious).
-import type { V1Secret } from '@kubernetes/client-node';
+import type { Secret as V1Secret } from '../../src/kube/digest-key.ts';
 import { expect } from 'chai';
 import type { Controller } from '../../src/controller.ts';
 import { ApiError } from '../../src/kube/api-error.ts';
 import { digestKeyFromSecret, type HeldDigestKey, loadDigestKey, type SecretApi } from '../../src/kube/digest-key.ts';
 import { guardKey, keyCreationGate } from '../../src/leader/key-custody.ts';
 import { LeaseElector } from '../../src/leader/lease-elector.ts';
-import { KubeConfig } from '@kubernetes/client-node';
 import { ControllerHarness, NS, silentLog } from '../support/controller-harness.ts';
 import { InMemoryLease, type LeaseClient } from '../support/in-memory-lease.ts';
 
@@ -60,7 +59,7 @@ class Replica {
 
   constructor(readonly h: ControllerHarness, lease: InMemoryLease, readonly secrets: SecretStore, readonly identity: string) {
     this.leaseApi = lease.client();
-    this.elector = new LeaseElector(new KubeConfig(), {
+    this.elector = new LeaseElector({
       namespace: 'ops', name: 'lease', identity, ...TIMING, log: silentLog, clock: h.clock, api: this.leaseApi,
     });
   }

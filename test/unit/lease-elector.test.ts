@@ -1,6 +1,6 @@
 // The elector driven by a virtual clock against an in-memory Lease: every duration below is
 // exact virtual time, nothing sleeps. The timing is client-go's default (15 s / 10 s / 2 s).
-import { KubeConfig, V1MicroTime, type V1LeaseSpec } from '@kubernetes/client-node';
+import { type LeaseSpec, microTime } from '../../src/leader/lease-rules.ts';
 import { expect } from 'chai';
 import winston from 'winston';
 import { LeaseElector } from '../../src/leader/lease-elector.ts';
@@ -49,7 +49,7 @@ class Replica {
 
   constructor(lease: InMemoryLease, clock: Clock, identity: string) {
     this.api = lease.client();
-    this.elector = new LeaseElector(new KubeConfig(), {
+    this.elector = new LeaseElector({
       namespace: lease.namespace, name: lease.name, identity, log: silent, clock, api: this.api,
       leaseDurationMs: LEASE_MS, renewDeadlineMs: RENEW_DEADLINE_MS, retryPeriodMs: RETRY_MS,
     });
@@ -195,7 +195,7 @@ describe('LeaseElector (virtual clock, in-memory Lease)', () => {
     it('steps down when it reads another holder in the Lease, and leaves that holder alone', async () => {
       const a = start('a');
       await clock.advance(0);
-      lease.put({ holderIdentity: 'usurper', leaseDurationSeconds: 15, leaseTransitions: 9, renewTime: new V1MicroTime(clock.wallNow()) });
+      lease.put({ holderIdentity: 'usurper', leaseDurationSeconds: 15, leaseTransitions: 9, renewTime: microTime(clock.wallNow()) });
       const seen = clock.now() + RETRY_MS;
 
       await clock.advance(RETRY_MS);
@@ -246,7 +246,7 @@ describe('LeaseElector (virtual clock, in-memory Lease)', () => {
         const stepped = new SteppedClock(clock);
         // The dead holder's renewTime is an hour old by our wall clock (its clock was behind):
         // that alone must not make the Lease look expired.
-        lease.put({ holderIdentity: 'dead', leaseDurationSeconds: 15, leaseTransitions: 2, renewTime: new V1MicroTime(clock.wallNow() - 3_600_000) });
+        lease.put({ holderIdentity: 'dead', leaseDurationSeconds: 15, leaseTransitions: 2, renewTime: microTime(clock.wallNow() - 3_600_000) });
         const t0 = clock.now();
         const b = start('b', stepped);
         await clock.advance(0);
@@ -266,7 +266,7 @@ describe('LeaseElector (virtual clock, in-memory Lease)', () => {
     }
 
     it('leaves a Lease alone while its holder keeps writing it, even with a frozen wall clock (identical renewTime)', async () => {
-      const frozen: V1LeaseSpec = { holderIdentity: 'alive', leaseDurationSeconds: 15, leaseTransitions: 0, renewTime: new V1MicroTime(clock.wallNow()) };
+      const frozen: LeaseSpec = { holderIdentity: 'alive', leaseDurationSeconds: 15, leaseTransitions: 0, renewTime: microTime(clock.wallNow()) };
       lease.put(frozen);
       const b = start('b');
       for (let i = 0; i < 12; i++) {
@@ -321,7 +321,7 @@ describe('LeaseElector (virtual clock, in-memory Lease)', () => {
     });
 
     it('as a standby writes nothing', async () => {
-      lease.put({ holderIdentity: 'other', leaseDurationSeconds: 15, leaseTransitions: 0, renewTime: new V1MicroTime(clock.wallNow()) });
+      lease.put({ holderIdentity: 'other', leaseDurationSeconds: 15, leaseTransitions: 0, renewTime: microTime(clock.wallNow()) });
       const b = start('b');
       await clock.advance(RETRY_MS);
       await b.elector.stop();
@@ -332,7 +332,7 @@ describe('LeaseElector (virtual clock, in-memory Lease)', () => {
   });
 
   it('refuses timing where the renew deadline is not shorter than the lease', () => {
-    expect(() => new LeaseElector(new KubeConfig(), {
+    expect(() => new LeaseElector({
       namespace: 'ns', name: 'lease', identity: 'a', log: silent, clock, api: lease.client(),
       leaseDurationMs: 10_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000,
     })).to.throw(/leaseDuration must be greater than renewDeadline/);

@@ -1,0 +1,24 @@
+// Which credentials the operator uses, as controller-runtime chooses them: --kubeconfig, else
+// $KUBECONFIG, else the in-cluster ServiceAccount, else ~/.kube/config. In a cluster with no
+// kubeconfig given, client-node is never loaded (src/kube/in-cluster.ts); the kubeconfig path
+// (exec plugins, OIDC, client certificates) imports it only when taken.
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Connection } from './connection.ts';
+import { inClusterAvailable, inClusterConnection, inClusterEnv } from './in-cluster.ts';
+
+type Env = Record<string, string | undefined>;
+
+/** The connection the operator runs with; a ConfigError when none can be made (said without credentials). */
+export async function connect(explicitPath: string | undefined, env: Env): Promise<Connection> {
+  const kubeconfigGiven = Boolean(explicitPath || env.KUBECONFIG);
+  if (!kubeconfigGiven && inClusterEnv(env)) {
+    // A pod without its token (automountServiceAccountToken: false) but with a kubeconfig in
+    // its home uses that; without either, the in-cluster error names the missing file.
+    const home = path.join(os.homedir(), '.kube', 'config');
+    if (inClusterAvailable(env) || !existsSync(home)) return inClusterConnection(env);
+  }
+  const { loadKubeconfigConnection } = await import('./kubeconfig-connection.ts');
+  return loadKubeconfigConnection(explicitPath, env);
+}
