@@ -32,6 +32,10 @@ const HELP = `npm run bench:memory -- [options]
   --node-flags LIST   Node flag sets separated by ';' ("image" = as the Dockerfile runs it,
                       "defaults" = no flag and no MALLOC_ARENA_MAX, NAME=value = an environment
                       variable; default image)
+  --credentials LIST  how the operator authenticates, comma-separated: kubeconfig (--kubeconfig, a
+                      ServiceAccount token in it; client-node loaded) or in-cluster (the token
+                      file, CA and KUBERNETES_SERVICE_HOST/PORT, as in a pod; builds from before
+                      the in-cluster path cannot) (default kubeconfig)
   --repeat R          runs of each variant (default 1)
   --quiet S           also read RSS S seconds after the storm, the operator idle all along (default
                       60; 0 = not): what a cluster at rest shows, once V8's memory reducer has run
@@ -44,7 +48,7 @@ const HELP = `npm run bench:memory -- [options]
 const { values: v } = parseArgs({
   options: {
     scales: { type: 'string' }, storm: { type: 'string' }, refs: { type: 'string' }, 'node-flags': { type: 'string' },
-    repeat: { type: 'string' }, 'heap-snapshots': { type: 'boolean' }, 'no-references': { type: 'boolean' },
+    repeat: { type: 'string' }, credentials: { type: 'string' }, 'heap-snapshots': { type: 'boolean' }, 'no-references': { type: 'boolean' },
     label: { type: 'string' }, hold: { type: 'boolean' }, help: { type: 'boolean' }, quiet: { type: 'string' },
   },
 });
@@ -62,6 +66,8 @@ const stormMax = v.storm === undefined || v.storm === 'all' ? Number.MAX_SAFE_IN
 const refs = (v.refs ?? '.').split(',').map((r) => r.trim());
 const flagSets = (v['node-flags'] ?? 'image').split(';').map((f) => f.trim());
 const repeat = Number(v.repeat ?? 1);
+const credentialModes = (v.credentials ?? 'kubeconfig').split(',').map((c) => c.trim());
+for (const c of credentialModes) if (c !== 'kubeconfig' && c !== 'in-cluster') throw new Error(`--credentials: ${c} is not kubeconfig or in-cluster`);
 const quietSeconds = Number(v.quiet ?? 60);
 const log = (line: string) => process.stderr.write(`[memory ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const mib = (b: number) => Math.round((b / 1048576) * 10) / 10;
@@ -149,6 +155,23 @@ async function heapSnapshot(op: RunningOperator, dir: string): Promise<ReturnTyp
   return summarizeHeapSnapshot(full, 25);
 }
 
+/**
+ * The ServiceAccount directory a pod would have (token, ca.crt), from the operator's kubeconfig
+ * (bench/lib/cluster.ts: a TokenRequest token and the CA), and the service address.
+ */
+function serviceAccountOf(kubeconfig: string, dir: string): { serviceAccountDir: string; host: string; port: string } {
+  const text = readFileSync(kubeconfig, 'utf8');
+  const token = /^\s*token: (\S+)$/m.exec(text)?.[1];
+  const ca = /certificate-authority-data: (\S+)/.exec(text)?.[1];
+  const server = /server: (\S+)/.exec(text)?.[1];
+  if (!token || !ca || !server) throw new Error(`${kubeconfig}: no token, CA or server`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'token'), token, { mode: 0o600 });
+  writeFileSync(path.join(dir, 'ca.crt'), Buffer.from(ca, 'base64'));
+  const url = new URL(server);
+  return { serviceAccountDir: dir, host: url.hostname, port: url.port || '443' };
+}
+
 /** RSS of a bare Node process after `code`, with the flags of a variant, once still. */
 async function reference(cwd: string, set: string, code: string): Promise<{ rssMiB: number; heapUsedMiB: number; externalMiB: number }> {
   const { flags, env } = nodeSetup(set);
@@ -212,15 +235,17 @@ for (const { n, kib } of scales) {
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
       break;
     }
+    const inCluster = serviceAccountOf(cl.operatorKubeconfig, path.join(work, `serviceaccount-${n}x${kib}`));
     for (const b of builds) {
-      for (const set of flagSets) {
+      for (const [set, credentials] of flagSets.flatMap((f) => credentialModes.map((c) => [f, c] as const))) {
         for (let r = 0; r < repeat; r++) {
           const { flags, env } = nodeSetup(set);
           const logDir = path.join(work, `logs-${n}x${kib}`);
           mkdirSync(logDir, { recursive: true });
           const snaps = v['heap-snapshots'] ? ` --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${logDir}` : '';
           const op = await startOperator({
-            operatorDir: b.dir, runtime: 'dist', kubeconfig: cl.operatorKubeconfig, logDir, label: `${b.commit}-${r}`, logLevel: 'info',
+            operatorDir: b.dir, runtime: 'dist', kubeconfig: cl.operatorKubeconfig, logDir, label: `${b.commit}-${credentials}-${r}`, logLevel: 'info',
+            ...(credentials === 'in-cluster' ? { inCluster } : {}),
             nodeDefaults: true, nodeFlags: flags, env: { ...env, ...(snaps ? { NODE_OPTIONS: snaps.trim() } : {}) },
           }, 900_000);
           const atSync = await breakdown(op);
@@ -250,14 +275,14 @@ for (const { n, kib } of scales) {
           const rolls = (await op.metric('config_reload_rolls_total')) - rolls0;
           await op.proc.stop();
           const run = {
-            n, kib, ref: b.ref, commit: b.commit, flags: set, repeat: r, syncedMs: Math.round(op.syncedMs),
+            n, kib, ref: b.ref, commit: b.commit, flags: set, credentials, repeat: r, syncedMs: Math.round(op.syncedMs),
             atSync, afterSync, storm: { changes: targets.length, rolled: rolled.size, operatorRolls: rolls, seconds: stormSeconds }, afterStorm,
             ...(afterQuiet ? { afterQuiet: { seconds: quietSeconds, ...afterQuiet } } : {}),
             ...(heapAfterSync ? { heapAfterSync } : {}), ...(heapAfterStorm ? { heapAfterStorm } : {}),
           };
           runs.push(run);
           write();
-          log(`${n}x${kib}KiB ${b.ref}@${b.commit} [${set}] #${r}: synced ${run.syncedMs} ms; RSS at sync ${atSync.rssMiB}, idle ${afterSync.rssMiB} (heap ${afterSync.heapUsedMiB}/${afterSync.heapTotalMiB}, ext ${afterSync.externalMiB}, rest ${afterSync.restMiB}); after storm of ${targets.length} (${rolled.size} rolled, ${stormSeconds} s) ${afterStorm.rssMiB} (heap ${afterStorm.heapUsedMiB}/${afterStorm.heapTotalMiB}, ext ${afterStorm.externalMiB}, rest ${afterStorm.restMiB}); peak ${afterStorm.peakRssMiB} MiB${afterQuiet ? `; ${quietSeconds} s later ${afterQuiet.rssMiB} (heap ${afterQuiet.heapUsedMiB}/${afterQuiet.heapTotalMiB}, ext ${afterQuiet.externalMiB}, rest ${afterQuiet.restMiB})` : ''}`);
+          log(`${n}x${kib}KiB ${b.ref}@${b.commit} [${set}] ${credentials} #${r}: synced ${run.syncedMs} ms; RSS at sync ${atSync.rssMiB}, idle ${afterSync.rssMiB} (heap ${afterSync.heapUsedMiB}/${afterSync.heapTotalMiB}, ext ${afterSync.externalMiB}, rest ${afterSync.restMiB}); after storm of ${targets.length} (${rolled.size} rolled, ${stormSeconds} s) ${afterStorm.rssMiB} (heap ${afterStorm.heapUsedMiB}/${afterStorm.heapTotalMiB}, ext ${afterStorm.externalMiB}, rest ${afterStorm.restMiB}); peak ${afterStorm.peakRssMiB} MiB${afterQuiet ? `; ${quietSeconds} s later ${afterQuiet.rssMiB} (heap ${afterQuiet.heapUsedMiB}/${afterQuiet.heapTotalMiB}, ext ${afterQuiet.externalMiB}, rest ${afterQuiet.restMiB})` : ''}`);
           await until(() => tracker.unobserved() === 0, 300_000, 250);
         }
       }

@@ -17,6 +17,11 @@ export interface OperatorOptions {
    */
   runtime: Runtime;
   kubeconfig: string;
+  /**
+   * Credentials the in-cluster way instead of --kubeconfig, as in a pod: a ServiceAccount
+   * directory (token, ca.crt) and the service address (src/kube/in-cluster.ts).
+   */
+  inCluster?: { serviceAccountDir: string; host: string; port: string };
   logDir: string;
   label: string;
   logLevel: string;
@@ -52,13 +57,17 @@ export async function startOperator(o: OperatorOptions, timeoutMs: number): Prom
   const keyFile = path.join(o.logDir, 'digest-key');
   writeFileSync(keyFile, BENCH_DIGEST_KEY.toString('base64'), { mode: 0o600 });
   const args = [
-    '--kubeconfig', o.kubeconfig, '--http-addr', `127.0.0.1:${port}`, '--log-format', 'json',
+    ...(o.inCluster ? [] : ['--kubeconfig', o.kubeconfig]), '--http-addr', `127.0.0.1:${port}`, '--log-format', 'json',
     '--log-level', o.logLevel, '--digest-key-file', keyFile, ...(o.extraArgs ?? []),
   ];
   const asImage = o.runtime === 'dist' && !o.nodeDefaults;
   const flags = o.nodeFlags ?? (asImage ? IMAGE_NODE_FLAGS : []);
   const entry = o.runtime === 'dist' ? [...flags, 'dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
-  const env = asImage ? { ...IMAGE_ENV, ...o.env } : o.env;
+  const inCluster: Record<string, string> = o.inCluster ? {
+    KUBERNETES_SERVICE_HOST: o.inCluster.host, KUBERNETES_SERVICE_PORT: o.inCluster.port,
+    CONFIG_RELOAD_SERVICE_ACCOUNT_DIR: o.inCluster.serviceAccountDir, KUBECONFIG: '', HOME: o.logDir,
+  } : {};
+  const env = { ...(asImage ? IMAGE_ENV : {}), ...inCluster, ...o.env };
   const proc = new BenchProcess(`operator ${o.label}`, o.operatorDir, [...entry, ...args], path.join(o.logDir, `operator-${o.label}.log`), env);
   let syncedAt: number;
   if (LOGGED.has(o.logLevel)) {
