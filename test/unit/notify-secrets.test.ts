@@ -72,4 +72,32 @@ describe('notifications: what they never carry', () => {
     // The Events themselves carry the digest; the notification takes only their facts.
     expect(recorded.join('\n')).to.include(digest);
   });
+
+  it('a replica that does not lead sends nothing, and still records every Event', async () => {
+    const h = new ControllerHarness();
+    let posts = 0;
+    let leading = false;
+    const notifier = new Notifier({
+      targets: parseNotifyTargets(URLS[0], '--notify-url'), clock: h.clock, log: silentLog, version: 'test', leading: () => leading,
+      post: async () => {
+        posts++;
+        return { status: 200, retryAfter: null };
+      },
+    });
+    const recorded: string[] = [];
+    const sink = {
+      normal: async (_t: unknown, reason: string) => void recorded.push(reason),
+      warning: async (_t: unknown, reason: string) => void recorded.push(reason),
+    };
+    const tapped = notifier.tap(sink);
+    const target = { kind: 'Deployment' as const, apiVersion: 'apps/v1' as const, namespace: NS, name: 'web', uid: 'u' };
+    await tapped.normal(target, 'ConfigChanged', 'm', { kind: 'rolled', changed: ['ConfigMap a'] });
+    leading = true;
+    await tapped.normal(target, 'ConfigChanged', 'm', { kind: 'rolled', changed: ['ConfigMap b'] });
+    await tapped.warning(target, 'ConfigMapMissing', 'no facts: no message');
+    await notifier.stop(1_000);
+    await h.clock.advance(0);
+    expect(recorded).to.deep.equal(['ConfigChanged', 'ConfigChanged', 'ConfigMapMissing']);
+    expect(posts).to.equal(1);
+  });
 });
