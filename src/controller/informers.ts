@@ -9,6 +9,9 @@ import type { SourceKind } from '../core/types.ts';
 import {
   type ClusterApi, CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, type ResourceType, SECRETS, STATEFULSETS,
 } from '../kube/cluster-api.ts';
+import { LRUCache } from 'lru-cache';
+import { HASH_ANNOTATION } from '../core/annotations.ts';
+import { type Peer, unacceptedOptIn } from '../core/peer-annotations.ts';
 import type { SourceLike, SourceStore } from '../state/source-store.ts';
 import type { WorkloadLike, WorkloadStore } from '../state/workload-store.ts';
 import type { Clock } from '../time/clock.ts';
@@ -102,6 +105,8 @@ export interface InformersOptions {
   observer?: ControllerObserver | undefined;
   /** A kind of config object became watchable again in every scope: the workloads it held are decided now. */
   sourceRecovered(): void;
+  /** --accept-annotations: the peers whose opt-in annotations are honoured. */
+  acceptAnnotations?: readonly Peer[] | undefined;
 }
 
 export interface Informer {
@@ -193,7 +198,7 @@ export function scopeInformers(
           if (open()) availability.set(type.plural, scope, false, error, '--workload-kinds');
         },
       },
-    }, gated(guarded(workloadSink(opts.workloads, kind, namespace, opts.triage), open), held)) });
+    }, gated(guarded(workloadSink(opts.workloads, kind, namespace, opts.triage, unacceptedNotice(opts)), open), held)) });
   }
   return { sources, workloads };
 }
@@ -292,9 +297,41 @@ function sourceSink(store: SourceStore, scope: string, triage: Triage): Reflecto
   };
 }
 
-function workloadSink(workloads: WorkloadStore, kind: WorkloadKind, namespace: string | undefined, triage: Triage): ReflectorSink<WorkloadLike> {
+/** Per workload store: the workloads (by uid) said to be opted in only by a peer not accepted. */
+const unacceptedSaid = new WeakMap<WorkloadStore, LRUCache<string, true>>();
+
+/**
+ * Says once per workload that one the operator recorded is opted in only by annotations of a
+ * peer that --accept-annotations does not accept now (the flag dropped at a restart): it is not
+ * watched, nothing is written to it, and its changes roll nothing until the flag is back.
+ */
+function unacceptedNotice(opts: InformersOptions): (d: WorkloadLike, kind: WorkloadKind) => void {
+  const accept = new Set(opts.acceptAnnotations ?? []);
+  let said = unacceptedSaid.get(opts.workloads);
+  if (said === undefined) unacceptedSaid.set(opts.workloads, (said = new LRUCache<string, true>({ max: 10_000 })));
+  const seen = said;
+  return (d, kind) => {
+    const meta = d.metadata?.annotations;
+    const uid = d.metadata?.uid ?? '';
+    if (meta?.[HASH_ANNOTATION] === undefined || seen.has(uid)) return;
+    const peers = unacceptedOptIn(meta, d.spec?.template?.metadata?.annotations, accept, d.metadata?.namespace ?? '');
+    if (peers.length === 0) return;
+    seen.set(uid, true);
+    opts.log.warn('workload opted in only by annotations of a peer not accepted: not watched, nothing written, its changes roll nothing', {
+      workload: `${kind}/${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}`, peers, toHonour: `--accept-annotations ${[...accept, ...peers].join(',')}`,
+    });
+  };
+}
+
+function workloadSink(
+  workloads: WorkloadStore, kind: WorkloadKind, namespace: string | undefined, triage: Triage, unaccepted: (d: WorkloadLike, kind: WorkloadKind) => void,
+): ReflectorSink<WorkloadLike> {
   return {
-    upsert: (d, created) => triage.workloadObserved(workloads.observe(kind, d, created, namespace ?? '')),
+    upsert: (d, created) => {
+      const observed = workloads.observe(kind, d, created, namespace ?? '');
+      if (!observed.state) unaccepted(d, kind);
+      triage.workloadObserved(observed);
+    },
     progress: (rv) => workloads.progress(kind, rv, namespace ?? ''),
     remove: (d) => {
       const removed = workloads.remove(workloads.keyOf(kind, d));
@@ -303,7 +340,10 @@ function workloadSink(workloads: WorkloadStore, kind: WorkloadKind, namespace: s
     beginList: () => {
       const replacement = workloads.beginReplace(kind, namespace);
       return {
-        add: (d) => replacement.add(d),
+        add: (d) => {
+          replacement.add(d);
+          unaccepted(d, kind);
+        },
         commit: (rv) => {
           const { observed, removed } = replacement.commit(rv);
           for (const gone of removed) triage.workloadRemoved(gone);

@@ -204,3 +204,16 @@ export function readIgnore(annotations: Annotations, accept: AcceptedPeers = NO_
   if (annotations?.[IGNORE_ANNOTATION] !== undefined || !accept.has('reloader')) return parseIgnore(annotations);
   return { ignored: annotations?.[RELOADER_IGNORE] === 'true' };
 }
+
+const EVERY_PEER: AcceptedPeers = new Set<Peer>(['reloader', 'wave']);
+
+/**
+ * The peers, not accepted, whose annotations alone would opt the workload in: one the operator
+ * took over with --accept-annotations and that is not opted in now (the flag dropped at a
+ * restart) is left alone — nothing written, nothing rolled — and the operator says so.
+ */
+export function unacceptedOptIn(meta: Annotations, template: Annotations, accept: AcceptedPeers, namespace = ''): Peer[] {
+  if (accept.size === EVERY_PEER.size || readOptIn(meta, template, accept, namespace).kind !== 'out') return [];
+  const all = readOptIn(meta, template, EVERY_PEER, namespace);
+  return all.kind === 'in' && all.peer !== undefined ? all.peer.from.filter((p) => !accept.has(p)) : [];
+}

@@ -3,7 +3,9 @@
 // Each is judged by what the pods run: the operator's writes that changed a pod template
 // (`rolled()`), and its writes at all (`operatorWrites()`), never by generation. The contract:
 // roll exactly when the pods run other configuration than the current one; adoption never rolls.
+import { Writable } from 'node:stream';
 import { expect } from 'chai';
+import winston from 'winston';
 import type { ControllerOptions } from '../../src/controller.ts';
 import { workloadKey } from '../../src/core/keys.ts';
 import { ControllerHarness, NS } from '../support/controller-harness.ts';
@@ -492,7 +494,7 @@ describe('review histories: peer annotations', () => {
     await c.stop();
   });
 
-  it('the flag turned off at a restart: workloads opted in by Reloader alone are left as they are (no write, no roll)', async () => {
+  it('the flag turned off at a restart: workloads opted in by Reloader alone are left as they are (no write, no roll), and one warn line per workload says so', async () => {
     const h = new ControllerHarness();
     h.cluster.put('configmaps', cm('cfg', { a: '1' }));
     h.cluster.put('deployments', peerDeployment('web', { 'reloader.stakater.com/auto': 'true' }));
@@ -500,11 +502,22 @@ describe('review histories: peer annotations', () => {
     await h.settle();
     await first.stop();
     const writesBefore = h.operatorWrites().length;
-    const second = await h.leader({ debounceMs: 0 });
+    const lines: Array<{ level: string; message: string; workload?: string; toHonour?: string }> = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as (typeof lines)[number]);
+        done();
+      },
+    });
+    const log = winston.createLogger({ level: 'info', format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] });
+    const second = await h.leader({ debounceMs: 0, log });
     await h.settle();
     h.cluster.put('configmaps', cm('cfg', { a: '2' }));
+    h.cluster.update('deployments', NS, 'web', (o) => void ((o.metadata.labels ??= {})['edited'] = 'yes'));
     await h.settle();
     expect(h.operatorWrites()).to.have.length(writesBefore);
+    const said = lines.filter((l) => l.level === 'warn' && l.message.includes('peer not accepted'));
+    expect(said.map((l) => [l.workload, l.toHonour])).to.deep.equal([['Deployment/ns/web', '--accept-annotations reloader']]);
     await second.stop();
     // On again: the change made while nobody honoured the annotation rolls once (catch-up).
     const third = await h.leader(RELOADER_ONLY);
@@ -543,6 +556,69 @@ describe('review histories: peer annotations', () => {
     h.cluster.put('configmaps', cm('cfg', { a: '3' }));
     await h.settle();
     expect(h.rolled()).to.deep.equal(['web', 'web']);
+    await c.stop();
+  });
+});
+
+describe('review histories: more toggles', () => {
+  it('Reloader\'s exclude list toggled: excluding writes no roll; a change while excluded rolls once when the exclusion goes', async () => {
+    const h = new ControllerHarness();
+    h.cluster.put('configmaps', cm('cfg', { a: '1' }));
+    h.cluster.put('deployments', peerDeployment('web', { 'reloader.stakater.com/auto': 'true' }));
+    const c = await h.leader(RELOADER_ONLY);
+    await h.settle();
+    setMeta(h, 'web', (a) => void (a['configmaps.exclude.reloader.stakater.com/reload'] = 'cfg'));
+    await h.settle();
+    expect(h.rolled()).to.deep.equal([]);
+    h.cluster.put('configmaps', cm('cfg', { a: '2' }));
+    await h.settle();
+    expect(h.rolled()).to.deep.equal([]);
+    setMeta(h, 'web', (a) => delete a['configmaps.exclude.reloader.stakater.com/reload']);
+    await h.settle();
+    expect(h.rolled()).to.deep.equal(['web']);
+    await h.settle();
+    expect(h.rolled()).to.deep.equal(['web']);
+    await c.stop();
+  });
+
+  it('a Namespace relist (410) finds a namespace that entered in the gap: opened, adopted, its later change rolls once', async () => {
+    const h = new ControllerHarness();
+    tenant(h, 'team-a', SELECTED);
+    tenant(h, 'team-b', {});
+    const c = await h.leader(selecting);
+    await h.settle();
+    h.cluster.autoDeliver = false;
+    label(h, 'team-b', SELECTED);
+    h.cluster.compact();
+    h.cluster.closeWatches('namespaces');
+    h.cluster.autoDeliver = true;
+    await h.settle(120_000);
+    expect(c.selectedNamespaces).to.deep.equal(['team-a', 'team-b']);
+    expect(writes(h, 'team-b')).to.deep.equal({ adoptions: 1, rolls: 0 });
+    change(h, 'team-b', '2');
+    await h.settle();
+    expect(writes(h, 'team-b')).to.deep.equal({ adoptions: 1, rolls: 1 });
+    await c.stop();
+  });
+
+  it('a namespace created with its label, then its ConfigMaps (one optional, created later) and workloads at once: adopted, no roll; later changes roll once', async () => {
+    const h = new ControllerHarness();
+    const c = await h.leader(selecting);
+    await h.settle();
+    h.cluster.put('namespaces', { metadata: { name: 'fresh', labels: SELECTED } });
+    h.cluster.put('configmaps', configMap('fresh', 'cfg', { v: '1' }));
+    const optional = deployment('fresh', 'opt', 'cfg');
+    (optional.spec.template.spec.containers[0]!.envFrom as object[]).push({ configMapRef: { name: 'maybe', optional: true } });
+    h.cluster.put('deployments', optional);
+    h.cluster.put('deployments', deployment('fresh', 'web', 'cfg'));
+    await h.settle();
+    expect(writes(h, 'fresh')).to.deep.equal({ adoptions: 2, rolls: 0 });
+    h.cluster.put('configmaps', configMap('fresh', 'maybe', { m: '1' }));
+    await h.settle();
+    expect(h.rolled()).to.deep.equal(['opt']);
+    change(h, 'fresh', '2');
+    await h.settle();
+    expect(h.rolled().slice(1).sort()).to.deep.equal(['opt', 'web']);
     await c.stop();
   });
 });
