@@ -2,6 +2,7 @@
 // command line, its variable or its default) and the flag's name, and returns the value or throws
 // one ConfigError that names the flag. Pure.
 import { isObjectName } from '../core/annotations.ts';
+import { durationMs } from '../core/duration.ts';
 import { ConfigError } from '../core/errors.ts';
 import { parseLabelSelector } from '../core/label-selector.ts';
 import { MAX_TIMER_MS } from '../time/clock.ts';
@@ -20,8 +21,6 @@ export const text: Parser<string> = (raw) => raw;
 /** The text as given; unset stays undefined. */
 export const optionalText: OptionalParser<string | undefined> = (raw) => raw;
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
 /** The longest duration any flag takes, as said in its error: 2³¹−1 ms, just under 596h 31m. */
 export const MAX_DURATION_TEXT = '596h (2147483647 ms, the longest timer Node.js can arm)';
 
@@ -31,11 +30,8 @@ export const MAX_DURATION_TEXT = '596h (2147483647 ms, the longest timer Node.js
  * watchdog re-opened its watch at once, 640 times in 2 s); no flag means "25 days or more".
  */
 export function parseDuration(flag: string, raw: string): number {
-  const trimmed = raw.trim();
-  if (trimmed === '0') return 0;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(trimmed);
-  if (!m) throw invalid(flag, raw, 'expected a duration such as 500ms, 2s, 5m or 0');
-  const ms = Math.round(Number(m[1]) * UNITS[m[2] as string]!);
+  const ms = durationMs(raw);
+  if (ms === undefined) throw invalid(flag, raw, 'expected a duration such as 500ms, 2s, 5m or 0');
   if (!(ms <= MAX_TIMER_MS)) throw invalid(flag, raw, `too long: at most ${MAX_DURATION_TEXT}`);
   return ms;
 }

@@ -11,7 +11,7 @@ import type { WorkQueue } from '../queue/workqueue.ts';
 import type { Reconciler } from '../reconcile/reconciler.ts';
 import type { SourceChange } from '../state/source-store.ts';
 import type { WorkloadObservation, WorkloadState, WorkloadStore } from '../state/workload-store.ts';
-import type { Clock } from '../time/clock.ts';
+import type { Clock, Timer } from '../time/clock.ts';
 import type { SourceRef } from '../waves/gates.ts';
 import type { WaveCoordinator } from '../waves/coordinator.ts';
 
@@ -42,6 +42,8 @@ export class Triage {
   #waves: WaveCoordinator | undefined;
   /** Workloads whose decision waits for a watch of config objects to catch up, since when (monotonic). */
   readonly #waiting = new Map<WorkloadKey, number>();
+  /** Workloads held outside their roll window: when it opens, and the timer that looks again then. */
+  readonly #windowTimers = new Map<WorkloadKey, { until: number; timer: Timer }>();
 
   constructor(opts: TriageOptions) {
     this.#opts = opts;
@@ -80,8 +82,12 @@ export class Triage {
   enqueueIfNeeded(w: WorkloadState, flow: string): boolean {
     const decision = this.#opts.reconciler.evaluate(w);
     this.noteDecision(w, decision);
-    if (decision.action === 'none' && !decision.warning) return false;
-    this.#opts.queue.add(w.key, { lane: decision.action === 'roll' ? 'change' : 'housekeeping', flow });
+    if (decision.action === 'none' && !decision.warning && !decision.notice) return false;
+    const priority = { lane: decision.action === 'roll' ? 'change' : 'housekeeping', flow } as const;
+    // config-reload.dev/debounce: the workload's own debounce, counted from the first add as --debounce is.
+    const debounceMs = w.optIn.kind === 'in' ? w.optIn.hold?.debounceMs : undefined;
+    if (debounceMs === undefined) this.#opts.queue.add(w.key, priority);
+    else this.#opts.queue.addAfter(w.key, debounceMs, priority);
     return true;
   }
 
@@ -91,6 +97,7 @@ export class Triage {
    * waited VIEW_PATIENCE_MS, when the views are read as they are.
    */
   noteDecision(w: WorkloadState, decision: Decision): void {
+    this.#noteWindow(w, decision);
     if (decision.code !== 'waiting_for_watch') {
       this.#waiting.delete(w.key);
       return;
@@ -102,6 +109,26 @@ export class Triage {
       const current = workloads.get(w.key);
       if (current && this.#waiting.has(w.key) && !stopping()) this.enqueueIfNeeded(current, w.key);
     });
+  }
+
+  /**
+   * A roll held outside its window: one timer per workload, on the injected clock, looks again
+   * when the window opens (the decision's `until`). Any other decision cancels it.
+   */
+  #noteWindow(w: WorkloadState, decision: Decision): void {
+    const armed = this.#windowTimers.get(w.key);
+    const until = decision.code === 'outside_window' ? decision.until : undefined;
+    if (armed !== undefined && armed.until === until) return;
+    armed?.timer.cancel();
+    this.#windowTimers.delete(w.key);
+    const { clock, workloads, stopping } = this.#opts;
+    if (until === undefined || stopping()) return;
+    const timer = clock.after(Math.max(0, until - clock.wallNow()), () => {
+      this.#windowTimers.delete(w.key);
+      const current = workloads.get(w.key);
+      if (current && !stopping()) this.enqueueIfNeeded(current, w.key);
+    });
+    this.#windowTimers.set(w.key, { until, timer });
   }
 
   /** A watch of config objects showed more: the workloads waiting for one look again. */
@@ -151,6 +178,8 @@ export class Triage {
   /** A workload is gone (deleted, or absent from a relist). */
   workloadRemoved(gone: WorkloadState): void {
     this.#waiting.delete(gone.key);
+    this.#windowTimers.get(gone.key)?.timer.cancel();
+    this.#windowTimers.delete(gone.key);
     this.#waves?.consumerMoved(gone.namespace, gone.consumed);
   }
 }

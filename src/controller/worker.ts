@@ -82,7 +82,8 @@ export class Workers {
         queue.forget(key);
         observer?.reconciled?.(seconds, 'success');
         const decision = result.decision;
-        const waiting = decision?.code === 'waiting_for_watch' ? workloads.get(key) : undefined;
+        // Waiting for a watch, or held outside its roll window (it may have closed since triage): a timer looks again.
+        const waiting = decision?.code === 'waiting_for_watch' || decision?.code === 'outside_window' ? workloads.get(key) : undefined;
         if (waiting && decision) triage.noteDecision(waiting, decision);
         // A roll in a wave moves that wave: a dry-run's simulated roll is all there is to see of it.
         const w = decision?.wave ? workloads.get(key) : undefined;

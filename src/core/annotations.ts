@@ -15,6 +15,12 @@ export const RESTART_ANNOTATION = `${ANNOTATION_PREFIX}restart`;
 export const CANARY_ANNOTATION = `${ANNOTATION_PREFIX}canary`;
 /** On a ConfigMap or Secret: "<token>" rolls the rest of a held change of that content anyway. */
 export const RELEASE_ANNOTATION = `${ANNOTATION_PREFIX}release`;
+/** On a workload: "true" holds its rolls until unset (src/core/hold.ts). */
+export const PAUSED_ANNOTATION = `${ANNOTATION_PREFIX}paused`;
+/** On a workload: it rolls only inside this window, e.g. "Mon-Fri 09:00-17:00 Europe/Berlin" (src/core/roll-window.ts). */
+export const WINDOW_ANNOTATION = `${ANNOTATION_PREFIX}window`;
+/** On a workload: its own debounce instead of --debounce, e.g. "30s". */
+export const DEBOUNCE_ANNOTATION = `${ANNOTATION_PREFIX}debounce`;
 /** On a ConfigMap or Secret: its changes never roll anything. */
 export const IGNORE_ANNOTATION = `${ANNOTATION_PREFIX}ignore`;
 

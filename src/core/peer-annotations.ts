@@ -6,6 +6,7 @@
 import {
   CONFIGMAPS_ANNOTATION, ENABLED_ANNOTATION, IGNORE_ANNOTATION, isObjectName, parseIgnore, parseOptIn, quoteValue, SECRETS_ANNOTATION,
 } from './annotations.ts';
+import { withHold } from './hold.ts';
 import type { OptIn, PeerOptIn, SourceKind } from './types.ts';
 
 export type Peer = 'reloader' | 'wave';
@@ -155,6 +156,11 @@ function merge(readings: Reading[]): Reading {
  * the accepted peers' annotations (metadata, and for Reloader its pod template), mapped.
  */
 export function readOptIn(meta: Annotations, template: Annotations, accept: AcceptedPeers = NO_PEERS, namespace = ''): OptIn {
+  // The pause, window and debounce annotations apply however the workload opted in.
+  return withHold(readOptInOnly(meta, template, accept, namespace), meta);
+}
+
+function readOptInOnly(meta: Annotations, template: Annotations, accept: AcceptedPeers, namespace: string): OptIn {
   const own = [ENABLED_ANNOTATION, CONFIGMAPS_ANNOTATION, SECRETS_ANNOTATION].some((k) => meta?.[k] !== undefined);
   if (own || accept.size === 0) return parseOptIn(meta);
   const from: Peer[] = [];

@@ -43,10 +43,34 @@ export interface PeerOptIn {
   notes: string[];
 }
 
+/** A roll window (config-reload.dev/window, src/core/roll-window.ts). */
+export interface RollWindow {
+  /** The annotation's text, as written. */
+  readonly text: string;
+  /** Days a range may open on, 0 = Sunday; sorted, unique. */
+  readonly days: readonly number[];
+  /** [start, end) in minutes of the day; end <= start crosses midnight. */
+  readonly ranges: ReadonlyArray<readonly [number, number]>;
+  /** The IANA zone as Intl resolves it. */
+  readonly zone: string;
+}
+
+/** When a workload may roll, from its annotations (src/core/hold.ts); absent fields hold nothing. */
+export interface Hold {
+  paused?: true;
+  window?: RollWindow;
+  /** config-reload.dev/debounce: this workload's own debounce, instead of --debounce. */
+  debounceMs?: number;
+}
+
 /** Result of reading the opt-in annotations of a workload. */
 export type OptIn =
   | { kind: 'out' }
-  | { kind: 'in'; referenced: boolean; extraConfigMaps: string[]; extraSecrets: string[]; peer?: PeerOptIn }
+  | {
+      kind: 'in'; referenced: boolean; extraConfigMaps: string[]; extraSecrets: string[]; peer?: PeerOptIn;
+      /** Its pause, roll window and debounce (src/core/hold.ts); absent when none is set. */
+      hold?: Hold;
+    }
   | { kind: 'malformed'; annotation: string; value: string; reason: string };
 
 export type Action = 'none' | 'adopt' | 'roll';
@@ -69,7 +93,9 @@ export type DecisionCode =
   | 'up_to_date'
   | 'config_changed'
   | 'wave_waiting'
-  | 'wave_held';
+  | 'wave_held'
+  | 'paused'
+  | 'outside_window';
 
 export interface Decision {
   action: Action;
@@ -90,6 +116,10 @@ export interface Decision {
   parts?: ReadonlyMap<string, string>;
   /** The config objects ("Kind name") a roll is for: those whose difference it carries. */
   for?: readonly string[];
+  /** A roll held by the workload's pause or roll window (src/core/hold.ts): a Normal Event, said once per cause. */
+  notice?: 'RollPaused' | 'RollOutsideWindow';
+  /** outside_window: when the window opens (wall-clock milliseconds since the epoch); the workload is looked at again then. */
+  until?: number;
   /** A roll gated by the waves of a shared config object (src/waves/plan.ts): which wave it is in. */
   wave?: { source: string; position: string; token: string };
 }

@@ -24,7 +24,8 @@ import { DIGEST_FORMAT, type DigestKey, digestFormat, digestKey, digestKeyId } f
 import type { WorkloadKind } from '../core/keys.ts';
 import { isMatched, type Peer, readIgnore, unmatched } from '../core/peer-annotations.ts';
 import { referencesOf } from '../core/references.ts';
-import type { Action, ConsumedSource, DecisionCode, PeerOptIn, SourceKind } from '../core/types.ts';
+import { describeInZone, nextOpening } from '../core/roll-window.ts';
+import type { Action, ConsumedSource, Decision, DecisionCode, PeerOptIn, SourceKind } from '../core/types.ts';
 import type { NamespaceWatch } from './namespace-scope.ts';
 import { DigestMemo } from '../reconcile/digest-memo.ts';
 import { decisionInput, evaluateWorkload, type EvaluationContext } from '../reconcile/evaluate.ts';
@@ -63,6 +64,8 @@ export interface ExplainInput {
   acceptAnnotations?: readonly Peer[];
   /** Whether the operator watches the namespace (--namespace-selector, --exclude-namespaces); null: not asked. */
   namespaceWatch?: NamespaceWatch | null;
+  /** Wall-clock now (ms since the epoch) for roll windows; absent: the host's clock. */
+  wallNow?: number;
 }
 
 /** A ConfigMap or Secret as read: what the decisions read, plus what the watch filters look at. */
@@ -137,8 +140,23 @@ export interface Explanation {
   /** What a one-time read cannot know, and what explain assumed for it. */
   assumptions: string[];
   /** Whether the operator watches the workload's namespace; null when neither namespace flag was given. */
-  namespace: NamespaceWatch | null;
+  namespace: NamespaceWatch | null;  /** The workload's pause, roll window and debounce (src/core/hold.ts); null when it sets none (or is not opted in). */
+  hold: ExplainedHold | null;
 }
+
+export interface ExplainedHold {
+  /** config-reload.dev/paused: "true": every roll is held until it is unset. */
+  paused: boolean;
+  /** config-reload.dev/window, and whether it is open now. */
+  window: { text: string; zone: string; open: boolean; nextOpening: string | null; nextOpeningLocal: string | null } | null;
+  /** config-reload.dev/debounce, in milliseconds; null: the operator's --debounce. */
+  debounceMs: number | null;
+  /** Whether the decision is a held roll (paused, outside_window). */
+  held: boolean;
+  /** outside_window: when the roll is looked at again (the window's next opening), ISO 8601. */
+  heldUntil: string | null;
+}
+
 
 export interface ExplainedSource {
   kind: SourceKind;
@@ -239,6 +257,7 @@ export function buildExplanation(input: ExplainInput): Explanation {
     templateOrder: 'resource-version',
     // One read has no watch to wait for: the objects are read as they are now.
     caughtUp: () => true,
+    wallNow: input.wallNow,
   };
   const operatorDecision = evaluateWorkload(state, ctx);
   const desired = decisionInput(state, ctx).desiredDigest;
@@ -305,6 +324,25 @@ export function buildExplanation(input: ExplainInput): Explanation {
     decision: notWatched(decision, input.namespaceWatch),
     assumptions: assumptions(decision, optedIn, sources),
     namespace: input.namespaceWatch ?? null,
+    hold: holdOf(state, operatorDecision, input.wallNow ?? Date.now()),
+  };
+}
+
+function holdOf(state: WorkloadState, decision: Decision, now: number): ExplainedHold | null {
+  const hold = state.optIn.kind === 'in' ? state.optIn.hold : undefined;
+  if (hold === undefined) return null;
+  const w = hold.window;
+  const opens = w === undefined ? undefined : nextOpening(w, now);
+  return {
+    paused: hold.paused === true,
+    window: w === undefined ? null : {
+      text: w.text, zone: w.zone, open: opens === now,
+      nextOpening: opens === undefined ? null : new Date(opens).toISOString(),
+      nextOpeningLocal: opens === undefined ? null : describeInZone(w.zone, opens),
+    },
+    debounceMs: hold.debounceMs ?? null,
+    held: decision.code === 'paused' || decision.code === 'outside_window',
+    heldUntil: decision.until === undefined ? null : new Date(decision.until).toISOString(),
   };
 }
 

@@ -49,6 +49,12 @@ export function renderText(e: Explanation): string {
     out.push('');
   }
 
+  if (e.hold !== null) {
+    out.push('Hold');
+    out.push(...holdLines(e.hold).flatMap((l) => wrap(l, '  ', '    ')));
+    out.push('');
+  }
+
   const dec = e.decision;
   const head = dec.known
     ? dec.code === null ? `${dec.action}` : `${dec.action} (${dec.code})`
@@ -64,6 +70,20 @@ export function renderText(e: Explanation): string {
     for (const a of e.assumptions) out.push(...wrap(a, '  - ', '    '));
   }
   return `${out.join('\n')}\n`;
+}
+
+function holdLines(h: NonNullable<Explanation['hold']>): string[] {
+  const lines: string[] = [];
+  if (h.paused) lines.push('paused (config-reload.dev/paused: "true"): every roll is held until it is unset; then it rolls once if the pods run other configuration');
+  if (h.window !== null) {
+    const state = h.window.open ? 'open now'
+      : h.window.nextOpening === null ? 'closed, and does not open in the next 15 days'
+        : `closed now; opens ${h.window.nextOpeningLocal} (${h.window.nextOpening})`;
+    lines.push(`window ${JSON.stringify(h.window.text)}: ${state}`);
+  }
+  if (h.debounceMs !== null) lines.push(`debounce ${h.debounceMs} ms (config-reload.dev/debounce), instead of the operator's --debounce`);
+  if (h.held) lines.push(`held: a roll is due${h.heldUntil !== null ? `, looked at again at ${h.heldUntil}` : ''}`);
+  return lines;
 }
 
 const COMPARISON: Record<Explanation['digests']['comparison'], string> = {

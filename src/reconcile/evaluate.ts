@@ -3,6 +3,7 @@
 // consumed object (src/reconcile/pods.ts) — handed to the pure decision chain. The operator's
 // reconciler and the `explain` command both call this, so the two cannot disagree.
 import { decide, type DecisionInput } from '../core/decide.ts';
+import { holdRoll } from '../core/hold.ts';
 import { type DigestKey, digestFormat, digestKeyId, DIGEST_FORMAT } from '../core/digest.ts';
 import { sourceKey } from '../core/keys.ts';
 import type { TemplateOrder } from '../core/ordering.ts';
@@ -32,6 +33,8 @@ export interface EvaluationContext {
   waves?: WaveGate | undefined;
   /** Workloads that waited long enough for a watch to catch up: their views are read as they are. */
   caughtUp?: ((w: WorkloadState) => boolean) | undefined;
+  /** Wall-clock milliseconds since the epoch, for roll windows; absent: the host's clock. */
+  wallNow?: number | undefined;
 }
 
 /** Gates a roll by the waves of the shared config objects it rolls for (docs/architecture.md, "Waves"). */
@@ -41,7 +44,11 @@ export interface WaveGate {
 
 export function evaluateWorkload(w: WorkloadState, ctx: EvaluationContext): Decision {
   const decision = decide(decisionInput(w, ctx));
-  return ctx.waves ? ctx.waves.gate(w, decision) : decision;
+  const gated = ctx.waves ? ctx.waves.gate(w, decision) : decision;
+  // Last, after the waves: a paused member has not rolled, so the waves behind it wait for it
+  // (the waves read the decision before the hold).
+  const hold = w.optIn.kind === 'in' ? w.optIn.hold : undefined;
+  return holdRoll(gated, { hold, pausedSince: w.pausedSince, wallNow: ctx.wallNow ?? Date.now() });
 }
 
 /** What the decision chain reads for one workload (explain also shows the desired digest). */

@@ -86,7 +86,7 @@ export class Reconciler {
   /** Pure with respect to the API: what reconcile would do for this workload now. */
   evaluate(w: WorkloadState): Decision {
     const { sources, digestKey, memo, clock, templateOrder, waves, caughtUp } = this.#deps;
-    return evaluateWorkload(w, { sources, digestKey, memo, now: clock.now(), templateOrder, waves, caughtUp });
+    return evaluateWorkload(w, { sources, digestKey, memo, now: clock.now(), wallNow: clock.wallNow(), templateOrder, waves, caughtUp });
   }
 
   /**
@@ -106,6 +106,7 @@ export class Reconciler {
 
     // An Event must never hold up the reconcile: the recorder resolves within its own deadline.
     if (decision.warning) void this.#warnOnce(w, decision);
+    if (decision.notice) void this.#noticeOnce(w, decision);
     if (w.optIn.kind === 'in' && w.optIn.peer !== undefined && w.optIn.peer.notes.length > 0) void this.#notHonouredOnce(w, w.optIn.peer.notes);
     if (decision.action === 'none') {
       counted();
@@ -237,6 +238,17 @@ export class Reconciler {
       workload: w.key, action: decision.action, reason: decision.reason,
     });
     await this.#deps.events?.warning(involvedObject(w), decision.warning as string, decision.reason);
+  }
+
+  /** A roll held by a pause or a window: said once per cause (one pause, one closed window), as a Normal Event. */
+  async #noticeOnce(w: WorkloadState, decision: Decision): Promise<void> {
+    const id = `${w.uid}|${decision.notice}|${decision.cause ?? decision.reason}`;
+    if (this.#warned.has(id)) return;
+    this.#warned.set(id, true);
+    this.#deps.log.info('roll held', {
+      workload: w.key, code: decision.code, reason: decision.reason, ...(decision.until !== undefined ? { until: new Date(decision.until).toISOString() } : {}),
+    });
+    await this.#deps.events?.normal(involvedObject(w), decision.notice as string, decision.reason);
   }
 
   async #notHonouredOnce(w: WorkloadState, notes: readonly string[]): Promise<void> {

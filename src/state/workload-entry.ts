@@ -121,6 +121,8 @@ export interface WorkloadState {
   readonly progressingSince: number | undefined;
   /** Annotated config-reload.dev/canary: "true": in the canary wave of the config objects it shares. */
   readonly canary: boolean;
+  /** Its resourceVersion when this process first saw it paused (config-reload.dev/paused), while it is: a held roll is said once per pause. */
+  readonly pausedSince: string | undefined;
 }
 
 /** What a decision reads of the operator's record and the template: our own unconfirmed write standing in for the observed object. */
@@ -278,6 +280,7 @@ export function build(
   const progressingSince = health !== 'progressing' ? undefined
     : prior?.health === 'progressing' && prior.progressingSince !== undefined && prior.generation === generation ? prior.progressingSince : now;
   const canary = annotations[CANARY_ANNOTATION]?.trim().toLowerCase() === 'true';
+  const pausedSince = optIn.kind !== 'in' || optIn.hold?.paused !== true ? undefined : prior?.pausedSince ?? resourceVersion;
 
   const state: WorkloadState = Object.freeze({
     key, kind, namespace, name, uid, resourceVersion, generation, optIn, consumed, rollout,
@@ -286,7 +289,7 @@ export function build(
     ownRecord: sight.ownRecord, pendingWrite,
     simulated: prior?.simulated,
     refusedRoll: prior?.refusedRoll,
-    health, progressingSince, canary,
+    health, progressingSince, canary, pausedSince,
   });
   // The waves count our unconfirmed write as progressing: its confirmation moves them too.
   // And a consumer that stops (or starts) reading a shared object changes that object's waves.

@@ -134,6 +134,17 @@ async function apply(world: World, o: Op): Promise<void> {
       if (o.settle) await world.settle();
       return;
     }
+    case 'pause': {
+      // With waves, a paused member holds the waves behind it (wave_waiting, said by nothing the
+      // oracle reads): not modelled there.
+      const spec = world.workloads.get(o.wl);
+      if (!spec || world.settings.waves !== null) return;
+      cluster.update(PLURAL_OF[spec.type], NS, o.wl, (w) => {
+        w.metadata.annotations = { ...w.metadata.annotations, 'config-reload.dev/paused': String(o.on) };
+      });
+      if (o.settle) await world.settle();
+      return;
+    }
     case 'deliver':
       // Unordered (--template-order off), the operator's only order is the one its watches
       // deliver in: the contract assumes they keep up with each other, so none is made to lag.

@@ -46,6 +46,8 @@ export type Op =
   /** The workload controller's status write (healthy, or failed once failRollout was said). */
   | { op: 'status'; wl: WorkloadName }
   | { op: 'optIn'; wl: WorkloadName; optIn: OptInSpec; settle: boolean }
+  /** config-reload.dev/paused set to "true" or "false": no roll while paused; unpaused, it rolls iff its pods run other configuration. */
+  | { op: 'pause'; wl: WorkloadName; on: boolean; settle: boolean }
   // The API between the cluster and the operator.
   | { op: 'deliver'; plural: Plural; n: number }
   | { op: 'answers' }
@@ -116,6 +118,7 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: op('template'), wl, refs: fc.option(refs, { nil: null }), image: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 2, arbitrary: fc.record({ op: op('status'), wl }) },
   { weight: 1, arbitrary: fc.record({ op: op('optIn'), wl, optIn, settle }) },
+  { weight: 1, arbitrary: fc.record({ op: op('pause'), wl, on: fc.boolean(), settle }) },
   { weight: 8, arbitrary: fc.record({ op: op('deliver'), plural, n: fc.integer({ min: 1, max: 4 }) }) },
   { weight: 2, arbitrary: fc.record({ op: op('answers') }) },
   { weight: 3, arbitrary: fc.record({ op: op('patchMode'), mode: fc.constantFrom<PatchMode>('ok', 'ok', 'fail', 'hold', 'hold', 'refuse') }) },

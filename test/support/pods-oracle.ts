@@ -68,6 +68,8 @@ interface WorkloadModel {
    * residual of docs/rules.md ("What the pods run").
    */
   recordedBehind: string | undefined;
+  /** config-reload.dev/paused: "true" on its last version: the operator may not roll it. */
+  paused: boolean;
 }
 
 export interface QuiescenceOptions {
@@ -153,7 +155,8 @@ export class PodsOracle {
     const shared = new Set(opts.waves ? failing.flatMap((w) => w.optIn.reads.map((r) => r.id)) : []);
     const counted = this.#notIgnored(this.#current);
     for (const w of this.#workloads.values()) {
-      if (!w.optIn.in || w.optIn.reads.some((r) => !r.optional && !this.#current.has(r.id))) continue;
+      // Paused: what it runs is held until it is unpaused (then this check applies again).
+      if (!w.optIn.in || w.paused || w.optIn.reads.some((r) => !r.optional && !this.#current.has(r.id))) continue;
       const running = view(w.optIn.reads, w.pods, counted);
       const now = view(w.optIn.reads, this.#current, counted);
       const problem = w.lastOperatorWrite === undefined
@@ -191,11 +194,15 @@ export class PodsOracle {
       this.#workloads.set(uid, {
         uid, plural: write.plural, name: write.name, label: `${WORKLOADS[write.plural]}/${write.name}`, createdRv: write.rv, optIn, optInRv: write.rv,
         templateRv: write.rv, pods: this.#current, podsRv: write.rv, lastOperatorWrite: undefined, lastActor: undefined, recordedBehind: undefined,
+        paused: pausedOf(write.object),
       });
       return;
     }
     if (optIn.in && !w.optIn.in) w.optInRv = write.rv;
     w.optIn = optIn;
+    // The operator's patch never touches the switch, and carries the version it decided on: a
+    // roll written while the switch is on was decided on a paused workload.
+    w.paused = pausedOf(write.object);
     if (write.by !== 'operator') {
       if (write.templateChanged) {
         w.templateRv = write.rv;
@@ -220,6 +227,7 @@ export class PodsOracle {
     }
     if (write.templateChanged) {
       this.rolls++;
+      if (w.paused) this.violations.push(`rv ${write.rv}: ${actor} rolled ${w.label}, which is paused`);
       const counted = this.#notIgnored(this.#current);
       const running = view(w.optIn.reads, w.pods, counted);
       if (running === view(w.optIn.reads, this.#current, counted)) this.#extra(w, actor, write.rv, running, counted);
@@ -358,4 +366,10 @@ export class PodsOracle {
   #notIgnored(snapshot: Snapshot): (id: string) => boolean {
     return (id) => snapshot.get(id)?.ignored !== true;
   }
+}
+
+/** The pause switch as the operator reads it ("true", any case and surrounding space). */
+function pausedOf(object: WriteRecord['object']): boolean {
+  const annotations = (object.metadata.annotations ?? {}) as Record<string, string>;
+  return annotations['config-reload.dev/paused']?.trim().toLowerCase() === 'true';
 }

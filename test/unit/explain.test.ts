@@ -404,7 +404,7 @@ describe('explain: output', () => {
 
   it('json: the documented top-level fields', () => {
     const e = JSON.parse(renderJson(explain({ workload: workload(ENABLED, podSpec), sources }))) as Record<string, unknown>;
-    expect(Object.keys(e)).to.deep.equal(['explanationVersion', 'workload', 'optIn', 'sources', 'unwatchedReferences', 'digests', 'decision', 'assumptions', 'namespace']);
+    expect(Object.keys(e)).to.deep.equal(['explanationVersion', 'workload', 'optIn', 'sources', 'unwatchedReferences', 'digests', 'decision', 'assumptions', 'namespace', 'hold']);
     expect(e.explanationVersion).to.equal(1);
     expect(Object.keys(e.decision as object)).to.deep.equal(['known', 'action', 'code', 'reason', 'digest', 'warning']);
   });

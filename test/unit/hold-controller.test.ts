@@ -1,0 +1,175 @@
+// Pauses, roll windows and per-workload debounce on the controller: the in-memory API on the
+// virtual clock (test/support/controller-harness.ts). Rolls are counted as the operator's writes
+// that changed a pod template.
+import { expect } from 'chai';
+import { ControllerHarness, NS } from '../support/controller-harness.ts';
+import { flushMicrotasks } from '../support/virtual-clock.ts';
+
+const PAUSED = 'config-reload.dev/paused';
+const WINDOW = 'config-reload.dev/window';
+
+function deployment(name: string, annotations: Record<string, string> = {}) {
+  return {
+    metadata: { name, namespace: NS, annotations: { 'config-reload.dev/enabled': 'true', ...annotations } },
+    spec: { replicas: 1, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'app:1', envFrom: [{ configMapRef: { name: 'cfg' } }] }] } } },
+  };
+}
+
+const configMap = (a: string) => ({ metadata: { name: 'cfg', namespace: NS }, data: { a } });
+
+function annotate(h: ControllerHarness, name: string, key: string, value: string | undefined): void {
+  h.cluster.update('deployments', NS, name, (o) => {
+    const annotations = (o.metadata.annotations ?? {}) as Record<string, string | undefined>;
+    if (value === undefined) delete annotations[key];
+    else annotations[key] = value;
+    o.metadata.annotations = annotations as Record<string, string>;
+  });
+}
+
+/** An adopted Deployment `web` reading ConfigMap cfg (a: "1"), and its leader. */
+async function adopted(annotations: Record<string, string> = {}) {
+  const h = new ControllerHarness();
+  h.cluster.put('configmaps', configMap('1'));
+  h.cluster.put('deployments', deployment('web', annotations));
+  const controller = await h.leader();
+  await h.settle();
+  expect(h.operatorWrites('web'), 'adopted').to.have.length(1);
+  expect(h.rolled()).to.deep.equal([]);
+  return { h, controller };
+}
+
+describe('pause (config-reload.dev/paused)', () => {
+  it('pause, change, second change: no roll; unpause: exactly one roll, to the current content; said once per pause', async () => {
+    const { h, controller } = await adopted();
+    annotate(h, 'web', PAUSED, 'true');
+    await h.settle();
+    h.cluster.put('configmaps', configMap('2'));
+    await h.settle();
+    h.cluster.put('configmaps', configMap('3'));
+    await h.settle();
+    expect(h.rolled()).to.deep.equal([]);
+    expect(h.operatorWrites('web'), 'nothing written while paused').to.have.length(1);
+    const notices = h.events.filter((e) => e.reason === 'RollPaused');
+    expect(notices, 'one Event for the pause, not one per change').to.have.length(1);
+    expect(notices[0]!.type).to.equal('Normal');
+    expect(notices[0]!.message).to.match(/ConfigMap cfg changed: roll held, the workload is paused/);
+
+    annotate(h, 'web', PAUSED, 'false');
+    await h.settle();
+    expect(h.rolled()).to.deep.equal(['web']);
+    await h.settle();
+    expect(h.rolled(), 'exactly once').to.deep.equal(['web']);
+    // The roll carried the current content: another evaluation finds nothing to do.
+    h.cluster.update('deployments', NS, 'web', (o) => void (o.metadata.labels = { touched: 'yes' }));
+    await h.settle();
+    expect(h.rolled()).to.deep.equal(['web']);
+
+    // A second pause is a new hold: said again.
+    annotate(h, 'web', PAUSED, 'true');
+    h.cluster.put('configmaps', configMap('4'));
+    await h.settle();
+    expect(h.events.filter((e) => e.reason === 'RollPaused')).to.have.length(2);
+    expect(h.rolled()).to.deep.equal(['web']);
+    await controller.stop();
+  });
+
+  it('pause, change, revert, unpause: no roll (the pods run the current content)', async () => {
+    const { h, controller } = await adopted();
+    annotate(h, 'web', PAUSED, 'true');
+    h.cluster.put('configmaps', configMap('2'));
+    await h.settle();
+    h.cluster.put('configmaps', configMap('1'));
+    await h.settle();
+    annotate(h, 'web', PAUSED, undefined);
+    await h.settle();
+    expect(h.rolled()).to.deep.equal([]);
+    expect(h.operatorWrites('web')).to.have.length(1);
+    await controller.stop();
+  });
+
+  it('a workload first seen paused is adopted (adoption never rolls) and its changes held', async () => {
+    const { h, controller } = await adopted({ [PAUSED]: 'true' });
+    h.cluster.put('configmaps', configMap('2'));
+    await h.settle();
+    expect(h.rolled()).to.deep.equal([]);
+    annotate(h, 'web', PAUSED, 'false');
+    await h.settle();
+    expect(h.rolled()).to.deep.equal(['web']);
+    await controller.stop();
+  });
+
+  it('a malformed value is reported (MalformedAnnotation) and the workload left alone', async () => {
+    const { h, controller } = await adopted();
+    annotate(h, 'web', PAUSED, 'yes please');
+    h.cluster.put('configmaps', configMap('2'));
+    await h.settle();
+    expect(h.rolled()).to.deep.equal([]);
+    const warning = h.events.find((e) => e.reason === 'MalformedAnnotation');
+    expect(warning?.message).to.equal('annotation config-reload.dev/paused="yes please" is malformed: expected "true" or "false"; ignoring the workload');
+    annotate(h, 'web', PAUSED, 'false');
+    await h.settle();
+    expect(h.rolled(), 'fixed: the change rolls').to.deep.equal(['web']);
+    await controller.stop();
+  });
+});
+
+describe('roll window (config-reload.dev/window)', () => {
+  // The harness's wall clock starts at 2026-01-01T00:00Z, a Thursday: 01:00 in Berlin.
+  it('closed: a change is held (outside_window, said once) until the window opens, then rolls exactly once at the opening', async () => {
+    const { h, controller } = await adopted({ [WINDOW]: 'Thu 09:00-17:00 Europe/Berlin' });
+    const opening = Date.parse('2026-01-01T08:00:00Z');
+    h.cluster.put('configmaps', configMap('2'));
+    await h.settle();
+    h.cluster.put('configmaps', configMap('3'));
+    await h.settle();
+    expect(h.rolled()).to.deep.equal([]);
+    const notices = h.events.filter((e) => e.reason === 'RollOutsideWindow');
+    expect(notices).to.have.length(1);
+    expect(notices[0]!.message).to.match(/until it opens at Thu 2026-01-01 09:00 Europe\/Berlin \(2026-01-01T08:00:00.000Z\)$/);
+
+    // Just before the opening: still nothing.
+    await h.clock.advance(opening - h.clock.wallNow() - 1000);
+    expect(h.rolled()).to.deep.equal([]);
+    // At the opening, and one --debounce (1 s) after it: the roll.
+    await h.clock.advance(2000);
+    await flushMicrotasks();
+    expect(h.clock.wallNow() - opening).to.equal(1000);
+    expect(h.rolled()).to.deep.equal(['web']);
+    await h.settle();
+    expect(h.rolled()).to.deep.equal(['web']);
+    await controller.stop();
+  });
+
+  it('inside the window a change rolls at once; a change reverted before the opening rolls nothing then', async () => {
+    const { h, controller } = await adopted({ [WINDOW]: '00:00-06:00 UTC' });
+    h.cluster.put('configmaps', configMap('2'));
+    await h.settle();
+    expect(h.rolled()).to.deep.equal(['web']);
+    await h.clock.advance(6 * 3_600_000); // closed from 06:00
+    h.cluster.put('configmaps', configMap('3'));
+    await h.settle();
+    h.cluster.put('configmaps', configMap('2'));
+    await h.settle();
+    await h.clock.advance(18 * 3_600_000 + 60_000); // past the next opening
+    await h.settle();
+    expect(h.rolled()).to.deep.equal(['web']);
+    await controller.stop();
+  });
+});
+
+describe('per-workload debounce (config-reload.dev/debounce)', () => {
+  it('a burst within the workload\'s own 30s rolls once, 30s after the first change', async () => {
+    const { h, controller } = await adopted({ 'config-reload.dev/debounce': '30s' });
+    const start = h.clock.now();
+    h.cluster.put('configmaps', configMap('2'));
+    await h.clock.advance(20_000);
+    h.cluster.put('configmaps', configMap('3'));
+    await h.clock.advance(9_000);
+    expect(h.rolled(), 'not before 30s').to.deep.equal([]);
+    await h.clock.advance(2_000);
+    await h.settle();
+    expect(h.rolled()).to.deep.equal(['web']);
+    expect(h.clock.now() - start).to.be.at.least(30_000);
+    await controller.stop();
+  });
+});
