@@ -286,6 +286,46 @@ describe('chart: values', () => {
     expect(String((refused as Error | undefined)?.message)).to.match(/watchNamespaces and namespaceSelector exclude each other/);
   });
 
+  it('notifications: urls go into a Secret of the chart, mounted for --notify-url-file and readable by the operator alone, never into the pod spec; existingSecret and key; not both', async () => {
+    const urls = ['slack+https://hooks.slack.com/services/T0/B0/sEcReTpAtH', 'https://hooks.example.test/x?token=sEcReTqUeRy'];
+    const objects = await render({ notifications: { urls } });
+    const secret = mustFind(objects, 'Secret', `${NAME}-notifications`) as K8sObject & { stringData?: Record<string, string> };
+    expect(secret.metadata.namespace).to.equal(NS);
+    expect(secret.stringData).to.deep.equal({ urls: `${urls[0]}\n${urls[1]}` });
+    const d = mustFind(objects, 'Deployment', NAME);
+    const file = mountedSecretFile(d, 'operator', 'urls');
+    expect(argsOf(objects)).to.include(`--notify-url-file=${file.path}`);
+    expect(readableBy(d, 'operator', file)).to.equal(true);
+    expect(file.mode & 0o007, 'others').to.equal(0);
+    expect(JSON.stringify(d)).not.to.include('sEcReT');
+
+    const theirs = await render({ notifications: { existingSecret: 'team-webhooks', key: 'slack' } });
+    expect(find(theirs, 'Secret')).to.equal(undefined);
+    const td = mustFind(theirs, 'Deployment', NAME);
+    const theirFile = mountedSecretFile(td, 'operator', 'slack');
+    expect(argsOf(theirs)).to.include(`--notify-url-file=${theirFile.path}`);
+    const volumes = (deploymentSpec(td).template.spec as { volumes?: Array<{ name: string; secret?: { secretName: string } }> }).volumes;
+    expect(volumes?.find((v) => v.name === 'notifications')?.secret?.secretName).to.equal('team-webhooks');
+    // With the key file too (secrets.enabled=false), each mount reads its own Secret.
+    const both = await render({ secrets: { enabled: false }, notifications: { urls } });
+    const bspec = deploymentSpec(mustFind(both, 'Deployment', NAME)).template.spec as {
+      volumes: Array<{ name: string; secret: { secretName: string; items?: unknown[] } }>; containers: Array<{ name: string; volumeMounts: Array<{ name: string; mountPath: string }> }>;
+    };
+    expect(bspec.volumes.map((v) => [v.name, v.secret.secretName, v.secret.items])).to.deep.equal([
+      ['digest-key', 'config-reload-digest-key', undefined], ['notifications', `${NAME}-notifications`, [{ key: 'urls', path: 'urls' }]],
+    ]);
+    expect(bspec.containers.find((c) => c.name === 'operator')!.volumeMounts.map((m) => [m.name, m.mountPath])).to.deep.equal([
+      ['digest-key', '/etc/config-reload/digest-key'], ['notifications', '/etc/config-reload/notifications'],
+    ]);
+    expect(argsOf(both)).to.include.members(['--digest-key-file=/etc/config-reload/digest-key/key', '--notify-url-file=/etc/config-reload/notifications/urls']);
+    expect(argsOf(await render({}))).not.to.include.members([`--notify-url-file=${file.path}`]);
+
+    let refused: unknown;
+    await render({ notifications: { urls, existingSecret: 'team-webhooks' } }).catch((err: unknown) => (refused = err));
+    expect(String(refused)).to.match(/notifications.urls and notifications.existingSecret exclude each other/);
+    expect(String(refused)).not.to.include('sEcReT');
+  });
+
   it('image, replicas, dry-run, log level, extra args and env, resources, security contexts, placement, priority class', async () => {
     const objects = await render({
       image: { repository: 'registry.example/cro', tag: '9.9.9', pullPolicy: 'Always' },

@@ -622,3 +622,75 @@ describe('review histories: more toggles', () => {
     await c.stop();
   });
 });
+
+describe('review histories: peer annotations and waves', () => {
+  it('a shared ConfigMap without match: "true" whose first consumer (the canary by order) searches: the others still roll, each once', async () => {
+    const h = new ControllerHarness();
+    h.cluster.put('configmaps', cm('cfg', { a: '1' }));
+    h.cluster.put('deployments', peerDeployment('a-search', { 'reloader.stakater.com/search': 'true' }));
+    for (const n of ['b', 'c', 'd']) h.cluster.put('deployments', peerDeployment(n, { 'reloader.stakater.com/auto': 'true' }));
+    for (const n of ['a-search', 'b', 'c', 'd']) status(h, NS, n, 'healthy');
+    const c = await h.leader({ ...RELOADER_ONLY, waveThreshold: 2, waveTimeoutMs: 60_000 });
+    await h.settle();
+    h.cluster.put('configmaps', cm('cfg', { a: '2' }));
+    await h.settle(1_000);
+    for (const n of h.rolled()) status(h, NS, n, 'healthy');
+    await h.settle(1_000);
+    for (const n of h.rolled()) status(h, NS, n, 'healthy');
+    await h.settle(120_000);
+    expect(h.rolled().sort()).to.deep.equal(['b', 'c', 'd']);
+    expect(h.waveHeld.filter(([, held]) => held > 0)).to.deep.equal([]);
+    await c.stop();
+  });
+});
+
+describe('review histories: match set on a shared ConfigMap', () => {
+  it('the searching consumer rolls once for the change it missed; the others, up to date, roll nothing', async () => {
+    const h = new ControllerHarness();
+    h.cluster.put('configmaps', cm('cfg', { a: '1' }));
+    h.cluster.put('deployments', peerDeployment('a-search', { 'reloader.stakater.com/search': 'true' }));
+    for (const n of ['b', 'c', 'd']) h.cluster.put('deployments', peerDeployment(n, { 'reloader.stakater.com/auto': 'true' }));
+    for (const n of ['a-search', 'b', 'c', 'd']) status(h, NS, n, 'healthy');
+    const c = await h.leader({ ...RELOADER_ONLY, waveThreshold: 2, waveTimeoutMs: 60_000 });
+    await h.settle();
+    h.cluster.put('configmaps', cm('cfg', { a: '2' }));
+    for (let i = 0; i < 3; i++) {
+      await h.settle(1_000);
+      for (const n of h.rolled()) status(h, NS, n, 'healthy');
+    }
+    expect(h.rolled().sort()).to.deep.equal(['b', 'c', 'd']);
+    h.cluster.put('configmaps', cm('cfg', { a: '2' }, { 'reloader.stakater.com/match': 'true' }));
+    for (let i = 0; i < 3; i++) {
+      await h.settle(1_000);
+      for (const n of h.rolled()) status(h, NS, n, 'healthy');
+    }
+    await h.settle(120_000);
+    expect(h.rolled().slice(3)).to.deep.equal(['a-search']);
+    expect(h.waveHeld.filter(([, held]) => held > 0)).to.deep.equal([]);
+    await c.stop();
+  });
+});
+
+describe('review histories: re-entry with a shared change made while out', () => {
+  it('four recorded consumers of a shared ConfigMap changed while their namespace was out: the catch-up goes in waves, each rolls once', async () => {
+    const h = new ControllerHarness();
+    const names = ['w0', 'w1', 'w2', 'w3'];
+    tenant(h, 'team-a', SELECTED, names);
+    for (const n of names) status(h, 'team-a', n, 'healthy');
+    const c = await h.leader({ ...selecting, debounceMs: 0, waveThreshold: 2, waveTimeoutMs: 60_000 });
+    await h.settle();
+    label(h, 'team-a', {});
+    await h.settle();
+    change(h, 'team-a', '2');
+    label(h, 'team-a', SELECTED);
+    await h.settle(1_000);
+    expect(h.rolled()).to.deep.equal(['w0']);
+    status(h, 'team-a', 'w0', 'healthy');
+    await h.settle(1_000);
+    expect(h.rolled().slice(1).sort()).to.deep.equal(['w1', 'w2', 'w3']);
+    for (const n of names) status(h, 'team-a', n, 'healthy');
+    await h.settle(120_000);
+    expect(h.rolled()).to.have.length(4);
+    await c.stop();
+  });
+});

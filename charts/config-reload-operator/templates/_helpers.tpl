@@ -119,8 +119,26 @@ arguments of manifests/.
 {{- if .Values.dryRun }}
 - --dry-run
 {{- end }}
+{{- if include "cro.notifySecret" . }}
+- {{ printf "--notify-url-file=/etc/config-reload/notifications/%s" .Values.notifications.key | quote }}
+{{- end }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Secret holding the notification webhooks (docs/notifications.md): the chart's own when
+notifications.urls is set, else notifications.existingSecret; empty: no notifications.
+*/}}
+{{- define "cro.notifySecret" -}}
+{{- if and .Values.notifications.urls .Values.notifications.existingSecret }}
+{{- fail "notifications.urls and notifications.existingSecret exclude each other: list the webhooks, or name the Secret holding them" }}
+{{- end }}
+{{- if .Values.notifications.urls }}
+{{- printf "%s-notifications" (include "cro.fullname" .) }}
+{{- else }}
+{{- .Values.notifications.existingSecret }}
 {{- end }}
 {{- end }}
 
