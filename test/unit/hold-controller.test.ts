@@ -2,8 +2,9 @@
 // virtual clock (test/support/controller-harness.ts). Rolls are counted as the operator's writes
 // that changed a pod template.
 import { expect } from 'chai';
-import { ControllerHarness, NS } from '../support/controller-harness.ts';
-import { flushMicrotasks } from '../support/virtual-clock.ts';
+import { ControllerHarness, NS, testController } from '../support/controller-harness.ts';
+import { FakeCluster } from '../support/fake-cluster.ts';
+import { flushMicrotasks, VirtualClock } from '../support/virtual-clock.ts';
 
 const PAUSED = 'config-reload.dev/paused';
 const WINDOW = 'config-reload.dev/window';
@@ -155,6 +156,46 @@ describe('roll window (config-reload.dev/window)', () => {
     expect(h.rolled()).to.deep.equal(['web']);
     await controller.stop();
   });
+});
+
+describe('roll window across clock changes, on the virtual clock', () => {
+  /** A leader on a cluster whose wall clock starts at `wallStart`; `web` adopted. */
+  async function at(wallStart: string, window: string) {
+    const clock = new VirtualClock(1_000_000, Date.parse(wallStart));
+    const cluster = new FakeCluster();
+    cluster.autoDeliver = true;
+    cluster.put('configmaps', configMap('1'));
+    cluster.put('deployments', deployment('web', { [WINDOW]: window }));
+    const controller = testController({ api: cluster, clock });
+    await controller.start();
+    controller.runWorkers();
+    await flushMicrotasks();
+    await clock.runUntilIdle(1_000);
+    const rolls = () => cluster.writes.filter((w) => w.by === 'operator' && w.templateChanged).length;
+    expect(cluster.writes.filter((w) => w.by === 'operator'), 'adopted').to.have.length(1);
+    return { clock, cluster, controller, rolls };
+  }
+
+  for (const c of [
+    { what: 'Europe/Berlin spring forward: a 02:30 start in the skipped hour opens at 03:00 CEST', start: '2026-03-28T12:00:00Z', window: 'Sun 02:30-04:00 Europe/Berlin', opens: '2026-03-29T01:00:00Z' },
+    { what: 'Europe/Berlin fall back: 02:00-02:30 opens again at its second showing', start: '2026-10-25T00:45:00Z', window: 'Sun 02:00-02:30 Europe/Berlin', opens: '2026-10-25T01:00:00Z' },
+    { what: 'America/New_York spring forward: Sunday 09:00 is 13:00Z', start: '2026-03-07T23:00:00Z', window: '09:00-17:00 America/New_York', opens: '2026-03-08T13:00:00Z' },
+    { what: 'America/New_York fall back: 01:00-01:30 opens again at 01:00 EST', start: '2026-11-01T05:45:00Z', window: 'Sun 01:00-01:30 America/New_York', opens: '2026-11-01T06:00:00Z' },
+  ]) {
+    it(`${c.what}: held until then, one roll at the opening`, async () => {
+      const { clock, cluster, controller, rolls } = await at(c.start, c.window);
+      cluster.put('configmaps', configMap('2'));
+      await flushMicrotasks();
+      await clock.advance(Date.parse(c.opens) - clock.wallNow() - 1);
+      expect(rolls(), 'nothing before the opening').to.equal(0);
+      await clock.advance(1 + 1000); // the opening, then --debounce
+      await flushMicrotasks();
+      expect(rolls()).to.equal(1);
+      await clock.runUntilIdle(60_000);
+      expect(rolls()).to.equal(1);
+      await controller.stop();
+    });
+  }
 });
 
 describe('per-workload debounce (config-reload.dev/debounce)', () => {
