@@ -240,23 +240,57 @@ export class SinkGate {
   }
 }
 
-/** A sink whose calls wait for `gate` (none: as it is); a list begun while held is replayed whole at its commit. */
-function gated<T>(sink: ReflectorSink<T>, gate: SinkGate | undefined): ReflectorSink<T> {
+/**
+ * A sink whose calls wait for `gate` (none: as it is); a list begun while held is replayed whole
+ * at its commit. While held, an update that leaves the spec as it was (the same generation: a
+ * status or metadata update, most of a workload's events) replaces the update of the same
+ * workload held before it, so that what is held grows with spec changes, not with time (a
+ * namespace whose config objects take long to list). Creations and deletions are kept as they
+ * are: a creation dates the template's write.
+ */
+export function gated<T extends WorkloadLike>(sink: ReflectorSink<T>, gate: SinkGate | undefined): ReflectorSink<T> {
   if (gate === undefined) return sink;
+  /** Per workload: its update held last since the last list or creation, which a later one of the same generation replaces. */
+  const latest = new Map<string, { obj: T; generation: number }>();
+  const keyOf = (obj: T) => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
   return {
-    upsert: (obj, created) => gate.run(() => sink.upsert(obj, created)),
-    remove: (obj) => gate.run(() => sink.remove(obj)),
+    upsert: (obj, created) => {
+      if (gate.released) return sink.upsert(obj, created);
+      const key = keyOf(obj);
+      const generation = obj.metadata?.generation;
+      const held = created ? undefined : latest.get(key);
+      if (held !== undefined && held.generation === generation) {
+        held.obj = obj;
+        return;
+      }
+      if (created || typeof generation !== 'number') {
+        latest.delete(key);
+        gate.run(() => sink.upsert(obj, created));
+        return;
+      }
+      const slot = { obj, generation };
+      latest.set(key, slot);
+      gate.run(() => sink.upsert(slot.obj, false));
+    },
+    remove: (obj) => {
+      latest.delete(keyOf(obj));
+      gate.run(() => sink.remove(obj));
+    },
     progress: (rv) => gate.run(() => sink.progress?.(rv)),
     beginList: () => {
       if (gate.released) return sink.beginList();
       const items: T[] = [];
       return {
         add: (obj) => void items.push(obj),
-        commit: (rv) => gate.run(() => {
-          const list = sink.beginList();
-          for (const obj of items) list.add(obj);
-          list.commit(rv);
-        }),
+        commit: (rv) => {
+          // What follows the list is not to be moved in front of it.
+          latest.clear();
+          gate.run(() => {
+            const list = sink.beginList();
+            for (const obj of items) list.add(obj);
+            list.commit(rv);
+          });
+        },
       };
     },
   };

@@ -8,6 +8,8 @@ import { expect } from 'chai';
 import winston from 'winston';
 import type { ControllerOptions } from '../../src/controller.ts';
 import { workloadKey } from '../../src/core/keys.ts';
+import { gated, SinkGate } from '../../src/controller/informers.ts';
+import type { WorkloadLike } from '../../src/state/workload-store.ts';
 import { ControllerHarness, NS } from '../support/controller-harness.ts';
 
 const SELECTED = { 'config-reload.dev/watch': 'on' };
@@ -692,5 +694,37 @@ describe('review histories: re-entry with a shared change made while out', () =>
     await h.settle(120_000);
     expect(h.rolled()).to.have.length(4);
     await c.stop();
+  });
+});
+
+describe('review histories: what an entering namespace holds back while its config objects are listed', () => {
+  it('status updates of one generation replace each other; creations, spec changes, deletions and the list keep their order', () => {
+    const gate = new SinkGate();
+    const seen: string[] = [];
+    const sink = gated<WorkloadLike>({
+      upsert: (d, created) => void seen.push(`${created ? 'ADDED' : 'MODIFIED'} ${d.metadata!.name} g${d.metadata!.generation} rv${d.metadata!.resourceVersion}`),
+      remove: (d) => void seen.push(`DELETED ${d.metadata!.name}`),
+      beginList: () => ({ add: (d) => void seen.push(`item ${d.metadata!.name}`), commit: (rv) => void seen.push(`list rv${rv}`) }),
+    }, gate);
+    const d = (name: string, generation: number, rv: number): WorkloadLike => ({ metadata: { name, namespace: 'n', generation, resourceVersion: String(rv) } });
+    const list = sink.beginList();
+    list.add(d('a', 1, 1));
+    list.commit('5');
+    sink.upsert(d('a', 1, 6), false);
+    for (let rv = 7; rv < 1_000; rv++) sink.upsert(d('a', 1, rv), false);
+    sink.upsert(d('b', 1, 1_000), true);
+    sink.upsert(d('b', 1, 1_001), false);
+    sink.upsert(d('b', 1, 1_002), false);
+    sink.upsert(d('a', 2, 1_003), false);
+    sink.upsert(d('a', 2, 1_004), false);
+    sink.remove(d('b', 1, 1_005));
+    expect(seen).to.deep.equal([]);
+    gate.release();
+    expect(seen).to.deep.equal([
+      'item a', 'list rv5', 'MODIFIED a g1 rv999', 'ADDED b g1 rv1000', 'MODIFIED b g1 rv1002', 'MODIFIED a g2 rv1004', 'DELETED b',
+    ]);
+    sink.upsert(d('a', 2, 1_006), false);
+    sink.upsert(d('a', 2, 1_007), false);
+    expect(seen.slice(7)).to.deep.equal(['MODIFIED a g2 rv1006', 'MODIFIED a g2 rv1007']);
   });
 });
