@@ -10,6 +10,8 @@ import type { ControllerOptions } from '../../src/controller.ts';
 import { workloadKey } from '../../src/core/keys.ts';
 import { gated, SinkGate } from '../../src/controller/informers.ts';
 import type { WorkloadLike } from '../../src/state/workload-store.ts';
+import { metricsObserver } from '../../src/observability/controller-metrics.ts';
+import { OperatorMetrics } from '../../src/observability/metrics.ts';
 import { ControllerHarness, NS } from '../support/controller-harness.ts';
 
 const SELECTED = { 'config-reload.dev/watch': 'on' };
@@ -247,6 +249,29 @@ describe('review histories: namespace selection, waves, in-flight work, refusals
     await h.settle(120_000);
     expect(writes(h, 'team-b').rolls).to.equal(4);
     expect(c.waveTimers).to.equal(0);
+    await c.stop();
+  });
+
+  it('a namespace whose wave is held (its canary timed out) closes: its config_reload_wave_held series and timers go, nothing is written', async () => {
+    const h = new ControllerHarness();
+    const metrics = new OperatorMetrics();
+    const names = ['w0', 'w1', 'w2'];
+    tenant(h, 'team-a', SELECTED, names);
+    for (const n of names) status(h, 'team-a', n, 'healthy');
+    const c = await h.leader({ ...selecting, debounceMs: 0, waveThreshold: 2, waveTimeoutMs: 60_000, observer: metricsObserver(metrics) });
+    await h.settle();
+    change(h, 'team-a', '2');
+    await h.settle(1_000);
+    status(h, 'team-a', 'w0', 'progressing');
+    await h.settle(120_000);
+    const held = async () => (await metrics.waveHeld.get()).values.filter((v) => v.labels['namespace'] === 'team-a').map((v) => v.value);
+    expect(await held()).to.deep.equal([2]);
+    const before = h.operatorWrites().length;
+    label(h, 'team-a', {});
+    await h.settle(120_000);
+    expect(await held()).to.deep.equal([]);
+    expect(c.waveTimers).to.equal(0);
+    expect(h.operatorWrites()).to.have.length(before);
     await c.stop();
   });
 
@@ -558,6 +583,27 @@ describe('review histories: peer annotations', () => {
     h.cluster.put('configmaps', cm('cfg', { a: '3' }));
     await h.settle();
     expect(h.rolled()).to.deep.equal(['web', 'web']);
+    await c.stop();
+  });
+});
+
+describe('review histories: a malformed peer switch between two opt-ins', () => {
+  it('ours removed, Wave\'s "True" left (malformed: a Warning, no write), a change, then "true": one roll for the change the pods missed', async () => {
+    const h = new ControllerHarness();
+    h.cluster.put('configmaps', cm('cfg', { a: '1' }));
+    h.cluster.put('deployments', peerDeployment('web', { 'config-reload.dev/enabled': 'true', 'wave.pusher.com/update-on-config-change': 'True' }));
+    const c = await h.leader({ acceptAnnotations: ['wave'], debounceMs: 0 });
+    await h.settle();
+    const adopted = h.operatorWrites().length;
+    setMeta(h, 'web', (a) => delete a['config-reload.dev/enabled']);
+    await h.settle();
+    h.cluster.put('configmaps', cm('cfg', { a: '2' }));
+    await h.settle();
+    expect(h.operatorWrites()).to.have.length(adopted);
+    expect(h.events.filter((e) => e.reason === 'MalformedAnnotation').map((e) => e.target.name)).to.deep.equal(['web']);
+    setMeta(h, 'web', (a) => void (a['wave.pusher.com/update-on-config-change'] = 'true'));
+    await h.settle();
+    expect(h.rolled()).to.deep.equal(['web']);
     await c.stop();
   });
 });
