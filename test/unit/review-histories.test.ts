@@ -301,6 +301,29 @@ describe('review histories: namespace selection, waves, in-flight work, refusals
     await c.stop();
   });
 
+  it('a roll whose answer comes back only after the namespace left and entered again: one roll, and the next change rolls once', async () => {
+    const h = new ControllerHarness();
+    tenant(h, 'team-a', SELECTED);
+    const c = await h.leader({ ...selecting, debounceMs: 0 });
+    await h.settle();
+    h.cluster.patchMode = 'hold';
+    change(h, 'team-a', '2');
+    await h.settle(1_000);
+    expect(h.cluster.heldAnswers).to.equal(1);
+    h.cluster.patchMode = 'ok';
+    label(h, 'team-a', {});
+    await h.settle(1_000);
+    label(h, 'team-a', SELECTED);
+    await h.settle(1_000);
+    h.cluster.releaseAnswers();
+    await h.settle();
+    expect(writes(h, 'team-a')).to.deep.equal({ adoptions: 1, rolls: 1 });
+    change(h, 'team-a', '3');
+    await h.settle();
+    expect(writes(h, 'team-a')).to.deep.equal({ adoptions: 1, rolls: 2 });
+    await c.stop();
+  });
+
   it('list and watch on Namespaces revoked while running: the open namespaces stay served; granted again, the relist closes what left meanwhile', async () => {
     const h = new ControllerHarness();
     tenant(h, 'team-a', SELECTED);
