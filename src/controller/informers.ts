@@ -127,8 +127,8 @@ export function informers(opts: InformersOptions): Informer[] {
 
 /**
  * The reflectors of one scope (a namespace, or undefined for all), config objects and workloads
- * apart: a namespace opened while the operator runs lists its config objects before its
- * workloads (src/controller/namespaces.ts). `open`: while false, their sinks take nothing (a
+ * apart: a namespace opened while the operator runs decides none of its workloads before its
+ * config objects are listed (src/controller/namespaces.ts). `open`: while false, their sinks take nothing (a
  * namespace closed while an event was on its way). `held`: the workloads' sinks wait for it.
  */
 export function scopeInformers(

@@ -2,10 +2,11 @@
 // apiserver (the label selector, and a field selector for --exclude-namespaces), opens the
 // per-namespace watches of a namespace — the same reflectors as `--namespace a,b` — when it
 // starts matching, and closes them when it stops matching or is deleted.
-// - Opening lists the namespace's config objects first, then its workloads: by the time a
-//   workload is decided, what it reads is known (a ConfigMap not listed yet would look absent,
-//   and its arrival would look like a change). Its workloads are a first list: adopted, never
-//   rolled for being seen (docs/namespace-selection.md).
+// - Opening watches the namespace's config objects and workloads at once, but holds what the
+//   workload watches show until the config objects are listed: by the time a workload is
+//   decided, what it reads is known (a ConfigMap not listed yet would look absent, and its
+//   arrival would look like a change), and one created meanwhile is a creation, dated. Its
+//   workloads are a first list: adopted, never rolled for being seen (docs/namespace-selection.md).
 // - Closing stops its reflectors and drops its state through `closed` (stores, index, queue,
 //   waves, metrics); nothing is written. Opened again, it starts from scratch.
 // Level-based: a relist of Namespaces opens and closes whatever differs from what is open.
