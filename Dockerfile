@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
-# config-reload-operator image: the operator and its production dependencies, bundled into one
-# JavaScript file (scripts/build.sh), on the pinned Node. No image is published yet: build and
+# config-reload-operator image: the operator and its production dependencies, bundled into
+# dist/main.js and the chunks it imports (scripts/build.sh: the kubeconfig path, with
+# @kubernetes/client-node, and `explain` are chunks loaded only when used; in a cluster the
+# operator reads its ServiceAccount token without them), on the pinned Node. No image is published yet: build and
 # push your own, tagged with package.json's version (the chart's appVersion), e.g.
 #   docker build --build-arg REVISION=$(git rev-parse HEAD) -t REGISTRY/config-reload-operator:0.1.0 .
 #   docker push REGISTRY/config-reload-operator:0.1.0

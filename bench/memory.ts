@@ -238,6 +238,10 @@ for (const { n, kib } of scales) {
     const inCluster = serviceAccountOf(cl.operatorKubeconfig, path.join(work, `serviceaccount-${n}x${kib}`));
     for (const b of builds) {
       for (const [set, credentials] of flagSets.flatMap((f) => credentialModes.map((c) => [f, c] as const))) {
+        if (credentials === 'in-cluster' && !existsSync(path.join(b.dir, 'src/kube/in-cluster.ts'))) {
+          log(`${b.ref}@${b.commit}: no in-cluster path without client-node in this build; skipped`);
+          continue;
+        }
         for (let r = 0; r < repeat; r++) {
           const { flags, env } = nodeSetup(set);
           const logDir = path.join(work, `logs-${n}x${kib}`);
