@@ -78,6 +78,8 @@ export interface Config {
   identity: string;
   /** Peers whose opt-in annotations are honoured, mapped to this operator's (src/core/peer-annotations.ts). */
   acceptAnnotations: Peer[];
+  /** A config object with more keys is digested whole and its consumers held (src/core/digest.ts). */
+  maxKeysPerObject: number;
   /** Webhooks told of rolls, held waves and refused writes (src/notify/); their URLs are secrets. */
   notifyTargets: NotifyTarget[];
   /** More of them, one per line, read at start (a mounted Secret). */
@@ -130,6 +132,7 @@ export function parseConfig(argv: string[], env: Env): ParseResult {
       sourceKinds: v['config-sources'],
       workloadKinds: v['workload-kinds'],
       acceptAnnotations: v['accept-annotations'],
+      maxKeysPerObject: v['max-keys-per-object'],
       secretFieldSelector: excluded.length === 0 ? undefined : excluded.map((type) => `type!=${type}`).join(','),
       digestKeySecret: v['digest-key-secret'],
       digestKeyNamespace: v['digest-key-namespace'],

@@ -12,7 +12,8 @@
 import type { Logger } from 'winston';
 import type { Config } from './config.ts';
 import { quoteValue } from './core/annotations.ts';
-import type { DigestKey } from './core/digest.ts';
+import { DEFAULT_MAX_KEYS_PER_OBJECT, type DigestKey } from './core/digest.ts';
+import { LRUCache } from 'lru-cache';
 import type { WorkloadKind } from './core/keys.ts';
 import { BY_RESOURCE_VERSION, byArrival } from './core/ordering.ts';
 import type { Decision, SourceKind } from './core/types.ts';
@@ -37,7 +38,7 @@ export type { ControllerObserver } from './controller/observer.ts';
 /** The start-up settings the controller acts on; their meaning is documented on Config. */
 export type ControllerSettings = Pick<Config, 'dryRun' | 'debounceMs' | 'workers' | 'resyncPeriodMs' | 'qps' | 'burst'>
   & Partial<Pick<Config, 'adoptionQps' | 'namespaces' | 'templateOrder' | 'sourceKinds' | 'workloadKinds' | 'secretFieldSelector' | 'configMapSelector' | 'secretSelector'
-    | 'waveThreshold' | 'canarySize' | 'waves' | 'waveTimeoutMs' | 'acceptAnnotations'>>;
+    | 'waveThreshold' | 'canarySize' | 'waves' | 'waveTimeoutMs' | 'acceptAnnotations' | 'maxKeysPerObject'>>;
 
 export interface ControllerOptions extends ControllerSettings {
   /** Config.namespaceSelector and Config.excludeNamespaces. */
@@ -91,13 +92,27 @@ export class Controller {
     const accept = new Set(opts.acceptAnnotations ?? []);
     this.workloads = new WorkloadStore(clock, new Set(sourceKinds), dater, accept);
     this.index = this.workloads.index;
+    // Said once per object (by uid, for an hour) however often a tenant pushes it over and back.
+    const overBudgetSaid = new LRUCache<string, true>({ max: 10_000, ttl: 60 * 60_000 });
     for (const kind of sourceKinds) {
+      const maxKeys = opts.maxKeysPerObject ?? DEFAULT_MAX_KEYS_PER_OBJECT;
       this.sources.set(kind, new SourceStore(kind, opts.digestKey, (entry, value, reason) => {
         log.warn('malformed annotation', {
           object: `${entry.kind}/${entry.namespace}/${entry.name}`,
           reason: `annotation config-reload.dev/ignore=${quoteValue(value)} is malformed: ${reason}; its changes roll nothing until it is fixed`,
         });
-      }, dater, accept));
+      }, dater, accept, {
+        maxKeys,
+        onOverBudget: (entry, keys) => {
+          if (overBudgetSaid.has(entry.uid)) return;
+          overBudgetSaid.set(entry.uid, true);
+          log.warn('config object over the key budget', {
+            object: `${entry.kind}/${entry.namespace}/${entry.name}`, keys, maxKeys,
+            reason: 'digested whole, not key by key: the workloads that read it are held until it holds fewer keys (--max-keys-per-object)',
+          });
+        },
+        onOverBudgetCount: (count) => opts.observer?.sourcesOverBudget?.(SOURCE_TYPES[kind].plural, count),
+      }));
     }
     const observer = opts.observer;
     this.queue = new WorkQueue({

@@ -97,7 +97,7 @@ export async function runOperator(config: Config, connection: Connection, log: L
       debounceMs: config.debounceMs, workers: config.workers, resyncPeriodMs: config.resyncPeriodMs, watchdogMs: config.watchIdleTimeoutMs, qps: config.qps,
       burst: config.burst, adoptionQps: config.adoptionQps, templateOrder: config.templateOrder, sourceKinds: config.sourceKinds,
       waveThreshold: config.waveThreshold, canarySize: config.canarySize, waves: config.waves, waveTimeoutMs: config.waveTimeoutMs,
-      workloadKinds: config.workloadKinds, secretFieldSelector: config.secretFieldSelector, acceptAnnotations: config.acceptAnnotations,
+      workloadKinds: config.workloadKinds, secretFieldSelector: config.secretFieldSelector, acceptAnnotations: config.acceptAnnotations, maxKeysPerObject: config.maxKeysPerObject,
       observer: metricsObserver(metrics),
       events: tapped(new EventRecorder(cluster, { log, host: config.identity })),
     });

@@ -5,6 +5,7 @@
 // they are stale).
 // The table's order is the order of --help, of the README and of the checks.
 import type { WorkloadKind } from '../core/keys.ts';
+import { DEFAULT_MAX_KEYS_PER_OBJECT } from '../core/digest.ts';
 import type { TemplateOrder } from '../core/ordering.ts';
 import type { Peer } from '../core/peer-annotations.ts';
 import type { SourceKind } from '../core/types.ts';
@@ -141,6 +142,12 @@ export const FLAGS = {
   'exclude-secret-types': value({
     env: 'CONFIG_RELOAD_EXCLUDE_SECRET_TYPES', arg: 'LIST', default: 'helm.sh/release.v1', parse: secretTypes, keepEmpty: true,
     help: 'Secret types never listed or watched (a field selector on the watch); `""` for none',
+  }),
+  // A tenant's 80,000-key ConfigMap cost 12 MiB and a second per update (docs/security.md).
+  'max-keys-per-object': value({
+    env: 'CONFIG_RELOAD_MAX_KEYS_PER_OBJECT', arg: 'N', default: String(DEFAULT_MAX_KEYS_PER_OBJECT), parse: integer(1, 1_000_000),
+    help: 'a ConfigMap or Secret with more keys is digested whole, not key by key, and the workloads that read it are held until it holds fewer',
+    details: '(see [docs/security.md](docs/security.md#tenant-limits))',
   }),
   'digest-key-secret': value({
     env: 'CONFIG_RELOAD_DIGEST_KEY_SECRET', arg: 'NAME', default: 'config-reload-digest-key', parse: objectName,

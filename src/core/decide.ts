@@ -41,6 +41,8 @@ export interface DecisionInput {
    * watch is forbidden): their absence is not known to be real, so nothing is decided.
    */
   unavailable?: SourceKind[];
+  /** Consumed config objects over the key budget (src/core/digest.ts): their content is one whole-object digest. */
+  overBudget?: Array<SourceName & { keys: number; maxKeys: number }>;
   /** Per consumed object, what the workload reads now and what its pods run. */
   parts?: PartInput[];
   /** The operator's record (src/core/record.ts) exists and is comparable (this format and key). */
@@ -100,6 +102,24 @@ const sourceUnavailable: Check = ({ unavailable }) =>
         cause: `cannot watch ${list(unavailable)}s`,
       }
     : undefined;
+
+// An object over the key budget is digested whole, not key by key: what a consumer reads of it
+// cannot be told apart from the rest, and a tenant rewriting it would roll its consumers at will.
+// Nothing is decided until it holds fewer keys; then the usual chain decides from what the pods
+// run (a difference rolls once, as after any hold).
+const sourceOverBudget: Check = ({ overBudget }) => {
+  if (overBudget === undefined || overBudget.length === 0) return undefined;
+  const what = [...overBudget].sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name))
+    .map((s) => `${s.kind} ${s.name} holds ${s.keys.toLocaleString('en-US')} keys`).join(', ');
+  const max = (overBudget[0] as { maxKeys: number }).maxKeys.toLocaleString('en-US');
+  return {
+    action: 'none',
+    code: 'source_over_budget',
+    reason: `${what}, more than the ${max} the operator digests one by one (--max-keys-per-object): nothing decided until ${overBudget.length > 1 ? 'they hold' : 'it holds'} fewer`,
+    warning: 'ConfigOverBudget',
+    cause: `${names(overBudget)} over the key budget`,
+  };
+};
 
 // Rolling while a required config object is missing would replace running pods with pods that
 // cannot start. The digest, which hashes the object as absent, is recorded only when nothing
@@ -254,6 +274,7 @@ const CHECKS: readonly Check[] = [
   notOptedIn,
   malformedAnnotation,
   sourceUnavailable,
+  sourceOverBudget,
   requiredSourceMissing,
   podsBehind,
   viewBehind,

@@ -25,6 +25,11 @@ export interface ConsumedSource {
 export interface SourceContent {
   /** key -> HMAC of (section, key, value) under the installation's digest key. */
   keyDigests: ReadonlyMap<string, string>;
+  /**
+   * Set when the object holds more keys than the operator digests one by one
+   * (--max-keys-per-object): keyDigests then holds one whole-object digest (src/core/digest.ts).
+   */
+  overBudget?: { keys: number; maxKeys: number };
 }
 
 /**
@@ -88,6 +93,7 @@ export type DecisionCode =
   | 'waiting_for_watch'
   | 'key_changed'
   | 'source_unavailable'
+  | 'source_over_budget'
   | 'template_changed'
   | 'template_between_changes'
   | 'up_to_date'
@@ -106,7 +112,7 @@ export interface Decision {
   /** Digest to record (adopt, roll); absent for none. */
   digest?: string;
   /** Set when the situation deserves a Warning (malformed annotation, missing required ConfigMap). */
-  warning?: 'MalformedAnnotation' | 'ConfigMapMissing' | 'SecretMissing' | 'SourceUnavailable' | 'WaveHeld';
+  warning?: 'MalformedAnnotation' | 'ConfigMapMissing' | 'SecretMissing' | 'SourceUnavailable' | 'ConfigOverBudget' | 'WaveHeld';
   /**
    * With a warning: the situation alone ("required Secret db missing"), without what was done
    * about it (which changes once the digest is recorded): a warning is said once per cause.

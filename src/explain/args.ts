@@ -33,6 +33,8 @@ export interface ExplainArgs {
   watchFilters: WatchFilters;
   /** The peers whose opt-in annotations the operator honours (its --accept-annotations). */
   acceptAnnotations: Peer[];
+  /** The operator's --max-keys-per-object: an object with more keys holds its consumers. */
+  maxKeysPerObject: number;
   /** The operator's --namespace-selector and --exclude-namespaces: whether it watches the namespace at all. */
   namespaceScope: NamespaceScope;
 }
@@ -96,6 +98,9 @@ export const EXPLAIN_FLAGS = {
   'accept-annotations': operatorFlag('accept-annotations', {
     help: 'the operator\'s `--accept-annotations`', details: '(a workload opted in by a peer\'s annotations is explained as the operator reads it)',
   }),
+  'max-keys-per-object': operatorFlag('max-keys-per-object', {
+    help: 'the operator\'s `--max-keys-per-object`', details: '(an object with more keys holds the workload: `source_over_budget`)',
+  }),
 } satisfies FlagTable;
 
 /** The workload argument, for --help and the README. */
@@ -152,6 +157,7 @@ export function parseExplainArgs(argv: string[], env: Record<string, string | un
         excludedSecretTypes: v['exclude-secret-types'],
       },
       acceptAnnotations: v['accept-annotations'],
+      maxKeysPerObject: v['max-keys-per-object'],
       namespaceScope: { selector: v['namespace-selector'], exclude: v['exclude-namespaces'] },
     },
   };

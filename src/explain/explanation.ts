@@ -20,7 +20,7 @@
 // Longer than 300 lines: one answer in sections (workload, objects, digests, decision, notes);
 // the sections share the one read. To be split by section (noted in issue 20).
 import { CONFIGMAPS_ANNOTATION, ENABLED_ANNOTATION, HASH_ANNOTATION, IGNORE_ANNOTATION, SECRETS_ANNOTATION } from '../core/annotations.ts';
-import { DIGEST_FORMAT, type DigestKey, digestFormat, digestKey, digestKeyId } from '../core/digest.ts';
+import { DEFAULT_MAX_KEYS_PER_OBJECT, DIGEST_FORMAT, type DigestKey, digestFormat, digestKey, digestKeyId } from '../core/digest.ts';
 import type { WorkloadKind } from '../core/keys.ts';
 import { isMatched, type Peer, readIgnore, unmatched } from '../core/peer-annotations.ts';
 import { referencesOf } from '../core/references.ts';
@@ -64,6 +64,8 @@ export interface ExplainInput {
   acceptAnnotations?: readonly Peer[];
   /** Whether the operator watches the namespace (--namespace-selector, --exclude-namespaces); null: not asked. */
   namespaceWatch?: NamespaceWatch | null;
+  /** The operator's --max-keys-per-object; absent: its default. */
+  maxKeysPerObject?: number;
   /** Wall-clock now (ms since the epoch) for roll windows; absent: the host's clock. */
   wallNow?: number;
 }
@@ -187,6 +189,8 @@ export interface ExplainedSource {
   missingKeys: string[];
   /** Keys the object holds that the workload does not read: a change to them rolls nothing. */
   uncountedKeys: string[];
+  /** More keys than the operator's --max-keys-per-object: digested whole, and the workload held (source_over_budget). */
+  overBudget: { keys: number; maxKeys: number } | null;
   error: string | null;
   missingPermission: string | null;
 }
@@ -237,7 +241,7 @@ export function buildExplanation(input: ExplainInput): Explanation {
 
   const keyLoaded = input.key.state === 'loaded' ? input.key.key : undefined;
   const key = keyLoaded ?? STAND_IN_KEY;
-  const stores = new Map(sourceKinds.map((k) => [k, new SourceStore(k, key, undefined, undefined, new Set(accept))] as const));
+  const stores = new Map(sourceKinds.map((k) => [k, new SourceStore(k, key, undefined, undefined, new Set(accept), { maxKeys: input.maxKeysPerObject })] as const));
   const unreadable: Array<{ kind: SourceKind; name: string; status: number | undefined; error: string }> = [];
   const filtered = notWatchedBy(input.watchFilters);
   for (const c of state.consumed) {
@@ -292,7 +296,8 @@ export function buildExplanation(input: ExplainInput): Explanation {
     decision = withoutKey(decision, operatorDecision.cause, recorded, keySecret, input.key, keyMissingPermission);
   }
 
-  const sources = state.consumed.map((c) => explainSource(c, input.sources.get(sourceId(c.kind, c.name))!, workload, state, sourceKinds, namespace, filtered, accept));
+  const sources = state.consumed.map((c) => explainSource(c, input.sources.get(sourceId(c.kind, c.name))!, workload, state, sourceKinds, namespace, filtered, accept,
+    input.maxKeysPerObject ?? DEFAULT_MAX_KEYS_PER_OBJECT));
 
   return {
     explanationVersion: EXPLANATION_VERSION,
@@ -368,6 +373,7 @@ function withoutKey(
     case 'not_opted_in':
     case 'malformed_annotation':
     case 'source_unavailable':
+    case 'source_over_budget':
     case 'first_seen':
     case 'format_upgrade':
       // Settled before any digest is compared; only the digest to record is unknown.
@@ -403,6 +409,7 @@ function comparison(
 function explainSource(
   c: ConsumedSource, read: ReadResult<SourceObject>, workload: WorkloadLike, state: WorkloadState,
   sourceKinds: readonly SourceKind[], namespace: string, filtered: (kind: SourceKind, obj: SourceObject) => string | null, accept: readonly Peer[],
+  maxKeys: number,
 ): ExplainedSource {
   const references = state.optIn.kind === 'in'
     ? referencesOf(workload.spec?.template?.spec, state.optIn, new Set(sourceKinds))
@@ -412,7 +419,7 @@ function explainSource(
   const base = {
     kind: c.kind, name: c.name, optional: c.optional, references, selectedKeys: c.keys,
   };
-  const unknownFilters = { watched: true, notWatchedBecause: null, ignored: false, malformedIgnore: null };
+  const unknownFilters = { watched: true, notWatchedBecause: null, ignored: false, malformedIgnore: null, overBudget: null };
   if (read.state === 'unreadable') {
     return {
       ...base, exists: null, ...unknownFilters, resourceVersion: null, keys: null, countedKeys: null, missingKeys: [], uncountedKeys: [],
@@ -432,6 +439,8 @@ function explainSource(
   const selected = c.keys;
   const notWatchedBecause = filtered(c.kind, obj);
   const ignore = readIgnore(obj.metadata?.annotations, new Set(accept));
+  // Counted as the digest counts them (src/core/digest.ts, sourceContent): every key of each section read.
+  const keyCount = Object.keys(obj.data ?? {}).length + (c.kind === 'ConfigMap' ? Object.keys(obj.binaryData ?? {}).length : 0);
   return {
     ...base,
     exists: true,
@@ -445,6 +454,7 @@ function explainSource(
     countedKeys: selected === null ? held : selected.filter((k) => held.includes(k)),
     missingKeys: selected === null ? [] : selected.filter((k) => !held.includes(k)),
     uncountedKeys: selected === null ? [] : held.filter((k) => !selected.includes(k)),
+    overBudget: keyCount > maxKeys ? { keys: keyCount, maxKeys } : null,
     error: null,
     missingPermission: null,
   };

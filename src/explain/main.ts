@@ -79,6 +79,7 @@ export async function explainMain(argv: string[], env: Record<string, string | u
   ]);
   const explanation = buildExplanation({
     kind: args.kind, workload, sources: new Map(reads), key, keySecret, sourceKinds: args.sourceKinds, watchFilters: args.watchFilters, acceptAnnotations: args.acceptAnnotations,
+    maxKeysPerObject: args.maxKeysPerObject,
     namespaceWatch: namespaceWatch(args.namespaceScope, namespace, namespaceRead),
   });
   io.stdout(args.output === 'json' ? renderJson(explanation) : renderText(explanation));

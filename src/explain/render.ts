@@ -101,7 +101,10 @@ function row(s: ExplainedSource): string[] {
   const needed = s.optional ? 'optional' : 'required';
   let keys: string;
   if (s.selectedKeys === null) {
-    keys = s.keys === null ? 'all' : s.keys.length === 0 ? 'all (none held)' : `all: ${s.keys.join(', ')}`;
+    keys = s.keys === null ? 'all' : s.keys.length === 0 ? 'all (none held)'
+      // Tens of thousands of names would bury the table: the count says why the workload is held.
+      : s.overBudget !== null ? `all: ${s.overBudget.keys.toLocaleString('en-US')} keys, over the operator's ${s.overBudget.maxKeys.toLocaleString('en-US')}`
+      : `all: ${s.keys.join(', ')}`;
   } else {
     keys = s.selectedKeys.map((k) => (s.exists === true && s.missingKeys.includes(k) ? `${k} (absent)` : k)).join(', ');
   }

@@ -37,6 +37,8 @@ export class OperatorMetrics {
   readonly watchedObjects: Gauge<'resource'>;
   /** 1 while a watched kind of config object can be watched; 0 while its watch is refused (RBAC). */
   readonly watchAvailable: Gauge<'resource'>;
+  /** Config objects over the key budget (--max-keys-per-object): digested whole, their consumers held. */
+  readonly sourcesOverBudget: Gauge<'resource'>;
   /** Failed API calls by verb and HTTP status code (0 when there was no response). */
   readonly apiErrors: Counter<'verb' | 'code'>;
   readonly isLeader: Gauge<never>;
@@ -119,6 +121,12 @@ export class OperatorMetrics {
     this.lastSync = new Gauge({
       name: `${PREFIX}last_sync_timestamp_seconds`,
       help: 'Unix time at which the watcher of a resource was last in sync with the apiserver.',
+      labelNames: ['resource'] as const,
+      registers,
+    });
+    this.sourcesOverBudget = new Gauge({
+      name: `${PREFIX}sources_over_budget`,
+      help: 'Config objects holding more keys than --max-keys-per-object, by resource: digested whole, and the workloads that read them are held.',
       labelNames: ['resource'] as const,
       registers,
     });

@@ -61,6 +61,10 @@ export function decisionInput(w: WorkloadState, ctx: EvaluationContext): Decisio
     .filter((c) => !c.optional && sources.store(c.kind)?.has(key(c.kind, c.name)) !== true)
     .map((c) => ({ kind: c.kind, name: c.name }));
   const unavailable = [...new Set(w.consumed.map((c) => c.kind))].filter((kind) => !sources.available(kind));
+  const overBudget = w.consumed.flatMap((c) => {
+    const over = content(c.kind, c.name)?.overBudget;
+    return over === undefined ? [] : [{ kind: c.kind, name: c.name, ...over }];
+  });
   const view = recordView(w, ctx.now);
   // A record is compared only with a digest of this format and key, written with it.
   const comparable = view.recordedDigest !== undefined && digestFormat(view.recordedDigest) === DIGEST_FORMAT
@@ -83,6 +87,7 @@ export function decisionInput(w: WorkloadState, ctx: EvaluationContext): Decisio
     desiredDigest,
     keyId: digestKey.id,
     unavailable,
+    overBudget,
     missingRequired,
     parts: parts.map((p) => ({ kind: p.kind, name: p.name, id: p.id, current: p.current, running: p.running, ignored: p.ignored, behind: p.behind })),
     hasRecord: record !== undefined,

@@ -269,6 +269,7 @@ const WARNING_MESSAGE: Record<NonNullable<Decision['warning']>, string> = {
   ConfigMapMissing: 'required ConfigMap missing',
   SecretMissing: 'required Secret missing',
   SourceUnavailable: 'consumed config objects cannot be watched',
+  ConfigOverBudget: 'consumed config object over the key budget: not decided',
   WaveHeld: 'roll held: an earlier wave of a shared config object failed',
 };
 

@@ -8,7 +8,7 @@
 //
 // Longer than 300 lines: the store and its transitions are one value-owner; what a relist
 // does to each object's history needs every transition beside it.
-import { type DigestKey, sourceContent } from '../core/digest.ts';
+import { DEFAULT_MAX_KEYS_PER_OBJECT, type DigestKey, sourceContent } from '../core/digest.ts';
 import { type SourceKey, sourceKey, sourceKeyOf } from '../core/keys.ts';
 import { RELEASE_ANNOTATION } from '../core/annotations.ts';
 import { type AcceptedPeers, isMatched, NO_PEERS, readIgnore } from '../core/peer-annotations.ts';
@@ -63,6 +63,15 @@ export interface SourceReplacement {
   commit(resourceVersion: string): SourceChange[];
 }
 
+/** The key budget of one object (--max-keys-per-object), and who hears of objects over it. */
+export interface SourceBudget {
+  maxKeys?: number;
+  /** An object went over the budget (created so, or grown past it): told once per crossing. */
+  onOverBudget?(entry: SourceEntry, keys: number): void;
+  /** How many objects of the store are over the budget, told whenever that number changes (a gauge). */
+  onOverBudgetCount?(count: number): void;
+}
+
 /** Histories of deleted objects kept (a few dozen bytes each); older ones are forgotten. */
 const MAX_DELETED = 10_000;
 
@@ -88,6 +97,9 @@ export class SourceStore {
   readonly #dater: Dater;
   /** The peers' annotations honoured (--accept-annotations): Reloader's ignore switch. */
   readonly #accept: AcceptedPeers;
+  readonly #budget: SourceBudget;
+  /** The objects over the key budget now. */
+  #overBudget = new Set<SourceKey>();
 
   /**
    * `onMalformedIgnore`: told when an ignore annotation cannot be read (the object is ignored
@@ -95,13 +107,19 @@ export class SourceStore {
    */
   constructor(
     kind: SourceKind, key: DigestKey, onMalformedIgnore?: (entry: SourceEntry, value: string, reason: string) => void, dater: Dater = BY_RESOURCE_VERSION,
-    accept: AcceptedPeers = NO_PEERS,
+    accept: AcceptedPeers = NO_PEERS, budget: SourceBudget = {},
   ) {
     this.kind = kind;
     this.#key = key;
     this.#onMalformedIgnore = onMalformedIgnore;
     this.#dater = dater;
     this.#accept = accept;
+    this.#budget = budget;
+  }
+
+  /** How many objects are over the key budget (src/core/digest.ts) now. */
+  get overBudgetCount(): number {
+    return this.#overBudget.size;
   }
 
   get size(): number {
@@ -181,6 +199,7 @@ export class SourceStore {
       : version === undefined ? Object.freeze([]) : changedAt(previous?.history ?? this.#deleted.get(key) ?? this.#absence(scope), version, content)));
     if (next === undefined) return undefined;
     this.#entries.set(key, next.entry);
+    this.#countOverBudget(key, next.entry);
     this.#revision++;
     this.#deleted.delete(key);
     if (next.changed) return change(key, next.entry, previous?.content, next.entry.content);
@@ -195,6 +214,7 @@ export class SourceStore {
     const previous = this.#entries.get(key);
     if (!previous) return undefined;
     this.#entries.delete(key);
+    this.#countOverBudget(key, undefined);
     this.#revision++;
     this.#remember(key, version === undefined ? Object.freeze([]) : changedAt(previous.history, version, undefined));
     return change(key, previous, previous.content, undefined);
@@ -241,6 +261,7 @@ export class SourceStore {
         }
         // Deleted objects still absent stay absent: as for objects never seen (contentsOver).
         this.#entries = next;
+        this.#recountOverBudget();
         this.#revision++;
         if (listedAt !== undefined) {
           if (!this.#firstListed.has(scope)) this.#firstListed.set(scope, listedAt);
@@ -259,6 +280,7 @@ export class SourceStore {
   dropNamespace(namespace: string): void {
     const prefix = sourceKey(this.kind, namespace, '');
     for (const [key, entry] of this.#entries) if (entry.namespace === namespace) this.#entries.delete(key);
+    this.#recountOverBudget();
     for (const key of this.#deleted.keys()) if (key.startsWith(prefix)) this.#deleted.delete(key);
     this.#seen.delete(namespace);
     this.#firstListed.delete(namespace);
@@ -271,6 +293,19 @@ export class SourceStore {
     if (first === undefined) return undefined;
     const from = first > this.#forgottenUntil ? first : this.#forgottenUntil;
     return Object.freeze([Object.freeze({ from, until: undefined, content: undefined })]);
+  }
+
+  #countOverBudget(key: SourceKey, entry: SourceEntry | undefined): void {
+    const before = this.#overBudget.size;
+    if (entry?.content.overBudget) this.#overBudget.add(key);
+    else this.#overBudget.delete(key);
+    if (this.#overBudget.size !== before) this.#budget.onOverBudgetCount?.(this.#overBudget.size);
+  }
+
+  #recountOverBudget(): void {
+    const before = this.#overBudget.size;
+    this.#overBudget = new Set([...this.#entries].filter(([, e]) => e.content.overBudget).map(([k]) => k));
+    if (this.#overBudget.size !== before) this.#budget.onOverBudgetCount?.(this.#overBudget.size);
   }
 
   #saw(scope: string, version: bigint | undefined): void {
@@ -288,7 +323,7 @@ export class SourceStore {
     const resourceVersion = obj.metadata?.resourceVersion ?? '';
     if (previous && previous.resourceVersion === resourceVersion) return undefined;
     const ignore = readIgnore(obj.metadata?.annotations, this.#accept);
-    const fresh = sourceContent(this.kind, obj, this.#key);
+    const fresh = sourceContent(this.kind, obj, this.#key, this.#budget.maxKeys ?? DEFAULT_MAX_KEYS_PER_OBJECT);
     const same = previous !== undefined && sameContent(previous.content, fresh);
     // Equal content keeps the previous Map (shared, not doubled).
     const content = same ? previous.content : fresh;
@@ -305,6 +340,7 @@ export class SourceStore {
       malformedIgnore: ignore.malformed?.value,
       release: obj.metadata?.annotations?.[RELEASE_ANNOTATION]?.trim() || undefined,
     });
+    if (fresh.overBudget && !previous?.content.overBudget) this.#budget.onOverBudget?.(entry, fresh.overBudget.keys);
     if (ignore.malformed && previous?.malformedIgnore !== ignore.malformed.value) {
       this.#onMalformedIgnore?.(entry, ignore.malformed.value, ignore.malformed.reason);
     }

@@ -75,7 +75,7 @@ describe('flags: one table', () => {
 
   it('explain takes the operator\'s flags it shares with the operator\'s variables and validation', () => {
     const shared = Object.keys(EXPLAIN_FLAGS).filter((name) => name in FLAGS && name !== 'namespace');
-    expect(shared).to.deep.equal(['kubeconfig', 'digest-key-secret', 'digest-key-namespace', 'config-sources', 'configmap-selector', 'secret-selector', 'exclude-secret-types', 'namespace-selector', 'exclude-namespaces', 'accept-annotations']);
+    expect(shared).to.deep.equal(['kubeconfig', 'digest-key-secret', 'digest-key-namespace', 'config-sources', 'configmap-selector', 'secret-selector', 'exclude-secret-types', 'namespace-selector', 'exclude-namespaces', 'accept-annotations', 'max-keys-per-object']);
     const bad: Record<string, string[]> = {
       'digest-key-secret': ['Bad_Name', ''],
       'digest-key-namespace': ['-x'],
@@ -84,6 +84,7 @@ describe('flags: one table', () => {
       'secret-selector': ['a=b,', ',a'],
       'exclude-secret-types': ['a b', 'x=y'],
       'accept-annotations': ['kyverno', 'reloader,flux'],
+      'max-keys-per-object': ['0', '-1', 'many', '2.5'],
     };
     for (const [name, values] of Object.entries(bad)) {
       for (const raw of values) {
