@@ -1,6 +1,7 @@
-// One reader for every failure an API call can end in: the operator's own ApiError (raw list,
-// watch and patch), client-node's ApiException (.code, from the generated clients the Lease and
-// Event writers use), and network failures, which carry no status at all.
+// One reader for every failure an API call can end in: the operator's own ApiError (every call
+// goes through src/kube/http-cluster-api.ts), an error carrying a numeric .code or .statusCode
+// (client-node's ApiException, should a generated client be used again), and network failures,
+// which carry no status at all.
 
 /** One cause of a Status (an invalid field, for instance), as the apiserver reports it. */
 export interface StatusCause {
@@ -102,7 +103,7 @@ export function isRetryable(status: number | undefined): boolean {
 
 /** Said with every 401, whose Status message is only "Unauthorized". */
 export const UNAUTHORIZED_HINT = 'the apiserver rejected the credentials (an expired or revoked token?): '
-  + 'retrying with backoff; a kubeconfig tokenFile is read again when it changes';
+  + 'retrying with backoff; the ServiceAccount token (in a cluster) and a kubeconfig tokenFile are read again when they change';
 
 /**
  * The Status message of an apiserver answer body. Other JSON (an object where a Status belongs)

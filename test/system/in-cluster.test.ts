@@ -296,6 +296,17 @@ describe('in-cluster start-up: client-node is not loaded', function () {
     expect(r.loaded).to.equal(false);
   });
 
+  it('in a pod whose token is not mounted, and no kubeconfig: exit 2, one line naming the missing file', () => {
+    const dir = serviceAccount(undefined);
+    const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: root, encoding: 'utf8', timeout: 30_000,
+      env: { PATH: process.env.PATH ?? '', HOME: scratchDir('home'), KUBECONFIG: '', ...ENV, CONFIG_RELOAD_SERVICE_ACCOUNT_DIR: dir },
+    });
+    expect(res.status).to.equal(2);
+    expect(res.stderr.trim().split('\n')).to.have.length(1);
+    expect(res.stderr).to.contain(`config-reload-operator: error: in-cluster service account: ${path.join(dir, 'token')}: no such file`);
+  });
+
   it('with a kubeconfig: loaded (its exec plugins, OIDC and client certificates are client-node\'s)', () => {
     const kc = path.join(scratchDir('kc'), 'config');
     writeFileSync(kc, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\n'
