@@ -105,12 +105,9 @@ function hashKey(digestKeyValue: DigestKey, key: string, values: ReadonlyArray<r
 }
 
 /**
- * How many keys one config object may hold and still be digested key by key (--max-keys-per-object).
- * Per key the store keeps its name and a digest (about 160 bytes with a short name, 420 with the
- * longest), and each update costs one HMAC per key: 80,000 empty keys — one 1 MiB ConfigMap
- * any tenant can write — kept 12 MiB of heap and blocked the event loop for 0.8–1.6 s per
- * update. 2,000 keys bound that to under 1 MiB and a few tens of ms, and leave room above the
- * largest config objects real workloads read (dozens to hundreds of keys).
+ * The most keys an object may hold and be digested key by key (--max-keys-per-object). Each key
+ * keeps its name and a digest, and costs an HMAC per update: 80,000 empty keys (1 MiB) kept
+ * 12 MiB and blocked the event loop ~1.5 s per update (docs/security.md, "Tenant limits").
  */
 export const DEFAULT_MAX_KEYS_PER_OBJECT = 2_000;
 
@@ -125,10 +122,8 @@ export const OVER_BUDGET_KEY = 'config-reload.dev/over-budget';
  * (and a ConfigMap's `binaryData`) is read: the apiserver folds a Secret's `stringData` into
  * `data`, and metadata or `type` never changes a digest.
  *
- * An object of more than `maxKeys` keys is not digested key by key: its content is one entry,
- * OVER_BUDGET_KEY, holding one HMAC over the whole object, and says it is over budget (its
- * consumers are held: src/core/decide.ts). What is kept is then constant, and an update costs
- * one pass over the object.
+ * Over `maxKeys` keys, its content is one entry, OVER_BUDGET_KEY: one HMAC over the whole object,
+ * flagged overBudget (its consumers are held: src/core/decide.ts). It keeps a constant then.
  */
 export function sourceContent(kind: SourceKind, obj: SourceData, key: DigestKey, maxKeys = DEFAULT_MAX_KEYS_PER_OBJECT): SourceContent {
   const sections: Array<readonly [Section, Record<string, string>]> = [['data', obj.data ?? {}]];
@@ -156,7 +151,6 @@ export function sourceContent(kind: SourceKind, obj: SourceData, key: DigestKey,
 
 /** Fed to the MAC in pieces of about this many characters: one update() per field cost more than the hashing. */
 const WHOLE_OBJECT_CHUNK = 64 * 1024;
-
 /**
  * One HMAC over every section of an over-budget object: length-prefixed fields (a label, then
  * per section its name, its key count, and each key and value in code-unit order), so that the
@@ -167,8 +161,7 @@ function wholeObjectDigest(key: DigestKey, sections: ReadonlyArray<readonly [Sec
   const mac = key.hmac();
   let pending = '';
   const field = (text: string): void => {
-    // Lengths in UTF-16 code units, as workloadDigest's: Buffer.byteLength on 160,000 fields took
-    // half the time of the whole digest.
+    // Lengths in UTF-16 code units, as workloadDigest's: Buffer.byteLength took half the time.
     pending += `${text.length}:${text}`;
     if (pending.length >= WHOLE_OBJECT_CHUNK) {
       mac.update(pending);
@@ -189,10 +182,7 @@ function wholeObjectDigest(key: DigestKey, sections: ReadonlyArray<readonly [Sec
   return mac.digest('hex').slice(0, KEY_DIGEST_HEX_LENGTH);
 }
 
-function isSorted(keys: readonly string[]): boolean {
-  for (let i = 1; i < keys.length; i++) if ((keys[i - 1] as string) > (keys[i] as string)) return false;
-  return true;
-}
+const isSorted = (keys: readonly string[]): boolean => keys.every((k, i) => i === 0 || (keys[i - 1] as string) <= k);
 
 function byCodeUnit(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
