@@ -1,3 +1,5 @@
+// Longer than 300 lines: the wiring of every stage and their one lifecycle (start, the kinds
+// discovery turns on later, stop) read best in one place.
 // Wires the data flow (docs/architecture.md, "Data flow") and runs its lifecycle:
 //   ConfigMap, Secret reflectors ─► SourceStores (keyed digests) ─────┐
 //                                                                     ├─► triage ─► WorkQueue ─► workers ─► Reconciler
@@ -16,8 +18,9 @@ import { DEFAULT_MAX_KEYS_PER_OBJECT, type DigestKey } from './core/digest.ts';
 import { LRUCache } from 'lru-cache';
 import type { WorkloadKind } from './core/keys.ts';
 import { BY_RESOURCE_VERSION, byArrival } from './core/ordering.ts';
+import { BUILT_IN_KINDS, kindSpec } from './core/kinds.ts';
 import type { Decision, SourceKind } from './core/types.ts';
-import type { ClusterApi } from './kube/cluster-api.ts';
+import type { ClusterApi, DiscoveryApi } from './kube/cluster-api.ts';
 import { WorkQueue } from './queue/workqueue.ts';
 import { DigestMemo } from './reconcile/digest-memo.ts';
 import { type EventSink, Reconciler } from './reconcile/reconciler.ts';
@@ -27,12 +30,13 @@ import { type WorkloadState, WorkloadStore } from './state/workload-store.ts';
 import { type Clock, every, systemClock, type Timer } from './time/clock.ts';
 import { WaveCoordinator } from './waves/coordinator.ts';
 import type { WaveGates } from './waves/gates.ts';
-import { type Informer, informers, SOURCE_TYPES, WatchAvailability } from './controller/informers.ts';
+import { type Informer, informers, type InformersOptions, SOURCE_TYPES, WatchAvailability } from './controller/informers.ts';
 import type { ControllerObserver } from './controller/observer.ts';
 import { Triage } from './controller/triage.ts';
 import { Workers } from './controller/worker.ts';
 import { NamespaceScopes } from './controller/namespaces.ts';
 
+import { KindDiscovery } from './controller/workload-kinds.ts';
 export type { ControllerObserver } from './controller/observer.ts';
 
 /** The start-up settings the controller acts on; their meaning is documented on Config. */
@@ -46,6 +50,8 @@ export interface ControllerOptions extends ControllerSettings {
   excludeNamespaces?: readonly string[] | undefined;
   api: ClusterApi;
   /** The installation's digest key (src/kube/digest-key.ts). */
+  /** Finds the custom workload kinds of --workload-kinds (src/controller/workload-kinds.ts); absent: none is. */
+  discovery?: DiscoveryApi | undefined;
   digestKey: DigestKey;
   clock?: Clock;
   log: Logger;
@@ -69,6 +75,11 @@ export class Controller {
   readonly #availability: WatchAvailability;
   readonly #informers: Informer[];
   /** With --namespace-selector: the namespaces' watches, opened and closed as their labels match. */
+  /** The workload kinds watched now: the built-in ones, and the custom ones discovery found (they grow). */
+  readonly #watchedKinds: WorkloadKind[];
+  readonly #kinds: KindDiscovery;
+  readonly #informerOptions: InformersOptions;
+  #started = false;
   readonly #namespaces: NamespaceScopes | undefined;
   readonly #triage: Triage;
   readonly #coordinator: WaveCoordinator;
@@ -85,7 +96,7 @@ export class Controller {
     const log = (this.#log = opts.log);
     const clock = (this.#clock = opts.clock ?? systemClock);
     const sourceKinds = opts.sourceKinds ?? ['ConfigMap', 'Secret'];
-    const workloadKinds: WorkloadKind[] = opts.workloadKinds ?? ['Deployment', 'StatefulSet', 'DaemonSet'];
+    const workloadKinds: WorkloadKind[] = opts.workloadKinds ?? [...BUILT_IN_KINDS];
     const templateOrder = opts.templateOrder ?? 'resource-version';
     // Unordered, the only order there is is the one this process saw things in.
     const dater = templateOrder === 'off' ? byArrival() : BY_RESOURCE_VERSION;
@@ -165,14 +176,21 @@ export class Controller {
       queue: this.queue, reconciler: this.reconciler, workloads: this.workloads, triage: this.#triage, waves: this.#coordinator,
       clock, log, observer, stopping,
     });
+    // Custom kinds are watched once discovery finds them (start(), then whenever one appears).
+    const watchedKinds = (this.#watchedKinds = workloadKinds.filter((k) => kindSpec(k).builtIn));
+    this.#kinds = new KindDiscovery({
+      discovery: opts.discovery, kinds: workloadKinds, clock, log, observer,
+      appeared: (kind) => this.#addKind(kind),
+    });
     const informerOptions = {
-      ...opts, clock, sources: this.sources, workloads: this.workloads, workloadKinds, availability, triage: this.#triage,
+      ...opts, clock, sources: this.sources, workloads: this.workloads, workloadKinds: watchedKinds, availability, triage: this.#triage,
       // Workloads held while a kind was refused are decided now.
       sourceRecovered: () => {
         if (this.#synced) this.resync('periodic');
       },
     };
     const selector = opts.namespaceSelector;
+    this.#informerOptions = informerOptions;
     this.#informers = selector === undefined ? informers(informerOptions) : [];
     this.#namespaces = selector === undefined ? undefined : new NamespaceScopes({
       informers: informerOptions, selector, exclude: opts.excludeNamespaces ?? [], closed: (ns) => this.#dropNamespace(ns), ordered: templateOrder !== 'off',
@@ -233,6 +251,8 @@ export class Controller {
    * refused (RBAC), once that is known: the workloads consuming it wait, the rest are served.
    */
   async start(): Promise<void> {
+    for (const kind of await this.#kinds.start()) if (!kindSpec(kind).builtIn) this.#addKind(kind);
+    this.#started = true;
     for (const { name, reflector } of this.#informers) this.#supervise(name, reflector.run());
     await Promise.all([...this.#informers.map((i) => i.settled), this.#namespaces?.start()]);
     this.#synced = true;
@@ -264,9 +284,33 @@ export class Controller {
     this.#triage.resync(why);
   }
 
+  /**
+   * Watches a custom kind discovery found: in every scope (a namespace opened later takes it from
+   * the shared list). Before start() its reflectors wait for it; after, they run at once, and
+   * its workloads are a first list (adopted, never rolled for being seen).
+   */
+  #addKind(kind: WorkloadKind): void {
+    if (this.#watchedKinds.includes(kind) || this.#stopping) return;
+    this.#watchedKinds.push(kind);
+    if (this.#started) this.workloads.listsLate(kind);
+    if (this.#namespaces) {
+      if (this.#started) this.#namespaces.addWorkloadKind(kind);
+      return;
+    }
+    const added = informers({ ...this.#informerOptions, sources: new Map(), workloadKinds: [kind] });
+    this.#informers.push(...added);
+    if (this.#started) for (const { name, reflector } of added) this.#supervise(name, reflector.run());
+  }
+
+  /** Custom kinds of --workload-kinds whose CRD discovery has not found (yet). */
+  get absentKinds(): WorkloadKind[] {
+    return this.#kinds.absent;
+  }
+
   /** Stops taking work, lets in-flight writes finish, then stops the reflectors. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#kinds.stop();
     this.#resyncTimer?.cancel();
     this.#depthTimer?.cancel();
     this.#coordinator.stop();

@@ -91,7 +91,7 @@ export async function runOperator(config: Config, connection: Connection, log: L
     const digestKey = fileKey ?? heldKey;
     if (digestKey === undefined) return;
     controller = new Controller({
-      api: cluster, clock, log, digestKey, namespaces: config.namespaces, dryRun: config.dryRun,
+      api: cluster, discovery: cluster, clock, log, digestKey, namespaces: config.namespaces, dryRun: config.dryRun,
       configMapSelector: config.configMapSelector, secretSelector: config.secretSelector,
       namespaceSelector: config.namespaceSelector, excludeNamespaces: config.excludeNamespaces,
       debounceMs: config.debounceMs, workers: config.workers, resyncPeriodMs: config.resyncPeriodMs, watchdogMs: config.watchIdleTimeoutMs, qps: config.qps,

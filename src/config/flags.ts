@@ -4,7 +4,7 @@
 // and the README's flag tables (`npm run docs:flags`; test/system/flag-docs.test.ts fails when
 // they are stale).
 // The table's order is the order of --help, of the README and of the checks.
-import type { WorkloadKind } from '../core/keys.ts';
+import { KINDS_BY_FLAG } from '../core/kinds.ts';
 import { DEFAULT_MAX_KEYS_PER_OBJECT } from '../core/digest.ts';
 import type { TemplateOrder } from '../core/ordering.ts';
 import type { Peer } from '../core/peer-annotations.ts';
@@ -19,7 +19,8 @@ const SOURCES: Readonly<Record<string, SourceKind>> = { configmaps: 'ConfigMap',
 const PEERS: Readonly<Record<string, Peer>> = { reloader: 'reloader', wave: 'wave' };
 /** Peers, comma-separated; unset or empty: none. */
 const peerList = (raw: string | undefined, flag: string): Peer[] => (raw === undefined || raw.trim() === '' ? [] : kinds(PEERS)(raw, flag));
-const WORKLOADS: Readonly<Record<string, WorkloadKind>> = { deployments: 'Deployment', statefulsets: 'StatefulSet', daemonsets: 'DaemonSet' };
+/** `plural` for apps/v1, `plural.group` for a custom kind (src/core/kinds.ts, docs/workload-kinds.md). */
+const WORKLOADS = KINDS_BY_FLAG;
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 const LOG_FORMATS = ['json', 'text'] as const;
 const TEMPLATE_ORDERS: readonly TemplateOrder[] = ['resource-version', 'off'];
@@ -132,7 +133,8 @@ export const FLAGS = {
   }),
   'workload-kinds': value({
     env: 'CONFIG_RELOAD_WORKLOAD_KINDS', arg: 'LIST', default: 'deployments,statefulsets,daemonsets', parse: kinds(WORKLOADS),
-    help: `the kinds of workload watched and patched: some of ${code(Object.keys(WORKLOADS))}, comma-separated`,
+    help: `the kinds of workload watched and patched: some of ${code(Object.keys(WORKLOADS))}, comma-separated; a custom kind is watched while its CRD is installed`,
+    details: '(see [docs/workload-kinds.md](docs/workload-kinds.md))',
   }),
   'accept-annotations': value({
     env: 'CONFIG_RELOAD_ACCEPT_ANNOTATIONS', arg: 'LIST', parse: peerList, defaultText: 'none',

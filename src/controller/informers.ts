@@ -6,9 +6,7 @@
 import type { Logger } from 'winston';
 import type { WorkloadKind } from '../core/keys.ts';
 import type { SourceKind } from '../core/types.ts';
-import {
-  type ClusterApi, CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, type ResourceType, SECRETS, STATEFULSETS,
-} from '../kube/cluster-api.ts';
+import { type ClusterApi, CONFIGMAPS, type ResourceType, SECRETS, workloadType } from '../kube/cluster-api.ts';
 import { LRUCache } from 'lru-cache';
 import { HASH_ANNOTATION } from '../core/annotations.ts';
 import { type Peer, unacceptedOptIn } from '../core/peer-annotations.ts';
@@ -24,7 +22,6 @@ const SOURCE_PAGE_SIZE = 100;
 const WORKLOAD_PAGE_SIZE = 500;
 
 export const SOURCE_TYPES: Record<SourceKind, ResourceType> = { ConfigMap: CONFIGMAPS, Secret: SECRETS };
-const WORKLOAD_TYPES: Record<WorkloadKind, ResourceType> = { Deployment: DEPLOYMENTS, StatefulSet: STATEFULSETS, DaemonSet: DAEMONSETS };
 
 /** Which watches are refused (403) now, per resource and scope (a namespace, '' for all). */
 export class WatchAvailability {
@@ -177,7 +174,7 @@ export function scopeInformers(
     }, guarded(sourceSink(store, scope, opts.triage), open)) });
   }
   for (const kind of opts.workloadKinds) {
-    const type = WORKLOAD_TYPES[kind];
+    const type = workloadType(kind);
     const { settled, settle } = signal();
     const selected = fieldSelector();
     workloads.push({ name: `${kind} reflector${suffix}`, settled, reflector: new Reflector<WorkloadLike>({

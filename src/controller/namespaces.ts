@@ -10,6 +10,7 @@
 // - Closing stops its reflectors and drops its state through `closed` (stores, index, queue,
 //   waves, metrics); nothing is written. Opened again, it starts from scratch.
 // Level-based: a relist of Namespaces opens and closes whatever differs from what is open.
+import type { WorkloadKind } from '../core/keys.ts';
 import { type KubeObject, NAMESPACES } from '../kube/cluster-api.ts';
 import { Reflector } from '../watch/reflector.ts';
 import { type Informer, type InformersOptions, scopeInformers, SinkGate } from './informers.ts';
@@ -100,6 +101,18 @@ export class NamespaceScopes {
     this.#watch('Namespace reflector', this.#reflector.run(), () => !this.#stopped);
     await this.#listed;
     await Promise.all([...this.#scopes.values()].map((s) => s.settled));
+  }
+
+  /**
+   * A custom workload kind turned on while namespaces are open (src/controller/workload-kinds.ts):
+   * its watches open in each; namespaces opened later take it from the informers' options.
+   */
+  addWorkloadKind(kind: WorkloadKind): void {
+    for (const scope of this.#scopes.values()) {
+      const { workloads } = scopeInformers({ ...this.#opts.informers, sources: new Map(), workloadKinds: [kind] }, scope.namespace, () => scope.open);
+      scope.informers.push(...workloads);
+      for (const { name, reflector } of workloads) this.#watch(name, reflector.run(), () => scope.open && !this.#stopped);
+    }
   }
 
   /** Stops every reflector; the state stays (the process is stopping). */

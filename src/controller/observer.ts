@@ -10,6 +10,8 @@ export interface ControllerObserver extends Partial<ReconcileObserver> {
   synced?(resource: string, objects: number): void;
   /** Whether a watched kind can be watched (false: its watch is forbidden). */
   sourceAvailable?(resource: string, available: boolean): void;
+  /** Whether a kind of --workload-kinds (its flag name) is installed (false: its CRD is not; src/controller/workload-kinds.ts). */
+  workloadKindAvailable?(kind: string, available: boolean): void;
   /** How many objects of a config kind are over the key budget (--max-keys-per-object), whenever that changes. */
   sourcesOverBudget?(resource: string, count: number): void;
   reconciled?(seconds: number, result: 'success' | 'error'): void;

@@ -1,10 +1,12 @@
 // Keys are types: a workload key and a config-object key are built here and nowhere else, and
 // nothing ever splits one back into its parts — entries carry their kind, namespace and name.
+import type { WorkloadKind } from './kinds.ts';
 import type { SourceKind } from './types.ts';
 
 declare const brand: unique symbol;
 
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
+/** The kinds are data: src/core/kinds.ts. */
+export type { WorkloadKind } from './kinds.ts';
 
 /** `Kind/namespace/name`: the work-queue key of a workload. */
 export type WorkloadKey = string & { readonly [brand]: 'WorkloadKey' };

@@ -1,5 +1,6 @@
 // Shapes shared by the pure core (references, digest, decision). They hold only what
 // decisions need: never a whole Kubernetes object, never a ConfigMap or Secret value.
+import type { WorkloadKind } from './kinds.ts';
 
 /** The kinds of object whose content a workload consumes. */
 export type SourceKind = 'ConfigMap' | 'Secret';
@@ -132,10 +133,10 @@ export interface Decision {
 
 /** The object an Event is about (the Event's involvedObject field). */
 export interface InvolvedObject {
-  /** A workload kind (src/core/keys.ts, WorkloadKind), or a config object's. */
-  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet' | SourceKind;
-  /** apps/v1 for a workload, v1 for a ConfigMap or Secret. */
-  apiVersion: 'apps/v1' | 'v1';
+  /** A workload kind (src/core/kinds.ts), or a config object's. */
+  kind: WorkloadKind | SourceKind;
+  /** The workload kind's group/version (apiVersionOf), v1 for a ConfigMap or Secret. */
+  apiVersion: string;
   namespace: string;
   name: string;
   uid: string;

@@ -10,6 +10,7 @@ import { optionalText } from '../config/values.ts';
 import { isObjectName } from '../core/annotations.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { WorkloadKind } from '../core/keys.ts';
+import { KINDS_BY_NAME, kindSpec } from '../core/kinds.ts';
 import type { Peer } from '../core/peer-annotations.ts';
 import type { SourceKind } from '../core/types.ts';
 import type { NamespaceScope } from './namespace-scope.ts';
@@ -104,7 +105,7 @@ export const EXPLAIN_FLAGS = {
 } satisfies FlagTable;
 
 /** The workload argument, for --help and the README. */
-export const TARGET_HELP = '`deployment/web`, `deploy/web`, `statefulset/db`, `sts/db`, `daemonset/agent`, `ds/agent`, `deployments.apps/web`; or `KIND NAME` as two arguments';
+export const TARGET_HELP = '`deployment/web`, `deploy/web`, `statefulset/db`, `sts/db`, `daemonset/agent`, `ds/agent`, `deployments.apps/web`, `rollout/web`, `cloneset/web`, `ksvc/web` (docs/workload-kinds.md); or `KIND NAME` as two arguments';
 
 export const EXPLAIN_USAGE = `Usage: config-reload-operator explain KIND/NAME [flags]
        kubectl config-reload explain KIND/NAME [flags]
@@ -121,17 +122,19 @@ The digest key and the flags after it, and their CONFIG_RELOAD_* variables, mean
 for the operator: pass the values it runs with (an object its watches filter out is absent to it). Exit codes: 0 explained, 1 the workload was not found or
 could not be read, 2 bad usage.`;
 
-const KINDS: Readonly<Record<string, WorkloadKind>> = {
-  deployment: 'Deployment', deployments: 'Deployment', deploy: 'Deployment',
-  statefulset: 'StatefulSet', statefulsets: 'StatefulSet', sts: 'StatefulSet',
-  daemonset: 'DaemonSet', daemonsets: 'DaemonSet', ds: 'DaemonSet',
-};
-
-/** `deploy`, `Deployment`, `deployments.apps`, `statefulset.apps/v1`… → the kind; undefined otherwise. */
+/**
+ * `deploy`, `Deployment`, `deployments.apps`, `statefulset.apps/v1`, `rollout`,
+ * `rollouts.argoproj.io`, `ksvc`… → the kind (src/core/kinds.ts); undefined otherwise. A group,
+ * when given, must be the kind's (`service` alone is the core Service: not a workload).
+ */
 export function workloadKindOf(raw: string): WorkloadKind | undefined {
-  const lower = raw.toLowerCase();
-  const m = /^([a-z]+)(?:\.apps(?:\/v1)?)?$/.exec(lower);
-  return m ? KINDS[m[1] as string] : undefined;
+  const m = /^([a-z]+)(?:\.([a-z0-9.-]+?))?(?:\/[a-z0-9]+)?$/.exec(raw.toLowerCase());
+  if (!m) return undefined;
+  const name = m[1] as string;
+  const group = m[2];
+  if (group === undefined) return KINDS_BY_NAME[name];
+  const kind = KINDS_BY_NAME[`${name}.${group}`] ?? KINDS_BY_NAME[name];
+  return kind !== undefined && kindSpec(kind).group === group ? kind : undefined;
 }
 
 export function parseExplainArgs(argv: string[], env: Record<string, string | undefined>): ExplainParse {
@@ -179,7 +182,7 @@ function target(positionals: string[]): { kind: WorkloadKind; name: string } {
   }
   const kind = workloadKindOf(kindText);
   if (kind === undefined) {
-    throw new ConfigError(`${JSON.stringify(kindText)} is not a kind the operator rolls: expected deployment (deploy), statefulset (sts) or daemonset (ds)`);
+    throw new ConfigError(`${JSON.stringify(kindText)} is not a kind the operator rolls: expected deployment (deploy), statefulset (sts), daemonset (ds), rollout, cloneset or ksvc`);
   }
   if (!isObjectName(name)) throw new ConfigError(`${JSON.stringify(name)} is not a valid ${kind} name`);
   return { kind, name };

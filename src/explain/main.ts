@@ -4,10 +4,10 @@
 // explanation (explanation.ts) and its rendering (render.ts). Writes nothing to the cluster.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '../core/errors.ts';
-import type { WorkloadKind } from '../core/keys.ts';
 import type { SourceKind } from '../core/types.ts';
 import { describeError, httpStatus } from '../kube/api-error.ts';
-import { CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, NAMESPACES, type ResourceType, SECRETS, STATEFULSETS } from '../kube/cluster-api.ts';
+import { kindSpec } from '../core/kinds.ts';
+import { CONFIGMAPS, NAMESPACES, type ResourceType, SECRETS, workloadType } from '../kube/cluster-api.ts';
 import { digestKeyFromSecret } from '../kube/digest-key.ts';
 import { HttpClusterApi } from '../kube/http-cluster-api.ts';
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
@@ -22,7 +22,6 @@ import { renderJson, renderText } from './render.ts';
 
 const PROGRAM = 'config-reload-operator explain';
 
-const WORKLOAD_RESOURCE: Record<WorkloadKind, ResourceType> = { Deployment: DEPLOYMENTS, StatefulSet: STATEFULSETS, DaemonSet: DAEMONSETS };
 const SOURCE_RESOURCE: Record<SourceKind, ResourceType> = { ConfigMap: CONFIGMAPS, Secret: SECRETS };
 
 export interface ExplainIo {
@@ -56,7 +55,7 @@ export async function explainMain(argv: string[], env: Record<string, string | u
   }
   const namespace = args.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
   const api = new HttpClusterApi(kubeconfigConnection(kc));
-  const resource = WORKLOAD_RESOURCE[args.kind];
+  const resource = workloadType(args.kind);
 
   let workload: WorkloadLike;
   try {
@@ -65,7 +64,7 @@ export async function explainMain(argv: string[], env: Record<string, string | u
     const status = httpStatus(err);
     const what = `${args.kind} ${namespace}/${args.name}`;
     if (status === 404) io.stderr(`${PROGRAM}: error: ${what} not found\n`);
-    else if (status === 403) io.stderr(`${PROGRAM}: error: cannot read ${what}: you need ${missingGetPermission(`${resource.plural}.apps`, namespace, args.name)} (${describeError(err)})\n`);
+    else if (status === 403) io.stderr(`${PROGRAM}: error: cannot read ${what}: you need ${missingGetPermission(`${resource.plural}.${kindSpec(args.kind).group}`, namespace, args.name)} (${describeError(err)})\n`);
     else io.stderr(`${PROGRAM}: error: cannot read ${what}: ${describeError(err)}\n`);
     return 1;
   }

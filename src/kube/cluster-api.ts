@@ -3,6 +3,7 @@
 // real apiserver, src/kube/http-cluster-api.ts) and unit tests an in-memory stand-in.
 // Objects travel as plain JSON, exactly as the apiserver sends them: list pages and watch
 // events have the same shape, and nothing is built that the operator does not read.
+import { kindSpec, type WorkloadKind } from '../core/kinds.ts';
 
 /** A namespaced resource type of the API. */
 export interface ResourceType {
@@ -18,6 +19,13 @@ export const SECRETS: ResourceType = { kind: 'Secret', apiPath: '/api/v1', plura
 export const DEPLOYMENTS: ResourceType = { kind: 'Deployment', apiPath: '/apis/apps/v1', plural: 'deployments' };
 export const STATEFULSETS: ResourceType = { kind: 'StatefulSet', apiPath: '/apis/apps/v1', plural: 'statefulsets' };
 export const DAEMONSETS: ResourceType = { kind: 'DaemonSet', apiPath: '/apis/apps/v1', plural: 'daemonsets' };
+
+/** The resource of a workload kind, at the version the operator reads (src/core/kinds.ts). */
+export function workloadType(kind: WorkloadKind): ResourceType {
+  const s = kindSpec(kind);
+  return { kind: s.kind, apiPath: s.group === '' ? `/api/${s.version}` : `/apis/${s.group}/${s.version}`, plural: s.plural };
+}
+
 /** Cluster-scoped: listed and watched with namespace undefined (--namespace-selector). */
 export const NAMESPACES: ResourceType = { kind: 'Namespace', apiPath: '/api/v1', plural: 'namespaces' };
 
@@ -100,6 +108,18 @@ export interface ClusterApi {
   watch<T extends KubeObject>(type: ResourceType, request: WatchRequest, onEvent: (event: WatchEvent<T>) => void): WatchStream;
   /** application/merge-patch+json; resolves with the object as written. */
   mergePatch(type: ResourceType, request: MergePatchRequest): Promise<KubeObject>;
+}
+
+/**
+ * Discovery, beside ClusterApi (the in-memory stand-in serves it too): which versions of a group
+ * serve a resource. Readable by every authenticated user (system:discovery): no RBAC rule.
+ */
+export interface DiscoveryApi {
+  /**
+   * The versions of `group` that serve `plural`, the group's preferred version first; [] when
+   * the group or the resource is not served (its CRD is not installed).
+   */
+  servedVersions(group: string, plural: string, signal?: AbortSignal): Promise<string[]>;
 }
 
 export function selectorQuery(selectors: Selectors): Record<string, string> {

@@ -7,7 +7,7 @@ import type { Connection } from './connection.ts';
 import { ApiError } from './api-error.ts';
 import { MAX_ERROR_BODY_BYTES, MAX_OBJECT_BYTES, readLines, readList, readText } from './json-stream.ts';
 import {
-  type ClusterApi, collectionPath, type KubeObject, type ListPage, type ListRequest, type MergePatchRequest,
+  type ClusterApi, collectionPath, type DiscoveryApi, type KubeObject, type ListPage, type ListRequest, type MergePatchRequest,
   type ResourceType, selectorQuery, type WatchEvent, type WatchRequest, type WatchStream,
 } from './cluster-api.ts';
 
@@ -20,7 +20,7 @@ const GET_TIMEOUT_MS = 15_000;
 /** One object written whole (a Lease, the digest key Secret, an Event). */
 const WRITE_TIMEOUT_MS = 15_000;
 
-export class HttpClusterApi implements ClusterApi {
+export class HttpClusterApi implements ClusterApi, DiscoveryApi {
   readonly #connection: Connection;
 
   constructor(connection: Connection) {
@@ -79,6 +79,31 @@ export class HttpClusterApi implements ClusterApi {
     const path = `${collectionPath(type, namespace)}/${encodeURIComponent(name)}`;
     const res = await this.#request('GET', path, {}, withDeadline(signal, GET_TIMEOUT_MS));
     const text = await bodyOf(res, `GET ${path}`);
+    if (res.status !== 200) throw new ApiError(res.status, text, `GET ${path}`, res.headers.get('retry-after'));
+    return parseJson<T>(text, `GET ${path}`);
+  }
+
+  async servedVersions(group: string, plural: string, signal?: AbortSignal): Promise<string[]> {
+    const apiGroup = await this.#discover<{ versions?: Array<{ version?: string }>; preferredVersion?: { version?: string } }>(
+      `/apis/${encodeURIComponent(group)}`, signal);
+    if (!apiGroup) return [];
+    const preferred = apiGroup.preferredVersion?.version;
+    const versions = (apiGroup.versions ?? []).map((v) => v.version ?? '').filter((v) => v !== '');
+    const ordered = preferred !== undefined && versions.includes(preferred) ? [preferred, ...versions.filter((v) => v !== preferred)] : versions;
+    const served: string[] = [];
+    for (const version of ordered) {
+      const list = await this.#discover<{ resources?: Array<{ name?: string }> }>(`/apis/${encodeURIComponent(group)}/${encodeURIComponent(version)}`, signal);
+      if (list?.resources?.some((r) => r.name === plural)) served.push(version);
+    }
+    return served;
+  }
+
+  /** A discovery document; undefined when the path is not served (404, 503: not installed, or going away). */
+  async #discover<T>(path: string, signal?: AbortSignal): Promise<T | undefined> {
+    const res = await this.#request('GET', path, {}, withDeadline(signal, GET_TIMEOUT_MS));
+    const text = await bodyOf(res, `GET ${path}`);
+    // A CRD being deleted (or an aggregated API down) answers 503 for a while: not served.
+    if (res.status === 404 || res.status === 503) return undefined;
     if (res.status !== 200) throw new ApiError(res.status, text, `GET ${path}`, res.headers.get('retry-after'));
     return parseJson<T>(text, `GET ${path}`);
   }

@@ -20,6 +20,7 @@ export function metricsObserver(m: OperatorMetrics): ControllerObserver {
       m.watchedObjects.set({ resource }, objects);
     },
     sourceAvailable: (resource, available) => m.watchAvailable.set({ resource }, available ? 1 : 0),
+    workloadKindAvailable: (kind, available) => m.workloadKindAvailable.set({ kind }, available ? 1 : 0),
     sourcesOverBudget: (resource, count) => m.sourcesOverBudget.set({ resource }, count),
     reconciled(seconds, result) {
       m.reconcileDuration.observe({ result }, seconds);

@@ -37,6 +37,8 @@ export class OperatorMetrics {
   readonly watchedObjects: Gauge<'resource'>;
   /** 1 while a watched kind of config object can be watched; 0 while its watch is refused (RBAC). */
   readonly watchAvailable: Gauge<'resource'>;
+  /** 1 while a kind of --workload-kinds is installed and watched; 0 while its CRD is not (docs/workload-kinds.md). */
+  readonly workloadKindAvailable: Gauge<'kind'>;
   /** Config objects over the key budget (--max-keys-per-object): digested whole, their consumers held. */
   readonly sourcesOverBudget: Gauge<'resource'>;
   /** Failed API calls by verb and HTTP status code (0 when there was no response). */
@@ -134,6 +136,12 @@ export class OperatorMetrics {
       name: `${PREFIX}watch_available`,
       help: 'Whether a watched kind of config object can be watched (0: the watch is refused, e.g. RBAC; its consumers are held).',
       labelNames: ['resource'] as const,
+      registers,
+    });
+    this.workloadKindAvailable = new Gauge({
+      name: `${PREFIX}workload_kind_available`,
+      help: 'Whether a kind of --workload-kinds is watched (0: its CRD is not installed; discovery checks again every minute).',
+      labelNames: ['kind'] as const,
       registers,
     });
     this.watchedObjects = new Gauge({

@@ -10,7 +10,8 @@ import type { WorkloadKey, WorkloadKind } from '../core/keys.ts';
 import type { TemplateOrder } from '../core/ordering.ts';
 import type { Decision, EventFacts, InvolvedObject } from '../core/types.ts';
 import { describeError, httpStatus, isRetryable, isUidMismatch, retryAfterMs } from '../kube/api-error.ts';
-import { type ClusterApi, DAEMONSETS, DEPLOYMENTS, type ResourceType, STATEFULSETS } from '../kube/cluster-api.ts';
+import { apiVersionOf } from '../core/kinds.ts';
+import { type ClusterApi, workloadType } from '../kube/cluster-api.ts';
 import { recordView, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
 import type { Clock } from '../time/clock.ts';
 import type { DigestMemo } from './digest-memo.ts';
@@ -38,7 +39,6 @@ export interface ReconcileObserver {
   apiError(verb: string, status: number | undefined): void;
 }
 
-const RESOURCE: Record<WorkloadKind, ResourceType> = { Deployment: DEPLOYMENTS, StatefulSet: STATEFULSETS, DaemonSet: DAEMONSETS };
 
 export interface ReconcilerDeps {
   api: ClusterApi;
@@ -137,7 +137,7 @@ export class Reconciler {
 
     let writtenAt: string;
     try {
-      const written = await this.#deps.api.mergePatch(RESOURCE[w.kind], {
+      const written = await this.#deps.api.mergePatch(workloadType(w.kind), {
         namespace: w.namespace, name: w.name, body: patch, fieldManager: FIELD_MANAGER, ...(leadership ? { signal: leadership } : {}),
       });
       writtenAt = written.metadata?.resourceVersion ?? '';
@@ -225,7 +225,7 @@ export class Reconciler {
       if (at !== undefined) views[plural] = String(at);
     }
     const own = this.#deps.workloads.viewAt(w.kind, w.namespace);
-    if (own !== undefined) views[RESOURCE[w.kind].plural] = String(own);
+    if (own !== undefined) views[workloadType(w.kind).plural] = String(own);
     return { views };
   }
 
@@ -274,5 +274,5 @@ const WARNING_MESSAGE: Record<NonNullable<Decision['warning']>, string> = {
 };
 
 export function involvedObject(w: WorkloadState): InvolvedObject {
-  return { kind: w.kind, apiVersion: 'apps/v1', namespace: w.namespace, name: w.name, uid: w.uid, resourceVersion: w.resourceVersion };
+  return { kind: w.kind, apiVersion: apiVersionOf(w.kind), namespace: w.namespace, name: w.name, uid: w.uid, resourceVersion: w.resourceVersion };
 }

@@ -1,4 +1,4 @@
-// What is retained per workload (Deployment, StatefulSet, DaemonSet), and how one observation of
+// What is retained per workload (Deployment, StatefulSet, DaemonSet, the kinds of src/core/kinds.ts), and how one observation of
 // it becomes an entry: identity, opt-in, the config objects it consumes, the fingerprint of its
 // pod template, the operator's record read back from it — never the object. Two facts come from
 // events rather than the object, and docs/architecture.md ("What the pods run") says what a
@@ -10,6 +10,7 @@
 import { CANARY_ANNOTATION, HASH_ANNOTATION, RESTART_ANNOTATION } from '../core/annotations.ts';
 import { type WorkloadStatus, workloadHealth } from '../core/health.ts';
 import { type WorkloadKey, type WorkloadKind, workloadKey } from '../core/keys.ts';
+import { kindSpec, templateElsewhere } from '../core/kinds.ts';
 import { atOrAfter, parseResourceVersion } from '../core/ordering.ts';
 import { parseRecord, RECORD_ANNOTATION, type WorkloadRecord } from '../core/record.ts';
 import { type AcceptedPeers, NO_PEERS, readOptIn } from '../core/peer-annotations.ts';
@@ -18,7 +19,7 @@ import type { ConsumedSource, OptIn, SourceKind } from '../core/types.ts';
 import type { Health } from '../core/health.ts';
 import { templateBase, templateFingerprint } from './template.ts';
 
-/** A Deployment, StatefulSet or DaemonSet (apps/v1), as the API sends it (only what is read). */
+/** A workload (src/core/kinds.ts: its pod template at spec.template), as the API sends it (only what is read). */
 export interface WorkloadLike {
   metadata?: {
     name?: string;
@@ -31,8 +32,10 @@ export interface WorkloadLike {
   spec?: {
     replicas?: number;
     template?: { metadata?: { annotations?: Record<string, string> }; spec?: unknown };
-    /** StatefulSet and DaemonSet. */
-    updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } };
+    /** StatefulSet and DaemonSet; a CloneSet's partition (a count or a percentage) is on updateStrategy itself. */
+    updateStrategy?: { type?: string; rollingUpdate?: { partition?: number }; partition?: number | string };
+    /** An Argo Rollout that takes its template from another object (src/core/kinds.ts). */
+    workloadRef?: unknown;
   };
   /** Read for the rollout's health only (src/core/health.ts); never retained. */
   status?: WorkloadStatus;
@@ -203,7 +206,8 @@ export function build(
   const name = d.metadata?.name ?? '';
   const key = workloadKey(kind, namespace, name);
   const annotations = d.metadata?.annotations ?? {};
-  const optIn = readOptIn(annotations, d.spec?.template?.metadata?.annotations, accept, namespace);
+  // A Rollout with a workloadRef has no template to write: the object it refers to is the workload.
+  const optIn: OptIn = templateElsewhere(kind, d.spec) ? OUT : readOptIn(annotations, d.spec?.template?.metadata?.annotations, accept, namespace);
   // Workloads that did not opt in are not retained at all: most of a cluster's workloads cost
   // no memory here. Opting in later arrives as an update, which adds the entry.
   if (optIn.kind === 'out' && !how.keepOptedOut) return { key, state: undefined, relevant: false, waveChanged: previous !== undefined, previous };
@@ -272,9 +276,9 @@ export function build(
   }
   const recordedDigest = annotations[HASH_ANNOTATION];
 
-  const health = workloadHealth(kind, {
+  const health = workloadHealth(kindSpec(kind).health, {
     generation, replicas: d.spec?.replicas, updateStrategyType: d.spec?.updateStrategy?.type,
-    partition: d.spec?.updateStrategy?.rollingUpdate?.partition, status: d.status,
+    partition: partitionOf(kind, d), status: d.status,
   });
   // A new rollout (the spec changed) starts its own clock: time spent on an earlier one is not its.
   const progressingSince = health !== 'progressing' ? undefined
@@ -316,11 +320,22 @@ export function templateOf(d: WorkloadLike, base: (template: unknown) => string 
 }
 
 function rolloutStrategy(kind: WorkloadKind, d: WorkloadLike): RolloutStrategy {
-  if (kind === 'Deployment') return ROLLING;
+  // A Deployment, a Rollout, a Knative Service roll every pod; a CloneSet may keep a partition.
+  if (kind !== 'StatefulSet' && kind !== 'DaemonSet' && kind !== 'CloneSet') return ROLLING;
   const strategy = d.spec?.updateStrategy;
-  const partition = kind === 'StatefulSet' ? strategy?.rollingUpdate?.partition ?? 0 : 0;
-  const onDelete = strategy?.type === 'OnDelete';
+  const partition = partitionOf(kind, d) ?? 0;
+  const onDelete = kind !== 'CloneSet' && strategy?.type === 'OnDelete';
   return !onDelete && partition === 0 ? ROLLING : Object.freeze({ onDelete, partition });
 }
 
 const ROLLING: RolloutStrategy = Object.freeze({ onDelete: false, partition: 0 });
+
+const OUT: OptIn = Object.freeze({ kind: 'out' });
+
+/** The pods left on the old template: a StatefulSet's partition, a CloneSet's when it is a count (a percentage is read as none). */
+function partitionOf(kind: WorkloadKind, d: WorkloadLike): number | undefined {
+  const strategy = d.spec?.updateStrategy;
+  if (kind === 'StatefulSet') return strategy?.rollingUpdate?.partition;
+  if (kind === 'CloneSet') return typeof strategy?.partition === 'number' ? strategy.partition : undefined;
+  return undefined;
+}

@@ -8,7 +8,11 @@
 // workload that was deleted and recreated under the same name. A reconcile reads a snapshot and
 // reports what it did through these transitions; it never writes into the snapshot
 // (docs/architecture.md, "Who owns which state").
+//
+// Longer than 300 lines: its transitions (observe, list, writes acknowledged, simulated or
+// refused, views, namespaces dropped) act on one map and must stay together.
 import type { WorkloadKey, WorkloadKind } from '../core/keys.ts';
+import { ALL_KINDS } from '../core/kinds.ts';
 import { sourceKey, workloadKey } from '../core/keys.ts';
 import { ReferenceIndex } from './reference-index.ts';
 import { LRUCache } from 'lru-cache';
@@ -51,6 +55,7 @@ const MAX_REMEMBERED = 10_000;
 
 export class WorkloadStore {
   #entries = new Map<WorkloadKey, WorkloadState>();
+  readonly #late = new Set<WorkloadKind>();
   /** Which config objects each entry consumes, and the reverse: kept by this store's own transitions. */
   readonly index = new ReferenceIndex();
   /** Per watch (kind and scope: a namespace, '' for all): the last version it showed. */
@@ -185,9 +190,10 @@ export class WorkloadStore {
           this.#remember(key, d, previous, built.state, itsGap, false);
           observed.push(built);
           if (!built.state) continue;
-          // First seen in a first list: the list is the adoption point.
+          // First seen in a first list: the list is the adoption point (the start-up's lists are one
+          // moment, firstListed; a kind watched only later counts from its own list).
           const state = built.state.firstSeen === undefined && gap === undefined && firstList
-            ? Object.freeze({ ...built.state, firstSeen: firstList, firstListed: true }) : built.state;
+            ? Object.freeze({ ...built.state, firstSeen: firstList, firstListed: !this.#late.has(kind) }) : built.state;
           built.state = state;
           next.set(key, state);
         }
@@ -213,13 +219,18 @@ export class WorkloadStore {
       this.#entries.delete(entry.key);
       this.index.delete(entry.key);
     }
-    for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet'] as const) {
+    for (const kind of ALL_KINDS) {
       const prefix = workloadKey(kind, namespace, '');
       for (const key of [...this.#remembered.keys()]) if (key.startsWith(prefix)) this.#remembered.delete(key);
       this.#seen.delete(`${kind}|${namespace}`);
     }
     this.#revision++;
     return dropped;
+  }
+
+  /** A kind watched after start-up (src/controller/workload-kinds.ts): its first list is each workload's own adoption point. */
+  listsLate(kind: WorkloadKind): void {
+    this.#late.add(kind);
   }
 
   /** Opted-in workloads of one kind (the watched_objects metric). */

@@ -63,7 +63,7 @@ export class ControllerHarness {
    */
   controller(settings: Partial<ControllerOptions> = {}): Controller {
     return testController({
-      api: this.cluster, clock: this.clock,
+      api: this.cluster, discovery: this.cluster, clock: this.clock,
       events: {
         normal: async (target, reason, message) => void this.events.push({ type: 'Normal', target, reason, message }),
         warning: async (target, reason, message) => void this.events.push({ type: 'Warning', target, reason, message }),

@@ -13,7 +13,7 @@
 import { type LabelSelector, matchesLabelSelector, parseLabelSelector } from '../../src/core/label-selector.ts';
 import { ApiError } from '../../src/kube/api-error.ts';
 import {
-  type ClusterApi, type KubeObject, type ListPage, type ListRequest, type MergePatchRequest, type ResourceType,
+  type ClusterApi, type DiscoveryApi, type KubeObject, type ListPage, type ListRequest, type MergePatchRequest, type ResourceType,
   type WatchEvent, type WatchRequest, type WatchStream,
 } from '../../src/kube/cluster-api.ts';
 
@@ -47,8 +47,8 @@ interface Subscription {
 /** ok: apply and answer; fail: 500, unapplied; hold: apply, answer on releaseAnswers(); refuse: 422, unapplied. */
 export type PatchMode = 'ok' | 'fail' | 'hold' | 'refuse';
 
-/** The workload kinds, whose writes say whether they changed the pod template. */
-const WORKLOAD_PLURALS = new Set(['deployments', 'statefulsets', 'daemonsets']);
+/** The workload kinds, whose writes say whether they changed the pod template (src/core/kinds.ts: each at spec.template). */
+const WORKLOAD_PLURALS = new Set(['deployments', 'statefulsets', 'daemonsets', 'rollouts', 'clonesets', 'services']);
 
 /** Every write the cluster applied, for an oracle to replay. */
 export interface WriteRecord {
@@ -87,7 +87,7 @@ function mergePatch(target: unknown, patch: unknown): unknown {
   return base;
 }
 
-export class FakeCluster implements ClusterApi {
+export class FakeCluster implements ClusterApi, DiscoveryApi {
   #rv = 100;
   #uid = 0;
   #compactedTo = 0;
@@ -104,10 +104,26 @@ export class FakeCluster implements ClusterApi {
   autoDeliver = false;
   /** Listeners told of every applied write (an oracle). */
   readonly onWrite: Array<(write: WriteRecord) => void> = [];
-  requests = { list: 0, watch: 0, patch: 0 };
+  requests = { list: 0, watch: 0, patch: 0, discovery: 0 };
+  /** Custom resources served: `group/plural` → versions (installCrd). apps/v1 is always served. */
+  readonly #crds = new Map<string, string[]>();
 
   get resourceVersion(): number {
     return this.#rv;
+  }
+
+  // ---- discovery (src/kube/cluster-api.ts, DiscoveryApi) -----------------------------------
+
+  async servedVersions(group: string, plural: string): Promise<string[]> {
+    this.requests.discovery++;
+    if (group === 'apps' && WORKLOAD_PLURALS.has(plural)) return ['v1'];
+    return [...this.#crds.get(`${group}/${plural}`) ?? []];
+  }
+
+  /** A CRD installed (or, with no versions, deleted): discovery shows it from now on. */
+  installCrd(group: string, plural: string, versions: string[] = ['v1alpha1']): void {
+    if (versions.length === 0) this.#crds.delete(`${group}/${plural}`);
+    else this.#crds.set(`${group}/${plural}`, versions);
   }
 
   // ---- the ClusterApi the controller uses ------------------------------------------------

@@ -211,6 +211,24 @@ describe('chart: renders the objects of manifests/', () => {
     }
   });
 
+  it('workloadKinds with rollouts.argoproj.io renders manifests/overlays/argo-rollouts: RBAC, --workload-kinds, the admission policy', async () => {
+    const overlay = await renderKustomize(path.join(MANIFESTS, 'overlays', 'argo-rollouts'));
+    const kinds = ['deployments', 'statefulsets', 'daemonsets', 'rollouts.argoproj.io'];
+    const rendered = await renderChart({ release: NAME, namespace: NS, values: { ...valuesFor(overlay).values, workloadKinds: kinds } });
+    expect(rulesOf(mustFind(overlay, 'ClusterRole', NAME))).to.deep.include({ apiGroups: ['argoproj.io'], resources: ['rollouts'], verbs: ['list', 'watch', 'patch'] });
+    for (const m of overlay.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')) {
+      expect(canonicalRules(rulesOf(mustFind(rendered, m.kind, m.metadata.name))), id(m)).to.deep.equal(canonicalRules(rulesOf(m)));
+    }
+    compareDeployments(mustFind(rendered, 'Deployment', NAME), mustFind(overlay, 'Deployment', NAME), []);
+    expect(mustFind(rendered, 'ValidatingAdmissionPolicy', NAME).spec).to.deep.equal(mustFind(overlay, 'ValidatingAdmissionPolicy', NAME).spec);
+    // Without it, nothing on argoproj.io anywhere.
+    for (const objects of [manifests, chart]) {
+      for (const o of objects.filter((x) => x.kind === 'ClusterRole' || x.kind === 'Role')) {
+        expect(rulesOf(o).some((r) => r.apiGroups?.includes('argoproj.io')), id(o)).to.equal(false);
+      }
+    }
+  });
+
   it('the ConfigMaps-only install: the mounted key is readable by the non-root user, as the kubelet writes it, and by no other', async () => {
     const overlay = await renderKustomize(path.join(MANIFESTS, 'overlays', 'configmaps-only'));
     const cmOnly = await renderChart({ release: NAME, namespace: NS, values: { secrets: { enabled: false } } });
@@ -324,6 +342,29 @@ describe('chart: values', () => {
     await render({ notifications: { urls, existingSecret: 'team-webhooks' } }).catch((err: unknown) => (refused = err));
     expect(String(refused)).to.match(/notifications.urls and notifications.existingSecret exclude each other/);
     expect(String(refused)).not.to.include('sEcReT');
+  });
+
+  it('workloadKinds: one rule per API group, only the kinds listed; a tenant install\'s Roles too; a name the operator does not know is refused', async () => {
+    const kinds = ['deployments', 'clonesets.apps.kruise.io', 'services.serving.knative.dev'];
+    const objects = await render({ workloadKinds: kinds });
+    const workloadRules = (rules: PolicyRule[]) => rules.filter((r) => r.verbs?.includes('patch') && !r.resources?.includes('events'));
+    expect(canonicalRules(workloadRules(rulesOf(mustFind(objects, 'ClusterRole', NAME))))).to.deep.equal(canonicalRules([
+      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch', 'patch'] },
+      { apiGroups: ['apps.kruise.io'], resources: ['clonesets'], verbs: ['list', 'watch', 'patch'] },
+      { apiGroups: ['serving.knative.dev'], resources: ['services'], verbs: ['list', 'watch', 'patch'] },
+    ]));
+    expect(argsOf(objects)).to.include('--workload-kinds=deployments,clonesets.apps.kruise.io,services.serving.knative.dev');
+    const policy = mustFind(objects, 'ValidatingAdmissionPolicy', NAME) as unknown as { spec: { matchConstraints: { resourceRules: Array<{ apiGroups: string[]; resources: string[] }> } } };
+    expect(policy.spec.matchConstraints.resourceRules.map((r) => [r.apiGroups[0], r.resources])).to.deep.include.members([
+      ['apps.kruise.io', ['clonesets', 'clonesets/*']], ['serving.knative.dev', ['services', 'services/*']],
+    ]);
+    const tenant = await render({ watchNamespaces: ['shop'], workloadKinds: ['rollouts.argoproj.io'] });
+    const roles = tenant.filter((o) => o.kind === 'Role' && rulesOf(o).some((r) => r.resources?.includes('configmaps')));
+    expect(roles).to.have.length(1);
+    expect(workloadRules(rulesOf(roles[0]!))).to.deep.equal([{ apiGroups: ['argoproj.io'], resources: ['rollouts'], verbs: ['list', 'watch', 'patch'] }]);
+    let refused: unknown;
+    await render({ workloadKinds: ['rollouts'] }).catch((err: unknown) => (refused = err));
+    expect(String(refused)).to.match(/workloadKinds/);
   });
 
   it('image, replicas, dry-run, log level, extra args and env, resources, security contexts, placement, priority class', async () => {

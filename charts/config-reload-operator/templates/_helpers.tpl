@@ -98,6 +98,9 @@ arguments of manifests/.
 {{- with .Values.watchNamespaces }}
 - {{ printf "--namespace=%s" (join "," .) | quote }}
 {{- end }}
+{{- with .Values.workloadKinds }}
+- {{ printf "--workload-kinds=%s" (join "," .) | quote }}
+{{- end }}
 {{- with .Values.namespaceSelector }}
 - {{ printf "--namespace-selector=%s" . | quote }}
 {{- end }}
@@ -168,9 +171,12 @@ with watchNamespaces, a Role's in each (rolebindings-watch.yaml).
 # Watch the workloads to learn who opted in and which ConfigMaps and Secrets they reference;
 # patch writes the config-hash annotations (metadata on adoption, pod template on a roll) as a
 # merge patch of the annotations alone. No update: the operator never PUTs a whole object.
-- apiGroups: ["apps"]
-  resources: ["deployments", "statefulsets", "daemonsets"]
+# One rule per API group of workloadKinds (docs/workload-kinds.md).
+{{- range $group, $plurals := include "cro.workloadResources" . | fromYaml }}
+- apiGroups: [{{ $group | quote }}]
+  resources: {{ toJson $plurals }}
   verbs: ["list", "watch", "patch"]
+{{- end }}
 # Record Events on workloads (Normal on a roll, Warning on a missing ConfigMap or Secret or a
 # malformed annotation), through core/v1. patch increments the count of a repeated Event
 # instead of creating a new one.
@@ -178,3 +184,18 @@ with watchNamespaces, a Role's in each (rolebindings-watch.yaml).
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- end }}
+
+{{/*
+workloadKinds by API group, as YAML: `plural` is apps/v1's, `plural.group` a custom kind's
+(docs/workload-kinds.md). Empty: the operator's default, the three of apps/v1.
+*/}}
+{{- define "cro.workloadResources" -}}
+{{- $groups := dict -}}
+{{- range (.Values.workloadKinds | default (list "deployments" "statefulsets" "daemonsets")) -}}
+{{- $parts := splitn "." 2 . -}}
+{{- $group := $parts._1 | default "apps" -}}
+{{- $plurals := get $groups $group | default list -}}
+{{- $_ := set $groups $group (append $plurals $parts._0) -}}
+{{- end -}}
+{{- toYaml $groups -}}
+{{- end -}}
