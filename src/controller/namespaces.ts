@@ -13,7 +13,8 @@
 import type { WorkloadKind } from '../core/keys.ts';
 import { type KubeObject, NAMESPACES } from '../kube/cluster-api.ts';
 import { Reflector } from '../watch/reflector.ts';
-import { type Informer, type InformersOptions, scopeInformers, SinkGate } from './informers.ts';
+import { type Informer, type InformersOptions, scopeInformers } from './informers.ts';
+import { SinkGate } from './sinks.ts';
 
 export interface NamespaceScopesOptions {
   informers: InformersOptions;

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import winston from 'winston';
 import type { ControllerOptions } from '../../src/controller.ts';
 import { workloadKey } from '../../src/core/keys.ts';
-import { gated, SinkGate } from '../../src/controller/informers.ts';
+import { gated, SinkGate } from '../../src/controller/sinks.ts';
 import type { WorkloadLike } from '../../src/state/workload-store.ts';
 import { metricsObserver } from '../../src/observability/controller-metrics.ts';
 import { OperatorMetrics } from '../../src/observability/metrics.ts';
