@@ -17,189 +17,29 @@
 // Never a value: of a ConfigMap or Secret the explanation keeps key names, which keys count,
 // whether it exists, and digests; of the key, its public id.
 //
-// Longer than 300 lines: one answer in sections (workload, objects, digests, decision, notes);
-// the sections share the one read. To be split by section (noted in issue 20).
-import { CONFIGMAPS_ANNOTATION, ENABLED_ANNOTATION, HASH_ANNOTATION, IGNORE_ANNOTATION, SECRETS_ANNOTATION } from '../core/annotations.ts';
-import { DEFAULT_MAX_KEYS_PER_OBJECT, DIGEST_FORMAT, type DigestKey, digestFormat, digestKey, digestKeyId } from '../core/digest.ts';
+// The shape of the answer is schema.ts; each consumed object's section is sources.ts; the
+// workload's opt-in, rollout and hold sections are workload-sections.ts.
+import { HASH_ANNOTATION, IGNORE_ANNOTATION } from '../core/annotations.ts';
+import { DEFAULT_MAX_KEYS_PER_OBJECT, DIGEST_FORMAT, digestFormat, digestKey, digestKeyId } from '../core/digest.ts';
 import type { WorkloadKind } from '../core/keys.ts';
-import { isMatched, type Peer, readIgnore, unmatched } from '../core/peer-annotations.ts';
-import { referencesOf } from '../core/references.ts';
-import { describeInZone, nextOpening } from '../core/roll-window.ts';
-import type { Action, ConsumedSource, Decision, DecisionCode, PeerOptIn, SourceKind } from '../core/types.ts';
+import type { Peer } from '../core/peer-annotations.ts';
+import type { ConsumedSource, SourceKind } from '../core/types.ts';
 import type { NamespaceWatch } from './namespace-scope.ts';
 import { DigestMemo } from '../reconcile/digest-memo.ts';
 import { decisionInput, evaluateWorkload, type EvaluationContext } from '../reconcile/evaluate.ts';
-import { type SourceLike, SourceStore } from '../state/source-store.ts';
+import { SourceStore } from '../state/source-store.ts';
 import { entryOf } from '../state/workload-entry.ts';
 import type { WorkloadLike, WorkloadState } from '../state/workload-store.ts';
-import type { WatchFilters } from './args.ts';
-import { matchesLabelSelector, parseLabelSelector } from '../core/label-selector.ts';
 
-/** What a GET returned: the object, a 404, or another failure (its HTTP status when there was one). */
-export type ReadResult<T> =
-  | { state: 'found'; object: T }
-  | { state: 'absent' }
-  | { state: 'unreadable'; status: number | undefined; error: string };
+export type {
+  ReadResult, KeyRead, ExplainInput, SourceObject, Explanation, ExplainedHold, ExplainedSource,
+} from './schema.ts';
+export { EXPLANATION_VERSION, sourceId } from './schema.ts';
+export { missingGetPermission } from './sources.ts';
+import { comparison, explainSource, missingGetPermission, notWatchedBy, RESOURCE_OF, unwatchedReferences } from './sources.ts';
+import { holdOf, optInOf, rolloutOf } from './workload-sections.ts';
+import { EXPLANATION_VERSION, type ExplainedSource, type ExplainInput, type Explanation, type KeyRead, sourceId } from './schema.ts';
 
-/** The digest key as read: loaded, not read at all (nothing to digest), or why it could not be. */
-export type KeyRead =
-  | { state: 'loaded'; key: DigestKey }
-  | { state: 'skipped' }
-  | { state: 'unreadable'; status: number | undefined; error: string };
-
-export interface ExplainInput {
-  kind: WorkloadKind;
-  /** The workload as read (plain JSON of the apiserver). */
-  workload: WorkloadLike;
-  /** One entry per consumed object (sourcesToRead), keyed by sourceId(kind, name). */
-  sources: ReadonlyMap<string, ReadResult<SourceObject>>;
-  key: KeyRead;
-  /** Where the key was read from: namespace and name of the Secret. */
-  keySecret: { namespace: string; name: string };
-  /** The operator's --config-sources. */
-  sourceKinds: readonly SourceKind[];
-  /** The operator's watch filters (selectors, excluded Secret types); none when absent. */
-  watchFilters?: WatchFilters;
-  /** The operator's --accept-annotations: peers whose opt-in annotations it honours. */
-  acceptAnnotations?: readonly Peer[];
-  /** Whether the operator watches the namespace (--namespace-selector, --exclude-namespaces); null: not asked. */
-  namespaceWatch?: NamespaceWatch | null;
-  /** The operator's --max-keys-per-object; absent: its default. */
-  maxKeysPerObject?: number;
-  /** Wall-clock now (ms since the epoch) for roll windows; absent: the host's clock. */
-  wallNow?: number;
-}
-
-/** A ConfigMap or Secret as read: what the decisions read, plus what the watch filters look at. */
-export type SourceObject = SourceLike & { metadata?: { labels?: Record<string, string> }; type?: string };
-
-export const EXPLANATION_VERSION = 1;
-
-/** The explanation: the `--output json` document (README, "explain"), and what the text shows. */
-export interface Explanation {
-  explanationVersion: typeof EXPLANATION_VERSION;
-  workload: {
-    kind: WorkloadKind;
-    namespace: string;
-    name: string;
-    uid: string;
-    resourceVersion: string;
-    generation: number;
-    /** `RollingUpdate`, `OnDelete`, or `RollingUpdate, partition N` (StatefulSet). */
-    rollout: string;
-  };
-  optIn: {
-    /** in: served; out: not opted in; malformed: an annotation cannot be read, the workload is left alone. */
-    state: 'in' | 'out' | 'malformed';
-    /** The opt-in annotations as written (null when absent). */
-    annotations: { enabled: string | null; configmaps: string | null; secrets: string | null };
-    /** in: whether the ConfigMaps and Secrets the pod template references count (enabled: "true"). */
-    referenced: boolean;
-    /** in: the objects named by the configmaps/secrets annotations. */
-    namedConfigMaps: string[];
-    namedSecrets: string[];
-    malformed: { annotation: string; value: string; problem: string } | null;
-    summary: string;
-  };
-  /** Every consumed config object, sorted by kind and name. */
-  sources: ExplainedSource[];
-  /** References the operator does not follow (a Secret under --config-sources configmaps). */
-  unwatchedReferences: Array<{ kind: SourceKind; name: string; via: string; why: string }>;
-  digests: {
-    /** The workload's metadata config-hash: what the operator last accounted for. */
-    recorded: string | null;
-    recordedFormat: string | null;
-    recordedKeyId: string | null;
-    /** The pod template's config-hash: the digest of the operator's last roll. */
-    template: string | null;
-    /** The digest of the consumed configuration now; null when it cannot be computed. */
-    current: string | null;
-    key: {
-      secret: string;
-      /** loaded, skipped (not needed: not opted in), or unreadable. */
-      state: KeyRead['state'];
-      id: string | null;
-      error: string | null;
-      missingPermission: string | null;
-    };
-    /**
-     * equal, different, none_recorded, other_format, other_key (made with another digest key),
-     * unknown (no digest key, or a consumed object could not be read), not_applicable (not opted in).
-     */
-    comparison: 'equal' | 'different' | 'none_recorded' | 'other_format' | 'other_key' | 'unknown' | 'not_applicable';
-  };
-  decision: {
-    /** False when what explain could read does not settle it (the reason says what is missing). */
-    known: boolean;
-    action: Action | null;
-    code: DecisionCode | null;
-    reason: string;
-    /** The digest the operator would record (adopt, roll), when known. */
-    digest: string | null;
-    /** The Event the operator emits with this decision (Warning), if any. */
-    warning: string | null;
-  };
-  /** What a one-time read cannot know, and what explain assumed for it. */
-  assumptions: string[];
-  /** Whether the operator watches the workload's namespace; null when neither namespace flag was given. */
-  namespace: NamespaceWatch | null;  /** The workload's pause, roll window and debounce (src/core/hold.ts); null when it sets none (or is not opted in). */
-  hold: ExplainedHold | null;
-}
-
-export interface ExplainedHold {
-  /** config-reload.dev/paused: "true": every roll is held until it is unset. */
-  paused: boolean;
-  /** config-reload.dev/window, and whether it is open now. */
-  window: { text: string; zone: string; open: boolean; nextOpening: string | null; nextOpeningLocal: string | null } | null;
-  /** config-reload.dev/debounce, in milliseconds; null: the operator's --debounce. */
-  debounceMs: number | null;
-  /** Whether the decision is a held roll (paused, outside_window). */
-  held: boolean;
-  /** outside_window: when the roll is looked at again (the window's next opening), ISO 8601. */
-  heldUntil: string | null;
-}
-
-
-export interface ExplainedSource {
-  kind: SourceKind;
-  name: string;
-  /** true only when every reference is optional (or it was named by annotation). */
-  optional: boolean;
-  /** Where the workload names it: `volume "cfg"`, `env LEVEL (container app)`, an annotation. */
-  references: Array<{ via: string; keys: string[] | null; optional: boolean }>;
-  /** The keys the workload reads; null: every key of the object. */
-  selectedKeys: string[] | null;
-  /** true, false (404), or null when it could not be read. */
-  exists: boolean | null;
-  /**
-   * Whether the operator's watches let it see the object: false when its --configmap-selector,
-   * --secret-selector or --exclude-secret-types filter it out, and it counts as absent.
-   */
-  watched: boolean;
-  notWatchedBecause: string | null;
-  /** config-reload.dev/ignore: its changes roll nothing (a malformed value ignores it too). */
-  ignored: boolean;
-  malformedIgnore: { value: string; problem: string } | null;
-  resourceVersion: string | null;
-  /** The key names the object holds (data, and a ConfigMap's binaryData); null unless read. */
-  keys: string[] | null;
-  /** The keys that go into the digest (present and read by the workload); null unless read. */
-  countedKeys: string[] | null;
-  /** Keys the workload reads that the object does not hold (they count as absent). */
-  missingKeys: string[];
-  /** Keys the object holds that the workload does not read: a change to them rolls nothing. */
-  uncountedKeys: string[];
-  /** More keys than the operator's --max-keys-per-object: digested whole, and the workload held (source_over_budget). */
-  overBudget: { keys: number; maxKeys: number } | null;
-  error: string | null;
-  missingPermission: string | null;
-}
-
-export function sourceId(kind: SourceKind, name: string): string {
-  return `${kind}/${name}`;
-}
-
-const RESOURCE_OF: Record<SourceKind, string> = { ConfigMap: 'configmaps', Secret: 'secrets' };
 
 /**
  * Without the installation's key no digest can be made; the decision chain still runs (its
@@ -222,11 +62,6 @@ export function sourcesToRead(kind: WorkloadKind, workload: WorkloadLike, source
 /** Whether the digest key is needed: only an opted-in workload is digested. */
 export function needsDigestKey(kind: WorkloadKind, workload: WorkloadLike, sourceKinds: readonly SourceKind[], accept: readonly Peer[] = []): boolean {
   return observeWorkload(kind, workload, sourceKinds, accept)?.optIn.kind === 'in';
-}
-
-/** The permission a 403 on GET of one named object lacks. */
-export function missingGetPermission(resource: string, namespace: string, name: string): string {
-  return `get on ${resource}/${name} in namespace ${namespace}`;
 }
 
 export function buildExplanation(input: ExplainInput): Explanation {
@@ -333,24 +168,6 @@ export function buildExplanation(input: ExplainInput): Explanation {
   };
 }
 
-function holdOf(state: WorkloadState, decision: Decision, now: number): ExplainedHold | null {
-  const hold = state.optIn.kind === 'in' ? state.optIn.hold : undefined;
-  if (hold === undefined) return null;
-  const w = hold.window;
-  const opens = w === undefined ? undefined : nextOpening(w, now);
-  return {
-    paused: hold.paused === true,
-    window: w === undefined ? null : {
-      text: w.text, zone: w.zone, open: opens === now,
-      nextOpening: opens === undefined ? null : new Date(opens).toISOString(),
-      nextOpeningLocal: opens === undefined ? null : describeInZone(w.zone, opens),
-    },
-    debounceMs: hold.debounceMs ?? null,
-    held: decision.code === 'paused' || decision.code === 'outside_window',
-    heldUntil: decision.until === undefined ? null : new Date(decision.until).toISOString(),
-  };
-}
-
 /** In a namespace the operator does not watch nothing is decided: what it would decide there is moot. */
 function notWatched(decision: Explanation['decision'], watch: NamespaceWatch | null | undefined): Explanation['decision'] {
   if (watch?.watched !== false) return decision;
@@ -392,156 +209,6 @@ function withoutKey(
         reason: `unknown: the current digest cannot be computed to compare with the recorded one (digests are keyed HMACs) — ${why}`,
       };
   }
-}
-
-function comparison(
-  optedIn: boolean, recorded: string | null, current: string | null, key: DigestKey | undefined,
-): Explanation['digests']['comparison'] {
-  if (!optedIn) return 'not_applicable';
-  if (recorded === null) return 'none_recorded';
-  if (digestFormat(recorded) !== DIGEST_FORMAT) return 'other_format';
-  if (key === undefined) return 'unknown';
-  if (digestKeyId(recorded) !== key.id) return 'other_key';
-  if (current === null) return 'unknown';
-  return recorded === current ? 'equal' : 'different';
-}
-
-function explainSource(
-  c: ConsumedSource, read: ReadResult<SourceObject>, workload: WorkloadLike, state: WorkloadState,
-  sourceKinds: readonly SourceKind[], namespace: string, filtered: (kind: SourceKind, obj: SourceObject) => string | null, accept: readonly Peer[],
-  maxKeys: number,
-): ExplainedSource {
-  const references = state.optIn.kind === 'in'
-    ? referencesOf(workload.spec?.template?.spec, state.optIn, new Set(sourceKinds))
-      .filter((r) => r.kind === c.kind && r.name === c.name)
-      .map((r) => ({ via: r.via, keys: r.keys, optional: r.optional }))
-    : [];
-  const base = {
-    kind: c.kind, name: c.name, optional: c.optional, references, selectedKeys: c.keys,
-  };
-  const unknownFilters = { watched: true, notWatchedBecause: null, ignored: false, malformedIgnore: null, overBudget: null };
-  if (read.state === 'unreadable') {
-    return {
-      ...base, exists: null, ...unknownFilters, resourceVersion: null, keys: null, countedKeys: null, missingKeys: [], uncountedKeys: [],
-      error: read.error,
-      missingPermission: read.status === 403 ? missingGetPermission(RESOURCE_OF[c.kind], namespace, c.name) : null,
-    };
-  }
-  if (read.state === 'absent') {
-    return {
-      ...base, exists: false, ...unknownFilters, resourceVersion: null, keys: null, countedKeys: null,
-      missingKeys: c.keys ?? [], uncountedKeys: [], error: null, missingPermission: null,
-    };
-  }
-  const obj = read.object;
-  // Key names only, the same sections the digest reads (a Secret's binaryData does not exist).
-  const held = [...new Set([...Object.keys(obj.data ?? {}), ...(c.kind === 'ConfigMap' ? Object.keys(obj.binaryData ?? {}) : [])])].sort();
-  const selected = c.keys;
-  const notWatchedBecause = filtered(c.kind, obj);
-  const ignore = readIgnore(obj.metadata?.annotations, new Set(accept));
-  // Counted as the digest counts them (src/core/digest.ts, sourceContent): every key of each section read.
-  const keyCount = Object.keys(obj.data ?? {}).length + (c.kind === 'ConfigMap' ? Object.keys(obj.binaryData ?? {}).length : 0);
-  return {
-    ...base,
-    exists: true,
-    watched: notWatchedBecause === null,
-    notWatchedBecause,
-    // Reloader's search (--accept-annotations) leaves out an object without its match switch, as if ignored.
-    ignored: ignore.ignored || unmatched(state.optIn, c.kind, c.name, isMatched(obj.metadata?.annotations)),
-    malformedIgnore: ignore.malformed ? { value: ignore.malformed.value, problem: ignore.malformed.reason } : null,
-    resourceVersion: obj.metadata?.resourceVersion ?? null,
-    keys: held,
-    countedKeys: selected === null ? held : selected.filter((k) => held.includes(k)),
-    missingKeys: selected === null ? [] : selected.filter((k) => !held.includes(k)),
-    uncountedKeys: selected === null ? [] : held.filter((k) => !selected.includes(k)),
-    overBudget: keyCount > maxKeys ? { keys: keyCount, maxKeys } : null,
-    error: null,
-    missingPermission: null,
-  };
-}
-
-/**
- * Why the operator's watches do not show it `obj` (it is absent to the operator), or null when
- * they do: the label selector of its kind, or a Secret type it excludes.
- */
-function notWatchedBy(filters: WatchFilters | undefined): (kind: SourceKind, obj: SourceObject) => string | null {
-  const selectors = {
-    ConfigMap: filters?.configMapSelector === undefined ? undefined : { flag: '--configmap-selector', text: filters.configMapSelector, parsed: parseLabelSelector(filters.configMapSelector) },
-    Secret: filters?.secretSelector === undefined ? undefined : { flag: '--secret-selector', text: filters.secretSelector, parsed: parseLabelSelector(filters.secretSelector) },
-  };
-  const excluded = filters?.excludedSecretTypes ?? [];
-  return (kind, obj) => {
-    const selector = selectors[kind];
-    if (selector && !matchesLabelSelector(selector.parsed, obj.metadata?.labels)) {
-      return `outside the operator's ${selector.flag} ${JSON.stringify(selector.text)}`;
-    }
-    if (kind === 'Secret' && obj.type !== undefined && excluded.includes(obj.type)) {
-      return `of type ${obj.type}, which the operator's --exclude-secret-types leaves out`;
-    }
-    return null;
-  };
-}
-
-function unwatchedReferences(workload: WorkloadLike, state: WorkloadState, sourceKinds: readonly SourceKind[]): Explanation['unwatchedReferences'] {
-  if (state.optIn.kind !== 'in') return [];
-  const off = (['ConfigMap', 'Secret'] as const).filter((k) => !sourceKinds.includes(k));
-  if (off.length === 0) return [];
-  return referencesOf(workload.spec?.template?.spec, state.optIn, new Set(off)).map((r) => ({
-    kind: r.kind, name: r.name, via: r.via,
-    why: `the operator does not watch ${RESOURCE_OF[r.kind]} (--config-sources ${sourceKinds.map((k) => RESOURCE_OF[k]).join(',')})`,
-  }));
-}
-
-function optInOf(state: WorkloadState, annotations: Record<string, string>): Explanation['optIn'] {
-  const raw = {
-    enabled: annotations[ENABLED_ANNOTATION] ?? null,
-    configmaps: annotations[CONFIGMAPS_ANNOTATION] ?? null,
-    secrets: annotations[SECRETS_ANNOTATION] ?? null,
-  };
-  const optIn = state.optIn;
-  if (optIn.kind === 'out') {
-    return {
-      state: 'out', annotations: raw, referenced: false, namedConfigMaps: [], namedSecrets: [], malformed: null,
-      summary: `not opted in: set ${ENABLED_ANNOTATION}: "true", or name objects in ${CONFIGMAPS_ANNOTATION} / ${SECRETS_ANNOTATION}, on the workload's metadata`,
-    };
-  }
-  if (optIn.kind === 'malformed') {
-    return {
-      state: 'malformed', annotations: raw, referenced: false, namedConfigMaps: [], namedSecrets: [],
-      malformed: { annotation: optIn.annotation, value: optIn.value, problem: optIn.reason },
-      summary: `annotation ${optIn.annotation} is malformed (${optIn.reason}): the operator leaves the workload alone until it is fixed`,
-    };
-  }
-  const named = [
-    ...(optIn.extraConfigMaps.length > 0 ? [`ConfigMaps named by ${CONFIGMAPS_ANNOTATION}`] : []),
-    ...(optIn.extraSecrets.length > 0 ? [`Secrets named by ${SECRETS_ANNOTATION}`] : []),
-  ];
-  const what = [
-    ...(optIn.referenced ? ['every ConfigMap and Secret the pod template references'] : []),
-    ...named,
-  ].join(', and ');
-  const base = { state: 'in' as const, annotations: raw, referenced: optIn.referenced, namedConfigMaps: [...optIn.extraConfigMaps], namedSecrets: [...optIn.extraSecrets], malformed: null };
-  if (optIn.peer !== undefined) return { ...base, summary: peerSummary(optIn.peer, optIn.extraConfigMaps, optIn.extraSecrets) };
-  return { ...base, summary: `opted in: the digest covers ${what}${optIn.referenced ? '' : ' (only those: not the pod template\'s references)'}` };
-}
-
-/** A workload opted in by a peer's annotations (--accept-annotations): what they were read as. */
-function peerSummary(peer: PeerOptIn, configMaps: readonly string[], secrets: readonly string[]): string {
-  const covers = (['ConfigMap', 'Secret'] as const).flatMap((kind) => {
-    const follow = peer.follow[kind];
-    const excluded = peer.excluded[kind].length > 0 ? ` but ${peer.excluded[kind].join(', ')}` : '';
-    return follow === 'all' ? [`every ${kind} the pod template references${excluded}`]
-      : follow === 'matched' ? [`the ${kind}s the pod template references that carry reloader.stakater.com/match: "true"${excluded}`] : [];
-  });
-  if (configMaps.length > 0) covers.push(`ConfigMaps ${configMaps.join(', ')}`);
-  if (secrets.length > 0) covers.push(`Secrets ${secrets.join(', ')}`);
-  const notes = peer.notes.length > 0 ? `; not honoured exactly: ${peer.notes.join('; ')}` : '';
-  return `opted in by ${peer.from.join(' and ')} annotations (--accept-annotations): the digest covers ${covers.join(', and ')}${notes}`;
-}
-
-function rolloutOf(state: WorkloadState): string {
-  if (state.rollout.onDelete) return 'OnDelete';
-  return state.rollout.partition > 0 ? `RollingUpdate, partition ${state.rollout.partition}` : 'RollingUpdate';
 }
 
 function assumptions(decision: Explanation['decision'], optedIn: boolean, sources: readonly ExplainedSource[]): string[] {
