@@ -35,9 +35,9 @@ function ignoreConflict(err: unknown): void {
   if ((err as { code?: number }).code !== 409) throw err;
 }
 
-/** Per-key digests of a ConfigMap's data, under the e2e key. */
-export function configMapContent(cm: { data?: Record<string, string>; binaryData?: Record<string, string> }): SourceContent {
-  return sourceContent('ConfigMap', cm, E2E_DIGEST_KEY);
+/** Per-key digests of a ConfigMap's data, under the e2e key (`maxKeys`: the operator's --max-keys-per-object). */
+export function configMapContent(cm: { data?: Record<string, string>; binaryData?: Record<string, string> }, maxKeys?: number): SourceContent {
+  return sourceContent('ConfigMap', cm, E2E_DIGEST_KEY, maxKeys);
 }
 
 /** Per-key digests of a Secret's data (base64 values, as the API holds them), under the e2e key. */
