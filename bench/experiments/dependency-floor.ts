@@ -24,14 +24,15 @@ const CASES: Record<string, string> = {
   'undici (fetch, Agent)': "import { Agent, fetch } from 'undici'; new Agent({ connect: {} }); globalThis.keep = fetch;",
   "Node's own fetch (built-in undici, first call)": "await fetch('data:,x').then((r) => r.text());",
   "node:https (Agent, a TLS context with one CA)": "import https from 'node:https'; import tls from 'node:tls'; globalThis.keep = new https.Agent({ keepAlive: true, ca: tls.rootCertificates[0] });",
-  "node:http (the probe server)": "import http from 'node:http'; const s = http.createServer((q, r) => r.end('ok')); s.listen(0, '127.0.0.1');",
+  "node:http imported (ESM: its lazy WebSocket exports load Node's own undici)": "import http from 'node:http'; const s = http.createServer((q, r) => r.end('ok')); s.listen(0, '127.0.0.1');",
+  'node:http required (as src/observability/http-server.ts loads it)': "import { createRequire } from 'node:module'; const http = createRequire(import.meta.url)('node:http'); const s = http.createServer((q, r) => r.end('ok')); s.listen(0, '127.0.0.1');",
   '@streamparser/json': "import { JSONParser } from '@streamparser/json'; const p = new JSONParser(); p.onValue = () => {}; p.write('{\"a\":[1]}');",
   'prom-client (registry, default metrics)': "import { collectDefaultMetrics, Registry, Counter } from 'prom-client'; const r = new Registry(); collectDefaultMetrics({ register: r }); new Counter({ name: 'x', help: 'x', registers: [r] }); await r.metrics();",
   'winston (JSON logger)': "import winston from 'winston'; const l = winston.createLogger({ format: winston.format.json(), transports: [new winston.transports.Stream({ stream: (await import('node:fs')).createWriteStream('/dev/null') })] }); l.info('x', { a: 1 });",
   'lru-cache': "import { LRUCache } from 'lru-cache'; new LRUCache({ max: 10 }).set('a', 1);",
   '@kubernetes/client-node (KubeConfig)': "import { KubeConfig } from '@kubernetes/client-node'; new KubeConfig();",
 };
-const LIBS = ['prom-client (registry, default metrics)', 'winston (JSON logger)', 'lru-cache', '@streamparser/json', 'node:http (the probe server)'];
+const LIBS = ['prom-client (registry, default metrics)', 'winston (JSON logger)', 'lru-cache', '@streamparser/json', 'node:http required (as src/observability/http-server.ts loads it)'];
 // What the idle operator loads (src/main.ts in a cluster), and the same with Node's own HTTPS client in undici's place.
 CASES['all the operator loads: undici, prom-client, winston, lru-cache, @streamparser/json, node:http'] = [CASES['undici (fetch, Agent)'], ...LIBS.map((c) => CASES[c])].join('\n');
 CASES['the same with node:https in place of undici'] = [CASES['node:https (Agent, a TLS context with one CA)'], ...LIBS.map((c) => CASES[c])].join('\n');
