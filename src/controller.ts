@@ -15,7 +15,6 @@ import type { Logger } from 'winston';
 import type { Config } from './config.ts';
 import { quoteValue } from './core/annotations.ts';
 import { DEFAULT_MAX_KEYS_PER_OBJECT, type DigestKey } from './core/digest.ts';
-import { LRUCache } from 'lru-cache';
 import type { WorkloadKind } from './core/keys.ts';
 import { BY_RESOURCE_VERSION, byArrival } from './core/ordering.ts';
 import { BUILT_IN_KINDS, kindSpec } from './core/kinds.ts';
@@ -28,6 +27,7 @@ import type { ReferenceIndex } from './state/reference-index.ts';
 import { SourceStore } from './state/source-store.ts';
 import { type WorkloadState, WorkloadStore } from './state/workload-store.ts';
 import { type Clock, every, systemClock, type Timer } from './time/clock.ts';
+import { SaidOnce } from './time/said-once.ts';
 import { WaveCoordinator } from './waves/coordinator.ts';
 import type { WaveGates } from './waves/gates.ts';
 import { type Informer, informers, type InformersOptions, SOURCE_TYPES, WatchAvailability } from './controller/informers.ts';
@@ -104,7 +104,7 @@ export class Controller {
     this.workloads = new WorkloadStore(clock, new Set(sourceKinds), dater, accept);
     this.index = this.workloads.index;
     // Said once per object (by uid, for an hour) however often a tenant pushes it over and back.
-    const overBudgetSaid = new LRUCache<string, true>({ max: 10_000, ttl: 60 * 60_000 });
+    const overBudgetSaid = new SaidOnce({ ttlMs: 60 * 60_000, clock });
     for (const kind of sourceKinds) {
       const maxKeys = opts.maxKeysPerObject ?? DEFAULT_MAX_KEYS_PER_OBJECT;
       this.sources.set(kind, new SourceStore(kind, opts.digestKey, (entry, value, reason) => {
@@ -115,8 +115,7 @@ export class Controller {
       }, dater, accept, {
         maxKeys,
         onOverBudget: (entry, keys) => {
-          if (overBudgetSaid.has(entry.uid)) return;
-          overBudgetSaid.set(entry.uid, true);
+          if (!overBudgetSaid.first(entry.uid)) return;
           log.warn('config object over the key budget', {
             object: `${entry.kind}/${entry.namespace}/${entry.name}`, keys, maxKeys,
             reason: 'digested whole, not key by key: the workloads that read it are held until it holds fewer keys (--max-keys-per-object)',

@@ -1,13 +1,13 @@
 // The sinks between a reflector and its store: what each list and watch event does to the
 // store and what it tells triage. Guarded (a closed scope takes nothing) and gated (a scope's
 // workloads wait, in order, until its config objects are listed) wrap them.
-import { LRUCache } from 'lru-cache';
 import type { Logger } from 'winston';
 import { HASH_ANNOTATION } from '../core/annotations.ts';
 import type { WorkloadKind } from '../core/keys.ts';
 import { type Peer, unacceptedOptIn } from '../core/peer-annotations.ts';
 import type { SourceLike, SourceStore } from '../state/source-store.ts';
 import type { WorkloadLike, WorkloadStore } from '../state/workload-store.ts';
+import { SaidOnce } from '../time/said-once.ts';
 import type { ReflectorSink } from '../watch/reflector.ts';
 import type { Triage } from './triage.ts';
 
@@ -135,7 +135,7 @@ export function sourceSink(store: SourceStore, scope: string, triage: Triage): R
 }
 
 /** Per workload store: the workloads (by uid) said to be opted in only by a peer not accepted. */
-const unacceptedSaid = new WeakMap<WorkloadStore, LRUCache<string, true>>();
+const unacceptedSaid = new WeakMap<WorkloadStore, SaidOnce>();
 
 /**
  * Says once per workload that one the operator recorded is opted in only by annotations of a
@@ -147,15 +147,15 @@ export function unacceptedNotice(
 ): (d: WorkloadLike, kind: WorkloadKind) => void {
   const accept = new Set(acceptAnnotations ?? []);
   let said = unacceptedSaid.get(workloads);
-  if (said === undefined) unacceptedSaid.set(workloads, (said = new LRUCache<string, true>({ max: 10_000 })));
+  if (said === undefined) unacceptedSaid.set(workloads, (said = new SaidOnce()));
   const seen = said;
   return (d, kind) => {
     const meta = d.metadata?.annotations;
     const uid = d.metadata?.uid ?? '';
-    if (meta?.[HASH_ANNOTATION] === undefined || seen.has(uid)) return;
+    if (meta?.[HASH_ANNOTATION] === undefined || seen.said(uid)) return;
     const peers = unacceptedOptIn(meta, d.spec?.template?.metadata?.annotations, accept, d.metadata?.namespace ?? '');
     if (peers.length === 0) return;
-    seen.set(uid, true);
+    seen.first(uid);
     log.warn('workload opted in only by annotations of a peer not accepted: not watched, nothing written, its changes roll nothing', {
       workload: `${kind}/${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}`, peers, toHonour: `--accept-annotations ${[...accept, ...peers].join(',')}`,
     });

@@ -9,6 +9,7 @@ import { kindSpec, type WorkloadKind } from '../core/kinds.ts';
 import { describeError } from '../kube/api-error.ts';
 import type { DiscoveryApi } from '../kube/cluster-api.ts';
 import { type Clock, every, type Timer } from '../time/clock.ts';
+import { SaidOnce } from '../time/said-once.ts';
 import type { ControllerObserver } from './observer.ts';
 
 /** Two discovery GETs per absent kind a minute: nothing, against a CRD installed after the operator. */
@@ -29,7 +30,7 @@ export class KindDiscovery {
   readonly #opts: KindDiscoveryOptions;
   readonly #absent = new Set<WorkloadKind>();
   /** What was said of each absent kind (said again only when it changes). */
-  readonly #said = new Map<WorkloadKind, string>();
+  readonly #said = new SaidOnce<WorkloadKind>();
   #timer: Timer | undefined;
   #checking = false;
   #stopped = false;
@@ -68,7 +69,7 @@ export class KindDiscovery {
       for (const kind of [...this.#absent]) {
         if (this.#stopped || !(await this.#check(kind))) continue;
         this.#absent.delete(kind);
-        this.#said.delete(kind);
+        this.#said.forget(kind);
         this.#opts.observer?.workloadKindAvailable?.(kindSpec(kind).flag, true);
         this.#opts.log.info(`workload kind ${kindSpec(kind).flag} is installed now: watching it`, { kind: kindSpec(kind).kind });
         this.#opts.appeared(kind);
@@ -93,8 +94,7 @@ export class KindDiscovery {
       why = `discovery failed: ${describeError(err)}`;
     }
     this.#opts.observer?.workloadKindAvailable?.(spec.flag, false);
-    if (this.#said.get(kind) !== why) {
-      this.#said.set(kind, why);
+    if (this.#said.first(kind, why)) {
       this.#opts.log.warn(`workload kind ${spec.flag} is turned off: ${why}; checked again every ${KIND_RECHECK_MS / 1000}s`, {
         kind: spec.kind, toTurnOff: '--workload-kinds',
       });

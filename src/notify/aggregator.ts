@@ -7,9 +7,9 @@
 //   failures);
 // - a refused roll is one message per workload and change: the reconciler retries it every
 //   minute, and each retry's Event is a repeat, not news (a refused adoption changes no pods: none).
-import { LRUCache } from 'lru-cache';
 import type { EventFacts } from '../core/types.ts';
 import type { Clock, Timer } from '../time/clock.ts';
+import { SaidOnce } from '../time/said-once.ts';
 import { MAX_LISTED, type Notification, type ObjectRef, objectOf, workloadOf } from './notification.ts';
 
 /** A gap this long with no roll for an object ends its message: rolls of one fan-out come far closer. */
@@ -54,7 +54,7 @@ export class Aggregator {
   /** Open messages, in the order they opened. */
   readonly #open = new Map<string, Gathering>();
   /** Refused writes already said: workload uid and the change refused. */
-  readonly #refused = new LRUCache<string, true>({ max: 10_000 });
+  readonly #refused = new SaidOnce();
 
   constructor(opts: AggregatorOptions) {
     this.#opts = opts;
@@ -87,9 +87,7 @@ export class Aggregator {
       case 'refused': {
         // A refused adoption leaves the pods as they are; a refused roll leaves a change not rolled out.
         if (facts.action !== 'roll') return;
-        const id = `${target.uid}|${facts.change}`;
-        if (this.#refused.has(id)) return;
-        this.#refused.set(id, true);
+        if (!this.#refused.first(`${target.uid}|${facts.change}`)) return;
         this.#opts.emit({
           type: 'write_refused', at, workload: { kind: target.kind, namespace: target.namespace, name: target.name },
           status: facts.status,

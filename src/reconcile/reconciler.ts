@@ -3,7 +3,6 @@
 // asks the pure decision function what to do, sends at most one merge patch — or, in dry-run,
 // logs the patch it would send — and reports the outcome through the store's named transitions
 // and its result. It never writes into the snapshot it read.
-import { LRUCache } from 'lru-cache';
 import type { Logger } from 'winston';
 import type { DigestKey } from '../core/digest.ts';
 import type { WorkloadKey, WorkloadKind } from '../core/keys.ts';
@@ -14,6 +13,7 @@ import { apiVersionOf } from '../core/kinds.ts';
 import { type ClusterApi, workloadType } from '../kube/cluster-api.ts';
 import { recordView, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
 import type { Clock } from '../time/clock.ts';
+import { SaidOnce } from '../time/said-once.ts';
 import type { DigestMemo } from './digest-memo.ts';
 import { evaluateWorkload, type SourceView, type WaveGate } from './evaluate.ts';
 import { hashPatch } from './patch.ts';
@@ -76,11 +76,12 @@ export type ReconcileResult =
 
 export class Reconciler {
   readonly #deps: ReconcilerDeps;
-  // Warnings repeat on every resync while the cause stands; say each once per cause.
-  readonly #warned = new LRUCache<string, true>({ max: 10_000, ttl: 60 * 60_000 });
+  // Warnings repeat on every resync while the cause stands; say each once per cause (an hour).
+  readonly #said: SaidOnce;
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
+    this.#said = new SaidOnce({ ttlMs: 60 * 60_000, clock: deps.clock });
   }
 
   /** Pure with respect to the API: what reconcile would do for this workload now. */
@@ -230,9 +231,7 @@ export class Reconciler {
   }
 
   async #warnOnce(w: WorkloadState, decision: Decision): Promise<void> {
-    const id = `${w.uid}|${decision.warning}|${decision.cause ?? decision.reason}`;
-    if (this.#warned.has(id)) return;
-    this.#warned.set(id, true);
+    if (!this.#said.first(`${w.uid}|${decision.warning}|${decision.cause ?? decision.reason}`)) return;
     // A held wave says it once for the config object (the controller); per workload it is detail.
     this.#deps.log.log(decision.warning === 'WaveHeld' ? 'debug' : 'warn', WARNING_MESSAGE[decision.warning as NonNullable<Decision['warning']>], {
       workload: w.key, action: decision.action, reason: decision.reason,
@@ -242,9 +241,7 @@ export class Reconciler {
 
   /** A roll held by a pause or a window: said once per cause (one pause, one closed window), as a Normal Event. */
   async #noticeOnce(w: WorkloadState, decision: Decision): Promise<void> {
-    const id = `${w.uid}|${decision.notice}|${decision.cause ?? decision.reason}`;
-    if (this.#warned.has(id)) return;
-    this.#warned.set(id, true);
+    if (!this.#said.first(`${w.uid}|${decision.notice}|${decision.cause ?? decision.reason}`)) return;
     this.#deps.log.info('roll held', {
       workload: w.key, code: decision.code, reason: decision.reason, ...(decision.until !== undefined ? { until: new Date(decision.until).toISOString() } : {}),
     });
@@ -253,9 +250,7 @@ export class Reconciler {
 
   async #notHonouredOnce(w: WorkloadState, notes: readonly string[]): Promise<void> {
     const reason = notes.join('; ');
-    const id = `${w.uid}|${NOT_HONOURED}|${reason}`;
-    if (this.#warned.has(id)) return;
-    this.#warned.set(id, true);
+    if (!this.#said.first(`${w.uid}|${NOT_HONOURED}|${reason}`)) return;
     this.#deps.log.warn('peer annotation not honoured exactly', { workload: w.key, reason });
     await this.#deps.events?.warning(involvedObject(w), NOT_HONOURED, reason);
   }
