@@ -170,6 +170,8 @@ export class Triage {
 
   /** A workload was seen (an event, a list): it is evaluated when relevant. */
   workloadObserved(o: WorkloadObservation): void {
+    // No longer retained (opted out): nothing of it is waited for or timed any more.
+    if (o.state === undefined) this.#forget(o.key);
     if (o.relevant && o.state && this.#opts.synced()) this.enqueueIfNeeded(o.state, o.key);
     // What it consumes now and what it consumed before (it may have left a wave, or opted out).
     if (o.waveChanged) this.#waves?.consumerMoved(o.state?.namespace ?? o.previous?.namespace ?? '', [...o.previous?.consumed ?? [], ...o.state?.consumed ?? []]);
@@ -177,9 +179,14 @@ export class Triage {
 
   /** A workload is gone (deleted, or absent from a relist). */
   workloadRemoved(gone: WorkloadState): void {
-    this.#waiting.delete(gone.key);
-    this.#windowTimers.get(gone.key)?.timer.cancel();
-    this.#windowTimers.delete(gone.key);
+    this.#forget(gone.key);
     this.#waves?.consumerMoved(gone.namespace, gone.consumed);
+  }
+
+  /** What triage keeps of a workload it no longer looks at: its wait for a watch and its window timer. */
+  #forget(key: WorkloadKey): void {
+    this.#waiting.delete(key);
+    this.#windowTimers.get(key)?.timer.cancel();
+    this.#windowTimers.delete(key);
   }
 }
