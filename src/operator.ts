@@ -52,7 +52,7 @@ export async function runOperator(config: Config, connection: Connection, log: L
   log.info('starting', {
     version: VERSION, revision: REVISION,
     namespaces: config.namespaces.length > 0 ? config.namespaces : '(all)', dryRun: config.dryRun, debounceMs: config.debounceMs, workers: config.workers,
-    resyncPeriodMs: config.resyncPeriodMs, waveThreshold: config.waveThreshold, leaderElect: config.leaderElect, server: connection.server, credentials: connection.source,
+    resyncPeriodMs: config.resyncPeriodMs, waveThreshold: config.waveThreshold, leaderElect: config.leaderElect, server: withoutUserinfo(connection.server), credentials: connection.source,
     configSources: config.sourceKinds, workloadKinds: config.workloadKinds, secretFieldSelector: config.secretFieldSelector ?? null,
   });
 
@@ -178,4 +178,17 @@ export async function runOperator(config: Config, connection: Connection, log: L
       log.info('stopped');
     },
   };
+}
+
+/** The server as logged: a URL's user and password, should a kubeconfig carry them, are left out. */
+function withoutUserinfo(server: string): string {
+  try {
+    const url = new URL(server);
+    if (url.username === '' && url.password === '') return server;
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return server;
+  }
 }

@@ -36,7 +36,7 @@ const code = (names: readonly string[]) => names.map((n) => `\`${n}\``).join(', 
 export const FLAGS = {
   kubeconfig: value({
     env: 'KUBECONFIG', arg: 'PATH', parse: optionalText,
-    help: 'kubeconfig file (else `$KUBECONFIG`, `~/.kube/config`, in-cluster)',
+    help: 'kubeconfig file (else `$KUBECONFIG`; then the operator uses its ServiceAccount in a pod before `~/.kube/config`, explain the other way round)',
   }),
   namespace: value({
     env: 'CONFIG_RELOAD_NAMESPACE', arg: 'NS[,NS…]', parse: namespaceList, defaultText: 'all namespaces',
