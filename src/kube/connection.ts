@@ -17,6 +17,6 @@ export interface Connection {
   readonly source: string;
   /** The credentials for one request, read as they are now (a rotated token is picked up). */
   authorize(url: URL, method: string): Promise<Authorization>;
-  /** The apiserver answered 401: read the credentials again before the next request. */
-  rejected?(): void;
+  /** The apiserver answered 401 to a request sent with `sent`: read the credentials again before the next request. */
+  rejected?(sent?: Authorization): void;
 }

@@ -163,7 +163,7 @@ export class HttpClusterApi implements ClusterApi, DiscoveryApi {
       ...(payload ? { body: payload.body } : {}),
     });
     // A refused token (rotated, revoked) is read again before the next request, as client-go does.
-    if (res.status === 401) this.#connection.rejected?.();
+    if (res.status === 401) this.#connection.rejected?.(auth);
     return res;
   }
 }

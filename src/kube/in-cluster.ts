@@ -66,11 +66,18 @@ export function inClusterConnection(env: Env, opts: InClusterOptions = {}): Conn
   // One dispatcher for every request: connections are reused (src/kube/shared-connections.ts
   // says what a fresh one per call cost), and the cluster's CA is the only one trusted.
   const dispatcher = new Agent({ connect: { ca } });
+  // Which read of the token file each request's credentials came from: a 401 re-reads the file
+  // only when nothing read it since (requests in flight refused together read it once).
+  const readOf = new WeakMap<Authorization, number>();
   return {
     server,
     source: `in-cluster service account (${dir})`,
-    authorize: async (): Promise<Authorization> => ({ headers: { authorization: `Bearer ${token.current()}` }, dispatcher }),
-    rejected: () => token.invalidate(),
+    authorize: async (): Promise<Authorization> => {
+      const auth = { headers: { authorization: `Bearer ${token.current()}` }, dispatcher };
+      readOf.set(auth, token.generation);
+      return auth;
+    },
+    rejected: (sent) => token.invalidate(sent === undefined ? undefined : readOf.get(sent)),
   };
 }
 

@@ -17,6 +17,8 @@ export class TokenFile {
   #token: string;
   #stamp: string;
   #readAt: number;
+  /** How many times the file was read: which read a request's token came from. */
+  #reads = 1;
   readonly #now: () => number;
 
   /**
@@ -31,9 +33,18 @@ export class TokenFile {
     this.#readAt = now();
   }
 
-  /** The token was refused (401): read the file again on the next request, changed or not. */
-  invalidate(): void {
-    this.#readAt = Number.NEGATIVE_INFINITY;
+  /** Which read the token current() returns came from. */
+  get generation(): number {
+    return this.#reads;
+  }
+
+  /**
+   * The token was refused (401): read the file again on the next request, changed or not —
+   * unless it was read again since the refused request took its token (`generation`), as
+   * client-go's ResetTokenOlderThan: a storm of 401s from requests in flight reads it once.
+   */
+  invalidate(generation = this.#reads): void {
+    if (generation === this.#reads) this.#readAt = Number.NEGATIVE_INFINITY;
   }
 
   /**
@@ -48,6 +59,7 @@ export class TokenFile {
         this.#token = token;
         this.#stamp = stamp;
         this.#readAt = this.#now();
+        this.#reads++;
       }
     } catch {
       // keep the last token
