@@ -77,15 +77,16 @@ export class Triage {
 
   /**
    * Queues the workload only when an in-memory evaluation finds something to write or say.
-   * `flow` is the cause it takes turns under.
+   * `flow` is the cause it takes turns under. `ownDebounce: false` when its roll waited already
+   * (a window opening): its own debounce, longer than a short window, would let it close again.
    */
-  enqueueIfNeeded(w: WorkloadState, flow: string): boolean {
+  enqueueIfNeeded(w: WorkloadState, flow: string, ownDebounce = true): boolean {
     const decision = this.#opts.reconciler.evaluate(w);
     this.noteDecision(w, decision);
     if (decision.action === 'none' && !decision.warning && !decision.notice) return false;
     const priority = { lane: decision.action === 'roll' ? 'change' : 'housekeeping', flow } as const;
     // config-reload.dev/debounce: the workload's own debounce, counted from the first add as --debounce is.
-    const debounceMs = w.optIn.kind === 'in' ? w.optIn.hold?.debounceMs : undefined;
+    const debounceMs = w.optIn.kind === 'in' && ownDebounce ? w.optIn.hold?.debounceMs : undefined;
     if (debounceMs === undefined) this.#opts.queue.add(w.key, priority);
     else this.#opts.queue.addAfter(w.key, debounceMs, priority);
     return true;
@@ -126,7 +127,7 @@ export class Triage {
     const timer = clock.after(Math.max(0, until - clock.wallNow()), () => {
       this.#windowTimers.delete(w.key);
       const current = workloads.get(w.key);
-      if (current && !stopping()) this.enqueueIfNeeded(current, w.key);
+      if (current && !stopping()) this.enqueueIfNeeded(current, w.key, false);
     });
     this.#windowTimers.set(w.key, { until, timer });
   }

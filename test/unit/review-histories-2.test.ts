@@ -370,3 +370,26 @@ describe('review 2: custom workload kinds', () => {
     await c.stop();
   });
 });
+
+describe('review 2: a window shorter than the workload\'s own debounce', () => {
+  it('a change held outside "09:00-09:30 UTC" with debounce 1h rolls once inside the window the day it opens, not never', async () => {
+    const h = new ControllerHarness();
+    h.cluster.put('configmaps', cfg({ a: '1' }));
+    h.cluster.put('deployments', deployment('web', { [WINDOW]: '09:00-09:30 UTC', [DEBOUNCE]: '1h' }));
+    const c = await h.leader();
+    await h.clock.advance(2 * 3_600_000); // adopted (its debounce delays that too)
+    await flushMicrotasks();
+    expect(h.operatorWrites('web'), 'adopted').to.have.length(1);
+    h.cluster.put('configmaps', cfg({ a: '2' }));
+    await h.clock.advance(Date.parse('2026-01-01T09:00:00Z') - h.clock.wallNow() - 1000);
+    expect(h.rolled()).to.deep.equal([]);
+    const rolledAt: number[] = [];
+    h.cluster.onWrite.push((w) => void (w.by === 'operator' && w.templateChanged && rolledAt.push(h.clock.wallNow())));
+    await h.clock.advance(3 * 86_400_000);
+    await flushMicrotasks();
+    expect(h.rolled(), 'rolled once').to.deep.equal(['web']);
+    const at = new Date(rolledAt[0]!);
+    expect(at.getUTCHours() === 9 && at.getUTCMinutes() < 30, `inside the window (${at.toISOString()})`).to.equal(true);
+    await c.stop();
+  });
+});
