@@ -4,7 +4,7 @@
 // an error; the CA missing; the order --kubeconfig, $KUBECONFIG, in-cluster, ~/.kube/config.
 // Files in scratch directories and an HTTPS stand-in on loopback (testbed/certs.ts).
 import { expect } from 'chai';
-import { readFileSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -145,5 +145,22 @@ describe('review 2: in-cluster files and the order of credentials', () => {
     expect(inCluster.source).to.match(/in-cluster/);
     expect(inCluster.source).not.to.contain('in-cluster-token');
     unlinkSync(flag);
+  });
+
+  it('in a pod: the ServiceAccount before ~/.kube/config; without its token mounted, ~/.kube/config', async () => {
+    const home = scratchDir('home-review');
+    mkdirSync(path.join(home, '.kube'));
+    writeFileSync(path.join(home, '.kube', 'config'), 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://home.example:3"}}]\nusers: [{name: u, user: {token: home-token}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n');
+    const saved = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const { dir } = account('pod-token');
+      expect((await connect(undefined, { ...ENV, CONFIG_RELOAD_SERVICE_ACCOUNT_DIR: dir })).server).to.equal('https://127.0.0.1:6443');
+      const noToken = scratchDir('sa-no-token');
+      expect((await connect(undefined, { ...ENV, CONFIG_RELOAD_SERVICE_ACCOUNT_DIR: noToken })).server).to.equal('https://home.example:3');
+      expect((await connect(undefined, {})).server, 'outside a pod').to.equal('https://home.example:3');
+    } finally {
+      process.env.HOME = saved;
+    }
   });
 });
