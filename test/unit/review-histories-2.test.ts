@@ -393,3 +393,35 @@ describe('review 2: a window shorter than the workload\'s own debounce', () => {
     await c.stop();
   });
 });
+
+describe('review 2: a paused member in a middle wave', () => {
+  it('never rolls while paused, fails no wave past --wave-timeout (no WaveHeld), holds only the waves behind it; unpaused, every consumer rolls exactly once', async () => {
+    const h = new ControllerHarness();
+    const names = Array.from({ length: 9 }, (_, i) => `m-${i}`);
+    h.cluster.put('configmaps', cfg({ a: '1' }, 'shared'));
+    for (const n of names) {
+      h.cluster.put('deployments', deployment(n, n === 'm-3' ? { [PAUSED]: 'true' } : {}, { envFrom: [{ configMapRef: { name: 'shared' } }] }));
+      healthy(h, n);
+    }
+    const c = await h.leader({ debounceMs: 0, waveThreshold: 5, waves: 3, waveTimeoutMs: 60_000 });
+    await h.settle(1000);
+    h.cluster.put('configmaps', cfg({ a: '2' }, 'shared'));
+    for (let round = 0; round < 60; round++) {
+      await h.clock.advance(5000);
+      for (const n of new Set(h.rolled())) healthy(h, n);
+    }
+    const rolledWhilePaused = h.rolled();
+    expect(rolledWhilePaused, 'the paused one').to.not.include('m-3');
+    expect(rolledWhilePaused.length, 'some waves went, not all').to.be.within(1, names.length - 2);
+    expect(new Set(rolledWhilePaused).size, 'each once').to.equal(rolledWhilePaused.length);
+    expect(h.events.filter((e) => e.reason === 'WaveHeld'), 'a pause fails no wave').to.deep.equal([]);
+
+    annotate(h, 'm-3', PAUSED, undefined);
+    for (let round = 0; round < 60; round++) {
+      await h.clock.advance(5000);
+      for (const n of new Set(h.rolled())) healthy(h, n);
+    }
+    expect([...h.rolled()].sort(), 'every consumer exactly once').to.deep.equal(names);
+    await c.stop();
+  });
+});
