@@ -425,3 +425,36 @@ describe('review 2: a paused member in a middle wave', () => {
     await c.stop();
   });
 });
+
+describe('review 2: a late kind and --namespace-selector', () => {
+  it('a namespace selected after the kind appeared watches the kind too: its Rollout adopted, then rolled once per change', async () => {
+    const h = new ControllerHarness();
+    const inNs = <T extends { metadata: { namespace?: string } }>(o: T, ns: string): T => ({ ...o, metadata: { ...o.metadata, namespace: ns } });
+    const rollout = (ns: string) => inNs({
+      apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout',
+      metadata: { name: 'r', namespace: NS, annotations: { 'config-reload.dev/enabled': 'true' } },
+      spec: { replicas: 1, template: { metadata: { labels: { app: 'r' } }, spec: { containers: [{ name: 'c', image: 'app:1', envFrom: [{ configMapRef: { name: 'cfg' } }] }] } } },
+    }, ns);
+    h.cluster.put('namespaces', { metadata: { name: NS, labels: { team: 'a' } } });
+    h.cluster.put('namespaces', { metadata: { name: 'late', labels: { team: 'b' } } });
+    h.cluster.put('configmaps', cfg({ a: '1' }));
+    h.cluster.put('configmaps', inNs(cfg({ a: '1' }), 'late'));
+    h.cluster.put('rollouts', rollout(NS));
+    h.cluster.put('rollouts', rollout('late'));
+    const c = await h.leader({ workloadKinds: ['Deployment', 'Rollout'], namespaces: undefined, namespaceSelector: 'team=a', debounceMs: 0 } as never);
+    await h.settle(1000);
+    h.cluster.installCrd('argoproj.io', 'rollouts');
+    await h.settle(2 * 60_000);
+    const rolloutWrites = (ns: string) => h.cluster.writes.filter((w) => w.by === 'operator' && w.plural === 'rollouts' && w.namespace === ns).map((w) => w.templateChanged);
+    expect(rolloutWrites(NS), 'adopted in the namespace open when the kind appeared').to.deep.equal([false]);
+    expect(rolloutWrites('late'), 'not selected').to.deep.equal([]);
+    h.cluster.update('namespaces', '', 'late', (n) => void (n.metadata.labels = { team: 'a' }));
+    await h.settle(2 * 60_000);
+    expect(rolloutWrites('late'), 'selected later: its Rollout watched and adopted').to.deep.equal([false]);
+    h.cluster.update('configmaps', 'late', 'cfg', (cm) => void ((cm as Record<string, unknown>)['data'] = { a: '2' }));
+    await h.settle(60_000);
+    expect(rolloutWrites('late')).to.deep.equal([false, true]);
+    expect(rolloutWrites(NS), 'the other namespace untouched').to.deep.equal([false]);
+    await c.stop();
+  });
+});
