@@ -458,3 +458,29 @@ describe('review 2: a late kind and --namespace-selector', () => {
     await c.stop();
   });
 });
+
+describe('review 2: an object over the budget deleted', () => {
+  it('an optional reader: deleted while over rolls once (its pods read the content before), re-created as the pods run it rolls once more, then nothing', async () => {
+    const h = new ControllerHarness();
+    const keys = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`k${i}`, '']));
+    h.cluster.put('configmaps', cfg({ a: '1' }));
+    h.cluster.put('deployments', deployment('web', {}, { envFrom: [{ configMapRef: { name: 'cfg', optional: true } }] }));
+    const c = await h.leader({ maxKeysPerObject: 10 });
+    await h.settle();
+    expect(h.operatorWrites('web'), 'adopted').to.have.length(1);
+    h.cluster.put('configmaps', cfg({ a: '2', ...keys }));
+    await h.settle();
+    expect(h.rolled(), 'held while over').to.deep.equal([]);
+    h.cluster.delete('configmaps', NS, 'cfg');
+    await h.settle();
+    await h.settle();
+    expect(h.rolled(), 'absent: other content than the pods read (a=1)').to.deep.equal(['web']);
+    h.cluster.put('configmaps', cfg({ a: '1' }));
+    await h.settle();
+    await h.settle();
+    expect(h.rolled(), 'the pods run "absent" now').to.deep.equal(['web', 'web']);
+    await h.settle(600_000);
+    expect(h.rolled()).to.deep.equal(['web', 'web']);
+    await c.stop();
+  });
+});
