@@ -484,3 +484,29 @@ describe('review 2: an object over the budget deleted', () => {
     await c.stop();
   });
 });
+
+describe('review 2: the key budget across restarts', () => {
+  it('held under --max-keys-per-object 10, restarted with 100: one roll (the pods run a=1), then none; restarted with 10 again: nothing', async () => {
+    const h = new ControllerHarness();
+    const keys = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`k${i}`, '']));
+    h.cluster.put('configmaps', cfg({ a: '1' }));
+    h.cluster.put('deployments', deployment('web'));
+    const a = await h.leader({ maxKeysPerObject: 10 });
+    await h.settle();
+    h.cluster.put('configmaps', cfg({ a: '2', ...keys }));
+    await h.settle();
+    expect(h.rolled()).to.deep.equal([]);
+    await a.stop();
+    const b = await h.leader({ maxKeysPerObject: 100 });
+    await h.settle();
+    await h.settle();
+    expect(h.rolled(), 'the catch-up roll, once').to.deep.equal(['web']);
+    await b.stop();
+    const c = await h.leader({ maxKeysPerObject: 10 });
+    await h.settle();
+    await h.settle();
+    expect(h.rolled(), 'held again, nothing written').to.deep.equal(['web']);
+    expect(h.operatorWrites('web')).to.have.length(2);
+    await c.stop();
+  });
+});
