@@ -510,3 +510,26 @@ describe('review 2: the key budget across restarts', () => {
     await c.stop();
   });
 });
+
+describe('review 2: a wave member with its own long debounce', () => {
+  it('a member with debounce 30m in a wave past --wave-timeout 60s: it rolls once (after its debounce), no wave held for its wait, every consumer once', async () => {
+    const h = new ControllerHarness();
+    const names = Array.from({ length: 7 }, (_, i) => `d-${i}`);
+    h.cluster.put('configmaps', cfg({ a: '1' }, 'shared'));
+    for (const n of names) {
+      h.cluster.put('deployments', deployment(n, n === 'd-4' ? { [DEBOUNCE]: '30m' } : {}, { envFrom: [{ configMapRef: { name: 'shared' } }] }));
+      healthy(h, n);
+    }
+    const c = await h.leader({ debounceMs: 0, waveThreshold: 5, waves: 2, waveTimeoutMs: 60_000 });
+    for (let i = 0; i < 24; i++) await h.clock.advance(5 * 60_000); // adopted, d-4 after its 30m
+    expect(h.operatorWrites().filter((w) => !w.templateChanged)).to.have.length(names.length);
+    h.cluster.put('configmaps', cfg({ a: '2' }, 'shared'));
+    for (let round = 0; round < 600; round++) {
+      await h.clock.advance(5000);
+      for (const n of new Set(h.rolled())) healthy(h, n);
+    }
+    expect(h.events.filter((e) => e.reason === 'WaveHeld').map((e) => e.message.slice(0, 120)), 'no wave held').to.deep.equal([]);
+    expect([...h.rolled()].sort(), 'every consumer exactly once').to.deep.equal(names);
+    await c.stop();
+  });
+});
