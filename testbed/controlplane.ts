@@ -85,6 +85,18 @@ export class ControlPlane {
   }
 
   static async start(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+    // A port taken between its choice and a component's bind fails that start: try afresh.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await ControlPlane.#startOnce(opts);
+      } catch (err) {
+        if (attempt >= 3 || !String((err as Error).message).includes('address already in use')) throw err;
+        process.stderr.write(`[testbed] a port was taken before its component bound it: starting again on other ports (${attempt + 1} of 3)\n`);
+      }
+    }
+  }
+
+  static async #startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
     installExitHooks();
     const bins = await ensureBinaries();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cro-testbed-'));
@@ -362,15 +374,26 @@ function fakeNode(name: string): V1Node {
   };
 }
 
+/**
+ * A port free now, below Linux's ephemeral range (32768-60999): a port the kernel hands out for
+ * port 0 is also what it hands to outgoing connections, and one of those (an operator, a test, the
+ * other e2e group's control plane starting at the same moment) took a component's port between
+ * its choice and its bind. Chosen at random, so that two control planes rarely pick alike.
+ */
 async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await bindable(port)) return port;
+  }
+  throw new Error('testbed: no free port found in 20000-31999');
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
+    srv.on('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 
