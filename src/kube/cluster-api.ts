@@ -14,6 +14,9 @@ export interface ResourceType {
   plural: string;
 }
 
+/** The field manager of everything the operator writes (server-side apply's managedFields name it). */
+export const FIELD_MANAGER = 'config-reload-operator';
+
 export const CONFIGMAPS: ResourceType = { kind: 'ConfigMap', apiPath: '/api/v1', plural: 'configmaps' };
 export const SECRETS: ResourceType = { kind: 'Secret', apiPath: '/api/v1', plural: 'secrets' };
 export const DEPLOYMENTS: ResourceType = { kind: 'Deployment', apiPath: '/apis/apps/v1', plural: 'deployments' };

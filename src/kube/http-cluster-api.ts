@@ -7,7 +7,7 @@ import type { Connection } from './connection.ts';
 import { ApiError } from './api-error.ts';
 import { MAX_ERROR_BODY_BYTES, MAX_OBJECT_BYTES, readLines, readList, readText } from './json-stream.ts';
 import {
-  type ClusterApi, collectionPath, type DiscoveryApi, type KubeObject, type ListPage, type ListRequest, type MergePatchRequest,
+  type ClusterApi, collectionPath, type DiscoveryApi, FIELD_MANAGER, type KubeObject, type ListPage, type ListRequest, type MergePatchRequest,
   type ResourceType, selectorQuery, type WatchEvent, type WatchRequest, type WatchStream,
 } from './cluster-api.ts';
 
@@ -119,7 +119,7 @@ export class HttpClusterApi implements ClusterApi, DiscoveryApi {
   }
 
   async #write<T>(method: 'POST' | 'PUT', path: string, created: 200 | 201, body: unknown, signal?: AbortSignal): Promise<T> {
-    const res = await this.#request(method, path, {}, withDeadline(signal, WRITE_TIMEOUT_MS), {
+    const res = await this.#request(method, path, { fieldManager: FIELD_MANAGER }, withDeadline(signal, WRITE_TIMEOUT_MS), {
       contentType: 'application/json', body: JSON.stringify(body),
     });
     const text = await bodyOf(res, `${method} ${path}`);

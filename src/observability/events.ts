@@ -10,7 +10,7 @@ import { LRUCache } from 'lru-cache';
 import { hostname } from 'node:os';
 import type { Logger } from 'winston';
 import { describeError, httpStatus } from '../kube/api-error.ts';
-import type { ResourceType } from '../kube/cluster-api.ts';
+import { FIELD_MANAGER, type ResourceType } from '../kube/cluster-api.ts';
 import type { HttpClusterApi } from '../kube/http-cluster-api.ts';
 import type { InvolvedObject } from '../core/types.ts';
 
@@ -19,7 +19,6 @@ export type { InvolvedObject } from '../core/types.ts';
 
 const EVENTS: ResourceType = { kind: 'Event', apiPath: '/api/v1', plural: 'events' };
 /** The field manager of the count patches (the create's is the apiserver's default). */
-const FIELD_MANAGER = 'config-reload-operator';
 
 /** A core/v1 Event, as the recorder writes it. */
 interface CoreEvent {

@@ -10,7 +10,7 @@ import type { TemplateOrder } from '../core/ordering.ts';
 import type { Decision, EventFacts, InvolvedObject } from '../core/types.ts';
 import { describeError, httpStatus, isRetryable, isUidMismatch, retryAfterMs } from '../kube/api-error.ts';
 import { apiVersionOf } from '../core/kinds.ts';
-import { type ClusterApi, workloadType } from '../kube/cluster-api.ts';
+import { type ClusterApi, FIELD_MANAGER, workloadType } from '../kube/cluster-api.ts';
 import { recordView, type WorkloadState, type WorkloadStore } from '../state/workload-store.ts';
 import type { Clock } from '../time/clock.ts';
 import { SaidOnce } from '../time/said-once.ts';
@@ -20,7 +20,8 @@ import { hashPatch } from './patch.ts';
 
 export type { SourceView } from './evaluate.ts';
 
-export const FIELD_MANAGER = 'config-reload-operator';
+export { FIELD_MANAGER };
+
 /** After a 409: long enough for the watch to deliver the write that conflicted. */
 const CONFLICT_REQUEUE_MS = 250;
 /** After a refusal (403, 422): someone has to change RBAC or a policy first. */
@@ -249,7 +250,8 @@ export class Reconciler {
   }
 
   async #notHonouredOnce(w: WorkloadState, notes: readonly string[]): Promise<void> {
-    const reason = notes.join('; ');
+    // A peer's list annotation may hold thousands of items: the first three are said, the rest counted.
+    const reason = notes.slice(0, 3).join('; ') + (notes.length > 3 ? `; and ${notes.length - 3} more` : '');
     if (!this.#said.first(`${w.uid}|${NOT_HONOURED}|${reason}`)) return;
     this.#deps.log.warn('peer annotation not honoured exactly', { workload: w.key, reason });
     await this.#deps.events?.warning(involvedObject(w), NOT_HONOURED, reason);

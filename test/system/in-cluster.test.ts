@@ -195,7 +195,8 @@ describe('in-cluster verbs: Lease, digest-key Secret and Event over the operator
     expect((stale as ApiError).detail).to.equal('the object has been modified');
 
     expect(seen.map((s) => `${s.method} ${s.url}`)).to.deep.equal([
-      `GET ${LEASE}/lock`, `POST ${LEASE}`, `PUT ${LEASE}/lock`, `PUT ${LEASE}/lock`,
+      `GET ${LEASE}/lock`, `POST ${LEASE}?fieldManager=config-reload-operator`, `PUT ${LEASE}/lock?fieldManager=config-reload-operator`,
+      `PUT ${LEASE}/lock?fieldManager=config-reload-operator`,
     ]);
     expect(seen.every((s) => s.authorization === 'Bearer sa-token')).to.equal(true);
     expect(seen.filter((s) => s.method !== 'GET').every((s) => s.contentType === 'application/json')).to.equal(true);
@@ -235,7 +236,7 @@ describe('in-cluster verbs: Lease, digest-key Secret and Event over the operator
     await recorder.normal(target, 'Rolled', 'rolled for ConfigMap app-cm');
     await recorder.normal(target, 'Rolled', 'rolled for ConfigMap app-cm');
     expect(seen.map((s) => `${s.method} ${s.url}`)).to.deep.equal([
-      'POST /api/v1/namespaces/ns/events', 'PATCH /api/v1/namespaces/ns/events/app.1?fieldManager=config-reload-operator',
+      'POST /api/v1/namespaces/ns/events?fieldManager=config-reload-operator', 'PATCH /api/v1/namespaces/ns/events/app.1?fieldManager=config-reload-operator',
     ]);
     const created = seen[0]?.body as Record<string, unknown>;
     expect(created).to.deep.include({ type: 'Normal', reason: 'Rolled', count: 1, reportingInstance: 'replica-0' });
