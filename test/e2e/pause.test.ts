@@ -3,6 +3,7 @@
 // configuration, and not at all when the change was reverted meanwhile. Rolls are counted as
 // ReplicaSets; "nothing happened" is proven by a sentinel roll that must come after it.
 import { expect } from 'chai';
+import { configMapContent, workloadDigest } from './digest-key.ts';
 import { namespaceWithOperator } from './operator-process.ts';
 import {
   clients, createConfigMap, createDeployment, deployment, ENABLED, HASH, kubectl, podSpecWithVolume, readDeployment,
@@ -41,9 +42,10 @@ describe('operator: pause and unpause', () => {
     const rolled = await waitForReplicaSets(s.ns, 'web', 2);
     await sentinelRoll(s.ns);
     expect(await replicaSetsOf(s.ns, 'web'), 'exactly one roll').to.have.length(2);
-    // It rolled to the content of now (v3): the template carries the digest recorded for it.
-    const now = await readDeployment(s.ns, 'web');
-    expect(rolled.spec?.template?.metadata?.annotations?.[HASH]).to.equal(now.metadata?.annotations?.[HASH]);
+    // It rolled to the content of now (v3): the digest of v3, derived here, not read back.
+    const v3 = workloadDigest([{ name: 'web-cm', optional: false, keys: null }], () => configMapContent({ data: { v: '3' } }));
+    expect(rolled.spec?.template?.metadata?.annotations?.[HASH]).to.equal(v3);
+    expect((await readDeployment(s.ns, 'web')).metadata?.annotations?.[HASH]).to.equal(v3);
   });
 
   it('paused, changed, changed back, unpaused: no roll', async () => {
