@@ -39,8 +39,8 @@ interface Rollout {
 
 /**
  * The template hashes each Rollout's pod template carried, in the order a watch showed them
- * (consecutive repeats dropped). A watch that ends (the apiserver's timeout, the CRD not served
- * yet) is resumed from the last resourceVersion it delivered, so no write is missed.
+ * (consecutive repeats dropped). A watch the apiserver ends (its timeout) is resumed from the last
+ * resourceVersion it delivered, so no write is missed.
  */
 class TemplateWatch {
   readonly hashes = new Map<string, Array<string | undefined>>();
@@ -50,7 +50,12 @@ class TemplateWatch {
 
   start(kc: KubeConfig, ns: string): void {
     if (this.#stopped) return;
-    const restart = () => setTimeout(() => this.start(kc, ns), 200);
+    // Resumed at once (the CRD is established before the watch starts); after an error (a 410
+    // for a version compacted away) from the current state, whose repeat of a hash is dropped.
+    const restart = (err?: unknown) => {
+      if (err) this.#resourceVersion = undefined;
+      setImmediate(() => this.start(kc, ns));
+    };
     const query = this.#resourceVersion ? { resourceVersion: this.#resourceVersion } : {};
     void new Watch(kc).watch(`/apis/argoproj.io/v1alpha1/namespaces/${ns}/rollouts`, query, (type, obj: Rollout & { metadata: { resourceVersion?: string } }) => {
       if (type !== 'ADDED' && type !== 'MODIFIED') return;
@@ -59,7 +64,7 @@ class TemplateWatch {
       const hash = obj.spec.template?.metadata?.annotations?.[HASH];
       if (seen.length === 0 || seen.at(-1) !== hash) seen.push(hash);
       this.hashes.set(obj.metadata.name, seen);
-    }, () => restart()).then((abort) => (this.#abort = abort), () => restart());
+    }, (err) => restart(err)).then((abort) => (this.#abort = abort), (err: unknown) => restart(err ?? new Error('watch refused')));
   }
 
   /** Rolls: changes of the template hash since the Rollout was first seen (with none: asserted by the test). */
