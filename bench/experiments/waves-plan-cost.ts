@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { KubeObject } from '../../src/kube/cluster-api.ts';
 import { NS, startSettled, testController } from '../../test/support/controller-harness.ts';
-import { FakeCluster } from '../../test/support/fake-cluster.ts';
+import { deploymentStatus, FakeCluster } from '../../test/support/fake-cluster.ts';
 import { VirtualClock } from '../../test/support/virtual-clock.ts';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string' }, out: { type: 'string' } } });
@@ -33,11 +33,7 @@ async function fanOut(n: number, threshold: number): Promise<{ rolled: number; m
       spec: { replicas: 1, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'app:1', envFrom: [{ configMapRef: { name: 'shared' } }] }] } } },
     } as KubeObject);
   }
-  const status = (name: string, available: boolean) => cluster.update('deployments', NS, name, (d) => {
-    const g = d.metadata.generation ?? 1;
-    (d as Record<string, unknown>)['status'] = available ? { observedGeneration: g, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }
-      : { observedGeneration: g, replicas: 2, updatedReplicas: 1, availableReplicas: 1 };
-  }, 'kube-controller-manager');
+  const status = (name: string, available: boolean) => cluster.writeStatus('deployments', NS, name, (g) => deploymentStatus(available ? 'healthy' : 'progressing', g));
   for (const name of names) status(name, true);
   const controller = testController({ api: cluster, clock, debounceMs: 0, waveThreshold: threshold, waveTimeoutMs: 600_000 });
   const settle = await startSettled(controller, clock);

@@ -81,6 +81,16 @@ export class ControllerHarness {
     return c;
   }
 
+  /** Sets (or with `value` undefined, removes) one annotation of Deployment `name`, as a user would. */
+  annotate(name: string, key: string, value: string | undefined, namespace = NS): void {
+    this.cluster.update('deployments', namespace, name, (o) => {
+      const annotations = (o.metadata.annotations ?? {}) as Record<string, string | undefined>;
+      if (value === undefined) delete annotations[key];
+      else annotations[key] = value;
+      o.metadata.annotations = annotations as Record<string, string>;
+    });
+  }
+
   /** Runs what is due: pending callbacks, then every timer due within `horizonMs` of virtual time. */
   async settle(horizonMs = 60_000): Promise<void> {
     await flushMicrotasks();

@@ -87,6 +87,13 @@ function mergePatch(target: unknown, patch: unknown): unknown {
   return base;
 }
 
+/** A Deployment's status as its controller writes it for `observedGeneration`: rolled out, still rolling, or past its deadline. */
+export function deploymentStatus(state: 'healthy' | 'progressing' | 'failed', observedGeneration: number): Record<string, unknown> {
+  if (state === 'healthy') return { observedGeneration, replicas: 1, updatedReplicas: 1, availableReplicas: 1 };
+  const rolling = { observedGeneration, replicas: 2, updatedReplicas: 1, availableReplicas: 1 };
+  return state === 'progressing' ? rolling : { ...rolling, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }] };
+}
+
 export class FakeCluster implements ClusterApi, DiscoveryApi {
   #rv = 100;
   #uid = 0;
@@ -332,6 +339,16 @@ export class FakeCluster implements ClusterApi, DiscoveryApi {
     const next = clone(current);
     edit(next);
     return this.#write(plural, next, by);
+  }
+
+  /**
+   * What a workload's controller writes (the fake runs none): `status(observed)` as its status,
+   * for the generation it has observed — the object's own, which the fake keeps.
+   */
+  writeStatus(
+    plural: string, namespace: string, name: string, status: (observedGeneration: number) => Record<string, unknown>, by = 'kube-controller-manager',
+  ): WriteRecord | undefined {
+    return this.update(plural, namespace, name, (o) => void (o['status'] = status(o.metadata.generation ?? 1)), by);
   }
 
   delete(plural: string, namespace: string, name: string, by = 'user'): WriteRecord | undefined {

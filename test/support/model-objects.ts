@@ -1,6 +1,7 @@
 // The objects the model test's operations write (./model-ops.ts): config objects, workloads of
 // every kind whose pod templates name config objects in every shape, their opt-in annotations
 // and the status their controllers would write.
+import { deploymentStatus } from './fake-cluster.ts';
 import type { ConfigKind, OptInSpec, RefSpec, WorkloadType } from './model-ops.ts';
 
 export const NS = 'ns';
@@ -67,9 +68,7 @@ export function workloadObject(name: string, type: WorkloadType, refs: readonly 
 export function rolloutStatus(type: WorkloadType, generation: number, failed: boolean, at: number): Record<string, unknown> {
   switch (type) {
     case 'deploy':
-      return failed
-        ? { observedGeneration: generation, replicas: 2, updatedReplicas: 1, availableReplicas: 1, at, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }] }
-        : { observedGeneration: generation, replicas: 1, updatedReplicas: 1, availableReplicas: 1, at };
+      return { ...deploymentStatus(failed ? 'failed' : 'healthy', generation), at };
     case 'sts':
     case 'stsOnDelete':
       // A failed StatefulSet rollout is one whose pods never become ready: it times out.

@@ -146,9 +146,7 @@ export class World {
   writeStatus(name: WorkloadName, at: number): void {
     const spec = this.workloads.get(name);
     if (!spec) return;
-    this.cluster.update(PLURAL_OF[spec.type], NS, name, (o) => {
-      o['status'] = rolloutStatus(spec.type, o.metadata.generation ?? 1, this.failingRollouts.has(name), at);
-    }, 'kube-controller-manager');
+    this.cluster.writeStatus(PLURAL_OF[spec.type], NS, name, (g) => rolloutStatus(spec.type, g, this.failingRollouts.has(name), at));
   }
 
   /** With waves, rollouts are judged by status: each workload's controller answers every new generation. */

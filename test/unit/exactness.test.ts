@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import type { Controller } from '../../src/controller.ts';
 import { ApiError } from '../../src/kube/api-error.ts';
 import { configMap, Exactness, NS, secret, setImage, workload } from '../support/exactness-harness.ts';
+import { deploymentStatus } from '../support/fake-cluster.ts';
 import { flushMicrotasks } from '../support/virtual-clock.ts';
 
 const cfg = (a: string, annotations: Record<string, string> = {}) => configMap('cfg', { a }, annotations);
@@ -254,9 +255,7 @@ describe('exactness: rolls exactly when the pods do not run the current configur
     h.cluster.put('configmaps', configMap('shared', { a: '1' }));
     for (const name of names) {
       h.cluster.put('deployments', workload(name, { configMap: 'shared' }));
-      h.cluster.update('deployments', NS, name, (d) => {
-        d['status'] = { observedGeneration: d.metadata.generation ?? 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 };
-      }, 'kube-controller-manager');
+      h.cluster.writeStatus('deployments', NS, name, (g) => deploymentStatus('healthy', g));
     }
     const mergePatch = h.cluster.mergePatch.bind(h.cluster);
     h.cluster.mergePatch = async (type, req) => {

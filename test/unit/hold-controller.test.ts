@@ -18,15 +18,6 @@ function deployment(name: string, annotations: Record<string, string> = {}) {
 
 const configMap = (a: string) => ({ metadata: { name: 'cfg', namespace: NS }, data: { a } });
 
-function annotate(h: ControllerHarness, name: string, key: string, value: string | undefined): void {
-  h.cluster.update('deployments', NS, name, (o) => {
-    const annotations = (o.metadata.annotations ?? {}) as Record<string, string | undefined>;
-    if (value === undefined) delete annotations[key];
-    else annotations[key] = value;
-    o.metadata.annotations = annotations as Record<string, string>;
-  });
-}
-
 /** An adopted Deployment `web` reading ConfigMap cfg (a: "1"), and its leader. */
 async function adopted(annotations: Record<string, string> = {}) {
   const h = new ControllerHarness();
@@ -42,7 +33,7 @@ async function adopted(annotations: Record<string, string> = {}) {
 describe('pause (config-reload.dev/paused)', () => {
   it('pause, change, second change: no roll; unpause: exactly one roll, to the current content; said once per pause', async () => {
     const { h, controller } = await adopted();
-    annotate(h, 'web', PAUSED, 'true');
+    h.annotate('web', PAUSED, 'true');
     await h.settle();
     h.cluster.put('configmaps', configMap('2'));
     await h.settle();
@@ -55,7 +46,7 @@ describe('pause (config-reload.dev/paused)', () => {
     expect(notices[0]!.type).to.equal('Normal');
     expect(notices[0]!.message).to.match(/ConfigMap cfg changed: roll held, the workload is paused/);
 
-    annotate(h, 'web', PAUSED, 'false');
+    h.annotate('web', PAUSED, 'false');
     await h.settle();
     expect(h.rolled()).to.deep.equal(['web']);
     await h.settle();
@@ -66,7 +57,7 @@ describe('pause (config-reload.dev/paused)', () => {
     expect(h.rolled()).to.deep.equal(['web']);
 
     // A second pause is a new hold: said again.
-    annotate(h, 'web', PAUSED, 'true');
+    h.annotate('web', PAUSED, 'true');
     h.cluster.put('configmaps', configMap('4'));
     await h.settle();
     expect(h.events.filter((e) => e.reason === 'RollPaused')).to.have.length(2);
@@ -76,12 +67,12 @@ describe('pause (config-reload.dev/paused)', () => {
 
   it('pause, change, revert, unpause: no roll (the pods run the current content)', async () => {
     const { h, controller } = await adopted();
-    annotate(h, 'web', PAUSED, 'true');
+    h.annotate('web', PAUSED, 'true');
     h.cluster.put('configmaps', configMap('2'));
     await h.settle();
     h.cluster.put('configmaps', configMap('1'));
     await h.settle();
-    annotate(h, 'web', PAUSED, undefined);
+    h.annotate('web', PAUSED, undefined);
     await h.settle();
     expect(h.rolled()).to.deep.equal([]);
     expect(h.operatorWrites('web')).to.have.length(1);
@@ -93,7 +84,7 @@ describe('pause (config-reload.dev/paused)', () => {
     h.cluster.put('configmaps', configMap('2'));
     await h.settle();
     expect(h.rolled()).to.deep.equal([]);
-    annotate(h, 'web', PAUSED, 'false');
+    h.annotate('web', PAUSED, 'false');
     await h.settle();
     expect(h.rolled()).to.deep.equal(['web']);
     await controller.stop();
@@ -101,13 +92,13 @@ describe('pause (config-reload.dev/paused)', () => {
 
   it('a malformed value is reported (MalformedAnnotation) and the workload left alone', async () => {
     const { h, controller } = await adopted();
-    annotate(h, 'web', PAUSED, 'yes please');
+    h.annotate('web', PAUSED, 'yes please');
     h.cluster.put('configmaps', configMap('2'));
     await h.settle();
     expect(h.rolled()).to.deep.equal([]);
     const warning = h.events.find((e) => e.reason === 'MalformedAnnotation');
     expect(warning?.message).to.equal('annotation config-reload.dev/paused="yes please" is malformed: expected "true" or "false"; ignoring the workload');
-    annotate(h, 'web', PAUSED, 'false');
+    h.annotate('web', PAUSED, 'false');
     await h.settle();
     expect(h.rolled(), 'fixed: the change rolls').to.deep.equal(['web']);
     await controller.stop();

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { nextOpening, parseWindow } from '../../src/core/roll-window.ts';
 import type { RollWindow } from '../../src/core/types.ts';
 import { ControllerHarness, NS } from '../support/controller-harness.ts';
+import { deploymentStatus } from '../support/fake-cluster.ts';
 import { flushMicrotasks } from '../support/virtual-clock.ts';
 
 const PAUSED = 'config-reload.dev/paused';
@@ -21,19 +22,8 @@ function deployment(name: string, annotations: Record<string, string> = {}, read
 
 const cfg = (data: Record<string, string>, name = 'cfg') => ({ metadata: { name, namespace: NS }, data });
 
-function annotate(h: ControllerHarness, name: string, key: string, value: string | undefined): void {
-  h.cluster.update('deployments', NS, name, (o) => {
-    const annotations = (o.metadata.annotations ?? {}) as Record<string, string | undefined>;
-    if (value === undefined) delete annotations[key];
-    else annotations[key] = value;
-    o.metadata.annotations = annotations as Record<string, string>;
-  });
-}
-
 function healthy(h: ControllerHarness, name: string): void {
-  h.cluster.update('deployments', NS, name, (d) => {
-    (d as Record<string, unknown>)['status'] = { observedGeneration: d.metadata.generation ?? 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 };
-  }, 'kube-controller-manager');
+  h.cluster.writeStatus('deployments', NS, name, (g) => deploymentStatus('healthy', g));
 }
 
 const window = (text: string): RollWindow => {
@@ -89,7 +79,7 @@ describe('review 2: pauses, windows and debounce on the controller', () => {
     expect(h.events.filter((e) => e.reason === 'RollPaused').map((e) => e.target.name)).to.deep.equal(['w-0']);
     expect(h.events.filter((e) => /WaveFailed|WaveHeld/.test(e.reason)), 'no wave failed for a pause').to.deep.equal([]);
 
-    annotate(h, 'w-0', PAUSED, undefined);
+    h.annotate('w-0', PAUSED, undefined);
     await h.settle(1000);
     expect(h.rolled()).to.deep.equal(['w-0']);
     healthy(h, 'w-0');
@@ -158,9 +148,9 @@ describe('review 2: pauses, windows and debounce on the controller', () => {
     h.cluster.put('configmaps', cfg({ a: '2' }));
     await h.settle();
     expect(h.rolled()).to.deep.equal(['web']);
-    annotate(h, 'web', PAUSED, 'true');
+    h.annotate('web', PAUSED, 'true');
     await h.settle();
-    annotate(h, 'web', PAUSED, 'false');
+    h.annotate('web', PAUSED, 'false');
     await h.settle();
     expect(h.rolled()).to.deep.equal(['web']);
     await c.stop();
@@ -175,7 +165,7 @@ describe('review 2: pauses, windows and debounce on the controller', () => {
     h.cluster.put('configmaps', cfg({ a: '2' }));
     await h.clock.advance(10_000);
     expect(h.rolled()).to.deep.equal([]);
-    annotate(h, 'web', DEBOUNCE, undefined);
+    h.annotate('web', DEBOUNCE, undefined);
     await h.clock.advance(2_000);
     await flushMicrotasks();
     expect(h.rolled()).to.deep.equal(['web']);
@@ -218,7 +208,7 @@ describe('review 2: pauses, windows and debounce on the controller', () => {
     await h.settle(1000);
     expect(h.clock.pendingTimers, 'one window timer per held workload').to.equal(idle + 2);
     h.cluster.delete('deployments', NS, 'gone');
-    annotate(h, 'out', 'config-reload.dev/enabled', 'false');
+    h.annotate('out', 'config-reload.dev/enabled', 'false');
     await h.settle(1000);
     expect(h.clock.pendingTimers, 'both window timers cancelled').to.equal(idle);
     await h.clock.advance(Date.parse('2026-01-01T10:00:00Z') - h.clock.wallNow());
@@ -236,7 +226,7 @@ describe('review 2: pauses, windows and debounce on the controller', () => {
     await h.settle(1000);
     h.cluster.put('configmaps', cfg({ a: '2' }));
     await h.settle(1000);
-    annotate(h, 'web', WINDOW, 'Fri 09:00-17:00 UTC');
+    h.annotate('web', WINDOW, 'Fri 09:00-17:00 UTC');
     await h.settle(1000);
     await h.clock.advance(Date.parse('2026-01-01T12:00:00Z') - h.clock.wallNow());
     await flushMicrotasks();
@@ -416,7 +406,7 @@ describe('review 2: a paused member in a middle wave', () => {
     expect(new Set(rolledWhilePaused).size, 'each once').to.equal(rolledWhilePaused.length);
     expect(h.events.filter((e) => e.reason === 'WaveHeld'), 'a pause fails no wave').to.deep.equal([]);
 
-    annotate(h, 'm-3', PAUSED, undefined);
+    h.annotate('m-3', PAUSED, undefined);
     for (let round = 0; round < 60; round++) {
       await h.clock.advance(5000);
       for (const n of new Set(h.rolled())) healthy(h, n);

@@ -13,6 +13,7 @@ import type { WorkloadLike } from '../../src/state/workload-store.ts';
 import { metricsObserver } from '../../src/observability/controller-metrics.ts';
 import { OperatorMetrics } from '../../src/observability/metrics.ts';
 import { ControllerHarness, NS } from '../support/controller-harness.ts';
+import { deploymentStatus } from '../support/fake-cluster.ts';
 
 const SELECTED = { 'config-reload.dev/watch': 'on' };
 const selecting: Partial<ControllerOptions> = { namespaces: [], namespaceSelector: 'config-reload.dev/watch=on' };
@@ -27,10 +28,17 @@ function deployment(namespace: string, name: string, configMap: string, annotati
 const configMap = (namespace: string, name: string, data: Record<string, string>, annotations: Record<string, string> = {}) =>
   ({ metadata: { name, namespace, annotations }, data });
 
-function tenant(h: ControllerHarness, namespace: string, labels: Record<string, string>, workloads = ['web']): void {
+function tenant(h: ControllerHarness, namespace: string, labels: Record<string, string>, workloads = ['web'], v = '1'): void {
   h.cluster.put('namespaces', { metadata: { name: namespace, labels } });
-  h.cluster.put('configmaps', configMap(namespace, 'cfg', { v: '1' }));
+  h.cluster.put('configmaps', configMap(namespace, 'cfg', { v }));
   for (const name of workloads) h.cluster.put('deployments', deployment(namespace, name, 'cfg'));
+}
+
+/** A one-workload tenant's namespace deleted: its objects go, then the Namespace. */
+function deleteTenant(h: ControllerHarness, namespace: string): void {
+  h.cluster.delete('deployments', namespace, 'web');
+  h.cluster.delete('configmaps', namespace, 'cfg');
+  h.cluster.delete('namespaces', '', namespace);
 }
 
 const label = (h: ControllerHarness, namespace: string, labels: Record<string, string>) =>
@@ -98,16 +106,11 @@ describe('review histories: namespace selection', () => {
     await h.settle();
     expect(writes(h, 'team-a')).to.deep.equal({ adoptions: 1, rolls: 1 });
     const oldUid = h.cluster.get('deployments', 'team-a', 'web')!.metadata.uid;
-    // Namespace deletion: its objects go, then the Namespace.
-    h.cluster.delete('deployments', 'team-a', 'web');
-    h.cluster.delete('configmaps', 'team-a', 'cfg');
-    h.cluster.delete('namespaces', '', 'team-a');
+    deleteTenant(h, 'team-a');
     await h.settle();
     expect(c.selectedNamespaces).to.deep.equal([]);
     // Recreated from the same manifests, the ConfigMap with other content.
-    h.cluster.put('namespaces', { metadata: { name: 'team-a', labels: SELECTED } });
-    h.cluster.put('configmaps', configMap('team-a', 'cfg', { v: '9' }));
-    h.cluster.put('deployments', deployment('team-a', 'web', 'cfg'));
+    tenant(h, 'team-a', SELECTED, ['web'], '9');
     await h.settle();
     expect(h.cluster.get('deployments', 'team-a', 'web')!.metadata.uid).to.not.equal(oldUid);
     expect(c.selectedNamespaces).to.deep.equal(['team-a']);
@@ -126,12 +129,8 @@ describe('review histories: namespace selection', () => {
     await h.settle();
     // The Namespace watch misses the deletion and the recreation; the per-namespace watches do not.
     h.cluster.closeWatches('namespaces');
-    h.cluster.delete('deployments', 'team-a', 'web');
-    h.cluster.delete('configmaps', 'team-a', 'cfg');
-    h.cluster.delete('namespaces', '', 'team-a');
-    h.cluster.put('namespaces', { metadata: { name: 'team-a', labels: SELECTED } });
-    h.cluster.put('configmaps', configMap('team-a', 'cfg', { v: '9' }));
-    h.cluster.put('deployments', deployment('team-a', 'web', 'cfg'));
+    deleteTenant(h, 'team-a');
+    tenant(h, 'team-a', SELECTED, ['web'], '9');
     h.cluster.compact();
     await h.settle(120_000);
     expect(c.selectedNamespaces).to.deep.equal(['team-a']);
@@ -206,12 +205,7 @@ describe('review histories: namespace selection', () => {
 
 /** The status the deployment controller would write (FakeCluster runs none). */
 function status(h: ControllerHarness, namespace: string, name: string, state: 'healthy' | 'progressing'): void {
-  h.cluster.update('deployments', namespace, name, (d) => {
-    const generation = d.metadata.generation ?? 1;
-    (d as Record<string, unknown>)['status'] = state === 'healthy'
-      ? { observedGeneration: generation, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }
-      : { observedGeneration: generation, replicas: 2, updatedReplicas: 1, availableReplicas: 1 };
-  }, 'deployment-controller');
+  h.cluster.writeStatus('deployments', namespace, name, (g) => deploymentStatus(state, g), 'deployment-controller');
 }
 
 describe('review histories: namespace selection, waves, in-flight work, refusals, failover', () => {

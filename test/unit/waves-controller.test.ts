@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import type { ControllerSettings } from '../../src/controller.ts';
 import { contentToken } from '../../src/waves/plan.ts';
 import { ControllerHarness, NS, startSettled } from '../support/controller-harness.ts';
+import { deploymentStatus } from '../support/fake-cluster.ts';
 import { flushMicrotasks } from '../support/virtual-clock.ts';
 
 const NAMES = Array.from({ length: 8 }, (_, i) => `web-${i}`);
@@ -29,14 +30,7 @@ async function harness(settings: Partial<ControllerSettings> = {}, canary?: stri
   for (const name of NAMES) cluster.put('deployments', deployment(name, name === canary));
   const controller = base.controller({ debounceMs: 0, waveThreshold: 5, waveTimeoutMs: 60_000, ...settings });
   /** Writes the status the deployment controller would: observed, and healthy or failed. */
-  const status = (name: string, state: 'healthy' | 'failed' | 'progressing') => cluster.update('deployments', NS, name, (d) => {
-    const generation = d.metadata.generation ?? 1;
-    (d as Record<string, unknown>)['status'] = state === 'healthy'
-      ? { observedGeneration: generation, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }
-      : state === 'failed'
-        ? { observedGeneration: generation, replicas: 2, updatedReplicas: 1, availableReplicas: 1, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }] }
-        : { observedGeneration: generation, replicas: 2, updatedReplicas: 1, availableReplicas: 1 };
-  }, 'kube-controller-manager');
+  const status = (name: string, state: 'healthy' | 'failed' | 'progressing') => cluster.writeStatus('deployments', NS, name, (g) => deploymentStatus(state, g));
   for (const name of NAMES) status(name, 'healthy');
   const settle = await startSettled(controller, clock);
   const rolled = () => base.rolled();
@@ -76,9 +70,7 @@ async function twoSharedHarness() {
       spec: { replicas: 1, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'app:1', ...reads }] } } },
     };
     cluster.put('deployments', d);
-    cluster.update('deployments', NS, name, (d) => {
-      (d as Record<string, unknown>)['status'] = { observedGeneration: d.metadata.generation ?? 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 };
-    }, 'kube-controller-manager');
+    cluster.writeStatus('deployments', NS, name, (g) => deploymentStatus('healthy', g));
   }
   const controller = base.controller({ debounceMs: 0, waveThreshold: 2, waveTimeoutMs: 10 * 60_000 });
   const settle = await startSettled(controller, clock);

@@ -12,6 +12,7 @@ import { workloadKindOf } from '../../src/explain/args.ts';
 import type { ResourceType } from '../../src/kube/cluster-api.ts';
 import { KIND_RECHECK_MS } from '../../src/controller/workload-kinds.ts';
 import { ControllerHarness, NS, startSettled } from '../support/controller-harness.ts';
+import { deploymentStatus } from '../support/fake-cluster.ts';
 
 const ROLLOUTS_AND_DEPLOYMENTS = { workloadKinds: ['Deployment', 'Rollout'] } as const satisfies Partial<ControllerSettings>;
 
@@ -195,14 +196,12 @@ describe('custom workload kinds: Argo Rollouts on the in-memory API', () => {
     const rollouts = ['r-0', 'r-1', 'r-2'];
     for (const name of deployments) h.cluster.put('deployments', deployment(name, wholeConfigMap('shared')));
     for (const name of rollouts) h.cluster.put('rollouts', rollout(name, wholeConfigMap('shared'), name === 'r-1' ? { 'config-reload.dev/canary': 'true' } : {}));
-    const deploymentStatus = (name: string) => h.cluster.update('deployments', NS, name, (d) => {
-      (d as Record<string, unknown>)['status'] = { observedGeneration: d.metadata.generation ?? 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 };
-    }, 'kube-controller-manager');
+    const healthy = (name: string) => h.cluster.writeStatus('deployments', NS, name, (g) => deploymentStatus('healthy', g));
     // What the Rollout controller writes (CalculateRolloutPhase): observedGeneration as a string.
-    const rolloutStatus = (name: string, phase: string) => h.cluster.update('rollouts', NS, name, (r) => {
-      (r as Record<string, unknown>)['status'] = { observedGeneration: String(r.metadata.generation ?? 1), phase, replicas: 1, updatedReplicas: 1, availableReplicas: 1 };
-    }, 'argo-rollouts');
-    for (const name of deployments) deploymentStatus(name);
+    const rolloutStatus = (name: string, phase: string) => h.cluster.writeStatus('rollouts', NS, name, (g) => ({
+      observedGeneration: String(g), phase, replicas: 1, updatedReplicas: 1, availableReplicas: 1,
+    }), 'argo-rollouts');
+    for (const name of deployments) healthy(name);
     for (const name of rollouts) rolloutStatus(name, 'Healthy');
     const c = h.controller({ ...ROLLOUTS_AND_DEPLOYMENTS, debounceMs: 0, waveThreshold: 5, waveTimeoutMs: 60_000 });
     const settle = await startSettled(c, h.clock);
@@ -220,7 +219,7 @@ describe('custom workload kinds: Argo Rollouts on the in-memory API', () => {
     expect(rolled(), 'the rest in one wave').to.deep.equal([1, 1, 1, 1, 1, 1, 1]);
 
     // A Degraded canary (aborted, timed out) holds the next change.
-    for (const name of deployments) deploymentStatus(name);
+    for (const name of deployments) healthy(name);
     for (const name of rollouts) rolloutStatus(name, 'Healthy');
     await settle();
     change('shared', { a: '3' });
