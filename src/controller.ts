@@ -183,6 +183,7 @@ export class Controller {
     });
     const informerOptions = {
       ...opts, clock, sources: this.sources, workloads: this.workloads, workloadKinds: watchedKinds, availability, triage: this.#triage,
+      unacceptedSaid: new SaidOnce(),
       // Workloads held while a kind was refused are decided now.
       sourceRecovered: () => {
         if (this.#synced) this.resync('periodic');

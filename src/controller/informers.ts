@@ -8,6 +8,7 @@ import type { WorkloadKind } from '../core/keys.ts';
 import type { SourceKind } from '../core/types.ts';
 import { type ClusterApi, CONFIGMAPS, type ResourceType, SECRETS, workloadType } from '../kube/cluster-api.ts';
 import type { Peer } from '../core/peer-annotations.ts';
+import type { SaidOnce } from '../time/said-once.ts';
 import type { SourceLike, SourceStore } from '../state/source-store.ts';
 import type { WorkloadLike, WorkloadStore } from '../state/workload-store.ts';
 import type { Clock } from '../time/clock.ts';
@@ -103,6 +104,8 @@ export interface InformersOptions {
   sourceRecovered(): void;
   /** --accept-annotations: the peers whose opt-in annotations are honoured. */
   acceptAnnotations?: readonly Peer[] | undefined;
+  /** The workloads said to be opted in only by a peer not accepted: one memory for every scope's informers. */
+  unacceptedSaid: SaidOnce;
 }
 
 export interface Informer {
@@ -194,7 +197,7 @@ export function scopeInformers(
           if (open()) availability.set(type.plural, scope, false, error, '--workload-kinds');
         },
       },
-    }, gated(guarded(workloadSink(opts.workloads, kind, namespace, opts.triage, unacceptedNotice(opts.workloads, opts.log, opts.acceptAnnotations)), open), held)) });
+    }, gated(guarded(workloadSink(opts.workloads, kind, namespace, opts.triage, unacceptedNotice(opts.unacceptedSaid, opts.log, opts.acceptAnnotations)), open), held)) });
   }
   return { sources, workloads };
 }

@@ -7,7 +7,7 @@ import type { WorkloadKind } from '../core/keys.ts';
 import { type Peer, unacceptedOptIn } from '../core/peer-annotations.ts';
 import type { SourceLike, SourceStore } from '../state/source-store.ts';
 import type { WorkloadLike, WorkloadStore } from '../state/workload-store.ts';
-import { SaidOnce } from '../time/said-once.ts';
+import type { SaidOnce } from '../time/said-once.ts';
 import type { ReflectorSink } from '../watch/reflector.ts';
 import type { Triage } from './triage.ts';
 
@@ -134,21 +134,15 @@ export function sourceSink(store: SourceStore, scope: string, triage: Triage): R
   };
 }
 
-/** Per workload store: the workloads (by uid) said to be opted in only by a peer not accepted. */
-const unacceptedSaid = new WeakMap<WorkloadStore, SaidOnce>();
-
 /**
  * Says once per workload that one the operator recorded is opted in only by annotations of a
  * peer that --accept-annotations does not accept now (the flag dropped at a restart): it is not
  * watched, nothing is written to it, and its changes roll nothing until the flag is back.
  */
 export function unacceptedNotice(
-  workloads: WorkloadStore, log: Logger, acceptAnnotations: readonly Peer[] | undefined,
+  seen: SaidOnce, log: Logger, acceptAnnotations: readonly Peer[] | undefined,
 ): (d: WorkloadLike, kind: WorkloadKind) => void {
   const accept = new Set(acceptAnnotations ?? []);
-  let said = unacceptedSaid.get(workloads);
-  if (said === undefined) unacceptedSaid.set(workloads, (said = new SaidOnce()));
-  const seen = said;
   return (d, kind) => {
     const meta = d.metadata?.annotations;
     const uid = d.metadata?.uid ?? '';
