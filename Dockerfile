@@ -17,7 +17,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/build.sh ./scripts/
+COPY scripts/build.sh scripts/revision.sh ./scripts/
 COPY src ./src
 # The git revision built (--version, the start-up log line, config_reload_build_info): the
 # context holds no .git, so scripts/build.sh takes it from this argument; unset, `unknown`.

@@ -14,18 +14,12 @@
 # module instead ("type": "module"), so the same file runs under either. Nothing it bundles may
 # use import.meta, which CommonJS has not: esbuild's warning about it is made an error. The
 # banner's first line refuses a Node older than 22.19 with a clear message.
-# The git revision (--version) is chosen as scripts/build.sh chooses it: $REVISION, else the
-# checkout's HEAD (with -dirty), else none.
+# The git revision (--version): scripts/revision.sh, as for the operator's bundle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-dist/kubectl-config_reload}"
-revision="${REVISION:-}"
-if [ -z "$revision" ] && revision=$(git rev-parse HEAD 2>/dev/null); then
-  git diff --quiet HEAD -- 2>/dev/null || revision="$revision-dirty"
-fi
-case $revision in
-  *[!0-9a-zA-Z._-]*) echo "build-plugin.sh: REVISION ${revision@Q}: expected a commit (letters, digits, . _ -)" >&2; exit 2 ;;
-esac
+. scripts/revision.sh
+revision=$(build_revision build-plugin.sh)
 mkdir -p "$(dirname "$out")"
 rm -f "$out" "$out.LEGAL.txt"
 node_modules/.bin/esbuild scripts/kubectl-plugin.ts --bundle --platform=node --target=node22 --format=cjs \

@@ -16,20 +16,12 @@
 # @kubernetes/client-node, `explain`) goes to chunks loaded only when used, so that the operator
 # in a cluster never parses client-node (docs/figures.md, "Memory floor"); test/system/bundle.test.ts
 # holds the entry's static imports to that.
-# The git revision built (src/core/version.ts: --version, the start-up log line,
-# config_reload_build_info): $REVISION when set (the image's build, whose context holds no
-# .git: `docker build --build-arg REVISION=$(git rev-parse HEAD)`), else the checkout's HEAD,
-# with `-dirty` when the work tree differs from it; else none (`unknown`).
+# The git revision built: scripts/revision.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-dist}"
-revision="${REVISION:-}"
-if [ -z "$revision" ] && revision=$(git rev-parse HEAD 2>/dev/null); then
-  git diff --quiet HEAD -- 2>/dev/null || revision="$revision-dirty"
-fi
-case $revision in
-  *[!0-9a-zA-Z._-]*) echo "build.sh: REVISION ${revision@Q}: expected a commit (letters, digits, . _ -)" >&2; exit 2 ;;
-esac
+. scripts/revision.sh
+revision=$(build_revision build.sh)
 rm -rf "$out"
 # CommonJS dependencies call require(): an ES module has none, so the bundle makes one.
 node_modules/.bin/esbuild src/main.ts --bundle --platform=node --target=node24 --format=esm \
