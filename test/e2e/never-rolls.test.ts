@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { namespaceWithOperator } from './operator-process.ts';
 import {
-  clients, createConfigMap, createDeployment, deployment, ENABLED, HASH,
+  clients, createConfigMap, createDeployment, deployment, deploymentSettled, ENABLED, HASH,
   podSpecWithVolume, readDeployment, recordedHash, replicaSetsOf, rewriteConfigMap, sentinelRoll, waitForReplicaSets,
 } from './support.ts';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -45,7 +45,8 @@ describe('operator: never rolls when it must not', () => {
     await createDeployment(s.ns, deployment('stable-sentinel', { annotations: ENABLED, podSpec: podSpecWithVolume('stable-sentinel-cm') }));
     const hash = await recordedHash(s.ns, 'stable');
     await recordedHash(s.ns, 'stable-sentinel');
-    const rvBefore = (await readDeployment(s.ns, 'stable')).metadata?.resourceVersion;
+    // After the Deployment controller's last status write: from here only the operator could write.
+    const rvBefore = (await deploymentSettled(s.ns, 'stable')).metadata?.resourceVersion;
 
     await clients().core.patchNamespacedConfigMap(
       { namespace: s.ns, name: 'stable-cm', body: { metadata: { labels: { team: 'a' }, annotations: { note: 'edited' } } } },

@@ -126,6 +126,22 @@ export async function recordedHash(namespace: string, name: string, timeoutMs = 
 }
 
 /** Waits until the Deployment has `count` ReplicaSets and its rollout is complete. */
+/**
+ * Waits for the Deployment controller's last status write of a rollout (Progressing:
+ * NewReplicaSetAvailable, every replica updated and available): a resourceVersion read after it
+ * moves only when someone else writes.
+ */
+export async function deploymentSettled(namespace: string, name: string, timeoutMs = 60_000): Promise<V1Deployment> {
+  return waitFor(`Deployment ${name}: its rollout settled`, async () => {
+    const d = await readDeployment(namespace, name);
+    const s = d.status;
+    const replicas = d.spec?.replicas ?? 1;
+    if (!s || (s.observedGeneration ?? 0) < (d.metadata?.generation ?? 0)) return undefined;
+    if ((s.updatedReplicas ?? 0) !== replicas || (s.availableReplicas ?? 0) !== replicas) return undefined;
+    return s.conditions?.find((c) => c.type === 'Progressing')?.reason === 'NewReplicaSetAvailable' ? d : undefined;
+  }, timeoutMs);
+}
+
 export async function waitForReplicaSets(namespace: string, name: string, count: number, timeoutMs = 60_000): Promise<V1Deployment> {
   await waitFor(`${count} ReplicaSet(s) of ${name}`, async () => ((await replicaSetsOf(namespace, name)).length === count ? true : undefined), timeoutMs);
   return waitFor(`rollout of ${name}`, () => rolloutComplete(namespace, name), timeoutMs);
