@@ -20,7 +20,7 @@ export interface OperatorSnapshot {
 
 export function snapshotOperator(repo: string, into: string): OperatorSnapshot {
   mkdirSync(into, { recursive: true });
-  for (const entry of ['src', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'manifests', 'scripts/build.sh']) {
+  for (const entry of ['src', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'manifests', 'scripts/build.sh', 'scripts/revision.sh']) {
     const from = path.join(repo, entry);
     if (existsSync(from)) cpSync(from, path.join(into, entry), { recursive: true });
   }
