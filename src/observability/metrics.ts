@@ -1,8 +1,9 @@
 // The operator's Prometheus metrics. They live in a registry of their own rather than
 // prom-client's global one, so that two instances (tests, or two operators in one process)
 // never collide on "metric already registered" and each exposes only what it owns.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { REVISION, VERSION } from '../core/version.ts';
+import { registerProcessMetrics } from './process-metrics.ts';
+import { Counter, Gauge, Histogram, Registry } from './prom-client-core.ts';
 
 const PREFIX = 'config_reload_';
 
@@ -57,9 +58,9 @@ export class OperatorMetrics {
   constructor() {
     const registry = new Registry();
     this.registry = registry;
-    // process_* and nodejs_* (memory, event-loop lag, GC): the standard names, unprefixed, so
-    // that stock Node.js dashboards work.
-    collectDefaultMetrics({ register: registry });
+    // process_* and nodejs_* (CPU, memory, file descriptors, event-loop lag): the standard
+    // names, unprefixed, so that stock Node.js dashboards work.
+    registerProcessMetrics(registry);
 
     const registers = [registry];
     this.rolls = new Counter({
