@@ -2,10 +2,11 @@
 // prom-client's names and help texts, computed when scraped. The operator does not call
 // prom-client's collectDefaultMetrics: reaching it goes through the package's index, whose other
 // parts cost memory the idle operator does not need (src/observability/prom-client-core.ts).
-// Left out of prom-client's set: GC durations, heap spaces, active handles and requests, and
-// virtual memory, which nothing the chart ships reads.
+// Left out of prom-client's set: GC durations, active handles and requests, and virtual memory,
+// which nothing the chart ships reads.
 import { readdirSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { Counter, Gauge, type Registry } from './prom-client-core.ts';
 
 /** Resolution of the event-loop delay sampler, in ms (prom-client's default). */
@@ -58,6 +59,25 @@ export function registerProcessMetrics(registry: Registry): void {
   });
   const heapUsed = new Gauge({ name: 'nodejs_heap_size_used_bytes', help: 'Process heap size used from Node.js in bytes.', registers });
   const external = new Gauge({ name: 'nodejs_external_memory_bytes', help: 'Node.js external memory size in bytes.', registers });
+
+  // Per V8 heap space (new, old, code, …): bench/memory.ts splits RSS with them.
+  const space = (stat: string, collect?: () => void) => new Gauge({
+    name: `nodejs_heap_space_size_${stat}_bytes`,
+    help: `Process heap space size ${stat} from Node.js in bytes.`,
+    labelNames: ['space'] as const,
+    registers,
+    ...(collect ? { collect } : {}),
+  });
+  const spaceTotal = space('total', () => {
+    for (const s of getHeapSpaceStatistics()) {
+      const labels = { space: s.space_name.replace(/_space$/, '') };
+      spaceTotal.set(labels, s.space_size);
+      spaceUsed.set(labels, s.space_used_size);
+      spaceAvailable.set(labels, s.space_available_size);
+    }
+  });
+  const spaceUsed = space('used');
+  const spaceAvailable = space('available');
 
   if (process.platform === 'linux') {
     new Gauge({

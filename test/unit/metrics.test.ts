@@ -81,6 +81,9 @@ describe('metrics: OperatorMetrics', () => {
       expect(before, name).to.match(new RegExp(`^# TYPE ${name} (counter|gauge)$`, 'm'));
       expect(value(before, name), name).to.be.a('number').and.not.NaN;
     }
+    // Per V8 heap space, as prom-client names them (bench/memory.ts reads the totals).
+    for (const space of ['new', 'old', 'code']) expect(before, space).to.match(new RegExp(`^nodejs_heap_space_size_total_bytes\\{space="${space}"\\} \\d+$`, 'm'));
+    expect(before).to.match(/^nodejs_heap_space_size_used_bytes\{space="old"\} \d+$/m);
     expect(before).to.match(/^nodejs_version_info\{version="v\d+\.\d+\.\d+",major="\d+",minor="\d+",patch="\d+"\} 1$/m);
     // Read when scraped: the figures are this process's own.
     expect(value(before, 'process_resident_memory_bytes')).to.be.within(process.memoryUsage.rss() / 2, process.memoryUsage.rss() * 2);
