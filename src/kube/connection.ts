@@ -1,13 +1,15 @@
 // How the operator's own HTTP layer (src/kube/http-cluster-api.ts) reaches the apiserver: a
-// server URL, and per request the credentials and the TLS dispatcher to send it with. Two kinds:
+// server URL, and per request the credentials and the socket pool (its TLS setup) to send it with. Two kinds:
 // the in-cluster ServiceAccount (src/kube/in-cluster.ts, no client-node at all) and a kubeconfig
 // (src/kube/kubeconfig-connection.ts, through client-node, loaded only when one is used).
-import type { Dispatcher } from 'undici';
+import type { Agent } from 'node:http';
 
-/** What one request carries: its credential headers, and the dispatcher holding the TLS setup. */
+/** What one request carries: its credential headers, and the Agent holding the TLS setup (src/kube/http-transport.ts). */
 export interface Authorization {
+  /** Names in lower case. */
   headers: Record<string, string>;
-  dispatcher?: Dispatcher | undefined;
+  /** The connection's keep-alive socket pool; undefined: the HTTP layer's own, with Node's default TLS setup. */
+  agent?: Agent | undefined;
 }
 
 export interface Connection {

@@ -2,9 +2,11 @@
 // object verbs the Lease, the digest key and Events need (get, create, replace). Credentials come
 // from a Connection (src/kube/connection.ts): the in-cluster ServiceAccount, or a kubeconfig read
 // by client-node. No generated model is used: objects arrive as the JSON the apiserver sent.
-import { fetch } from 'undici';
+// Sent with node:https (src/kube/http-transport.ts).
+import type { Agent, IncomingMessage } from 'node:http';
 import type { Connection } from './connection.ts';
 import { ApiError } from './api-error.ts';
+import { discard, header, newAgent, send } from './http-transport.ts';
 import { MAX_ERROR_BODY_BYTES, MAX_OBJECT_BYTES, readLines, readList, readText } from './json-stream.ts';
 import {
   type ClusterApi, collectionPath, type DiscoveryApi, FIELD_MANAGER, type KubeObject, type ListPage, type ListRequest, type MergePatchRequest,
@@ -22,6 +24,8 @@ const WRITE_TIMEOUT_MS = 15_000;
 
 export class HttpClusterApi implements ClusterApi, DiscoveryApi {
   readonly #connection: Connection;
+  /** For a connection that brings no Agent of its own: keep-alive sockets with Node's default TLS setup. */
+  #ownAgent: Agent | undefined;
 
   constructor(connection: Connection) {
     this.#connection = connection;
@@ -33,15 +37,15 @@ export class HttpClusterApi implements ClusterApi, DiscoveryApi {
     const signal = withDeadline(req.signal, LIST_TIMEOUT_MS);
     const what = `LIST ${collectionPath(type, req.namespace)}`;
     const res = await this.#request('GET', collectionPath(type, req.namespace), query, signal);
-    if (res.status !== 200) throw new ApiError(res.status, await errorBody(res, what), what, res.headers.get('retry-after'));
-    if (!res.body) throw new Error(`${what}: empty response`);
-    const body = res.body;
+    if (res.statusCode !== 200) throw new ApiError(res.statusCode ?? 0, await errorBody(res, what, signal), what, header(res, 'retry-after'));
     try {
       // Parsed as it arrives, each item handed on and dropped (src/kube/json-stream.ts).
-      return await readList<T>(body, what, onItem);
+      return await readList<T>(res, what, onItem);
+    } catch (err) {
+      throw signal.aborted ? signal.reason : err;
     } finally {
       // A page abandoned part-way (bad JSON, the consumer's error) must not keep its connection busy.
-      if (!body.locked) void body.cancel().catch(() => undefined);
+      discard(res);
     }
   }
 
@@ -55,12 +59,17 @@ export class HttpClusterApi implements ClusterApi, DiscoveryApi {
     const ended = (async () => {
       try {
         const res = await this.#request('GET', path, query, controller.signal);
-        if (res.status !== 200) throw new ApiError(res.status, await errorBody(res, `WATCH ${path}`), `WATCH ${path}`, res.headers.get('retry-after'));
-        if (!res.body) return;
+        if (res.statusCode !== 200) {
+          throw new ApiError(res.statusCode ?? 0, await errorBody(res, `WATCH ${path}`, controller.signal), `WATCH ${path}`, header(res, 'retry-after'));
+        }
         // One line per event, pulled as it is handled (src/kube/json-stream.ts). Whatever ends the
-        // loop (a bad line, the consumer's error) cancels the body, and with it the connection.
+        // loop (a bad line, the consumer's error) destroys the response, and with it the connection.
         // A line over the cap rejects (OversizedObjectError) before it is held: the reflector relists.
-        await readLines(res.body, (line) => onEvent(parseJson<WatchEvent<T>>(line, `WATCH ${path}`)), `WATCH ${path}`);
+        try {
+          await readLines(res, (line) => onEvent(parseJson<WatchEvent<T>>(line, `WATCH ${path}`)), `WATCH ${path}`);
+        } finally {
+          discard(res);
+        }
       } catch (err) {
         if (controller.signal.aborted) return; // our own abort() is a clean end
         throw err;
@@ -77,9 +86,10 @@ export class HttpClusterApi implements ClusterApi, DiscoveryApi {
    */
   async get<T extends KubeObject>(type: ResourceType, namespace: string, name: string, signal?: AbortSignal): Promise<T> {
     const path = `${collectionPath(type, namespace)}/${encodeURIComponent(name)}`;
-    const res = await this.#request('GET', path, {}, withDeadline(signal, GET_TIMEOUT_MS));
-    const text = await bodyOf(res, `GET ${path}`);
-    if (res.status !== 200) throw new ApiError(res.status, text, `GET ${path}`, res.headers.get('retry-after'));
+    const deadline = withDeadline(signal, GET_TIMEOUT_MS);
+    const res = await this.#request('GET', path, {}, deadline);
+    const text = await bodyOf(res, `GET ${path}`, deadline);
+    if (res.statusCode !== 200) throw new ApiError(res.statusCode ?? 0, text, `GET ${path}`, header(res, 'retry-after'));
     return parseJson<T>(text, `GET ${path}`);
   }
 
@@ -100,11 +110,12 @@ export class HttpClusterApi implements ClusterApi, DiscoveryApi {
 
   /** A discovery document; undefined when the path is not served (404, 503: not installed, or going away). */
   async #discover<T>(path: string, signal?: AbortSignal): Promise<T | undefined> {
-    const res = await this.#request('GET', path, {}, withDeadline(signal, GET_TIMEOUT_MS));
-    const text = await bodyOf(res, `GET ${path}`);
+    const deadline = withDeadline(signal, GET_TIMEOUT_MS);
+    const res = await this.#request('GET', path, {}, deadline);
+    const text = await bodyOf(res, `GET ${path}`, deadline);
     // A CRD being deleted (or an aggregated API down) answers 503 for a while: not served.
-    if (res.status === 404 || res.status === 503) return undefined;
-    if (res.status !== 200) throw new ApiError(res.status, text, `GET ${path}`, res.headers.get('retry-after'));
+    if (res.statusCode === 404 || res.statusCode === 503) return undefined;
+    if (res.statusCode !== 200) throw new ApiError(res.statusCode ?? 0, text, `GET ${path}`, header(res, 'retry-after'));
     return parseJson<T>(text, `GET ${path}`);
   }
 
@@ -119,13 +130,14 @@ export class HttpClusterApi implements ClusterApi, DiscoveryApi {
   }
 
   async #write<T>(method: 'POST' | 'PUT', path: string, created: 200 | 201, body: unknown, signal?: AbortSignal): Promise<T> {
-    const res = await this.#request(method, path, { fieldManager: FIELD_MANAGER }, withDeadline(signal, WRITE_TIMEOUT_MS), {
+    const deadline = withDeadline(signal, WRITE_TIMEOUT_MS);
+    const res = await this.#request(method, path, { fieldManager: FIELD_MANAGER }, deadline, {
       contentType: 'application/json', body: JSON.stringify(body),
     });
-    const text = await bodyOf(res, `${method} ${path}`);
+    const text = await bodyOf(res, `${method} ${path}`, deadline);
     // A create answers 201, or 200 when the apiserver had it already (a retried request); a
     // replace answers 200, or 201 when it created the object.
-    if (res.status !== 200 && res.status !== created) throw new ApiError(res.status, text, `${method} ${path}`, res.headers.get('retry-after'));
+    if (res.statusCode !== 200 && res.statusCode !== created) throw new ApiError(res.statusCode ?? 0, text, `${method} ${path}`, header(res, 'retry-after'));
     return parseJson<T>(text, `${method} ${path}`);
   }
 
@@ -135,15 +147,15 @@ export class HttpClusterApi implements ClusterApi, DiscoveryApi {
     const res = await this.#request('PATCH', path, { fieldManager: req.fieldManager }, signal, {
       contentType: 'application/merge-patch+json', body: JSON.stringify(req.body),
     });
-    const text = await bodyOf(res, `PATCH ${path}`);
-    if (res.status !== 200) throw new ApiError(res.status, text, `PATCH ${path}`, res.headers.get('retry-after'));
+    const text = await bodyOf(res, `PATCH ${path}`, signal);
+    if (res.statusCode !== 200) throw new ApiError(res.statusCode ?? 0, text, `PATCH ${path}`, header(res, 'retry-after'));
     return parseJson<KubeObject>(text, `PATCH ${path}`);
   }
 
   async #request(
     method: 'GET' | 'PATCH' | 'POST' | 'PUT', path: string, query: Record<string, string>, signal: AbortSignal,
     payload?: { contentType: string; body: string },
-  ) {
+  ): Promise<IncomingMessage> {
     const url = new URL(this.#connection.server + path);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     // Credentials are applied per request: a rotated token file or an exec plugin's new token
@@ -157,34 +169,33 @@ export class HttpClusterApi implements ClusterApi, DiscoveryApi {
     // (+31% for random data, more for text), for an apiserver spared the compression.
     const headers: Record<string, string> = { ...auth.headers, accept: 'application/json', 'accept-encoding': 'identity' };
     if (payload) headers['content-type'] = payload.contentType;
-    const res = await fetch(url, {
-      method, headers, signal,
-      ...(auth.dispatcher ? { dispatcher: auth.dispatcher } : {}),
-      ...(payload ? { body: payload.body } : {}),
-    });
+    const agent = auth.agent ?? (this.#ownAgent ??= newAgent(this.#connection.server));
+    const res = await send(url, { method, headers, agent, signal, body: payload?.body });
     // A refused token (rotated, revoked) is read again before the next request, as client-go does.
-    if (res.status === 401) this.#connection.rejected?.(auth);
+    if (res.statusCode === 401) this.#connection.rejected?.(auth);
     return res;
   }
 }
 
-type Answer = Awaited<ReturnType<typeof fetch>>;
-
-/** An answer's body, bounded: an error's start (for its Status message), else one object up to the cap. */
-async function bodyOf(res: Answer, what: string): Promise<string> {
-  return res.status === 200 ? bounded(res, what, MAX_OBJECT_BYTES, 'reject') : errorBody(res, what);
+/** An answer's body, bounded: an error's start (for its Status message), else (2xx) one object up to the cap. */
+function bodyOf(res: IncomingMessage, what: string, signal: AbortSignal): Promise<string> {
+  const status = res.statusCode ?? 0;
+  return status >= 200 && status < 300 ? bounded(res, what, signal, MAX_OBJECT_BYTES, 'reject') : errorBody(res, what, signal);
 }
 
-function errorBody(res: Answer, what: string): Promise<string> {
-  return bounded(res, what, MAX_ERROR_BODY_BYTES, 'truncate');
+function errorBody(res: IncomingMessage, what: string, signal: AbortSignal): Promise<string> {
+  return bounded(res, what, signal, MAX_ERROR_BODY_BYTES, 'truncate');
 }
 
-async function bounded(res: Answer, what: string, maxBytes: number, over: 'truncate' | 'reject'): Promise<string> {
+async function bounded(res: IncomingMessage, what: string, signal: AbortSignal, maxBytes: number, over: 'truncate' | 'reject'): Promise<string> {
   try {
-    return await readText(res.body, what, maxBytes, over);
+    return await readText(res, what, maxBytes, over);
+  } catch (err) {
+    // Aborted part-way (the deadline): said as the deadline, as before the body was reached.
+    throw signal.aborted ? signal.reason : err;
   } finally {
-    // What is left past the cap is not read: cancelling frees the connection.
-    if (res.body && !res.body.locked) void res.body.cancel().catch(() => undefined);
+    // What is left past the cap is not read: dropping it closes the connection.
+    discard(res);
   }
 }
 

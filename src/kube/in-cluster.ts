@@ -9,9 +9,9 @@
 // read once, at start.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Agent } from 'undici';
 import { ConfigError } from '../core/errors.ts';
 import type { Authorization, Connection } from './connection.ts';
+import { newAgent } from './http-transport.ts';
 import { TokenFile } from './token-file.ts';
 
 /** Where the kubelet mounts the ServiceAccount's token, CA and namespace. */
@@ -63,9 +63,9 @@ export function inClusterConnection(env: Env, opts: InClusterOptions = {}): Conn
   const token = readOrSay(tokenPath, () => new TokenFile(tokenPath, opts.now));
   const ca = readOrSay(caPath, () => readFileSync(caPath));
   if (ca.length === 0) throw new ConfigError(`in-cluster service account: ${caPath} is empty`);
-  // One dispatcher for every request: connections are reused (src/kube/shared-connections.ts
-  // says what a fresh one per call cost), and the cluster's CA is the only one trusted.
-  const dispatcher = new Agent({ connect: { ca } });
+  // One socket pool for every request: connections are reused (src/kube/http-transport.ts says
+  // what a fresh one per call cost), and the cluster's CA is the only one trusted.
+  const agent = newAgent(server, { ca });
   // Which read of the token file each request's credentials came from: a 401 re-reads the file
   // only when nothing read it since (requests in flight refused together read it once).
   const readOf = new WeakMap<Authorization, number>();
@@ -73,7 +73,7 @@ export function inClusterConnection(env: Env, opts: InClusterOptions = {}): Conn
     server,
     source: `in-cluster service account (${dir})`,
     authorize: async (): Promise<Authorization> => {
-      const auth = { headers: { authorization: `Bearer ${token.current()}` }, dispatcher };
+      const auth = { headers: { authorization: `Bearer ${token.current()}` }, agent };
       readOf.set(auth, token.generation);
       return auth;
     },

@@ -1,19 +1,29 @@
-// client-node 2.0.1 builds a new undici Agent for every request (inside
-// applySecurityAuthentication), so every API call opens a fresh TLS connection. Measured
-// (bench/experiments/connection-reuse.ts): 200 sequential patches opened 200 connections at
-// 14.2 ms per call; with one shared dispatcher, none after the first, at 8.1 ms per call — and
-// a change storm no longer spends its CPU on TLS handshakes. This KubeConfig keeps the first
-// dispatcher and reuses it; the per-call agent is closed unused. Credentials carried in headers
-// (tokens, including the in-cluster one, re-read by client-node on every call) still apply per
-// request; client certificates are fixed at start-up, as in most controllers.
-//
-// It also honours a user's `tokenFile` (src/kube/token-file.ts), which client-node ignores.
+// The operator's KubeConfig: client-node's, with what it lacks for the operator's own HTTP layer
+// (src/kube/kubeconfig-connection.ts, src/kube/http-transport.ts):
+// - requestOptions(): one request's credential headers and the connection's TLS material, as
+//   client-node computes them (client certificates, tokens, exec plugins, OIDC), for a
+//   node:https Agent the operator keeps — client-node 2.0.1 built a new connection pool for
+//   every request, so every API call opened a fresh TLS connection (bench/experiments/
+//   connection-reuse.ts: 200 patches, 200 connections, 14.2 against 8.1 ms per call);
+// - a user's `tokenFile` (src/kube/token-file.ts), which client-node ignores;
+// - kubectl's merge of a $KUBECONFIG list (loadFromFiles).
 import { type Cluster, type Context, KubeConfig, loadYaml, type RequestContext, type User } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
+import type { Agent } from 'node:http';
+import type { RequestOptions } from 'node:https';
 import path from 'node:path';
+import type { TlsMaterial } from './http-transport.ts';
 import { TokenFile } from './token-file.ts';
 
-type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+/** What one request needs from the kubeconfig. */
+export interface KubeconfigRequest {
+  /** Credential headers (Authorization, Impersonate-User), names in lower case. */
+  headers: Record<string, string>;
+  /** The cluster's CA, the client certificate (a file's, or an exec plugin's), skip-verify, the TLS server name. */
+  tls: TlsMaterial;
+  /** client-node's Agent for a cluster with a proxy-url (HTTP or SOCKS proxy); undefined otherwise. */
+  proxyAgent: Agent | undefined;
+}
 
 interface RawKubeconfig {
   users?: Array<{ name?: unknown; user?: Record<string, unknown> | null }> | null;
@@ -23,7 +33,6 @@ interface RawKubeconfig {
 export class KubeconfigSyntaxError extends Error {}
 
 export class SharedConnectionsKubeConfig extends KubeConfig {
-  #dispatcher: Dispatcher | undefined;
   /** Per user name: the token file kubectl would read for it. */
   readonly #tokenFiles = new Map<string, TokenFile>();
 
@@ -70,21 +79,39 @@ export class SharedConnectionsKubeConfig extends KubeConfig {
     this.loadFromOptions({ clusters: [...clusters.values()], users: [...users.values()], contexts: [...contexts.values()], currentContext: currentContext ?? '' });
   }
 
+  /** client-node's own clients (makeApiClient) read the tokenFile too. */
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
-    const user = this.getCurrentUser();
-    const tokenFile = user ? this.#tokenFiles.get(user.name) : undefined;
     // client-go: when both are set, the last value read from tokenFile wins over token.
-    if (tokenFile) context.setHeaderParam('Authorization', `Bearer ${tokenFile.current()}`);
-    const created = context.getDispatcher();
-    if (!created) return;
-    if (this.#dispatcher === undefined) {
-      this.#dispatcher = created;
-    } else if (created !== this.#dispatcher) {
-      context.setDispatcher(this.#dispatcher);
-      void created.close();
-    }
+    const token = this.tokenFileToken();
+    if (token !== undefined) context.setHeaderParam('Authorization', `Bearer ${token}`);
   }
+
+  /** The token of the current user's tokenFile, as the file holds it now; undefined without one. */
+  tokenFileToken(): string | undefined {
+    const user = this.getCurrentUser();
+    return user ? this.#tokenFiles.get(user.name)?.current() : undefined;
+  }
+}
+
+/**
+ * One request's credentials, read as they are now (an exec plugin's new token, a rotated token
+ * file), and the TLS material of the current cluster and user, as client-node computes them. As
+ * its applySecurityAuthentication: a bearer token wins over username and password, and a
+ * tokenFile's last read (SharedConnectionsKubeConfig) over a token.
+ */
+export async function requestOptions(kc: KubeConfig): Promise<KubeconfigRequest> {
+  const opts: RequestOptions = {};
+  // Also throws as client-node does for an http:// server without insecure-skip-tls-verify.
+  await kc.applyToHTTPSOptions(opts);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(opts.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = String(value);
+  if (opts.auth && headers['authorization'] === undefined) headers['authorization'] = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+  const token = kc instanceof SharedConnectionsKubeConfig ? kc.tokenFileToken() : undefined;
+  if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+  const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = opts;
+  const proxied = Boolean(kc.getCurrentCluster()?.proxyUrl);
+  return { headers, tls: { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername }, proxyAgent: proxied ? opts.agent as Agent : undefined };
 }
 
 /**

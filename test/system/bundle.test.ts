@@ -22,8 +22,10 @@ function importsOf(text: string): { static: string[]; dynamic: string[] } {
 
 /** Markers of client-node's code: its KubeConfig class and its in-cluster loader. */
 const CLIENT_NODE = /class KubeConfig\b|loadFromCluster\(/;
+/** A marker of undici's code (its error codes): client-node's dependency, no longer the operator's HTTP client. */
+const UNDICI = /UND_ERR_/;
 
-describe('bundle: the in-cluster start-up loads no client-node', function () {
+describe('bundle: the in-cluster start-up loads no client-node and no undici', function () {
   this.timeout(120_000);
   let dist: string;
 
@@ -44,11 +46,15 @@ describe('bundle: the in-cluster start-up loads no client-node', function () {
     };
     visit(path.join(dist, 'main.js'));
     const chunks = readdirSync(path.join(dist, 'chunks')).filter((f) => f.endsWith('.js')).map((f) => path.join(dist, 'chunks', f));
-    // The walk sees the shared chunks (undici at least): it is not passing by reading nothing.
+    // The walk sees the shared chunks (the HTTP layer's at least): it is not passing by reading nothing.
     expect(statically.size).to.be.greaterThan(1);
     const holding = chunks.filter((f) => CLIENT_NODE.test(readFileSync(f, 'utf8')));
     expect(holding, 'client-node is in the bundle somewhere (the kubeconfig path)').to.have.length.greaterThan(0);
     expect([...statically].filter((f) => CLIENT_NODE.test(readFileSync(f, 'utf8'))).map((f) => path.relative(dist, f))).to.deep.equal([]);
+    // Nor undici: the operator's requests go out on node:https (src/kube/http-transport.ts); only
+    // client-node's chunk (the kubeconfig path) brings it.
+    expect(chunks.filter((f) => UNDICI.test(readFileSync(f, 'utf8'))), 'undici is in client-node\'s chunk').to.have.length.greaterThan(0);
+    expect([...statically].filter((f) => UNDICI.test(readFileSync(f, 'utf8'))).map((f) => path.relative(dist, f))).to.deep.equal([]);
     // …and is reached through import(): the kubeconfig connection's chunk.
     expect([...dynamically].some((f) => path.basename(f).startsWith('kubeconfig-connection-'))).to.equal(true);
   });
