@@ -62,6 +62,9 @@ const USAGE = `Usage: npx tsx bench/run.ts [--quick] [flags]
   --waves-m M                Deployments sharing the ConfigMap of the waves scenario (full: 1000; quick: 200)
   --log-level LEVEL          the operator's log level (default info, its own default)
   --node-options OPTS        NODE_OPTIONS for the operator (experiments, e.g. --max-old-space-size=128)
+  --trace-operator           trace the operator's event loop and GC: --trace-gc lines in its log, and
+                             operator-<label>.trace.jsonl beside it (bench/lib/loop-trace.mjs: loop delay
+                             per second, stalls, every GC, wall-clock times); with --keep-work
   --runtime dist|tsx         run the operator compiled, as its image does (node with the image's
                              flags and environment, dist/main.js; default),
                              or through tsx (node --import tsx src/main.ts, as the e2e tests do)
@@ -114,6 +117,7 @@ const { values: v } = parseArgs({
     'log-level': { type: 'string' },
     runtime: { type: 'string' },
     'node-options': { type: 'string' },
+    'trace-operator': { type: 'boolean' },
     profile: { type: 'string' },
     out: { type: 'string' },
     'report-only': { type: 'boolean' },
@@ -148,6 +152,7 @@ const settings: Settings = {
   profile: v.profile === 'all' ? 'all' : new Set((v.profile ?? '').split(',').map((x) => x.trim()).filter(Boolean)),
   runtime: v.runtime === 'tsx' ? 'tsx' : 'dist',
   nodeOptions: v['node-options'] ?? '',
+  traceOperator: v['trace-operator'] === true,
   operatorArgs: (v['operator-args'] ?? '').split(/\s+/).filter(Boolean),
   peerSettleMs: num(v['settle-max'], quick ? 60 : 300) * 1000,
 };

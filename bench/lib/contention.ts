@@ -100,6 +100,7 @@ export async function sampleDuring(env: Env, arms: readonly DuringArm[], active:
   return Promise.all(arms.map(async (arm) => {
     const lat: number[] = [];
     const ack: number[] = [];
+    const where: Array<{ app: string; ackedAt: number }> = [];
     const perApp = new Map<string, number>();
     const spoiled = new Set<string>();
     let timeouts = 0;
@@ -117,6 +118,7 @@ export async function sampleDuring(env: Env, arms: readonly DuringArm[], active:
       if (change) {
         lat.push(change.at - acked);
         ack.push(acked - sent);
+        where.push({ app, ackedAt: Math.round(performance.timeOrigin + acked) });
         perApp.set(app, (perApp.get(app) ?? 0) + 1);
       } else {
         timeouts++;
@@ -128,13 +130,14 @@ export async function sampleDuring(env: Env, arms: readonly DuringArm[], active:
     }
     const summary = summarize(lat);
     env.ctx.log(`    ${arm.label}: p50 ${summary.p50} p99 ${summary.p99} max ${summary.max} ms (n=${summary.n}, timeouts ${timeouts})`);
-    return { latency: { summary, timeouts, writeAck: summarize(ack), samplesMs: lat.map((x) => Math.round(x * 10) / 10) }, perApp };
+    return { latency: { summary, timeouts, writeAck: summarize(ack), samplesMs: lat.map((x) => Math.round(x * 10) / 10), samplesWhere: where }, perApp };
   }));
 }
 
 export function merge(a: LatencyResult, b: LatencyResult): LatencyResult {
   const samplesMs = [...a.samplesMs, ...b.samplesMs];
-  return { summary: summarize(samplesMs), timeouts: a.timeouts + b.timeouts, writeAck: a.writeAck.n >= b.writeAck.n ? a.writeAck : b.writeAck, samplesMs };
+  const samplesWhere = [...(a.samplesWhere ?? []), ...(b.samplesWhere ?? [])];
+  return { summary: summarize(samplesMs), timeouts: a.timeouts + b.timeouts, writeAck: a.writeAck.n >= b.writeAck.n ? a.writeAck : b.writeAck, samplesMs, samplesWhere };
 }
 
 export const emptyLatency = (): LatencyResult => ({ summary: summarize([]), timeouts: 0, writeAck: summarize([]), samplesMs: [] });

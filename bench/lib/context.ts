@@ -20,6 +20,8 @@ export interface Settings {
   baselinePairs: number;
   /** NODE_OPTIONS for the operator (experiments). */
   nodeOptions: string;
+  /** Trace the operator's event loop and GC (bench/lib/loop-trace.mjs, --trace-gc). */
+  traceOperator: boolean;
   /** More flags for the operator in the mass-adoption and fan-out scenarios (e.g. an adoption pace). */
   operatorArgs: string[];
   /** How long a peer's start-up (Wave's roll of every workload) is waited for. */

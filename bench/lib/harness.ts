@@ -45,10 +45,21 @@ export async function startOp(env: Env, label: string, debounce: string | undefi
     operatorDir: env.ctx.operatorDir, runtime: env.ctx.settings.runtime, kubeconfig: env.cl.operatorKubeconfig, logDir: env.dir, label,
     logLevel: env.ctx.settings.logLevel,
     extraArgs: [...(debounce === undefined ? [] : ['--debounce', debounce]), ...(extra.args ?? [])],
-    env: { ...(env.ctx.settings.nodeOptions ? { NODE_OPTIONS: env.ctx.settings.nodeOptions } : {}), ...extra.env },
+    env: { ...nodeOptions(env, label), ...extra.env },
+    extraNodeFlags: env.ctx.settings.traceOperator ? ['--trace-gc'] : [],
   }, timeoutMs);
   env.ctx.log(`  operator ${label}: synced in ${Math.round(op.syncedMs)} ms`);
   return op;
+}
+
+/** NODE_OPTIONS (--node-options), and with --trace-operator the tracer preloaded, writing beside the operator's log. */
+function nodeOptions(env: Env, label: string): Record<string, string> {
+  const s = env.ctx.settings;
+  const opts = [s.nodeOptions, s.traceOperator ? `--import ${path.join(env.ctx.repo, 'bench/lib/loop-trace.mjs')}` : ''].filter(Boolean).join(' ');
+  return {
+    ...(opts ? { NODE_OPTIONS: opts } : {}),
+    ...(s.traceOperator ? { BENCH_TRACE_FILE: path.join(env.dir, `operator-${label}.trace.jsonl`) } : {}),
+  };
 }
 
 export async function stopOp(env: Env, op: RunningOperator | BenchProcess): Promise<void> {

@@ -12,6 +12,12 @@ export interface LatencyResult {
   /** Write round trip (request sent → acknowledged), for context. */
   writeAck: Summary;
   samplesMs: number[];
+  /**
+   * Per sample of samplesMs, in order (contention scenarios): the Deployment changed and the
+   * wall-clock ms (Date.now() scale) of the write's acknowledgement, to find a slow sample in the
+   * operator's own trace and the audit log.
+   */
+  samplesWhere?: Array<{ app: string; ackedAt: number }>;
   /** By the kind of object changed, when an arm changes both ConfigMaps and Secrets. */
   byKind?: Record<string, Summary>;
 }

@@ -31,6 +31,8 @@ export interface OperatorOptions {
   nodeDefaults?: boolean;
   /** With runtime dist: Node flags before dist/main.js instead of the image's (experiments; not all are allowed in NODE_OPTIONS). */
   nodeFlags?: string[];
+  /** With runtime dist: Node flags after those (e.g. --trace-gc, which NODE_OPTIONS refuses). */
+  extraNodeFlags?: string[];
 }
 
 export interface RunningOperator {
@@ -62,7 +64,7 @@ export async function startOperator(o: OperatorOptions, timeoutMs: number): Prom
   ];
   const asImage = o.runtime === 'dist' && !o.nodeDefaults;
   const flags = o.nodeFlags ?? (asImage ? IMAGE_NODE_FLAGS : []);
-  const entry = o.runtime === 'dist' ? [...flags, 'dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const entry = o.runtime === 'dist' ? [...flags, ...(o.extraNodeFlags ?? []), 'dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
   const inCluster: Record<string, string> = o.inCluster ? {
     KUBERNETES_SERVICE_HOST: o.inCluster.host, KUBERNETES_SERVICE_PORT: o.inCluster.port,
     CONFIG_RELOAD_SERVICE_ACCOUNT_DIR: o.inCluster.serviceAccountDir, KUBECONFIG: '', HOME: o.logDir,
