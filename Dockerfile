@@ -10,25 +10,41 @@
 # --- build: bundle src/ (TypeScript) and its dependencies to dist/, and the SBOM of what ships --
 # Node is pinned to the exact version of the project's `node` devDependency (package-lock.json),
 # which every npm script and the tests run on: the image runs what was tested.
-# test/system/supply-chain.test.ts checks the two agree.
+# test/system/supply-chain.test.ts checks the two agree. This stage's own Node (/usr/local/bin/node)
+# runs the build, and the runtime stage copies that same binary.
 FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /src
 # Manifests first, so the dependency layer is cached until they change.
 COPY package.json package-lock.json ./
-RUN npm ci
+# --ignore-scripts: no dependency's install script runs, so nothing is fetched beyond what the
+# lockfile pins and hashes (the `node` devDependency's preinstall would download a second Node;
+# esbuild's and @swc/core's postinstalls only check or speed up their platform packages, which
+# the lockfile installs as optional dependencies). package.json's allowScripts says the same for
+# a developer's `npm ci`. Without that preinstall there is no node_modules/.bin/node.
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.sh scripts/revision.sh ./scripts/
 COPY src ./src
 # The git revision built (--version, the start-up log line, config_reload_build_info): the
 # context holds no .git, so scripts/build.sh takes it from this argument; unset, `unknown`.
 ARG REVISION=""
-RUN npx tsc -p tsconfig.build.json --noEmit && npm run build
-# A CycloneDX SBOM of the production dependencies, from the lockfile (scripts/sbom.sh).
+# tsc and the bundle run on this image's node, named on the command line (not npx or npm run,
+# which put node_modules/.bin first on PATH). test/system/image-build.test.ts runs these lines.
+RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json --noEmit && bash scripts/build.sh
+# A CycloneDX SBOM of what the runtime stage carries (scripts/sbom.sh): the production
+# dependencies from the lockfile, the Node runtime and the base image, both read from this file.
+COPY Dockerfile ./
 COPY scripts/sbom.sh ./scripts/
 RUN bash scripts/sbom.sh sbom.cdx.json
 
 # --- runtime ---------------------------------------------------------------------------------
-FROM node:24.21.0-bookworm-slim AS runtime
+# Distroless: glibc, libstdc++ and libgcc (what the node binary links), CA certificates, tzdata and
+# /etc/passwd with user 65532 (nonroot); no shell, no package manager. Node is copied in from the
+# build stage: the official binary of the pinned version (distroless' nodejs24 image has no tag
+# per Node version). Pinned by tag: no digest could be read where this was written (no registry
+# access); pin `@sha256:…` when you build. test/system/image-build.test.ts assembles this
+# stage's files and runs the ENTRYPOINT in them, as user 65532 in a chroot.
+FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
 # No --enable-source-maps: it keeps every loaded module's source map in memory (measured:
 # +19 MiB RSS, +10 MiB heap at start); stack traces name functions at dist/main.js:LINE:COL.
 # --max-semi-space-size=2 and MALLOC_ARENA_MAX=2: the initial lists parse hundreds of MiB of
@@ -48,6 +64,8 @@ FROM node:24.21.0-bookworm-slim AS runtime
 # operator with the same settings, so the benchmark measures what the image runs.
 ENV NODE_ENV=production MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=32768
 WORKDIR /app
+# Only the node binary from the Node image: not npm, npx or corepack (/usr/local/lib/node_modules).
+COPY --from=build /usr/local/bin/node /usr/local/bin/node
 # The bundle holds the production dependencies (the SBOM lists them), so there is no
 # node_modules to install; package.json says the bundle is an ES module.
 COPY package.json ./
