@@ -17,6 +17,11 @@
 # in a cluster never parses client-node (docs/figures.md, "Memory floor"); test/system/bundle.test.ts
 # holds the entry's static imports to that.
 # The git revision built: scripts/revision.sh.
+# It runs esbuild on the `node` found on PATH: the image's own in the Docker build (which installs
+# with --ignore-scripts, so there is no node_modules/.bin/node; test/system/image-build.test.ts),
+# the `node` devDependency's under `npm run build`. node_modules/.bin/esbuild is esbuild's
+# JavaScript launcher of its platform binary (allowScripts denies the postinstall that would
+# put the binary in its place; either works here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-dist}"
