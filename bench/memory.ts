@@ -8,7 +8,7 @@
 // (malloc, code, libraries). References without a cluster: bare Node, and Node after importing
 // @kubernetes/client-node, with the same flags. Results: bench/results/memory/<label>.json.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,7 @@ import { startOperator, type RunningOperator } from './lib/operator.ts';
 import { BenchProcess } from './lib/procs.ts';
 import { summarizeHeapSnapshot } from './lib/profile.ts';
 import { queueIdle } from './lib/harness.ts';
-import { buildDist, snapshotOperator } from './lib/snapshot.ts';
+import { buildRef } from './lib/snapshot.ts';
 import { DeploymentTracker, until } from './lib/tracker.ts';
 import { untilStill } from './lib/util.ts';
 import { IMAGE_ENV, IMAGE_NODE_FLAGS } from '../test/support/image.ts';
@@ -83,24 +83,6 @@ function nodeSetup(set: string): { flags: string[]; env: Record<string, string> 
   const env: Record<string, string> = words.includes('image') ? { ...IMAGE_ENV } : {};
   for (const w of words.filter(isEnv)) env[w.slice(0, w.indexOf('='))] = w.slice(w.indexOf('=') + 1);
   return { flags, env };
-}
-
-/** An operator build: the working tree (snapshot) or a git ref (git archive), compiled as the image does. */
-function build(ref: string, into: string): { dir: string; commit: string; dirty: number } {
-  if (ref === '.') {
-    const s = snapshotOperator(repo, into);
-    if (!s.built) throw new Error(`build of the working tree failed: ${s.buildOutput}`);
-    return { dir: s.dir, commit: s.commit, dirty: s.dirty.length };
-  }
-  mkdirSync(into, { recursive: true });
-  const commit = git('rev-parse', '--short=12', ref);
-  // scripts/build.sh where the commit has it (the bundle), else tsc: the build of its time.
-  execFileSync('bash', ['-c', `git -C "${repo}" archive "${commit}" src package.json tsconfig.json tsconfig.build.json manifests `
-    + `$(git -C "${repo}" ls-tree --name-only "${commit}" scripts/build.sh) | tar -x -C "${into}"`]);
-  symlinkSync(path.join(repo, 'node_modules'), path.join(into, 'node_modules'), 'dir');
-  const complaints = buildDist(repo, into);
-  if (!existsSync(path.join(into, 'dist/main.js'))) throw new Error(`build of ${ref} failed: ${complaints}`);
-  return { dir: into, commit, dirty: 0 };
 }
 
 interface Breakdown {
@@ -190,7 +172,7 @@ const label = v.label ?? git('rev-parse', '--short=12', 'HEAD');
 const outDir = path.join(repo, 'bench/results/memory');
 const work = mkdtempSync(path.join(os.tmpdir(), 'cro-memory-'));
 const digestDir = work;
-const builds = refs.map((ref, i) => ({ ref, ...build(ref, path.join(work, `operator-${i}`)) }));
+const builds = refs.map((ref, i) => ({ ref, ...buildRef(repo, ref, path.join(work, `operator-${i}`)) }));
 for (const b of builds) log(`operator ${b.ref}: commit ${b.commit}${b.dirty ? ` + ${b.dirty} uncommitted file(s)` : ''}`);
 const digester = await loadDigester(builds[0]!.dir);
 

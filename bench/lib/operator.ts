@@ -33,6 +33,8 @@ export interface OperatorOptions {
   nodeFlags?: string[];
   /** With runtime dist: Node flags after those (e.g. --trace-gc, which NODE_OPTIONS refuses). */
   extraNodeFlags?: string[];
+  /** false: no --digest-key-file (builds from before the digest key, which refuse the flag). Default true. */
+  digestKey?: boolean;
 }
 
 export interface RunningOperator {
@@ -60,7 +62,7 @@ export async function startOperator(o: OperatorOptions, timeoutMs: number): Prom
   writeFileSync(keyFile, BENCH_DIGEST_KEY.toString('base64'), { mode: 0o600 });
   const args = [
     ...(o.inCluster ? [] : ['--kubeconfig', o.kubeconfig]), '--http-addr', `127.0.0.1:${port}`, '--log-format', 'json',
-    '--log-level', o.logLevel, '--digest-key-file', keyFile, ...(o.extraArgs ?? []),
+    '--log-level', o.logLevel, ...(o.digestKey === false ? [] : ['--digest-key-file', keyFile]), ...(o.extraArgs ?? []),
   ];
   const asImage = o.runtime === 'dist' && !o.nodeDefaults;
   const flags = o.nodeFlags ?? (asImage ? IMAGE_NODE_FLAGS : []);

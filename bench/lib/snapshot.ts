@@ -55,3 +55,24 @@ export function buildDist(repo: string, dir: string): string {
     return `${e.stdout ?? ''}${e.stderr ?? ''}`.slice(0, 2000) || String(err);
   }
 }
+
+/**
+ * An operator build for comparisons across commits: the working tree (`.`, a snapshot) or a git
+ * ref (`git archive` of what the operator is built from), compiled as the image of its time was.
+ */
+export function buildRef(repo: string, ref: string, into: string): { dir: string; commit: string; dirty: number } {
+  if (ref === '.') {
+    const s = snapshotOperator(repo, into);
+    if (!s.built) throw new Error(`build of the working tree failed: ${s.buildOutput}`);
+    return { dir: s.dir, commit: s.commit, dirty: s.dirty.length };
+  }
+  mkdirSync(into, { recursive: true });
+  const commit = execFileSync('git', ['-C', repo, 'rev-parse', '--short=12', ref], { encoding: 'utf8' }).trim();
+  // scripts/build.sh where the commit has it (the bundle), else tsc: the build of its time.
+  execFileSync('bash', ['-c', `git -C "${repo}" archive "${commit}" src package.json tsconfig.json tsconfig.build.json manifests `
+    + `$(git -C "${repo}" ls-tree --name-only "${commit}" scripts/build.sh scripts/revision.sh) | tar -x -C "${into}"`]);
+  symlinkSync(path.join(repo, 'node_modules'), path.join(into, 'node_modules'), 'dir');
+  const complaints = buildDist(repo, into);
+  if (!existsSync(path.join(into, 'dist/main.js'))) throw new Error(`build of ${ref} failed: ${complaints}`);
+  return { dir: into, commit, dirty: 0 };
+}
