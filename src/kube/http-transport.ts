@@ -10,14 +10,13 @@
 // would make the patches wait behind them.
 import type { Agent, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { AgentOptions } from 'node:https';
-import { createRequire } from 'node:module';
 
-// Required, not imported, as src/observability/http-server.ts does: an ES module import of
+// Taken as require() would (process.getBuiltinModule), not imported: an ES module import of
 // node:http reads every export, and its lazy WebSocket, CloseEvent and MessageEvent load Node's
-// own copy of undici (13.8 MiB of RSS); require() leaves them unread.
-const require = createRequire(import.meta.url);
-const http = require('node:http') as typeof import('node:http');
-const https = require('node:https') as typeof import('node:https');
+// own copy of undici (13.8 MiB of RSS; src/observability/http-server.ts says the same). Not
+// createRequire(import.meta.url): the kubectl plugin's bundle (explain) is CommonJS.
+const http = process.getBuiltinModule('node:http');
+const https = process.getBuiltinModule('node:https');
 
 /** The TLS setup of a connection's sockets: the cluster's CA, a client certificate, the name to verify. */
 export type TlsMaterial = Pick<AgentOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'servername'>;

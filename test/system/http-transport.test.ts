@@ -169,7 +169,7 @@ describe('http transport: node:https against an HTTPS server on loopback', funct
       const peer = tls.getPeerCertificate();
       seen.push({
         authorization: req.headers.authorization, rawNames: req.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase()),
-        peer: peer && 'subject' in peer ? peer.subject?.CN : undefined, authorized: tls.authorized,
+        peer: peer && 'subject' in peer && peer.subject ? String(peer.subject.CN) : undefined, authorized: tls.authorized,
       });
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(secret('k')));
     };
