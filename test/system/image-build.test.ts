@@ -58,6 +58,14 @@ function debianPackage(file: string): string {
   throw new Error(`${file}: no Debian package installed it`);
 }
 
+/** Write permission off (false) or back on for the owner (true), on every file and directory under dir. */
+function writable(dir: string, on: boolean): void {
+  for (const f of [dir, ...files(dir).map((f) => path.join(dir, f))]) {
+    const mode = statSync(f).mode & 0o7777;
+    chmodSync(f, on ? mode | 0o200 : mode & ~0o222);
+  }
+}
+
 function files(dir: string, base = dir): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const full = path.join(dir, e.name);
@@ -197,31 +205,45 @@ describe('image: the Dockerfile\'s stages, run without Docker', function () {
     expect(tree.filter((f) => f.startsWith('app/') && !f.startsWith('app/dist/')).sort()).to.deep.equal(['app/dist', 'app/package.json', 'app/sbom.cdx.json']);
     expect(tree.filter((f) => f.startsWith('usr/local'))).to.deep.equal(['usr/local', 'usr/local/bin', 'usr/local/bin/node']);
 
-    const run = (args: string[], extra: Record<string, string> = {}) => inImage(rootfs, wd, user as [number, number], [...(entrypoint as string[]), ...args], { ...env, ...extra });
-    const version = run(['--version']);
-    expect(version.status, version.stderr).to.equal(0);
-    expect(version.stdout.trim()).to.equal(`config-reload-operator ${pkg.version} (revision ${REVISION})`);
-    // In a pod with no ServiceAccount token mounted: exit 2, the file named, no stack trace.
-    const noToken = run([], { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' });
-    expect(noToken.status, noToken.stderr).to.equal(2);
-    expect(noToken.stderr).to.contain('config-reload-operator: error: in-cluster service account: /var/run/secrets/kubernetes.io/serviceaccount/token: no such file');
-    expect(noToken.stderr).not.to.match(/^\s+at /m);
-
-    // The process: uid and gid 65532, no other group; the image's files are read-only to it.
-    const probe = inImage(rootfs, wd, user as [number, number], ['node', '-e', `
-      let write = 'written';
-      try { require('node:fs').appendFileSync('dist/main.js', ''); } catch (err) { write = err.code; }
-      console.log(JSON.stringify({ uid: process.getuid(), gid: process.getgid(), groups: process.getgroups(), write, node: process.version }));`], env);
-    expect(probe.status, probe.stderr).to.equal(0);
-    const seen = JSON.parse(probe.stdout) as { uid: number; gid: number; groups: number[]; write: string; node: string };
-    expect(seen).to.deep.include({ uid: 65532, gid: 65532, groups: [65532], write: 'EACCES' });
-
-    // The SBOM the image carries names the Node it runs and its base image.
-    const sbom = JSON.parse(readFileSync(path.join(rootfs, 'app/sbom.cdx.json'), 'utf8')) as { components: Array<{ name: string; version: string; type: string }> };
-    expect(sbom.components.find((c) => c.name === 'node' && c.type === 'application')?.version).to.equal(seen.node.slice(1));
-    const [ref, digest] = runtime.image.split('@') as [string, string?];
-    const tagAt = ref.lastIndexOf(':');
-    expect(sbom.components.filter((c) => c.type === 'container').map((c) => [c.name, c.version]))
-      .to.deep.equal([[ref.slice(0, tagAt), digest ?? ref.slice(tagAt + 1)]]);
+    // Docker's COPY leaves the files root's. Run by root, this test's files are root's too; run by
+    // another user, they are that user's, whom the user namespace maps to 65532: write permission
+    // is taken off them instead, so that they are read-only to the process all the same.
+    const asRoot = process.getuid?.() === 0;
+    if (!asRoot) writable(rootfs, false);
+    try {
+      runImage(rootfs, wd, user as [number, number], entrypoint as string[], env, runtime.image);
+    } finally {
+      if (!asRoot) writable(rootfs, true);
+    }
   });
 });
+
+/** The ENTRYPOINT run in the assembled image: it starts, fails cleanly, runs as 65532, and its SBOM names what it runs. */
+function runImage(rootfs: string, wd: string, user: [number, number], entrypoint: string[], env: Record<string, string>, base: string): void {
+  const run = (args: string[], extra: Record<string, string> = {}) => inImage(rootfs, wd, user, [...entrypoint, ...args], { ...env, ...extra });
+  const version = run(['--version']);
+  expect(version.status, version.stderr).to.equal(0);
+  expect(version.stdout.trim()).to.equal(`config-reload-operator ${pkg.version} (revision ${REVISION})`);
+  // In a pod with no ServiceAccount token mounted: exit 2, the file named, no stack trace.
+  const noToken = run([], { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' });
+  expect(noToken.status, noToken.stderr).to.equal(2);
+  expect(noToken.stderr).to.contain('config-reload-operator: error: in-cluster service account: /var/run/secrets/kubernetes.io/serviceaccount/token: no such file');
+  expect(noToken.stderr).not.to.match(/^\s+at /m);
+
+  // The process: uid and gid 65532, no other group; the image's files are read-only to it.
+  const probe = inImage(rootfs, wd, user, ['node', '-e', `
+    let write = 'written';
+    try { require('node:fs').appendFileSync('dist/main.js', ''); } catch (err) { write = err.code; }
+    console.log(JSON.stringify({ uid: process.getuid(), gid: process.getgid(), groups: process.getgroups(), write, node: process.version }));`], env);
+  expect(probe.status, probe.stderr).to.equal(0);
+  const seen = JSON.parse(probe.stdout) as { uid: number; gid: number; groups: number[]; write: string; node: string };
+  expect(seen).to.deep.include({ uid: 65532, gid: 65532, groups: [65532], write: 'EACCES' });
+
+  // The SBOM the image carries names the Node it runs and its base image.
+  const sbom = JSON.parse(readFileSync(path.join(rootfs, 'app/sbom.cdx.json'), 'utf8')) as { components: Array<{ name: string; version: string; type: string }> };
+  expect(sbom.components.find((c) => c.name === 'node' && c.type === 'application')?.version).to.equal(seen.node.slice(1));
+  const [ref, digest] = base.split('@') as [string, string?];
+  const tagAt = ref.lastIndexOf(':');
+  expect(sbom.components.filter((c) => c.type === 'container').map((c) => [c.name, c.version]))
+    .to.deep.equal([[ref.slice(0, tagAt), digest ?? ref.slice(tagAt + 1)]]);
+}
