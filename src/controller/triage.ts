@@ -44,6 +44,8 @@ export class Triage {
   readonly #waiting = new Map<WorkloadKey, number>();
   /** Workloads held outside their roll window: when it opens, and the timer that looks again then. */
   readonly #windowTimers = new Map<WorkloadKey, { until: number; timer: Timer }>();
+  /** Workloads whose patch was refused (409): the resourceVersion it carried. */
+  readonly #conflicts = new Map<WorkloadKey, string>();
 
   constructor(opts: TriageOptions) {
     this.#opts = opts;
@@ -79,15 +81,17 @@ export class Triage {
    * Queues the workload only when an in-memory evaluation finds something to write or say.
    * `flow` is the cause it takes turns under. `ownDebounce: false` when its roll waited already
    * (a window opening): its own debounce, longer than a short window, would let it close again.
+   * `now`: due at once, without --debounce either (the retry of a refused patch).
    */
-  enqueueIfNeeded(w: WorkloadState, flow: string, ownDebounce = true): boolean {
+  enqueueIfNeeded(w: WorkloadState, flow: string, ownDebounce = true, now = false): boolean {
     const decision = this.#opts.reconciler.evaluate(w);
     this.noteDecision(w, decision);
     if (decision.action === 'none' && !decision.warning && !decision.notice) return false;
     const priority = { lane: decision.action === 'roll' ? 'change' : 'housekeeping', flow } as const;
     // config-reload.dev/debounce: the workload's own debounce, counted from the first add as --debounce is.
     const debounceMs = w.optIn.kind === 'in' && ownDebounce ? w.optIn.hold?.debounceMs : undefined;
-    if (debounceMs === undefined) this.#opts.queue.add(w.key, priority);
+    if (now) this.#opts.queue.addAfter(w.key, 0, priority);
+    else if (debounceMs === undefined) this.#opts.queue.add(w.key, priority);
     else this.#opts.queue.addAfter(w.key, debounceMs, priority);
     return true;
   }
@@ -169,11 +173,32 @@ export class Triage {
     if (others.length > 0) waves?.planSoon(others);
   }
 
+  /**
+   * A patch of the workload was refused (409) because it changed after `resourceVersion`: most
+   * often its controller's status write, which no decision reads, so its event would queue
+   * nothing and the roll would wait for the reconciler's fallback delay. The next version seen
+   * looks again at once instead, as if the change had just arrived.
+   */
+  conflicted(key: WorkloadKey, resourceVersion: string): void {
+    const w = this.#opts.workloads.get(key);
+    // The newer version's event came before the refusal did.
+    if (w !== undefined && w.resourceVersion !== resourceVersion) {
+      if (this.#opts.synced()) this.enqueueIfNeeded(w, key, false, true);
+      return;
+    }
+    this.#conflicts.set(key, resourceVersion);
+  }
+
   /** A workload was seen (an event, a list): it is evaluated when relevant. */
   workloadObserved(o: WorkloadObservation): void {
     // No longer retained (opted out): nothing of it is waited for or timed any more.
     if (o.state === undefined) this.#forget(o.key);
-    if (o.relevant && o.state && this.#opts.synced()) this.enqueueIfNeeded(o.state, o.key);
+    const refusedAt = this.#conflicts.get(o.key);
+    if (refusedAt !== undefined && o.state !== undefined && o.state.resourceVersion !== refusedAt) {
+      this.#conflicts.delete(o.key);
+      // Without the debounce: the change was debounced before the refused patch.
+      if (this.#opts.synced()) this.enqueueIfNeeded(o.state, o.key, false, true);
+    } else if (o.relevant && o.state && this.#opts.synced()) this.enqueueIfNeeded(o.state, o.key);
     // What it consumes now and what it consumed before (it may have left a wave, or opted out).
     if (o.waveChanged) this.#waves?.consumerMoved(o.state?.namespace ?? o.previous?.namespace ?? '', [...o.previous?.consumed ?? [], ...o.state?.consumed ?? []]);
   }
@@ -187,6 +212,7 @@ export class Triage {
   /** What triage keeps of a workload it no longer looks at: its wait for a watch and its window timer. */
   #forget(key: WorkloadKey): void {
     this.#waiting.delete(key);
+    this.#conflicts.delete(key);
     this.#windowTimers.get(key)?.timer.cancel();
     this.#windowTimers.delete(key);
   }

@@ -101,6 +101,7 @@ export class Workers {
         observer?.reconciled?.(seconds, 'success');
         log.debug('requeued', { workload: key, afterMs: result.delayMs, reason: result.reason });
         queue.addAfter(key, result.delayMs);
+        if (result.conflictAt !== undefined) triage.conflicted(key, result.conflictAt);
         return;
       case 'retry': {
         observer?.reconciled?.(seconds, 'error');

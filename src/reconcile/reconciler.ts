@@ -71,7 +71,7 @@ export interface ReconcilerDeps {
  */
 export type ReconcileResult =
   | { kind: 'done'; decision?: Decision | undefined; written: boolean }
-  | { kind: 'requeueAfter'; delayMs: number; reason: string; refused?: Decision }
+  | { kind: 'requeueAfter'; delayMs: number; reason: string; refused?: Decision; conflictAt?: string }
   | { kind: 'retry'; error: string }
   | { kind: 'terminal'; error: string };
 
@@ -177,7 +177,8 @@ export class Reconciler {
     // The workload changed (409) or was recreated (the uid precondition) since the snapshot, and
     // the watch has not shown it yet. Not a failure: look again shortly, on the state the watch
     // will have delivered by then.
-    if (status === 409 || isUidMismatch(err)) return { kind: 'requeueAfter', delayMs: CONFLICT_REQUEUE_MS, reason: error };
+    // The delay is the fallback: the watch event of the newer version looks again at once (Triage.conflicted).
+    if (status === 409 || isUidMismatch(err)) return { kind: 'requeueAfter', delayMs: CONFLICT_REQUEUE_MS, reason: error, conflictAt: w.resourceVersion };
     // The apiserver said when to come back (429 from priority and fairness, 503 while it
     // starts): that is the wait, not the key's backoff, which would ask again sooner and add to
     // the overload. Throttling is not the workload's failure, so its backoff is not counted.
