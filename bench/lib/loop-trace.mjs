@@ -5,10 +5,11 @@
 //                                                                 perf_hooks histogram at 2 ms resolution)
 //   {"k":"stall", "t", "ms", "cpuMs"}                             a 10 ms interval timer that fired ≥ 40 ms late
 //                                                                 (t: when the loop came back; cpuMs: the process's
-//                                                                 CPU time meanwhile)
+//                                                                 CPU time meanwhile; vol/invol: the main thread's
+//                                                                 voluntary/involuntary context switches meanwhile)
 //   {"k":"gc", "t", "ms", "kind"}                                 every GC (t: its start)
 // Nothing here changes what the operator does; the timers are unref'd.
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { constants, monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { isMainThread } from 'node:worker_threads';
 
@@ -41,14 +42,33 @@ if (file && isMainThread) {
   }, 1000).unref();
   // A stall's CPU time tells the operator's own work (CPU ≈ the stall) from a process the
   // machine did not run (CPU ≪ the stall: other processes had the cores).
+  // The main thread's context switches (Linux): a stall with many involuntary ones was the
+  // process waiting for a core; one with a voluntary switch and no CPU, a blocking call (a
+  // synchronous write to a full stdout/stderr pipe).
+  const switches = () => {
+    try {
+      const status = readFileSync(`/proc/self/task/${process.pid}/status`, 'utf8');
+      return { vol: Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? NaN), invol: Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? NaN) };
+    } catch {
+      return { vol: NaN, invol: NaN };
+    }
+  };
   let last = performance.now();
   let lastCpu = process.cpuUsage();
+  let lastSw = switches();
   setInterval(() => {
     const now = performance.now();
     const c = process.cpuUsage(lastCpu);
     lastCpu = process.cpuUsage();
-    if (now - last >= 50) lines.push(JSON.stringify({ k: 'stall', t: at(now), ms: Math.round(now - last - 10), cpuMs: Math.round((c.user + c.system) / 1000) }));
+    const sw = switches();
+    if (now - last >= 50) {
+      lines.push(JSON.stringify({
+        k: 'stall', t: at(now), ms: Math.round(now - last - 10), cpuMs: Math.round((c.user + c.system) / 1000),
+        vol: sw.vol - lastSw.vol, invol: sw.invol - lastSw.invol,
+      }));
+    }
     last = now;
+    lastSw = sw;
   }, 10).unref();
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
