@@ -5,50 +5,20 @@
 // relist, a restart and a failover do to each: when the current template was written, and when
 // this process first saw the workload opted in.
 //
+// The costly part, reading the object, is src/state/workload-reading.ts: a list reads each item
+// as it arrives, and only settle() — comparisons with the entry it replaces — runs at its commit.
+//
 // Longer than 300 lines: the entry's fields and the one builder that fills them belong
 // together (each field is documented where it is built).
-import { CANARY_ANNOTATION, HASH_ANNOTATION, RESTART_ANNOTATION } from '../core/annotations.ts';
-import { type WorkloadStatus, workloadHealth } from '../core/health.ts';
-import { type WorkloadKey, type WorkloadKind, workloadKey } from '../core/keys.ts';
-import { kindSpec, templateElsewhere } from '../core/kinds.ts';
+import type { WorkloadKey, WorkloadKind } from '../core/keys.ts';
 import { atOrAfter, parseResourceVersion } from '../core/ordering.ts';
-import { parseRecord, RECORD_ANNOTATION, type WorkloadRecord } from '../core/record.ts';
-import { type AcceptedPeers, NO_PEERS, readOptIn } from '../core/peer-annotations.ts';
-import { consumedSources } from '../core/references.ts';
+import type { WorkloadRecord } from '../core/record.ts';
+import { type AcceptedPeers, NO_PEERS } from '../core/peer-annotations.ts';
 import type { ConsumedSource, OptIn, SourceKind } from '../core/types.ts';
 import type { Health } from '../core/health.ts';
-import { templateBase, templateFingerprint } from './template.ts';
+import { readWorkload, type RolloutStrategy, type WorkloadLike, type WorkloadReading } from './workload-reading.ts';
 
-/** A workload (src/core/kinds.ts: its pod template at spec.template), as the API sends it (only what is read). */
-export interface WorkloadLike {
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    generation?: number;
-    annotations?: Record<string, string>;
-  };
-  spec?: {
-    replicas?: number;
-    template?: { metadata?: { annotations?: Record<string, string> }; spec?: unknown };
-    /** StatefulSet and DaemonSet; a CloneSet's partition (a count or a percentage) is on updateStrategy itself. */
-    updateStrategy?: { type?: string; rollingUpdate?: { partition?: number }; partition?: number | string };
-    /** An Argo Rollout that takes its template from another object (src/core/kinds.ts). */
-    workloadRef?: unknown;
-  };
-  /** Read for the rollout's health only (src/core/health.ts); never retained. */
-  status?: WorkloadStatus;
-}
-
-/**
- * How a template change reaches the pods. OnDelete (StatefulSet, DaemonSet): not at all until
- * someone deletes a pod. A StatefulSet partition: only pods with an ordinal at or above it.
- */
-export interface RolloutStrategy {
-  readonly onDelete: boolean;
-  readonly partition: number;
-}
+export type { RolloutStrategy, WorkloadLike, WorkloadReading } from './workload-reading.ts';
 
 /** Versions between which something happened, both included; equal when it is known exactly. */
 export interface VersionRange {
@@ -176,6 +146,11 @@ export interface Observed {
   remembered?: Remembered | undefined;
   /** A state even when it did not opt in (it then consumes nothing): explain's one read. */
   keepOptedOut?: boolean | undefined;
+  /**
+   * A first list: the adoption point of what it finds first seen at no known version (the
+   * start-up's lists are one moment, firstListed; a kind watched only later counts from its own list).
+   */
+  adoptedAt?: { readonly firstSeen: VersionRange; readonly firstListed: boolean } | undefined;
 }
 
 /** A workload not opted in, as the store remembers it: when its template was last written. */
@@ -202,41 +177,39 @@ export function build(
   kind: WorkloadKind, d: WorkloadLike, previous: WorkloadState | undefined, how: Observed, sources: ReadonlySet<SourceKind>, now: number,
   accept: AcceptedPeers = NO_PEERS,
 ): WorkloadObservation {
-  const namespace = d.metadata?.namespace ?? '';
-  const name = d.metadata?.name ?? '';
-  const key = workloadKey(kind, namespace, name);
-  const annotations = d.metadata?.annotations ?? {};
-  // A Rollout with a workloadRef has no template to write: the object it refers to is the workload.
-  const optIn: OptIn = templateElsewhere(kind, d.spec) ? OUT : readOptIn(annotations, d.spec?.template?.metadata?.annotations, accept, namespace);
+  return settle(readWorkload(kind, d, sources, accept, { entry: previous, remembered: how.remembered }, how.keepOptedOut), previous, how, now);
+}
+
+/**
+ * The entry for a reading (src/state/workload-reading.ts), given the entry it replaces: no
+ * parsing or hashing, only comparisons, so that a list's commit stays cheap per item.
+ */
+export function settle(r: WorkloadReading, previous: WorkloadState | undefined, how: Observed, now: number): WorkloadObservation {
+  const { key, kind, namespace, name, uid, resourceVersion, generation, optIn, template, detail } = r;
   // Workloads that did not opt in are not retained at all: most of a cluster's workloads cost
   // no memory here. Opting in later arrives as an update, which adds the entry.
-  if (optIn.kind === 'out' && !how.keepOptedOut) return { key, state: undefined, relevant: false, waveChanged: previous !== undefined, previous };
-
-  const uid = d.metadata?.uid ?? '';
-  const resourceVersion = d.metadata?.resourceVersion ?? '';
-  const generation = d.metadata?.generation ?? 0;
+  if (detail === undefined) return { key, state: undefined, relevant: false, waveChanged: previous !== undefined, previous };
+  const { templateDigest, templateRestart, recordedDigest, recordValue, health, canary } = detail;
   const prior = previous !== undefined && previous.uid === uid ? previous : undefined;
-  const sameOptIn = prior !== undefined && JSON.stringify(prior.optIn) === JSON.stringify(optIn);
-  // The template lives in the spec, and a spec edit bumps the generation: the status updates
-  // that make up most workload events reuse what was extracted before.
+  // Listed at the very version its entry was made from: the same object, so the same entry (a
+  // relist of a quiet cluster replaces nothing).
+  if (how.source === 'list' && how.adoptedAt === undefined && prior !== undefined && resourceVersion !== '' && prior.resourceVersion === resourceVersion) {
+    return { key, state: prior, relevant: false, waveChanged: false, previous: prior };
+  }
+  const sameOptIn = prior !== undefined && (prior.optIn === optIn || JSON.stringify(prior.optIn) === JSON.stringify(optIn));
+  // The same spec (generation): what was extracted before is kept, shared rather than doubled.
   const sameSpec = prior !== undefined && prior.generation === generation;
-  const templateAnnotations = d.spec?.template?.metadata?.annotations;
-  const base = sameSpec ? prior.templateBase : templateBase(d.spec?.template);
-  const templateDigest = templateAnnotations?.[HASH_ANNOTATION];
-  const templateRestart = templateAnnotations?.[RESTART_ANNOTATION];
-  const template = sameSpec && prior.templateDigest === templateDigest && prior.templateRestart === templateRestart ? prior.template
-    : templateFingerprint(base, templateDigest, templateRestart);
+  const base = sameSpec ? prior.templateBase : detail.templateBase;
   const templateChanged = prior !== undefined && prior.template !== template;
-  const consumed = sameSpec && sameOptIn ? prior.consumed
-    : optIn.kind === 'in' ? consumedSources(d.spec?.template?.spec, optIn, sources) : [];
-  const rollout = sameSpec ? prior.rollout : rolloutStrategy(kind, d);
-  const consumedChanged = prior === undefined || JSON.stringify(prior.consumed) !== JSON.stringify(consumed);
+  const consumed = sameSpec && sameOptIn ? prior.consumed : detail.consumed;
+  const rollout = sameSpec ? prior.rollout : detail.rollout;
+  const consumedChanged = prior === undefined || (prior.consumed !== consumed && JSON.stringify(prior.consumed) !== JSON.stringify(consumed));
   const exact = how.at === undefined ? undefined : { lo: how.at, hi: how.at };
   const remembered = how.remembered !== undefined && how.remembered.uid === uid ? how.remembered : undefined;
 
-  const recordValue = annotations[RECORD_ANNOTATION];
+  // An unchanged record is the same value (a decision compares records by identity).
   const record = prior !== undefined && prior.record !== undefined && recordValue !== undefined && recordValue === prior.recordValue
-    ? prior.record : parseRecord(recordValue);
+    ? prior.record : detail.record;
 
   let templateWritten = prior?.templateWritten;
   // Seen opted in for the first time (or again, or with its malformed opt-in fixed).
@@ -251,12 +224,15 @@ export function build(
       firstSeen: how.source === 'list' ? how.gap : exact, firstListed: false, firstSeenVersion: parseResourceVersion(resourceVersion), ownRecord: undefined,
     };
   }
+  if (sight.firstSeen === undefined && how.adoptedAt !== undefined) {
+    sight = { ...how.adoptedAt, firstSeenVersion: sight.firstSeenVersion, ownRecord: sight.ownRecord };
+  }
   if (prior === undefined) {
     // Its creation is a template write this process can date, and so is one it saw while the
     // workload was not opted in (the store remembers it). First seen: the event, or what a
     // relist could not see (created or opted in then); for a first list, the list (commit).
     templateWritten = how.source === 'created' ? exact
-      : remembered !== undefined && remembered.template === templateOf(d, templateBase) ? remembered.templateWritten
+      : remembered !== undefined && remembered.template === template ? remembered.templateWritten
         // Re-created under the same name (another uid) where a relist could not see it.
         : how.source === 'list' && previous !== undefined ? how.gap : undefined;
   }
@@ -274,17 +250,11 @@ export function build(
   if (pendingWrite && (pendingWrite.resourceVersion === resourceVersion || atOrAfter(resourceVersion, pendingWrite.resourceVersion) === true)) {
     pendingWrite = undefined;
   }
-  const recordedDigest = annotations[HASH_ANNOTATION];
 
-  const health = workloadHealth(kindSpec(kind).health, {
-    generation, replicas: d.spec?.replicas, updateStrategyType: d.spec?.updateStrategy?.type,
-    partition: partitionOf(kind, d), status: d.status,
-  });
   // A new rollout (the spec changed) starts its own clock: time spent on an earlier one is not its.
   const progressingSince = health !== 'progressing' ? undefined
     : prior?.health === 'progressing' && prior.progressingSince !== undefined && prior.generation === generation ? prior.progressingSince : now;
-  const canary = annotations[CANARY_ANNOTATION]?.trim().toLowerCase() === 'true';
-  const pausedSince = optIn.kind !== 'in' || optIn.hold?.paused !== true ? undefined : prior?.pausedSince ?? resourceVersion;
+  const pausedSince = detail.paused ? prior?.pausedSince ?? resourceVersion : undefined;
 
   const state: WorkloadState = Object.freeze({
     key, kind, namespace, name, uid, resourceVersion, generation, optIn, consumed, rollout,
@@ -311,31 +281,4 @@ export function build(
  */
 export function entryOf(kind: WorkloadKind, d: WorkloadLike, sources: ReadonlySet<SourceKind>, accept: AcceptedPeers = NO_PEERS): WorkloadState {
   return build(kind, d, undefined, { source: 'list', keepOptedOut: true }, sources, 0, accept).state!;
-}
-
-/** The fingerprint of the template of `d` (for a workload the store does not retain). */
-export function templateOf(d: WorkloadLike, base: (template: unknown) => string = templateBase): string {
-  const annotations = d.spec?.template?.metadata?.annotations;
-  return templateFingerprint(base(d.spec?.template), annotations?.[HASH_ANNOTATION], annotations?.[RESTART_ANNOTATION]);
-}
-
-function rolloutStrategy(kind: WorkloadKind, d: WorkloadLike): RolloutStrategy {
-  // A Deployment, a Rollout, a Knative Service roll every pod; a CloneSet may keep a partition.
-  if (kind !== 'StatefulSet' && kind !== 'DaemonSet' && kind !== 'CloneSet') return ROLLING;
-  const strategy = d.spec?.updateStrategy;
-  const partition = partitionOf(kind, d) ?? 0;
-  const onDelete = kind !== 'CloneSet' && strategy?.type === 'OnDelete';
-  return !onDelete && partition === 0 ? ROLLING : Object.freeze({ onDelete, partition });
-}
-
-const ROLLING: RolloutStrategy = Object.freeze({ onDelete: false, partition: 0 });
-
-const OUT: OptIn = Object.freeze({ kind: 'out' });
-
-/** The pods left on the old template: a StatefulSet's partition, a CloneSet's when it is a count (a percentage is read as none). */
-function partitionOf(kind: WorkloadKind, d: WorkloadLike): number | undefined {
-  const strategy = d.spec?.updateStrategy;
-  if (kind === 'StatefulSet') return strategy?.rollingUpdate?.partition;
-  if (kind === 'CloneSet') return typeof strategy?.partition === 'number' ? strategy.partition : undefined;
-  return undefined;
 }
