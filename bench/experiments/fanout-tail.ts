@@ -39,7 +39,7 @@ for (const line of readFileSync(path.join(scenarioDir, 'audit.log'), 'utf8').spl
 }
 const isOperator = (a: Audit) => a.user.includes('config-reload-operator');
 
-interface Trace { k: 'sec' | 'stall' | 'gc'; t: number; ms?: number; max?: number; p99?: number; kind?: string; cpuMs?: number }
+interface Trace { k: 'sec' | 'stall' | 'gc'; t: number; ms?: number; max?: number; p99?: number; kind?: string; cpuMs?: number; waitMs?: number }
 const traceFile = readdirSync(scenarioDir).find((f) => f.startsWith('operator-') && f.endsWith('.trace.jsonl'));
 const trace: Trace[] = traceFile ? readFileSync(path.join(scenarioDir, traceFile), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Trace) : [];
 const logFile = readdirSync(scenarioDir).find((f) => f.startsWith('operator-') && f.endsWith('.log'));
@@ -60,7 +60,8 @@ const gcs = trace.filter((t) => t.k === 'gc');
 const majors = gcs.filter((t) => t.kind === 'major');
 const stalls = trace.filter((t) => t.k === 'stall');
 out.push(`trace: ${gcs.length} GCs (${majors.length} major, longest ${Math.max(0, ...gcs.map((g) => g.ms ?? 0))} ms), ${stalls.length} loop stalls ≥ 40 ms `
-  + `(longest ${Math.max(0, ...stalls.map((s) => s.ms ?? 0))} ms)`, '');
+  + `(longest ${Math.max(0, ...stalls.map((s) => s.ms ?? 0))} ms; ${stalls.reduce((n, s) => n + (s.ms ?? 0), 0)} ms in all, of which the main thread waited for a core `
+  + `${stalls.reduce((n, s) => n + (s.waitMs ?? 0), 0)} ms and the process ran ${stalls.reduce((n, s) => n + (s.cpuMs ?? 0), 0)} ms of CPU)`, '');
 
 for (const s of slowest) {
   const rolledAt = s.ackedAt + s.ms;
@@ -81,7 +82,8 @@ for (const s of slowest) {
   const g = gcs.filter(inWindow).filter((x) => (x.ms ?? 0) >= 2);
   out.push(`- GCs ≥ 2 ms: ${g.map((x) => `${x.kind} ${x.ms} ms at ${iso(x.t)}`).join('; ') || 'none'}`);
   const st = stalls.filter((t) => t.t >= from && t.t <= rolledAt + 1000);
-  out.push(`- loop stalls: ${st.map((x) => `${x.ms} ms ending ${iso(x.t)}`).join('; ') || 'none'}`);
+  // cpu: the process's CPU time in the stall; waiting: the main thread runnable without a core (the machine's share).
+  out.push(`- loop stalls: ${st.map((x) => `${x.ms} ms ending ${iso(x.t)} (cpu ${x.cpuMs ?? '?'} ms, waiting for a core ${x.waitMs ?? '?'} ms)`).join('; ') || 'none'}`);
   const secs = trace.filter((t) => t.k === 'sec' && t.t >= s.ackedAt && t.t <= rolledAt + 1000);
   out.push(`- loop delay per second (max ms / cpu ms): ${secs.map((x) => `${Math.round(x.max ?? 0)}/${x.cpuMs}`).join(', ')}`);
   const near = base.samplesMs.map((ms, i) => ({ ms, at: baseWhere[i]?.ackedAt ?? NaN })).filter((b) => Math.abs(b.at - s.ackedAt) < 2000);

@@ -6,7 +6,9 @@
 //   {"k":"stall", "t", "ms", "cpuMs"}                             a 10 ms interval timer that fired ≥ 40 ms late
 //                                                                 (t: when the loop came back; cpuMs: the process's
 //                                                                 CPU time meanwhile; vol/invol: the main thread's
-//                                                                 voluntary/involuntary context switches meanwhile)
+//                                                                 voluntary/involuntary context switches meanwhile;
+//                                                                 waitMs: its time runnable but waiting for a core,
+//                                                                 /proc schedstat — a stall mostly waitMs is the machine's)
 //   {"k":"gc", "t", "ms", "kind"}                                 every GC (t: its start)
 // Nothing here changes what the operator does; the timers are unref'd.
 import { appendFileSync, readFileSync } from 'node:fs';
@@ -48,9 +50,11 @@ if (file && isMainThread) {
   const switches = () => {
     try {
       const status = readFileSync(`/proc/self/task/${process.pid}/status`, 'utf8');
-      return { vol: Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? NaN), invol: Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? NaN) };
+      // schedstat: ns on the CPU, ns runnable but waiting for one, timeslices.
+      const waitNs = Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[1]);
+      return { vol: Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? NaN), invol: Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? NaN), waitNs };
     } catch {
-      return { vol: NaN, invol: NaN };
+      return { vol: NaN, invol: NaN, waitNs: NaN };
     }
   };
   let last = performance.now();
@@ -64,7 +68,7 @@ if (file && isMainThread) {
     if (now - last >= 50) {
       lines.push(JSON.stringify({
         k: 'stall', t: at(now), ms: Math.round(now - last - 10), cpuMs: Math.round((c.user + c.system) / 1000),
-        vol: sw.vol - lastSw.vol, invol: sw.invol - lastSw.invol,
+        vol: sw.vol - lastSw.vol, invol: sw.invol - lastSw.invol, waitMs: Math.round((sw.waitNs - lastSw.waitNs) / 1e6),
       }));
     }
     last = now;
