@@ -5,12 +5,16 @@
 //   events   E changes of ConfigMaps nothing reads, then E of ConfigMaps a Deployment reads (E rolls)
 //   restart  a second controller over the adopted objects: the common start; it writes nothing
 // Memory is the heap after a full GC, less the heap before the restart's controller existed (so
-// the source's own bookkeeping cancels out). Prints one JSON object.
+// the source's own bookkeeping cancels out). Each store's longest list commit (one turn of the
+// event loop) is timed too, in main-thread CPU as well as wall time: on a loaded machine the
+// event loop's longest block reads the scheduler as much as the code. Prints one JSON object.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import winston from 'winston';
 import { Controller } from '../../src/controller.ts';
 import { digestKey } from '../../src/core/digest.ts';
+import { SourceStore } from '../../src/state/source-store.ts';
+import { WorkloadStore } from '../../src/state/workload-store.ts';
 import { SyntheticCluster } from './cluster.ts';
 
 const { values } = parseArgs({ options: { objects: { type: 'string' }, changes: { type: 'string' }, workers: { type: 'string' } } });
@@ -60,6 +64,39 @@ async function measured(fn: () => Promise<void>): Promise<{ wallMs: number; cpuM
   };
 }
 
+/** The longest list commit of each kind of store since the last reset: wall and main-thread CPU ms. */
+const commits = { workloads: { wallMs: 0, cpuMs: 0, count: 0 }, sources: { wallMs: 0, cpuMs: 0, count: 0 } };
+function timeCommits(proto: { beginReplace(...args: never[]): { commit(...args: never[]): unknown } }, longest: typeof commits.workloads): void {
+  const begin = proto.beginReplace;
+  proto.beginReplace = function (this: unknown, ...args: never[]) {
+    const replacement = begin.apply(this, args);
+    const commit = replacement.commit;
+    return {
+      ...replacement,
+      commit: (...rest: never[]) => {
+        const cpu0 = process.threadCpuUsage();
+        const t0 = performance.now();
+        try {
+          return commit.apply(replacement, rest);
+        } finally {
+          const cpu = process.threadCpuUsage(cpu0);
+          longest.wallMs = Math.max(longest.wallMs, performance.now() - t0);
+          longest.cpuMs = Math.max(longest.cpuMs, (cpu.user + cpu.system) / 1000);
+          longest.count++;
+        }
+      },
+    };
+  };
+}
+timeCommits(WorkloadStore.prototype as never, commits.workloads);
+timeCommits(SourceStore.prototype as never, commits.sources);
+/** The longest commits since the last call, rounded; starts the next reading. */
+function longestCommits() {
+  const taken = Object.fromEntries(Object.entries(commits).map(([k, v]) => [k, { wallMs: Math.round(v.wallMs), cpuMs: Math.round(v.cpuMs), count: v.count }]));
+  for (const v of Object.values(commits)) Object.assign(v, { wallMs: 0, cpuMs: 0, count: 0 });
+  return taken;
+}
+
 // What the source alone costs: every object generated once, as a list would.
 const generation = await measured(async () => {
   for (const plural of ['deployments', 'configmaps', 'secrets'] as const) {
@@ -72,7 +109,8 @@ const atStart = process.memoryUsage();
 /** Install, then events: on a controller reachable only from this call, so that it is freed after. */
 async function firstController() {
   const c = controller();
-  const listed = await measured(() => c.start());
+  longestCommits();
+  const listed = { ...await measured(() => c.start()), longestCommit: longestCommits() };
   c.runWorkers();
   const adopted = await measured(() => until(() => cluster.patches.total >= deployments && idle(c), 3600_000));
   const adoptionPatches = cluster.patches.total;
@@ -103,7 +141,8 @@ fullGc();
 const before = process.memoryUsage();
 const patchesBefore = cluster.patches.total;
 const c2 = controller();
-const restartListed = await measured(() => c2.start());
+longestCommits();
+const restartListed = { ...await measured(() => c2.start()), longestCommit: longestCommits() };
 c2.runWorkers();
 const restartIdle = await measured(() => until(() => idle(c2), 3600_000));
 fullGc();
