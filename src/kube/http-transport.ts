@@ -29,13 +29,21 @@ export type TlsMaterial = Pick<AgentOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'pa
 export const IDLE_SOCKET_MS = 30_000;
 
 /**
+ * Idle sockets kept for the next requests; one freed beyond them is closed at once. A storm's
+ * burst of patches and Events opened 20-odd sockets, each about 0.15-0.2 MiB of TLS state, that
+ * lingered for IDLE_SOCKET_MS (bench:quick, "sockets after" the storm: 22-27 against undici's 6);
+ * four serve the default four workers.
+ */
+export const MAX_FREE_SOCKETS = 4;
+
+/**
  * The pool of keep-alive sockets for `server` (its scheme picks TLS or not), trusting `tls.ca`
  * only when given (else Node's bundled roots).
  */
 export function newAgent(server: string, tls: TlsMaterial = {}, idleMs = IDLE_SOCKET_MS): Agent {
   // keepAliveMsecs: TCP keep-alive probes after 30 s of silence, as client-go's dialer; timeout:
   // the idle limit of a free socket (Node destroys only free sockets on it: a quiet watch stays).
-  const pool = { keepAlive: true, keepAliveMsecs: 30_000, timeout: idleMs, scheduling: 'lifo' as const };
+  const pool = { keepAlive: true, keepAliveMsecs: 30_000, timeout: idleMs, maxFreeSockets: MAX_FREE_SOCKETS, scheduling: 'lifo' as const };
   if (new URL(server).protocol === 'http:') return new http.Agent(pool);
   const defined = Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined && v !== null));
   return new https.Agent({ ...pool, ...defined });

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { CONFIGMAPS, SECRETS } from '../../src/kube/cluster-api.ts';
 import type { Connection } from '../../src/kube/connection.ts';
 import { HttpClusterApi } from '../../src/kube/http-cluster-api.ts';
-import { newAgent } from '../../src/kube/http-transport.ts';
+import { MAX_FREE_SOCKETS, newAgent } from '../../src/kube/http-transport.ts';
 import { inClusterConnection } from '../../src/kube/in-cluster.ts';
 import { OversizedObjectError } from '../../src/kube/json-stream.ts';
 import { loadKubeconfigConnection } from '../../src/kube/kubeconfig-connection.ts';
@@ -75,15 +75,26 @@ describe('http transport: node:https against an HTTPS server on loopback', funct
   const env = () => ({ KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(port) });
   const secret = (name: string) => ({ kind: 'Secret', metadata: { name, namespace: 'ns' } });
 
-  it('in-cluster: 50 sequential requests and 5 concurrent ones share the connections they opened (keep-alive)', async () => {
+  it('in-cluster: 50 sequential requests and 4 concurrent ones share the connections they opened (keep-alive)', async () => {
     handler = (req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(secret(path.basename(req.url ?? '')), null, 1));
     const before = sockets.length;
     const api = new HttpClusterApi(inClusterConnection(env(), { dir: serviceAccount('sa-token', readFileSync(certs.caCert)) }));
     for (let i = 0; i < 50; i++) expect((await api.get(SECRETS, 'ns', `s${i}`)).metadata?.name).to.equal(`s${i}`);
     expect(sockets.length - before, 'one TLS connection for 50 sequential requests').to.equal(1);
-    await Promise.all(Array.from({ length: 5 }, (_, i) => api.get(SECRETS, 'ns', `c${i}`)));
-    await Promise.all(Array.from({ length: 5 }, (_, i) => api.get(SECRETS, 'ns', `d${i}`)));
-    expect(sockets.length - before, 'five at once: at most five connections, kept for the next five').to.be.within(2, 5);
+    await Promise.all(Array.from({ length: 4 }, (_, i) => api.get(SECRETS, 'ns', `c${i}`)));
+    await Promise.all(Array.from({ length: 4 }, (_, i) => api.get(SECRETS, 'ns', `d${i}`)));
+    expect(sockets.length - before, 'four at once: at most four connections, kept for the next four').to.be.within(2, 4);
+  });
+
+  it(`a burst of 12 requests at once leaves at most ${MAX_FREE_SOCKETS} idle sockets open; the rest are closed as they are freed`, async () => {
+    handler = (_req, res) => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(secret('b'))), 50);
+    const api = new HttpClusterApi(inClusterConnection(env(), { dir: serviceAccount('sa-token', readFileSync(certs.caCert)) }));
+    const closedBefore = closed;
+    const opened = sockets.length;
+    await Promise.all(Array.from({ length: 12 }, () => api.get(SECRETS, 'ns', 'b')));
+    expect(sockets.length - opened, 'the burst opened a socket per request').to.be.above(MAX_FREE_SOCKETS);
+    await until(() => (sockets.length - opened) - (closed - closedBefore) <= MAX_FREE_SOCKETS, `at most ${MAX_FREE_SOCKETS} left open`);
+    expect((sockets.length - opened) - (closed - closedBefore)).to.equal(MAX_FREE_SOCKETS);
   });
 
   it('an idle socket is closed after the idle limit; a watch quiet for longer stays open and delivers', async () => {
