@@ -17,8 +17,9 @@ import { parseArgs } from 'node:util';
 import type { Ctx } from '../lib/context.ts';
 import { OPERATOR_USER } from '../lib/cluster.ts';
 import { createObjects, type Env, pairOf, queueIdle, stopOp, withCluster } from '../lib/harness.ts';
-import { cfgOf, changeConfigMap, HASH, loadDigester } from '../lib/objects.ts';
-import { startOperator } from '../lib/operator.ts';
+import { pool } from '../lib/kube.ts';
+import { cfgOf, changeConfigMap, configMap, DATA_KEY, deployment, ENABLED, HASH, loadDigester, NS, payload, podSpec } from '../lib/objects.ts';
+import { type RunningOperator, startOperator } from '../lib/operator.ts';
 import { parsePeers } from '../lib/peers.ts';
 import { summarizeCpuProfile } from '../lib/profile.ts';
 import { buildRef } from '../lib/snapshot.ts';
@@ -38,6 +39,10 @@ const HELP = `npx tsx bench/experiments/reaction-refs.ts [options]
   --rounds R       rounds; each runs every system once, the order rotated (default 1)
   --cpu-prof       the operators run with --cpu-prof; the profile of the changes summarised
   --log-level L    the operators' log level (default info, as the image)
+  --paired         instead: every operator build on ONE control plane at once, each watching a
+                   namespace of its own (--namespace) with its own N pairs, the changes taking
+                   turns between them in a shuffled order: same load, same moments (peers left out)
+  --keep-work      keep the work directory (logs, audit logs, CPU profiles); its path is printed
   --out DIR        results: DIR/<label>.json (default bench/results/reaction-200)
   --label NAME     default: the time of the run`;
 
@@ -45,7 +50,7 @@ const { values: v } = parseArgs({
   options: {
     refs: { type: 'string' }, peer: { type: 'string' }, n: { type: 'string' }, kib: { type: 'string' }, changes: { type: 'string' },
     warmup: { type: 'string' }, gap: { type: 'string' }, rounds: { type: 'string' }, 'cpu-prof': { type: 'boolean' },
-    'log-level': { type: 'string' }, out: { type: 'string' }, label: { type: 'string' }, help: { type: 'boolean' },
+    'log-level': { type: 'string' }, 'keep-work': { type: 'boolean' }, paired: { type: 'boolean' }, out: { type: 'string' }, label: { type: 'string' }, help: { type: 'boolean' },
   },
 });
 if (v.help) {
@@ -117,12 +122,13 @@ interface Sample {
  * acknowledged → the system's PATCH of the Deployment received (watch delivery and the system's
  * own work) → its response complete → the harness's watch shows the roll.
  */
-function splitByAudit(auditLog: string, user: string, samples: Sample[]): void {
+function splitByAudit(auditLog: string, user: string, samples: Sample[], namespace = NS): void {
   const patches = new Map<string, Array<{ received: number; done: number }>>();
   for (const line of readFileSync(auditLog, 'utf8').split('\n')) {
     if (!line.includes('"patch"') || !line.includes('deployments')) continue;
-    const e = JSON.parse(line) as { verb: string; user?: { username?: string }; objectRef?: { resource?: string; name?: string }; requestReceivedTimestamp: string; stageTimestamp: string; stage: string };
+    const e = JSON.parse(line) as { verb: string; user?: { username?: string }; objectRef?: { resource?: string; name?: string; namespace?: string }; requestReceivedTimestamp: string; stageTimestamp: string; stage: string };
     if (e.verb !== 'patch' || e.user?.username !== user || e.objectRef?.resource !== 'deployments' || e.stage !== 'ResponseComplete') continue;
+    if (e.objectRef.namespace !== namespace) continue;
     const list = patches.get(e.objectRef.name ?? '') ?? [];
     list.push({ received: microsOf(e.requestReceivedTimestamp), done: microsOf(e.stageTimestamp) });
     patches.set(e.objectRef.name ?? '', list);
@@ -170,6 +176,11 @@ const write = () => {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, `${label}.json`), `${JSON.stringify(result, null, 1)}\n`);
 };
+
+if (v.paired) {
+  await paired();
+  finish();
+}
 
 for (let r = 0; r < rounds; r++) {
   // Interleaved: each round starts one system further on.
@@ -247,16 +258,114 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 
+finish();
+
+function finish(): never {
 // Per system over every round: the samples pooled.
 const pooled: Record<string, unknown> = {};
-for (const sys of systems) {
-  const mine = runs.filter((x) => x.system === sys.name);
+for (const name of new Set(runs.map((x) => String(x.system)))) {
+  const mine = runs.filter((x) => x.system === name);
   const all = mine.flatMap((x) => (x.samples as Sample[]).map((s) => s.ms));
-  pooled[sys.name] = { ...summary90(all), cpuPerChangeMs: mine.map((x) => x.cpuPerChangeMs) };
+  pooled[name] = { ...summary90(all), cpuPerChangeMs: mine.map((x) => x.cpuPerChangeMs) };
 }
 result.pooled = pooled;
 write();
 for (const [name, s] of Object.entries(pooled)) log(`${name}: ${JSON.stringify(s)}`);
 log(`wrote ${path.join(outDir, `${label}.json`)}`);
-rmSync(work, { recursive: true, force: true });
+if (v['keep-work']) log(`work directory kept: ${work}`);
+else rmSync(work, { recursive: true, force: true });
 process.exit(0);
+}
+
+/**
+ * --paired: every build at once on one control plane, build i watching namespace rx-i only, with
+ * pairs of its own there; changes take turns between the builds (shuffled each turn), so each
+ * sample of one build has a neighbour of every other under the same load. Rounds: a fresh
+ * control plane and fresh operators each.
+ */
+async function paired(): Promise<void> {
+  const nsOf = (i: number) => `rx-${i}`;
+  const apps = Array.from({ length: n }, (_, i) => `app-${i}`);
+  for (let r = 0; r < rounds; r++) {
+    const ctx = ctxFor(head.dir, await loadDigester(head.dir));
+    await withCluster({ ...ctx, peers: [] }, `paired-r${r}`, async (env) => {
+      // A watch of every namespace's Deployments: the roll of <ns>/<app> is its template's HASH changing.
+      const seen = new Map<string, string | undefined>();
+      const waiters = new Map<string, (at: number) => void>();
+      const recorded = new Set<string>();
+      const w = env.cl.admin.watch<{ metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> }; spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }>(
+        '/apis/apps/v1/deployments?watch=1&timeoutSeconds=3600', (e, at) => {
+          const id = `${e.object.metadata?.namespace}/${e.object.metadata?.name}`;
+          if (e.object.metadata?.annotations?.[HASH] !== undefined) recorded.add(id);
+          const value = e.object.spec?.template?.metadata?.annotations?.[HASH];
+          if (seen.has(id) && seen.get(id) !== value) waiters.get(id)?.(at);
+          seen.set(id, value);
+        });
+      const ops: Array<{ b: (typeof builds)[number]; ns: string; op: RunningOperator; samples: Sample[]; name: string }> = [];
+      try {
+        for (const [i, b] of builds.entries()) {
+          const ns = nsOf(i);
+          await env.cl.admin.requestRetry('POST', '/api/v1/namespaces', { metadata: { name: ns } });
+          await pool(apps, 16, async (app) => {
+            const cm = configMap(cfgOf(app), { [DATA_KEY]: payload(bytes) });
+            await env.cl.admin.requestRetry('POST', `/api/v1/namespaces/${ns}/configmaps`, { ...cm, metadata: { name: cfgOf(app), namespace: ns } });
+            const d = deployment(app, podSpec([cfgOf(app)]), { [ENABLED]: 'true' });
+            await env.cl.admin.requestRetry('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, { ...d, metadata: { ...(d.metadata as object), namespace: ns } });
+          });
+        }
+        for (const [i, b] of builds.entries()) {
+          const op = await startOperator({
+            operatorDir: b.dir, runtime: 'dist', kubeconfig: env.cl.operatorKubeconfig, logDir: env.dir, label: `paired-r${r}-${b.commit}`, logLevel,
+            extraArgs: ['--debounce', '0', '--namespace', nsOf(i)], digestKey: b.ref === '.' || readdirSync(path.join(b.dir, 'src/kube')).includes('digest-key.ts'),
+          }, 300_000);
+          ops.push({ b, ns: nsOf(i), op, samples: [], name: `operator@${b.ref === '.' ? `${b.commit}+tree` : b.ref}` });
+        }
+        await until(() => builds.every((_, i) => apps.every((a) => recorded.has(`${nsOf(i)}/${a}`))), 300_000, 200);
+        for (const o of ops) await queueIdle(o.op, 120_000);
+        const targets = Array.from({ length: warmup + changes }, (_, k) => apps[(k * 37) % n] as string);
+        const cpu = () => Promise.all(ops.map((o) => o.op.metric('process_cpu_seconds_total')));
+        let c0: number[] = [];
+        let t0 = 0;
+        for (const [k, app] of targets.entries()) {
+          if (k === warmup) {
+            c0 = await cpu();
+            t0 = performance.now();
+          }
+          for (const o of [...ops].sort(() => Math.random() - 0.5)) {
+            const id = `${o.ns}/${app}`;
+            const rolled = new Promise<number | undefined>((resolve) => {
+              const timer = setTimeout(() => resolve(undefined), 30_000);
+              waiters.set(id, (at) => {
+                clearTimeout(timer);
+                resolve(at);
+              });
+            });
+            const body = JSON.stringify({ data: { [DATA_KEY]: payload(bytes) } });
+            const res = await env.cl.admin.requestRetry('PATCH', `/api/v1/namespaces/${o.ns}/configmaps/${cfgOf(app)}`, body, 'application/merge-patch+json');
+            const at = await rolled;
+            waiters.delete(id);
+            if (at === undefined) throw new Error(`${id}: no roll within 30 s`);
+            if (k >= warmup) o.samples.push({ app, ms: round1(at - res.at), ackedWall: performance.timeOrigin + res.at });
+            await sleep(gapMs);
+          }
+        }
+        const t1 = performance.now();
+        const c1 = await cpu();
+        await sleep(t1 - t0);
+        const c2 = await cpu();
+        for (const [i, o] of ops.entries()) {
+          await stopOp(env, o.op);
+          splitByAudit(env.cl.auditLog, OPERATOR_USER, o.samples, o.ns);
+          const cpuPerChangeMs = round1((((c1[i] as number) - (c0[i] as number)) - ((c2[i] as number) - (c1[i] as number))) * 1000 / changes);
+          const summary = summary90(o.samples.map((x) => x.ms));
+          runs.push({ round: r, paired: true, system: o.name, ref: o.b.ref, commit: o.b.commit, namespace: o.ns, loadavg: os.loadavg()[0], summary, parts: parts(o.samples), cpuPerChangeMs, samples: o.samples, problems: env.problems });
+          log(`paired round ${r} ${o.name}: p50 ${summary.p50} p90 ${summary.p90} max ${summary.max} ms; ack→PATCH received p50 ${parts(o.samples).ackToPatchReceived.p50}; CPU ${cpuPerChangeMs} ms/change`);
+        }
+        write();
+      } finally {
+        w.stop();
+        for (const o of ops) if (o.op.proc.running) await o.op.proc.stop();
+      }
+    });
+  }
+}
