@@ -61,7 +61,8 @@ const majors = gcs.filter((t) => t.kind === 'major');
 const stalls = trace.filter((t) => t.k === 'stall');
 out.push(`trace: ${gcs.length} GCs (${majors.length} major, longest ${Math.max(0, ...gcs.map((g) => g.ms ?? 0))} ms), ${stalls.length} loop stalls ≥ 40 ms `
   + `(longest ${Math.max(0, ...stalls.map((s) => s.ms ?? 0))} ms; ${stalls.reduce((n, s) => n + (s.ms ?? 0), 0)} ms in all, of which the main thread waited for a core `
-  + `${stalls.reduce((n, s) => n + (s.waitMs ?? 0), 0)} ms and the process ran ${stalls.reduce((n, s) => n + (s.cpuMs ?? 0), 0)} ms of CPU)`, '');
+  + `${stalls.some((s) => s.waitMs !== undefined) ? `${stalls.reduce((n, s) => n + (s.waitMs ?? 0), 0)} ms` : '(not measured by this trace)'} `
+  + `and the process ran ${stalls.some((s) => s.cpuMs !== undefined) ? `${stalls.reduce((n, s) => n + (s.cpuMs ?? 0), 0)} ms of CPU` : '(not measured) CPU'})`, '');
 
 for (const s of slowest) {
   const rolledAt = s.ackedAt + s.ms;
