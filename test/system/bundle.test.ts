@@ -24,6 +24,8 @@ function importsOf(text: string): { static: string[]; dynamic: string[] } {
 const CLIENT_NODE = /class KubeConfig\b|loadFromCluster\(/;
 /** A marker of undici's code (its error codes): client-node's dependency, no longer the operator's HTTP client. */
 const UNDICI = /UND_ERR_/;
+/** Markers of prom-client's index and what only it loads: the Pushgateway, the cluster aggregator, Summary's t-digest, the default metrics. */
+const PROM_CLIENT_INDEX = /Pushgateway|AggregatorRegistry|TDigest|collectDefaultMetrics|@opentelemetry/;
 
 describe('bundle: the in-cluster start-up loads no client-node and no undici', function () {
   this.timeout(120_000);
@@ -57,5 +59,14 @@ describe('bundle: the in-cluster start-up loads no client-node and no undici', f
     expect([...statically].filter((f) => UNDICI.test(readFileSync(f, 'utf8'))).map((f) => path.relative(dist, f))).to.deep.equal([]);
     // …and is reached through import(): the kubeconfig connection's chunk.
     expect([...dynamically].some((f) => path.basename(f).startsWith('kubeconfig-connection-'))).to.equal(true);
+  });
+
+  it('holds prom-client\'s registry and metric classes but not its index (src/observability/prom-client-core.ts)', () => {
+    const files = [path.join(dist, 'main.js'), ...readdirSync(path.join(dist, 'chunks')).filter((f) => f.endsWith('.js')).map((f) => path.join(dist, 'chunks', f))];
+    const text = files.map((f) => readFileSync(f, 'utf8')).join('\n');
+    // The classes are there (the exposition format's content type is the registry's)…
+    expect(text).to.contain('text/plain; version=0.0.4');
+    // …and nothing the index alone brings, anywhere in the bundle.
+    expect(files.filter((f) => PROM_CLIENT_INDEX.test(readFileSync(f, 'utf8'))).map((f) => path.relative(dist, f))).to.deep.equal([]);
   });
 });
