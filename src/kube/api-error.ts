@@ -138,9 +138,10 @@ export function describeError(err: unknown): string {
 }
 
 /**
- * A network failure's message with its causes: fetch (the notification sender's) rejects with "fetch failed" alone and puts
- * what happened ("connect ECONNREFUSED 127.0.0.1:6443", a TLS error) in `cause`, sometimes in
- * an AggregateError (one error per address tried).
+ * A network failure's message with its causes: fetch (the notification sender's) rejects with
+ * "fetch failed" alone and puts what happened ("connect ECONNREFUSED 127.0.0.1:6443", a TLS
+ * error) in `cause`, sometimes in an AggregateError (one error per address tried). The API
+ * client's node:https errors say it in their own message.
  */
 function withCauses(err: Error): string {
   const parts = [err.message];

@@ -134,7 +134,8 @@ export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 /**
  * A whole response body as text, at most `maxBytes` of it: past that, 'truncate' keeps the start
  * (an error answer, read for its Status message), 'reject' throws OversizedObjectError (an object
- * answer, unusable in part). Stops reading at the cap either way; the caller drops the rest (and its connection).
+ * answer, unusable in part). Stops reading at the cap either way; the caller drops the rest
+ * with its connection.
  */
 export async function readText(
   body: AsyncIterable<Uint8Array> | null, what: string, maxBytes: number, over: 'truncate' | 'reject',
