@@ -62,6 +62,8 @@ const USAGE = `Usage: npx tsx bench/run.ts [--quick] [flags]
   --waves-m M                Deployments sharing the ConfigMap of the waves scenario (full: 1000; quick: 200)
   --log-level LEVEL          the operator's log level (default info, its own default)
   --node-options OPTS        NODE_OPTIONS for the operator (experiments, e.g. --max-old-space-size=128)
+  --node-flags "FLAGS"       Node/V8 flags for the operator after the image's (dist runtime; for flags
+                             NODE_OPTIONS refuses, e.g. --single-threaded-gc)
   --trace-operator           trace the operator's event loop and GC: --trace-gc lines in its log, and
                              operator-<label>.trace.jsonl beside it (bench/lib/loop-trace.mjs: loop delay
                              per second, stalls, every GC, wall-clock times); with --keep-work
@@ -118,6 +120,7 @@ const { values: v } = parseArgs({
     runtime: { type: 'string' },
     'node-options': { type: 'string' },
     'trace-operator': { type: 'boolean' },
+    'node-flags': { type: 'string' },
     profile: { type: 'string' },
     out: { type: 'string' },
     'report-only': { type: 'boolean' },
@@ -153,6 +156,7 @@ const settings: Settings = {
   runtime: v.runtime === 'tsx' ? 'tsx' : 'dist',
   nodeOptions: v['node-options'] ?? '',
   traceOperator: v['trace-operator'] === true,
+  nodeFlags: (v['node-flags'] ?? '').split(/\s+/).filter(Boolean),
   operatorArgs: (v['operator-args'] ?? '').split(/\s+/).filter(Boolean),
   peerSettleMs: num(v['settle-max'], quick ? 60 : 300) * 1000,
 };

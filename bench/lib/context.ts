@@ -22,6 +22,8 @@ export interface Settings {
   nodeOptions: string;
   /** Trace the operator's event loop and GC (bench/lib/loop-trace.mjs, --trace-gc). */
   traceOperator: boolean;
+  /** Node/V8 flags for the operator after the image's (--node-flags). */
+  nodeFlags?: string[];
   /** More flags for the operator in the mass-adoption and fan-out scenarios (e.g. an adoption pace). */
   operatorArgs: string[];
   /** How long a peer's start-up (Wave's roll of every workload) is waited for. */

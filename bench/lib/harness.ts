@@ -46,7 +46,7 @@ export async function startOp(env: Env, label: string, debounce: string | undefi
     logLevel: env.ctx.settings.logLevel,
     extraArgs: [...(debounce === undefined ? [] : ['--debounce', debounce]), ...(extra.args ?? [])],
     env: { ...nodeOptions(env, label), ...extra.env },
-    extraNodeFlags: env.ctx.settings.traceOperator ? ['--trace-gc'] : [],
+    extraNodeFlags: [...env.ctx.settings.nodeFlags ?? [], ...(env.ctx.settings.traceOperator ? ['--trace-gc'] : [])],
   }, timeoutMs);
   env.ctx.log(`  operator ${label}: synced in ${Math.round(op.syncedMs)} ms`);
   return op;
