@@ -58,6 +58,10 @@ const OTHERS = LIBS.filter((c) => !c.startsWith('prom-client'));
 const CHOSEN = 'prom-client core by deep import, the default metrics the operator shows (cpu, start time, memory, heap, event-loop lag)';
 CASES['node:https and the other libraries, without prom-client'] = [CASES['node:https (Agent, a TLS context with one CA)'], ...OTHERS.map((c) => CASES[c])].join('\n');
 CASES['node:https and the other libraries, prom-client core by deep import with the chosen default metrics'] = [CASES['node:https (Agent, a TLS context with one CA)'], CASES[CHOSEN], ...OTHERS.map((c) => CASES[c])].join('\n');
+// Each remaining library's share beside the rest (node:https and the operator's metrics loaded): the whole set less one.
+const WITH_METRICS = (left: string) => [CASES['node:https (Agent, a TLS context with one CA)'], `import { OperatorMetrics } from ${JSON.stringify(path.join(repo, 'src/observability/metrics.ts'))}; await new OperatorMetrics().registry.metrics();`, ...OTHERS.filter((c) => c !== left).map((c) => CASES[c])].join('\n');
+CASES['node:https, src/observability/metrics.ts and the other libraries but winston'] = WITH_METRICS('winston (JSON logger)');
+CASES['node:https, src/observability/metrics.ts and the other libraries but the node:http server'] = WITH_METRICS('node:http required (as src/observability/http-server.ts loads it)');
 // What src/observability/metrics.ts now is: prom-client's lib/ files and the process metrics computed at scrape time (src/observability/process-metrics.ts).
 const OURS = `import { OperatorMetrics } from ${JSON.stringify(path.join(repo, 'src/observability/metrics.ts'))}; await new OperatorMetrics().registry.metrics();`;
 CASES['src/observability/metrics.ts (OperatorMetrics, one scrape)'] = OURS;
