@@ -62,7 +62,7 @@ const USAGE = `Usage: npx tsx bench/run.ts [--quick] [flags]
   --waves-m M                Deployments sharing the ConfigMap of the waves scenario (full: 1000; quick: 200)
   --log-level LEVEL          the operator's log level (default info, its own default)
   --node-options OPTS        NODE_OPTIONS for the operator (experiments, e.g. --max-old-space-size=128)
-  --node-flags "FLAGS"       Node/V8 flags for the operator after the image's (dist runtime; for flags
+  --node-flags=FLAGS         Node/V8 flags for the operator after the image's (dist runtime; for flags
                              NODE_OPTIONS refuses, e.g. --single-threaded-gc)
   --trace-operator           trace the operator's event loop and GC: --trace-gc lines in its log, and
                              operator-<label>.trace.jsonl beside it (bench/lib/loop-trace.mjs: loop delay
