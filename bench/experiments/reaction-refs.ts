@@ -293,14 +293,35 @@ async function paired(): Promise<void> {
       const seen = new Map<string, string | undefined>();
       const waiters = new Map<string, (at: number) => void>();
       const recorded = new Set<string>();
-      const w = env.cl.admin.watch<{ metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> }; spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }>(
-        '/apis/apps/v1/deployments?watch=1&timeoutSeconds=3600', (e, at) => {
-          const id = `${e.object.metadata?.namespace}/${e.object.metadata?.name}`;
-          if (e.object.metadata?.annotations?.[HASH] !== undefined) recorded.add(id);
-          const value = e.object.spec?.template?.metadata?.annotations?.[HASH];
-          if (seen.has(id) && seen.get(id) !== value) waiters.get(id)?.(at);
-          seen.set(id, value);
-        });
+      type DeploymentView = { metadata?: { name?: string; namespace?: string; resourceVersion?: string; annotations?: Record<string, string> }; spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } };
+      // Reconnected from the last version seen whenever it ends (a loaded apiserver drops watches).
+      let rv = '';
+      let watching = true;
+      let current: { stop(): void } | undefined;
+      const watchLoop = (async () => {
+        while (watching) {
+          const w = env.cl.admin.watch<DeploymentView>(`/apis/apps/v1/deployments?watch=1&timeoutSeconds=3600${rv ? `&resourceVersion=${rv}` : ''}`, (e, at) => {
+            if ((e.type as string) === 'ERROR') {
+              rv = '';
+              return;
+            }
+            rv = e.object.metadata?.resourceVersion ?? rv;
+            const id = `${e.object.metadata?.namespace}/${e.object.metadata?.name}`;
+            if (e.object.metadata?.annotations?.[HASH] !== undefined) recorded.add(id);
+            const value = e.object.spec?.template?.metadata?.annotations?.[HASH];
+            if (seen.has(id) && seen.get(id) !== value) waiters.get(id)?.(at);
+            seen.set(id, value);
+          });
+          current = w;
+          await w.ended;
+          if (watching) await sleep(100);
+        }
+      })();
+      const stopWatch = async () => {
+        watching = false;
+        current?.stop();
+        await watchLoop;
+      };
       const ops: Array<{ b: (typeof builds)[number]; ns: string; op: RunningOperator; samples: Sample[]; name: string }> = [];
       try {
         for (const [i, b] of builds.entries()) {
@@ -321,7 +342,7 @@ async function paired(): Promise<void> {
           ops.push({ b, ns: nsOf(i), op, samples: [], name: `operator@${b.ref === '.' ? `${b.commit}+tree` : b.ref}` });
         }
         await until(() => builds.every((_, i) => apps.every((a) => recorded.has(`${nsOf(i)}/${a}`))), 300_000, 200);
-        for (const o of ops) await queueIdle(o.op, 120_000);
+        for (const o of ops) await queueIdle(o.op, 60_000);
         const targets = Array.from({ length: warmup + changes }, (_, k) => apps[(k * 37) % n] as string);
         const cpu = () => Promise.all(ops.map((o) => o.op.metric('process_cpu_seconds_total')));
         let c0: number[] = [];
@@ -363,7 +384,7 @@ async function paired(): Promise<void> {
         }
         write();
       } finally {
-        w.stop();
+        await stopWatch();
         for (const o of ops) if (o.op.proc.running) await o.op.proc.stop();
       }
     });
