@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { readLines, readList } from '../../src/kube/json-stream.ts';
+import { readLines, readList, WHOLE_PAGE_BYTES } from '../../src/kube/json-stream.ts';
 
 /** `text` as UTF-8 bytes cut every `size` bytes (cuts fall inside multi-byte characters too). */
 async function* chunks(text: string, size: number): AsyncGenerator<Uint8Array> {
@@ -7,11 +7,8 @@ async function* chunks(text: string, size: number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
 }
 
-async function collect(text: string, size: number) {
-  const items: unknown[] = [];
-  const meta = await readList(chunks(text, size), 'LIST /api/v1/configmaps', (item) => items.push(item));
-  return { items, meta };
-}
+/** Pages read whole (the default for pages within WHOLE_PAGE_BYTES) or streamed (a threshold of 0). */
+const MODES = [{ mode: 'whole', wholePageBytes: WHOLE_PAGE_BYTES }, { mode: 'streamed', wholePageBytes: 0 }] as const;
 
 const LIST = {
   kind: 'ConfigMapList', apiVersion: 'v1',
@@ -24,8 +21,15 @@ const LIST = {
 };
 
 // Tiny chunks make thousands of awaits: slow on a loaded machine, never wrong.
-describe('json-stream: readList', function () {
+for (const { mode, wholePageBytes } of MODES) describe(`json-stream: readList, pages read ${mode}`, function () {
   this.timeout(20_000);
+  const read = (body: AsyncIterable<Uint8Array>, what: string, onItem: (item: unknown) => void) =>
+    readList(body, what, onItem, undefined, wholePageBytes);
+  async function collect(text: string, size: number) {
+    const items: unknown[] = [];
+    const meta = await read(chunks(text, size), 'LIST /api/v1/configmaps', (item) => items.push(item));
+    return { items, meta };
+  }
   for (const size of [1, 3, 7, 64, 1 << 20]) {
     it(`hands over every item in order, equal to JSON.parse, in chunks of ${size} bytes`, async () => {
       const { items, meta } = await collect(JSON.stringify(LIST), size);
@@ -41,14 +45,14 @@ describe('json-stream: readList', function () {
     expect(await collect(`{"metadata":{"resourceVersion":"3"},"items":null}`, 4)).to.deep.equal({ items: [], meta: { resourceVersion: '3', continueToken: undefined } });
   });
 
-  it('rejects a truncated page, after handing over only the complete items', async () => {
+  it('rejects a truncated page, after handing over only complete items (none when read whole)', async () => {
     const text = JSON.stringify(LIST);
     const cut = text.slice(0, text.indexOf('"name":"c"'));
     const items: unknown[] = [];
-    const err = await readList(chunks(cut, 16), 'LIST /api/v1/configmaps', (i) => items.push(i)).then(() => undefined, (e: unknown) => e);
+    const err = await read(chunks(cut, 16), 'LIST /api/v1/configmaps', (i) => items.push(i)).then(() => undefined, (e: unknown) => e);
     expect(err).to.be.instanceOf(Error);
     expect((err as Error).message).to.match(/^LIST \/api\/v1\/configmaps: malformed JSON \(\d+ bytes read\)$/);
-    expect(items).to.deep.equal(LIST.items.slice(0, 2));
+    expect(items).to.deep.equal(mode === 'whole' ? [] : LIST.items.slice(0, 2));
   });
 
   it('rejects malformed JSON without quoting any of it (it may be a Secret)', async () => {
@@ -59,19 +63,52 @@ describe('json-stream: readList', function () {
   });
 
   it('rejects a body that is not a list', async () => {
-    const err = await collect('[1,2]', 2).then(() => undefined, (e: unknown) => e);
-    expect((err as Error).message).to.match(/malformed list \(no metadata/);
+    for (const body of ['[1,2]', '{"metadata":null,"items":[]}', '"text"']) {
+      const err = await collect(body, 2).then(() => undefined, (e: unknown) => e);
+      expect((err as Error).message, body).to.match(/malformed list \(no metadata/);
+    }
   });
 
   it("stops at the consumer's error and rejects with it", async () => {
     let seen = 0;
     const boom = new Error('store refused');
-    const err = await readList(chunks(JSON.stringify(LIST), 10), 'LIST x', () => {
+    const err = await read(chunks(JSON.stringify(LIST), 10), 'LIST x', () => {
       seen++;
       throw boom;
     }).then(() => undefined, (e: unknown) => e);
     expect(err).to.equal(boom);
     expect(seen).to.equal(1);
+  });
+
+  it('closes the source however it stops', async () => {
+    let closed = false;
+    async function* source(): AsyncGenerator<Uint8Array> {
+      try {
+        yield* chunks(JSON.stringify(LIST), 10);
+      } finally {
+        closed = true;
+      }
+    }
+    await read(source(), 'LIST x', () => {
+      throw new Error('stop');
+    }).catch(() => undefined);
+    expect(closed).to.equal(true);
+  });
+});
+
+describe('json-stream: readList, whole or streamed by page size', function () {
+  this.timeout(20_000);
+  // A truncated page tells the two apart: streamed, its complete items were handed over.
+  async function handedOver(itemCount: number): Promise<number> {
+    const page = { metadata: { resourceVersion: '1' }, items: Array.from({ length: itemCount }, (_, i) => ({ metadata: { name: `cm-${i}` }, data: { k: 'v'.repeat(1000) } })) };
+    let seen = 0;
+    await readList(chunks(JSON.stringify(page).slice(0, -10), 64 * 1024), 'LIST x', () => seen++).catch(() => undefined);
+    return seen;
+  }
+
+  it('reads a page within WHOLE_PAGE_BYTES whole, a larger one as it arrives', async () => {
+    expect(await handedOver(100)).to.equal(0);
+    expect(await handedOver(2000)).to.equal(1999);
   });
 });
 
