@@ -3,10 +3,9 @@
 // kubeconfig given, client-node is never loaded (src/kube/in-cluster.ts); the kubeconfig path
 // (exec plugins, OIDC, client certificates) imports it only when taken.
 import { existsSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Connection } from './connection.ts';
 import { inClusterAvailable, inClusterConnection, inClusterEnv } from './in-cluster.ts';
+import { homeKubeconfig } from './home-kubeconfig.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -16,8 +15,8 @@ export async function connect(explicitPath: string | undefined, env: Env): Promi
   if (!kubeconfigGiven && inClusterEnv(env)) {
     // A pod without its token (automountServiceAccountToken: false) but with a kubeconfig in
     // its home uses that; without either, the in-cluster error names the missing file.
-    const home = path.join(os.homedir(), '.kube', 'config');
-    if (inClusterAvailable(env) || !existsSync(home)) return inClusterConnection(env);
+    const home = homeKubeconfig();
+    if (inClusterAvailable(env) || home === undefined || !existsSync(home)) return inClusterConnection(env);
   }
   const { loadKubeconfigConnection } = await import('./kubeconfig-connection.ts');
   return loadKubeconfigConnection(explicitPath, env);

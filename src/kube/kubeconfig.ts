@@ -3,9 +3,9 @@
 // said by file (and line, for YAML) without quoting the file: a kubeconfig holds tokens and keys.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../core/errors.ts';
+import { homeKubeconfig } from './home-kubeconfig.ts';
 import { KubeconfigSyntaxError, SharedConnectionsKubeConfig } from './shared-connections.ts';
 
 /**
@@ -27,14 +27,14 @@ export function kubeconfigFiles(setting: string): string[] {
  */
 export function loadKubeConfig(explicitPath: string | undefined, env: Record<string, string | undefined>, context?: string): KubeConfig {
   const kc = new SharedConnectionsKubeConfig();
-  const home = path.join(os.homedir(), '.kube', 'config');
+  const home = homeKubeconfig();
   const setting = explicitPath || env.KUBECONFIG || undefined;
   let source: string;
   try {
     if (setting !== undefined) {
       source = setting === env.KUBECONFIG && !explicitPath ? `$KUBECONFIG (${setting})` : setting;
       kc.loadFromFiles(kubeconfigFiles(setting));
-    } else if (existsSync(home)) {
+    } else if (home !== undefined && existsSync(home)) {
       source = home;
       kc.loadFromFile(home);
     } else if (env.KUBERNETES_SERVICE_HOST) {
@@ -47,7 +47,7 @@ export function loadKubeConfig(explicitPath: string | undefined, env: Record<str
     if (err instanceof ConfigError) throw err;
     // The syntax error names its file itself (one of a list).
     if (err instanceof KubeconfigSyntaxError) throw new ConfigError(`kubeconfig ${err.message}`);
-    throw new ConfigError(`kubeconfig ${setting ?? home}: ${(err as Error).message}`);
+    throw new ConfigError(`kubeconfig ${setting ?? home ?? 'in-cluster service account'}: ${(err as Error).message}`);
   }
   if (context !== undefined) {
     if (!kc.getContextObject(context)) throw new ConfigError(`kubeconfig from ${source}: no context named ${JSON.stringify(context)}`);

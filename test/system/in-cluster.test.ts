@@ -308,6 +308,18 @@ describe('in-cluster start-up: client-node is not loaded', function () {
     expect(res.stderr).to.contain(`config-reload-operator: error: in-cluster service account: ${path.join(dir, 'token')}: no such file`);
   });
 
+  it('a process without a home (HOME unset, a uid with no passwd entry, where os.homedir() throws): the same one line', () => {
+    const dir = serviceAccount(undefined);
+    // A user namespace maps this process to uid 54321, which /etc/passwd does not name.
+    const res = spawnSync('unshare', ['--user', '--map-user=54321', '--map-group=54321', process.execPath, '--import', 'tsx', 'src/main.ts'], {
+      cwd: root, encoding: 'utf8', timeout: 30_000,
+      env: { PATH: process.env.PATH ?? '', KUBECONFIG: '', ...ENV, CONFIG_RELOAD_SERVICE_ACCOUNT_DIR: dir },
+    });
+    expect(res.status, res.stderr).to.equal(2);
+    expect(res.stderr.trim().split('\n')).to.have.length(1);
+    expect(res.stderr).to.contain(`config-reload-operator: error: in-cluster service account: ${path.join(dir, 'token')}: no such file`);
+  });
+
   it('with a kubeconfig: loaded (its exec plugins, OIDC and client certificates are client-node\'s)', () => {
     const kc = path.join(scratchDir('kc'), 'config');
     writeFileSync(kc, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\n'
