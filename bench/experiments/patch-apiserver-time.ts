@@ -8,7 +8,7 @@
 //                        against the current one (plus the record annotation and the uid precondition)
 //
 //   npx tsx bench/experiments/patch-apiserver-time.ts [--compare transport|body] [--patches 150]
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -87,5 +87,6 @@ try {
   agent.destroy();
 } finally {
   await cl.stop();
+  rmSync(work, { recursive: true, force: true });
 }
 process.exit(0);
