@@ -63,6 +63,9 @@ FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
 # s against 44 (bench/results/memory/steps.md, steps 6-8). bench/lib/operator.ts runs the
 # operator with the same settings, so the benchmark measures what the image runs.
 ENV NODE_ENV=production MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=32768
+# Root while the files go in: BuildKit creates a WORKDIR as the current user, which the :nonroot
+# base sets to 65532, and /app owned by the process would let it replace what it runs.
+USER 0:0
 WORKDIR /app
 # Only the node binary from the Node image: not npm, npx or corepack (/usr/local/lib/node_modules).
 COPY --from=build /usr/local/bin/node /usr/local/bin/node

@@ -6,6 +6,7 @@
 import type { Agent, IncomingMessage } from 'node:http';
 import type { Connection } from './connection.ts';
 import { ApiError } from './api-error.ts';
+import { REVISION, VERSION } from '../core/version.ts';
 import { discard, header, newAgent, send } from './http-transport.ts';
 import { MAX_ERROR_BODY_BYTES, MAX_OBJECT_BYTES, readLines, readList, readText } from './json-stream.ts';
 import {
@@ -167,7 +168,7 @@ export class HttpClusterApi implements ClusterApi, DiscoveryApi {
     // after sync (malloc_trim gave it back) against 10-11 MiB uncompressed, RSS at sync 149-172
     // against 130-134 MiB (bench/results/memory/steps.md, step 2). The price is bytes on the wire
     // (+31% for random data, more for text), for an apiserver spared the compression.
-    const headers: Record<string, string> = { ...auth.headers, accept: 'application/json', 'accept-encoding': 'identity' };
+    const headers: Record<string, string> = { ...auth.headers, accept: 'application/json', 'accept-encoding': 'identity', 'user-agent': USER_AGENT };
     if (payload) headers['content-type'] = payload.contentType;
     const agent = auth.agent ?? (this.#ownAgent ??= newAgent(this.#connection.server));
     const res = await send(url, { method, headers, agent, signal, body: payload?.body });
@@ -176,6 +177,9 @@ export class HttpClusterApi implements ClusterApi, DiscoveryApi {
     return res;
   }
 }
+
+/** client-go's form (`binary/version (os/arch) commit`): the apiserver's audit log and metrics name the operator by it. */
+export const USER_AGENT = `config-reload-operator/${VERSION} (${process.platform}/${process.arch}) ${REVISION}`;
 
 /** An answer's body, bounded: an error's start (for its Status message), else (2xx) one object up to the cap. */
 function bodyOf(res: IncomingMessage, what: string, signal: AbortSignal): Promise<string> {

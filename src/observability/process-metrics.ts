@@ -12,6 +12,20 @@ import { Counter, Gauge, type Registry } from './prom-client-core.ts';
 /** Resolution of the event-loop delay sampler, in ms (prom-client's default). */
 const EVENT_LOOP_RESOLUTION_MS = 10;
 
+/**
+ * A read that fails (EMFILE near the descriptor limit: reading RSS and /proc need one) keeps the
+ * metric's last value rather than failing the whole scrape, as prom-client's own collectors do.
+ */
+function guarded(read: () => void): () => void {
+  return () => {
+    try {
+      read();
+    } catch {
+      // The last value stands.
+    }
+  };
+}
+
 export function registerProcessMetrics(registry: Registry): void {
   const registers = [registry];
 
@@ -21,7 +35,7 @@ export function registerProcessMetrics(registry: Registry): void {
     name: 'process_cpu_user_seconds_total',
     help: 'Total user CPU time spent in seconds.',
     registers,
-    collect() {
+    collect: guarded(() => {
       const now = process.cpuUsage();
       const user = (now.user - lastCpu.user) / 1e6;
       const system = (now.system - lastCpu.system) / 1e6;
@@ -29,7 +43,7 @@ export function registerProcessMetrics(registry: Registry): void {
       cpuUser.inc(user);
       cpuSystem.inc(system);
       cpuTotal.inc(user + system);
-    },
+    }),
   });
   const cpuSystem = new Counter({ name: 'process_cpu_system_seconds_total', help: 'Total system CPU time spent in seconds.', registers });
   const cpuTotal = new Counter({ name: 'process_cpu_seconds_total', help: 'Total user and system CPU time spent in seconds.', registers });
@@ -37,25 +51,23 @@ export function registerProcessMetrics(registry: Registry): void {
   new Gauge({ name: 'process_start_time_seconds', help: 'Start time of the process since unix epoch in seconds.', registers })
     .set(Math.round(Date.now() / 1000 - process.uptime()));
 
-  new Gauge({
+  const rss: Gauge = new Gauge({
     name: 'process_resident_memory_bytes',
     help: 'Resident memory size in bytes.',
     registers,
-    collect() {
-      this.set(process.memoryUsage.rss());
-    },
+    collect: guarded(() => rss.set(process.memoryUsage.rss())),
   });
 
   const heapTotal = new Gauge({
     name: 'nodejs_heap_size_total_bytes',
     help: 'Process heap size from Node.js in bytes.',
     registers,
-    collect() {
+    collect: guarded(() => {
       const m = process.memoryUsage();
       heapTotal.set(m.heapTotal);
       heapUsed.set(m.heapUsed);
       external.set(m.external);
-    },
+    }),
   });
   const heapUsed = new Gauge({ name: 'nodejs_heap_size_used_bytes', help: 'Process heap size used from Node.js in bytes.', registers });
   const external = new Gauge({ name: 'nodejs_external_memory_bytes', help: 'Node.js external memory size in bytes.', registers });
@@ -66,7 +78,7 @@ export function registerProcessMetrics(registry: Registry): void {
     help: `Process heap space size ${stat} from Node.js in bytes.`,
     labelNames: ['space'] as const,
     registers,
-    ...(collect ? { collect } : {}),
+    ...(collect ? { collect: guarded(collect) } : {}),
   });
   const spaceTotal = space('total', () => {
     for (const s of getHeapSpaceStatistics()) {
@@ -80,17 +92,17 @@ export function registerProcessMetrics(registry: Registry): void {
   const spaceAvailable = space('available');
 
   if (process.platform === 'linux') {
-    new Gauge({
+    const openFds: Gauge = new Gauge({
       name: 'process_open_fds',
       help: 'Number of open file descriptors.',
       registers,
-      collect() {
-        // The directory's own descriptor, open while it is read, is not counted.
-        this.set(readdirSync('/proc/self/fd').length - 1);
-      },
+      // The directory's own descriptor, open while it is read, is not counted.
+      collect: guarded(() => openFds.set(readdirSync('/proc/self/fd').length - 1)),
     });
-    const maxFds = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
-    if (maxFds) new Gauge({ name: 'process_max_fds', help: 'Maximum number of open file descriptors.', registers }).set(Number(maxFds));
+    guarded(() => {
+      const maxFds = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+      if (maxFds) new Gauge({ name: 'process_max_fds', help: 'Maximum number of open file descriptors.', registers }).set(Number(maxFds));
+    })();
   }
 
   const [major, minor, patch] = process.versions.node.split('.');
@@ -120,8 +132,10 @@ function registerEventLoopLag(registers: Registry[]): void {
     ['p90', 'The 90th percentile of the recorded event loop delays.', (h) => h.percentile(90)],
     ['p99', 'The 99th percentile of the recorded event loop delays.', (h) => h.percentile(99)],
   ];
-  const gauges = stats.map(([stat, help, read]) => ({ gauge: new Gauge({ name: `nodejs_eventloop_lag_${stat}_seconds`, help, registers }), read }));
-  new Gauge({
+  const gauges: Array<{ gauge: Gauge; read: (h: typeof delay) => number }> = [];
+  // Registered before the gauges its collect sets: the registry collects in registration order,
+  // and a gauge read before it was set would show the previous scrape's figures.
+  const lag: Gauge = new Gauge({
     name: 'nodejs_eventloop_lag_seconds',
     help: 'Lag of event loop in seconds.',
     registers,
@@ -130,7 +144,8 @@ function registerEventLoopLag(registers: Registry[]): void {
       delay.reset();
       const start = process.hrtime.bigint();
       await new Promise((resolve) => setImmediate(resolve));
-      this.set(Number(process.hrtime.bigint() - start) / 1e9);
+      lag.set(Number(process.hrtime.bigint() - start) / 1e9);
     },
   });
+  for (const [stat, help, read] of stats) gauges.push({ gauge: new Gauge({ name: `nodejs_eventloop_lag_${stat}_seconds`, help, registers }), read });
 }

@@ -174,12 +174,12 @@ describe('http transport: node:https against an HTTPS server on loopback', funct
   });
 
   it('kubeconfig: the client certificate is presented, an exec plugin\'s token sent (headers once, lower case), connections reused', async () => {
-    const seen: Array<{ authorization: string | undefined; rawNames: string[]; peer: string | undefined; authorized: boolean }> = [];
+    const seen: Array<{ authorization: string | undefined; userAgent: string | undefined; rawNames: string[]; peer: string | undefined; authorized: boolean }> = [];
     handler = (req, res) => {
       const tls = req.socket as TLSSocket;
       const peer = tls.getPeerCertificate();
       seen.push({
-        authorization: req.headers.authorization, rawNames: req.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase()),
+        authorization: req.headers.authorization, userAgent: req.headers['user-agent'], rawNames: req.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase()),
         peer: peer && 'subject' in peer && peer.subject ? String(peer.subject.CN) : undefined, authorized: tls.authorized,
       });
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(secret('k')));
@@ -203,6 +203,7 @@ current-context: c
     expect(seen).to.have.length(5);
     for (const s of seen) {
       expect(s.authorization).to.equal('Bearer exec-token');
+      expect(s.userAgent, 'named as client-go names a binary').to.match(/^config-reload-operator\/\d+\.\d+\.\d+\S* \(linux\/\w+\) \S+$/);
       expect(s.rawNames.filter((n) => n === 'authorization'), 'one Authorization header').to.have.length(1);
       expect(s.peer).to.equal('testbed-admin');
       expect(s.authorized, 'the client certificate verifies against the CA').to.equal(true);

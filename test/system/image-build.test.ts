@@ -177,11 +177,16 @@ describe('image: the Dockerfile\'s stages, run without Docker', function () {
     const fromBuild = (p: string) => (p === '/usr/local/bin/node' ? nodeBin : p.startsWith('/src/') ? path.join(work, p.slice('/src/'.length)) : undefined);
     const env: Record<string, string> = { PATH: IMAGE_PATH, HOME: '/home/nonroot', HOSTNAME: 'config-reload-operator-0' };
     let wd = '/';
-    let user: [number, number] | undefined;
+    // The :nonroot base runs as 65532 until a USER says otherwise.
+    let user: [number, number] | undefined = runtime.image.includes(':nonroot') ? [65532, 65532] : [0, 0];
     let entrypoint: string[] | undefined;
     for (const { op, args } of runtime.instructions) {
       if (op === 'ENV') for (const kv of args.split(/\s+/)) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
-      else if (op === 'WORKDIR') mkdirSync(path.join(rootfs, (wd = args)), { recursive: true });
+      else if (op === 'WORKDIR') {
+        // BuildKit creates it as the current user: the process must not own what it runs.
+        expect(user, `WORKDIR ${args}: created as root`).to.deep.equal([0, 0]);
+        mkdirSync(path.join(rootfs, (wd = args)), { recursive: true });
+      }
       else if (op === 'COPY') {
         const copy = parseCopy(args);
         const sources = copy.sources.map((s) => {

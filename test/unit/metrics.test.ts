@@ -98,6 +98,30 @@ describe('metrics: OperatorMetrics', () => {
     expect(metrics.registry.contentType).to.equal('text/plain; version=0.0.4; charset=utf-8');
   });
 
+  it('the event-loop delay figures are set before they are read: each scrape shows its own interval, not the previous one', async () => {
+    // The registry collects in registration order, and nodejs_eventloop_lag_seconds's collect
+    // sets the seven figures: registered after them, every scrape printed the previous one's.
+    const metrics = new OperatorMetrics();
+    const order = metrics.registry.getMetricsAsArray().map((m) => m.name).filter((n) => n.startsWith('nodejs_eventloop_lag_'));
+    expect(order).to.have.length(8);
+    expect(order[0]).to.equal('nodejs_eventloop_lag_seconds');
+  });
+
+  it('a read that fails (EMFILE near the descriptor limit) keeps its last value; the scrape still answers', async () => {
+    const metrics = new OperatorMetrics();
+    const value = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    const first = value(await metrics.registry.metrics(), 'process_resident_memory_bytes');
+    const rss = process.memoryUsage.rss;
+    process.memoryUsage.rss = () => {
+      throw Object.assign(new Error('EMFILE: too many open files, uv_resident_set_memory'), { code: 'EMFILE' });
+    };
+    try {
+      expect(value(await metrics.registry.metrics(), 'process_resident_memory_bytes')).to.equal(first);
+    } finally {
+      process.memoryUsage.rss = rss;
+    }
+  });
+
   it('keeps each instance in its own registry (two can coexist)', async () => {
     const a = new OperatorMetrics();
     const b = new OperatorMetrics();
