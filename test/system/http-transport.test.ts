@@ -26,13 +26,29 @@ import { scratchDir } from '../scratch-dir.ts';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** Resolves once `check` holds, polled every 20 ms (the server's view of its sockets). */
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** Checks waiting for the next thing the test sees happen; each is tried again at every one. */
+const waiting = new Set<() => void>();
+/** Something happened: a connection, a socket closed, a request served, a watch event. */
+function changed(): void {
+  for (const attempt of [...waiting]) attempt();
+}
+
+/** Resolves once `check` holds, tried at every change; fails after `ms`. */
+function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const deadline = setTimeout(() => {
+      waiting.delete(attempt);
+      reject(new Error(`not within ${ms} ms: ${what}`));
+    }, ms);
+    const attempt = () => {
+      if (!check()) return;
+      clearTimeout(deadline);
+      waiting.delete(attempt);
+      resolve();
+    };
+    waiting.add(attempt);
+    attempt();
+  });
 }
 
 function serviceAccount(token: string, ca: Buffer): string {
@@ -56,10 +72,17 @@ describe('http transport: node:https against an HTTPS server on loopback', funct
     certs = makeCerts(scratchDir('certs'));
     // requestCert without rejecting: a test reads whether (and which) client certificate came.
     server = createServer({ cert: readFileSync(certs.servingCert), key: readFileSync(certs.servingKey), ca: readFileSync(certs.caCert), requestCert: true, rejectUnauthorized: false },
-      (req, res) => handler(req, res));
+      (req, res) => {
+        handler(req, res);
+        changed();
+      });
     server.on('secureConnection', (s: TLSSocket) => {
       sockets.push(s);
-      s.on('close', () => closed++);
+      s.on('close', () => {
+        closed++;
+        changed();
+      });
+      changed();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
@@ -87,7 +110,12 @@ describe('http transport: node:https against an HTTPS server on loopback', funct
   });
 
   it(`a burst of 12 requests at once leaves at most ${MAX_FREE_SOCKETS} idle sockets open; the rest are closed as they are freed`, async () => {
-    handler = (_req, res) => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(secret('b'))), 50);
+    // Every answer held until all 12 requests arrived: they are in flight together.
+    const held: ServerResponse[] = [];
+    handler = (_req, res) => {
+      held.push(res);
+      if (held.length === 12) for (const r of held) r.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(secret('b')));
+    };
     const api = new HttpClusterApi(inClusterConnection(env(), { dir: serviceAccount('sa-token', readFileSync(certs.caCert)) }));
     const closedBefore = closed;
     const opened = sockets.length;
@@ -116,14 +144,17 @@ describe('http transport: node:https against an HTTPS server on loopback', funct
     const opened = sockets.length;
     await api.get(SECRETS, 'ns', 'a');
     const events: string[] = [];
-    const watch = api.watch(CONFIGMAPS, { namespace: 'ns', resourceVersion: '1', timeoutSeconds: 60 }, (e) => events.push(`${e.type} ${e.object.metadata?.name}`));
+    const watch = api.watch(CONFIGMAPS, { namespace: 'ns', resourceVersion: '1', timeoutSeconds: 60 }, (e) => {
+      events.push(`${e.type} ${e.object.metadata?.name}`);
+      changed();
+    });
     await until(() => watchRes !== undefined, 'the watch reached the server');
-    // The get's socket went back to the pool; the watch opened its own (the pooled one is LIFO
-    // reused only when free: the get's was, so the watch may have taken it — either way one closes
-    // idle, or none opened beyond two).
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    // A get after the watch started frees its socket now: once every socket but the watch's has
+    // closed idle (300 ms after it was freed), the watch has been quiet for longer than that.
+    await api.get(SECRETS, 'ns', 'a');
+    await until(() => closed - closedBefore >= sockets.length - opened - 1, 'every socket but the watch\'s closed idle');
     watchRes!.write(`${JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'late' } } })}\n`);
-    await until(() => events.length === 1, 'the event after 1.2 s of silence');
+    await until(() => events.length === 1, 'the event after the idle limit of silence');
     expect(events).to.deep.equal(['ADDED late']);
     const total = sockets.length - opened;
     // Free sockets closed after 300 ms: those not carrying the watch.
