@@ -14,9 +14,9 @@ import type { WorkloadKey, WorkloadKind } from '../core/keys.ts';
 import { atOrAfter, parseResourceVersion } from '../core/ordering.ts';
 import type { WorkloadRecord } from '../core/record.ts';
 import { type AcceptedPeers, NO_PEERS } from '../core/peer-annotations.ts';
-import type { ConsumedSource, OptIn, SourceKind } from '../core/types.ts';
+import type { ConsumedSource, SourceKind } from '../core/types.ts';
 import type { Health } from '../core/health.ts';
-import { readWorkload, type RolloutStrategy, type WorkloadLike, type WorkloadReading } from './workload-reading.ts';
+import { readWorkload, type RolloutStrategy, type WorkloadIdentity, type WorkloadLike, type WorkloadReading } from './workload-reading.ts';
 
 export type { RolloutStrategy, WorkloadLike, WorkloadReading } from './workload-reading.ts';
 
@@ -40,15 +40,7 @@ export interface OwnWrite {
   readonly expiresAt: number;
 }
 
-export interface WorkloadState {
-  readonly key: WorkloadKey;
-  readonly kind: WorkloadKind;
-  readonly namespace: string;
-  readonly name: string;
-  readonly uid: string;
-  readonly resourceVersion: string;
-  readonly generation: number;
-  readonly optIn: OptIn;
+export interface WorkloadState extends WorkloadIdentity {
   readonly consumed: readonly ConsumedSource[];
   readonly rollout: RolloutStrategy;
   /** Fingerprint of the pod template (src/state/template.ts), the operator's annotations included. */

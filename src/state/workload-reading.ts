@@ -61,7 +61,8 @@ export interface WorkloadDetail {
   readonly paused: boolean;
 }
 
-export interface WorkloadReading {
+/** Which workload, at which version, and whether it opted in: what a reading and an entry both carry. */
+export interface WorkloadIdentity {
   readonly key: WorkloadKey;
   readonly kind: WorkloadKind;
   readonly namespace: string;
@@ -70,6 +71,9 @@ export interface WorkloadReading {
   readonly resourceVersion: string;
   readonly generation: number;
   readonly optIn: OptIn;
+}
+
+export interface WorkloadReading extends WorkloadIdentity {
   /** The pod template's fingerprint (src/state/template.ts): also for one not opted in, whose template date the store remembers. */
   readonly template: string;
   /** Undefined for a workload not opted in: nothing more of it is read. */

@@ -22,6 +22,7 @@ import { OversizedObjectError } from '../../src/kube/json-stream.ts';
 import { loadKubeconfigConnection } from '../../src/kube/kubeconfig-connection.ts';
 import { makeCerts, type TestbedCerts } from '../../testbed/certs.ts';
 import { scratchDir } from '../scratch-dir.ts';
+import { serviceAccount } from './service-account.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -49,13 +50,6 @@ function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
     waiting.add(attempt);
     attempt();
   });
-}
-
-function serviceAccount(token: string, ca: Buffer): string {
-  const dir = scratchDir('sa');
-  writeFileSync(path.join(dir, 'token'), token);
-  writeFileSync(path.join(dir, 'ca.crt'), ca);
-  return dir;
 }
 
 describe('http transport: node:https against an HTTPS server on loopback', function () {

@@ -25,19 +25,12 @@ import { EventRecorder } from '../../src/observability/events.ts';
 import { microTime } from '../../src/leader/lease-rules.ts';
 import { makeCerts, type TestbedCerts } from '../../testbed/certs.ts';
 import { scratchDir } from '../scratch-dir.ts';
+import { serviceAccount } from './service-account.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ENV = { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '6443' };
 
 /** A ServiceAccount directory as the kubelet mounts it: token, ca.crt, namespace. */
-function serviceAccount(token: string | undefined, ca: Buffer | string | null = 'not checked here'): string {
-  const dir = scratchDir('sa');
-  if (token !== undefined) writeFileSync(path.join(dir, 'token'), token);
-  if (ca !== null) writeFileSync(path.join(dir, 'ca.crt'), ca);
-  writeFileSync(path.join(dir, 'namespace'), 'config-reload');
-  return dir;
-}
-
 async function bearer(conn: ReturnType<typeof inClusterConnection>): Promise<string | undefined> {
   return (await conn.authorize(new URL(`${conn.server}/api`), 'GET')).headers['authorization'];
 }
